@@ -1,0 +1,162 @@
+// Command llmedge is a fast, drop-in OpenAI-compatible gateway that
+// reads LiteLLM's config.yaml.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/llmedge/llmedge/bench"
+	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/server"
+	"github.com/llmedge/llmedge/upstream"
+)
+
+const usage = `llmedge: a fast, drop-in OpenAI-compatible gateway for LiteLLM config files.
+
+Usage:
+  llmedge serve --config FILE [--host H] [--port P] [flags]   run the gateway
+  llmedge bench <upstream|run|compare> [flags]                 load harness (llmedge bench -h)
+  llmedge version                                              print the version
+
+Run 'llmedge serve -h' for the serve flags.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stdout, stderr)
+	case "bench":
+		return bench.Main(args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "llmedge", server.Version)
+		return 0
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "llmedge: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", envOr("LLMEDGE_CONFIG", "config.yaml"), "path of the LiteLLM-style config.yaml (env LLMEDGE_CONFIG)")
+	host := fs.String("host", envOr("LLMEDGE_HOST", "0.0.0.0"), "address to listen on (env LLMEDGE_HOST)")
+	port := fs.Int("port", envInt("PORT", 4000), "port to listen on (env PORT; LiteLLM's default 4000)")
+	grace := fs.Duration("grace", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests and streams may run before they are cut")
+	strict := fs.Bool("strict", false, "fail at startup on a deployment whose provider llmedge does not serve (default: load it as unavailable)")
+	logLevel := fs.String("log-level", envOr("LLMEDGE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env LLMEDGE_LOG_LEVEL)")
+	maxBody := fs.Int("max-body-mb", 32, "largest request body accepted, in MiB")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: llmedge serve --config FILE [flags]\n\nServe the OpenAI-compatible API on HOST:PORT for the models in FILE.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "llmedge: bad --log-level %q\n", *logLevel)
+		return 2
+	}
+
+	cfg, err := config.Load(*cfgPath, config.Options{})
+	if err != nil {
+		fmt.Fprintf(stderr, "llmedge: cannot load %s:\n%s\n", *cfgPath, err)
+		return 2
+	}
+	var handler slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	if cfg.LiteLLM.JSONLogs {
+		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+	}
+	log := slog.New(handler)
+	slog.SetDefault(log)
+
+	reg, err := upstream.NewRegistry(cfg, upstream.Options{Strict: *strict})
+	if err != nil {
+		fmt.Fprintf(stderr, "llmedge: invalid config %s:\n%s\n", *cfgPath, err)
+		return 2
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
+	for _, w := range reg.Warnings() {
+		log.Warn(w)
+	}
+	if len(cfg.Ignored) > 0 {
+		log.Info("config keys llmedge does not act on (ignored)", "keys", strings.Join(cfg.Ignored, ", "))
+	}
+	if cfg.General.MasterKey == "" {
+		log.Warn("NO AUTHENTICATION: general_settings.master_key is not set, so anyone who can reach this port can use every model")
+	}
+
+	srv := server.New(cfg, reg, server.Options{Logger: log, MaxRequestBodySize: *maxBody << 20})
+	addr := net.JoinHostPort(*host, strconv.Itoa(*port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "llmedge: %s\n", err)
+		return 1
+	}
+	log.Info("llmedge listening", "addr", ln.Addr().String(), "models", len(reg.Groups()), "deployments", len(cfg.Deployments), "version", server.Version)
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		if err != nil {
+			log.Error("server stopped", "err", err)
+			return 1
+		}
+		return 0
+	case sig := <-sigs:
+		log.Info("shutting down: finishing in-flight requests", "signal", sig.String(), "in_flight", srv.InFlight(), "grace", grace.String())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *grace)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("grace period over: closing remaining connections", "in_flight", srv.InFlight())
+		return 0
+	}
+	log.Info("shutdown complete")
+	return 0
+}
+
+func envOr(k, def string) string {
+	if v, ok := os.LookupEnv(k); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(k string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(k)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}

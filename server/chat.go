@@ -1,0 +1,106 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"sync"
+
+	"github.com/llmedge/llmedge/upstream"
+	"github.com/valyala/fasthttp"
+)
+
+// chatCall is the per-request state of a chat completion, pooled.
+type chatCall struct {
+	fields chatFields
+	req    upstream.ChatRequest
+	cancel upstream.Cancel
+	watch  disconnectWatcher
+	reqID  []byte
+}
+
+var chatCallPool = sync.Pool{New: func() any { return new(chatCall) }}
+
+func (s *Server) handleChat(ctx *fasthttp.RequestCtx) {
+	if !s.auth.check(&ctx.Request.Header) {
+		writeAuthError(ctx)
+		return
+	}
+	c := chatCallPool.Get().(*chatCall)
+	body := ctx.PostBody()
+	if err := scanChat(body, &c.fields); err != nil {
+		chatCallPool.Put(c)
+		writeError(ctx, fasthttp.StatusBadRequest, err.msg, "invalid_request_error", err.param, "")
+		return
+	}
+	g := s.reg.Lookup(c.fields.model)
+	if g == nil {
+		msg := "model '" + safePath(c.fields.model) + "' not found: GET /v1/models lists the models this gateway serves"
+		chatCallPool.Put(c)
+		writeError(ctx, fasthttp.StatusNotFound, msg, "invalid_request_error", "model", "model_not_found")
+		return
+	}
+	s.inflight.Add(1)
+	c.reqID = s.requestID(ctx, c.reqID[:0])
+	c.cancel.Reset()
+	c.req = upstream.ChatRequest{
+		Body:         body,
+		ModelStart:   c.fields.modelStart,
+		ModelEnd:     c.fields.modelEnd,
+		Model:        c.fields.model,
+		Stream:       c.fields.stream,
+		IncludeUsage: c.fields.includeUsage,
+		RequestID:    c.reqID,
+		Cancel:       &c.cancel,
+	}
+	c.watch.start(ctx.Conn(), &c.cancel)
+
+	resp := upstream.AcquireResponse()
+	err := s.reg.Chat(g, &c.req, resp)
+	ctx.Response.Header.SetBytesV("X-Request-Id", c.reqID)
+	if resp.Deployment != nil {
+		ctx.Response.Header.Set("X-Llmedge-Model-Id", resp.Deployment.ID)
+	}
+	ctx.Response.Header.Set("X-Llmedge-Attempts", itoa(resp.Attempts))
+	if err != nil {
+		s.finish(ctx, c, resp)
+		var ue *upstream.Error
+		if errors.As(err, &ue) {
+			writeUpstreamError(ctx, ue)
+		} else {
+			writeError(ctx, fasthttp.StatusBadGateway, "upstream failure", "api_error", "", "upstream_error")
+		}
+		return
+	}
+	resp.VisitHeaders(func(k, v []byte) { ctx.Response.Header.SetBytesKV(k, v) })
+	if resp.Stream == nil {
+		ctx.SetStatusCode(resp.StatusCode)
+		ctx.Response.Header.SetContentTypeBytes(resp.ContentType)
+		ctx.Response.SetBody(resp.Body)
+		s.finish(ctx, c, resp)
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.Response.Header.SetContentType("text/event-stream")
+	ctx.Response.Header.Set("Cache-Control", "no-cache")
+	ctx.Response.Header.Set("X-Accel-Buffering", "no")
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		err := resp.Stream.Relay(w)
+		_ = err
+		s.finish(ctx, c, resp)
+	})
+}
+
+// finish stops watching the client, releases the upstream response and
+// the call state.
+func (s *Server) finish(ctx *fasthttp.RequestCtx, c *chatCall, resp *upstream.Response) {
+	if !c.watch.stop() {
+		// The watcher consumed bytes of a pipelined request: this
+		// connection cannot serve it any more.
+		_ = c.watch.conn.Close()
+	}
+	upstream.ReleaseResponse(resp)
+	c.req = upstream.ChatRequest{}
+	c.fields = chatFields{}
+	chatCallPool.Put(c)
+	s.inflight.Add(-1)
+}

@@ -1,0 +1,230 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/upstream"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+)
+
+const testMasterKey = "sk-master-test-1234"
+
+// seenRequest is what a fake upstream received.
+type seenRequest struct {
+	Path   string
+	Header http.Header
+	Body   []byte
+}
+
+// fakeOpenAI is an upstream that speaks OpenAI's chat completions wire
+// format (JSON and SSE), written from OpenAI's API reference. Behaviour
+// is chosen per request by the test through handle.
+type fakeOpenAI struct {
+	t      *testing.T
+	srv    *http.Server
+	ln     net.Listener
+	mu     sync.Mutex
+	seen   []seenRequest
+	handle func(w http.ResponseWriter, r *http.Request, body []byte)
+	// closed receives one value when a request's client (llmedge) went
+	// away before the handler finished.
+	closed chan struct{}
+}
+
+func newFakeOpenAI(t *testing.T) *fakeOpenAI {
+	t.Helper()
+	f := &fakeOpenAI{t: t, closed: make(chan struct{}, 16)}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ln = ln
+	f.srv = &http.Server{Handler: http.HandlerFunc(f.serve), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = f.srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = f.srv.Shutdown(ctx)
+		_ = f.srv.Close()
+	})
+	return f
+}
+
+func (f *fakeOpenAI) base() string { return "http://" + f.ln.Addr().String() + "/v1" }
+
+func (f *fakeOpenAI) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	f.seen = append(f.seen, seenRequest{Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
+	h := f.handle
+	f.mu.Unlock()
+	if h == nil {
+		h = answerJSON("Hello from the fake upstream.")
+	}
+	h(w, r, body)
+	if r.Context().Err() != nil {
+		f.closed <- struct{}{}
+	}
+}
+
+func (f *fakeOpenAI) requests() []seenRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]seenRequest(nil), f.seen...)
+}
+
+func (f *fakeOpenAI) setHandler(h func(w http.ResponseWriter, r *http.Request, body []byte)) {
+	f.mu.Lock()
+	f.handle = h
+	f.mu.Unlock()
+}
+
+// upstreamModel reads "model" from a request body.
+func upstreamModel(body []byte) string {
+	var v struct {
+		Model string `json:"model"`
+	}
+	_ = json.Unmarshal(body, &v)
+	return v.Model
+}
+
+// answerJSON answers a non-stream chat.completion.
+func answerJSON(text string) func(http.ResponseWriter, *http.Request, []byte) {
+	return func(w http.ResponseWriter, r *http.Request, body []byte) {
+		var req struct {
+			Stream bool `json:"stream"`
+		}
+		_ = json.Unmarshal(body, &req)
+		if req.Stream {
+			streamWords(strings.Fields(text), 0, nil)(w, r, body)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Ratelimit-Remaining-Requests", "99")
+		w.Header().Set("Set-Cookie", "upstream_secret=1")
+		fmt.Fprintf(w, `{"id":"chatcmpl-up","object":"chat.completion","created":1700000000,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":%q,"refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":6,"total_tokens":11}}`, upstreamModel(body), text)
+	}
+}
+
+// streamWords streams chat.completion.chunk events, one per word, with
+// gap between them; gate (optional) is awaited before every chunk after
+// the first.
+func streamWords(words []string, gap time.Duration, gate chan struct{}) func(http.ResponseWriter, *http.Request, []byte) {
+	return func(w http.ResponseWriter, r *http.Request, body []byte) {
+		model := upstreamModel(body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-cache")
+		fl := w.(http.Flusher)
+		chunk := func(delta string, finish string) {
+			fin := "null"
+			if finish != "" {
+				fin = `"` + finish + `"`
+			}
+			fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-up\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":%s,\"logprobs\":null,\"finish_reason\":%s}]}\n\n", model, delta, fin)
+			fl.Flush()
+		}
+		chunk(`{"role":"assistant","content":""}`, "")
+		for i, word := range words {
+			if i > 0 {
+				if gate != nil {
+					select {
+					case <-gate:
+					case <-r.Context().Done():
+						return
+					case <-time.After(10 * time.Second):
+						return
+					}
+				}
+				if gap > 0 {
+					select {
+					case <-time.After(gap):
+					case <-r.Context().Done():
+						return
+					}
+				}
+			}
+			sep := " "
+			if i == len(words)-1 {
+				sep = ""
+			}
+			b, _ := json.Marshal(map[string]string{"content": word + sep})
+			chunk(string(b), "")
+		}
+		chunk(`{}`, "stop")
+		fmt.Fprint(w, "data: [DONE]\n\n")
+		fl.Flush()
+	}
+}
+
+// gateway is a real llmedge server on loopback.
+type gateway struct {
+	srv  *Server
+	ln   net.Listener
+	reg  *upstream.Registry
+	addr string
+}
+
+func (g *gateway) url() string { return "http://" + g.addr }
+
+func startGateway(t *testing.T, cfg *config.Config) *gateway {
+	t.Helper()
+	reg, err := upstream.NewRegistry(cfg, upstream.Options{LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatalf("registry: %v", err)
+	}
+	srv := New(cfg, reg, Options{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return &gateway{srv: srv, ln: ln, reg: reg, addr: ln.Addr().String()}
+}
+
+// dep builds a deployment the way the config loader would.
+func dep(i int, modelName, model, apiBase, apiKey string) *config.Deployment {
+	provider, up, _ := strings.Cut(model, "/")
+	return &config.Deployment{Index: i, ModelName: modelName, ID: fmt.Sprintf("%s-%d", modelName, i), Model: model,
+		Provider: provider, UpstreamModel: up, APIBase: apiBase, APIKey: apiKey}
+}
+
+func testConfig(deps ...*config.Deployment) *config.Config {
+	return &config.Config{Deployments: deps, General: config.GeneralSettings{MasterKey: testMasterKey}}
+}
+
+func sdk(g *gateway, key string) openai.Client {
+	return openai.NewClient(option.WithBaseURL(g.url()+"/v1"), option.WithAPIKey(key), option.WithMaxRetries(0),
+		option.WithRequestTimeout(20*time.Second))
+}
+
+func userMsg(text string) openai.ChatCompletionNewParams {
+	return openai.ChatCompletionNewParams{Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(text)}}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,207 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/fasthttp/router"
+	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/upstream"
+	"github.com/valyala/fasthttp"
+)
+
+// Options tune the server. Every zero value has the default stated.
+type Options struct {
+	// Logger receives startup and error logs. Nil means slog.Default().
+	Logger *slog.Logger
+	// MaxRequestBodySize in bytes. Default 32 MiB: room for several
+	// base64 images (OpenAI accepts images up to 20 MB).
+	MaxRequestBodySize int
+	// ReadTimeout bounds reading one request, headers and body, from its
+	// first byte (slowloris guard). Default 60s.
+	ReadTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle this long. Default 120s.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes is the largest request header accepted. Default 16 KiB.
+	MaxHeaderBytes int
+	// MaxConnsPerIP limits connections from one IP; 0 = unlimited (default).
+	MaxConnsPerIP int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MaxRequestBodySize <= 0 {
+		o.MaxRequestBodySize = 32 << 20
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 60 * time.Second
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 120 * time.Second
+	}
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = 16 << 10
+	}
+	return o
+}
+
+// Server is llmedge's client-facing HTTP server.
+type Server struct {
+	cfg  *config.Config
+	reg  *upstream.Registry
+	opts Options
+	auth *authenticator
+	srv  *fasthttp.Server
+
+	modelsJSON []byte
+	started    time.Time
+
+	idPrefix [8]byte
+	idSeq    atomic.Uint64
+
+	// inflight counts client requests being served (streams included).
+	inflight atomic.Int64
+}
+
+// New builds a server for cfg, answering through reg.
+func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
+	opts = opts.withDefaults()
+	s := &Server{cfg: cfg, reg: reg, opts: opts, auth: newAuthenticator(cfg.General.MasterKey), started: time.Now()}
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	hex.Encode(s.idPrefix[:], rnd[:])
+	s.modelsJSON = buildModelsJSON(reg, s.started.Unix())
+
+	r := router.New()
+	r.SaveMatchedRoutePath = false
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	for _, p := range []string{"/v1/chat/completions", "/chat/completions"} {
+		r.POST(p, s.handleChat)
+	}
+	for _, p := range []string{"/v1/models", "/models"} {
+		r.GET(p, s.authed(s.handleModels))
+	}
+	r.GET("/health/liveliness", s.handleLiveliness)
+	r.GET("/health/liveness", s.handleLiveliness)
+	r.GET("/health/readiness", s.handleReadiness)
+	r.GET("/health", s.authed(s.handleHealth))
+	r.NotFound = func(ctx *fasthttp.RequestCtx) {
+		writeError(ctx, fasthttp.StatusNotFound, "unknown route: "+string(ctx.Method())+" "+safePath(ctx.Path()), "invalid_request_error", "", "route_not_found")
+	}
+	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
+		writeError(ctx, fasthttp.StatusMethodNotAllowed, "method "+string(ctx.Method())+" not allowed on "+safePath(ctx.Path()), "invalid_request_error", "", "method_not_allowed")
+	}
+	r.PanicHandler = func(ctx *fasthttp.RequestCtx, v any) {
+		s.opts.Logger.Error("handler panic", "panic", v, "path", safePath(ctx.Path()))
+		writeError(ctx, fasthttp.StatusInternalServerError, "internal error", "api_error", "", "internal_error")
+	}
+
+	s.srv = &fasthttp.Server{
+		Handler:                       r.Handler,
+		Name:                          "llmedge",
+		ReadTimeout:                   opts.ReadTimeout,
+		IdleTimeout:                   opts.IdleTimeout,
+		MaxRequestBodySize:            opts.MaxRequestBodySize,
+		ReadBufferSize:                opts.MaxHeaderBytes,
+		MaxConnsPerIP:                 opts.MaxConnsPerIP,
+		NoDefaultServerHeader:         true,
+		NoDefaultContentType:          true,
+		CloseOnShutdown:               true,
+		DisableHeaderNamesNormalizing: false,
+		ErrorHandler:                  s.handleTransportError,
+		Logger:                        discardLogger{},
+	}
+	return s
+}
+
+type discardLogger struct{}
+
+func (discardLogger) Printf(string, ...any) {}
+
+// handleTransportError answers requests fasthttp could not parse.
+func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
+	status, msg := fasthttp.StatusBadRequest, "malformed HTTP request"
+	switch {
+	case isBodyTooLarge(err):
+		status, msg = fasthttp.StatusRequestEntityTooLarge, "request body exceeds "+strconv.Itoa(s.opts.MaxRequestBodySize)+" bytes"
+	case isSmallBuffer(err):
+		status, msg = fasthttp.StatusRequestHeaderFieldsTooLarge, "request headers too large"
+	case isTimeout(err):
+		status, msg = fasthttp.StatusRequestTimeout, "timed out reading the request"
+	}
+	ctx.SetConnectionClose()
+	writeError(ctx, status, msg, "invalid_request_error", "", "")
+}
+
+// Handler returns the request handler (for in-memory tests).
+func (s *Server) Handler() fasthttp.RequestHandler { return s.srv.Handler }
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+
+// Shutdown stops accepting, lets in-flight requests and streams finish
+// until ctx is done, then closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
+
+// InFlight is the number of requests being served.
+func (s *Server) InFlight() int64 { return s.inflight.Load() }
+
+func (s *Server) authed(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		if !s.auth.check(&ctx.Request.Header) {
+			writeAuthError(ctx)
+			return
+		}
+		h(ctx)
+	}
+}
+
+func writeAuthError(ctx *fasthttp.RequestCtx) {
+	writeError(ctx, fasthttp.StatusUnauthorized, "invalid or missing API key: send it as 'Authorization: Bearer <key>'", "authentication_error", "", "invalid_api_key")
+}
+
+// requestID returns the client's x-request-id when it is sane (printable
+// ASCII, at most 128 bytes), else a new one.
+func (s *Server) requestID(ctx *fasthttp.RequestCtx, dst []byte) []byte {
+	if v := ctx.Request.Header.Peek("X-Request-Id"); len(v) > 0 && len(v) <= 128 && printable(v) {
+		return append(dst, v...)
+	}
+	dst = append(dst, "llmedge-"...)
+	dst = append(dst, s.idPrefix[:]...)
+	dst = append(dst, '-')
+	return strconv.AppendUint(dst, s.idSeq.Add(1), 16)
+}
+
+func printable(b []byte) bool {
+	for _, c := range b {
+		if c < 0x21 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// safePath returns a request path fit for an error message: bounded and
+// printable.
+func safePath(p []byte) string {
+	if len(p) > 128 {
+		p = p[:128]
+	}
+	out := make([]byte, 0, len(p))
+	for _, c := range p {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			c = '?'
+		}
+		out = append(out, c)
+	}
+	return string(out)
+}

@@ -1,0 +1,243 @@
+package upstream
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// ErrCanceled is returned by a call whose Cancel was called (the client
+// went away).
+var ErrCanceled = errors.New("upstream call canceled: client disconnected")
+
+// errTimeout is returned when a deadline of the call passed.
+var errTimeout = errors.New("upstream timed out")
+
+// Cancel is shared by everything one client request does upstream: every
+// attempt and every stream read. Cancel it once and whatever is in
+// flight stops at once (its connection is closed); later attempts fail
+// before dialing. The zero value is ready to use.
+type Cancel struct {
+	mu       sync.Mutex
+	canceled atomic.Bool
+	conn     net.Conn
+	wake     chan struct{} // closed on cancel; created lazily for sleepers
+}
+
+// Cancel stops the call. Safe to call from any goroutine, any number of
+// times.
+func (c *Cancel) Cancel() {
+	c.mu.Lock()
+	if c.canceled.Load() {
+		c.mu.Unlock()
+		return
+	}
+	c.canceled.Store(true)
+	conn := c.conn
+	c.conn = nil
+	if c.wake != nil {
+		close(c.wake)
+	}
+	c.mu.Unlock()
+	if conn != nil {
+		_ = conn.Close()
+	}
+}
+
+// Canceled reports whether Cancel was called.
+func (c *Cancel) Canceled() bool { return c.canceled.Load() }
+
+// Done returns a channel closed on Cancel (for waits between retries).
+func (c *Cancel) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.wake == nil {
+		c.wake = make(chan struct{})
+		if c.canceled.Load() {
+			close(c.wake)
+		}
+	}
+	return c.wake
+}
+
+// Reset makes c reusable (pooling). Only when nothing uses it.
+func (c *Cancel) Reset() {
+	c.canceled.Store(false)
+	c.conn = nil
+	c.wake = nil
+}
+
+// attach registers the connection an attempt is using; false means the
+// call was already canceled (the caller must drop the connection).
+func (c *Cancel) attach(conn net.Conn) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.canceled.Load() {
+		return false
+	}
+	c.conn = conn
+	return true
+}
+
+func (c *Cancel) detach() {
+	c.mu.Lock()
+	c.conn = nil
+	c.mu.Unlock()
+}
+
+// exchange is one HTTP request/response on a pooled connection whose
+// body is read incrementally with a deadline per read.
+type exchange struct {
+	pool   connPool
+	cancel *Cancel
+	pc     pooledConn
+	br     *bufio.Reader
+	body   io.Reader // streamed response body
+	eof    bool
+	failed bool
+	// readTimeout is set as a fresh deadline before every body read
+	// (stream gap timeout); 0 keeps the deadline fixed.
+	readTimeout time.Duration
+}
+
+// roundTrip sends req and reads the response headers into resp (whose
+// body is then streamed by x.Read). headerDeadline bounds the wait for
+// the response headers.
+func (x *exchange) roundTrip(req *fasthttp.Request, resp *fasthttp.Response, headerDeadline time.Time) error {
+	if x.cancel.Canceled() {
+		return ErrCanceled
+	}
+	wait := time.Until(headerDeadline)
+	if wait <= 0 {
+		return errTimeout
+	}
+	pc, err := x.pool.acquire(wait)
+	if err != nil {
+		return err
+	}
+	conn := pc.Conn()
+	if !x.cancel.attach(conn) {
+		pc.put(false)
+		return ErrCanceled
+	}
+	x.pc = pc
+	hc := x.pool.client()
+	if err := conn.SetWriteDeadline(headerDeadline); err != nil {
+		return x.fail(err)
+	}
+	bw := hc.AcquireWriter(conn)
+	err = req.Write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	hc.ReleaseWriter(bw)
+	if err != nil {
+		return x.fail(err)
+	}
+	if err := conn.SetReadDeadline(headerDeadline); err != nil {
+		return x.fail(err)
+	}
+	x.br = hc.AcquireReader(conn)
+	resp.StreamBody = true
+	if err := resp.ReadLimitBody(x.br, 0); err != nil {
+		return x.fail(err)
+	}
+	x.body = resp.BodyStream()
+	if x.body == nil {
+		x.eof = true
+	}
+	return nil
+}
+
+// Read reads the response body, renewing the read deadline first when
+// readTimeout is set.
+func (x *exchange) Read(p []byte) (int, error) {
+	if x.body == nil || x.eof {
+		return 0, io.EOF
+	}
+	if x.readTimeout > 0 {
+		if err := x.pc.Conn().SetReadDeadline(time.Now().Add(x.readTimeout)); err != nil {
+			return 0, x.mapErr(err)
+		}
+	}
+	n, err := x.body.Read(p)
+	if err == io.EOF {
+		x.eof = true
+		return n, io.EOF
+	}
+	if err != nil {
+		x.failed = true
+		return n, x.mapErr(err)
+	}
+	return n, nil
+}
+
+// readAll reads the rest of the body into dst, up to limit bytes.
+func (x *exchange) readAll(dst []byte, limit int) ([]byte, error) {
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
+		}
+		n, err := x.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+		if limit > 0 && len(dst) > limit {
+			x.failed = true
+			return dst, errors.New("upstream response body too large")
+		}
+	}
+}
+
+func (x *exchange) mapErr(err error) error {
+	if x.cancel.Canceled() {
+		return ErrCanceled
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return errTimeout
+	}
+	if errors.Is(err, fasthttp.ErrTimeout) {
+		return errTimeout
+	}
+	return err
+}
+
+func (x *exchange) fail(err error) error {
+	x.failed = true
+	err = x.mapErr(err)
+	x.release(nil)
+	return err
+}
+
+// release returns the connection to the pool when the body was read to
+// its end cleanly, else closes it. resp (optional) is checked for
+// Connection: close.
+func (x *exchange) release(resp *fasthttp.Response) {
+	if x.pc == nil {
+		return
+	}
+	x.cancel.detach()
+	reuse := !x.failed && x.eof && !x.cancel.Canceled() && (resp == nil || !resp.ConnectionClose())
+	hc := x.pool.client()
+	if x.br != nil {
+		hc.ReleaseReader(x.br)
+		x.br = nil
+	}
+	if reuse {
+		_ = x.pc.Conn().SetReadDeadline(time.Time{})
+	}
+	x.pc.put(reuse)
+	x.pc = nil
+	x.body = nil
+}

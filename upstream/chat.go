@@ -1,0 +1,371 @@
+package upstream
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/llmedge/llmedge/sse"
+	"github.com/valyala/fasthttp"
+)
+
+// maxErrorBody caps how much of an upstream error body is read;
+// maxResponseBody caps a non-stream answer.
+const (
+	maxErrorBody    = 1 << 20
+	maxResponseBody = 64 << 20
+)
+
+// ErrClientGone is returned by Stream.Relay when writing to the client
+// failed: the client went away.
+var ErrClientGone = errors.New("client went away mid-stream")
+
+// ChatRequest is one OpenAI chat completion as received from a client.
+// Body must stay valid and unchanged until the Response is released.
+type ChatRequest struct {
+	// Body is the client's JSON body.
+	Body []byte
+	// ModelStart and ModelEnd delimit the "model" string literal (with
+	// its quotes) in Body; it is replaced by the upstream model id.
+	ModelStart, ModelEnd int
+	// Model is the requested model name (unescaped).
+	Model []byte
+	// Stream is the body's "stream" flag.
+	Stream bool
+	// IncludeUsage is the body's stream_options.include_usage.
+	IncludeUsage bool
+	// RequestID is sent upstream as x-request-id.
+	RequestID []byte
+	// UserID, when set, is sent upstream as x-sm-user-id.
+	UserID []byte
+	// Cancel stops every attempt of the call; required.
+	Cancel *Cancel
+}
+
+// Writer is what a Stream relays to: the client connection's buffered
+// writer. Flush must push buffered bytes to the client.
+type Writer interface {
+	Write(p []byte) (int, error)
+	Flush() error
+}
+
+// Stream is an answer being streamed: OpenAI chat.completion.chunk
+// events. Its first event has already arrived (until then a failure may
+// be retried elsewhere).
+type Stream interface {
+	// Relay writes every event to w, flushing as each one arrives, and
+	// ends the stream with "data: [DONE]". A failure after the first
+	// event is written as an SSE error event followed by [DONE]; Relay
+	// then returns the failure. ErrClientGone means w failed.
+	Relay(w Writer) error
+}
+
+// Response is the result of Chat. Acquire with AcquireResponse, give
+// back with ReleaseResponse (which also closes a stream).
+type Response struct {
+	// Deployment answered (the last one tried on failure).
+	Deployment *Deployment
+	// Attempts counts upstream attempts made.
+	Attempts int
+	// StatusCode and ContentType of a non-stream answer.
+	StatusCode  int
+	ContentType []byte
+	// Body of a non-stream answer.
+	Body []byte
+	// Stream is set when the answer is a stream.
+	Stream Stream
+
+	req    fasthttp.Request
+	resp   fasthttp.Response
+	x      exchange
+	pass   passStream
+	mock   mockStream
+	sc     *sse.Scanner
+	upResp *fasthttp.Response // the upstream response whose headers are relayed
+}
+
+var responsePool = sync.Pool{New: func() any { return new(Response) }}
+
+// AcquireResponse returns an empty Response from a pool.
+func AcquireResponse() *Response { return responsePool.Get().(*Response) }
+
+// ReleaseResponse closes r's stream (if any) and returns r to the pool.
+func ReleaseResponse(r *Response) {
+	r.x.release(&r.resp)
+	r.resp.Reset()
+	r.req.Reset()
+	r.Deployment = nil
+	r.Attempts = 0
+	r.StatusCode = 0
+	r.ContentType = r.ContentType[:0]
+	r.Body = r.Body[:0]
+	r.Stream = nil
+	r.pass = passStream{}
+	r.mock = mockStream{}
+	r.upResp = nil
+	responsePool.Put(r)
+}
+
+// relayedHeader reports whether an upstream response header is passed
+// to the client: rate-limit and provider diagnostics, never cookies or
+// hop-by-hop headers.
+func relayedHeader(k []byte) bool {
+	switch {
+	case len(k) > 12 && bytes.EqualFold(k[:12], []byte("x-ratelimit-")):
+		return true
+	case len(k) > 7 && bytes.EqualFold(k[:7], []byte("openai-")):
+		return true
+	case bytes.EqualFold(k, []byte("retry-after")), bytes.EqualFold(k, []byte("retry-after-ms")):
+		return true
+	}
+	return false
+}
+
+// VisitHeaders calls f for every upstream response header relayed to
+// the client (x-ratelimit-*, openai-*, retry-after).
+func (r *Response) VisitHeaders(f func(k, v []byte)) {
+	if r.upResp == nil {
+		return
+	}
+	for k, v := range r.upResp.Header.All() {
+		if relayedHeader(k) {
+			f(k, v)
+		}
+	}
+}
+
+// Chat sends req to a deployment of g, trying the group's other
+// deployments on a retryable failure. On success out holds the answer;
+// on failure the error is an *Error.
+func (reg *Registry) Chat(g *Group, req *ChatRequest, out *Response) error {
+	var triedBuf [8]*Deployment
+	tried := triedBuf[:0]
+	var last *Error
+	for {
+		d := g.pick(tried)
+		if d == nil {
+			break
+		}
+		tried = append(tried, d)
+		out.Attempts++
+		out.Deployment = d
+		d.inflight.Add(1)
+		err := reg.attempt(d, g, req, out)
+		d.inflight.Add(-1)
+		if err == nil {
+			return nil
+		}
+		last = err
+		if !err.Retryable || req.Cancel.Canceled() {
+			return err
+		}
+	}
+	if last != nil {
+		return last
+	}
+	// Nothing available: report the first deployment's reason.
+	for _, d := range g.Deployments {
+		if d.unavailable != "" {
+			out.Deployment = d
+			return &Error{Status: d.unavailableStatus, Type: errorType(d.unavailableStatus), Code: d.unavailableCode, Message: d.unavailable}
+		}
+	}
+	return &Error{Status: 503, Type: "service_unavailable_error", Message: fmt.Sprintf("no deployment available for model %q", g.Name)}
+}
+
+func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
+	switch d.spec.wire {
+	case wireMock:
+		return mockChat(d, req, out)
+	default:
+		return reg.passThrough(d, g, req, out)
+	}
+}
+
+// passThrough forwards the client's body to an OpenAI-compatible
+// server with only "model" rewritten.
+func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
+	// A previous attempt may have left a connection.
+	out.x.release(&out.resp)
+	ureq := &out.req
+	ureq.Reset()
+	ureq.Header.SetMethod(fasthttp.MethodPost)
+	ureq.SetRequestURI(d.uri)
+	ureq.Header.SetContentType("application/json")
+	if d.auth != nil {
+		ureq.Header.SetBytesV("Authorization", d.auth)
+	}
+	for _, h := range d.headers {
+		ureq.Header.Set(h.Name, h.Value)
+	}
+	if len(req.RequestID) > 0 {
+		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
+	}
+	if len(req.UserID) > 0 {
+		ureq.Header.SetBytesV("X-Sm-User-Id", req.UserID)
+	}
+	ureq.AppendBody(req.Body[:req.ModelStart])
+	if d.wildcard {
+		ureq.SetBodyRaw(appendWildcardModel(ureq.Body(), d.Config.UpstreamModel, g.wildcardPart(req.Model)))
+	} else {
+		ureq.AppendBody(d.quotedModel)
+	}
+	ureq.AppendBody(req.Body[req.ModelEnd:])
+
+	x := &out.x
+	*x = exchange{pool: d.pool, cancel: req.Cancel}
+	limit := d.timeout
+	if req.Stream {
+		limit = d.streamTimeout
+	}
+	uresp := &out.resp
+	if err := x.roundTrip(ureq, uresp, time.Now().Add(limit)); err != nil {
+		return transportError(d, err)
+	}
+	status := uresp.StatusCode()
+	if status < 200 || status > 299 {
+		body, err := x.readAll(nil, maxErrorBody)
+		x.release(uresp)
+		if err != nil && len(body) == 0 {
+			return transportError(d, err)
+		}
+		return upstreamError(d, status, body, uresp.Header.Peek("Retry-After"))
+	}
+	out.upResp = uresp
+	if req.Stream && bytes.HasPrefix(uresp.Header.ContentType(), []byte("text/event-stream")) {
+		x.readTimeout = d.streamTimeout
+		if out.sc == nil {
+			out.sc = sse.NewScanner(x, 0)
+		} else {
+			out.sc.Reset(x)
+		}
+		ev, err := out.sc.Next()
+		if err != nil {
+			x.failed = true
+			x.release(uresp)
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return &Error{Status: 502, Type: "api_error", Code: "upstream_empty_stream", Retryable: true,
+					Message: fmt.Sprintf("upstream deployment %s closed the stream before its first event", d.ID)}
+			}
+			return transportError(d, err)
+		}
+		out.pass = passStream{x: x, resp: uresp, sc: out.sc, first: ev, d: d}
+		out.Stream = &out.pass
+		return nil
+	}
+	// Non-stream (or a server that answered a stream request with JSON).
+	body, err := x.readAll(out.Body[:0], maxResponseBody)
+	out.Body = body
+	x.release(uresp)
+	if err != nil {
+		return transportError(d, err)
+	}
+	out.StatusCode = status
+	out.ContentType = append(out.ContentType[:0], uresp.Header.ContentType()...)
+	return nil
+}
+
+// appendWildcardModel appends the upstream model for a wildcard
+// deployment: upstream "openai/*" or "*" with the request's matched part.
+func appendWildcardModel(dst []byte, upstreamModel string, part []byte) []byte {
+	prefix := upstreamModel[:len(upstreamModel)-1]
+	buf := make([]byte, 0, len(prefix)+len(part))
+	buf = append(append(buf, prefix...), part...)
+	return AppendJSONString(dst, buf)
+}
+
+// passStream relays an OpenAI-compatible upstream stream event by event,
+// unchanged.
+type passStream struct {
+	x     *exchange
+	resp  *fasthttp.Response
+	sc    *sse.Scanner
+	first sse.Event
+	d     *Deployment
+}
+
+func (s *passStream) Relay(w Writer) error {
+	ev := s.first
+	for {
+		if _, err := w.Write(ev.Raw); err != nil {
+			return ErrClientGone
+		}
+		if ev.IsDone() {
+			if err := w.Flush(); err != nil {
+				return ErrClientGone
+			}
+			// Drain what is left (usually nothing) so the connection
+			// can be reused.
+			for {
+				if _, err := s.sc.Next(); err != nil {
+					break
+				}
+			}
+			return nil
+		}
+		if !s.sc.Buffered() {
+			if err := w.Flush(); err != nil {
+				return ErrClientGone
+			}
+		}
+		var err error
+		ev, err = s.sc.Next()
+		if err == io.EOF {
+			// The upstream ended without [DONE]: end it for the client.
+			if _, err := w.Write(sse.Done); err != nil {
+				return ErrClientGone
+			}
+			if w.Flush() != nil {
+				return ErrClientGone
+			}
+			return nil
+		}
+		if err != nil {
+			return s.fail(w, err)
+		}
+	}
+}
+
+// fail ends the client's stream with an error event after an upstream
+// failure mid-stream.
+func (s *passStream) fail(w Writer, err error) error {
+	if errors.Is(err, ErrCanceled) {
+		return ErrCanceled
+	}
+	s.x.failed = true
+	var msg, typ, code string
+	switch {
+	case errors.Is(err, errTimeout):
+		msg = fmt.Sprintf("upstream deployment %s stalled: no stream event within stream_timeout (%s)", s.d.ID, s.d.streamTimeout)
+		typ, code = "timeout_error", "upstream_timeout"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		msg = fmt.Sprintf("upstream deployment %s closed the stream mid-event", s.d.ID)
+		typ, code = "api_error", "upstream_stream_error"
+	default:
+		msg = fmt.Sprintf("upstream deployment %s failed mid-stream: %s", s.d.ID, scrub([]byte(err.Error()), s.d.key))
+		typ, code = "api_error", "upstream_stream_error"
+	}
+	var buf [512]byte
+	b := AppendSSEError(buf[:0], msg, typ, code)
+	b = append(b, sse.Done...)
+	if _, werr := w.Write(b); werr != nil {
+		return ErrClientGone
+	}
+	if w.Flush() != nil {
+		return ErrClientGone
+	}
+	if errors.Is(err, errTimeout) {
+		return fmt.Errorf("%w: %s", err, msg)
+	}
+	return err
+}
+
+// AppendSSEError appends one SSE event carrying an OpenAI error object.
+func AppendSSEError(dst []byte, message, typ, code string) []byte {
+	dst = append(dst, "data: "...)
+	dst = AppendErrorJSON(dst, message, typ, "", code)
+	return append(dst, "\n\n"...)
+}

@@ -1,0 +1,134 @@
+package upstream
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// Error is a failure to hand the client: an HTTP status and an
+// OpenAI-shaped error. Body, when set, is the upstream's own JSON error
+// body (already scrubbed of the deployment's key) to pass on verbatim.
+type Error struct {
+	Status  int
+	Message string
+	Type    string
+	Code    string
+	Param   string
+	Body    []byte
+	// RetryAfter is the upstream's Retry-After header, if any.
+	RetryAfter []byte
+	// Retryable says another attempt may succeed (408, 429, 5xx,
+	// connection errors, timeouts).
+	Retryable bool
+}
+
+func (e *Error) Error() string {
+	if e.Message != "" {
+		return e.Message
+	}
+	return "upstream error " + strconv.Itoa(e.Status)
+}
+
+// AppendJSON appends the OpenAI error document for e.
+func (e *Error) AppendJSON(dst []byte) []byte {
+	if len(e.Body) > 0 {
+		return append(dst, e.Body...)
+	}
+	return AppendErrorJSON(dst, e.Message, e.Type, e.Param, e.Code)
+}
+
+// AppendErrorJSON appends {"error":{"message","type","param","code"}};
+// empty param and code are written as null.
+func AppendErrorJSON(dst []byte, message, typ, param, code string) []byte {
+	dst = append(dst, `{"error":{"message":`...)
+	dst = AppendJSONString(dst, message)
+	dst = append(dst, `,"type":`...)
+	dst = AppendJSONString(dst, typ)
+	dst = append(dst, `,"param":`...)
+	if param == "" {
+		dst = append(dst, "null"...)
+	} else {
+		dst = AppendJSONString(dst, param)
+	}
+	dst = append(dst, `,"code":`...)
+	if code == "" {
+		dst = append(dst, "null"...)
+	} else {
+		dst = AppendJSONString(dst, code)
+	}
+	return append(dst, "}}"...)
+}
+
+// errorType is OpenAI's error type for a status.
+func errorType(status int) string {
+	switch status {
+	case 400, 404, 409, 422:
+		return "invalid_request_error"
+	case 401:
+		return "authentication_error"
+	case 403:
+		return "permission_error"
+	case 408:
+		return "timeout_error"
+	case 429:
+		return "rate_limit_error"
+	case 503, 529:
+		return "service_unavailable_error"
+	default:
+		return "api_error"
+	}
+}
+
+func retryableStatus(status int) bool {
+	return status == 408 || status == 429 || status >= 500
+}
+
+// upstreamError builds the client error for a non-2xx upstream answer.
+// A JSON body that already has OpenAI's shape is passed on; anything
+// else is wrapped. The deployment's key is scrubbed either way.
+func upstreamError(d *Deployment, status int, body []byte, retryAfter []byte) *Error {
+	body = scrub(body, d.key)
+	e := &Error{Status: status, Type: errorType(status), Retryable: retryableStatus(status)}
+	if len(retryAfter) > 0 {
+		e.RetryAfter = append([]byte(nil), retryAfter...)
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) > 0 && trimmed[0] == '{' && bytes.Contains(trimmed, []byte(`"error"`)) && len(trimmed) < 64<<10 {
+		e.Body = append([]byte(nil), trimmed...)
+		e.Message = fmt.Sprintf("upstream %s returned %d", d.ID, status)
+		return e
+	}
+	text := string(trimmed)
+	if len(text) > 512 {
+		text = text[:512] + "..."
+	}
+	if text == "" {
+		text = "(empty body)"
+	}
+	e.Message = fmt.Sprintf("upstream deployment %s returned HTTP %d: %s", d.ID, status, text)
+	e.Code = "upstream_error"
+	return e
+}
+
+// scrub replaces every occurrence of key in b.
+func scrub(b []byte, key string) []byte {
+	if key == "" || len(key) < 4 || !bytes.Contains(b, []byte(key)) {
+		return b
+	}
+	return bytes.ReplaceAll(b, []byte(key), []byte("[REDACTED]"))
+}
+
+// transportError maps a connection failure to the client's error.
+func transportError(d *Deployment, err error) *Error {
+	switch {
+	case errors.Is(err, errTimeout):
+		return &Error{Status: 408, Type: "timeout_error", Code: "upstream_timeout", Retryable: true,
+			Message: fmt.Sprintf("upstream deployment %s (model %q) timed out", d.ID, d.ModelName)}
+	case errors.Is(err, ErrCanceled):
+		return &Error{Status: 499, Type: "api_error", Code: "client_closed_request", Message: ErrCanceled.Error()}
+	}
+	return &Error{Status: 503, Type: "service_unavailable_error", Code: "upstream_unavailable", Retryable: true,
+		Message: fmt.Sprintf("upstream deployment %s (model %q) is unreachable: %s", d.ID, d.ModelName, scrub([]byte(err.Error()), d.key))}
+}

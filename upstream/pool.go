@@ -1,0 +1,172 @@
+package upstream
+
+import (
+	"net"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// PoolSettings size the per-host connection pools. Defaults are chosen
+// for LLM traffic: few hosts, long reads and many idle streams.
+type PoolSettings struct {
+	// MaxConns per upstream host. Default 16384 (thousands of concurrent
+	// streams to one provider are normal for a gateway).
+	MaxConns int
+	// MaxConnWait is how long a request waits for a free connection when
+	// MaxConns are busy. Default 5s.
+	MaxConnWait time.Duration
+	// IdleTimeout closes keep-alive connections idle this long. Default 90s
+	// (providers close idle connections after 2-5 minutes; we go first so
+	// a request never meets a half-closed socket).
+	IdleTimeout time.Duration
+	// DialTimeout bounds TCP connect plus TLS handshake. Default 10s.
+	DialTimeout time.Duration
+	// WriteTimeout bounds sending one request. Default 30s.
+	WriteTimeout time.Duration
+	// ReadBufferSize per connection; also the largest response header
+	// accepted. Default 16 KiB.
+	ReadBufferSize int
+	// Dial opens connections; nil dials TCP (tests and benchmarks plug
+	// in-memory listeners here).
+	Dial func(addr string) (net.Conn, error)
+}
+
+func (s PoolSettings) withDefaults() PoolSettings {
+	if s.MaxConns <= 0 {
+		s.MaxConns = 16384
+	}
+	if s.MaxConnWait <= 0 {
+		s.MaxConnWait = 5 * time.Second
+	}
+	if s.IdleTimeout <= 0 {
+		s.IdleTimeout = 90 * time.Second
+	}
+	if s.DialTimeout <= 0 {
+		s.DialTimeout = 10 * time.Second
+	}
+	if s.WriteTimeout <= 0 {
+		s.WriteTimeout = 30 * time.Second
+	}
+	if s.ReadBufferSize <= 0 {
+		s.ReadBufferSize = 16 << 10
+	}
+	return s
+}
+
+// connPool is one upstream host's pool. Its connections are handed out
+// whole (not through HostClient.Do) so a call can be cancelled from
+// another goroutine at any point: waiting for headers, mid-body, or
+// between retries.
+type connPool interface {
+	acquire(wait time.Duration) (pooledConn, error)
+	client() *fasthttp.HostClient
+}
+
+// pooledConn is one connection taken from a connPool.
+type pooledConn interface {
+	Conn() net.Conn
+	// put returns the connection to its pool (reuse) or closes it.
+	put(reuse bool)
+}
+
+// hostPool adapts a fasthttp.HostClient. It is generic only because
+// fasthttp's connection type is unexported: the type parameter is
+// inferred from HostClient's methods and never named.
+type hostPool[C interface{ Conn() net.Conn }] struct {
+	hc      *fasthttp.HostClient
+	acq     func(time.Duration, bool) (C, error)
+	rel     func(C)
+	cls     func(C)
+	handles sync.Pool
+}
+
+type hostConn[C interface{ Conn() net.Conn }] struct {
+	p  *hostPool[C]
+	cc C
+}
+
+func (h *hostConn[C]) Conn() net.Conn { return h.cc.Conn() }
+
+func (h *hostConn[C]) put(reuse bool) {
+	p := h.p
+	if reuse {
+		p.rel(h.cc)
+	} else {
+		p.cls(h.cc)
+	}
+	var zero C
+	h.cc = zero
+	p.handles.Put(h)
+}
+
+func newHostPool[C interface{ Conn() net.Conn }](hc *fasthttp.HostClient, acq func(time.Duration, bool) (C, error), rel, cls func(C)) connPool {
+	p := &hostPool[C]{hc: hc, acq: acq, rel: rel, cls: cls}
+	p.handles.New = func() any { return &hostConn[C]{p: p} }
+	return p
+}
+
+func (p *hostPool[C]) acquire(wait time.Duration) (pooledConn, error) {
+	cc, err := p.acq(wait, false)
+	if err != nil {
+		return nil, err
+	}
+	h := p.handles.Get().(*hostConn[C])
+	h.cc = cc
+	return h, nil
+}
+
+func (p *hostPool[C]) client() *fasthttp.HostClient { return p.hc }
+
+// pools holds one connPool per scheme+host:port, shared by every
+// deployment on that host.
+type pools struct {
+	mu       sync.Mutex
+	byHost   map[string]connPool
+	settings PoolSettings
+}
+
+func newPools(s PoolSettings) *pools {
+	return &pools{byHost: make(map[string]connPool), settings: s.withDefaults()}
+}
+
+// get returns the pool for addr ("host:port") over TLS or not.
+func (ps *pools) get(addr string, tls bool) connPool {
+	key := addr
+	if tls {
+		key = "https://" + addr
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if p, ok := ps.byHost[key]; ok {
+		return p
+	}
+	s := ps.settings
+	hc := &fasthttp.HostClient{
+		Addr:                          addr,
+		IsTLS:                         tls,
+		Name:                          "llmedge",
+		MaxConns:                      s.MaxConns,
+		MaxConnWaitTimeout:            s.MaxConnWait,
+		MaxIdleConnDuration:           s.IdleTimeout,
+		ReadBufferSize:                s.ReadBufferSize,
+		WriteBufferSize:               8 << 10,
+		WriteTimeout:                  s.WriteTimeout,
+		DisableHeaderNamesNormalizing: false,
+		NoDefaultUserAgentHeader:      true,
+	}
+	if s.Dial != nil {
+		hc.Dial = s.Dial
+	} else {
+		hc.DialTimeout = func(addr string, timeout time.Duration) (net.Conn, error) {
+			if timeout <= 0 || timeout > s.DialTimeout {
+				timeout = s.DialTimeout
+			}
+			return fasthttp.DialTimeout(addr, timeout)
+		}
+	}
+	p := newHostPool(hc, hc.AcquireConn, hc.ReleaseConn, hc.CloseConn)
+	ps.byHost[key] = p
+	return p
+}

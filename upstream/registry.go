@@ -1,0 +1,268 @@
+package upstream
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/llmedge/llmedge/config"
+)
+
+// Defaults for calls whose config sets no timeout.
+const (
+	// DefaultTimeout bounds a whole non-stream call (LiteLLM's default
+	// request_timeout is 600 s).
+	DefaultTimeout = 600 * time.Second
+	// DefaultStreamTimeout bounds the wait for a stream's first byte and
+	// every gap between its events. Reasoning models may think for
+	// minutes before the first token, hence generous.
+	DefaultStreamTimeout = 600 * time.Second
+)
+
+// Options configure a Registry. The zero value is usable.
+type Options struct {
+	// Pool sizes the per-host connection pools (see PoolSettings).
+	Pool PoolSettings
+	// Strict makes a deployment whose provider llmedge does not serve a
+	// startup error instead of an unavailable deployment. Default false.
+	Strict bool
+	// LookupEnv reads provider default key variables (OPENAI_API_KEY...)
+	// for deployments without api_key. Nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+}
+
+// Deployment is one model_list entry ready to serve.
+type Deployment struct {
+	// Config is the entry as loaded.
+	Config *config.Deployment
+	// ID is the deployment id (model_info.id or generated).
+	ID string
+	// ModelName is the public model name.
+	ModelName string
+	// Provider is the provider prefix.
+	Provider string
+
+	spec providerSpec
+	pool connPool
+	// uri is the full upstream chat URL; host is its Host header.
+	uri  string
+	host string
+	// quotedModel is the upstream model id as a JSON string literal.
+	quotedModel []byte
+	// wildcard is true when the upstream model id comes from the request
+	// (model "openai/*").
+	wildcard bool
+	auth     []byte // "Bearer <key>" or nil
+	key      string // for scrubbing upstream error text
+	headers  []config.Header
+
+	timeout       time.Duration
+	streamTimeout time.Duration
+
+	// unavailable is why requests for this deployment fail ("" = serving);
+	// unavailableStatus is the HTTP status they get.
+	unavailable       string
+	unavailableStatus int
+	unavailableCode   string
+
+	inflight atomic.Int64
+}
+
+// Available reports whether the deployment can serve, and why not.
+func (d *Deployment) Available() (bool, string) { return d.unavailable == "", d.unavailable }
+
+// InFlight is the number of calls currently using the deployment.
+func (d *Deployment) InFlight() int64 { return d.inflight.Load() }
+
+// Group is the deployments sharing one model_name.
+type Group struct {
+	Name        string
+	Deployments []*Deployment
+	// pattern groups (model_name with '*') match by glob.
+	prefix, suffix string
+	pattern        bool
+	available      int
+}
+
+// Registry holds every deployment, grouped by model_name.
+type Registry struct {
+	groups   map[string]*Group
+	patterns []*Group
+	order    []*Group
+	pools    *pools
+	warnings []string
+}
+
+// NewRegistry builds deployments from cfg. Errors are config errors
+// naming the YAML path.
+func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
+	lookup := opts.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	r := &Registry{groups: make(map[string]*Group), pools: newPools(opts.Pool)}
+	var errs config.Errors
+	for _, cd := range cfg.Deployments {
+		d, err := r.build(cd, cfg, opts, lookup)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		g := r.groups[cd.ModelName]
+		if g == nil {
+			g = &Group{Name: cd.ModelName}
+			if i := strings.IndexByte(cd.ModelName, '*'); i >= 0 {
+				g.pattern = true
+				g.prefix, g.suffix = cd.ModelName[:i], cd.ModelName[i+1:]
+				r.patterns = append(r.patterns, g)
+			}
+			r.groups[cd.ModelName] = g
+			r.order = append(r.order, g)
+		}
+		g.Deployments = append(g.Deployments, d)
+		if d.unavailable == "" {
+			g.available++
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return r, nil
+}
+
+func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options, lookup func(string) (string, bool)) (*Deployment, *config.Error) {
+	path := fmt.Sprintf("model_list[%d].litellm_params", cd.Index)
+	d := &Deployment{Config: cd, ID: cd.ID, ModelName: cd.ModelName, Provider: cd.Provider, headers: cd.ExtraHeaders}
+	spec, ok := providers[cd.Provider]
+	if !ok {
+		name := cd.Provider
+		if name == "" {
+			name = cd.Model
+		}
+		msg := fmt.Sprintf("provider %q is not supported by llmedge (supported: %s)", name, strings.Join(SupportedProviders(), ", "))
+		if opts.Strict {
+			return nil, &config.Error{Path: path + ".model", Msg: msg}
+		}
+		d.unavailable = fmt.Sprintf("model %q is unavailable: %s", cd.ModelName, msg)
+		d.unavailableStatus, d.unavailableCode = 501, "provider_not_supported"
+		r.warnings = append(r.warnings, fmt.Sprintf("deployment %s (model_name %q): %s; requests for it will fail", cd.ID, cd.ModelName, msg))
+		return d, nil
+	}
+	d.spec = spec
+	if len(cd.MissingEnv) > 0 {
+		d.unavailable = fmt.Sprintf("model %q is unavailable: environment variable %s is not set", cd.ModelName, strings.Join(cd.MissingEnv, ", "))
+		d.unavailableStatus, d.unavailableCode = 503, "missing_environment_variable"
+	}
+	d.timeout = cd.Timeout
+	if d.timeout <= 0 {
+		d.timeout = DefaultTimeout
+	}
+	d.streamTimeout = cd.StreamTimeout
+	if d.streamTimeout <= 0 {
+		d.streamTimeout = DefaultStreamTimeout
+	}
+	d.wildcard = cd.UpstreamModel == "*" || strings.HasSuffix(cd.UpstreamModel, "/*")
+	d.quotedModel = AppendJSONString(nil, cd.UpstreamModel)
+	if spec.wire == wireMock {
+		return d, nil
+	}
+	base := cd.APIBase
+	if base == "" {
+		base = spec.defaultBase
+	}
+	if base == "" {
+		return nil, &config.Error{Path: path + ".api_base", Msg: fmt.Sprintf("provider %q has no default endpoint: api_base is required", cd.Provider)}
+	}
+	u, err := url.Parse(chatURL(base))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, &config.Error{Path: path + ".api_base", Msg: "must be an http:// or https:// URL"}
+	}
+	d.uri = u.String()
+	d.host = u.Host
+	addr := u.Host
+	if u.Port() == "" {
+		if u.Scheme == "https" {
+			addr += ":443"
+		} else {
+			addr += ":80"
+		}
+	}
+	d.pool = r.pools.get(addr, u.Scheme == "https")
+	key := cd.APIKey
+	if key == "" && spec.keyEnv != "" && len(cd.MissingEnv) == 0 {
+		if v, ok := lookup(spec.keyEnv); ok && v != "" {
+			key = v
+		} else if cd.APIBase == "" {
+			// The provider's own endpoint without a key cannot work.
+			d.unavailable = fmt.Sprintf("model %q is unavailable: no api_key and environment variable %s is not set", cd.ModelName, spec.keyEnv)
+			d.unavailableStatus, d.unavailableCode = 503, "missing_environment_variable"
+		}
+	}
+	if key != "" {
+		d.key = key
+		d.auth = []byte("Bearer " + key)
+	}
+	return d, nil
+}
+
+// Warnings are deployment problems found while building (no secrets).
+func (r *Registry) Warnings() []string { return r.warnings }
+
+// Groups returns the model groups in config order.
+func (r *Registry) Groups() []*Group { return r.order }
+
+// Lookup finds the group serving model. Exact names win over patterns.
+// It does not allocate.
+func (r *Registry) Lookup(model []byte) *Group {
+	if g, ok := r.groups[string(model)]; ok {
+		return g
+	}
+	for _, g := range r.patterns {
+		if len(model) >= len(g.prefix)+len(g.suffix) && strings.HasPrefix(string(model), g.prefix) && strings.HasSuffix(string(model), g.suffix) {
+			return g
+		}
+	}
+	return nil
+}
+
+// pick returns an available deployment not in tried, starting at a
+// random position; nil when none is left.
+func (g *Group) pick(tried []*Deployment) *Deployment {
+	n := len(g.Deployments)
+	if n == 0 {
+		return nil
+	}
+	start := 0
+	if n > 1 {
+		start = rand.IntN(n)
+	}
+	for i := 0; i < n; i++ {
+		d := g.Deployments[(start+i)%n]
+		if d.unavailable != "" || contains(tried, d) {
+			continue
+		}
+		return d
+	}
+	return nil
+}
+
+func contains(ds []*Deployment, d *Deployment) bool {
+	for _, x := range ds {
+		if x == d {
+			return true
+		}
+	}
+	return false
+}
+
+// wildcardPart returns what the group's '*' matched in model.
+func (g *Group) wildcardPart(model []byte) []byte {
+	if !g.pattern {
+		return model
+	}
+	return model[len(g.prefix) : len(model)-len(g.suffix)]
+}
