@@ -123,8 +123,12 @@ func NewScanner(r io.Reader, maxEventSize int) *Scanner {
 
 // Reset discards all state and makes the Scanner read from r, keeping its
 // buffers (unless they grew unusually large) so it can be pooled.
+// The zero Scanner is usable after Reset, with DefaultMaxEventSize.
 func (s *Scanner) Reset(r io.Reader) {
-	if len(s.buf) > maxRetainedBufSize {
+	if s.max <= 0 {
+		s.max = DefaultMaxEventSize
+	}
+	if len(s.buf) == 0 || len(s.buf) > maxRetainedBufSize {
 		s.buf = make([]byte, min(initialBufSize, s.max))
 	}
 	if cap(s.scratch) > maxRetainedBufSize {
