@@ -1,0 +1,109 @@
+package server
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestScanChat(t *testing.T) {
+	cases := []struct {
+		name, body    string
+		model         string
+		stream, usage bool
+		param         string // "" = no error expected; "-" = error without param
+	}{
+		{"minimal", `{"model":"m","messages":[]}`, "m", false, false, ""},
+		{"stream true with usage", `{"stream":true,"model":"gpt-4o","stream_options":{"include_usage":true}}`, "gpt-4o", true, true, ""},
+		{"whitespace everywhere", " \n{ \"model\" :\t\"a b\" , \"stream\" : false }\r\n", "a b", false, false, ""},
+		{"nested values skipped", `{"messages":[{"role":"user","content":"{\"model\":\"x\"}"}],"tools":[[{"}":"]"}]],"model":"m"}`, "m", false, false, ""},
+		{"escaped model", `{"model":"gpt\u002d4o"}`, "gpt-4o", false, false, ""},
+		{"null stream", `{"model":"m","stream":null}`, "m", false, false, ""},
+		{"stream_options null", `{"model":"m","stream_options":null}`, "m", false, false, ""},
+		{"stream_options other keys", `{"model":"m","stream_options":{"x":[1],"include_usage":false}}`, "m", false, false, ""},
+		{"missing model", `{"messages":[]}`, "", false, false, "model"},
+		{"model number", `{"model":4}`, "", false, false, "model"},
+		{"empty model", `{"model":""}`, "", false, false, "model"},
+		{"duplicate model smuggling", `{"model":"cheap","model":"expensive"}`, "", false, false, "model"},
+		{"stream string", `{"model":"m","stream":"yes"}`, "", false, false, "stream"},
+		{"duplicate stream", `{"model":"m","stream":false,"stream":true}`, "", false, false, "stream"},
+		{"include_usage string", `{"model":"m","stream_options":{"include_usage":"1"}}`, "", false, false, "stream_options.include_usage"},
+		{"stream_options array", `{"model":"m","stream_options":[]}`, "", false, false, "stream_options"},
+		{"array body", `[{"model":"m"}]`, "", false, false, "-"},
+		{"empty body", ``, "", false, false, "-"},
+		{"truncated", `{"model":"m","messages":[`, "", false, false, "-"},
+		{"trailing garbage", `{"model":"m"} x`, "", false, false, "-"},
+		{"unterminated string", `{"model":"m`, "", false, false, "-"},
+		{"missing colon", `{"model" "m"}`, "", false, false, "-"},
+		{"missing comma", `{"model":"m" "stream":true}`, "", false, false, "-"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var f chatFields
+			err := scanChat([]byte(tc.body), &f)
+			if tc.param != "" {
+				if err == nil {
+					t.Fatalf("no error for %s", tc.body)
+				}
+				if tc.param != "-" && err.param != tc.param {
+					t.Fatalf("param = %q, want %q (%s)", err.param, tc.param, err.msg)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("error %v", err)
+			}
+			if string(f.model) != tc.model || f.stream != tc.stream || f.includeUsage != tc.usage {
+				t.Fatalf("got model=%q stream=%v usage=%v", f.model, f.stream, f.includeUsage)
+			}
+			if !strings.Contains(tc.body, "\\u") && tc.body[f.modelStart:f.modelEnd] != `"`+tc.model+`"` {
+				t.Fatalf("model span %q", tc.body[f.modelStart:f.modelEnd])
+			}
+		})
+	}
+}
+
+// realisticBody is a typical chat request with a system prompt, history
+// and a tool.
+var realisticBody = []byte(`{"messages":[{"role":"system","content":"You are a helpful assistant that answers briefly."},` +
+	`{"role":"user","content":"What is the weather in Paris today? Please answer with \"sunny\" or \"rainy\"."},` +
+	`{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},` +
+	`{"role":"tool","tool_call_id":"call_1","content":"{\"forecast\":\"sunny\",\"temp_c\":21}"}],` +
+	`"tools":[{"type":"function","function":{"name":"get_weather","description":"Get weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}],` +
+	`"model":"gpt-4o","temperature":0.2,"stream":true,"stream_options":{"include_usage":true}}`)
+
+func BenchmarkScanChat(b *testing.B) {
+	var f chatFields
+	b.ReportAllocs()
+	b.SetBytes(int64(len(realisticBody)))
+	for b.Loop() {
+		if err := scanChat(realisticBody, &f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestScanChatAllocatesNothing(t *testing.T) {
+	var f chatFields
+	if n := testing.AllocsPerRun(100, func() { _ = scanChat(realisticBody, &f) }); n != 0 {
+		t.Fatalf("scanChat allocates %v per call", n)
+	}
+}
+
+func FuzzScanChat(f *testing.F) {
+	f.Add(realisticBody)
+	f.Add([]byte(`{"model":"m","stream":true}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var fields chatFields
+		if err := scanChat(body, &fields); err != nil {
+			return
+		}
+		// On success the model span must be a string literal in body.
+		if fields.modelStart < 0 || fields.modelEnd > len(body) || fields.modelStart >= fields.modelEnd ||
+			body[fields.modelStart] != '"' || body[fields.modelEnd-1] != '"' {
+			t.Fatalf("bad model span %d:%d in %q", fields.modelStart, fields.modelEnd, body)
+		}
+		if len(fields.model) == 0 {
+			t.Fatal("empty model accepted")
+		}
+	})
+}
