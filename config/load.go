@@ -58,7 +58,7 @@ func Parse(data []byte, opts Options) (*Config, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	if root == nil {
+	if root == nil || root.kind == kindNull {
 		return nil, Errors{{Msg: "empty config"}}
 	}
 	if root.kind != kindMap {
