@@ -129,6 +129,8 @@ func (b *builder) deployment(e *node, label string, index int) *Deployment {
 	switch name, ok := b.str(mn, label+".model_name"); {
 	case mn.isNull():
 		b.errAt(e, label+".model_name", "missing (every deployment needs the model_name clients ask for)")
+	case mn.missing:
+		b.errAt(mn, label+".model_name", "environment variable %s is not set (model_name is required)", mn.envVar)
 	case ok && strings.TrimSpace(name) == "" && !mn.missing:
 		b.errAt(mn, label+".model_name", "must not be empty")
 	default:
@@ -336,29 +338,34 @@ func (b *builder) userIDMappings(n *node) {
 			}
 		}
 		var p HeaderPattern
-		required := func(key string) (*node, string) {
-			v := e.get(key)
-			if v.isNull() {
+		// required returns an entry's string field; good is false (and an
+		// error recorded) when it is absent, not a string, or names an
+		// unset environment variable.
+		required := func(key string) (n *node, s string, good bool) {
+			n = e.get(key)
+			switch {
+			case n.isNull():
 				b.errAt(e, joinPath(ep, key), "missing")
-				ok = false
-				return v, ""
+			case n.missing:
+				b.errAt(n, joinPath(ep, key), "environment variable %s is not set", n.envVar)
+			default:
+				s, good = b.str(n, joinPath(ep, key))
 			}
-			s, good := b.str(v, joinPath(ep, key))
 			if !good {
 				ok = false
 			}
-			return v, s
+			return n, s, good
 		}
-		hn, h := required("header")
-		h = strings.ToLower(strings.TrimSpace(h))
-		if hn != nil && !hn.isNull() && !validHeaderName(h) {
-			b.errAt(hn, joinPath(ep, "header"), "not a valid HTTP header name")
-			ok = false
+		if hn, h, good := required("header"); good {
+			h = strings.ToLower(strings.TrimSpace(h))
+			if !validHeaderName(h) {
+				b.errAt(hn, joinPath(ep, "header"), "not a valid HTTP header name")
+				ok = false
+			}
+			p.Header = h
 		}
-		p.Header = h
-		pn, pat := required("pattern")
-		p.Pattern = pat
-		if pn != nil && !pn.isNull() {
+		if pn, pat, good := required("pattern"); good {
+			p.Pattern = pat
 			if pat == "" {
 				b.errAt(pn, joinPath(ep, "pattern"), "must not be empty")
 				ok = false
@@ -373,14 +380,13 @@ func (b *builder) userIDMappings(n *node) {
 				p.Regexp = re
 			}
 		}
-		un, uid := required("user_id")
-		if un != nil && !un.isNull() {
+		if un, uid, good := required("user_id"); good {
 			if msg := checkUserID(uid); msg != "" {
 				b.errAt(un, joinPath(ep, "user_id"), "%s", msg)
 				ok = false
 			}
+			p.UserID = uid
 		}
-		p.UserID = uid
 		if !ok {
 			continue
 		}

@@ -258,6 +258,7 @@ func TestValidationErrors(t *testing.T) {
 		{"model_list not a list", "model_list: {a: 1}\n", "model_list", "must be a list"},
 		{"entry not a mapping", "model_list:\n  - just-a-string\n", "model_list[0]", "must be a mapping"},
 		{"missing model_name", "model_list:\n  - litellm_params: {model: openai/x}\n", "model_list[0].model_name", "missing"},
+		{"model_name from unset variable", "model_list:\n  - model_name: os.environ/NOPE\n    litellm_params: {model: openai/x}\n", "model_list[0].model_name", "NOPE"},
 		{"empty model_name", "model_list:\n  - model_name: ''\n    litellm_params: {model: openai/x}\n", "model_list[0].model_name", "empty"},
 		{"missing litellm_params", "model_list:\n  - model_name: m\n", "model_list[0].litellm_params", "missing"},
 		{"litellm_params not a mapping", "model_list:\n  - model_name: m\n    litellm_params: [1]\n", "model_list[0].litellm_params", "must be a mapping"},
@@ -274,7 +275,7 @@ func TestValidationErrors(t *testing.T) {
 		{"weight negative", oneModel("      model: openai/x\n      weight: -1\n"), "model_list[0].litellm_params.weight", "negative"},
 		{"extra_headers list", oneModel("      model: openai/x\n      extra_headers: [a]\n"), "model_list[0].litellm_params.extra_headers", "mapping"},
 		{"extra_headers bad name", oneModel("      model: openai/x\n      extra_headers: {\"bad header\": x}\n"), "model_list[0].litellm_params.extra_headers.bad header", "header name"},
-		{"model_info not a mapping", oneModel("      model: openai/x\n")+"    model_info: 3\n", "model_list[0].model_info", "mapping"},
+		{"model_info not a mapping", oneModel("      model: openai/x\n") + "    model_info: 3\n", "model_list[0].model_info", "mapping"},
 		{"negative request_timeout", "litellm_settings:\n  request_timeout: -1\n", "litellm_settings.request_timeout", "negative"},
 		{"drop_params not bool", "litellm_settings:\n  drop_params: maybe\n", "litellm_settings.drop_params", "true or false"},
 		{"num_retries not int", "litellm_settings:\n  num_retries: x\n", "litellm_settings.num_retries", "integer"},
@@ -513,6 +514,7 @@ user_id_mappings:
 		{"patterns not a list", "  header_patterns: {a: b}\n", "user_id_mappings.header_patterns", "list"},
 		{"entry not a mapping", "  header_patterns: [x]\n", "user_id_mappings.header_patterns[0]", "mapping"},
 		{"section not a mapping", "", "user_id_mappings", "mapping"},
+		{"user_id from unset variable", "  header_patterns:\n    - {header: a, pattern: x, user_id: os.environ/NOPE}\n", "user_id_mappings.header_patterns[0].user_id", "NOPE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
