@@ -761,6 +761,19 @@ model_list:
 			t.Errorf("%+v", d)
 		}
 	})
+	t.Run("byte order mark and %YAML directive", func(t *testing.T) {
+		for _, src := range []string{
+			"\ufeffmodel_list:\n  - model_name: a\n    litellm_params: {model: openai/x}\n",
+			"%YAML 1.1\n---\nmodel_list:\n  - model_name: a\n    litellm_params: {model: openai/x}\n",
+		} {
+			if cfg := mustParse(t, src, nil); len(cfg.Deployments) != 1 || len(cfg.Ignored) != 0 {
+				t.Errorf("%q: %d deployments, ignored %q", src, len(cfg.Deployments), cfg.Ignored)
+			}
+		}
+	})
+	t.Run("more than one document", func(t *testing.T) {
+		wantErr(t, parseErrs(t, "model_list: []\n---\nfoo: 1\n", nil), "", "more than one YAML document")
+	})
 	t.Run("empty file", func(t *testing.T) {
 		for _, src := range []string{"", "  \n\n", "# only a comment\n", "---\n", "~\n"} {
 			es := parseErrs(t, src, nil)

@@ -22,8 +22,8 @@ func (e *Error) Error() string {
 	return "config: " + e.Path + ": " + e.Msg
 }
 
-// Errors is every problem found in one load, in file order, so that a user
-// can fix the whole file in one go. Parse and Load return a non-empty
+// Errors is every problem found in one load (grouped by section, in the
+// order found), so that a user can fix the whole file in one go. Parse and Load return a non-empty
 // Errors (never a nil Errors in a non-nil error).
 type Errors []*Error
 

@@ -44,6 +44,16 @@ func Load(path string, opts Options) (*Config, error) {
 }
 
 // Parse parses a config held in memory. See Load.
+//
+// The order of work follows LiteLLM: include: files are merged (their
+// model_list entries appended, their other sections used where the main
+// file has none), environment_variables are applied to an overlay that
+// Getenv consults after (never changing the process environment), every
+// os.environ/VAR string is resolved once, then the sections are
+// interpreted and validated. An unset variable inside a model_list entry
+// leaves that deployment loaded but unavailable (Deployment.MissingEnv,
+// plus a warning); in general_settings.master_key it is an error; elsewhere
+// it becomes "" with a warning.
 func Parse(data []byte, opts Options) (*Config, error) {
 	if opts.Getenv == nil {
 		opts.Getenv = os.LookupEnv

@@ -1,11 +1,11 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -155,6 +155,9 @@ type converter struct {
 // failure. A document that holds only comments or nothing gives a nil
 // tree and no error.
 func parseTree(data []byte, pathPrefix string) (root *node, warnings []string, errs Errors) {
+	// Editors on Windows save a UTF-8 byte order mark; PyYAML (LiteLLM)
+	// accepts it, goccy/go-yaml would read it as part of the first key.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	f, err := safeParse(data)
 	if err != nil {
 		return nil, nil, Errors{syntaxError(err)}
@@ -165,7 +168,9 @@ func parseTree(data []byte, pathPrefix string) (root *node, warnings []string, e
 		if d == nil || d.Body == nil {
 			continue
 		}
-		if _, ok := d.Body.(*ast.CommentGroupNode); ok {
+		switch d.Body.(type) {
+		case *ast.CommentGroupNode, *ast.CommentNode, *ast.DirectiveNode:
+			// "%YAML 1.1" before "---" arrives as a document of its own.
 			continue
 		}
 		docs++
@@ -472,5 +477,3 @@ func describe(n *node) string {
 		return "an integer"
 	}
 }
-
-var _ = strings.TrimSpace
