@@ -876,6 +876,39 @@ router_settings:
 	}
 }
 
+func TestIncludeIsNotRecursive(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("include: [a.yaml]\nmodel_list:\n  - {model_name: a, litellm_params: {model: openai/a}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse([]byte("include: [a.yaml]\n"), Options{Getenv: env(nil), BaseDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Deployments) != 1 || len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], "include[0].include") {
+		t.Errorf("deployments %d, warnings %q", len(cfg.Deployments), cfg.Warnings)
+	}
+}
+
+func TestEnvResolvedInEverySection(t *testing.T) {
+	cfg := mustParse(t, `
+finetune_settings:
+  - custom_llm_provider: azure
+    api_key: os.environ/AZ
+litellm_settings:
+  default_team_settings:
+    - team_id: t
+      langfuse_secret: os.environ/LF
+`, map[string]string{"LF": "lf-secret"})
+	teams := cfg.LiteLLM.Raw["default_team_settings"].([]any)
+	if teams[0].(map[string]any)["langfuse_secret"] != "lf-secret" {
+		t.Errorf("nested list item not resolved: %v", teams)
+	}
+	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], "finetune_settings[0].api_key") || !strings.Contains(cfg.Warnings[0], "AZ") {
+		t.Errorf("warnings = %q", cfg.Warnings)
+	}
+}
+
 func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), Options{})
 	if !errors.Is(err, os.ErrNotExist) {
