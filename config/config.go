@@ -9,7 +9,10 @@
 // upstream.
 package config
 
-import "time"
+import (
+	"regexp"
+	"time"
+)
 
 // Config is a loaded, validated config file.
 type Config struct {
@@ -148,7 +151,10 @@ type UserIDMappings struct {
 
 // HeaderPattern maps a regex match on a header to a user id.
 type HeaderPattern struct {
-	Header  string
-	Pattern string
+	Header  string // lower-cased header name
+	Pattern string // as written in the file
 	UserID  string
+	// Regexp is Pattern compiled with "(?i)" prepended: case-insensitive
+	// and unanchored (use ^...$ in the pattern to anchor).
+	Regexp *regexp.Regexp
 }
