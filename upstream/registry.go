@@ -200,6 +200,7 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 			// The provider's own endpoint without a key cannot work.
 			d.unavailable = fmt.Sprintf("model %q is unavailable: no api_key and environment variable %s is not set", cd.ModelName, spec.keyEnv)
 			d.unavailableStatus, d.unavailableCode = 503, "missing_environment_variable"
+			r.warnings = append(r.warnings, fmt.Sprintf("deployment %s (model_name %q) has no api_key and %s is not set; requests for it will get 503", cd.ID, cd.ModelName, spec.keyEnv))
 		}
 	}
 	if key != "" {
