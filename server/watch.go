@@ -8,6 +8,12 @@ import (
 	"github.com/llmedge/llmedge/upstream"
 )
 
+// watchDelay is how long a request runs before its client connection is
+// watched. Answers faster than this (cached, mock, tiny models) pay
+// nothing; a client that leaves a slower call is noticed at most this
+// late.
+const watchDelay = time.Millisecond
+
 // disconnectWatcher notices a client that goes away while its request
 // is in flight (waiting for the upstream, or mid-stream) and cancels the
 // upstream call at once, like net/http's background read. fasthttp does
@@ -16,6 +22,7 @@ import (
 type disconnectWatcher struct {
 	conn    net.Conn
 	cancel  *upstream.Cancel
+	timer   *time.Timer
 	done    chan struct{}
 	stopped atomic.Bool
 	gotData bool
@@ -23,21 +30,30 @@ type disconnectWatcher struct {
 
 var pastDeadline = time.Unix(1, 0)
 
+// start arms the watch: it begins after watchDelay unless stop comes
+// first.
 func (w *disconnectWatcher) start(conn net.Conn, cancel *upstream.Cancel) {
 	w.conn = conn
 	w.cancel = cancel
 	w.stopped.Store(false)
 	w.gotData = false
-	if w.done == nil {
+	if w.timer == nil {
 		w.done = make(chan struct{}, 1)
+		w.timer = time.AfterFunc(watchDelay, w.run)
+		return
 	}
-	// The server armed a read deadline for the request; the watch must
-	// outlive it. stop() restores one before fasthttp reads again.
-	_ = conn.SetReadDeadline(time.Time{})
-	go w.run()
+	w.timer.Reset(watchDelay)
 }
 
+// run is the watch itself, on the timer's goroutine.
 func (w *disconnectWatcher) run() {
+	defer func() { w.done <- struct{}{} }()
+	// The server armed a read deadline for the request; the watch must
+	// outlive it. stop() restores one before fasthttp reads again.
+	_ = w.conn.SetReadDeadline(time.Time{})
+	if w.stopped.Load() {
+		return
+	}
 	var b [1]byte
 	n, err := w.conn.Read(b[:])
 	if n > 0 {
@@ -47,7 +63,6 @@ func (w *disconnectWatcher) run() {
 			w.cancel.Cancel()
 		}
 	}
-	w.done <- struct{}{}
 }
 
 // stop ends the watch and reports whether the connection can serve
@@ -57,6 +72,10 @@ func (w *disconnectWatcher) stop() bool {
 		return true
 	}
 	w.stopped.Store(true)
+	if w.timer.Stop() {
+		// The watch never began: nothing to undo.
+		return true
+	}
 	_ = w.conn.SetReadDeadline(pastDeadline)
 	<-w.done
 	_ = w.conn.SetReadDeadline(time.Time{})

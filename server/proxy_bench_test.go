@@ -1,0 +1,123 @@
+package server
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"testing"
+
+	"github.com/llmedge/llmedge/upstream"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+)
+
+var benchChunk = []byte(`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hello "},"finish_reason":null}]}` + "\n\n")
+
+var benchAnswer = []byte(`{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hello there."},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}}`)
+
+// inMemoryStack is client -> llmedge -> upstream, all over in-memory
+// listeners, so a benchmark measures llmedge and fasthttp only.
+type inMemoryStack struct {
+	client *fasthttp.HostClient
+	close  func()
+}
+
+func newInMemoryStack(b *testing.B, events int) *inMemoryStack {
+	upLn := fasthttputil.NewInmemoryListener()
+	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		if !ctx.IsPost() {
+			return
+		}
+		var f chatFields
+		_ = scanChat(ctx.PostBody(), &f)
+		if !f.stream {
+			ctx.SetContentType("application/json")
+			ctx.SetBody(benchAnswer)
+			return
+		}
+		ctx.SetContentType("text/event-stream")
+		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+			for i := 0; i < events; i++ {
+				_, _ = w.Write(benchChunk)
+				_ = w.Flush()
+			}
+			_, _ = w.WriteString("data: [DONE]\n\n")
+			_ = w.Flush()
+		})
+	}}
+	go func() { _ = up.Serve(upLn) }()
+
+	d := dep(0, "m", "openai/up-m", "http://upstream.local/v1", "sk-up")
+	cfg := testConfig(d)
+	reg, err := upstream.NewRegistry(cfg, upstream.Options{Pool: upstream.PoolSettings{Dial: func(string) (net.Conn, error) { return upLn.Dial() }}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := New(cfg, reg, Options{})
+	ln := fasthttputil.NewInmemoryListener()
+	go func() { _ = srv.Serve(ln) }()
+	client := &fasthttp.HostClient{Addr: "llmedge.local", Dial: func(string) (net.Conn, error) { return ln.Dial() }, MaxConns: 1024}
+	return &inMemoryStack{client: client, close: func() { _ = ln.Close(); _ = upLn.Close() }}
+}
+
+func benchProxy(b *testing.B, stream bool, events int) {
+	st := newInMemoryStack(b, events)
+	defer st.close()
+	body := realisticBody
+	if !stream {
+		body = []byte(`{"messages":[{"role":"user","content":"What is the weather in Paris today?"}],"model":"m","temperature":0.2}`)
+	} else {
+		body = []byte(`{"messages":[{"role":"user","content":"What is the weather in Paris today?"}],"model":"m","stream":true}`)
+	}
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	req.SetRequestURI("http://llmedge.local/v1/chat/completions")
+	req.Header.SetMethod("POST")
+	req.Header.Set("Authorization", "Bearer "+testMasterKey)
+	req.SetBody(body)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := st.client.Do(req, resp); err != nil {
+			b.Fatal(err)
+		}
+		if resp.StatusCode() != 200 {
+			b.Fatalf("status %d: %s", resp.StatusCode(), resp.Body())
+		}
+	}
+	if stream {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*(events+1)), "ns/event")
+	}
+}
+
+// BenchmarkProxyNonStream is one full non-stream request through
+// llmedge: client and upstream are in memory.
+func BenchmarkProxyNonStream(b *testing.B) { benchProxy(b, false, 0) }
+
+// BenchmarkProxyStream64 is one stream of 64 events through llmedge.
+func BenchmarkProxyStream64(b *testing.B) { benchProxy(b, true, 64) }
+
+// BenchmarkDirectNonStream is the same client and upstream without
+// llmedge: the baseline for the ratio.
+func BenchmarkDirectNonStream(b *testing.B) {
+	upLn := fasthttputil.NewInmemoryListener()
+	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json")
+		ctx.SetBody(benchAnswer)
+	}}
+	go func() { _ = up.Serve(upLn) }()
+	defer upLn.Close()
+	client := &fasthttp.HostClient{Addr: "up.local", Dial: func(string) (net.Conn, error) { return upLn.Dial() }}
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	req.SetRequestURI("http://up.local/v1/chat/completions")
+	req.Header.SetMethod("POST")
+	req.SetBody([]byte(`{"messages":[{"role":"user","content":"What is the weather in Paris today?"}],"model":"m","temperature":0.2}`))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := client.Do(req, resp); err != nil {
+			b.Fatal(err)
+		}
+	}
+	_ = io.Discard
+}
