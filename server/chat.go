@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"errors"
 	"sync"
 
@@ -16,6 +15,7 @@ type chatCall struct {
 	cancel upstream.Cancel
 	watch  disconnectWatcher
 	reqID  []byte
+	body   streamBody
 }
 
 var chatCallPool = sync.Pool{New: func() any { return new(chatCall) }}
@@ -62,7 +62,7 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.Response.Header.Set("X-Llmedge-Attempts", itoa(resp.Attempts))
 	if err != nil {
-		s.finish(ctx, c, resp)
+		s.finish(c, resp)
 		var ue *upstream.Error
 		if errors.As(err, &ue) {
 			writeUpstreamError(ctx, ue)
@@ -76,23 +76,20 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx) {
 		ctx.SetStatusCode(resp.StatusCode)
 		ctx.Response.Header.SetContentTypeBytes(resp.ContentType)
 		ctx.Response.SetBody(resp.Body)
-		s.finish(ctx, c, resp)
+		s.finish(c, resp)
 		return
 	}
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.Response.Header.SetContentType("text/event-stream")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-		err := resp.Stream.Relay(w)
-		_ = err
-		s.finish(ctx, c, resp)
-	})
+	c.body = streamBody{s: s, c: c, resp: resp, buf: c.body.buf[:0]}
+	ctx.Response.SetBodyStream(&c.body, -1)
 }
 
 // finish stops watching the client, releases the upstream response and
 // the call state.
-func (s *Server) finish(ctx *fasthttp.RequestCtx, c *chatCall, resp *upstream.Response) {
+func (s *Server) finish(c *chatCall, resp *upstream.Response) {
 	if !c.watch.stop() {
 		// The watcher consumed bytes of a pipelined request: this
 		// connection cannot serve it any more.

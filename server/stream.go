@@ -1,0 +1,72 @@
+package server
+
+import (
+	"errors"
+	"io"
+
+	"github.com/llmedge/llmedge/upstream"
+)
+
+// errReadUnsupported is returned if fasthttp ever pulls a stream body
+// with Read instead of WriteTo (it does not for chunked responses).
+var errReadUnsupported = errors.New("llmedge: stream bodies are written with WriteTo")
+
+// streamBody is a streamed answer as a fasthttp body stream. fasthttp
+// hands WriteTo a writer whose every Write becomes one HTTP chunk,
+// flushed to the socket. The relay runs on the connection's own
+// goroutine: no pipe and no extra goroutine per stream, unlike
+// SetBodyStreamWriter. Events that arrive together are written as one
+// chunk (one syscall); a lone event is flushed alone, immediately.
+type streamBody struct {
+	s    *Server
+	c    *chatCall
+	resp *upstream.Response
+	out  io.Writer
+	buf  []byte
+	done bool
+}
+
+// SupportsBodyWriteTo tells fasthttp to call WriteTo.
+func (b *streamBody) SupportsBodyWriteTo() bool { return true }
+
+// WriteTo relays the stream to w.
+func (b *streamBody) WriteTo(w io.Writer) (int64, error) {
+	b.out = w
+	err := b.resp.Stream.Relay(b)
+	if errors.Is(err, upstream.ErrClientGone) || errors.Is(err, upstream.ErrCanceled) {
+		return 0, err
+	}
+	return 0, nil
+}
+
+// Write buffers p until Flush.
+func (b *streamBody) Write(p []byte) (int, error) {
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+// Flush sends what Write buffered as one chunk.
+func (b *streamBody) Flush() error {
+	if len(b.buf) == 0 {
+		return nil
+	}
+	_, err := b.out.Write(b.buf)
+	b.buf = b.buf[:0]
+	return err
+}
+
+func (b *streamBody) Read([]byte) (int, error) { return 0, errReadUnsupported }
+
+// Close is called by fasthttp once the response is written (or
+// abandoned): it releases the upstream side and the call.
+func (b *streamBody) Close() error {
+	if b.done {
+		return nil
+	}
+	b.done = true
+	if len(b.buf) > 16<<10 {
+		b.buf = nil
+	}
+	b.s.finish(b.c, b.resp)
+	return nil
+}
