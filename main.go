@@ -114,6 +114,17 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Warn("NO AUTHENTICATION: general_settings.master_key is not set, so anyone who can reach this port can use every model")
 	}
 
+	if path := os.Getenv("LLMEDGE_CPUPROFILE"); path != "" {
+		// Profiling hook for performance work: the profile covers the
+		// whole run and is written at shutdown.
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "llmedge: LLMEDGE_CPUPROFILE: %v\n", err)
+			return 1
+		}
+		defer stop()
+	}
+
 	srv := server.New(cfg, reg, server.Options{Logger: log, MaxRequestBodySize: *maxBody << 20})
 	addr := net.JoinHostPort(*host, strconv.Itoa(*port))
 	ln, err := net.Listen("tcp", addr)

@@ -9,10 +9,12 @@ import (
 )
 
 // watchDelay is how long a request runs before its client connection is
-// watched. Answers faster than this (cached, mock, tiny models) pay
-// nothing; a client that leaves a slower call is noticed at most this
-// late.
-const watchDelay = time.Millisecond
+// watched. Under load most answers take over a millisecond only because
+// they queue, and a watch costs a goroutine, a read syscall and three
+// deadline updates; LLM calls last hundreds of milliseconds to minutes,
+// so a client that leaves is still noticed within 25ms of its request's
+// start, or at once when the request is already older than that.
+const watchDelay = 25 * time.Millisecond
 
 // disconnectWatcher notices a client that goes away while its request
 // is in flight (waiting for the upstream, or mid-stream) and cancels the
