@@ -170,7 +170,6 @@ func streamWords(words []string, gap time.Duration, gate chan struct{}) func(htt
 // gateway is a real llmedge server on loopback.
 type gateway struct {
 	srv  *Server
-	ln   net.Listener
 	reg  *upstream.Registry
 	addr string
 }
@@ -184,6 +183,14 @@ func startGateway(t *testing.T, cfg *config.Config) *gateway {
 		t.Fatalf("registry: %v", err)
 	}
 	srv := New(cfg, reg, Options{})
+	base := serveOnLoopback(t, srv)
+	return &gateway{srv: srv, reg: reg, addr: strings.TrimPrefix(base, "http://")}
+}
+
+// serveOnLoopback runs srv on a free loopback port until the test ends
+// and returns its base URL.
+func serveOnLoopback(t *testing.T, srv *Server) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +201,7 @@ func startGateway(t *testing.T, cfg *config.Config) *gateway {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
-	return &gateway{srv: srv, ln: ln, reg: reg, addr: ln.Addr().String()}
+	return "http://" + ln.Addr().String()
 }
 
 // dep builds a deployment the way the config loader would.
