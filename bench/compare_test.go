@@ -1,0 +1,154 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// startTestProxy is a CompareOptions.StartProxy: a pass-through fasthttp
+// reverse proxy (no translation) that streams the upstream's body.
+func startTestProxy(_ context.Context, upstreamAddr string) (string, int, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", 0, nil, err
+	}
+	hc := &fasthttp.HostClient{Addr: upstreamAddr, StreamResponseBody: true, MaxConns: 256, ReadTimeout: 10 * time.Second}
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Path()) == "/health/liveliness" {
+			ctx.SetBodyString("I'm alive!")
+			return
+		}
+		req := fasthttp.AcquireRequest()
+		ctx.Request.CopyTo(req)
+		req.Header.Del("Authorization")
+		req.SetHost(upstreamAddr)
+		resp := fasthttp.AcquireResponse()
+		if err := hc.DoTimeout(req, resp, 10*time.Second); err != nil {
+			fasthttp.ReleaseRequest(req)
+			fasthttp.ReleaseResponse(resp)
+			ctx.Error(err.Error(), fasthttp.StatusBadGateway)
+			return
+		}
+		fasthttp.ReleaseRequest(req)
+		ctx.SetStatusCode(resp.StatusCode())
+		ctx.Response.Header.SetContentTypeBytes(resp.Header.ContentType())
+		body := resp.BodyStream()
+		if body == nil {
+			ctx.SetBody(resp.Body())
+			fasthttp.ReleaseResponse(resp)
+			return
+		}
+		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+			defer fasthttp.ReleaseResponse(resp)
+			defer resp.CloseBodyStream() //nolint:errcheck
+			buf := make([]byte, 16<<10)
+			for {
+				n, err := body.Read(buf)
+				if n > 0 {
+					if _, werr := w.Write(buf[:n]); werr != nil || w.Flush() != nil {
+						return
+					}
+				}
+				if err != nil {
+					return
+				}
+			}
+		})
+	}}
+	go func() { _ = srv.Serve(ln) }()
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.ShutdownWithContext(ctx)
+	}
+	return "http://" + ln.Addr().String(), os.Getpid(), stop, nil
+}
+
+func TestCompareWithInTestProxy(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var log bytes.Buffer
+	r, err := Compare(ctx, CompareOptions{
+		Rounds: 2, Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond,
+		Concurrency: 2, Stream: true, Timeout: 5 * time.Second,
+		Upstream:   UpstreamOptions{Chunks: 8, ChunkBytes: 8, Gap: time.Millisecond},
+		StartProxy: startTestProxy, Log: &log,
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	d, th := r.Direct.Result, r.Through.Result
+	if d.OK == 0 || th.OK == 0 || d.Errors+th.Errors != 0 {
+		t.Fatalf("direct ok %d %v, through ok %d %v", d.OK, d.ErrorsByKind, th.OK, th.ErrorsByKind)
+	}
+	if d.LostEvents+th.LostEvents != 0 {
+		t.Errorf("lost events: %d %d", d.LostEvents, th.LostEvents)
+	}
+	if r.ThroughputRatio <= 0 || r.TTFTOverhead == nil || r.CPUPerRequestUS == nil || r.PeakRSSBytes == nil || *r.PeakRSSBytes <= 0 {
+		t.Errorf("incomplete result %+v", r)
+	}
+	if got := strings.Count(log.String(), "round "); got != 4 {
+		t.Errorf("%d round lines in log:\n%s", got, log.String())
+	}
+	var text bytes.Buffer
+	r.WriteText(&text)
+	t.Logf("\n%s", text.String())
+	if _, err := json.Marshal(r); err != nil {
+		t.Fatal(err)
+	}
+
+	path := filepath.Join(t.TempDir(), "report.html")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WriteHTML(f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	page, _ := os.ReadFile(path)
+	for _, want := range []string{"<!DOCTYPE html>", "<svg", "<polyline", "through llmedge", "</html>"} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"<script", "http://www.w3.org/1999", "src="} {
+		if bytes.Contains(page, []byte(bad)) {
+			t.Errorf("report must be self-contained, found %q", bad)
+		}
+	}
+	if n := bytes.Count(page, []byte("<svg")); n != 3 {
+		t.Errorf("%d charts, want 3 (latency, TTFT, overhead)", n)
+	}
+}
+
+func TestExecLLMedgeReportsEarlyExit(t *testing.T) {
+	// /bin/true exits at once: ExecLLMedge must notice instead of waiting out its deadline.
+	if _, err := os.Stat("/bin/true"); err != nil {
+		t.Skip("no /bin/true")
+	}
+	start := time.Now()
+	_, _, _, err := ExecLLMedge(testCtx(t), "/bin/true", "127.0.0.1:1", nil)
+	if err == nil || time.Since(start) > 5*time.Second {
+		t.Fatalf("err = %v after %s", err, time.Since(start))
+	}
+}
+
+func TestCompareConfig(t *testing.T) {
+	c := CompareConfig("127.0.0.1:9")
+	for _, want := range []string{"api_base: http://127.0.0.1:9/v1,", "api_base: http://127.0.0.1:9,", "model: anthropic/claude-bench", "master_key: sk-bench"} {
+		if !strings.Contains(c, want) {
+			t.Errorf("config lacks %q:\n%s", want, c)
+		}
+	}
+}
