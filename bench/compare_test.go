@@ -127,8 +127,8 @@ func TestCompareWithInTestProxy(t *testing.T) {
 			t.Errorf("report must be self-contained, found %q", bad)
 		}
 	}
-	if n := bytes.Count(page, []byte("<svg")); n != 3 {
-		t.Errorf("%d charts, want 3 (latency, TTFT, overhead)", n)
+	if n := bytes.Count(page, []byte("<svg")); n != 4 {
+		t.Errorf("%d charts, want 4 (latency CDF and percentiles, TTFT, overhead)", n)
 	}
 }
 

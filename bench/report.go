@@ -5,6 +5,7 @@ import (
 	"html"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -62,6 +63,7 @@ th:first-child,td:first-child{text-align:left}svg{background:#fff;border:1px sol
 
 	b.WriteString("<h2>Latency distribution</h2>\n")
 	writeCDF(&b, "Request latency CDF (log x)", d.LatencyHist, t.LatencyHist)
+	writePercentiles(&b, "Request latency by percentile (log x: 90%, 99%, 99.9% … equally spaced)", d.LatencyHist, t.LatencyHist)
 	if c.Stream {
 		b.WriteString("<h2>Time to first token</h2>\n")
 		writeCDF(&b, "TTFT CDF (log x)", d.TTFTHist, t.TTFTHist)
@@ -159,7 +161,11 @@ func writeOverheadBars(b *strings.Builder, c *CompareResult) {
 		t := *c.TTFTOverhead
 		bars = append(bars, bar{"TTFT p50", t.P50}, bar{"TTFT p90", t.P90}, bar{"TTFT p99", t.P99}, bar{"TTFT p99.9", t.P999})
 	}
-	lim := 0.001
+	// Symmetric log scale: sub-millisecond p50 overheads and 100 ms tails
+	// both stay readable.
+	const unit = 0.01 // ms
+	symlog := func(v float64) float64 { return math.Log10(1 + math.Abs(v)/unit) }
+	lim := 0.1
 	for _, br := range bars {
 		lim = math.Max(lim, math.Abs(br.v))
 	}
@@ -167,13 +173,13 @@ func writeOverheadBars(b *strings.Builder, c *CompareResult) {
 	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-size="11">`+"\n", svgW, h, svgW, h)
 	pw, ph := svgW-padL-padR, float64(h)-padT-padB
 	zero := padT + ph/2
-	fmt.Fprintf(b, `<text x="%.0f" y="18" font-size="13">Overhead (through − direct), ms</text>`+"\n", padL)
+	fmt.Fprintf(b, `<text x="%.0f" y="18" font-size="13">Overhead (through − direct), ms, symmetric log scale</text>`+"\n", padL)
 	fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#999"/>`+"\n", padL, zero, padL+pw, zero)
 	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end">+%s</text><text x="%.1f" y="%.1f" text-anchor="end">0</text><text x="%.1f" y="%.1f" text-anchor="end">−%s</text>`+"\n",
 		padL-4, padT+4, fmtMS(lim), padL-4, zero+4, padL-4, padT+ph+4, fmtMS(lim))
 	slot := pw / float64(len(bars))
 	for i, br := range bars {
-		bh := math.Abs(br.v) / lim * ph / 2
+		bh := symlog(br.v) / symlog(lim) * ph / 2
 		top := zero - bh
 		fill := "#d62728"
 		if br.v < 0 {
@@ -197,4 +203,75 @@ func fmtMS(v float64) string {
 	default:
 		return fmt.Sprintf("%gµs", v*1000)
 	}
+}
+
+// writePercentiles draws latency (log y) against percentile on the usual
+// HdrHistogram axis: x = log10(1/(1-q)), so 90%, 99%, 99.9% are equally
+// spaced and the tail is visible.
+func writePercentiles(b *strings.Builder, title string, hs ...*Histogram) {
+	lo, hi := math.Inf(1), 0.0
+	var n uint64
+	for _, h := range hs {
+		if h == nil || h.Count() == 0 {
+			continue
+		}
+		lo = math.Min(lo, float64(max(h.Min(), 1))/1e6)
+		hi = math.Max(hi, float64(max(h.Max(), 1))/1e6)
+		n = max(n, h.Count())
+	}
+	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-size="11">`+"\n", svgW, svgH, svgW, svgH)
+	fmt.Fprintf(b, `<text x="%.0f" y="18" font-size="13">%s</text>`+"\n", padL, html.EscapeString(title))
+	if hi == 0 {
+		b.WriteString(`<text x="60" y="60">no data</text></svg>` + "\n")
+		return
+	}
+	ymin, ymax := math.Floor(math.Log10(lo)), math.Ceil(math.Log10(hi))
+	if ymax <= ymin {
+		ymax = ymin + 1
+	}
+	xmax := math.Min(math.Max(math.Ceil(math.Log10(float64(n))), 1), 6)
+	pw, ph := svgW-padL-padR, svgH-padT-padB
+	xq := func(q float64) float64 {
+		d := xmax
+		if q < 1 {
+			d = math.Min(-math.Log10(1-q), xmax)
+		}
+		return padL + d/xmax*pw
+	}
+	y := func(ms float64) float64 {
+		return padT + (1-(math.Log10(math.Max(ms, math.Pow(10, ymin)))-ymin)/(ymax-ymin))*ph
+	}
+	for d := 0.0; d <= xmax; d++ {
+		q := 1 - math.Pow(10, -d)
+		x := padL + d/xmax*pw
+		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/><text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`+"\n",
+			x, padT, x, padT+ph, x, padT+ph+15, strconv.FormatFloat(q*100, 'f', int(max(d-2, 0)), 64)+"%")
+	}
+	for dec := ymin; dec <= ymax; dec++ {
+		v := math.Pow(10, dec)
+		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/><text x="%.1f" y="%.1f" text-anchor="end">%s</text>`+"\n",
+			padL, y(v), padL+pw, y(v), padL-4, y(v)+4, fmtMS(v))
+	}
+	fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="middle">percentile</text>`+"\n", padL+pw/2, svgH-5)
+	fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="#999"/>`+"\n", padL, padT, pw, ph)
+	colors := []string{"#1f77b4", "#d62728"}
+	names := []string{"direct", "through llmedge"}
+	for i, h := range hs {
+		if h == nil || h.Count() == 0 {
+			continue
+		}
+		var pts strings.Builder
+		var cum uint64
+		total := float64(h.Count())
+		h.Each(func(v int64, c uint64) {
+			q0 := float64(cum) / total
+			cum += c
+			ms := float64(v) / 1e6
+			fmt.Fprintf(&pts, "%.1f,%.1f %.1f,%.1f ", xq(q0), y(ms), xq(float64(cum)/total), y(ms))
+		})
+		fmt.Fprintf(b, `<polyline fill="none" stroke="%s" stroke-width="1.8" points="%s"><title>%s</title></polyline>`+"\n",
+			colors[i%2], strings.TrimSpace(pts.String()), names[i%2])
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" fill="%s">%s</text>`+"\n", padL+8, padT+16+float64(i)*14, colors[i%2], names[i%2])
+	}
+	b.WriteString("</svg>\n")
 }

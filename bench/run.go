@@ -87,14 +87,15 @@ func Summarize(h *Histogram) Summary {
 
 // Result is one run's outcome. Its JSON form is documented in bench/README.md.
 type Result struct {
-	Mode        string  `json:"mode"` // "closed" or "open"
-	Target      string  `json:"target"`
-	Model       string  `json:"model"`
-	API         string  `json:"api"` // "openai" or "anthropic"
-	Stream      bool    `json:"stream"`
-	Concurrency int     `json:"concurrency"`
-	Rate        float64 `json:"rate,omitempty"`
-	ElapsedS    float64 `json:"elapsed_s"`
+	Mode           string  `json:"mode"` // "closed" or "open"
+	Target         string  `json:"target"`
+	Model          string  `json:"model"`
+	API            string  `json:"api"` // "openai" or "anthropic"
+	Stream         bool    `json:"stream"`
+	Concurrency    int     `json:"concurrency,omitempty"`     // closed loop: workers
+	Rate           float64 `json:"rate,omitempty"`            // open loop: requests/s asked for
+	MaxOutstanding int     `json:"max_outstanding,omitempty"` // open loop: bound on in-flight requests
+	ElapsedS       float64 `json:"elapsed_s"`
 
 	Requests     int64            `json:"requests"` // completed, ok or not
 	OK           int64            `json:"ok"`
@@ -269,12 +270,17 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 
 	r := &Result{
 		Mode: mode, Target: s.uri, Model: o.Model, API: "openai", Stream: o.Stream,
-		Concurrency: workers, Rate: o.Rate, ElapsedS: elapsed.Seconds(),
+		Rate: o.Rate, ElapsedS: elapsed.Seconds(),
 		ErrorsByKind: map[string]int64{}, ExpectedEvents: o.ExpectEvents,
 		LatencyHist: NewHistogram(), TTFTHist: NewHistogram(), GapHist: NewHistogram(),
 	}
 	if o.Anthropic {
 		r.API = "anthropic"
+	}
+	if o.Rate > 0 {
+		r.MaxOutstanding = workers
+	} else {
+		r.Concurrency = workers
 	}
 	var first, last time.Time
 	var sent int64
@@ -575,9 +581,11 @@ func hasContent(data []byte) bool {
 
 // WriteText prints r for humans.
 func (r *Result) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "%s loop, %s %s, model %s, stream %v, concurrency %d", r.Mode, r.API, r.Target, r.Model, r.Stream, r.Concurrency)
+	fmt.Fprintf(w, "%s loop, %s %s, model %s, stream %v", r.Mode, r.API, r.Target, r.Model, r.Stream)
 	if r.Rate > 0 {
-		fmt.Fprintf(w, ", rate %.1f/s (achieved %.1f/s)", r.Rate, r.AchievedRate)
+		fmt.Fprintf(w, ", rate %.1f/s (achieved %.1f/s, at most %d outstanding)", r.Rate, r.AchievedRate, r.MaxOutstanding)
+	} else {
+		fmt.Fprintf(w, ", concurrency %d", r.Concurrency)
 	}
 	fmt.Fprintf(w, "\nrequests %d in %.2fs: ok %d, errors %d", r.Requests, r.ElapsedS, r.OK, r.Errors)
 	if r.Errors > 0 {

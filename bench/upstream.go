@@ -47,7 +47,7 @@ type Upstream struct {
 	opts UpstreamOptions
 	srv  *fasthttp.Server
 
-	mu     sync.Mutex
+	mu     sync.RWMutex
 	bodies map[bodyKey]*precomputed
 
 	requests, streams, closedEarly, injected, notFound atomic.Int64
@@ -219,6 +219,12 @@ func (u *Upstream) responses(model string, anthropic bool) *precomputed {
 		model = "bench-model"
 	}
 	k := bodyKey{model, anthropic}
+	u.mu.RLock()
+	p := u.bodies[k]
+	u.mu.RUnlock()
+	if p != nil {
+		return p
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if p := u.bodies[k]; p != nil {
@@ -227,7 +233,6 @@ func (u *Upstream) responses(model string, anthropic bool) *precomputed {
 	if len(u.bodies) >= maxCachedModels {
 		clear(u.bodies)
 	}
-	var p *precomputed
 	if anthropic {
 		p = buildAnthropic(model, u.opts)
 	} else {
@@ -305,7 +310,7 @@ func buildOpenAI(model string, o UpstreamOptions) *precomputed {
 		"usage": usage,
 	})
 	p.errBody = mustJSON(obj{"error": obj{"message": "bench: injected error (status " +
-		strconv.Itoa(o.ErrorStatus) + ")", "type": "server_error", "param": nil, "code": "bench_injected"}})
+		strconv.Itoa(o.ErrorStatus) + ")", "type": openAIErrorType(o.ErrorStatus), "param": nil, "code": "bench_injected"}})
 	return p
 }
 
@@ -340,7 +345,47 @@ func buildAnthropic(model string, o UpstreamOptions) *precomputed {
 		"stop_reason": "end_turn", "stop_sequence": nil,
 		"usage": obj{"input_tokens": benchPromptTokens, "output_tokens": o.Chunks},
 	})
-	p.errBody = mustJSON(obj{"type": "error", "error": obj{"type": "api_error",
+	p.errBody = mustJSON(obj{"type": "error", "error": obj{"type": anthropicErrorType(o.ErrorStatus),
 		"message": "bench: injected error (status " + strconv.Itoa(o.ErrorStatus) + ")"}})
 	return p
+}
+
+// openAIErrorType is the "type" OpenAI uses for an error status.
+func openAIErrorType(status int) string {
+	switch {
+	case status == 401:
+		return "authentication_error"
+	case status == 403:
+		return "permission_error"
+	case status == 404:
+		return "not_found_error"
+	case status == 429:
+		return "rate_limit_exceeded"
+	case status >= 400 && status < 500:
+		return "invalid_request_error"
+	default:
+		return "server_error"
+	}
+}
+
+// anthropicErrorType is the error.type Anthropic uses for an error status.
+func anthropicErrorType(status int) string {
+	switch status {
+	case 400:
+		return "invalid_request_error"
+	case 401:
+		return "authentication_error"
+	case 403:
+		return "permission_error"
+	case 404:
+		return "not_found_error"
+	case 413:
+		return "request_too_large"
+	case 429:
+		return "rate_limit_error"
+	case 529:
+		return "overloaded_error"
+	default:
+		return "api_error"
+	}
 }

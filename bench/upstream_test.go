@@ -140,7 +140,7 @@ func TestUpstreamInjectedErrors(t *testing.T) {
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
 	})
 	var apiErr *openai.Error
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.Code != "bench_injected" || apiErr.Type != "server_error" {
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.Code != "bench_injected" || apiErr.Type != "rate_limit_exceeded" {
 		t.Fatalf("err = %v", err)
 	}
 	// Anthropic-shaped error on /v1/messages.
@@ -153,7 +153,7 @@ func TestUpstreamInjectedErrors(t *testing.T) {
 		Type  string `json:"type"`
 		Error struct{ Type, Message string }
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 429 || body.Type != "error" || body.Error.Message == "" {
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 429 || body.Type != "error" || body.Error.Type != "rate_limit_error" || body.Error.Message == "" {
 		t.Errorf("anthropic error: status %d, %+v, %v", resp.StatusCode, body, err)
 	}
 	if st := u.Stats(); st.Injected != 2 {
