@@ -189,6 +189,10 @@ func mainRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	o.Rate = float64(rate)
+	if o.Rate > 0 && flagSet(fs, "concurrency") {
+		fmt.Fprintln(stderr, "llmedge bench run: --concurrency (closed loop) and --rate (open loop) exclude each other; bound open loop with --max-outstanding")
+		return 2
+	}
 	if isTerminal(stderr) {
 		o.Progress = stderr
 	}
@@ -232,6 +236,10 @@ func mainCompare(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return rc
 	}
 	o.Rate = float64(rate)
+	if o.Rate > 0 && flagSet(fs, "concurrency") {
+		fmt.Fprintln(stderr, "llmedge bench compare: --concurrency (closed loop) and --rate (open loop) exclude each other")
+		return 2
+	}
 	o.Log = stderr
 	r, err := Compare(ctx, o)
 	if err != nil {
@@ -260,4 +268,11 @@ func mainCompare(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "report written to", report)
 	}
 	return 0
+}
+
+// flagSet reports whether the flag was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
 }

@@ -27,6 +27,7 @@ func TestMainHelpAndUsageErrors(t *testing.T) {
 		{[]string{"run", "--target", "http://x", "--model", "m", "--rate", "fast"}, 2, []string{"rate"}},
 		{[]string{"upstream", "--error-rate", "2"}, 2, []string{"--error-rate"}},
 		{[]string{"run", "extra"}, 2, []string{"unexpected argument"}},
+		{[]string{"run", "--target", "http://x", "--model", "m", "--rate", "5", "--concurrency", "2"}, 2, []string{"exclude each other"}},
 	} {
 		var out, errb bytes.Buffer
 		code := Main(c.args, &out, &errb)

@@ -369,6 +369,7 @@ func ExecLLMedge(ctx context.Context, path, upstreamAddr string, log io.Writer) 
 		w = io.MultiWriter(out, log)
 	}
 	cmd.Stdout, cmd.Stderr = w, w
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return "", 0, nil, err

@@ -167,10 +167,16 @@ type runState struct {
 	body     []byte
 	t0, end  time.Time
 	interval time.Duration
-	claimed  atomic.Int64
-	done     atomic.Int64
-	failed   atomic.Int64
-	events   atomic.Int64
+	// Open loop: due is the number of scheduled requests and drainBy the
+	// time after which due requests still unsent are given up (counted as
+	// "not_sent"), so a dead target cannot keep the run going for
+	// due/outstanding × timeout.
+	due     int64
+	drainBy time.Time
+	claimed atomic.Int64
+	done    atomic.Int64
+	failed  atomic.Int64
+	events  atomic.Int64
 }
 
 // worker holds one goroutine's histograms and counters.
@@ -240,12 +246,20 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 		},
 		body: requestBody(&o),
 	}
-	if o.Rate > 0 {
-		s.interval = time.Duration(float64(time.Second) / o.Rate)
-	}
 	s.t0 = time.Now()
 	if o.Duration > 0 {
 		s.end = s.t0.Add(o.Duration)
+	}
+	if o.Rate > 0 {
+		s.interval = max(time.Duration(float64(time.Second)/o.Rate), 1)
+		s.due = int64(o.Requests)
+		if o.Duration > 0 {
+			byTime := int64((o.Duration + s.interval - 1) / s.interval)
+			if s.due == 0 || byTime < s.due {
+				s.due = byTime
+			}
+		}
+		s.drainBy = s.t0.Add(time.Duration(s.due)*s.interval + o.Timeout)
 	}
 	stopProgress := func() {}
 	if o.Progress != nil {
@@ -304,6 +318,10 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 			}
 			sent += w.sent
 		}
+	}
+	if o.Rate > 0 && ctx.Err() == nil && sent < s.due {
+		r.ErrorsByKind["not_sent"] += s.due - sent
+		r.Errors += s.due - sent
 	}
 	r.Requests = r.OK + r.Errors
 	if secs := elapsed.Seconds(); secs > 0 {
@@ -386,10 +404,10 @@ func (w *worker) loop(ctx context.Context) {
 			// Open loop: request i is due at t0 + i*interval whatever happened
 			// before; latency counts from then, so a stall that delays later
 			// sends shows up in their latency instead of being omitted.
-			start = s.t0.Add(time.Duration(i) * s.interval)
-			if !s.end.IsZero() && !start.Before(s.end) {
+			if i >= s.due || time.Now().After(s.drainBy) {
 				return
 			}
+			start = s.t0.Add(time.Duration(i) * s.interval)
 			if d := time.Until(start); d > 0 {
 				if timer == nil {
 					timer = time.NewTimer(d)

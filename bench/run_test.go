@@ -150,3 +150,21 @@ func TestEndpoint(t *testing.T) {
 		t.Error("want an error for a URL without scheme")
 	}
 }
+
+func TestOpenLoopGivesUpOnADeadTarget(t *testing.T) {
+	target := startStallTarget(t, 1, 700*time.Millisecond) // every request hangs
+	start := time.Now()
+	r, err := Run(testCtx(t), RunOptions{
+		Target: target, Model: "m", Rate: 100, MaxOutstanding: 2,
+		Duration: 300 * time.Millisecond, Timeout: 150 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("run took %s against a dead target", el)
+	}
+	if r.Errors != 30 || r.ErrorsByKind["not_sent"] == 0 || r.ErrorsByKind["timeout"] == 0 || r.OK != 0 {
+		t.Errorf("errors %d %v ok %d", r.Errors, r.ErrorsByKind, r.OK)
+	}
+}
