@@ -5,10 +5,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +26,18 @@ func startTestProxy(_ context.Context, upstreamAddr string) (string, int, func()
 	if err != nil {
 		return "", 0, nil, err
 	}
+	srv := testProxyServer(upstreamAddr)
+	go func() { _ = srv.Serve(ln) }()
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.ShutdownWithContext(ctx)
+	}
+	return "http://" + ln.Addr().String(), os.Getpid(), stop, nil
+}
+
+// testProxyServer is a pass-through proxy to upstreamAddr.
+func testProxyServer(upstreamAddr string) *fasthttp.Server {
 	hc := &fasthttp.HostClient{Addr: upstreamAddr, StreamResponseBody: true, MaxConns: 256, ReadTimeout: 10 * time.Second}
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		if string(ctx.Path()) == "/health/liveliness" {
@@ -65,13 +81,93 @@ func startTestProxy(_ context.Context, upstreamAddr string) (string, int, func()
 			}
 		})
 	}}
-	go func() { _ = srv.Serve(ln) }()
-	stop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.ShutdownWithContext(ctx)
+	return srv
+}
+
+// TestMain lets the test binary stand in for llmedge: with
+// BENCH_FAKE_LLMEDGE=1 it serves "serve --config F --port P --host H" as a
+// pass-through proxy to the config's upstream, so ExecLLMedge is tested end
+// to end (exec, health wait, /proc accounting, stop).
+func TestMain(m *testing.M) {
+	if os.Getenv("BENCH_FAKE_LLMEDGE") == "1" {
+		os.Exit(fakeLLMedge(os.Args[1:]))
 	}
-	return "http://" + ln.Addr().String(), os.Getpid(), stop, nil
+	os.Exit(m.Run())
+}
+
+func fakeLLMedge(args []string) int {
+	var cfg, host, port string
+	for i := 0; i+1 < len(args); i++ {
+		switch args[i] {
+		case "--config":
+			cfg = args[i+1]
+		case "--host":
+			host = args[i+1]
+		case "--port":
+			port = args[i+1]
+		}
+	}
+	if len(args) == 0 || args[0] != "serve" || cfg == "" || port == "" {
+		fmt.Fprintln(os.Stderr, "fake llmedge: want serve --config F --port P --host H, got", args)
+		return 2
+	}
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	m := regexp.MustCompile(`api_base: http://([0-9.:]+)/v1`).FindSubmatch(b)
+	if m == nil {
+		fmt.Fprintln(os.Stderr, "fake llmedge: no openai api_base in config")
+		return 1
+	}
+	srv := testProxyServer(string(m[1]))
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+	go func() {
+		<-sig
+		_ = srv.Shutdown()
+	}()
+	if err := srv.ListenAndServe(net.JoinHostPort(host, port)); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func TestCompareExecsLLMedge(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Setenv("BENCH_FAKE_LLMEDGE", "1") // read by the child test binary in TestMain
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var log bytes.Buffer
+	r, err := Compare(ctx, CompareOptions{
+		Rounds: 1, Duration: 200 * time.Millisecond, Warmup: -1, Concurrency: 2,
+		Timeout: 5 * time.Second, LLMedgePath: exe, Log: &log,
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	if r.ProxyPID <= 0 || r.ProxyPID == os.Getpid() || r.CPUPerRequestUS == nil || r.PeakRSSBytes == nil {
+		t.Fatalf("pid %d cpu %v rss %v", r.ProxyPID, r.CPUPerRequestUS, r.PeakRSSBytes)
+	}
+	if r.Through.Result.OK == 0 || r.Through.Result.Errors != 0 {
+		t.Errorf("through lane: ok %d errors %v", r.Through.Result.OK, r.Through.Result.ErrorsByKind)
+	}
+	// The proxy was stopped: its /proc entry is gone (reaped) promptly.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", r.ProxyPID)); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("proxy pid %d still running after Compare", r.ProxyPID)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func TestCompareWithInTestProxy(t *testing.T) {
