@@ -287,3 +287,35 @@ func TestUpstreamCountsStreamsClosedEarly(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestUpstreamRequestHandling(t *testing.T) {
+	u, addr := startUpstream(t, UpstreamOptions{Chunks: 2})
+	post := func(path, body string) (int, map[string]any) {
+		t.Helper()
+		resp, err := http.Post("http://"+addr+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	// Models are echoed, and cached bodies do not alias request buffers.
+	big := strings.Repeat("x", 200<<10)
+	for _, model := range []string{"m1", "m2", "m1", "m2"} {
+		code, m := post("/chat/completions", `{"model":"`+model+`","messages":[{"role":"user","content":"`+big+`"}]}`)
+		if code != 200 || m["model"] != model {
+			t.Fatalf("model %s: status %d, body model %v", model, code, m["model"])
+		}
+	}
+	if code, _ := post("/v1/chat/completions", `{"model":`); code != 400 {
+		t.Errorf("invalid JSON: status %d", code)
+	}
+	if code, _ := post("/v1/embeddings", `{}`); code != 404 {
+		t.Errorf("unknown path: status %d", code)
+	}
+	if st := u.Stats(); st.Requests != 6 || st.NotFound != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}
