@@ -441,6 +441,7 @@ func (w *worker) loop(ctx context.Context) {
 func (w *worker) one(start time.Time) {
 	s := w.s
 	defer s.done.Add(1)
+	deadline := time.Now().Add(s.o.Timeout)
 	err := s.hc.DoTimeout(w.req, w.resp, s.o.Timeout)
 	if err != nil {
 		kind := "transport"
@@ -467,7 +468,7 @@ func (w *worker) one(start time.Time) {
 	if r == nil {
 		r = bytes.NewReader(w.resp.Body())
 	}
-	events, complete, streamErr := w.readStream(r, start)
+	events, complete, streamErr := w.readStream(r, start, deadline)
 	end := time.Now()
 	s.events.Add(events)
 	w.events += events

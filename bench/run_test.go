@@ -168,3 +168,16 @@ func TestOpenLoopGivesUpOnADeadTarget(t *testing.T) {
 		t.Errorf("errors %d %v ok %d", r.Errors, r.ErrorsByKind, r.OK)
 	}
 }
+
+func TestStreamTimeoutIsAnError(t *testing.T) {
+	// 100 events 20 ms apart take 2 s; a 150 ms timeout must cut them off.
+	_, addr := startUpstream(t, UpstreamOptions{Chunks: 100, Gap: 20 * time.Millisecond})
+	start := time.Now()
+	r, err := Run(testCtx(t), RunOptions{Target: "http://" + addr, Model: "m", Stream: true, Concurrency: 1, Requests: 1, Timeout: 150 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Errors != 1 || r.ErrorsByKind["timeout"] != 1 || time.Since(start) > time.Second {
+		t.Errorf("errors %v after %s", r.ErrorsByKind, time.Since(start))
+	}
+}

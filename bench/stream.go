@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"time"
 )
@@ -10,8 +11,9 @@ import (
 
 // readStream parses SSE from r, timing content events. It returns the
 // number of content events, whether the stream's terminating event arrived,
-// and a non-empty error kind when the stream reported an error or broke.
-func (w *worker) readStream(r io.Reader, start time.Time) (events int64, complete bool, errKind string) {
+// and a non-empty error kind when the stream reported an error, broke, or
+// was still going at deadline ("timeout").
+func (w *worker) readStream(r io.Reader, start, deadline time.Time) (events int64, complete bool, errKind string) {
 	anthropic := w.s.o.Anthropic
 	buf := w.buf[:0]
 	var last time.Time
@@ -90,6 +92,10 @@ func (w *worker) readStream(r io.Reader, start time.Time) (events int64, complet
 			}
 		}
 		buf = buf[:copy(buf, buf[pos:])]
+		if err == nil && !complete && now.After(deadline) {
+			w.buf = buf[:0]
+			return events, false, "timeout"
+		}
 		if err != nil {
 			w.buf = buf[:0]
 			if err == io.EOF {
@@ -97,6 +103,10 @@ func (w *worker) readStream(r io.Reader, start time.Time) (events int64, complet
 			}
 			if complete {
 				return events, true, ""
+			}
+			var te interface{ Timeout() bool }
+			if errors.As(err, &te) && te.Timeout() {
+				return events, false, "timeout"
 			}
 			return events, false, "stream_read"
 		}
