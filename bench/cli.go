@@ -55,7 +55,7 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("llmedge bench "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: llmedge bench %s\n\n", synopsis)
+		fmt.Fprintf(fs.Output(), "usage: llmedge bench %s\n\nFlags (-flag and --flag are the same):\n", synopsis)
 		fs.PrintDefaults()
 	}
 	return fs
@@ -171,7 +171,7 @@ func mainRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.Anthropic, "anthropic", false, "send Anthropic Messages requests (/v1/messages) instead of OpenAI chat completions")
 	fs.StringVar(&o.APIKey, "api-key", "", "API key (Authorization: Bearer, or x-api-key with --anthropic)")
 	fs.IntVar(&o.Concurrency, "concurrency", 8, "closed loop: number of workers, each sending its next request when the previous ends")
-	fs.Var(&rate, "rate", "open loop: requests per second (e.g. 200 or 200/s); latency counts from each request's scheduled send time")
+	fs.Var(&rate, "rate", "open loop: `R/s` requests per second (e.g. 200, 200/s, 6000/m); latency counts from each request's scheduled send time")
 	fs.IntVar(&o.MaxOutstanding, "max-outstanding", 256, "open loop: most requests in flight at once")
 	fs.DurationVar(&o.Duration, "duration", 0, "run for this long (default 10s when --requests is not set)")
 	fs.IntVar(&o.Requests, "requests", 0, "send this many requests in all")
@@ -224,7 +224,7 @@ func mainCompare(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.IntVar(&o.Rounds, "rounds", 3, "rounds; each runs both lanes, alternating which goes first")
 	fs.DurationVar(&o.Warmup, "warmup", 500*time.Millisecond, "unmeasured warm-up run per lane before the rounds (negative: none)")
 	fs.IntVar(&o.Concurrency, "concurrency", 8, "closed-loop workers per lane")
-	fs.Var(&rate, "rate", "drive both lanes open-loop at this many requests per second instead")
+	fs.Var(&rate, "rate", "drive both lanes open-loop at `R/s` requests per second (e.g. 500 or 500/s) instead of --concurrency")
 	fs.BoolVar(&o.Stream, "stream", false, "request SSE streams")
 	fs.BoolVar(&o.Anthropic, "anthropic", false, "through lane: llmedge model bench-anthropic (OpenAI in, Anthropic out); direct lane: the fake's /v1/messages")
 	fs.StringVar(&report, "report", "", "write a self-contained HTML report to this file")
