@@ -102,7 +102,7 @@ func anthropicFail(status int, typ, msg string, headers ...string) func(http.Res
 func checkAnthropicRequest(w http.ResponseWriter, r *http.Request, body []byte) bool {
 	fail := anthropicFail
 	switch {
-	case r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/v1/messages"):
+	case r.Method != http.MethodPost || !(strings.HasSuffix(r.URL.Path, "/v1/messages") || strings.HasSuffix(r.URL.Path, "/v1/messages/count_tokens")):
 		fail(404, "not_found_error", "Not found")(w, r, body)
 	case r.Header.Get("X-Api-Key") == "":
 		fail(401, "authentication_error", "x-api-key header is required")(w, r, body)
