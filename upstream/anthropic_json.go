@@ -17,11 +17,25 @@ func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
+// jPlain marks the bytes a string literal holds without a second look.
+var jPlain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // jString returns the index just past the string literal at b[i]=='"',
 // checking its escapes and that it holds no raw control characters.
 func jString(b []byte, i int) (int, bool) {
 	i++
 	for i < len(b) {
+		for i < len(b) && jPlain[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		switch {
 		case c == '"':
@@ -95,36 +109,51 @@ func jValue(b []byte, i int) (int, bool) {
 // jGet returns the raw value of obj's top-level member key (nil when
 // absent or obj is not an object).
 func jGet(obj []byte, key string) []byte {
+	v, _ := jGet2(obj, key, "")
+	return v
+}
+
+// jGet2 is jGet for two keys in one pass (key2 "" = none).
+func jGet2(obj []byte, key, key2 string) (v1, v2 []byte) {
 	i := jWS(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
-		return nil
+		return nil, nil
 	}
 	i++
 	for {
 		i = jWS(obj, i)
 		if i >= len(obj) || obj[i] != '"' {
-			return nil
+			return v1, v2
 		}
 		ke, ok := jString(obj, i)
 		if !ok {
-			return nil
+			return nil, nil
 		}
 		k := obj[i+1 : ke-1]
 		i = jWS(obj, ke)
 		if i >= len(obj) || obj[i] != ':' {
-			return nil
+			return nil, nil
 		}
 		i = jWS(obj, i+1)
 		ve, ok := jValue(obj, i)
 		if !ok {
-			return nil
+			return nil, nil
 		}
-		if string(k) == key {
-			return obj[i:ve]
+		switch {
+		case v1 == nil && string(k) == key:
+			v1 = obj[i:ve]
+			if key2 == "" || v2 != nil {
+				return v1, v2
+			}
+		case v2 == nil && key2 != "" && string(k) == key2:
+			v2 = obj[i:ve]
+			if v1 != nil {
+				return v1, v2
+			}
 		}
 		i = jWS(obj, ve)
 		if i >= len(obj) || obj[i] != ',' {
-			return nil
+			return v1, v2
 		}
 		i++
 	}
@@ -138,6 +167,22 @@ func jStr(obj []byte, key string) []byte {
 		return nil
 	}
 	return v[1 : len(v)-1]
+}
+
+// strVal returns a raw string value without its quotes (nil if not a
+// string); litVal returns it with them.
+func strVal(v []byte) []byte {
+	if len(v) < 2 || v[0] != '"' {
+		return nil
+	}
+	return v[1 : len(v)-1]
+}
+
+func litVal(v []byte) []byte {
+	if len(v) < 2 || v[0] != '"' {
+		return nil
+	}
+	return v
 }
 
 // jLit returns a string member as its literal, quotes included; nil when

@@ -169,9 +169,10 @@ func (s *anthropicStream) translate(b []byte, ev sse.Event) ([]byte, bool, *Erro
 	switch string(eventType(ev)) {
 	case "content_block_delta":
 		delta := jGet(data, "delta")
-		switch string(jStr(delta, "type")) {
+		typ, val := jGet2(delta, "type", "text")
+		switch string(strVal(typ)) {
 		case "text_delta":
-			if lit := jLit(delta, "text"); len(lit) > 2 {
+			if lit := litVal(val); len(lit) > 2 {
 				b = s.deltaChunk(b, "content", lit)
 			}
 		case "thinking_delta":

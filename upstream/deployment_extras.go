@@ -59,13 +59,9 @@ func (r *Registry) buildExtras(d *Deployment, cfg *config.Config, path, host str
 	}
 	d.ext.countTokensURI = d.uri + "/count_tokens"
 	if t, ok := cd.Params["thinking"]; ok && t != nil {
-		m, ok := t.(map[string]any)
-		if !ok {
+		b, err := sonic.Marshal(t)
+		if err != nil || len(b) == 0 || b[0] != '{' {
 			return &config.Error{Path: path + ".thinking", Msg: "must be a mapping like {type: enabled, budget_tokens: 1024}"}
-		}
-		b, err := sonic.Marshal(m)
-		if err != nil {
-			return &config.Error{Path: path + ".thinking", Msg: "cannot be encoded as JSON: " + err.Error()}
 		}
 		d.ext.thinking = b
 	}
