@@ -50,12 +50,15 @@ func newMemoryRouter(m config.UserIDMappings, log *slog.Logger) *memoryRouter {
 		r.defaultID = []byte(defaultMemoryUserID)
 	}
 	for i, p := range m.HeaderPatterns {
-		// The config loader validates patterns at startup; compiling
-		// again here keeps this package usable with hand-built configs.
-		re, err := regexp.Compile("(?i)" + p.Pattern)
-		if err != nil {
-			log.Error("user_id_mappings: skipping header pattern with an invalid regular expression", "index", i, "header", p.Header)
-			continue
+		// The config loader compiles and validates patterns at startup;
+		// hand-built configs (tests, embedders) may leave Regexp nil.
+		re := p.Regexp
+		if re == nil {
+			var err error
+			if re, err = regexp.Compile("(?i)" + p.Pattern); err != nil {
+				log.Error("user_id_mappings: skipping header pattern with an invalid regular expression", "index", i, "header", p.Header)
+				continue
+			}
 		}
 		r.patterns = append(r.patterns, memoryPattern{header: p.Header, pattern: p.Pattern, re: re, userID: []byte(p.UserID)})
 	}

@@ -251,3 +251,46 @@ func FuzzTranslateRequest(f *testing.F) {
 		}
 	})
 }
+
+// The loader's litellm_params types (YAML ints, nested mappings) reach
+// the translator intact.
+func TestAnthropicFromLoadedConfig(t *testing.T) {
+	yaml := `model_list:
+  - model_name: claude
+    litellm_params:
+      model: anthropic/claude-sonnet-4-5
+      api_base: https://api.supermemory.ai/v3/api.anthropic.com/v1
+      api_key: sk-ant
+      max_tokens: 1000
+      thinking: {type: enabled, budget_tokens: 2048}
+      extra_headers:
+        x-supermemory-api-key: sm-key
+user_id_mappings:
+  header_patterns:
+    - {header: User-Agent, pattern: "^claude-cli", user_id: claude-code-cli}
+`
+	cfg, err := config.Parse([]byte(yaml), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := NewRegistry(cfg, Options{LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := reg.Groups()[0].Deployments[0]
+	if d.uri != "https://api.supermemory.ai/v3/api.anthropic.com/v1/messages" || !d.ext.supermemory || len(reg.Warnings()) != 0 {
+		t.Errorf("uri %q supermemory %v warnings %v", d.uri, d.ext.supermemory, reg.Warnings())
+	}
+	body, terr := translateRequest(d, []byte(`{"model":"claude","messages":[{"role":"user","content":"x"}]}`), "claude-sonnet-4-5", false)
+	if terr != nil {
+		t.Fatal(terr)
+	}
+	var m map[string]any
+	_ = json.Unmarshal(body, &m)
+	if mustJSON(m["thinking"]) != `{"budget_tokens":2048,"type":"enabled"}` || m["max_tokens"] != 6144.0 {
+		t.Errorf("thinking %s max_tokens %v", mustJSON(m["thinking"]), m["max_tokens"])
+	}
+	if p := cfg.UserIDMappings.HeaderPatterns[0]; p.Regexp == nil || !p.Regexp.MatchString("Claude-CLI/1.0") {
+		t.Errorf("pattern not compiled by the loader: %+v", p)
+	}
+}
