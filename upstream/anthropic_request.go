@@ -230,6 +230,14 @@ func translateRequest(d *Deployment, body []byte, model string, stream bool) ([]
 	case d.ext.thinking != nil:
 		out.Thinking = d.ext.thinking
 	}
+	if out.Thinking != nil && lostThinking(in.Messages) {
+		// With thinking on, Anthropic requires the last assistant turn
+		// of a tool loop to begin with its signed thinking block. OpenAI
+		// clients drop it (only thinking_blocks-aware clients send it
+		// back), so thinking is left off for this turn rather than
+		// failing it (LiteLLM's modify_params does the same).
+		out.Thinking = nil
+	}
 	if out.Thinking != nil && !explicitMax {
 		// max_tokens must exceed the thinking budget.
 		var t struct {
@@ -251,6 +259,17 @@ func translateRequest(d *Deployment, body []byte, model string, stream bool) ([]
 		return nil, &Error{Status: 500, Type: "api_error", Message: "cannot encode the anthropic request: " + err.Error()}
 	}
 	return b, nil
+}
+
+// lostThinking reports whether the last assistant message called tools
+// without carrying its thinking blocks.
+func lostThinking(msgs []oaMessage) bool {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == "assistant" {
+			return len(msgs[i].ToolCalls) > 0 && (len(msgs[i].ThinkingBlocks) == 0 || isNull(msgs[i].ThinkingBlocks))
+		}
+	}
+	return false
 }
 
 func isNull(v []byte) bool { return string(bytes.TrimSpace(v)) == "null" }

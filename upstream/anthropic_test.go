@@ -294,3 +294,31 @@ user_id_mappings:
 		t.Errorf("pattern not compiled by the loader: %+v", p)
 	}
 }
+
+func TestThinkingDroppedWhenToolLoopLostIt(t *testing.T) {
+	d := &Deployment{ID: "d", ext: deploymentExtras{thinking: []byte(`{"type":"enabled","budget_tokens":2048}`)}}
+	loop := `{"model":"m","messages":[{"role":"user","content":"q"},
+	  {"role":"assistant","content":null,"tool_calls":[{"id":"t1","type":"function","function":{"name":"f","arguments":"{}"}}]%s},
+	  {"role":"tool","tool_call_id":"t1","content":"r"}]}`
+	out, err := translateRequest(d, []byte(strings.Replace(loop, "%s", "", 1)), "c", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(out, []byte(`"thinking"`)) {
+		t.Errorf("thinking kept although the tool turn lost its thinking block: %s", out)
+	}
+	withBlocks := strings.Replace(loop, "%s", `,"thinking_blocks":[{"type":"thinking","thinking":"hm","signature":"sig"}]`, 1)
+	out, err = translateRequest(d, []byte(withBlocks), "c", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	_ = json.Unmarshal(out, &m)
+	if m["thinking"] == nil {
+		t.Errorf("thinking dropped although blocks were sent back: %s", out)
+	}
+	asst := m["messages"].([]any)[1].(map[string]any)["content"].([]any)
+	if mustJSON(asst[0]) != `{"signature":"sig","thinking":"hm","type":"thinking"}` {
+		t.Errorf("thinking block not first in the assistant turn: %s", mustJSON(asst))
+	}
+}
