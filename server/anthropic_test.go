@@ -81,7 +81,7 @@ func TestAnthropicToolsImagesAndThinkingNonStream(t *testing.T) {
 	 "tools":[{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],
 	 "messages":[
 	  {"role":"user","content":[{"type":"text","text":"look"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}},{"type":"image_url","image_url":{"url":"https://example.com/a.jpg"}}]},
-	  {"role":"assistant","content":null,"tool_calls":[{"id":"toolu_a","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},{"id":"toolu_b","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Rome\"}"}}]},
+	  {"role":"assistant","content":null,"thinking_blocks":[{"type":"thinking","thinking":"prior","signature":"s0"}],"tool_calls":[{"id":"toolu_a","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},{"id":"toolu_b","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Rome\"}"}}]},
 	  {"role":"tool","tool_call_id":"toolu_a","content":"sunny"},
 	  {"role":"tool","tool_call_id":"toolu_b","content":"rain"},
 	  {"role":"user","content":"and now?"}]}`
@@ -126,7 +126,7 @@ func TestAnthropicToolsImagesAndThinkingNonStream(t *testing.T) {
 		t.Fatalf("want 3 alternating turns (tool results and the next user text merged), got %s", mustJSON(msgs))
 	}
 	wantMsgs := `[{"content":[{"text":"look","type":"text"},{"source":{"data":"iVBORw0KGgo=","media_type":"image/png","type":"base64"},"type":"image"},{"source":{"type":"url","url":"https://example.com/a.jpg"},"type":"image"}],"role":"user"},` +
-		`{"content":[{"id":"toolu_a","input":{"city":"Paris"},"name":"get_weather","type":"tool_use"},{"id":"toolu_b","input":{"city":"Rome"},"name":"get_weather","type":"tool_use"}],"role":"assistant"},` +
+		`{"content":[{"signature":"s0","thinking":"prior","type":"thinking"},{"id":"toolu_a","input":{"city":"Paris"},"name":"get_weather","type":"tool_use"},{"id":"toolu_b","input":{"city":"Rome"},"name":"get_weather","type":"tool_use"}],"role":"assistant"},` +
 		`{"content":[{"content":[{"text":"sunny","type":"text"}],"tool_use_id":"toolu_a","type":"tool_result"},{"content":[{"text":"rain","type":"text"}],"tool_use_id":"toolu_b","type":"tool_result"},{"text":"and now?","type":"text"}],"role":"user"}]`
 	if got := mustJSON(msgs); got != wantMsgs {
 		t.Errorf("messages:\n got %s\nwant %s", got, wantMsgs)
