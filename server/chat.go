@@ -16,6 +16,7 @@ type chatCall struct {
 	watch  disconnectWatcher
 	reqID  []byte
 	body   streamBody
+	anth   upstream.AnthropicInbound // set on /v1/messages (messages.go)
 }
 
 var chatCallPool = sync.Pool{New: func() any { return new(chatCall) }}
@@ -50,6 +51,7 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx) {
 		Stream:       c.fields.stream,
 		IncludeUsage: c.fields.includeUsage,
 		RequestID:    c.reqID,
+		UserID:       s.mem.userID(&ctx.Request.Header),
 		Cancel:       &c.cancel,
 	}
 	c.watch.start(ctx.Conn(), &c.cancel)

@@ -69,6 +69,8 @@ type Server struct {
 
 	// inflight counts client requests being served (streams included).
 	inflight atomic.Int64
+
+	mem *memoryRouter // user_id_mappings (memory.go)
 }
 
 // New builds a server for cfg, answering through reg.
@@ -94,6 +96,7 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	r.GET("/health/liveness", s.handleLiveliness)
 	r.GET("/health/readiness", s.handleReadiness)
 	r.GET("/health", s.authed(s.handleHealth))
+	s.routeMemoryAndMessages(r)
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusNotFound, "unknown route: "+string(ctx.Method())+" "+safePath(ctx.Path()), "invalid_request_error", "", "route_not_found")
 	}

@@ -43,6 +43,9 @@ type ChatRequest struct {
 	UserID []byte
 	// Cancel stops every attempt of the call; required.
 	Cancel *Cancel
+	// Anthropic, when set, is a native Anthropic Messages call
+	// (POST /v1/messages) passed through instead of translated.
+	Anthropic *AnthropicInbound
 }
 
 // Writer is what a Stream relays to: the client connection's buffered
@@ -83,6 +86,8 @@ type Response struct {
 	x      exchange
 	pass   passStream
 	mock   mockStream
+	anth   anthropicStream
+	native nativeStream
 	sc     *sse.Scanner
 	upResp *fasthttp.Response // the upstream response whose headers are relayed
 }
@@ -105,6 +110,8 @@ func ReleaseResponse(r *Response) {
 	r.Stream = nil
 	r.pass = passStream{}
 	r.mock = mockStream{}
+	r.anth.reset()
+	r.native = nativeStream{}
 	r.upResp = nil
 	responsePool.Put(r)
 }
@@ -180,6 +187,8 @@ func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Res
 	switch d.spec.wire {
 	case wireMock:
 		return mockChat(d, req, out)
+	case wireAnthropic:
+		return reg.anthropicAttempt(d, g, req, out)
 	default:
 		return reg.passThrough(d, g, req, out)
 	}

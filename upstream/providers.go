@@ -14,6 +14,9 @@ const (
 	wireOpenAI wireFormat = iota + 1
 	// wireMock: answered in-process from mock_response.
 	wireMock
+	// wireAnthropic: Anthropic's Messages API; OpenAI chat requests are
+	// translated (anthropic_request.go), /v1/messages passes through.
+	wireAnthropic
 )
 
 // providerSpec is what llmedge knows about one provider prefix.
@@ -61,6 +64,7 @@ var providers = map[string]providerSpec{
 	"cohere_chat":            {wireOpenAI, "https://api.cohere.ai/compatibility/v1", "COHERE_API_KEY"},
 	"cohere":                 {wireOpenAI, "https://api.cohere.ai/compatibility/v1", "COHERE_API_KEY"},
 	"mock":                   {wireMock, "", ""},
+	"anthropic":              {wireAnthropic, "https://api.anthropic.com", "ANTHROPIC_API_KEY"},
 }
 
 // SupportedProviders lists the provider prefixes llmedge serves, sorted.
@@ -71,6 +75,14 @@ func SupportedProviders() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// endpointURL is the URL a deployment's requests go to.
+func endpointURL(wire wireFormat, base string) string {
+	if wire == wireAnthropic {
+		return messagesURL(base)
+	}
+	return chatURL(base)
 }
 
 // chatURL joins an api_base and the chat completions path the way the

@@ -70,6 +70,8 @@ type Deployment struct {
 	unavailableCode   string
 
 	inflight atomic.Int64
+
+	ext deploymentExtras // provider-specific settings (deployment_extras.go)
 }
 
 // Available reports whether the deployment can serve, and why not.
@@ -177,7 +179,7 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 	if base == "" {
 		return nil, &config.Error{Path: path + ".api_base", Msg: fmt.Sprintf("provider %q has no default endpoint: api_base is required", cd.Provider)}
 	}
-	u, err := url.Parse(chatURL(base))
+	u, err := url.Parse(endpointURL(spec.wire, base))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, &config.Error{Path: path + ".api_base", Msg: "must be an http:// or https:// URL"}
 	}
@@ -206,6 +208,9 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 	if key != "" {
 		d.key = key
 		d.auth = []byte("Bearer " + key)
+	}
+	if e := r.buildExtras(d, cfg, path, u.Host, lookup); e != nil {
+		return nil, e
 	}
 	return d, nil
 }

@@ -1,0 +1,120 @@
+package server
+
+import (
+	"errors"
+
+	"github.com/llmedge/llmedge/upstream"
+	"github.com/valyala/fasthttp"
+)
+
+// Inbound Anthropic Messages API (POST /v1/messages and
+// /v1/messages/count_tokens), for Claude Code and other Anthropic
+// clients. Bodies pass through to anthropic/ deployments with "model"
+// rewritten; errors are Anthropic-shaped:
+// {"type":"error","error":{"type":...,"message":...}}.
+
+// writeAnthropicError answers with Anthropic's error JSON.
+func writeAnthropicError(ctx *fasthttp.RequestCtx, status int, typ, message string) {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(status)
+	ctx.Response.SetBodyRaw(upstream.AppendAnthropicError(ctx.Response.Body()[:0], typ, message))
+}
+
+func writeAnthropicUpstreamError(ctx *fasthttp.RequestCtx, e *upstream.Error) {
+	if e.Status == 499 {
+		ctx.SetConnectionClose()
+	}
+	if len(e.RetryAfter) > 0 {
+		ctx.Response.Header.SetBytesV("Retry-After", e.RetryAfter)
+	}
+	if len(e.Body) > 0 {
+		// Anthropic's own error document.
+		ctx.Response.Header.SetContentType("application/json")
+		ctx.SetStatusCode(e.Status)
+		ctx.Response.SetBody(e.Body)
+		return
+	}
+	writeAnthropicError(ctx, e.Status, upstream.AnthropicErrorType(e.Status), e.Message)
+}
+
+func (s *Server) handleMessages(ctx *fasthttp.RequestCtx)    { s.serveMessages(ctx, false) }
+func (s *Server) handleCountTokens(ctx *fasthttp.RequestCtx) { s.serveMessages(ctx, true) }
+
+func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
+	if !s.auth.check(&ctx.Request.Header) {
+		writeAnthropicError(ctx, fasthttp.StatusUnauthorized, "authentication_error", "invalid or missing API key: send it as 'x-api-key: <key>' or 'Authorization: Bearer <key>'")
+		return
+	}
+	c := chatCallPool.Get().(*chatCall)
+	body := ctx.PostBody()
+	if err := scanChat(body, &c.fields); err != nil {
+		chatCallPool.Put(c)
+		writeAnthropicError(ctx, fasthttp.StatusBadRequest, "invalid_request_error", err.msg)
+		return
+	}
+	g := s.reg.Lookup(c.fields.model)
+	if g == nil {
+		msg := "model '" + safePath(c.fields.model) + "' not found: GET /v1/models lists the models this gateway serves"
+		chatCallPool.Put(c)
+		writeAnthropicError(ctx, fasthttp.StatusNotFound, "not_found_error", msg)
+		return
+	}
+	if !g.SpeaksAnthropic() {
+		msg := "model '" + safePath(c.fields.model) + "' is not served by an anthropic/ deployment: /v1/messages only reaches Anthropic models; use /v1/chat/completions for it"
+		chatCallPool.Put(c)
+		writeAnthropicError(ctx, fasthttp.StatusBadRequest, "invalid_request_error", msg)
+		return
+	}
+	s.inflight.Add(1)
+	c.reqID = s.requestID(ctx, c.reqID[:0])
+	c.cancel.Reset()
+	c.anth = upstream.AnthropicInbound{
+		CountTokens: countTokens,
+		Version:     ctx.Request.Header.Peek("Anthropic-Version"),
+		Beta:        ctx.Request.Header.Peek("Anthropic-Beta"),
+	}
+	c.req = upstream.ChatRequest{
+		Body:       body,
+		ModelStart: c.fields.modelStart,
+		ModelEnd:   c.fields.modelEnd,
+		Model:      c.fields.model,
+		Stream:     c.fields.stream && !countTokens,
+		RequestID:  c.reqID,
+		UserID:     s.mem.userID(&ctx.Request.Header),
+		Cancel:     &c.cancel,
+		Anthropic:  &c.anth,
+	}
+	c.watch.start(ctx.Conn(), &c.cancel)
+
+	resp := upstream.AcquireResponse()
+	err := s.reg.Chat(g, &c.req, resp)
+	ctx.Response.Header.SetBytesV("X-Request-Id", c.reqID)
+	if resp.Deployment != nil {
+		ctx.Response.Header.Set("X-Llmedge-Model-Id", resp.Deployment.ID)
+	}
+	ctx.Response.Header.Set("X-Llmedge-Attempts", itoa(resp.Attempts))
+	if err != nil {
+		s.finish(c, resp)
+		var ue *upstream.Error
+		if errors.As(err, &ue) {
+			writeAnthropicUpstreamError(ctx, ue)
+		} else {
+			writeAnthropicError(ctx, fasthttp.StatusBadGateway, "api_error", "upstream failure")
+		}
+		return
+	}
+	resp.VisitAnthropicHeaders(func(k, v []byte) { ctx.Response.Header.SetBytesKV(k, v) })
+	if resp.Stream == nil {
+		ctx.SetStatusCode(resp.StatusCode)
+		ctx.Response.Header.SetContentTypeBytes(resp.ContentType)
+		ctx.Response.SetBody(resp.Body)
+		s.finish(c, resp)
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.Response.Header.SetContentType("text/event-stream")
+	ctx.Response.Header.Set("Cache-Control", "no-cache")
+	ctx.Response.Header.Set("X-Accel-Buffering", "no")
+	c.body = streamBody{s: s, c: c, resp: resp, buf: c.body.buf[:0]}
+	ctx.Response.SetBodyStream(&c.body, -1)
+}

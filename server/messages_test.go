@@ -1,0 +1,164 @@
+package server
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Claude Code's request shape: model first, betas in a header, the key
+// in x-api-key.
+const claudeCodeBody = `{"model":"claude","max_tokens":32000,"system":[{"type":"text","text":"You are Claude Code.","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":[{"type":"text","text":"hi \"there\""}]}],"tools":[{"name":"Bash","input_schema":{"type":"object"}}],"metadata":{"user_id":"u"}%s}`
+
+func claudeHeaders(extra ...string) []string {
+	return append([]string{"x-api-key: " + testMasterKey, "anthropic-version: 2023-06-01", "anthropic-beta: claude-code-20250219,interleaved-thinking-2025-05-14", "User-Agent: claude-cli/1.0.0 (external, cli)"}, extra...)
+}
+
+func TestMessagesPassThroughNonStream(t *testing.T) {
+	up := newFakeOpenAI(t)
+	up.setHandler(anthropicJSON(`[{"type":"text","text":"Hello!"}]`, "end_turn", 10, 2, 0, 0))
+	cfg := testConfig(anthropicDep(0, "claude", up))
+	cfg.UserIDMappings = memoryMappings()
+	cfg.UserIDMappings.HeaderPatterns = append(cfg.UserIDMappings.HeaderPatterns[:1:1], cfg.UserIDMappings.HeaderPatterns[1])
+	cfg.UserIDMappings.HeaderPatterns[1].Pattern = "^claude-cli"
+	gw := startGateway(t, cfg)
+	body := fmt.Sprintf(claudeCodeBody, "")
+	r := rawRequest(t, gw, "POST", "/v1/messages", body, claudeHeaders()...)
+	if r.StatusCode != 200 {
+		t.Fatalf("%d %s", r.StatusCode, r.Body)
+	}
+	if !strings.HasPrefix(r.Body, `{"id":"msg_fake02","type":"message"`) || !strings.Contains(r.Body, `"text":"Hello!"`) {
+		t.Errorf("answer not passed through: %s", r.Body)
+	}
+	if r.Header.Get("Anthropic-Ratelimit-Requests-Remaining") != "42" || r.Header.Get("Request-Id") != "req_fake" {
+		t.Errorf("anthropic headers not relayed: %v", r.Header)
+	}
+	req := up.requests()[0]
+	if want := strings.Replace(body, `"model":"claude"`, `"model":"claude-sonnet-4-5"`, 1); string(req.Body) != want {
+		t.Errorf("body changed beyond model:\n got %s\nwant %s", req.Body, want)
+	}
+	h := req.Header
+	if h.Get("X-Api-Key") != anthropicTestKey || h.Get("Anthropic-Version") != "2023-06-01" || h.Get("Anthropic-Beta") != "claude-code-20250219,interleaved-thinking-2025-05-14" {
+		t.Errorf("upstream headers: %v", h)
+	}
+	if h.Get("X-Sm-User-Id") != "claude-code-cli" {
+		t.Errorf("x-sm-user-id = %q", h.Get("X-Sm-User-Id"))
+	}
+
+	// Bearer auth works too (ANTHROPIC_AUTH_TOKEN), and count_tokens.
+	up.setHandler(func(w http.ResponseWriter, r *http.Request, b []byte) {
+		if !checkAnthropicRequest(w, r, b) {
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"input_tokens":2095}`)
+	})
+	r = rawRequest(t, gw, "POST", "/v1/messages/count_tokens", `{"model":"claude","messages":[{"role":"user","content":"x"}]}`, "Authorization: Bearer "+testMasterKey)
+	if r.StatusCode != 200 || r.Body != `{"input_tokens":2095}` {
+		t.Errorf("count_tokens: %d %s", r.StatusCode, r.Body)
+	}
+	if p := up.requests()[1].Path; p != "/v1/messages/count_tokens" {
+		t.Errorf("count_tokens path = %q", p)
+	}
+}
+
+func TestMessagesPassThroughStream(t *testing.T) {
+	up := newFakeOpenAI(t)
+	events := []anEvent{anStart("claude-sonnet-4-5", 3, 0, 0), anPing, anBlockStart(0, `{"type":"text","text":""}`),
+		anTextDelta(0, "Hi"), anTextDelta(0, " there"), anBlockStop(0), anMessageDelta("end_turn", 2), anStop}
+	var want strings.Builder
+	for _, ev := range events {
+		fmt.Fprintf(&want, "event: %s\ndata: %s\n\n", ev.name, ev.data)
+	}
+	up.setHandler(anthropicSSE(events...))
+	gw := startGateway(t, testConfig(anthropicDep(0, "claude", up)))
+	r := rawRequest(t, gw, "POST", "/v1/messages", fmt.Sprintf(claudeCodeBody, `,"stream":true`), claudeHeaders()...)
+	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("%d %v", r.StatusCode, r.Header)
+	}
+	if r.Body != want.String() {
+		t.Errorf("stream changed:\n got %q\nwant %q", r.Body, want.String())
+	}
+}
+
+func TestMessagesStreamIsNotBuffered(t *testing.T) {
+	up := newFakeOpenAI(t)
+	gate := make(chan struct{})
+	up.setHandler(func(w http.ResponseWriter, r *http.Request, b []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fl := w.(http.Flusher)
+		ev := anStart("m", 1, 0, 0)
+		fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.name, ev.data)
+		fl.Flush()
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+			return
+		case <-time.After(10 * time.Second):
+			return
+		}
+		fmt.Fprintf(w, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+	})
+	gw := startGateway(t, testConfig(anthropicDep(0, "claude", up)))
+	conn, err := net.DialTimeout("tcp", gw.addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	writeRequest(t, conn, "POST", "/v1/messages", fmt.Sprintf(claudeCodeBody, `,"stream":true`), claudeHeaders()...)
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	cr := bufio.NewReader(&chunkedReader{br: br})
+	if ev := readEvent(t, conn, cr); !strings.Contains(ev, "event: message_start") {
+		t.Fatalf("first event %q", ev)
+	}
+	close(gate)
+	if ev := readEvent(t, conn, cr); !strings.Contains(ev, "message_stop") {
+		t.Fatalf("after gate %q", ev)
+	}
+}
+
+func TestMessagesErrorsAreAnthropicShaped(t *testing.T) {
+	an := newFakeOpenAI(t)
+	an.setHandler(anthropicFail(529, "overloaded_error", "Overloaded"))
+	oa := newFakeOpenAI(t)
+	gw := startGateway(t, testConfig(anthropicDep(0, "claude", an), dep(1, "gpt", "openai/gpt-4o", oa.base(), "k")))
+	body := `{"model":"%s","max_tokens":10,"messages":[{"role":"user","content":"x"}]}`
+	cases := []struct {
+		model   string
+		headers []string
+		status  int
+		typ     string
+	}{
+		{"claude", claudeHeaders(), 529, "overloaded_error"},
+		{"gpt", claudeHeaders(), 400, "invalid_request_error"},
+		{"nope", claudeHeaders(), 404, "not_found_error"},
+		{"claude", []string{"x-api-key: wrong"}, 401, "authentication_error"},
+	}
+	for _, c := range cases {
+		r := rawRequest(t, gw, "POST", "/v1/messages", fmt.Sprintf(body, c.model), c.headers...)
+		if r.StatusCode != c.status || !strings.HasPrefix(r.Body, `{"type":"error","error":{"type":"`+c.typ+`"`) {
+			t.Errorf("%s: %d %s", c.model, r.StatusCode, r.Body)
+		}
+	}
+	if r := rawRequest(t, gw, "POST", "/v1/messages", `{"max_tokens":1}`, claudeHeaders()...); r.StatusCode != 400 || !strings.Contains(r.Body, "model") {
+		t.Errorf("missing model: %d %s", r.StatusCode, r.Body)
+	}
+	if len(oa.requests()) != 0 {
+		t.Error("a /v1/messages call reached an OpenAI deployment")
+	}
+	// A stream whose first event is an error: Anthropic's document, its status.
+	an.setHandler(anthropicSSE(anEvent{"error", `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`}))
+	r := rawRequest(t, gw, "POST", "/v1/messages", `{"model":"claude","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"x"}]}`, claudeHeaders()...)
+	if r.StatusCode != 529 || r.Body != `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}` {
+		t.Errorf("first-event error: %d %s", r.StatusCode, r.Body)
+	}
+}

@@ -1,0 +1,188 @@
+package upstream
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/llmedge/llmedge/sse"
+	"github.com/valyala/fasthttp"
+)
+
+// AnthropicVersion is the anthropic-version header sent when the client
+// gives none.
+const AnthropicVersion = "2023-06-01"
+
+// AnthropicInbound describes a native Anthropic Messages call
+// (POST /v1/messages or /v1/messages/count_tokens) whose body is passed
+// through with only "model" rewritten.
+type AnthropicInbound struct {
+	// CountTokens selects /v1/messages/count_tokens.
+	CountTokens bool
+	// Version and Beta are the client's anthropic-version and
+	// anthropic-beta headers (empty = not sent).
+	Version, Beta []byte
+}
+
+// SpeaksAnthropic reports whether every deployment of g talks to
+// Anthropic's Messages API (so native /v1/messages calls can be served).
+func (g *Group) SpeaksAnthropic() bool {
+	for _, d := range g.Deployments {
+		if d.spec.wire != wireAnthropic {
+			return false
+		}
+	}
+	return len(g.Deployments) > 0
+}
+
+// upstreamModelID is the model id sent upstream for a request.
+func (d *Deployment) upstreamModelID(g *Group, model []byte) string {
+	if d.wildcard {
+		um := d.Config.UpstreamModel
+		return um[:len(um)-1] + string(g.wildcardPart(model))
+	}
+	return d.Config.UpstreamModel
+}
+
+// anthropicHeaders sets the request line and headers common to both
+// directions.
+func (d *Deployment) anthropicHeaders(ureq *fasthttp.Request, req *ChatRequest, uri string, version, beta []byte) {
+	ureq.Reset()
+	ureq.Header.SetMethod(fasthttp.MethodPost)
+	ureq.SetRequestURI(uri)
+	ureq.Header.SetContentType("application/json")
+	if d.key != "" {
+		ureq.Header.Set("X-Api-Key", d.key)
+	}
+	if len(version) > 0 {
+		ureq.Header.SetBytesV("Anthropic-Version", version)
+	} else {
+		ureq.Header.Set("Anthropic-Version", AnthropicVersion)
+	}
+	for _, h := range d.headers {
+		if len(beta) > 0 && strings.EqualFold(h.Name, "anthropic-beta") {
+			// Both the config and the client ask for betas: send both.
+			merged := make([]byte, 0, len(beta)+1+len(h.Value))
+			beta = append(append(append(merged, beta...), ','), h.Value...)
+			continue
+		}
+		ureq.Header.Set(h.Name, h.Value)
+	}
+	if len(beta) > 0 {
+		ureq.Header.SetBytesV("Anthropic-Beta", beta)
+	}
+	if len(req.RequestID) > 0 {
+		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
+	}
+	if len(req.UserID) > 0 {
+		ureq.Header.SetBytesV("X-Sm-User-Id", req.UserID)
+	}
+}
+
+// anthropicAttempt serves one attempt on an anthropic/ deployment.
+func (reg *Registry) anthropicAttempt(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
+	if req.Anthropic != nil {
+		return reg.anthropicNative(d, g, req, out)
+	}
+	out.x.release(&out.resp)
+	body, terr := translateRequest(d, req.Body, d.upstreamModelID(g, req.Model), req.Stream)
+	if terr != nil {
+		return terr
+	}
+	ureq := &out.req
+	d.anthropicHeaders(ureq, req, d.uri, nil, nil)
+	ureq.SetBodyRaw(body)
+	uresp, err := anthropicSend(d, req, out)
+	if err != nil {
+		return err
+	}
+	out.upResp = uresp
+	x := &out.x
+	if req.Stream && bytes.HasPrefix(uresp.Header.ContentType(), []byte("text/event-stream")) {
+		return out.anth.start(d, x, uresp, out, req)
+	}
+	raw, rerr := x.readAll(out.anth.buf[:0], maxResponseBody)
+	out.anth.buf = raw
+	x.release(uresp)
+	if rerr != nil {
+		return transportError(d, rerr)
+	}
+	b, jerr := translateResponse(out.Body[:0], raw)
+	if jerr != nil {
+		return &Error{Status: 502, Type: "api_error", Code: "upstream_bad_response", Retryable: true,
+			Message: fmt.Sprintf("upstream deployment %s sent an answer that is not an Anthropic message: %v", d.ID, jerr)}
+	}
+	out.Body = b
+	out.StatusCode = 200
+	out.ContentType = append(out.ContentType[:0], "application/json"...)
+	return nil
+}
+
+// anthropicSend runs the exchange for out.req and returns the response
+// once its headers are in, or the mapped error for a non-2xx answer.
+func anthropicSend(d *Deployment, req *ChatRequest, out *Response) (*fasthttp.Response, *Error) {
+	x := &out.x
+	*x = exchange{pool: d.pool, cancel: req.Cancel}
+	limit := d.timeout
+	if req.Stream {
+		limit = d.streamTimeout
+	}
+	uresp := &out.resp
+	if err := x.roundTrip(&out.req, uresp, time.Now().Add(limit)); err != nil {
+		return nil, transportError(d, err)
+	}
+	status := uresp.StatusCode()
+	if status < 200 || status > 299 {
+		body, err := x.readAll(nil, maxErrorBody)
+		x.release(uresp)
+		if err != nil && len(body) == 0 {
+			return nil, transportError(d, err)
+		}
+		return nil, anthropicError(d, status, body, uresp.Header.Peek("Retry-After"), req.Anthropic != nil)
+	}
+	return uresp, nil
+}
+
+// firstEvent reads the stream's first meaningful event (pings skipped)
+// so that a failure before it can still be retried elsewhere.
+func firstEvent(d *Deployment, x *exchange, uresp *fasthttp.Response, out *Response) (sse.Event, *Error) {
+	x.readTimeout = d.streamTimeout
+	if out.sc == nil {
+		out.sc = sse.NewScanner(x, 0)
+	} else {
+		out.sc.Reset(x)
+	}
+	for {
+		ev, err := out.sc.Next()
+		if err != nil {
+			x.failed = true
+			x.release(uresp)
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return ev, &Error{Status: 502, Type: "api_error", Code: "upstream_empty_stream", Retryable: true,
+					Message: fmt.Sprintf("upstream deployment %s closed the stream before its first event", d.ID)}
+			}
+			return ev, transportError(d, err)
+		}
+		name := eventType(ev)
+		if ev.Comment || string(name) == "ping" {
+			continue
+		}
+		if string(name) == "error" {
+			x.failed = true
+			x.release(uresp)
+			return ev, anthropicEventError(d, ev.Data)
+		}
+		return ev, nil
+	}
+}
+
+// eventType is the event's name, or the "type" of its data when the
+// event: line is missing.
+func eventType(ev sse.Event) []byte {
+	if len(ev.Name) > 0 {
+		return ev.Name
+	}
+	return jStr(ev.Data, "type")
+}

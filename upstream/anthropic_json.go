@@ -1,0 +1,212 @@
+package upstream
+
+// Minimal zero-allocation JSON lookups for the stream translator: find a
+// top-level member of an object and hand back its raw value. Values are
+// not decoded; string literals are validated so they can be copied into
+// OpenAI chunks verbatim (a valid JSON string literal means the same in
+// both APIs).
+
+func jWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// jPlain marks the bytes a string literal holds without a second look.
+var jPlain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// jString returns the index just past the string literal at b[i]=='"',
+// checking its escapes and that it holds no raw control characters.
+func jString(b []byte, i int) (int, bool) {
+	i++
+	for i < len(b) {
+		for i < len(b) && jPlain[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			break
+		}
+		c := b[i]
+		switch {
+		case c == '"':
+			return i + 1, true
+		case c == '\\':
+			if i+1 >= len(b) {
+				return 0, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+5 >= len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return 0, false
+				}
+				i += 6
+			default:
+				return 0, false
+			}
+		case c < 0x20:
+			return 0, false
+		default:
+			i++
+		}
+	}
+	return 0, false
+}
+
+// jValue returns the index just past the value at b[i].
+func jValue(b []byte, i int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch b[i] {
+	case '"':
+		return jString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				e, ok := jString(b, i)
+				if !ok {
+					return 0, false
+				}
+				i = e
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1, true
+				}
+			}
+			i++
+		}
+		return 0, false
+	}
+	s := i
+	for i < len(b) {
+		c := b[i]
+		if c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' || c == '\t' {
+			break
+		}
+		i++
+	}
+	return i, i > s
+}
+
+// jGet returns the raw value of obj's top-level member key (nil when
+// absent or obj is not an object).
+func jGet(obj []byte, key string) []byte {
+	v, _ := jGet2(obj, key, "")
+	return v
+}
+
+// jGet2 is jGet for two keys in one pass (key2 "" = none).
+func jGet2(obj []byte, key, key2 string) (v1, v2 []byte) {
+	i := jWS(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return nil, nil
+	}
+	i++
+	for {
+		i = jWS(obj, i)
+		if i >= len(obj) || obj[i] != '"' {
+			return v1, v2
+		}
+		ke, ok := jString(obj, i)
+		if !ok {
+			return nil, nil
+		}
+		k := obj[i+1 : ke-1]
+		i = jWS(obj, ke)
+		if i >= len(obj) || obj[i] != ':' {
+			return nil, nil
+		}
+		i = jWS(obj, i+1)
+		ve, ok := jValue(obj, i)
+		if !ok {
+			return nil, nil
+		}
+		switch {
+		case v1 == nil && string(k) == key:
+			v1 = obj[i:ve]
+			if key2 == "" || v2 != nil {
+				return v1, v2
+			}
+		case v2 == nil && key2 != "" && string(k) == key2:
+			v2 = obj[i:ve]
+			if v1 != nil {
+				return v1, v2
+			}
+		}
+		i = jWS(obj, ve)
+		if i >= len(obj) || obj[i] != ',' {
+			return v1, v2
+		}
+		i++
+	}
+}
+
+// jStr returns the content of a string member without its quotes (raw,
+// escapes kept); nil when absent or not a string.
+func jStr(obj []byte, key string) []byte {
+	v := jGet(obj, key)
+	if len(v) < 2 || v[0] != '"' {
+		return nil
+	}
+	return v[1 : len(v)-1]
+}
+
+// strVal returns a raw string value without its quotes (nil if not a
+// string); litVal returns it with them.
+func strVal(v []byte) []byte {
+	if len(v) < 2 || v[0] != '"' {
+		return nil
+	}
+	return v[1 : len(v)-1]
+}
+
+func litVal(v []byte) []byte {
+	if len(v) < 2 || v[0] != '"' {
+		return nil
+	}
+	return v
+}
+
+// jLit returns a string member as its literal, quotes included; nil when
+// absent or not a string.
+func jLit(obj []byte, key string) []byte {
+	v := jGet(obj, key)
+	if len(v) < 2 || v[0] != '"' {
+		return nil
+	}
+	return v
+}
+
+// jInt returns an integer member (-1 when absent or not an integer).
+func jInt(obj []byte, key string) int {
+	v := jGet(obj, key)
+	if len(v) == 0 || len(v) > 18 {
+		return -1
+	}
+	n := 0
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}

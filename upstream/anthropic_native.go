@@ -1,0 +1,131 @@
+package upstream
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/llmedge/llmedge/sse"
+)
+
+// anthropicNative passes a client's Anthropic Messages request through
+// (Claude Code): the body with "model" rewritten, the client's
+// anthropic-version/anthropic-beta, the deployment's key. A stream is
+// relayed event by event, unchanged.
+func (reg *Registry) anthropicNative(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
+	out.x.release(&out.resp)
+	uri := d.uri
+	if req.Anthropic.CountTokens {
+		uri = d.ext.countTokensURI
+	}
+	ureq := &out.req
+	d.anthropicHeaders(ureq, req, uri, req.Anthropic.Version, req.Anthropic.Beta)
+	ureq.AppendBody(req.Body[:req.ModelStart])
+	if d.wildcard {
+		ureq.SetBodyRaw(appendWildcardModel(ureq.Body(), d.Config.UpstreamModel, g.wildcardPart(req.Model)))
+	} else {
+		ureq.AppendBody(d.quotedModel)
+	}
+	ureq.AppendBody(req.Body[req.ModelEnd:])
+	uresp, err := anthropicSend(d, req, out)
+	if err != nil {
+		return err
+	}
+	out.upResp = uresp
+	x := &out.x
+	if req.Stream && !req.Anthropic.CountTokens && bytes.HasPrefix(uresp.Header.ContentType(), []byte("text/event-stream")) {
+		ev, err := firstEvent(d, x, uresp, out)
+		if err != nil {
+			if len(ev.Data) > 0 && err.Code != "" && err.Code != "upstream_empty_stream" {
+				// An error event: hand the client Anthropic's own words.
+				err.Body = append([]byte(nil), bytes.TrimSpace(scrub(ev.Data, d.key))...)
+			}
+			return err
+		}
+		out.native = nativeStream{x: x, sc: out.sc, d: d, first: ev}
+		out.Stream = &out.native
+		return nil
+	}
+	body, rerr := x.readAll(out.Body[:0], maxResponseBody)
+	out.Body = body
+	x.release(uresp)
+	if rerr != nil {
+		return transportError(d, rerr)
+	}
+	out.StatusCode = uresp.StatusCode()
+	out.ContentType = append(out.ContentType[:0], uresp.Header.ContentType()...)
+	return nil
+}
+
+// VisitAnthropicHeaders calls f for the upstream headers relayed on the
+// native Anthropic route: anthropic-ratelimit-*, request-id, retry-after.
+func (r *Response) VisitAnthropicHeaders(f func(k, v []byte)) {
+	if r.upResp == nil {
+		return
+	}
+	for k, v := range r.upResp.Header.All() {
+		if (len(k) > 20 && bytes.EqualFold(k[:20], []byte("anthropic-ratelimit-"))) ||
+			bytes.EqualFold(k, []byte("request-id")) || bytes.EqualFold(k, []byte("retry-after")) {
+			f(k, v)
+		}
+	}
+}
+
+// nativeStream relays an Anthropic event stream unchanged, flushing
+// after each event that is not followed by one already buffered.
+type nativeStream struct {
+	x     *exchange
+	sc    *sse.Scanner
+	d     *Deployment
+	first sse.Event
+}
+
+// Relay implements Stream. The stream ends where Anthropic's does (after
+// message_stop, at EOF); there is no [DONE] in this format.
+func (s *nativeStream) Relay(w Writer) error {
+	ev := s.first
+	for {
+		if _, err := w.Write(ev.Raw); err != nil {
+			return ErrClientGone
+		}
+		if !s.sc.Buffered() {
+			if err := w.Flush(); err != nil {
+				return ErrClientGone
+			}
+		}
+		var err error
+		ev, err = s.sc.Next()
+		if err == io.EOF {
+			if w.Flush() != nil {
+				return ErrClientGone
+			}
+			return nil
+		}
+		if err != nil {
+			return s.fail(w, err)
+		}
+	}
+}
+
+func (s *nativeStream) fail(w Writer, err error) error {
+	if errors.Is(err, ErrCanceled) {
+		return ErrCanceled
+	}
+	s.x.failed = true
+	typ, msg := "api_error", fmt.Sprintf("upstream deployment %s failed mid-stream: %s", s.d.ID, scrub([]byte(err.Error()), s.d.key))
+	switch {
+	case errors.Is(err, errTimeout):
+		typ, msg = "timeout_error", fmt.Sprintf("upstream deployment %s stalled: no stream event within stream_timeout (%s)", s.d.ID, s.d.streamTimeout)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		msg = fmt.Sprintf("upstream deployment %s closed the stream mid-event", s.d.ID)
+	}
+	var buf [512]byte
+	b := append(buf[:0], "event: error\ndata: "...)
+	b = AppendAnthropicError(b, typ, msg)
+	b = append(b, "\n\n"...)
+	if _, werr := w.Write(b); werr != nil || w.Flush() != nil {
+		return ErrClientGone
+	}
+	return fmt.Errorf("%w: %s", err, msg)
+}

@@ -1,0 +1,323 @@
+package upstream
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/bytedance/sonic"
+	"github.com/llmedge/llmedge/sse"
+	"github.com/valyala/fasthttp"
+)
+
+// anthropicStream translates an Anthropic Messages event stream into
+// OpenAI chat.completion.chunk events as they arrive. Every chunk is
+// built by appending into one reusable buffer; string values (text,
+// thinking, partial tool JSON) are copied as the JSON literals Anthropic
+// sent, which are valid OpenAI literals too, so a text delta costs no
+// allocation.
+type anthropicStream struct {
+	x    *exchange
+	resp *fasthttp.Response
+	sc   *sse.Scanner
+	d    *Deployment
+
+	includeUsage bool
+	// prefix is `data: {"id":...,"object":"chat.completion.chunk","created":N,"model":...`.
+	prefix []byte
+	buf    []byte
+	// toolIndex maps an Anthropic content block index to its OpenAI
+	// tool_calls index (-1: not a tool block).
+	toolIndex []int
+	tools     int
+	usage     anUsage
+	finish    string
+}
+
+func (s *anthropicStream) reset() {
+	*s = anthropicStream{prefix: s.prefix[:0], buf: s.buf[:0], toolIndex: s.toolIndex[:0]}
+	if cap(s.buf) > 64<<10 {
+		s.buf = nil
+	}
+}
+
+// anMessageStart is the message_start event's data.
+type anMessageStart struct {
+	Message struct {
+		ID    string  `json:"id"`
+		Model string  `json:"model"`
+		Usage anUsage `json:"usage"`
+	} `json:"message"`
+}
+
+// start receives the first event (message_start) before Chat returns,
+// so a stream that fails at once is retried like any other failure.
+func (s *anthropicStream) start(d *Deployment, x *exchange, uresp *fasthttp.Response, out *Response, req *ChatRequest) *Error {
+	ev, err := firstEvent(d, x, uresp, out)
+	if err != nil {
+		return err
+	}
+	var ms anMessageStart
+	if string(eventType(ev)) != "message_start" || sonic.Unmarshal(ev.Data, &ms) != nil {
+		x.failed = true
+		x.release(uresp)
+		return &Error{Status: 502, Type: "api_error", Code: "upstream_bad_stream", Retryable: true,
+			Message: fmt.Sprintf("upstream deployment %s: stream did not begin with message_start", d.ID)}
+	}
+	s.x, s.resp, s.sc, s.d = x, uresp, out.sc, d
+	s.includeUsage = req.IncludeUsage
+	s.usage = ms.Message.Usage
+	p := append(s.prefix[:0], `data: {"id":`...)
+	p = AppendJSONString(p, ms.Message.ID)
+	p = append(p, `,"object":"chat.completion.chunk","created":`...)
+	p = strconv.AppendInt(p, time.Now().Unix(), 10)
+	p = append(p, `,"model":`...)
+	p = AppendJSONString(p, ms.Message.Model)
+	s.prefix = p
+	out.Stream = s
+	return nil
+}
+
+// Relay implements Stream.
+func (s *anthropicStream) Relay(w Writer) error {
+	s.buf = s.openChunk(s.buf[:0])
+	s.buf = append(s.buf, `{"role":"assistant","content":""}`...)
+	s.buf = s.closeChunk(s.buf, "")
+	if _, err := w.Write(s.buf); err != nil {
+		return ErrClientGone
+	}
+	if w.Flush() != nil {
+		return ErrClientGone
+	}
+	for {
+		ev, err := s.sc.Next()
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // ended without message_stop
+		}
+		if err != nil {
+			return s.fail(w, err)
+		}
+		var done bool
+		var evErr *Error
+		s.buf, done, evErr = s.translate(s.buf[:0], ev)
+		if evErr != nil {
+			s.buf = AppendSSEError(s.buf[:0], evErr.Message, evErr.Type, evErr.Code)
+			s.buf = append(s.buf, sse.Done...)
+			s.x.failed = true
+			if _, werr := w.Write(s.buf); werr != nil || w.Flush() != nil {
+				return ErrClientGone
+			}
+			return evErr
+		}
+		if len(s.buf) > 0 {
+			if _, err := w.Write(s.buf); err != nil {
+				return ErrClientGone
+			}
+		}
+		if done || !s.sc.Buffered() {
+			if w.Flush() != nil {
+				return ErrClientGone
+			}
+		}
+		if done {
+			for {
+				if _, err := s.sc.Next(); err != nil {
+					break
+				}
+			}
+			return nil
+		}
+	}
+}
+
+func (s *anthropicStream) openChunk(b []byte) []byte {
+	b = append(b, s.prefix...)
+	return append(b, `,"choices":[{"index":0,"delta":`...)
+}
+
+func (s *anthropicStream) closeChunk(b []byte, finish string) []byte {
+	if finish == "" {
+		return append(b, `,"logprobs":null,"finish_reason":null}]}`+"\n\n"...)
+	}
+	b = append(b, `,"logprobs":null,"finish_reason":"`...)
+	b = append(b, finish...)
+	return append(b, `"}]}`+"\n\n"...)
+}
+
+// deltaChunk appends a chunk whose delta is {"<field>":<lit>}.
+func (s *anthropicStream) deltaChunk(b []byte, field string, lit []byte) []byte {
+	b = s.openChunk(b)
+	b = append(b, `{"`...)
+	b = append(b, field...)
+	b = append(b, `":`...)
+	b = append(b, lit...)
+	b = append(b, '}')
+	return s.closeChunk(b, "")
+}
+
+var errBadEvent = errors.New("malformed anthropic stream event")
+
+// translate appends the OpenAI events for one Anthropic event. done
+// means the stream ended ([DONE] appended).
+func (s *anthropicStream) translate(b []byte, ev sse.Event) ([]byte, bool, *Error) {
+	if ev.Comment {
+		return b, false, nil
+	}
+	data := ev.Data
+	switch string(eventType(ev)) {
+	case "content_block_delta":
+		delta := jGet(data, "delta")
+		typ, val := jGet2(delta, "type", "text")
+		switch string(strVal(typ)) {
+		case "text_delta":
+			if lit := litVal(val); len(lit) > 2 {
+				b = s.deltaChunk(b, "content", lit)
+			}
+		case "thinking_delta":
+			if lit := jLit(delta, "thinking"); len(lit) > 2 {
+				b = s.deltaChunk(b, "reasoning_content", lit)
+			}
+		case "input_json_delta":
+			idx := jInt(data, "index")
+			lit := jLit(delta, "partial_json")
+			if idx >= 0 && idx < len(s.toolIndex) && s.toolIndex[idx] >= 0 && len(lit) > 2 {
+				b = s.openChunk(b)
+				b = append(b, `{"tool_calls":[{"index":`...)
+				b = strconv.AppendInt(b, int64(s.toolIndex[idx]), 10)
+				b = append(b, `,"function":{"arguments":`...)
+				b = append(b, lit...)
+				b = append(b, `}}]}`...)
+				b = s.closeChunk(b, "")
+			}
+		}
+		// signature_delta and citations_delta have no OpenAI form.
+	case "content_block_start":
+		idx := jInt(data, "index")
+		cb := jGet(data, "content_block")
+		switch string(jStr(cb, "type")) {
+		case "text":
+			if lit := jLit(cb, "text"); len(lit) > 2 {
+				b = s.deltaChunk(b, "content", lit)
+			}
+		case "thinking":
+			if lit := jLit(cb, "thinking"); len(lit) > 2 {
+				b = s.deltaChunk(b, "reasoning_content", lit)
+			}
+		case "tool_use":
+			id, name := jLit(cb, "id"), jLit(cb, "name")
+			if idx < 0 || id == nil || name == nil {
+				return b, false, s.badEvent()
+			}
+			for len(s.toolIndex) <= idx {
+				s.toolIndex = append(s.toolIndex, -1)
+			}
+			s.toolIndex[idx] = s.tools
+			b = s.openChunk(b)
+			b = append(b, `{"tool_calls":[{"index":`...)
+			b = strconv.AppendInt(b, int64(s.tools), 10)
+			b = append(b, `,"id":`...)
+			b = append(b, id...)
+			b = append(b, `,"type":"function","function":{"name":`...)
+			b = append(b, name...)
+			b = append(b, `,"arguments":""}}]}`...)
+			b = s.closeChunk(b, "")
+			s.tools++
+			// A non-empty input at start (not sent today) would be
+			// lost; Anthropic streams input only as input_json_delta.
+		}
+	case "message_delta":
+		if stop := jStr(jGet(data, "delta"), "stop_reason"); stop != nil {
+			s.finish = finishReason(stop)
+		}
+		if u := jGet(data, "usage"); u != nil {
+			if n := jInt(u, "output_tokens"); n >= 0 {
+				s.usage.OutputTokens = n
+			}
+			if n := jInt(u, "input_tokens"); n >= 0 {
+				s.usage.InputTokens = n
+			}
+			if n := jInt(u, "cache_creation_input_tokens"); n >= 0 {
+				s.usage.CacheCreationInputTokens = n
+			}
+			if n := jInt(u, "cache_read_input_tokens"); n >= 0 {
+				s.usage.CacheReadInputTokens = n
+			}
+		}
+	case "message_stop":
+		finish := s.finish
+		if finish == "" {
+			finish = "stop"
+		}
+		b = s.openChunk(b)
+		b = append(b, `{}`...)
+		b = s.closeChunk(b, finish)
+		if s.includeUsage {
+			b = append(b, s.prefix...)
+			b = append(b, `,"choices":[],"usage":`...)
+			b = appendOAUsage(b, s.usage.openAI())
+			b = append(b, "}\n\n"...)
+		}
+		return append(b, sse.Done...), true, nil
+	case "ping":
+		// Keep the client's connection (and any proxy) alive.
+		b = append(b, ": ping\n\n"...)
+	case "error":
+		e := anthropicEventError(s.d, data)
+		return b, false, e
+	}
+	// content_block_stop, message_start again, unknown events: nothing.
+	return b, false, nil
+}
+
+func (s *anthropicStream) badEvent() *Error {
+	return &Error{Status: 502, Type: "api_error", Code: "upstream_stream_error",
+		Message: fmt.Sprintf("upstream deployment %s: %v", s.d.ID, errBadEvent)}
+}
+
+func appendOAUsage(b []byte, u oaUsage) []byte {
+	b = append(b, `{"prompt_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.PromptTokens), 10)
+	b = append(b, `,"completion_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.CompletionTokens), 10)
+	b = append(b, `,"total_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.TotalTokens), 10)
+	b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.PromptTokensDetails.CachedTokens), 10)
+	b = append(b, `,"cache_creation_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.PromptTokensDetails.CacheCreationTokens), 10)
+	b = append(b, `},"cache_creation_input_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.CacheCreationInputTokens), 10)
+	b = append(b, `,"cache_read_input_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.CacheReadInputTokens), 10)
+	return append(b, '}')
+}
+
+// fail ends the client's stream with an error event after a transport
+// failure mid-stream.
+func (s *anthropicStream) fail(w Writer, err error) error {
+	if errors.Is(err, ErrCanceled) {
+		return ErrCanceled
+	}
+	s.x.failed = true
+	var msg, typ, code string
+	switch {
+	case errors.Is(err, errTimeout):
+		msg = fmt.Sprintf("upstream deployment %s stalled: no stream event within stream_timeout (%s)", s.d.ID, s.d.streamTimeout)
+		typ, code = "timeout_error", "upstream_timeout"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		msg = fmt.Sprintf("upstream deployment %s closed the stream before message_stop", s.d.ID)
+		typ, code = "api_error", "upstream_stream_error"
+	default:
+		msg = fmt.Sprintf("upstream deployment %s failed mid-stream: %s", s.d.ID, scrub([]byte(err.Error()), s.d.key))
+		typ, code = "api_error", "upstream_stream_error"
+	}
+	b := AppendSSEError(s.buf[:0], msg, typ, code)
+	b = append(b, sse.Done...)
+	s.buf = b
+	if _, werr := w.Write(b); werr != nil || w.Flush() != nil {
+		return ErrClientGone
+	}
+	return fmt.Errorf("%w: %s", err, msg)
+}
