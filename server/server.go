@@ -28,7 +28,10 @@ type Options struct {
 	ReadTimeout time.Duration
 	// IdleTimeout closes keep-alive connections idle this long. Default 120s.
 	IdleTimeout time.Duration
-	// MaxHeaderBytes is the largest request header accepted. Default 16 KiB.
+	// MaxHeaderBytes is the largest request header accepted; it is also
+	// the read buffer each connection holds for its lifetime, streams
+	// included. Default 8 KiB, like nginx's large header buffers: 10,000
+	// open streams cost 80 MB of it.
 	MaxHeaderBytes int
 	// MaxConnsPerIP limits connections from one IP; 0 = unlimited (default).
 	MaxConnsPerIP int
@@ -48,7 +51,7 @@ func (o Options) withDefaults() Options {
 		o.IdleTimeout = 120 * time.Second
 	}
 	if o.MaxHeaderBytes <= 0 {
-		o.MaxHeaderBytes = 16 << 10
+		o.MaxHeaderBytes = 8 << 10
 	}
 	return o
 }

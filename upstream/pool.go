@@ -26,7 +26,9 @@ type PoolSettings struct {
 	// WriteTimeout bounds sending one request. Default 30s.
 	WriteTimeout time.Duration
 	// ReadBufferSize per connection; also the largest response header
-	// accepted. Default 16 KiB.
+	// accepted. A streaming connection holds it for the whole stream.
+	// Default 8 KiB (provider headers, Cloudflare's included, stay
+	// well under it).
 	ReadBufferSize int
 	// Dial opens connections; nil dials TCP (tests and benchmarks plug
 	// in-memory listeners here).
@@ -50,7 +52,7 @@ func (s PoolSettings) withDefaults() PoolSettings {
 		s.WriteTimeout = 30 * time.Second
 	}
 	if s.ReadBufferSize <= 0 {
-		s.ReadBufferSize = 16 << 10
+		s.ReadBufferSize = 8 << 10
 	}
 	return s
 }
@@ -151,7 +153,7 @@ func (ps *pools) get(addr string, tls bool) connPool {
 		MaxConnWaitTimeout:            s.MaxConnWait,
 		MaxIdleConnDuration:           s.IdleTimeout,
 		ReadBufferSize:                s.ReadBufferSize,
-		WriteBufferSize:               8 << 10,
+		WriteBufferSize:               4 << 10,
 		WriteTimeout:                  s.WriteTimeout,
 		DisableHeaderNamesNormalizing: false,
 		NoDefaultUserAgentHeader:      true,
