@@ -11,6 +11,7 @@ import (
 // chatCall is the per-request state of a chat completion, pooled.
 type chatCall struct {
 	fields chatFields
+	route  routeFields
 	req    upstream.ChatRequest
 	cancel upstream.Cancel
 	watch  disconnectWatcher
@@ -21,14 +22,19 @@ type chatCall struct {
 
 var chatCallPool = sync.Pool{New: func() any { return new(chatCall) }}
 
-func (s *Server) handleChat(ctx *fasthttp.RequestCtx) {
+func (s *Server) handleChat(ctx *fasthttp.RequestCtx) { s.serveRoute(ctx, upstream.RouteChat) }
+
+// serveRoute serves every OpenAI route passed upstream (chat, completions,
+// embeddings, responses): the request differs only in how its model is
+// found (scanRoute) and where the upstream sends it.
+func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 	if !s.auth.check(&ctx.Request.Header) {
 		writeAuthError(ctx)
 		return
 	}
 	c := chatCallPool.Get().(*chatCall)
 	body := ctx.PostBody()
-	if err := scanChat(body, &c.fields); err != nil {
+	if err := s.scanRoute(ctx, route, body, c); err != nil {
 		chatCallPool.Put(c)
 		writeError(ctx, fasthttp.StatusBadRequest, err.msg, "invalid_request_error", err.param, "")
 		return
@@ -38,6 +44,11 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx) {
 		msg := "model '" + safePath(c.fields.model) + "' not found: GET /v1/models lists the models this gateway serves"
 		chatCallPool.Put(c)
 		writeError(ctx, fasthttp.StatusNotFound, msg, "invalid_request_error", "model", "model_not_found")
+		return
+	}
+	if e := g.RouteError(route); e != nil {
+		chatCallPool.Put(c)
+		writeUpstreamError(ctx, e)
 		return
 	}
 	s.inflight.Add(1)
@@ -53,6 +64,9 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx) {
 		RequestID:    c.reqID,
 		UserID:       s.mem.userID(&ctx.Request.Header),
 		Cancel:       &c.cancel,
+		Route:        route,
+		ResponseID:   c.route.id,
+		Query:        c.route.query,
 	}
 	c.watch.start(ctx.Conn(), &c.cancel)
 
@@ -100,6 +114,7 @@ func (s *Server) finish(c *chatCall, resp *upstream.Response) {
 	upstream.ReleaseResponse(resp)
 	c.req = upstream.ChatRequest{}
 	c.fields = chatFields{}
+	c.route = routeFields{}
 	chatCallPool.Put(c)
 	s.inflight.Add(-1)
 }

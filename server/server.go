@@ -92,6 +92,9 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	for _, p := range []string{"/v1/chat/completions", "/chat/completions"} {
 		r.POST(p, s.handleChat)
 	}
+	s.routeCompletions(r)
+	s.routeEmbeddings(r)
+	s.routeResponses(r)
 	for _, p := range []string{"/v1/models", "/models"} {
 		r.GET(p, s.authed(s.handleModels))
 	}

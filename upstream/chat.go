@@ -46,6 +46,12 @@ type ChatRequest struct {
 	// Anthropic, when set, is a native Anthropic Messages call
 	// (POST /v1/messages) passed through instead of translated.
 	Anthropic *AnthropicInbound
+	// Route is the endpoint called (zero: chat). By-id routes (GET and
+	// DELETE of a stored response) have no Body and name ResponseID.
+	Route      Route
+	ResponseID []byte
+	// Query, when set, is the raw query string passed upstream.
+	Query []byte
 }
 
 // Writer is what a Stream relays to: the client connection's buffered
@@ -80,6 +86,9 @@ type Response struct {
 	Body []byte
 	// Stream is set when the answer is a stream.
 	Stream Stream
+	// Usage is what the answer reported: known after a non-stream
+	// answer, or once Stream.Relay returned.
+	Usage Usage
 
 	req    fasthttp.Request
 	resp   fasthttp.Response
@@ -108,6 +117,7 @@ func ReleaseResponse(r *Response) {
 	r.ContentType = r.ContentType[:0]
 	r.Body = r.Body[:0]
 	r.Stream = nil
+	r.Usage = Usage{}
 	r.pass = passStream{}
 	r.mock = mockStream{}
 	r.anth.reset()
@@ -184,6 +194,10 @@ func (reg *Registry) Chat(g *Group, req *ChatRequest, out *Response) error {
 }
 
 func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
+	if err := d.routeError(req.Route); err != nil {
+		err.Retryable = true // another deployment of the group may serve it
+		return err
+	}
 	switch d.spec.wire {
 	case wireMock:
 		return mockChat(d, req, out)
@@ -201,9 +215,8 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 	out.x.release(&out.resp)
 	ureq := &out.req
 	ureq.Reset()
-	ureq.Header.SetMethod(fasthttp.MethodPost)
-	ureq.SetRequestURI(d.uri)
-	ureq.Header.SetContentType("application/json")
+	ureq.Header.SetMethod(req.Route.spec().method)
+	d.setRequestURI(ureq, req)
 	if d.auth != nil {
 		ureq.Header.SetBytesV("Authorization", d.auth)
 	}
@@ -216,13 +229,16 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 	if len(req.UserID) > 0 {
 		ureq.Header.SetBytesV("X-Sm-User-Id", req.UserID)
 	}
-	ureq.AppendBody(req.Body[:req.ModelStart])
-	if d.wildcard {
-		ureq.SetBodyRaw(appendWildcardModel(ureq.Body(), d.Config.UpstreamModel, g.wildcardPart(req.Model)))
-	} else {
-		ureq.AppendBody(d.quotedModel)
+	if req.Route.HasBody() {
+		ureq.Header.SetContentType("application/json")
+		ureq.AppendBody(req.Body[:req.ModelStart])
+		if d.wildcard {
+			ureq.SetBodyRaw(appendWildcardModel(ureq.Body(), d.Config.UpstreamModel, g.wildcardPart(req.Model)))
+		} else {
+			ureq.AppendBody(d.quotedModel)
+		}
+		ureq.AppendBody(req.Body[req.ModelEnd:])
 	}
-	ureq.AppendBody(req.Body[req.ModelEnd:])
 
 	x := &out.x
 	*x = exchange{pool: d.pool, cancel: req.Cancel}
@@ -247,7 +263,7 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 	if req.Stream && bytes.HasPrefix(uresp.Header.ContentType(), []byte("text/event-stream")) {
 		x.readTimeout = d.streamTimeout
 		if out.sc == nil {
-			out.sc = sse.NewScanner(x, 0)
+			out.sc = sse.NewScanner(x, maxStreamEvent)
 		} else {
 			out.sc.Reset(x)
 		}
@@ -261,7 +277,7 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 			}
 			return transportError(d, err)
 		}
-		out.pass = passStream{x: x, resp: uresp, sc: out.sc, first: ev, d: d}
+		out.pass = passStream{x: x, resp: uresp, sc: out.sc, first: ev, d: d, named: req.Route.spec().named, usage: &out.Usage}
 		out.Stream = &out.pass
 		return nil
 	}
@@ -274,6 +290,7 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 	}
 	out.StatusCode = status
 	out.ContentType = append(out.ContentType[:0], uresp.Header.ContentType()...)
+	out.Usage.observeBody(body)
 	return nil
 }
 
@@ -294,11 +311,16 @@ type passStream struct {
 	sc    *sse.Scanner
 	first sse.Event
 	d     *Deployment
+	// named streams (Responses API) end without [DONE] and report
+	// errors as "event: error"; usage receives the reported usage.
+	named bool
+	usage *Usage
 }
 
 func (s *passStream) Relay(w Writer) error {
 	ev := s.first
 	for {
+		s.usage.observeEvent(&ev)
 		if _, err := w.Write(ev.Raw); err != nil {
 			return ErrClientGone
 		}
@@ -322,6 +344,9 @@ func (s *passStream) Relay(w Writer) error {
 		}
 		var err error
 		ev, err = s.sc.Next()
+		if err == io.EOF && s.named {
+			return nil // flushed above; Responses streams end at EOF
+		}
 		if err == io.EOF {
 			// The upstream ended without [DONE]: end it for the client.
 			if _, err := w.Write(sse.Done); err != nil {
@@ -358,8 +383,7 @@ func (s *passStream) fail(w Writer, err error) error {
 		typ, code = "api_error", "upstream_stream_error"
 	}
 	var buf [512]byte
-	b := AppendSSEError(buf[:0], msg, typ, code)
-	b = append(b, sse.Done...)
+	b := s.appendError(buf[:0], msg, typ, code)
 	if _, werr := w.Write(b); werr != nil {
 		return ErrClientGone
 	}

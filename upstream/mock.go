@@ -15,6 +15,9 @@ var mockSeq atomic.Uint64
 
 // mockChat answers from the deployment's mock_response, in-process.
 func mockChat(d *Deployment, req *ChatRequest, out *Response) *Error {
+	if req.Route == RouteEmbeddings {
+		return mockEmbeddings(req, out)
+	}
 	text := defaultMockResponse
 	if d.Config.HasMockResponse {
 		text = d.Config.MockResponse

@@ -51,6 +51,11 @@ type Deployment struct {
 	// uri is the full upstream chat URL; host is its Host header.
 	uri  string
 	host string
+	// uris are the upstream URLs per route; routes and mode say which
+	// routes the deployment serves (routes.go).
+	uris   [numRoutes]string
+	routes routeSet
+	mode   string
 	// quotedModel is the upstream model id as a JSON string literal.
 	quotedModel []byte
 	// wildcard is true when the upstream model id comes from the request
@@ -139,6 +144,7 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options, lookup func(string) (string, bool)) (*Deployment, *config.Error) {
 	path := fmt.Sprintf("model_list[%d].litellm_params", cd.Index)
 	d := &Deployment{Config: cd, ID: cd.ID, ModelName: cd.ModelName, Provider: cd.Provider, headers: cd.ExtraHeaders}
+	d.initRoutes(cd)
 	spec, ok := providers[cd.Provider]
 	if !ok {
 		name := cd.Provider
@@ -185,6 +191,7 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 	}
 	d.uri = u.String()
 	d.host = u.Host
+	d.initRouteURIs(base)
 	addr := u.Host
 	if u.Port() == "" {
 		if u.Scheme == "https" {

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"github.com/fasthttp/router"
+	"github.com/llmedge/llmedge/upstream"
+	"github.com/valyala/fasthttp"
+)
+
+// ModelHeader names the model a request without a body goes to
+// (GET and DELETE /v1/responses/{id}). The query parameter "model" does
+// the same for clients that cannot set headers; without either, the
+// first model in config order that serves the Responses API is used.
+const ModelHeader = "X-Llmedge-Model"
+
+const maxResponseID = 256
+
+var (
+	errResponseID = &scanError{"response_id", "response id must be 1 to 256 letters, digits, '_', '-' or '.'"}
+	errNoResponse = &scanError{"model", "no model serves the Responses API: configure an openai/ deployment, or name the model in the " + ModelHeader + " header or the model query parameter"}
+)
+
+// routeResponses serves the Responses API: POST /v1/responses (JSON or
+// SSE with named events, relayed unchanged) and GET / DELETE
+// /v1/responses/{id}.
+func (s *Server) routeResponses(r *router.Router) {
+	create := func(ctx *fasthttp.RequestCtx) { s.serveRoute(ctx, upstream.RouteResponses) }
+	get := func(ctx *fasthttp.RequestCtx) { s.serveRoute(ctx, upstream.RouteResponseGet) }
+	del := func(ctx *fasthttp.RequestCtx) { s.serveRoute(ctx, upstream.RouteResponseDelete) }
+	for _, p := range []string{"/v1/responses", "/responses"} {
+		r.POST(p, create)
+		r.GET(p+"/{id}", get)
+		r.DELETE(p+"/{id}", del)
+	}
+}
+
+// scanResponseRef reads a by-id request: the response id from the path,
+// the model from the x-llmedge-model header, the model query parameter
+// or the config's first Responses model, and stream=true from the query.
+// The query string goes upstream without "model".
+func (s *Server) scanResponseRef(ctx *fasthttp.RequestCtx, c *chatCall) *scanError {
+	c.fields = chatFields{}
+	id, _ := ctx.UserValue("id").(string)
+	if !validResponseID(id) {
+		return errResponseID
+	}
+	c.route.id = append(c.route.id, id...)
+	args := ctx.QueryArgs()
+	model := ctx.Request.Header.Peek(ModelHeader)
+	if len(model) == 0 {
+		model = args.Peek("model")
+	}
+	if len(model) == 0 {
+		model = s.firstModelServing(upstream.RouteResponses)
+		if model == nil {
+			return errNoResponse
+		}
+	}
+	c.fields.model = model
+	c.fields.stream = string(args.Peek("stream")) == "true"
+	if args.Has("model") {
+		var a fasthttp.Args
+		args.CopyTo(&a)
+		a.Del("model")
+		c.route.query = a.AppendBytes(nil)
+	} else {
+		c.route.query = ctx.URI().QueryString()
+	}
+	return nil
+}
+
+// firstModelServing is the first model_name, in config order, with a
+// deployment that serves route; nil when none does.
+func (s *Server) firstModelServing(route upstream.Route) []byte {
+	for _, g := range s.reg.Groups() {
+		if g.Serves(route) {
+			return []byte(g.Name)
+		}
+	}
+	return nil
+}
+
+// validResponseID accepts the ids OpenAI-compatible servers issue
+// ("resp_..."): nothing that could change the upstream path.
+func validResponseID(id string) bool {
+	if len(id) == 0 || len(id) > maxResponseID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return id != "." && id != ".."
+}

@@ -1,0 +1,33 @@
+package server
+
+import (
+	"github.com/llmedge/llmedge/upstream"
+	"github.com/valyala/fasthttp"
+)
+
+// routeFields are what a request of a by-id route (GET or DELETE of a
+// stored response) carries instead of a body: the id from the path and
+// the query string to pass on.
+type routeFields struct {
+	id    []byte
+	query []byte
+}
+
+// scanRoute finds the model (and stream flags) of a request of route:
+// in the JSON body for every route with one, in the header, query or
+// config default for the by-id routes.
+func (s *Server) scanRoute(ctx *fasthttp.RequestCtx, route upstream.Route, body []byte, c *chatCall) *scanError {
+	c.route = routeFields{}
+	if !route.HasBody() {
+		return s.scanResponseRef(ctx, c)
+	}
+	if err := scanChat(body, &c.fields); err != nil {
+		return err
+	}
+	if route == upstream.RouteEmbeddings {
+		// Embeddings never stream; a stray "stream" is the upstream's
+		// to reject, not a reason to expect SSE.
+		c.fields.stream, c.fields.includeUsage = false, false
+	}
+	return nil
+}

@@ -1,0 +1,200 @@
+package upstream
+
+import (
+	"bytes"
+
+	"github.com/llmedge/llmedge/sse"
+)
+
+// Usage is the token count an upstream answer reported, read from its
+// "usage" object without decoding the rest: chat and completions
+// (prompt_tokens, completion_tokens), embeddings (prompt_tokens) and the
+// Responses API (input_tokens, output_tokens, in response.completed when
+// streamed).
+type Usage struct {
+	PromptTokens     int
+	CompletionTokens int
+	// Reported is true once a usage object was read.
+	Reported bool
+}
+
+var usageKey = []byte(`"usage"`)
+
+// observeBody reads usage from a JSON answer. The usage object closes
+// OpenAI's answers, so it is searched from the end.
+func (u *Usage) observeBody(b []byte) {
+	for end := len(b); end > 0; {
+		i := bytes.LastIndex(b[:end], usageKey)
+		if i < 0 {
+			return
+		}
+		if p, c, ok := parseUsageAt(b, i+len(usageKey)); ok {
+			u.PromptTokens, u.CompletionTokens, u.Reported = p, c, true
+			return
+		}
+		end = i
+	}
+}
+
+// observeEvent reads usage from a stream event. Named Responses events
+// carry usage only in their terminal events; the others are skipped
+// unread.
+func (u *Usage) observeEvent(ev *sse.Event) {
+	if u == nil || (len(ev.Name) > 0 && !terminalResponseEvent(ev.Name)) {
+		return
+	}
+	u.observeBody(ev.Data)
+}
+
+func terminalResponseEvent(name []byte) bool {
+	switch string(name) {
+	case "response.completed", "response.incomplete", "response.failed":
+		return true
+	}
+	return false
+}
+
+// parseUsageAt parses `: {...}` at b[i:] (just after the "usage" key)
+// and returns its prompt/input and completion/output token counts.
+// ok is false when the value is not an object (null) or is malformed.
+func parseUsageAt(b []byte, i int) (prompt, completion int, ok bool) {
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != ':' {
+		return 0, 0, false
+	}
+	i = skipSpace(b, i+1)
+	if i >= len(b) || b[i] != '{' {
+		return 0, 0, false
+	}
+	i++
+	for {
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return 0, 0, false
+		}
+		switch b[i] {
+		case '}':
+			return prompt, completion, true
+		case ',':
+			i++
+			continue
+		case '"':
+		default:
+			return 0, 0, false
+		}
+		ke, kok := skipJSONString(b, i)
+		if !kok {
+			return 0, 0, false
+		}
+		key := b[i+1 : ke-1]
+		i = skipSpace(b, ke)
+		if i >= len(b) || b[i] != ':' {
+			return 0, 0, false
+		}
+		i = skipSpace(b, i+1)
+		var dst *int
+		switch string(key) {
+		case "prompt_tokens", "input_tokens":
+			dst = &prompt
+		case "completion_tokens", "output_tokens":
+			dst = &completion
+		}
+		if dst != nil {
+			n, e := parseUint(b, i)
+			if e > i {
+				*dst = n
+				i = e
+				continue
+			}
+		}
+		e, vok := skipJSONValue(b, i)
+		if !vok {
+			return 0, 0, false
+		}
+		i = e
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// parseUint reads a non-negative integer at b[i:], returning the index
+// past it (== i when there is none). Values beyond 1e15 are cut off
+// rather than overflowing.
+func parseUint(b []byte, i int) (int, int) {
+	n, s := 0, i
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		if n < 1e15 {
+			n = n*10 + int(b[i]-'0')
+		}
+		i++
+	}
+	if i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
+		return 0, s // not an integer: skip it as a value
+	}
+	return n, i
+}
+
+// skipJSONString returns the index past the string starting at b[i]=='"'.
+func skipJSONString(b []byte, i int) (int, bool) {
+	i++
+	for i < len(b) {
+		j := bytes.IndexAny(b[i:], "\"\\")
+		if j < 0 {
+			return 0, false
+		}
+		i += j
+		if b[i] == '"' {
+			return i + 1, true
+		}
+		i += 2
+	}
+	return 0, false
+}
+
+// skipJSONValue returns the index past the value at b[i] (containers by
+// bracket counting outside strings, no recursion).
+func skipJSONValue(b []byte, i int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch b[i] {
+	case '"':
+		return skipJSONString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				e, ok := skipJSONString(b, i)
+				if !ok {
+					return 0, false
+				}
+				i = e
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1, true
+				}
+			}
+			i++
+		}
+		return 0, false
+	}
+	s := i
+	for i < len(b) {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\n', '\r', '\t':
+			return i, i > s
+		}
+		i++
+	}
+	return i, i > s
+}
