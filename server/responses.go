@@ -35,8 +35,10 @@ func (s *Server) routeResponses(r *router.Router) {
 
 // scanResponseRef reads a by-id request: the response id from the path,
 // the model from the x-llmedge-model header, the model query parameter
-// or the config's first Responses model, and stream=true from the query.
-// The query string goes upstream without "model".
+// (or a JSON body's "model") or the config's first Responses model, and
+// stream=true from the query. The query string goes upstream without
+// "model". openai-go's GetStreaming sends {"stream":true} as a GET body
+// instead of the documented query parameter: it is moved to the query.
 func (s *Server) scanResponseRef(ctx *fasthttp.RequestCtx, c *chatCall) *scanError {
 	c.fields = chatFields{}
 	id, _ := ctx.UserValue("id").(string)
@@ -45,9 +47,18 @@ func (s *Server) scanResponseRef(ctx *fasthttp.RequestCtx, c *chatCall) *scanErr
 	}
 	c.route.id = append(c.route.id, id...)
 	args := ctx.QueryArgs()
+	var inBody chatFields
+	if body := ctx.PostBody(); len(body) > 0 {
+		if err := scanChat(body, &inBody); err != nil && err != errNoModel {
+			return err
+		}
+	}
 	model := ctx.Request.Header.Peek(ModelHeader)
 	if len(model) == 0 {
 		model = args.Peek("model")
+	}
+	if len(model) == 0 {
+		model = inBody.model
 	}
 	if len(model) == 0 {
 		model = s.firstModelServing(upstream.RouteResponses)
@@ -57,10 +68,15 @@ func (s *Server) scanResponseRef(ctx *fasthttp.RequestCtx, c *chatCall) *scanErr
 	}
 	c.fields.model = model
 	c.fields.stream = string(args.Peek("stream")) == "true"
-	if args.Has("model") {
+	bodyStream := inBody.stream && !args.Has("stream")
+	if args.Has("model") || bodyStream {
 		var a fasthttp.Args
 		args.CopyTo(&a)
 		a.Del("model")
+		if bodyStream {
+			a.Set("stream", "true")
+			c.fields.stream = true
+		}
 		c.route.query = a.AppendBytes(nil)
 	} else {
 		c.route.query = ctx.URI().QueryString()
