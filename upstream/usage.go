@@ -24,7 +24,7 @@ var usageKey = []byte(`"usage"`)
 // OpenAI's answers, so it is searched from the end.
 func (u *Usage) observeBody(b []byte) {
 	for end := len(b); end > 0; {
-		i := bytes.LastIndex(b[:end], usageKey)
+		i := lastIndexUsage(b[:end])
 		if i < 0 {
 			return
 		}
@@ -44,6 +44,40 @@ func (u *Usage) observeEvent(ev *sse.Event) {
 		return
 	}
 	u.observeBody(ev.Data)
+}
+
+// usageTail is usageKey without its opening quote: its first byte is
+// rare in JSON (unlike '"'), which keeps bytes.Index on its fast path.
+var usageTail = usageKey[1:]
+
+// lastIndexUsage is bytes.LastIndex(b, usageKey), searching backwards
+// window by window with the vectorised bytes.Index (bytes.LastIndex
+// compares byte by byte).
+func lastIndexUsage(b []byte) int {
+	const window = 1024
+	for end := len(b); end > 0; {
+		start := max(0, end-window)
+		w := b[start:end]
+		last := -1
+		for off := 0; ; {
+			j := bytes.Index(w[off:], usageTail)
+			if j < 0 {
+				break
+			}
+			if k := start + off + j - 1; k >= 0 && b[k] == '"' {
+				last = k
+			}
+			off += j + 1
+		}
+		if last >= 0 {
+			return last
+		}
+		if start == 0 {
+			return -1
+		}
+		end = start + len(usageTail) - 1 // overlap: a key across the boundary
+	}
+	return -1
 }
 
 func terminalResponseEvent(name []byte) bool {
