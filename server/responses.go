@@ -7,7 +7,7 @@ import (
 )
 
 // ModelHeader names the model a request without a body goes to
-// (GET and DELETE /v1/responses/{id}). The query parameter "model" does
+// (GET, DELETE /v1/responses/{id}, its /cancel and /input_items). The query parameter "model" does
 // the same for clients that cannot set headers; without either, the
 // first model in config order that serves the Responses API is used.
 const ModelHeader = "X-Llmedge-Model"
@@ -20,16 +20,21 @@ var (
 )
 
 // routeResponses serves the Responses API: POST /v1/responses (JSON or
-// SSE with named events, relayed unchanged) and GET / DELETE
-// /v1/responses/{id}.
+// SSE with named events, relayed unchanged), GET / DELETE
+// /v1/responses/{id}, POST /v1/responses/{id}/cancel and GET
+// /v1/responses/{id}/input_items.
 func (s *Server) routeResponses(r *router.Router) {
 	create := func(ctx *fasthttp.RequestCtx) { s.serveRoute(ctx, upstream.RouteResponses) }
 	get := func(ctx *fasthttp.RequestCtx) { s.serveRoute(ctx, upstream.RouteResponseGet) }
 	del := func(ctx *fasthttp.RequestCtx) { s.serveRoute(ctx, upstream.RouteResponseDelete) }
+	cancel := func(ctx *fasthttp.RequestCtx) { s.serveRoute(ctx, upstream.RouteResponseCancel) }
+	items := func(ctx *fasthttp.RequestCtx) { s.serveRoute(ctx, upstream.RouteResponseInputItems) }
 	for _, p := range []string{"/v1/responses", "/responses"} {
 		r.POST(p, create)
 		r.GET(p+"/{id}", get)
 		r.DELETE(p+"/{id}", del)
+		r.POST(p+"/{id}/cancel", cancel)
+		r.GET(p+"/{id}/input_items", items)
 	}
 }
 

@@ -13,9 +13,11 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/llmedge/llmedge/config"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/responses"
@@ -537,9 +539,13 @@ func TestResponsesByIDModelChoiceAndQuery(t *testing.T) {
 // The query string reaches the upstream minus "model".
 func TestResponsesByIDQueryForwarded(t *testing.T) {
 	up := newFakeOpenAI(t)
-	var gotURI string
+	var mu sync.Mutex
+	var uri string
+	gotURI := func() string { mu.Lock(); defer mu.Unlock(); return uri }
 	up.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
-		gotURI = r.Method + " " + r.URL.RequestURI()
+		mu.Lock()
+		uri = r.Method + " " + r.URL.RequestURI()
+		mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		b, _ := json.Marshal(responseObject(testResponseID, "gpt-5-codex", "completed", "x", true))
 		_, _ = w.Write(b)
@@ -549,15 +555,15 @@ func TestResponsesByIDQueryForwarded(t *testing.T) {
 	if r.StatusCode != 200 {
 		t.Fatalf("%d %s", r.StatusCode, r.Body)
 	}
-	if want := "GET /v1/responses/" + testResponseID + "?include%5B%5D=file_search_call.results&starting_after=3"; gotURI != want {
-		t.Fatalf("upstream got %q, want %q", gotURI, want)
+	if want := "GET /v1/responses/" + testResponseID + "?include%5B%5D=file_search_call.results&starting_after=3"; gotURI() != want {
+		t.Fatalf("upstream got %q, want %q", gotURI(), want)
 	}
 	client := sdk(gw, testMasterKey)
 	if _, err := client.Responses.Get(context.Background(), testResponseID, responses.ResponseGetParams{StartingAfter: openai.Int(2)}); err != nil {
 		t.Fatal(err)
 	}
-	if want := "GET /v1/responses/" + testResponseID + "?starting_after=2"; gotURI != want {
-		t.Fatalf("upstream got %q, want %q", gotURI, want)
+	if want := "GET /v1/responses/" + testResponseID + "?starting_after=2"; gotURI() != want {
+		t.Fatalf("upstream got %q, want %q", gotURI(), want)
 	}
 }
 
@@ -742,5 +748,100 @@ func TestResponsesStreamFailureIsErrorEvent(t *testing.T) {
 	}
 	if len(types) != 2 || types[1] != "error" {
 		t.Fatalf("sdk saw %v (err %v)", types, stream.Err())
+	}
+}
+
+// The config snippet docs/routes.md offers for config.yaml.example:
+// embeddings without any key, and model_info.mode read from YAML.
+func TestExampleConfigMockEmbeddings(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+model_list:
+  - model_name: demo
+    litellm_params:
+      model: mock/demo
+  - model_name: demo-embed
+    litellm_params:
+      model: mock/demo-embed
+    model_info:
+      mode: embedding
+general_settings:
+  master_key: `+testMasterKey+`
+`), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := startGateway(t, cfg)
+	client := sdk(gw, testMasterKey)
+	res, err := client.Embeddings.New(context.Background(), openai.EmbeddingNewParams{Model: "demo-embed", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("hello")}})
+	if err != nil || len(res.Data) != 1 || len(res.Data[0].Embedding) != 1536 {
+		t.Fatalf("embeddings: %v %+v", err, res)
+	}
+	p := userMsg("hi")
+	p.Model = "demo-embed"
+	_, err = client.Chat.Completions.New(context.Background(), p)
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.Contains(apiErr.Message, "POST /v1/embeddings") {
+		t.Fatalf("chat to an embedding model: %v", err)
+	}
+	// The chat mock serves embeddings too (mock/ has no mode by default).
+	if _, err := client.Embeddings.New(context.Background(), openai.EmbeddingNewParams{Model: "demo", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("x")}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The new routes share chat's retry loop: a failing deployment is left
+// for another member of the group.
+func TestNewRoutesRetryElsewhere(t *testing.T) {
+	bad := newFakeOpenAI(t)
+	bad.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) { w.WriteHeader(503) })
+	good := routedFake(t, nil)
+	gw := startGateway(t, testConfig(dep(0, "m", "openai/m", bad.base(), "k"), dep(1, "m", "openai/m", good.base(), "k")))
+	for _, c := range []struct{ path, body string }{
+		{"/v1/embeddings", `{"model":"m","input":"x"}`},
+		{"/v1/completions", `{"model":"m","prompt":"x"}`},
+		{"/v1/responses", `{"model":"m","input":"x"}`},
+	} {
+		for i := 0; i < 4; i++ {
+			r := rawPost(t, gw, c.path, c.body, testMasterKey)
+			if r.StatusCode != 200 || r.Header.Get("X-Llmedge-Model-Id") != "m-1" {
+				t.Fatalf("%s: %d via %s: %s", c.path, r.StatusCode, r.Header.Get("X-Llmedge-Model-Id"), r.Body)
+			}
+		}
+	}
+}
+
+// POST /v1/responses/{id}/cancel and GET /v1/responses/{id}/input_items
+// reach the same deployment family as GET.
+func TestSDKResponsesCancelAndInputItems(t *testing.T) {
+	up := newFakeOpenAI(t)
+	var mu sync.Mutex
+	var uris []string
+	up.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
+		mu.Lock()
+		uris = append(uris, r.Method+" "+r.URL.RequestURI())
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, "/input_items") {
+			fmt.Fprint(w, `{"object":"list","data":[{"id":"msg_abc123","type":"message","role":"user","content":[{"type":"input_text","text":"Tell me a three sentence bedtime story about a unicorn."}]}],"first_id":"msg_abc123","last_id":"msg_abc123","has_more":false}`)
+			return
+		}
+		b, _ := json.Marshal(responseObject(testResponseID, "gpt-5-codex", "cancelled", "", false))
+		_, _ = w.Write(b)
+	})
+	gw := startGateway(t, testConfig(dep(0, "codex", "openai/gpt-5-codex", up.base(), "k")))
+	client := sdk(gw, testMasterKey)
+	res, err := client.Responses.Cancel(context.Background(), testResponseID)
+	if err != nil || res.Status != "cancelled" {
+		t.Fatalf("cancel: %v %+v", err, res)
+	}
+	page, err := client.Responses.InputItems.List(context.Background(), testResponseID, responses.InputItemListParams{Limit: openai.Int(5), Order: responses.InputItemListParamsOrderAsc})
+	if err != nil || len(page.Data) != 1 || page.Data[0].ID != "msg_abc123" {
+		t.Fatalf("input items: %v %+v", err, page)
+	}
+	want := []string{"POST /v1/responses/" + testResponseID + "/cancel", "GET /v1/responses/" + testResponseID + "/input_items?limit=5&order=asc"}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(uris) != fmt.Sprint(want) {
+		t.Fatalf("upstream saw %v, want %v", uris, want)
 	}
 }

@@ -15,20 +15,22 @@ type Route uint8
 // Routes llmedge passes through. The ones "by id" name a stored
 // response in the path and carry no body.
 const (
-	RouteChat           Route = iota // POST /v1/chat/completions
-	RouteCompletions                 // POST /v1/completions (legacy)
-	RouteEmbeddings                  // POST /v1/embeddings
-	RouteResponses                   // POST /v1/responses
-	RouteResponseGet                 // GET /v1/responses/{id}
-	RouteResponseDelete              // DELETE /v1/responses/{id}
+	RouteChat               Route = iota // POST /v1/chat/completions
+	RouteCompletions                     // POST /v1/completions (legacy)
+	RouteEmbeddings                      // POST /v1/embeddings
+	RouteResponses                       // POST /v1/responses
+	RouteResponseGet                     // GET /v1/responses/{id}
+	RouteResponseDelete                  // DELETE /v1/responses/{id}
+	RouteResponseCancel                  // POST /v1/responses/{id}/cancel
+	RouteResponseInputItems              // GET /v1/responses/{id}/input_items
 	numRoutes
 )
 
 type routeSpec struct {
 	method string
 	// path is appended to the deployment's api_base; by-id routes append
-	// "/{id}" to it.
-	path string
+	// "/{id}" and suffix to it.
+	path, suffix string
 	// family is the route whose support decides this one (GET and DELETE
 	// of a response need a deployment that serves the Responses API).
 	family Route
@@ -39,12 +41,14 @@ type routeSpec struct {
 }
 
 var routeSpecs = [numRoutes]routeSpec{
-	RouteChat:           {fasthttp.MethodPost, "/chat/completions", RouteChat, false, false},
-	RouteCompletions:    {fasthttp.MethodPost, "/completions", RouteCompletions, false, false},
-	RouteEmbeddings:     {fasthttp.MethodPost, "/embeddings", RouteEmbeddings, false, false},
-	RouteResponses:      {fasthttp.MethodPost, "/responses", RouteResponses, false, true},
-	RouteResponseGet:    {fasthttp.MethodGet, "/responses", RouteResponses, true, true},
-	RouteResponseDelete: {fasthttp.MethodDelete, "/responses", RouteResponses, true, true},
+	RouteChat:               {fasthttp.MethodPost, "/chat/completions", "", RouteChat, false, false},
+	RouteCompletions:        {fasthttp.MethodPost, "/completions", "", RouteCompletions, false, false},
+	RouteEmbeddings:         {fasthttp.MethodPost, "/embeddings", "", RouteEmbeddings, false, false},
+	RouteResponses:          {fasthttp.MethodPost, "/responses", "", RouteResponses, false, true},
+	RouteResponseGet:        {fasthttp.MethodGet, "/responses", "", RouteResponses, true, true},
+	RouteResponseDelete:     {fasthttp.MethodDelete, "/responses", "", RouteResponses, true, true},
+	RouteResponseCancel:     {fasthttp.MethodPost, "/responses", "/cancel", RouteResponses, true, true},
+	RouteResponseInputItems: {fasthttp.MethodGet, "/responses", "/input_items", RouteResponses, true, true},
 }
 
 func (r Route) spec() *routeSpec {
@@ -58,7 +62,7 @@ func (r Route) spec() *routeSpec {
 func (r Route) String() string {
 	s := r.spec()
 	if s.byID {
-		return s.method + " /v1" + s.path + "/{id}"
+		return s.method + " /v1" + s.path + "/{id}" + s.suffix
 	}
 	return s.method + " /v1" + s.path
 }
@@ -204,8 +208,9 @@ func (d *Deployment) setRequestURI(ureq *fasthttp.Request, req *ChatRequest) {
 	}
 	var buf [256]byte
 	b := append(buf[:0], d.uris[r]...)
-	if r.spec().byID {
+	if s := r.spec(); s.byID {
 		b = append(b, req.ResponseID...)
+		b = append(b, s.suffix...)
 	}
 	if len(req.Query) > 0 {
 		b = append(b, '?')
