@@ -277,7 +277,7 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 			}
 			return transportError(d, err)
 		}
-		out.pass = passStream{x: x, resp: uresp, sc: out.sc, first: ev, d: d, named: req.Route.spec().named, usage: &out.Usage}
+		out.pass = passStream{x: x, resp: uresp, sc: out.sc, first: ev, d: d, named: req.Route.spec().named, usage: streamUsage(req, out)}
 		out.Stream = &out.pass
 		return nil
 	}

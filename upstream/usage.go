@@ -20,6 +20,18 @@ type Usage struct {
 
 var usageKey = []byte(`"usage"`)
 
+// streamUsage is where a pass-through stream reports usage: nil (no
+// per-event scan) for chat and completions streams that did not ask for
+// it with stream_options.include_usage, the only way OpenAI sends it.
+// Responses streams always end with it in response.completed, and only
+// their terminal events are read.
+func streamUsage(req *ChatRequest, out *Response) *Usage {
+	if req.IncludeUsage || req.Route.spec().named {
+		return &out.Usage
+	}
+	return nil
+}
+
 // observeBody reads usage from a JSON answer. The usage object closes
 // OpenAI's answers, so it is searched from the end.
 func (u *Usage) observeBody(b []byte) {

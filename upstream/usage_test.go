@@ -210,3 +210,39 @@ func TestLastIndexUsage(t *testing.T) {
 		t.Fatalf("got %d", got)
 	}
 }
+
+// Chat streams are read for usage only when the client asked for it
+// (stream_options.include_usage): otherwise OpenAI sends none and the
+// relay scans nothing.
+func TestChatStreamUsageWhenAsked(t *testing.T) {
+	base := fakeUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":null}],\"usage\":null}\n\n")
+		fmt.Fprint(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":1,\"total_tokens\":10}}\n\ndata: [DONE]\n\n")
+	})
+	cfg := &config.Config{Deployments: []*config.Deployment{{ModelName: "m", ID: "m-0", Model: "openai/gpt-4o", Provider: "openai", UpstreamModel: "gpt-4o", APIBase: base, APIKey: "k"}}}
+	reg, err := NewRegistry(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, asked := range []bool{true, false} {
+		out := AcquireResponse()
+		req := request(RouteChat, `{"model":"m","messages":[],"stream":true,"stream_options":{"include_usage":true}}`, true)
+		req.IncludeUsage = asked
+		if err := reg.Chat(reg.Lookup([]byte("m")), req, out); err != nil {
+			t.Fatal(err)
+		}
+		var w bufWriter
+		if err := out.Stream.Relay(&w); err != nil {
+			t.Fatal(err)
+		}
+		want := Usage{}
+		if asked {
+			want = Usage{9, 1, true}
+		}
+		if out.Usage != want || !strings.HasSuffix(w.String(), "data: [DONE]\n\n") {
+			t.Fatalf("asked=%v: usage %+v", asked, out.Usage)
+		}
+		ReleaseResponse(out)
+	}
+}
