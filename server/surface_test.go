@@ -612,9 +612,9 @@ func TestRouteNotServedIs400(t *testing.T) {
 		dep(4, "mock", "mock/m", "", ""),
 	))
 	cases := []struct{ path, model, want string }{
-		{"/v1/chat/completions", "embed", `model \"embed\" is a \"embedding\" model (model_info.mode): it does not serve POST /v1/chat/completions; call POST /v1/embeddings`},
+		{"/v1/chat/completions", "embed", `model \"embed\" has model_info.mode \"embedding\": it does not serve POST /v1/chat/completions; call POST /v1/embeddings`},
 		{"/v1/responses", "embed", `does not serve POST /v1/responses`},
-		{"/v1/embeddings", "codex", `model \"codex\" is a \"responses\" model (model_info.mode): it does not serve POST /v1/embeddings; call POST /v1/responses`},
+		{"/v1/embeddings", "codex", `model \"codex\" has model_info.mode \"responses\": it does not serve POST /v1/embeddings; call POST /v1/responses`},
 		{"/v1/chat/completions", "codex", `does not serve POST /v1/chat/completions`},
 		{"/v1/embeddings", "claude", `model \"claude\" (provider \"anthropic\") does not serve POST /v1/embeddings`},
 		{"/v1/responses", "ds", `model \"ds\" (provider \"deepseek\") does not serve POST /v1/responses`},

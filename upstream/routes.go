@@ -219,9 +219,6 @@ func (d *Deployment) setRequestURI(ureq *fasthttp.Request, req *ChatRequest) {
 	ureq.SetRequestURIBytes(b)
 }
 
-// Serves reports whether d can serve route r.
-func (d *Deployment) Serves(r Route) bool { return d.routes.has(r) }
-
 // routeError is the 400 for a route d cannot serve, naming the model,
 // the route and why; nil when d serves it.
 func (d *Deployment) routeError(r Route) *Error {
@@ -230,7 +227,7 @@ func (d *Deployment) routeError(r Route) *Error {
 	}
 	var msg string
 	if allowed, known := modeRoutes[d.mode]; known && !allowed.has(r) {
-		msg = fmt.Sprintf("model %q is a %q model (model_info.mode): it does not serve %s", d.ModelName, d.mode, r)
+		msg = fmt.Sprintf("model %q has model_info.mode %q: it does not serve %s", d.ModelName, d.mode, r)
 		if mr, ok := modeRoute[d.mode]; ok {
 			msg += "; call " + mr.String()
 		}
@@ -245,19 +242,13 @@ func (d *Deployment) routeError(r Route) *Error {
 }
 
 // RouteError is the 400 for a request of route r to a group none of
-// whose deployments serves r; nil when at least one does.
+// whose deployments serves r (explained by its first deployment); nil
+// when at least one does.
 func (g *Group) RouteError(r Route) *Error {
-	var first *Error
-	for _, d := range g.Deployments {
-		e := d.routeError(r)
-		if e == nil {
-			return nil
-		}
-		if first == nil {
-			first = e
-		}
+	if g.Serves(r) || len(g.Deployments) == 0 {
+		return nil
 	}
-	return first
+	return g.Deployments[0].routeError(r)
 }
 
 // Serves reports whether some deployment of g serves r.
