@@ -3,6 +3,8 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/llmedge/llmedge/upstream"
 )
 
 // chatFields are the few facts the hot path needs from a chat body,
@@ -229,75 +231,8 @@ func scanBool(b []byte, i int) (v bool, e int, ok bool) {
 	return false, i, false
 }
 
-func skipWS(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// skipString returns the index just past the string literal starting at
-// b[i] == '"'.
-func skipString(b []byte, i int) (int, bool) {
-	i++
-	for i < len(b) {
-		j := bytes.IndexAny(b[i:], "\"\\")
-		if j < 0 {
-			return 0, false
-		}
-		i += j
-		if b[i] == '"' {
-			return i + 1, true
-		}
-		i += 2 // backslash and the escaped byte
-	}
-	return 0, false
-}
-
-// skipValue returns the index just past the JSON value at b[i]. Nested
-// containers are skipped by counting brackets outside strings, without
-// recursion, so nesting depth costs no stack.
-func skipValue(b []byte, i int) (int, bool) {
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				e, ok := skipString(b, i)
-				if !ok {
-					return 0, false
-				}
-				i = e
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1, true
-				}
-			}
-			i++
-		}
-		return 0, false
-	default:
-		// number, true, false, null
-		s := i
-		for i < len(b) {
-			c := b[i]
-			if c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' || c == '\t' {
-				break
-			}
-			i++
-		}
-		return i, i > s
-	}
-}
+// skipWS, skipString and skipValue are upstream's JSON skipping (shared
+// with its usage reader).
+func skipWS(b []byte, i int) int             { return upstream.SkipSpace(b, i) }
+func skipString(b []byte, i int) (int, bool) { return upstream.SkipString(b, i) }
+func skipValue(b []byte, i int) (int, bool)  { return upstream.SkipValue(b, i) }

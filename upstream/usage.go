@@ -104,17 +104,17 @@ func terminalResponseEvent(name []byte) bool {
 // and returns its prompt/input and completion/output token counts.
 // ok is false when the value is not an object (null) or is malformed.
 func parseUsageAt(b []byte, i int) (prompt, completion int, ok bool) {
-	i = skipSpace(b, i)
+	i = SkipSpace(b, i)
 	if i >= len(b) || b[i] != ':' {
 		return 0, 0, false
 	}
-	i = skipSpace(b, i+1)
+	i = SkipSpace(b, i+1)
 	if i >= len(b) || b[i] != '{' {
 		return 0, 0, false
 	}
 	i++
 	for {
-		i = skipSpace(b, i)
+		i = SkipSpace(b, i)
 		if i >= len(b) {
 			return 0, 0, false
 		}
@@ -128,16 +128,16 @@ func parseUsageAt(b []byte, i int) (prompt, completion int, ok bool) {
 		default:
 			return 0, 0, false
 		}
-		ke, kok := skipJSONString(b, i)
+		ke, kok := SkipString(b, i)
 		if !kok {
 			return 0, 0, false
 		}
 		key := b[i+1 : ke-1]
-		i = skipSpace(b, ke)
+		i = SkipSpace(b, ke)
 		if i >= len(b) || b[i] != ':' {
 			return 0, 0, false
 		}
-		i = skipSpace(b, i+1)
+		i = SkipSpace(b, i+1)
 		var dst *int
 		switch string(key) {
 		case "prompt_tokens", "input_tokens":
@@ -153,19 +153,12 @@ func parseUsageAt(b []byte, i int) (prompt, completion int, ok bool) {
 				continue
 			}
 		}
-		e, vok := skipJSONValue(b, i)
+		e, vok := SkipValue(b, i)
 		if !vok {
 			return 0, 0, false
 		}
 		i = e
 	}
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
-		i++
-	}
-	return i
 }
 
 // parseUint reads a non-negative integer at b[i:], returning the index
@@ -183,64 +176,4 @@ func parseUint(b []byte, i int) (int, int) {
 		return 0, s // not an integer: skip it as a value
 	}
 	return n, i
-}
-
-// skipJSONString returns the index past the string starting at b[i]=='"'.
-func skipJSONString(b []byte, i int) (int, bool) {
-	i++
-	for i < len(b) {
-		j := bytes.IndexAny(b[i:], "\"\\")
-		if j < 0 {
-			return 0, false
-		}
-		i += j
-		if b[i] == '"' {
-			return i + 1, true
-		}
-		i += 2
-	}
-	return 0, false
-}
-
-// skipJSONValue returns the index past the value at b[i] (containers by
-// bracket counting outside strings, no recursion).
-func skipJSONValue(b []byte, i int) (int, bool) {
-	if i >= len(b) {
-		return 0, false
-	}
-	switch b[i] {
-	case '"':
-		return skipJSONString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				e, ok := skipJSONString(b, i)
-				if !ok {
-					return 0, false
-				}
-				i = e
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1, true
-				}
-			}
-			i++
-		}
-		return 0, false
-	}
-	s := i
-	for i < len(b) {
-		switch b[i] {
-		case ',', '}', ']', ' ', '\n', '\r', '\t':
-			return i, i > s
-		}
-		i++
-	}
-	return i, i > s
 }
