@@ -845,3 +845,23 @@ func TestSDKResponsesCancelAndInputItems(t *testing.T) {
 		t.Fatalf("upstream saw %v, want %v", uris, want)
 	}
 }
+
+// Memory routing applies to every route: the upstream gets x-sm-user-id.
+func TestNewRoutesCarryMemoryUserID(t *testing.T) {
+	up := routedFake(t, nil)
+	gw := startGateway(t, testConfig(dep(0, "m", "openai/gpt-4o", up.base(), "k")))
+	auth := "Authorization: Bearer " + testMasterKey
+	rawRequest(t, gw, "POST", "/v1/embeddings", `{"model":"m","input":"x"}`, auth, "x-memory-user-id: alice")
+	rawRequest(t, gw, "POST", "/v1/completions", `{"model":"m","prompt":"x"}`, auth, "x-memory-user-id: alice")
+	rawRequest(t, gw, "POST", "/v1/responses", `{"model":"m","input":"x"}`, auth, "x-memory-user-id: alice")
+	rawRequest(t, gw, "GET", "/v1/responses/"+testResponseID, "", auth, "x-memory-user-id: alice")
+	reqs := up.requests()
+	if len(reqs) != 4 {
+		t.Fatalf("upstream saw %d requests", len(reqs))
+	}
+	for _, r := range reqs {
+		if got := r.Header.Get("X-Sm-User-Id"); got != "alice" {
+			t.Errorf("%s: x-sm-user-id = %q", r.Path, got)
+		}
+	}
+}
