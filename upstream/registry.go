@@ -144,7 +144,9 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options, lookup func(string) (string, bool)) (*Deployment, *config.Error) {
 	path := fmt.Sprintf("model_list[%d].litellm_params", cd.Index)
 	d := &Deployment{Config: cd, ID: cd.ID, ModelName: cd.ModelName, Provider: cd.Provider, headers: cd.ExtraHeaders}
-	d.initRoutes(cd)
+	if w := d.initRoutes(cd); w != "" {
+		r.warnings = append(r.warnings, w)
+	}
 	spec, ok := providers[cd.Provider]
 	if !ok {
 		name := cd.Provider

@@ -160,8 +160,9 @@ var modeRoute = map[string]Route{
 // model_info.mode. On an OpenAI-compatible provider an explicit mode's
 // own route is served even where the provider table says no (the
 // operator knows what their model is): mode "embedding" on a provider
-// listed without embeddings still serves embeddings.
-func (d *Deployment) initRoutes(cd *config.Deployment) {
+// listed without embeddings still serves embeddings. A mode llmedge
+// does not know restricts nothing and is returned as a warning.
+func (d *Deployment) initRoutes(cd *config.Deployment) (warning string) {
 	wire := providers[cd.Provider].wire
 	provider, ok := providerRoutes[cd.Provider]
 	if !ok {
@@ -173,12 +174,18 @@ func (d *Deployment) initRoutes(cd *config.Deployment) {
 	d.mode, _ = cd.ModelInfo["mode"].(string)
 	d.mode = strings.ToLower(strings.TrimSpace(d.mode))
 	d.routes = provider
-	if allowed, known := modeRoutes[d.mode]; known {
-		d.routes &= allowed
-		if primary, ok := modeRoute[d.mode]; ok && wire == wireOpenAI {
-			d.routes |= routesOf(primary)
+	allowed, known := modeRoutes[d.mode]
+	if !known {
+		if d.mode != "" {
+			warning = fmt.Sprintf("deployment %s (model_name %q): model_info.mode %q is not one llmedge knows (chat, completion, embedding, responses, ...): it restricts no route", d.ID, d.ModelName, d.mode)
 		}
+		return warning
 	}
+	d.routes &= allowed
+	if primary, ok := modeRoute[d.mode]; ok && wire == wireOpenAI {
+		d.routes |= routesOf(primary)
+	}
+	return ""
 }
 
 // initRouteURIs sets the upstream URL of every route from api_base: the

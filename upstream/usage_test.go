@@ -175,22 +175,6 @@ func TestResponsesStreamUsageCounted(t *testing.T) {
 	}
 }
 
-func TestRouteURIs(t *testing.T) {
-	for base, want := range map[string]string{
-		"https://api.openai.com/v1":                   "https://api.openai.com/v1/embeddings",
-		"https://api.openai.com/v1/":                  "https://api.openai.com/v1/embeddings",
-		"http://h:8000/v1/chat/completions":           "http://h:8000/v1/embeddings",
-		"https://x.openai.azure.com/openai/v1/":       "https://x.openai.azure.com/openai/v1/embeddings",
-		"https://api.perplexity.ai/chat/completions/": "https://api.perplexity.ai/embeddings",
-	} {
-		d := &Deployment{uri: base}
-		d.initRouteURIs(base)
-		if d.uris[RouteEmbeddings] != want || d.uris[RouteResponseGet] != strings.TrimSuffix(want, "embeddings")+"responses/" {
-			t.Errorf("%s: %q %q", base, d.uris[RouteEmbeddings], d.uris[RouteResponseGet])
-		}
-	}
-}
-
 func TestLastIndexUsage(t *testing.T) {
 	for _, n := range []int{0, 1, 5, 1017, 1018, 1019, 1020, 1023, 1024, 1025, 3000} {
 		for _, tail := range []int{0, 1, 3, 1000, 1030} {
