@@ -865,3 +865,23 @@ func TestNewRoutesCarryMemoryUserID(t *testing.T) {
 		}
 	}
 }
+
+// A client leaving a Responses stream cancels the upstream call, as for
+// chat.
+func TestResponsesStreamClientGoneClosesUpstream(t *testing.T) {
+	gate := make(chan struct{}) // never opened
+	up := routedFake(t, gate)
+	gw := startGateway(t, testConfig(dep(0, "codex", "openai/gpt-5-codex", up.base(), "k")))
+	conn, br := rawOpen(t, gw, "POST", "/v1/responses", `{"model":"codex","input":"x","stream":true}`)
+	for {
+		if ev := readEvent(t, conn, br); strings.HasPrefix(ev, "event: response.output_text.delta") {
+			break
+		}
+	}
+	_ = conn.Close()
+	select {
+	case <-up.closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("upstream request still open 5s after the client left")
+	}
+}
