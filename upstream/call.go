@@ -104,6 +104,9 @@ type exchange struct {
 	// readTimeout is set as a fresh deadline before every body read
 	// (stream gap timeout); 0 keeps the deadline fixed.
 	readTimeout time.Duration
+	// deadline, when set, caps every read deadline (a non-stream call's
+	// whole-call timeout).
+	deadline time.Time
 }
 
 // roundTrip sends req and reads the response headers into resp (whose
@@ -162,7 +165,11 @@ func (x *exchange) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	if x.readTimeout > 0 {
-		if err := x.pc.Conn().SetReadDeadline(time.Now().Add(x.readTimeout)); err != nil {
+		dl := time.Now().Add(x.readTimeout)
+		if !x.deadline.IsZero() && x.deadline.Before(dl) {
+			dl = x.deadline
+		}
+		if err := x.pc.Conn().SetReadDeadline(dl); err != nil {
 			return 0, x.mapErr(err)
 		}
 	}

@@ -154,43 +154,15 @@ func (r *Response) VisitHeaders(f func(k, v []byte)) {
 	}
 }
 
-// Chat sends req to a deployment of g, trying the group's other
-// deployments on a retryable failure. On success out holds the answer;
-// on failure the error is an *Error.
+// Chat sends req to a deployment of g: the router picks one, retries,
+// cools failing deployments down and falls back to other groups
+// (router.go). On success out holds the answer; on failure the error is
+// an *Error.
 func (reg *Registry) Chat(g *Group, req *ChatRequest, out *Response) error {
-	var triedBuf [8]*Deployment
-	tried := triedBuf[:0]
-	var last *Error
-	for {
-		d := g.pick(tried)
-		if d == nil {
-			break
-		}
-		tried = append(tried, d)
-		out.Attempts++
-		out.Deployment = d
-		d.inflight.Add(1)
-		err := reg.attempt(d, g, req, out)
-		d.inflight.Add(-1)
-		if err == nil {
-			return nil
-		}
-		last = err
-		if !err.Retryable || req.Cancel.Canceled() {
-			return err
-		}
+	if err := reg.route(g, req, out); err != nil {
+		return err
 	}
-	if last != nil {
-		return last
-	}
-	// Nothing available: report the first deployment's reason.
-	for _, d := range g.Deployments {
-		if d.unavailable != "" {
-			out.Deployment = d
-			return &Error{Status: d.unavailableStatus, Type: errorType(d.unavailableStatus), Code: d.unavailableCode, Message: d.unavailable}
-		}
-	}
-	return &Error{Status: 503, Type: "service_unavailable_error", Message: fmt.Sprintf("no deployment available for model %q", g.Name)}
+	return nil
 }
 
 func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
@@ -247,7 +219,7 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 		limit = d.streamTimeout
 	}
 	uresp := &out.resp
-	if err := x.roundTrip(ureq, uresp, time.Now().Add(limit)); err != nil {
+	if err := reg.send(d, req.Stream, x, ureq, uresp, time.Now().Add(limit)); err != nil {
 		return transportError(d, err)
 	}
 	status := uresp.StatusCode()
@@ -257,11 +229,10 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 		if err != nil && len(body) == 0 {
 			return transportError(d, err)
 		}
-		return upstreamError(d, status, body, uresp.Header.Peek("Retry-After"))
+		return upstreamError(d, status, body, retryAfterHeader(&uresp.Header))
 	}
 	out.upResp = uresp
 	if req.Stream && bytes.HasPrefix(uresp.Header.ContentType(), []byte("text/event-stream")) {
-		x.readTimeout = d.streamTimeout
 		if out.sc == nil {
 			out.sc = sse.NewScanner(x, maxStreamEvent)
 		} else {
@@ -277,6 +248,9 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 			}
 			return transportError(d, err)
 		}
+		// The first event came within the deadline of the headers; from
+		// now on every gap gets stream_timeout.
+		x.readTimeout = d.streamTimeout
 		out.pass = passStream{x: x, resp: uresp, sc: out.sc, first: ev, d: d, named: req.Route.spec().named, usage: streamUsage(req, out)}
 		out.Stream = &out.pass
 		return nil

@@ -25,6 +25,12 @@ type PoolSettings struct {
 	DialTimeout time.Duration
 	// WriteTimeout bounds sending one request. Default 30s.
 	WriteTimeout time.Duration
+	// ReadTimeout, when set, bounds each silence while reading a
+	// non-stream answer's body once its headers arrived (a transfer that
+	// stalls). Default 0: only the call's timeout applies, because a
+	// model may think for minutes and the deployment's timeout already
+	// bounds the whole call; streams use stream_timeout.
+	ReadTimeout time.Duration
 	// ReadBufferSize per connection; also the largest response header
 	// accepted. A streaming connection holds it for the whole stream.
 	// Default 8 KiB (provider headers, Cloudflare's included, stay
@@ -134,17 +140,23 @@ func newPools(s PoolSettings) *pools {
 }
 
 // get returns the pool for addr ("host:port") over TLS or not.
-func (ps *pools) get(addr string, tls bool) connPool {
+func (ps *pools) get(addr string, tls bool) connPool { return ps.getWith(addr, tls, ps.settings) }
+
+// getWith returns the pool for addr with settings s; deployments with
+// the same host and settings share it.
+func (ps *pools) getWith(addr string, tls bool, s PoolSettings) connPool {
 	key := addr
 	if tls {
 		key = "https://" + addr
+	}
+	if s.key() != ps.settings.key() {
+		key += "|" + s.key()
 	}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	if p, ok := ps.byHost[key]; ok {
 		return p
 	}
-	s := ps.settings
 	hc := &fasthttp.HostClient{
 		Addr:                          addr,
 		IsTLS:                         tls,

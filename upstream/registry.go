@@ -2,7 +2,6 @@ package upstream
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"net/url"
 	"os"
 	"strings"
@@ -76,7 +75,10 @@ type Deployment struct {
 
 	inflight atomic.Int64
 
-	ext deploymentExtras // provider-specific settings (deployment_extras.go)
+	ext    deploymentExtras // provider-specific settings (deployment_extras.go)
+	health health
+	// readTimeout bounds silences in a non-stream body (pool setting).
+	readTimeout time.Duration
 }
 
 // Available reports whether the deployment can serve, and why not.
@@ -102,6 +104,8 @@ type Registry struct {
 	order    []*Group
 	pools    *pools
 	warnings []string
+	policy   policy
+	cookies  *cookieJar
 }
 
 // NewRegistry builds deployments from cfg. Errors are config errors
@@ -112,7 +116,7 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 		lookup = os.LookupEnv
 	}
 	r := &Registry{groups: make(map[string]*Group), pools: newPools(opts.Pool)}
-	var errs config.Errors
+	errs := r.initRouter(cfg, opts)
 	for _, cd := range cfg.Deployments {
 		d, err := r.build(cd, cfg, opts, lookup)
 		if err != nil {
@@ -202,7 +206,11 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 			addr += ":80"
 		}
 	}
-	d.pool = r.pools.get(addr, u.Scheme == "https")
+	pool, readTimeout, perr := r.deploymentPool(cd, addr, u.Scheme == "https")
+	if perr != nil {
+		return nil, perr
+	}
+	d.pool, d.readTimeout = pool, readTimeout
 	key := cd.APIKey
 	if key == "" && spec.keyEnv != "" && len(cd.MissingEnv) == 0 {
 		if v, ok := lookup(spec.keyEnv); ok && v != "" {
@@ -242,36 +250,6 @@ func (r *Registry) Lookup(model []byte) *Group {
 		}
 	}
 	return nil
-}
-
-// pick returns an available deployment not in tried, starting at a
-// random position; nil when none is left.
-func (g *Group) pick(tried []*Deployment) *Deployment {
-	n := len(g.Deployments)
-	if n == 0 {
-		return nil
-	}
-	start := 0
-	if n > 1 {
-		start = rand.IntN(n)
-	}
-	for i := 0; i < n; i++ {
-		d := g.Deployments[(start+i)%n]
-		if d.unavailable != "" || contains(tried, d) {
-			continue
-		}
-		return d
-	}
-	return nil
-}
-
-func contains(ds []*Deployment, d *Deployment) bool {
-	for _, x := range ds {
-		if x == d {
-			return true
-		}
-	}
-	return false
 }
 
 // wildcardPart returns what the group's '*' matched in model.

@@ -1,0 +1,177 @@
+package upstream
+
+import (
+	"math"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// health is a deployment's shared runtime state: failures, cooldown,
+// Retry-After, latency and usage. Every call of every client reads and
+// updates it, so it is atomics plus one mutex taken only on failure.
+type health struct {
+	// coolUntil (unix ns) takes the deployment out of every pick.
+	coolUntil atomic.Int64
+	// notBefore (unix ns) is the upstream's Retry-After: the deployment
+	// is picked before then only when nothing else is left, and the call
+	// waits for it.
+	notBefore atomic.Int64
+	// latency is the moving average time to first byte in ns (0 = no
+	// sample yet).
+	latency atomic.Int64
+	// usage in the current minute (for rpm/tpm limits and
+	// usage-based-routing).
+	minute atomic.Int64
+	rpm    atomic.Int64
+	tpm    atomic.Int64
+
+	mu         sync.Mutex
+	failMinute int64
+	fails      int
+}
+
+// cooling reports whether d is in cooldown at now (unix ns).
+func (h *health) cooling(now int64) bool { return h.coolUntil.Load() > now }
+
+// fail records a failure that counts toward cooldown. More than
+// allowed failures within the current minute start a cooldown.
+func (h *health) fail(now int64, allowed int, cooldown time.Duration) (cooled bool) {
+	if cooldown <= 0 {
+		return false
+	}
+	m := now / int64(time.Minute)
+	h.mu.Lock()
+	if h.failMinute != m {
+		h.failMinute, h.fails = m, 0
+	}
+	h.fails++
+	if h.fails > allowed {
+		h.fails = 0
+		h.coolUntil.Store(now + int64(cooldown))
+		cooled = true
+	}
+	h.mu.Unlock()
+	return cooled
+}
+
+// retryAfter records an upstream Retry-After.
+func (h *health) retryAfter(now int64, wait time.Duration) {
+	if wait <= 0 {
+		return
+	}
+	wait = min(wait, maxNotBefore)
+	until := now + int64(wait)
+	for {
+		old := h.notBefore.Load()
+		if old >= until || h.notBefore.CompareAndSwap(old, until) {
+			return
+		}
+	}
+}
+
+// observe folds a time to first byte into the moving average (weight
+// 1/5 for the new sample: recent enough to follow a provider slowing
+// down, smooth enough that one slow answer does not flip the ranking).
+func (h *health) observe(ttfb time.Duration) {
+	ns := int64(ttfb)
+	if ns <= 0 {
+		ns = 1
+	}
+	old := h.latency.Load()
+	if old == 0 {
+		h.latency.Store(ns)
+		return
+	}
+	h.latency.Store(old + (ns-old)/5)
+}
+
+// use counts one request of about tokens tokens in the current minute.
+func (h *health) use(now int64, tokens int64) {
+	h.roll(now)
+	h.rpm.Add(1)
+	h.tpm.Add(tokens)
+}
+
+// addTokens corrects the tokens counted for a request once the answer's
+// usage is known.
+func (h *health) addTokens(now int64, delta int64) {
+	h.roll(now)
+	h.tpm.Add(delta)
+}
+
+func (h *health) roll(now int64) {
+	m := now / int64(time.Minute)
+	if old := h.minute.Load(); old != m && h.minute.CompareAndSwap(old, m) {
+		h.rpm.Store(0)
+		h.tpm.Store(0)
+	}
+}
+
+// usage returns the requests and tokens counted in the current minute.
+func (h *health) usage(now int64) (rpm, tpm int64) {
+	if h.minute.Load() != now/int64(time.Minute) {
+		return 0, 0
+	}
+	return h.rpm.Load(), h.tpm.Load()
+}
+
+// atLimit reports whether d used up its rpm or tpm for this minute.
+func (d *Deployment) atLimit(now int64) bool {
+	if d.Config.RPM <= 0 && d.Config.TPM <= 0 {
+		return false
+	}
+	rpm, tpm := d.health.usage(now)
+	return (d.Config.RPM > 0 && rpm >= int64(d.Config.RPM)) || (d.Config.TPM > 0 && tpm >= int64(d.Config.TPM))
+}
+
+// headroom is the fraction of d's rpm/tpm left this minute (1 when it
+// has no limits).
+func (d *Deployment) headroom(now int64) float64 {
+	rpm, tpm := d.health.usage(now)
+	h := 1.0
+	if d.Config.RPM > 0 {
+		h = min(h, 1-float64(rpm)/float64(d.Config.RPM))
+	}
+	if d.Config.TPM > 0 {
+		h = min(h, 1-float64(tpm)/float64(d.Config.TPM))
+	}
+	return h
+}
+
+// countsForCooldown says whether a failure is the deployment's fault
+// (and so counts toward its cooldown): rate limits, timeouts, server
+// errors, connection failures, and auth/not-found errors (a broken key
+// or model id on that deployment). A malformed request is the client's.
+func countsForCooldown(e *Error) bool {
+	switch e.Status {
+	case 401, 403, 404, 408, 429:
+		return true
+	case 499:
+		return false
+	}
+	return e.Status >= 500 || e.Retryable
+}
+
+// cooldownError is the answer when every deployment of g is cooling
+// down: 429 with Retry-After = the soonest recovery.
+func cooldownError(g *Group, soonest int64, now int64) *Error {
+	secs := int64(math.Ceil(float64(soonest-now) / float64(time.Second)))
+	if secs < 1 {
+		secs = 1
+	}
+	return &Error{Status: 429, Type: "rate_limit_error", Code: "deployments_cooling_down",
+		RetryAfter: strconv.AppendInt(nil, secs, 10),
+		Message:    "every deployment of model " + strconv.Quote(g.Name) + " is cooling down after repeated failures; retry after " + strconv.FormatInt(secs, 10) + "s"}
+}
+
+// limitError is the answer when every deployment of g used up its
+// rpm/tpm for this minute.
+func limitError(g *Group, now int64) *Error {
+	next := (now/int64(time.Minute) + 1) * int64(time.Minute)
+	secs := int64(math.Ceil(float64(next-now) / float64(time.Second)))
+	return &Error{Status: 429, Type: "rate_limit_error", Code: "rate_limit_exceeded",
+		RetryAfter: strconv.AppendInt(nil, max(secs, 1), 10),
+		Message:    "every deployment of model " + strconv.Quote(g.Name) + " reached its rpm/tpm limit for this minute"}
+}

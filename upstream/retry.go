@@ -1,0 +1,233 @@
+package upstream
+
+import (
+	"bytes"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// tryGroup is the retry loop, the only one in llmedge: it runs attempts
+// on the deployments of g until one succeeds, the failure is not worth
+// another attempt, the retries of its class are used up, or waiting
+// longer would pass max_retry_wait_seconds. A retry goes to another
+// deployment when one is left (at once), else to the same one after an
+// exponential backoff with jitter; an upstream Retry-After is the least
+// wait for the deployment that sent it. Every wait ends at once when the
+// client goes away.
+func (reg *Registry) tryGroup(g *Group, req *ChatRequest, out *Response, cs *callState) *Error {
+	var last *Error
+	cs.retries = 0
+	for {
+		now := time.Now()
+		d, wait, serr := reg.choose(g, cs, now.UnixNano())
+		if d == nil {
+			if last != nil {
+				return last
+			}
+			if serr != nil {
+				if u := firstUnavailable(g); u != nil && serr.Message == u.unavailable {
+					out.Deployment = u
+				}
+				return serr
+			}
+			return &Error{Status: 503, Type: "service_unavailable_error", Message: "no deployment left for model " + strconv.Quote(g.Name)}
+		}
+		if last != nil {
+			if cs.retries >= reg.policy.retriesFor(last) {
+				return last
+			}
+			if cs.waited+wait > reg.policy.maxRetryWait {
+				return last
+			}
+			if wait > 0 {
+				if !sleep(req.Cancel, wait) {
+					return canceledError()
+				}
+				cs.waited += wait
+			}
+			cs.retries++
+		}
+		if req.Cancel.Canceled() {
+			return canceledError()
+		}
+		err := reg.run(d, g, req, out, cs)
+		if err == nil {
+			return nil
+		}
+		last = err
+		if req.Cancel.Canceled() || err.Status == 499 {
+			return err
+		}
+	}
+}
+
+// run makes one attempt on d and records its outcome in d's health.
+func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Response, cs *callState) *Error {
+	out.Attempts++
+	out.Deployment = d
+	cs.note(d)
+	start := time.Now()
+	tokens := int64(len(req.Body)/4 + 1)
+	d.health.use(start.UnixNano(), tokens)
+	d.inflight.Add(1)
+	err := reg.attempt(d, g, req, out)
+	d.inflight.Add(-1)
+	end := time.Now()
+	if err == nil {
+		d.health.observe(end.Sub(start))
+		if out.Stream == nil && (d.Config.TPM > 0 || reg.policy.strategy == usageBased) {
+			if n, ok := totalTokens(out.Body); ok {
+				d.health.addTokens(end.UnixNano(), n-tokens)
+			}
+		}
+		return nil
+	}
+	if err.Status == 499 || req.Cancel.Canceled() {
+		return err
+	}
+	now := end.UnixNano()
+	if ra := retryAfterDuration(err.RetryAfter, end); ra > 0 {
+		d.health.retryAfter(now, ra)
+	}
+	if countsForCooldown(err) {
+		d.health.fail(now, reg.policy.allowedFails, reg.policy.cooldownTime)
+	}
+	return err
+}
+
+func firstUnavailable(g *Group) *Deployment {
+	for _, d := range g.Deployments {
+		if d.unavailable != "" {
+			return d
+		}
+	}
+	return nil
+}
+
+func canceledError() *Error {
+	return &Error{Status: 499, Type: "api_error", Code: "client_closed_request", Message: ErrCanceled.Error()}
+}
+
+// sleep waits d or until the call is canceled; false means canceled.
+func sleep(c *Cancel, d time.Duration) bool {
+	if c.Canceled() {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return !c.Canceled()
+	case <-c.Done():
+		return false
+	}
+}
+
+// classify maps a failure to its retry_policy class.
+func classify(e *Error) errClass {
+	switch {
+	case e.Status == 408 || e.Code == "upstream_timeout":
+		return classTimeout
+	case e.Status == 429:
+		return classRateLimit
+	case e.Status == 401 || e.Status == 403:
+		return classAuth
+	case e.Status >= 500:
+		return classInternal
+	case isContentPolicy(e):
+		return classContentPolicy
+	case e.Status == 400 || e.Status == 413 || e.Status == 422:
+		return classBadRequest
+	}
+	return classOther
+}
+
+// retriesFor is how many retries a failure like e gets: retry_policy
+// for its class when set, else num_retries for the transient classes
+// (timeouts, rate limits, server and connection errors) and none for
+// the rest (a bad request or a bad key fails the same way again).
+func (p *policy) retriesFor(e *Error) int {
+	c := classify(e)
+	if n := p.retryPolicy[c]; n >= 0 {
+		return n
+	}
+	switch c {
+	case classTimeout, classRateLimit, classInternal:
+		return p.numRetries
+	}
+	if e.Retryable {
+		return p.numRetries
+	}
+	return 0
+}
+
+// retryAfterHeader returns an upstream's wait hint: retry-after-ms (as
+// seconds with a fraction, the precision the OpenAI SDKs read) when
+// present, else Retry-After (seconds or an HTTP date). Nil when neither.
+func retryAfterHeader(h *fasthttp.ResponseHeader) []byte {
+	if ms := h.Peek("Retry-After-Ms"); len(ms) > 0 {
+		if f, err := strconv.ParseFloat(string(bytes.TrimSpace(ms)), 64); err == nil && f >= 0 && f < 1e9 {
+			return strconv.AppendFloat(nil, f/1000, 'f', -1, 64)
+		}
+	}
+	return h.Peek("Retry-After")
+}
+
+// retryAfterDuration parses a Retry-After value: seconds (a fraction
+// allowed) or an HTTP date. 0 when absent or unparsable.
+func retryAfterDuration(v []byte, now time.Time) time.Duration {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return 0
+	}
+	if f, err := strconv.ParseFloat(string(v), 64); err == nil {
+		if f <= 0 || math.IsNaN(f) || f > 1e7 {
+			return 0
+		}
+		return time.Duration(f * float64(time.Second))
+	}
+	if t, err := http.ParseTime(string(v)); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// clientRetryAfter rewrites a fractional Retry-After as whole seconds
+// (rounded up) for the client: the header's standard form.
+func clientRetryAfter(v []byte) []byte {
+	if len(v) == 0 || bytes.IndexByte(v, '.') < 0 {
+		return v
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	if err != nil {
+		return v
+	}
+	return strconv.AppendInt(nil, int64(math.Ceil(f)), 10)
+}
+
+// totalTokens finds "total_tokens":N in a JSON answer without decoding
+// it (the usage object comes last in OpenAI's answers).
+func totalTokens(body []byte) (int64, bool) {
+	i := bytes.LastIndex(body, []byte(`"total_tokens"`))
+	if i < 0 {
+		return 0, false
+	}
+	b := body[i+len(`"total_tokens"`):]
+	j := 0
+	for j < len(b) && (b[j] == ' ' || b[j] == ':' || b[j] == '\t' || b[j] == '\n' || b[j] == '\r') {
+		j++
+	}
+	var n int64
+	k := j
+	for k < len(b) && b[k] >= '0' && b[k] <= '9' && k-j < 12 {
+		n = n*10 + int64(b[k]-'0')
+		k++
+	}
+	return n, k > j
+}

@@ -1,0 +1,213 @@
+package upstream
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// callState is what one client call remembers across its attempts:
+// which deployments it tried (once per attempt) and how long it waited.
+type callState struct {
+	buf    [8]*Deployment
+	tried  []*Deployment
+	waited time.Duration
+	// retries made in the current group.
+	retries int
+	// groups already tried (primary and fallbacks).
+	groups []*Group
+}
+
+func (cs *callState) attempts(d *Deployment) int {
+	n := 0
+	for _, x := range cs.tried {
+		if x == d {
+			n++
+		}
+	}
+	return n
+}
+
+func (cs *callState) note(d *Deployment) {
+	if cs.tried == nil {
+		cs.tried = cs.buf[:0]
+	}
+	cs.tried = append(cs.tried, d)
+}
+
+// choose picks the deployment of g for the next attempt and how long to
+// wait before it. The first choice is a deployment this call has not
+// tried, that is not cooling down, within its rpm/tpm, and with no
+// pending Retry-After, picked by the routing strategy. Failing that, the
+// deployment that can be tried soonest (a tried one after its backoff,
+// or one whose Retry-After runs out). With nothing left it returns the
+// reason as an error: 429 when everything is cooling down or at its
+// limit, the deployments' own reason when none can serve, or nil when
+// every deployment used up its retries.
+func (reg *Registry) choose(g *Group, cs *callState, now int64) (*Deployment, time.Duration, *Error) {
+	var buf [16]*Deployment
+	fresh := buf[:0]
+	var later *Deployment
+	var laterWait time.Duration
+	serving, limited := false, false
+	soonest := int64(math.MaxInt64)
+	for _, d := range g.Deployments {
+		if d.unavailable != "" {
+			continue
+		}
+		serving = true
+		if cu := d.health.coolUntil.Load(); cu > now {
+			soonest = min(soonest, cu)
+			continue
+		}
+		if d.atLimit(now) {
+			limited = true
+			continue
+		}
+		n := cs.attempts(d)
+		if n > 0 && d.Config.MaxRetries != nil && n > *d.Config.MaxRetries {
+			continue
+		}
+		nb := d.health.notBefore.Load()
+		if n == 0 && nb <= now {
+			fresh = append(fresh, d)
+			continue
+		}
+		var wait time.Duration
+		if nb > now {
+			wait = time.Duration(nb - now)
+		}
+		if n > 0 {
+			wait = max(wait, reg.policy.backoffFor(n))
+		}
+		if later == nil || wait < laterWait {
+			later, laterWait = d, wait
+		}
+	}
+	if len(fresh) > 0 {
+		return reg.pickBy(fresh, now), 0, nil
+	}
+	if later != nil {
+		return later, laterWait, nil
+	}
+	switch {
+	case soonest != math.MaxInt64:
+		return nil, 0, cooldownError(g, soonest, now)
+	case limited:
+		return nil, 0, limitError(g, now)
+	case !serving:
+		for _, d := range g.Deployments {
+			if d.unavailable != "" {
+				return nil, 0, &Error{Status: d.unavailableStatus, Type: errorType(d.unavailableStatus), Code: d.unavailableCode, Message: d.unavailable}
+			}
+		}
+		return nil, 0, &Error{Status: 503, Type: "service_unavailable_error", Message: fmt.Sprintf("no deployment available for model %q", g.Name)}
+	}
+	return nil, 0, nil
+}
+
+// backoffFor is the wait before the n-th retry of one deployment:
+// exponential from backoff, capped at backoffMax, with jitter (the wait
+// is drawn from [d/2, d]) so clients that failed together do not come
+// back together.
+func (p *policy) backoffFor(n int) time.Duration {
+	if p.backoff <= 0 {
+		return 0
+	}
+	d := p.backoff
+	for i := 1; i < n && d < p.backoffMax; i++ {
+		d *= 2
+	}
+	if p.backoffMax > 0 && d > p.backoffMax {
+		d = p.backoffMax
+	}
+	half := d / 2
+	return half + time.Duration(rand.Int64N(int64(half)+1))
+}
+
+// pickBy applies the routing strategy to the eligible deployments.
+func (reg *Registry) pickBy(ds []*Deployment, now int64) *Deployment {
+	if len(ds) == 1 {
+		return ds[0]
+	}
+	start := rand.IntN(len(ds))
+	switch reg.policy.strategy {
+	case leastBusy:
+		best := ds[start]
+		for i := 1; i < len(ds); i++ {
+			d := ds[(start+i)%len(ds)]
+			if d.inflight.Load() < best.inflight.Load() {
+				best = d
+			}
+		}
+		return best
+	case latencyBased:
+		// A deployment never measured is tried first, so every one gets a
+		// sample; then the lowest moving average wins.
+		best := ds[start]
+		for i := 1; i < len(ds); i++ {
+			d := ds[(start+i)%len(ds)]
+			bl, dl := best.health.latency.Load(), d.health.latency.Load()
+			if bl != 0 && (dl == 0 || dl < bl) {
+				best = d
+			}
+		}
+		return best
+	case usageBased:
+		best := ds[start]
+		bh := best.headroom(now)
+		for i := 1; i < len(ds); i++ {
+			d := ds[(start+i)%len(ds)]
+			dh := d.headroom(now)
+			if dh > bh {
+				best, bh = d, dh
+			} else if dh == bh {
+				br, _ := best.health.usage(now)
+				dr, _ := d.health.usage(now)
+				if dr < br {
+					best, bh = d, dh
+				}
+			}
+		}
+		return best
+	}
+	return shuffle(ds)
+}
+
+// shuffle is simple-shuffle: a random pick weighted by weight, else by
+// rpm, else by tpm, else uniform.
+func shuffle(ds []*Deployment) *Deployment {
+	weight := func(d *Deployment) float64 { return d.Config.Weight }
+	switch {
+	case anyPositive(ds, func(d *Deployment) float64 { return d.Config.Weight }):
+	case anyPositive(ds, func(d *Deployment) float64 { return float64(d.Config.RPM) }):
+		weight = func(d *Deployment) float64 { return float64(d.Config.RPM) }
+	case anyPositive(ds, func(d *Deployment) float64 { return float64(d.Config.TPM) }):
+		weight = func(d *Deployment) float64 { return float64(d.Config.TPM) }
+	default:
+		return ds[rand.IntN(len(ds))]
+	}
+	total := 0.0
+	for _, d := range ds {
+		total += max(weight(d), 0)
+	}
+	r := rand.Float64() * total
+	for _, d := range ds {
+		w := max(weight(d), 0)
+		if r < w {
+			return d
+		}
+		r -= w
+	}
+	return ds[len(ds)-1]
+}
+
+func anyPositive(ds []*Deployment, f func(*Deployment) float64) bool {
+	for _, d := range ds {
+		if f(d) > 0 {
+			return true
+		}
+	}
+	return false
+}

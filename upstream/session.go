@@ -1,0 +1,101 @@
+package upstream
+
+import (
+	"errors"
+	"net/url"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// maxRedirects is how many redirects a non-stream call follows (the
+// browsers' and curl's customary bound is higher; an API that redirects
+// more than 5 times is broken).
+const maxRedirects = 5
+
+// errRedirectDowngrade refuses a redirect from https to http: the
+// request carries the client's prompt.
+var errRedirectDowngrade = errors.New("refused a redirect from https to http")
+
+// send is one HTTP exchange of an attempt with the upstream session
+// applied: the cookies stored for the host go out, the answer's
+// Set-Cookie is kept, and for a non-stream call redirects are followed
+// (at most 5, never from https to http, cookies applied at each hop).
+// deadline bounds the answer's headers, and for a non-stream call the
+// whole exchange.
+func (reg *Registry) send(d *Deployment, stream bool, x *exchange, ureq *fasthttp.Request, uresp *fasthttp.Response, deadline time.Time) error {
+	if !stream {
+		x.deadline = deadline
+		x.readTimeout = d.readTimeout
+	}
+	for hops := 0; ; hops++ {
+		reg.cookies.apply(ureq)
+		if err := x.roundTrip(ureq, uresp, deadline); err != nil {
+			return err
+		}
+		reg.cookies.store(ureq, uresp)
+		status := uresp.StatusCode()
+		if stream || hops >= maxRedirects || !isRedirect(status) {
+			return nil
+		}
+		loc := uresp.Header.Peek("Location")
+		if len(loc) == 0 {
+			return nil
+		}
+		base, err := url.Parse(string(ureq.URI().FullURI()))
+		if err != nil {
+			return nil
+		}
+		ref, err := url.Parse(string(loc))
+		if err != nil {
+			return nil
+		}
+		next := base.ResolveReference(ref)
+		if next.Scheme != "http" && next.Scheme != "https" || next.Host == "" {
+			return nil
+		}
+		if base.Scheme == "https" && next.Scheme == "http" {
+			_, _ = x.readAll(nil, maxErrorBody)
+			x.release(uresp)
+			return errRedirectDowngrade
+		}
+		// Finish this exchange so its connection can be reused.
+		if _, err := x.readAll(nil, maxErrorBody); err != nil {
+			x.release(uresp)
+			return err
+		}
+		x.release(uresp)
+		uresp.Reset()
+		if next.Host != base.Host {
+			// Credentials are for the configured host only.
+			ureq.Header.Del("Authorization")
+			ureq.Header.Del("Api-Key")
+			ureq.Header.Del("X-Api-Key")
+		}
+		if status == fasthttp.StatusSeeOther {
+			ureq.Header.SetMethod(fasthttp.MethodGet)
+			ureq.ResetBody()
+			ureq.Header.Del("Content-Type")
+		}
+		ureq.Header.DelAllCookies()
+		ureq.SetRequestURI(next.String())
+		ureq.Header.SetHost(next.Host)
+		addr := next.Host
+		if next.Port() == "" {
+			if next.Scheme == "https" {
+				addr += ":443"
+			} else {
+				addr += ":80"
+			}
+		}
+		*x = exchange{pool: reg.pools.get(addr, next.Scheme == "https"), cancel: x.cancel, deadline: x.deadline, readTimeout: x.readTimeout}
+	}
+}
+
+func isRedirect(status int) bool {
+	switch status {
+	case 301, 302, 303, 307, 308:
+		return true
+	}
+	return false
+}
