@@ -69,6 +69,10 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		Query:        c.route.query,
 	}
 	c.watch.start(ctx.Conn(), &c.cancel)
+	if c.req.Stream && s.keepalive > 0 {
+		s.streamWithKeepalive(ctx, c, g)
+		return
+	}
 
 	resp := upstream.AcquireResponse()
 	err := s.reg.Chat(g, &c.req, resp)

@@ -74,6 +74,8 @@ type Server struct {
 	inflight atomic.Int64
 
 	mem *memoryRouter // user_id_mappings (memory.go)
+	// keepalive is general_settings.stream_keepalive_seconds (0 = off).
+	keepalive time.Duration
 }
 
 // New builds a server for cfg, answering through reg.
@@ -84,6 +86,7 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	_, _ = rand.Read(rnd[:])
 	hex.Encode(s.idPrefix[:], rnd[:])
 	s.modelsJSON = buildModelsJSON(reg, s.started.Unix())
+	s.keepalive = keepaliveInterval(cfg)
 
 	r := router.New()
 	r.SaveMatchedRoutePath = false
