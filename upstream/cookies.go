@@ -109,6 +109,7 @@ func (j *cookieJar) apply(req *fasthttp.Request) {
 	path := string(u.Path())
 	https := string(u.Scheme()) == "https"
 	now := j.now()
+	isIP := net.ParseIP(host) != nil
 	j.mu.RLock()
 	defer j.mu.RUnlock()
 	for dom := host; ; {
@@ -122,7 +123,7 @@ func (j *cookieJar) apply(req *fasthttp.Request) {
 			req.Header.SetCookie(c.Name, c.Value)
 		}
 		i := strings.IndexByte(dom, '.')
-		if i < 0 || net.ParseIP(host) != nil {
+		if i < 0 || isIP {
 			break
 		}
 		dom = dom[i+1:]

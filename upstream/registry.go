@@ -173,11 +173,11 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 	}
 	d.timeout = cd.Timeout
 	if d.timeout <= 0 {
-		d.timeout = DefaultTimeout
+		d.timeout = r.policy.timeout
 	}
 	d.streamTimeout = cd.StreamTimeout
 	if d.streamTimeout <= 0 {
-		d.streamTimeout = DefaultStreamTimeout
+		d.streamTimeout = r.policy.streamTimeout
 	}
 	d.wildcard = cd.UpstreamModel == "*" || strings.HasSuffix(cd.UpstreamModel, "/*")
 	d.quotedModel = AppendJSONString(nil, cd.UpstreamModel)

@@ -36,25 +36,32 @@ func (reg *Registry) tryGroup(g *Group, req *ChatRequest, out *Response, cs *cal
 			}
 			return &Error{Status: 503, Type: "service_unavailable_error", Message: "no deployment left for model " + strconv.Quote(g.Name)}
 		}
-		if last != nil {
-			if cs.retries >= reg.policy.retriesFor(last) {
-				return last
-			}
+		if last != nil && cs.retries >= reg.policy.retriesFor(last) {
+			return last
+		}
+		if wait > 0 {
+			// A backoff, or a Retry-After the deployment gave (even a
+			// first attempt honours it: the upstream asked not to be
+			// called before then).
 			if cs.waited+wait > reg.policy.maxRetryWait {
-				return last
-			}
-			if wait > 0 {
-				if !sleep(req.Cancel, wait) {
-					return canceledError()
+				if last != nil {
+					return last
 				}
-				cs.waited += wait
+				return waitError(g, wait)
 			}
+			if !sleep(req.Cancel, wait) {
+				return canceledError()
+			}
+			cs.waited += wait
+			now = time.Now()
+		}
+		if last != nil {
 			cs.retries++
 		}
 		if req.Cancel.Canceled() {
 			return canceledError()
 		}
-		err := reg.run(d, g, req, out, cs)
+		err := reg.run(d, g, req, out, cs, now)
 		if err == nil {
 			return nil
 		}
@@ -66,11 +73,10 @@ func (reg *Registry) tryGroup(g *Group, req *ChatRequest, out *Response, cs *cal
 }
 
 // run makes one attempt on d and records its outcome in d's health.
-func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Response, cs *callState) *Error {
+func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Response, cs *callState, start time.Time) *Error {
 	out.Attempts++
 	out.Deployment = d
 	cs.note(d)
-	start := time.Now()
 	tokens := int64(len(req.Body)/4 + 1)
 	d.health.use(start.UnixNano(), tokens)
 	d.inflight.Add(1)
@@ -97,6 +103,15 @@ func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Respons
 		d.health.fail(now, reg.policy.allowedFails, reg.policy.cooldownTime)
 	}
 	return err
+}
+
+// waitError is the answer when the only deployments left asked (with
+// Retry-After) not to be called for longer than the call may wait.
+func waitError(g *Group, wait time.Duration) *Error {
+	secs := int64(math.Ceil(wait.Seconds()))
+	return &Error{Status: 429, Type: "rate_limit_error", Code: "rate_limit_exceeded",
+		RetryAfter: strconv.AppendInt(nil, max(secs, 1), 10),
+		Message:    "every deployment of model " + strconv.Quote(g.Name) + " asked to be called again in " + strconv.FormatInt(max(secs, 1), 10) + "s"}
 }
 
 func firstUnavailable(g *Group) *Deployment {

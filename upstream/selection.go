@@ -9,31 +9,39 @@ import (
 
 // callState is what one client call remembers across its attempts:
 // which deployments it tried (once per attempt) and how long it waited.
+// It lives on the caller's stack: the first attempts are kept in an
+// array, not a slice of itself.
 type callState struct {
-	buf    [8]*Deployment
-	tried  []*Deployment
+	first  [8]*Deployment
+	n      int
+	more   []*Deployment
 	waited time.Duration
 	// retries made in the current group.
 	retries int
-	// groups already tried (primary and fallbacks).
-	groups []*Group
 }
 
 func (cs *callState) attempts(d *Deployment) int {
-	n := 0
-	for _, x := range cs.tried {
+	c := 0
+	for _, x := range cs.first[:min(cs.n, len(cs.first))] {
 		if x == d {
-			n++
+			c++
 		}
 	}
-	return n
+	for _, x := range cs.more {
+		if x == d {
+			c++
+		}
+	}
+	return c
 }
 
 func (cs *callState) note(d *Deployment) {
-	if cs.tried == nil {
-		cs.tried = cs.buf[:0]
+	if cs.n < len(cs.first) {
+		cs.first[cs.n] = d
+	} else {
+		cs.more = append(cs.more, d)
 	}
-	cs.tried = append(cs.tried, d)
+	cs.n++
 }
 
 // choose picks the deployment of g for the next attempt and how long to

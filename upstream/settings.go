@@ -96,6 +96,10 @@ type policy struct {
 	contextFB    map[string][]string
 	contentFB    map[string][]string
 	cookieStore  string
+	// timeout and streamTimeout apply to deployments without their own
+	// (router_settings.timeout / stream_timeout, else the defaults).
+	timeout       time.Duration
+	streamTimeout time.Duration
 }
 
 // settingsReader looks a key up in router_settings, then litellm_settings.
@@ -280,6 +284,16 @@ func newPolicy(cfg *config.Config) (policy, config.Errors) {
 		}
 	}
 	p.allowedFails = s.count("allowed_fails", DefaultAllowedFails)
+	router := &settingsReader{sections: []map[string]any{cfg.Router.Raw}, names: []string{"router_settings"}}
+	p.timeout = router.seconds("timeout", DefaultTimeout)
+	p.streamTimeout = router.seconds("stream_timeout", DefaultStreamTimeout)
+	s.errs = append(s.errs, router.errs...)
+	if p.timeout <= 0 {
+		p.timeout = DefaultTimeout
+	}
+	if p.streamTimeout <= 0 {
+		p.streamTimeout = DefaultStreamTimeout
+	}
 	p.cooldownTime = s.seconds("cooldown_time", DefaultCooldownTime)
 	// llmedge extensions (router_settings or litellm_settings).
 	p.backoff = s.seconds("retry_backoff_seconds", DefaultRetryBackoff)

@@ -1,0 +1,294 @@
+package upstream
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llmedge/llmedge/config"
+)
+
+func mockDep(i int, name string) *config.Deployment {
+	return &config.Deployment{Index: i, ModelName: name, ID: name + "-" + string(rune('0'+i)), Model: "mock/x", Provider: "mock", UpstreamModel: "x"}
+}
+
+func TestPolicyFromConfig(t *testing.T) {
+	two := 2
+	cfg := &config.Config{
+		Router: config.RouterSettings{RoutingStrategy: "least-busy", Raw: map[string]any{
+			"retry_policy":             map[string]any{"RateLimitErrorRetries": int64(5), "BadRequestErrorRetries": int64(1)},
+			"allowed_fails":            int64(7),
+			"cooldown_time":            1.5,
+			"fallbacks":                []any{map[string]any{"a": []any{"b", "c"}}},
+			"context_window_fallbacks": []any{map[string]any{"a": []any{"big"}}},
+			"timeout":                  int64(12),
+		}},
+		LiteLLM: config.LiteLLMSettings{NumRetries: &two, Raw: map[string]any{
+			"num_retries":       int64(2),
+			"allowed_fails":     int64(1), // router_settings wins
+			"default_fallbacks": []any{"d"},
+			"max_fallbacks":     int64(1),
+		}},
+	}
+	p, errs := newPolicy(cfg)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if p.strategy != leastBusy || p.numRetries != 2 || p.allowedFails != 7 || p.cooldownTime != 1500*time.Millisecond || p.maxFallbacks != 1 || p.timeout != 12*time.Second {
+		t.Fatalf("%+v", p)
+	}
+	if got := p.retriesFor(&Error{Status: 429}); got != 5 {
+		t.Fatalf("429 retries %d", got)
+	}
+	if got := p.retriesFor(&Error{Status: 503, Retryable: true}); got != 2 {
+		t.Fatalf("503 retries %d", got)
+	}
+	if got := p.retriesFor(&Error{Status: 400}); got != 1 {
+		t.Fatalf("400 retries %d", got)
+	}
+	if got := p.retriesFor(&Error{Status: 401}); got != 0 {
+		t.Fatalf("401 retries %d", got)
+	}
+	if got := strings.Join(p.fallbacksFor("a", &Error{Status: 503}), ","); got != "b,c" {
+		t.Fatalf("fallbacks %q", got)
+	}
+	if got := strings.Join(p.fallbacksFor("x", &Error{Status: 503}), ","); got != "d" {
+		t.Fatalf("default fallbacks %q", got)
+	}
+	ctxErr := &Error{Status: 400, Body: []byte(`{"error":{"message":"This model's maximum context length is 8192 tokens","code":"context_length_exceeded"}}`)}
+	if got := strings.Join(p.fallbacksFor("a", ctxErr), ","); got != "big" {
+		t.Fatalf("context fallbacks %q", got)
+	}
+	if got := p.fallbacksFor("a", &Error{Status: 400, Message: "bad"}); got != nil {
+		t.Fatalf("400 fell back to %v", got)
+	}
+	if got := p.fallbacksFor("a", &Error{Status: 499}); got != nil {
+		t.Fatalf("canceled fell back to %v", got)
+	}
+}
+
+func TestPolicyErrorsNameTheKey(t *testing.T) {
+	cfg := &config.Config{Router: config.RouterSettings{RoutingStrategy: "cost-based-routing", Raw: map[string]any{
+		"retry_policy":    map[string]any{"NopeErrorRetries": int64(1)},
+		"allowed_fails":   -1.0,
+		"fallbacks":       "a",
+		"connection_pool": map[string]any{"max_connections": int64(0)},
+	}}}
+	_, err := NewRegistry(cfg, Options{})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"router_settings.routing_strategy", "router_settings.retry_policy.NopeErrorRetries", "router_settings.allowed_fails", "router_settings.fallbacks", "router_settings.connection_pool.max_connections"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s: %v", want, err)
+		}
+	}
+}
+
+func TestBackoffGrowsWithJitterAndCap(t *testing.T) {
+	p := policy{backoff: 100 * time.Millisecond, backoffMax: 400 * time.Millisecond}
+	for n, want := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 3: 400 * time.Millisecond, 9: 400 * time.Millisecond} {
+		for i := 0; i < 50; i++ {
+			if d := p.backoffFor(n); d < want/2 || d > want {
+				t.Fatalf("retry %d: %s not in [%s, %s]", n, d, want/2, want)
+			}
+		}
+	}
+}
+
+func TestRetryAfterParsing(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Duration{
+		"2": 2 * time.Second, "0.25": 250 * time.Millisecond, " 1 ": time.Second, "": 0, "-3": 0, "soon": 0, "NaN": 0,
+		"Thu, 01 Jan 2026 00:00:05 GMT": 5 * time.Second, "Wed, 31 Dec 2025 23:00:00 GMT": 0,
+	} {
+		if got := retryAfterDuration([]byte(in), now); got != want {
+			t.Errorf("%q: %s want %s", in, got, want)
+		}
+	}
+	if got := string(clientRetryAfter([]byte("0.3"))); got != "1" {
+		t.Errorf("client form %q", got)
+	}
+}
+
+func TestTotalTokens(t *testing.T) {
+	if n, ok := totalTokens([]byte(`{"usage":{"prompt_tokens":5,"total_tokens": 42}}`)); !ok || n != 42 {
+		t.Fatal(n, ok)
+	}
+	if _, ok := totalTokens([]byte(`{"usage":null}`)); ok {
+		t.Fatal("found tokens in none")
+	}
+}
+
+func TestSelectionStrategies(t *testing.T) {
+	cfg := &config.Config{Deployments: []*config.Deployment{mockDep(0, "m"), mockDep(1, "m"), mockDep(2, "m")}}
+	reg, err := NewRegistry(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := reg.Group("m")
+	ds := g.Deployments
+	now := time.Now().UnixNano()
+
+	reg.policy.strategy = leastBusy
+	ds[0].inflight.Store(3)
+	ds[1].inflight.Store(1)
+	ds[2].inflight.Store(2)
+	for i := 0; i < 20; i++ {
+		if d := reg.pickBy(ds, now); d != ds[1] {
+			t.Fatalf("least-busy picked %s", d.ID)
+		}
+	}
+
+	reg.policy.strategy = latencyBased
+	ds[0].health.latency.Store(int64(50 * time.Millisecond))
+	ds[1].health.latency.Store(int64(10 * time.Millisecond))
+	ds[2].health.latency.Store(0) // never measured: explored first
+	if d := reg.pickBy(ds, now); d != ds[2] {
+		t.Fatalf("latency picked %s, want the unmeasured one", d.ID)
+	}
+	ds[2].health.observe(30 * time.Millisecond)
+	for i := 0; i < 20; i++ {
+		if d := reg.pickBy(ds, now); d != ds[1] {
+			t.Fatalf("latency picked %s", d.ID)
+		}
+	}
+
+	reg.policy.strategy = usageBased
+	ds[0].Config.RPM, ds[1].Config.RPM, ds[2].Config.RPM = 10, 10, 100
+	for i := 0; i < 5; i++ {
+		ds[0].health.use(now, 1)
+	}
+	ds[1].health.use(now, 1)
+	for i := 0; i < 50; i++ {
+		ds[2].health.use(now, 1)
+	}
+	if d := reg.pickBy(ds, now); d != ds[1] {
+		t.Fatalf("usage picked %s (headroom %v %v %v)", d.ID, ds[0].headroom(now), ds[1].headroom(now), ds[2].headroom(now))
+	}
+
+	// simple-shuffle by weight: a zero weight is never picked.
+	reg.policy.strategy = simpleShuffle
+	ds[0].Config.Weight, ds[1].Config.Weight, ds[2].Config.Weight = 0, 1, 3
+	counts := map[string]int{}
+	for i := 0; i < 4000; i++ {
+		counts[reg.pickBy(ds, now).ID]++
+	}
+	if counts[ds[0].ID] != 0 || counts[ds[2].ID] < 2600 || counts[ds[2].ID] > 3400 {
+		t.Fatalf("weighted counts %v", counts)
+	}
+}
+
+// choose prefers untried deployments, honours cooldown, rpm limits and
+// per-deployment max_retries.
+func TestChoose(t *testing.T) {
+	zero := 0
+	d0, d1 := mockDep(0, "m"), mockDep(1, "m")
+	d1.MaxRetries = &zero
+	reg, err := NewRegistry(&config.Config{Deployments: []*config.Deployment{d0, d1}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.policy.backoff, reg.policy.backoffMax = 10*time.Millisecond, 10*time.Millisecond
+	g := reg.Group("m")
+	a, b := g.Deployments[0], g.Deployments[1]
+	now := time.Now().UnixNano()
+	var cs callState
+	cs.note(a)
+	if d, wait, _ := reg.choose(g, &cs, now); d != b || wait != 0 {
+		t.Fatalf("after a: %v %s", d, wait)
+	}
+	cs.note(b)
+	// b has max_retries 0: only a is left, after a backoff.
+	if d, wait, _ := reg.choose(g, &cs, now); d != a || wait < 5*time.Millisecond {
+		t.Fatalf("retry: %v %s", d, wait)
+	}
+	// Retry-After on a is the least wait.
+	a.health.retryAfter(now, 2*time.Second)
+	if _, wait, _ := reg.choose(g, &cs, now); wait < 2*time.Second {
+		t.Fatalf("retry-after not honoured: %s", wait)
+	}
+	// Both cooling: 429 with the soonest recovery.
+	a.health.coolUntil.Store(now + int64(3*time.Second))
+	b.health.coolUntil.Store(now + int64(1200*time.Millisecond))
+	d, _, e := reg.choose(g, &callState{}, now)
+	if d != nil || e == nil || e.Status != 429 || string(e.RetryAfter) != "2" {
+		t.Fatalf("cooling: %v %+v", d, e)
+	}
+	a.health.coolUntil.Store(0)
+	b.health.coolUntil.Store(0)
+	a.health.notBefore.Store(0)
+	// rpm limits.
+	a.Config.RPM, b.Config.RPM = 1, 1
+	a.health.use(now, 1)
+	if d, _, _ := reg.choose(g, &callState{}, now); d != b {
+		t.Fatalf("rpm: %v", d)
+	}
+	b.health.use(now, 1)
+	if d, _, e := reg.choose(g, &callState{}, now); d != nil || e == nil || e.Status != 429 {
+		t.Fatalf("all at limit: %v %v", d, e)
+	}
+}
+
+func TestCooldownAfterAllowedFails(t *testing.T) {
+	var h health
+	now := time.Now().UnixNano()
+	for i := 0; i < 3; i++ {
+		if h.fail(now, 3, time.Second) {
+			t.Fatalf("cooled after %d fails", i+1)
+		}
+	}
+	if !h.fail(now, 3, time.Second) || !h.cooling(now) || h.cooling(now+int64(time.Second)) {
+		t.Fatal("4th failure did not cool down for 1s")
+	}
+	// Failures of an earlier minute do not count.
+	var h2 health
+	h2.fail(now, 1, time.Second)
+	if h2.fail(now+int64(time.Minute), 1, time.Second) {
+		t.Fatal("failures counted across minutes")
+	}
+}
+
+// The router adds no allocation to a call (mock deployment, non-stream).
+func BenchmarkRegistryChatMock(b *testing.B) {
+	d := mockDep(0, "m")
+	d.MockResponse, d.HasMockResponse = "hi", true
+	reg, err := NewRegistry(&config.Config{Deployments: []*config.Deployment{d, mockDep(1, "m")}}, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	g := reg.Group("m")
+	body := []byte(`{"model":"m","messages":[{"role":"user","content":"x"}]}`)
+	var c Cancel
+	req := &ChatRequest{Body: body, ModelStart: 9, ModelEnd: 12, Model: []byte("m"), Cancel: &c}
+	b.ReportAllocs()
+	for b.Loop() {
+		out := AcquireResponse()
+		if err := reg.Chat(g, req, out); err != nil {
+			b.Fatal(err)
+		}
+		ReleaseResponse(out)
+	}
+}
+
+func BenchmarkChoose(b *testing.B) {
+	cfg := &config.Config{Deployments: []*config.Deployment{mockDep(0, "m"), mockDep(1, "m"), mockDep(2, "m"), mockDep(3, "m")}}
+	for _, s := range []string{"simple-shuffle", "least-busy", "latency-based-routing", "usage-based-routing"} {
+		b.Run(s, func(b *testing.B) {
+			cfg.Router.RoutingStrategy = s
+			reg, err := NewRegistry(cfg, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			g := reg.Group("m")
+			b.ReportAllocs()
+			for b.Loop() {
+				var cs callState
+				now := time.Now().UnixNano()
+				if d, _, _ := reg.choose(g, &cs, now); d == nil {
+					b.Fatal("none")
+				}
+			}
+		})
+	}
+}
