@@ -101,6 +101,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "llmedge: invalid config %s:\n%s\n", *cfgPath, err)
 		return 2
 	}
+	defer func() { logIfErr(log, "saving the upstream cookie store", reg.Close()) }()
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
@@ -170,4 +171,10 @@ func envInt(k string, def int) int {
 		return v
 	}
 	return def
+}
+
+func logIfErr(log *slog.Logger, what string, err error) {
+	if err != nil {
+		log.Warn(what, "err", err)
+	}
 }

@@ -620,3 +620,44 @@ func TestClientDisconnectWithKeepaliveCancelsUpstream(t *testing.T) {
 		t.Fatalf("upstream calls %d", n)
 	}
 }
+
+// connection_pool.read_timeout catches a non-stream body that stalls
+// long before the call's timeout.
+func TestPoolReadTimeoutCatchesStalledBody(t *testing.T) {
+	up := newFakeOpenAI(t)
+	up.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(200)
+		io.WriteString(w, `{"id":"x",`)
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	})
+	d := dep(0, "m", "openai/m", up.base(), "k")
+	d.Timeout = 10 * time.Second
+	d.Params = map[string]any{"connection_pool": map[string]any{"read_timeout": 0.2, "max_connections": int64(4)}}
+	gw := startGateway(t, relConfig(map[string]any{"num_retries": int64(0)}, d))
+	start := time.Now()
+	r := rawPost(t, gw, "/v1/chat/completions", chatBody, testMasterKey)
+	if r.StatusCode != 408 || time.Since(start) > 2*time.Second {
+		t.Fatalf("status %d after %s", r.StatusCode, time.Since(start))
+	}
+}
+
+func TestContentPolicyFallback(t *testing.T) {
+	strict := newFakeOpenAI(t)
+	strict.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(400)
+		io.WriteString(w, `{"error":{"message":"The response was filtered due to the prompt triggering content management policy.","type":"invalid_request_error","param":"prompt","code":"content_filter"}}`)
+	})
+	lenient := newFakeOpenAI(t)
+	gw := startGateway(t, relConfig(map[string]any{"content_policy_fallbacks": []any{map[string]any{"m": []any{"other"}}}},
+		dep(0, "m", "openai/m", strict.base(), "k"), dep(1, "other", "openai/other", lenient.base(), "k")))
+	r := rawPost(t, gw, "/v1/chat/completions", chatBody, testMasterKey)
+	if r.StatusCode != 200 || len(strict.requests()) != 1 || len(lenient.requests()) != 1 || r.Header.Get("X-Llmedge-Attempts") != "2" {
+		t.Fatalf("status %d strict %d lenient %d", r.StatusCode, len(strict.requests()), len(lenient.requests()))
+	}
+}

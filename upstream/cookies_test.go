@@ -72,9 +72,9 @@ func TestCookieJarRules(t *testing.T) {
 		"cf_clearance=cc; Path=/; Domain=.example.com; Max-Age=60; Secure; HttpOnly",
 		"__cf_bm=bm; Path=/; Expires="+clk.now().Add(30*time.Minute).Format(time.RFC1123),
 		"v1only=p; Path=/v1",
-		"dflt=d",                               // default-path /v1/chat
-		"evil=e; Domain=other.com; Path=/",     // not this host's domain
-		"tld=t; Domain=com; Path=/",            // a bare TLD
+		"dflt=d",                           // default-path /v1/chat
+		"evil=e; Domain=other.com; Path=/", // not this host's domain
+		"tld=t; Domain=com; Path=/",        // a bare TLD
 		"gone=g; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT", // already expired
 	)
 	cases := []struct{ url, want string }{

@@ -76,6 +76,8 @@ func (reg *Registry) tryGroup(g *Group, req *ChatRequest, out *Response, cs *cal
 func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Response, cs *callState, start time.Time) *Error {
 	out.Attempts++
 	out.Deployment = d
+	out.upResp = nil // headers of a failed attempt are not relayed
+	out.Stream = nil
 	cs.note(d)
 	tokens := int64(len(req.Body)/4 + 1)
 	d.health.use(start.UnixNano(), tokens)

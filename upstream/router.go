@@ -1,3 +1,47 @@
+// The router: how llmedge picks a deployment, retries, cools down and
+// falls back. Settings (router_settings wins over litellm_settings for
+// every key both may hold):
+//
+//	routing_strategy     simple-shuffle (default; by weight, else rpm,
+//	                     else tpm, else uniform), least-busy (fewest
+//	                     calls in flight), latency-based-routing (lowest
+//	                     moving-average time to first byte; unmeasured
+//	                     deployments first), usage-based-routing (most
+//	                     rpm/tpm headroom this minute). A deployment at
+//	                     its rpm/tpm (litellm_params or model_list entry)
+//	                     is skipped under every strategy.
+//	num_retries          retries per model group (default 2).
+//	                     litellm_params.max_retries caps how often one
+//	                     deployment is tried again within one call.
+//	retry_policy         per error class: BadRequestErrorRetries,
+//	                     AuthenticationErrorRetries, TimeoutErrorRetries,
+//	                     RateLimitErrorRetries, InternalServerErrorRetries,
+//	                     ContentPolicyViolationErrorRetries. Without it
+//	                     only 408/429/5xx/529, connection errors and
+//	                     timeouts are retried.
+//	allowed_fails        failures per minute a deployment may have; one
+//	                     more cools it down (default 3; 429s count).
+//	cooldown_time        seconds a deployment sits out (default 5).
+//	fallbacks, default_fallbacks, context_window_fallbacks,
+//	content_policy_fallbacks, max_fallbacks (default 5): LiteLLM's shapes.
+//	timeout, stream_timeout (router_settings only): defaults for
+//	                     deployments without their own.
+//
+// llmedge extensions (router_settings or litellm_settings):
+//
+//	retry_backoff_seconds      first backoff before retrying the SAME
+//	                           deployment (default 0.5; doubles, jitter
+//	                           draws from [d/2, d]). Retrying another
+//	                           deployment does not wait.
+//	retry_backoff_max_seconds  cap of one backoff (default 8).
+//	max_retry_wait_seconds     cap of all waits of one call, Retry-After
+//	                           included (default 30). A longer Retry-After
+//	                           is handed to the client instead.
+//	connection_pool            see poolconfig.go.
+//
+// and general_settings.cookie_store_path: file that keeps the upstream
+// cookie store (cookies.go) across restarts; default none (memory only).
+
 package upstream
 
 import "github.com/llmedge/llmedge/config"
