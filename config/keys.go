@@ -30,6 +30,7 @@ var actedOnKeys = map[string]map[string]bool{
 		"stream_keepalive_seconds",
 		"max_request_size_mb",
 		"cors_allow_origins",
+		"cookie_store_path", // llmedge: upstream cookie store file
 	),
 	"litellm_settings": set(
 		"drop_params",
@@ -42,6 +43,13 @@ var actedOnKeys = map[string]map[string]bool{
 		"content_policy_fallbacks",
 		"max_fallbacks",
 		"set_verbose",
+		"allowed_fails",
+		"cooldown_time",
+		"retry_policy",
+		// llmedge extensions (router_settings wins).
+		"retry_backoff_seconds",
+		"retry_backoff_max_seconds",
+		"max_retry_wait_seconds",
 	),
 	"router_settings": set(
 		"routing_strategy",
@@ -59,6 +67,12 @@ var actedOnKeys = map[string]map[string]bool{
 		"redis_port",
 		"redis_password",
 		"redis_url",
+		"stream_timeout",
+		// llmedge extensions.
+		"retry_backoff_seconds",
+		"retry_backoff_max_seconds",
+		"max_retry_wait_seconds",
+		"connection_pool",
 	),
 }
 

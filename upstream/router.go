@@ -115,6 +115,7 @@ func finalError(e *Error) *Error {
 func (r *Registry) initRouter(cfg *config.Config, opts Options) config.Errors {
 	p, errs := newPolicy(cfg)
 	r.policy = p
+	r.warnings = append(r.warnings, p.warnings...)
 	ps, perrs := poolSettingsFrom(cfg.Router.Raw["connection_pool"], "router_settings.connection_pool", opts.Pool)
 	errs = append(errs, perrs...)
 	r.pools = newPools(ps)

@@ -68,7 +68,7 @@ func TestPolicyFromConfig(t *testing.T) {
 }
 
 func TestPolicyErrorsNameTheKey(t *testing.T) {
-	cfg := &config.Config{Router: config.RouterSettings{RoutingStrategy: "cost-based-routing", Raw: map[string]any{
+	cfg := &config.Config{Router: config.RouterSettings{RoutingStrategy: "fastest-please", Raw: map[string]any{
 		"retry_policy":    map[string]any{"NopeErrorRetries": int64(1)},
 		"allowed_fails":   -1.0,
 		"fallbacks":       "a",

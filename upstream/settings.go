@@ -100,6 +100,7 @@ type policy struct {
 	// (router_settings.timeout / stream_timeout, else the defaults).
 	timeout       time.Duration
 	streamTimeout time.Duration
+	warnings      []string
 }
 
 // settingsReader looks a key up in router_settings, then litellm_settings.
@@ -244,6 +245,10 @@ func newPolicy(cfg *config.Config) (policy, config.Errors) {
 		p.strategy = latencyBased
 	case "usage-based-routing", "usage-based-routing-v2":
 		p.strategy = usageBased
+	case "cost-based-routing", "provider-budget-routing":
+		// LiteLLM strategies that need cost data llmedge does not keep.
+		p.strategy = simpleShuffle
+		p.warnings = append(p.warnings, fmt.Sprintf("router_settings.routing_strategy %q is not served by llmedge; using simple-shuffle", name))
 	default:
 		s.fail("router_settings.routing_strategy", "unknown strategy %q (llmedge serves simple-shuffle, least-busy, latency-based-routing, usage-based-routing)", name)
 	}
