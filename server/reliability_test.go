@@ -199,8 +199,20 @@ func TestContextWindowFallback(t *testing.T) {
 }
 
 func TestConnectionResetBeforeFirstEventIsRetried(t *testing.T) {
+	headersThenReset := func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		resetConn(w, r, body)
+	}
+	for _, first := range []func(http.ResponseWriter, *http.Request, []byte){resetConn, headersThenReset} {
+		testResetBeforeFirstEvent(t, first)
+	}
+}
+
+func testResetBeforeFirstEvent(t *testing.T, first func(http.ResponseWriter, *http.Request, []byte)) {
 	up := newFakeOpenAI(t)
-	up.setHandler(sequence(resetConn, streamWords([]string{"clean", "answer"}, 0, nil)))
+	up.setHandler(sequence(first, streamWords([]string{"clean", "answer"}, 0, nil)))
 	gw := startGateway(t, relConfig(nil, dep(0, "m", "openai/m", up.base(), "k")))
 	resp := rawPost(t, gw, "/v1/chat/completions", streamBody, testMasterKey)
 	if resp.StatusCode != 200 || strings.Contains(resp.Body, `"error"`) || strings.Count(resp.Body, `"role":"assistant"`) != 1 {
@@ -659,5 +671,23 @@ func TestContentPolicyFallback(t *testing.T) {
 	r := rawPost(t, gw, "/v1/chat/completions", chatBody, testMasterKey)
 	if r.StatusCode != 200 || len(strict.requests()) != 1 || len(lenient.requests()) != 1 || r.Header.Get("X-Llmedge-Attempts") != "2" {
 		t.Fatalf("status %d strict %d lenient %d", r.StatusCode, len(strict.requests()), len(lenient.requests()))
+	}
+}
+
+// A stream call does not follow redirects: the client gets a 502 that
+// says where to point api_base, and nothing is retried.
+func TestRedirectOfStreamIsReported(t *testing.T) {
+	up := newFakeOpenAI(t)
+	up.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Location", "/v2/chat/completions?token=secret")
+		w.WriteHeader(308)
+	})
+	gw := startGateway(t, relConfig(nil, dep(0, "m", "openai/m", up.base(), "k")))
+	r := rawPost(t, gw, "/v1/chat/completions", streamBody, testMasterKey)
+	if r.StatusCode != 502 || !strings.Contains(r.Body, "upstream_redirect") || !strings.Contains(r.Body, "/v2/chat/completions") || strings.Contains(r.Body, "secret") {
+		t.Fatalf("status %d body %s", r.StatusCode, r.Body)
+	}
+	if n := len(up.requests()); n != 1 {
+		t.Fatalf("upstream calls %d", n)
 	}
 }

@@ -145,6 +145,9 @@ func (d *Deployment) headroom(now int64) float64 {
 // errors, connection failures, and auth/not-found errors (a broken key
 // or model id on that deployment). A malformed request is the client's.
 func countsForCooldown(e *Error) bool {
+	if e.Code == "upstream_redirect" {
+		return false
+	}
 	switch e.Status {
 	case 401, 403, 404, 408, 429:
 		return true

@@ -129,6 +129,11 @@ func transportError(d *Deployment, err error) *Error {
 	case errors.Is(err, ErrCanceled):
 		return &Error{Status: 499, Type: "api_error", Code: "client_closed_request", Message: ErrCanceled.Error()}
 	}
+	var re *redirectError
+	if errors.As(err, &re) {
+		return &Error{Status: 502, Type: "api_error", Code: "upstream_redirect",
+			Message: fmt.Sprintf("upstream deployment %s (model %q) %s", d.ID, d.ModelName, re.msg)}
+	}
 	return &Error{Status: 503, Type: "service_unavailable_error", Code: "upstream_unavailable", Retryable: true,
 		Message: fmt.Sprintf("upstream deployment %s (model %q) is unreachable: %s", d.ID, d.ModelName, scrub([]byte(err.Error()), d.key))}
 }

@@ -147,6 +147,9 @@ func sleep(c *Cancel, d time.Duration) bool {
 // classify maps a failure to its retry_policy class.
 func classify(e *Error) errClass {
 	switch {
+	case e.Code == "upstream_redirect":
+		// llmedge's own refusal: the same redirect comes again.
+		return classOther
 	case e.Status == 408 || e.Code == "upstream_timeout":
 		return classTimeout
 	case e.Status == 429:
@@ -171,10 +174,6 @@ func (p *policy) retriesFor(e *Error) int {
 	c := classify(e)
 	if n := p.retryPolicy[c]; n >= 0 {
 		return n
-	}
-	switch c {
-	case classTimeout, classRateLimit, classInternal:
-		return p.numRetries
 	}
 	if e.Retryable {
 		return p.numRetries

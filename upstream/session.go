@@ -1,7 +1,6 @@
 package upstream
 
 import (
-	"errors"
 	"net/url"
 	"time"
 
@@ -13,9 +12,12 @@ import (
 // more than 5 times is broken).
 const maxRedirects = 5
 
-// errRedirectDowngrade refuses a redirect from https to http: the
-// request carries the client's prompt.
-var errRedirectDowngrade = errors.New("refused a redirect from https to http")
+// redirectError is a redirect llmedge does not follow: from https to
+// http (the request carries the client's prompt), or of a stream call.
+// Another attempt would meet it again, so it is not retried.
+type redirectError struct{ msg string }
+
+func (e *redirectError) Error() string { return e.msg }
 
 // send is one HTTP exchange of an attempt with the upstream session
 // applied: the cookies stored for the host go out, the answer's
@@ -35,12 +37,17 @@ func (reg *Registry) send(d *Deployment, stream bool, x *exchange, ureq *fasthtt
 		}
 		reg.cookies.store(ureq, uresp)
 		status := uresp.StatusCode()
-		if stream || hops >= maxRedirects || !isRedirect(status) {
+		if hops >= maxRedirects || !isRedirect(status) {
 			return nil
 		}
 		loc := uresp.Header.Peek("Location")
 		if len(loc) == 0 {
 			return nil
+		}
+		if stream {
+			x.failed = true
+			x.release(uresp)
+			return &redirectError{"redirected a stream request to " + safeLocation(loc) + "; set api_base to the final URL"}
 		}
 		base, err := url.Parse(string(ureq.URI().FullURI()))
 		if err != nil {
@@ -55,9 +62,9 @@ func (reg *Registry) send(d *Deployment, stream bool, x *exchange, ureq *fasthtt
 			return nil
 		}
 		if base.Scheme == "https" && next.Scheme == "http" {
-			_, _ = x.readAll(nil, maxErrorBody)
+			x.failed = true
 			x.release(uresp)
-			return errRedirectDowngrade
+			return &redirectError{"refused a redirect from https to " + safeLocation(loc)}
 		}
 		// Finish this exchange so its connection can be reused.
 		if _, err := x.readAll(nil, maxErrorBody); err != nil {
@@ -90,6 +97,20 @@ func (reg *Registry) send(d *Deployment, stream bool, x *exchange, ureq *fasthtt
 		}
 		*x = exchange{pool: reg.pools.get(addr, next.Scheme == "https"), cancel: x.cancel, deadline: x.deadline, readTimeout: x.readTimeout}
 	}
+}
+
+// safeLocation is a Location header fit for an error message: scheme,
+// host and path only (a query may carry tokens), bounded.
+func safeLocation(loc []byte) string {
+	u, err := url.Parse(string(loc))
+	if err != nil {
+		return "an unparsable location"
+	}
+	s := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
 }
 
 func isRedirect(status int) bool {
