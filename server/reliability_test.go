@@ -205,7 +205,13 @@ func TestConnectionResetBeforeFirstEventIsRetried(t *testing.T) {
 		w.(http.Flusher).Flush()
 		resetConn(w, r, body)
 	}
-	for _, first := range []func(http.ResponseWriter, *http.Request, []byte){resetConn, headersThenReset} {
+	commentThenReset := func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, ": OPENROUTER PROCESSING\n\n")
+		w.(http.Flusher).Flush()
+		resetConn(w, r, body)
+	}
+	for _, first := range []func(http.ResponseWriter, *http.Request, []byte){resetConn, headersThenReset, commentThenReset} {
 		testResetBeforeFirstEvent(t, first)
 	}
 }
@@ -215,7 +221,7 @@ func testResetBeforeFirstEvent(t *testing.T, first func(http.ResponseWriter, *ht
 	up.setHandler(sequence(first, streamWords([]string{"clean", "answer"}, 0, nil)))
 	gw := startGateway(t, relConfig(nil, dep(0, "m", "openai/m", up.base(), "k")))
 	resp := rawPost(t, gw, "/v1/chat/completions", streamBody, testMasterKey)
-	if resp.StatusCode != 200 || strings.Contains(resp.Body, `"error"`) || strings.Count(resp.Body, `"role":"assistant"`) != 1 {
+	if resp.StatusCode != 200 || strings.Contains(resp.Body, `"error"`) || strings.Count(resp.Body, `"role":"assistant"`) != 1 || strings.Contains(resp.Body, "PROCESSING") {
 		t.Fatalf("status %d body %q", resp.StatusCode, resp.Body)
 	}
 	if !strings.Contains(resp.Body, `"content":"clean "`) || !strings.HasSuffix(resp.Body, "data: [DONE]\n\n") {
@@ -689,5 +695,27 @@ func TestRedirectOfStreamIsReported(t *testing.T) {
 	}
 	if n := len(up.requests()); n != 1 {
 		t.Fatalf("upstream calls %d", n)
+	}
+}
+
+// Upstream keep-alive comments before the first event keep a slow
+// first token within stream_timeout; they are not relayed.
+func TestUpstreamCommentsRenewFirstByteWait(t *testing.T) {
+	up := newFakeOpenAI(t)
+	up.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := 0; i < 5; i++ {
+			io.WriteString(w, ": OPENROUTER PROCESSING\n\n")
+			w.(http.Flusher).Flush()
+			time.Sleep(100 * time.Millisecond)
+		}
+		streamWords([]string{"thought"}, 0, nil)(w, r, body)
+	})
+	d := dep(0, "m", "openai/m", up.base(), "k")
+	d.StreamTimeout = 250 * time.Millisecond
+	gw := startGateway(t, relConfig(nil, d))
+	resp := rawPost(t, gw, "/v1/chat/completions", streamBody, testMasterKey)
+	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"content":"thought"`) || strings.Contains(resp.Body, "PROCESSING") || len(up.requests()) != 1 {
+		t.Fatalf("status %d calls %d body %q", resp.StatusCode, len(up.requests()), resp.Body)
 	}
 }

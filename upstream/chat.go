@@ -239,6 +239,13 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 			out.sc.Reset(x)
 		}
 		ev, err := out.sc.Next()
+		for err == nil && ev.Comment {
+			// An upstream keep-alive (": OPENROUTER PROCESSING") is not
+			// an answer: a failure may still be retried. It proves the
+			// upstream alive, so the wait is renewed.
+			x.readTimeout = d.streamTimeout
+			ev, err = out.sc.Next()
+		}
 		if err != nil {
 			x.failed = true
 			x.release(uresp)

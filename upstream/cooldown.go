@@ -178,3 +178,12 @@ func limitError(g *Group, now int64) *Error {
 		RetryAfter: strconv.AppendInt(nil, max(secs, 1), 10),
 		Message:    "every deployment of model " + strconv.Quote(g.Name) + " reached its rpm/tpm limit for this minute"}
 }
+
+// CoolingDownUntil is when d's cooldown ends; zero when d is not
+// cooling down (for health and metrics).
+func (d *Deployment) CoolingDownUntil() time.Time {
+	if cu := d.health.coolUntil.Load(); cu > time.Now().UnixNano() {
+		return time.Unix(0, cu)
+	}
+	return time.Time{}
+}
