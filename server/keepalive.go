@@ -1,8 +1,8 @@
 package server
 
 import (
-	"bufio"
 	"errors"
+	"io"
 	"sync"
 	"time"
 
@@ -41,7 +41,7 @@ var pingEvent = []byte(": ping\n\n")
 // configured. Load balancers cut connections that stay silent (60 s on
 // AWS ALB by default) while a reasoning model thinks, so the response
 // is committed at once (200, SSE headers flushed) and the router runs
-// inside the stream writer while ": ping" comments go out whenever the
+// inside the body writer while ": ping" comments go out whenever the
 // client heard nothing for the interval. The price: a failure before
 // the first event can no longer change the status; it becomes an SSE
 // error event and a clean end, and the x-llmedge-model-id and
@@ -53,95 +53,114 @@ func (s *Server) streamWithKeepalive(ctx *fasthttp.RequestCtx, c *chatCall, g *u
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
 	ctx.Response.ImmediateHeaderFlush = true
-	every := s.keepalive
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-		pw := &pingWriter{w: w, last: time.Now(), stop: make(chan struct{}), cancel: &c.cancel}
-		pw.wg.Add(1)
-		go pw.run(every)
-		resp := upstream.AcquireResponse()
-		err := s.reg.Chat(g, &c.req, resp)
-		switch {
-		case err != nil:
-			pw.writeError(err)
-		case resp.Stream == nil:
-			pw.writeError(&upstream.Error{Status: 502, Type: "api_error", Code: "upstream_not_streaming",
-				Message: "the upstream answered a stream request with a non-stream body"})
-		default:
-			_ = resp.Stream.Relay(pw)
-		}
-		pw.close()
-		s.finish(ctx, c, resp)
-	})
+	ctx.Response.SetBodyStream(&keepaliveBody{s: s, c: c, g: g, every: s.keepalive}, -1)
 }
 
-// pingWriter is the client writer shared by the relay and the pinger.
-type pingWriter struct {
+// keepaliveBody is the body of a stream with keepalive pings: like
+// streamBody it is written by fasthttp's connection goroutine through
+// WriteTo (every Write to out is one chunk, flushed); a pinger goroutine
+// shares out under mu.
+type keepaliveBody struct {
+	s     *Server
+	c     *chatCall
+	g     *upstream.Group
+	every time.Duration
+	resp  *upstream.Response
+
 	mu     sync.Mutex
-	w      *bufio.Writer
+	out    io.Writer
+	buf    []byte
 	last   time.Time
 	failed bool
 	stop   chan struct{}
 	wg     sync.WaitGroup
-	cancel *upstream.Cancel
+	done   bool
 }
 
-func (p *pingWriter) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.last = time.Now()
-	n, err := p.w.Write(b)
-	if err != nil {
-		p.failed = true
+func (b *keepaliveBody) SupportsBodyWriteTo() bool { return true }
+
+func (b *keepaliveBody) Read([]byte) (int, error) { return 0, errReadUnsupported }
+
+// WriteTo runs the call and relays it to w.
+func (b *keepaliveBody) WriteTo(w io.Writer) (int64, error) {
+	b.out, b.last, b.stop = w, time.Now(), make(chan struct{})
+	b.wg.Add(1)
+	go b.pinger()
+	b.resp = upstream.AcquireResponse()
+	err := b.s.reg.Chat(b.g, &b.c.req, b.resp)
+	switch {
+	case err != nil:
+		b.writeError(err)
+	case b.resp.Stream == nil:
+		b.writeError(&upstream.Error{Status: 502, Type: "api_error", Code: "upstream_not_streaming",
+			Message: "the upstream answered a stream request with a non-stream body"})
+	default:
+		err = b.resp.Stream.Relay(b)
 	}
-	return n, err
+	close(b.stop)
+	b.wg.Wait()
+	if errors.Is(err, upstream.ErrClientGone) || errors.Is(err, upstream.ErrCanceled) || b.failed {
+		return 0, upstream.ErrClientGone
+	}
+	return 0, nil
 }
 
-func (p *pingWriter) Flush() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	err := p.w.Flush()
+// Write buffers p until Flush (the relay writes whole events).
+func (b *keepaliveBody) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.last = time.Now()
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+// Flush sends what Write buffered as one chunk.
+func (b *keepaliveBody) Flush() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.buf) == 0 {
+		return nil
+	}
+	_, err := b.out.Write(b.buf)
+	b.buf = b.buf[:0]
 	if err != nil {
-		p.failed = true
+		b.failed = true
 	}
 	return err
 }
 
-func (p *pingWriter) run(every time.Duration) {
-	defer p.wg.Done()
-	t := time.NewTicker(max(every/4, time.Millisecond))
+func (b *keepaliveBody) pinger() {
+	defer b.wg.Done()
+	t := time.NewTicker(max(b.every/4, time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
-		case <-p.stop:
+		case <-b.stop:
 			return
 		case <-t.C:
-			if !p.ping(every) {
+			if !b.ping() {
 				// The client is gone: stop the upstream too.
-				p.cancel.Cancel()
+				b.c.cancel.Cancel()
 				return
 			}
 		}
 	}
 }
 
-// ping writes a comment when nothing was written for idle; false when
-// the client cannot be written to.
-func (p *pingWriter) ping(idle time.Duration) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.failed {
+// ping writes a comment when the client heard nothing for the
+// interval; false when the client cannot be written to.
+func (b *keepaliveBody) ping() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.failed {
 		return false
 	}
-	if idle > 0 && time.Since(p.last) < idle {
+	if time.Since(b.last) < b.every || len(b.buf) > 0 {
 		return true
 	}
-	p.last = time.Now()
-	if _, err := p.w.Write(pingEvent); err != nil {
-		p.failed = true
-		return false
-	}
-	if err := p.w.Flush(); err != nil {
-		p.failed = true
+	b.last = time.Now()
+	if _, err := b.out.Write(pingEvent); err != nil {
+		b.failed = true
 		return false
 	}
 	return true
@@ -149,7 +168,7 @@ func (p *pingWriter) ping(idle time.Duration) bool {
 
 // writeError ends the stream with an error event (the upstream's own
 // error object when it has one) and [DONE].
-func (p *pingWriter) writeError(err error) {
+func (b *keepaliveBody) writeError(err error) {
 	var ue *upstream.Error
 	if !errors.As(err, &ue) {
 		ue = &upstream.Error{Status: 502, Type: "api_error", Code: "upstream_error", Message: "upstream failure"}
@@ -157,24 +176,34 @@ func (p *pingWriter) writeError(err error) {
 	if ue.Status == 499 {
 		return
 	}
-	b := make([]byte, 0, 512)
-	b = append(b, "data: "...)
-	start := len(b)
-	b = ue.AppendJSON(b)
+	e := make([]byte, 0, 512)
+	e = append(e, "data: "...)
+	start := len(e)
+	e = ue.AppendJSON(e)
 	// A pretty-printed upstream body would break the data line; JSON
 	// whitespace may become spaces without changing the document.
-	for i := start; i < len(b); i++ {
-		if b[i] == '\n' || b[i] == '\r' {
-			b[i] = ' '
+	for i := start; i < len(e); i++ {
+		if e[i] == '\n' || e[i] == '\r' {
+			e[i] = ' '
 		}
 	}
-	b = append(b, "\n\n"...)
-	b = append(b, sse.Done...)
-	_, _ = p.Write(b)
-	_ = p.Flush()
+	e = append(e, "\n\n"...)
+	e = append(e, sse.Done...)
+	_, _ = b.Write(e)
+	_ = b.Flush()
 }
 
-func (p *pingWriter) close() {
-	close(p.stop)
-	p.wg.Wait()
+// Close is called by fasthttp once the response is written (or
+// abandoned): it releases the upstream side and the call.
+func (b *keepaliveBody) Close() error {
+	if b.done {
+		return nil
+	}
+	b.done = true
+	if b.resp == nil {
+		// WriteTo never ran (the client left before the headers).
+		b.resp = upstream.AcquireResponse()
+	}
+	b.s.finish(b.c, b.resp)
+	return nil
 }

@@ -21,7 +21,7 @@ import (
 // and how many calls each fake upstream saw.
 
 const chatBody = `{"model":"m","messages":[{"role":"user","content":"x"}]}`
-const streamBody = `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`
+const streamReq = `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`
 
 // relConfig is testConfig with router_settings (fast backoff unless the
 // test sets its own).
@@ -220,7 +220,7 @@ func testResetBeforeFirstEvent(t *testing.T, first func(http.ResponseWriter, *ht
 	up := newFakeOpenAI(t)
 	up.setHandler(sequence(first, streamWords([]string{"clean", "answer"}, 0, nil)))
 	gw := startGateway(t, relConfig(nil, dep(0, "m", "openai/m", up.base(), "k")))
-	resp := rawPost(t, gw, "/v1/chat/completions", streamBody, testMasterKey)
+	resp := rawPost(t, gw, "/v1/chat/completions", streamReq, testMasterKey)
 	if resp.StatusCode != 200 || strings.Contains(resp.Body, `"error"`) || strings.Count(resp.Body, `"role":"assistant"`) != 1 || strings.Contains(resp.Body, "PROCESSING") {
 		t.Fatalf("status %d body %q", resp.StatusCode, resp.Body)
 	}
@@ -246,7 +246,7 @@ func TestConnectionResetAfterFirstEventIsNotRetried(t *testing.T) {
 	good := newFakeOpenAI(t)
 	gw := startGateway(t, relConfig(map[string]any{"fallbacks": []any{map[string]any{"m": []any{"b"}}}},
 		dep(0, "m", "openai/m", up.base(), "k"), dep(1, "b", "openai/b", good.base(), "k")))
-	resp := rawPost(t, gw, "/v1/chat/completions", streamBody, testMasterKey)
+	resp := rawPost(t, gw, "/v1/chat/completions", streamReq, testMasterKey)
 	if !strings.Contains(resp.Body, `"content":"par"`) || !strings.Contains(resp.Body, `data: {"error":`) || !strings.HasSuffix(resp.Body, "data: [DONE]\n\n") {
 		t.Fatalf("body %q", resp.Body)
 	}
@@ -270,7 +270,7 @@ func TestFirstByteSlowerThanStreamTimeout(t *testing.T) {
 			d.StreamTimeout = 200 * time.Millisecond
 			gw := startGateway(t, relConfig(nil, d))
 			start := time.Now()
-			resp := rawPost(t, gw, "/v1/chat/completions", streamBody, testMasterKey)
+			resp := rawPost(t, gw, "/v1/chat/completions", streamReq, testMasterKey)
 			if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"content":"fast"`) || strings.Contains(resp.Body, "late") || strings.Contains(resp.Body, `"error"`) {
 				t.Fatalf("status %d body %q", resp.StatusCode, resp.Body)
 			}
@@ -318,7 +318,7 @@ func TestStalledStreamEndsWithErrorEvent(t *testing.T) {
 	d.StreamTimeout = 250 * time.Millisecond
 	gw := startGateway(t, relConfig(nil, d))
 	start := time.Now()
-	resp := rawPost(t, gw, "/v1/chat/completions", streamBody, testMasterKey)
+	resp := rawPost(t, gw, "/v1/chat/completions", streamReq, testMasterKey)
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("stall noticed after %s", took)
 	}
@@ -572,7 +572,7 @@ func TestStreamKeepalivePings(t *testing.T) {
 	cfg := relConfig(nil, dep(0, "m", "openai/m", up.base(), "k"))
 	cfg.General.Raw = map[string]any{"stream_keepalive_seconds": 0.1}
 	gw := startGateway(t, cfg)
-	conn, br := rawStreamOpen(t, gw, streamBody)
+	conn, br := rawStreamOpen(t, gw, streamReq)
 	defer conn.Close()
 	pings := 0
 	for {
@@ -615,7 +615,7 @@ func TestStreamKeepaliveErrorBeforeFirstEvent(t *testing.T) {
 	cfg := relConfig(nil, dep(0, "m", "openai/m", up.base(), "k"))
 	cfg.General.Raw = map[string]any{"stream_keepalive_seconds": int64(5)}
 	gw := startGateway(t, cfg)
-	r := rawPost(t, gw, "/v1/chat/completions", streamBody, testMasterKey)
+	r := rawPost(t, gw, "/v1/chat/completions", streamReq, testMasterKey)
 	if r.StatusCode != 200 || r.Body != "data: {   \"error\": {\"message\": \"bad key\", \"type\": \"authentication_error\", \"param\": null, \"code\": \"invalid_api_key\"} }\n\ndata: [DONE]\n\n" {
 		t.Fatalf("status %d body %q", r.StatusCode, r.Body)
 	}
@@ -627,7 +627,7 @@ func TestClientDisconnectWithKeepaliveCancelsUpstream(t *testing.T) {
 	cfg := relConfig(nil, dep(0, "m", "openai/m", up.base(), "k"))
 	cfg.General.Raw = map[string]any{"stream_keepalive_seconds": 0.05}
 	gw := startGateway(t, cfg)
-	conn, br := rawStreamOpen(t, gw, streamBody)
+	conn, br := rawStreamOpen(t, gw, streamReq)
 	if ev := readEvent(t, conn, br); ev != ": ping\n" {
 		t.Fatalf("event %q", ev)
 	}
@@ -693,7 +693,7 @@ func TestRedirectOfStreamIsReported(t *testing.T) {
 		w.WriteHeader(308)
 	})
 	gw := startGateway(t, relConfig(nil, dep(0, "m", "openai/m", up.base(), "k")))
-	r := rawPost(t, gw, "/v1/chat/completions", streamBody, testMasterKey)
+	r := rawPost(t, gw, "/v1/chat/completions", streamReq, testMasterKey)
 	if r.StatusCode != 502 || !strings.Contains(r.Body, "upstream_redirect") || !strings.Contains(r.Body, "/v2/chat/completions") || strings.Contains(r.Body, "secret") {
 		t.Fatalf("status %d body %s", r.StatusCode, r.Body)
 	}
@@ -718,7 +718,7 @@ func TestUpstreamCommentsRenewFirstByteWait(t *testing.T) {
 	d := dep(0, "m", "openai/m", up.base(), "k")
 	d.StreamTimeout = 250 * time.Millisecond
 	gw := startGateway(t, relConfig(nil, d))
-	resp := rawPost(t, gw, "/v1/chat/completions", streamBody, testMasterKey)
+	resp := rawPost(t, gw, "/v1/chat/completions", streamReq, testMasterKey)
 	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"content":"thought"`) || strings.Contains(resp.Body, "PROCESSING") || len(up.requests()) != 1 {
 		t.Fatalf("status %d calls %d body %q", resp.StatusCode, len(up.requests()), resp.Body)
 	}
