@@ -332,7 +332,11 @@ func TestAnthropicOverloadedAndRateLimited(t *testing.T) {
 
 	rl := newFakeOpenAI(t)
 	rl.setHandler(anthropicFail(429, "rate_limit_error", "Number of requests has exceeded your rate limit", "Retry-After", "17"))
-	gw3 := startGateway(t, testConfig(anthropicDep(0, "claude", rl)))
+	// num_retries 0: the router would otherwise honour the 17 s
+	// Retry-After (within max_retry_wait_seconds) and retry.
+	cfg3 := testConfig(anthropicDep(0, "claude", rl))
+	cfg3.Router.Raw = map[string]any{"num_retries": int64(0)}
+	gw3 := startGateway(t, cfg3)
 	r := rawPost(t, gw3, "/v1/chat/completions", `{"model":"claude","messages":[{"role":"user","content":"x"}]}`, testMasterKey)
 	if r.StatusCode != 429 || r.Header.Get("Retry-After") != "17" || !strings.Contains(r.Body, `"type":"rate_limit_error"`) {
 		t.Errorf("429: %d %v %s", r.StatusCode, r.Header, r.Body)

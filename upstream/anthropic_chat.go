@@ -94,7 +94,7 @@ func (reg *Registry) anthropicAttempt(d *Deployment, g *Group, req *ChatRequest,
 	ureq := &out.req
 	d.anthropicHeaders(ureq, req, d.uri, nil, nil)
 	ureq.SetBodyRaw(body)
-	uresp, err := anthropicSend(d, req, out)
+	uresp, err := reg.anthropicSend(d, req, out)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (reg *Registry) anthropicAttempt(d *Deployment, g *Group, req *ChatRequest,
 
 // anthropicSend runs the exchange for out.req and returns the response
 // once its headers are in, or the mapped error for a non-2xx answer.
-func anthropicSend(d *Deployment, req *ChatRequest, out *Response) (*fasthttp.Response, *Error) {
+func (reg *Registry) anthropicSend(d *Deployment, req *ChatRequest, out *Response) (*fasthttp.Response, *Error) {
 	x := &out.x
 	*x = exchange{pool: d.pool, cancel: req.Cancel}
 	limit := d.timeout
@@ -130,7 +130,7 @@ func anthropicSend(d *Deployment, req *ChatRequest, out *Response) (*fasthttp.Re
 		limit = d.streamTimeout
 	}
 	uresp := &out.resp
-	if err := x.roundTrip(&out.req, uresp, time.Now().Add(limit)); err != nil {
+	if err := reg.send(d, req.Stream, x, &out.req, uresp, time.Now().Add(limit)); err != nil {
 		return nil, transportError(d, err)
 	}
 	status := uresp.StatusCode()
@@ -140,7 +140,7 @@ func anthropicSend(d *Deployment, req *ChatRequest, out *Response) (*fasthttp.Re
 		if err != nil && len(body) == 0 {
 			return nil, transportError(d, err)
 		}
-		return nil, anthropicError(d, status, body, uresp.Header.Peek("Retry-After"), req.Anthropic != nil)
+		return nil, anthropicError(d, status, body, retryAfterHeader(&uresp.Header), req.Anthropic != nil)
 	}
 	return uresp, nil
 }

@@ -28,7 +28,7 @@ func (reg *Registry) anthropicNative(d *Deployment, g *Group, req *ChatRequest, 
 		ureq.AppendBody(d.quotedModel)
 	}
 	ureq.AppendBody(req.Body[req.ModelEnd:])
-	uresp, err := anthropicSend(d, req, out)
+	uresp, err := reg.anthropicSend(d, req, out)
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,11 @@ func (reg *Registry) tryGroup(g *Group, req *ChatRequest, out *Response, cs *cal
 		if last != nil && cs.retries >= reg.policy.retriesFor(last) {
 			return last
 		}
+		if last == nil && reg.policy.numRetries == 0 {
+			// Waiting belongs to retrying: with retries off a call
+			// never waits, not even for another call's Retry-After.
+			wait = 0
+		}
 		if wait > 0 {
 			// A backoff, or a Retry-After the deployment gave (even a
 			// first attempt honours it: the upstream asked not to be
