@@ -64,6 +64,9 @@ func (reg *Registry) route(g *Group, req *ChatRequest, out *Response) *Error {
 	if len(list) == 0 {
 		return finalError(first)
 	}
+	// On failure the client gets the first group's error; the
+	// deployment it names is the one that gave it.
+	firstDep := out.Deployment
 	var gbuf [4]*Group
 	tried := append(gbuf[:0], g)
 	model := req.Model
@@ -90,6 +93,7 @@ func (reg *Registry) route(g *Group, req *ChatRequest, out *Response) *Error {
 			return err
 		}
 	}
+	out.Deployment = firstDep
 	return finalError(first)
 }
 

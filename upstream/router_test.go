@@ -292,3 +292,64 @@ func BenchmarkChoose(b *testing.B) {
 		})
 	}
 }
+
+func TestMaxFallbacksAndAttemptsAcrossGroups(t *testing.T) {
+	broken := func(i int, name string) *config.Deployment {
+		d := mockDep(i, name)
+		d.MissingEnv = []string{"NOPE_KEY"}
+		return d
+	}
+	for _, tc := range []struct {
+		max  int64
+		ok   bool
+		want string
+	}{{1, false, "a-0"}, {2, true, "c-3"}} {
+		cfg := &config.Config{
+			Deployments: []*config.Deployment{broken(0, "a"), broken(1, "b"), mockDep(3, "c")},
+			Router: config.RouterSettings{Raw: map[string]any{
+				"fallbacks":     []any{map[string]any{"a": []any{"b", "c"}}},
+				"max_fallbacks": tc.max,
+			}},
+		}
+		cfg.Deployments[2].Index = 2
+		reg, err := NewRegistry(cfg, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c Cancel
+		body := []byte(`{"model":"a","messages":[]}`)
+		req := &ChatRequest{Body: body, ModelStart: 9, ModelEnd: 12, Model: []byte("a"), Cancel: &c}
+		out := AcquireResponse()
+		err = reg.Chat(reg.Group("a"), req, out)
+		if (err == nil) != tc.ok {
+			t.Fatalf("max_fallbacks %d: err %v", tc.max, err)
+		}
+		if tc.ok && (out.Deployment.ID != tc.want || out.Attempts != 1 || string(req.Model) != "a") {
+			t.Fatalf("answered by %s after %d attempts, model now %q", out.Deployment.ID, out.Attempts, req.Model)
+		}
+		if !tc.ok && (err.(*Error).Status != 503 || !strings.Contains(err.Error(), `"a"`)) {
+			t.Fatalf("error %v", err)
+		}
+		ReleaseResponse(out)
+	}
+}
+
+func TestCookieStorePathThroughRegistry(t *testing.T) {
+	path := t.TempDir() + "/jar.json"
+	cfg := &config.Config{Deployments: []*config.Deployment{mockDep(0, "m")}, General: config.GeneralSettings{Raw: map[string]any{"cookie_store_path": path}}}
+	reg, err := NewRegistry(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer(reg.cookies, "https://api.example.com/v1/chat/completions", "cf_clearance=kept; Path=/; Max-Age=600")
+	if err := reg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	reg2, err := NewRegistry(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sent(reg2.cookies, "https://api.example.com/v1/chat/completions"); got != "cf_clearance=kept" {
+		t.Fatalf("after restart %q", got)
+	}
+}
