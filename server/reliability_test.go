@@ -723,3 +723,40 @@ func TestUpstreamCommentsRenewFirstByteWait(t *testing.T) {
 		t.Fatalf("status %d calls %d body %q", resp.StatusCode, len(up.requests()), resp.Body)
 	}
 }
+
+// Pings also fill a long gap after the first event (a reasoning model
+// that sent its role chunk and then thinks), between whole events.
+func TestStreamKeepalivePingsBetweenEvents(t *testing.T) {
+	up := newFakeOpenAI(t)
+	up.setHandler(streamWords([]string{"a", "b"}, 350*time.Millisecond, nil))
+	cfg := relConfig(nil, dep(0, "m", "openai/m", up.base(), "k"))
+	cfg.General.Raw = map[string]any{"stream_keepalive_seconds": 0.1}
+	gw := startGateway(t, cfg)
+	conn, br := rawStreamOpen(t, gw, streamReq)
+	defer conn.Close()
+	var seq []string
+	for {
+		ev := readEvent(t, conn, br)
+		switch {
+		case ev == ": ping\n":
+			seq = append(seq, "ping")
+		case strings.HasPrefix(ev, "data: [DONE]"):
+			seq = append(seq, "done")
+		case strings.Contains(ev, `"content":"b"`):
+			seq = append(seq, "b")
+		case strings.Contains(ev, `"content":"a `):
+			seq = append(seq, "a")
+		case strings.HasPrefix(ev, "data: "):
+			seq = append(seq, "chunk")
+		default:
+			t.Fatalf("unexpected event %q", ev)
+		}
+		if seq[len(seq)-1] == "done" {
+			break
+		}
+	}
+	got := strings.Join(seq, ",")
+	if !strings.Contains(got, "a,ping,ping") || !strings.HasSuffix(got, "b,chunk,done") {
+		t.Fatalf("sequence %s", got)
+	}
+}
