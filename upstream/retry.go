@@ -23,7 +23,7 @@ func (reg *Registry) tryGroup(g *Group, req *ChatRequest, out *Response, cs *cal
 	cs.retries = 0
 	for {
 		now := time.Now()
-		d, wait, serr := reg.choose(g, cs, now.UnixNano())
+		d, wait, serr := reg.choose(g, req.Route, cs, now.UnixNano())
 		if d == nil {
 			if last != nil {
 				return last
@@ -92,10 +92,9 @@ func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Respons
 	end := time.Now()
 	if err == nil {
 		d.health.observe(end.Sub(start))
-		if out.Stream == nil && (d.Config.TPM > 0 || reg.policy.strategy == usageBased) {
-			if n, ok := totalTokens(out.Body); ok {
-				d.health.addTokens(end.UnixNano(), n-tokens)
-			}
+		if out.Stream == nil && out.Usage.Reported {
+			// The answer's own count replaces the estimate.
+			d.health.addTokens(end.UnixNano(), int64(out.Usage.PromptTokens+out.Usage.CompletionTokens)-tokens)
 		}
 		return nil
 	}
@@ -230,25 +229,4 @@ func clientRetryAfter(v []byte) []byte {
 		return v
 	}
 	return strconv.AppendInt(nil, int64(math.Ceil(f)), 10)
-}
-
-// totalTokens finds "total_tokens":N in a JSON answer without decoding
-// it (the usage object comes last in OpenAI's answers).
-func totalTokens(body []byte) (int64, bool) {
-	i := bytes.LastIndex(body, []byte(`"total_tokens"`))
-	if i < 0 {
-		return 0, false
-	}
-	b := body[i+len(`"total_tokens"`):]
-	j := 0
-	for j < len(b) && (b[j] == ' ' || b[j] == ':' || b[j] == '\t' || b[j] == '\n' || b[j] == '\r') {
-		j++
-	}
-	var n int64
-	k := j
-	for k < len(b) && b[k] >= '0' && b[k] <= '9' && k-j < 12 {
-		n = n*10 + int64(b[k]-'0')
-		k++
-	}
-	return n, k > j
 }

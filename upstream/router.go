@@ -60,7 +60,12 @@ func (reg *Registry) route(g *Group, req *ChatRequest, out *Response) *Error {
 	if first.Status == 499 || req.Cancel.Canceled() {
 		return first
 	}
-	list := reg.policy.fallbacksFor(g.Name, first)
+	var list []string
+	if req.Route.HasBody() {
+		// A request by id (a stored response) lives with one provider:
+		// no other group has it.
+		list = reg.policy.fallbacksFor(g.Name, first)
+	}
 	if len(list) == 0 {
 		return finalError(first)
 	}
@@ -77,7 +82,7 @@ func (reg *Registry) route(g *Group, req *ChatRequest, out *Response) *Error {
 			break
 		}
 		fg := reg.Group(name)
-		if fg == nil || containsGroup(tried, fg) {
+		if fg == nil || containsGroup(tried, fg) || !fg.Serves(req.Route) {
 			continue
 		}
 		tried = append(tried, fg)

@@ -111,15 +111,6 @@ func TestRetryAfterParsing(t *testing.T) {
 	}
 }
 
-func TestTotalTokens(t *testing.T) {
-	if n, ok := totalTokens([]byte(`{"usage":{"prompt_tokens":5,"total_tokens": 42}}`)); !ok || n != 42 {
-		t.Fatal(n, ok)
-	}
-	if _, ok := totalTokens([]byte(`{"usage":null}`)); ok {
-		t.Fatal("found tokens in none")
-	}
-}
-
 func TestSelectionStrategies(t *testing.T) {
 	cfg := &config.Config{Deployments: []*config.Deployment{mockDep(0, "m"), mockDep(1, "m"), mockDep(2, "m")}}
 	reg, err := NewRegistry(cfg, Options{})
@@ -195,23 +186,23 @@ func TestChoose(t *testing.T) {
 	now := time.Now().UnixNano()
 	var cs callState
 	cs.note(a)
-	if d, wait, _ := reg.choose(g, &cs, now); d != b || wait != 0 {
+	if d, wait, _ := reg.choose(g, RouteChat, &cs, now); d != b || wait != 0 {
 		t.Fatalf("after a: %v %s", d, wait)
 	}
 	cs.note(b)
 	// b has max_retries 0: only a is left, after a backoff.
-	if d, wait, _ := reg.choose(g, &cs, now); d != a || wait < 5*time.Millisecond {
+	if d, wait, _ := reg.choose(g, RouteChat, &cs, now); d != a || wait < 5*time.Millisecond {
 		t.Fatalf("retry: %v %s", d, wait)
 	}
 	// Retry-After on a is the least wait.
 	a.health.retryAfter(now, 2*time.Second)
-	if _, wait, _ := reg.choose(g, &cs, now); wait < 2*time.Second {
+	if _, wait, _ := reg.choose(g, RouteChat, &cs, now); wait < 2*time.Second {
 		t.Fatalf("retry-after not honoured: %s", wait)
 	}
 	// Both cooling: 429 with the soonest recovery.
 	a.health.coolUntil.Store(now + int64(3*time.Second))
 	b.health.coolUntil.Store(now + int64(1200*time.Millisecond))
-	d, _, e := reg.choose(g, &callState{}, now)
+	d, _, e := reg.choose(g, RouteChat, &callState{}, now)
 	if d != nil || e == nil || e.Status != 429 || string(e.RetryAfter) != "2" {
 		t.Fatalf("cooling: %v %+v", d, e)
 	}
@@ -221,11 +212,11 @@ func TestChoose(t *testing.T) {
 	// rpm limits.
 	a.Config.RPM, b.Config.RPM = 1, 1
 	a.health.use(now, 1)
-	if d, _, _ := reg.choose(g, &callState{}, now); d != b {
+	if d, _, _ := reg.choose(g, RouteChat, &callState{}, now); d != b {
 		t.Fatalf("rpm: %v", d)
 	}
 	b.health.use(now, 1)
-	if d, _, e := reg.choose(g, &callState{}, now); d != nil || e == nil || e.Status != 429 {
+	if d, _, e := reg.choose(g, RouteChat, &callState{}, now); d != nil || e == nil || e.Status != 429 {
 		t.Fatalf("all at limit: %v %v", d, e)
 	}
 }
@@ -285,7 +276,7 @@ func BenchmarkChoose(b *testing.B) {
 			for b.Loop() {
 				var cs callState
 				now := time.Now().UnixNano()
-				if d, _, _ := reg.choose(g, &cs, now); d == nil {
+				if d, _, _ := reg.choose(g, RouteChat, &cs, now); d == nil {
 					b.Fatal("none")
 				}
 			}
@@ -351,5 +342,32 @@ func TestCookieStorePathThroughRegistry(t *testing.T) {
 	}
 	if got := sent(reg2.cookies, "https://api.example.com/v1/chat/completions"); got != "cf_clearance=kept" {
 		t.Fatalf("after restart %q", got)
+	}
+}
+
+// In a group mixing providers, a route only some deployments serve goes
+// to those only: the others are never attempted for it (and so never
+// cooled down by it).
+func TestChooseSkipsDeploymentsNotServingTheRoute(t *testing.T) {
+	chat := &config.Deployment{Index: 0, ModelName: "m", ID: "m-0", Model: "deepseek/x", Provider: "deepseek", UpstreamModel: "x", APIKey: "k", APIBase: "http://127.0.0.1:9/v1"}
+	emb := mockDep(1, "m")
+	reg, err := NewRegistry(&config.Config{Deployments: []*config.Deployment{chat, emb}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := reg.Group("m")
+	now := time.Now().UnixNano()
+	for i := 0; i < 20; i++ {
+		var cs callState
+		if d, _, _ := reg.choose(g, RouteEmbeddings, &cs, now); d != g.Deployments[1] {
+			t.Fatalf("embeddings went to %v", d)
+		}
+	}
+	var cs callState
+	cs.note(g.Deployments[1])
+	cs.note(g.Deployments[1])
+	reg.policy.backoff = 0
+	if d, _, _ := reg.choose(g, RouteEmbeddings, &cs, now); d != g.Deployments[1] {
+		t.Fatalf("retry went to %v", d)
 	}
 }

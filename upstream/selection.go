@@ -44,7 +44,7 @@ func (cs *callState) note(d *Deployment) {
 	cs.n++
 }
 
-// choose picks the deployment of g for the next attempt and how long to
+// choose picks the deployment of g serving route for the next attempt and how long to
 // wait before it. The first choice is a deployment this call has not
 // tried, that is not cooling down, within its rpm/tpm, and with no
 // pending Retry-After, picked by the routing strategy. Failing that, the
@@ -53,7 +53,7 @@ func (cs *callState) note(d *Deployment) {
 // reason as an error: 429 when everything is cooling down or at its
 // limit, the deployments' own reason when none can serve, or nil when
 // every deployment used up its retries.
-func (reg *Registry) choose(g *Group, cs *callState, now int64) (*Deployment, time.Duration, *Error) {
+func (reg *Registry) choose(g *Group, route Route, cs *callState, now int64) (*Deployment, time.Duration, *Error) {
 	var buf [16]*Deployment
 	fresh := buf[:0]
 	var later *Deployment
@@ -61,6 +61,11 @@ func (reg *Registry) choose(g *Group, cs *callState, now int64) (*Deployment, ti
 	serving, limited := false, false
 	soonest := int64(math.MaxInt64)
 	for _, d := range g.Deployments {
+		if !d.routes.has(route) {
+			// Not an option for this route (a chat model asked for
+			// embeddings): never tried, never cooled down for it.
+			continue
+		}
 		if d.unavailable != "" {
 			continue
 		}
