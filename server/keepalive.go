@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
-	"github.com/llmedge/llmedge/sse"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -166,8 +165,7 @@ func (b *keepaliveBody) ping() bool {
 	return true
 }
 
-// writeError ends the stream with an error event (the upstream's own
-// error object when it has one) and [DONE].
+// writeError ends the stream with an error event in the route's shape.
 func (b *keepaliveBody) writeError(err error) {
 	var ue *upstream.Error
 	if !errors.As(err, &ue) {
@@ -176,20 +174,7 @@ func (b *keepaliveBody) writeError(err error) {
 	if ue.Status == 499 {
 		return
 	}
-	e := make([]byte, 0, 512)
-	e = append(e, "data: "...)
-	start := len(e)
-	e = ue.AppendJSON(e)
-	// A pretty-printed upstream body would break the data line; JSON
-	// whitespace may become spaces without changing the document.
-	for i := start; i < len(e); i++ {
-		if e[i] == '\n' || e[i] == '\r' {
-			e[i] = ' '
-		}
-	}
-	e = append(e, "\n\n"...)
-	e = append(e, sse.Done...)
-	_, _ = b.Write(e)
+	_, _ = b.Write(upstream.AppendStreamError(make([]byte, 0, 512), b.c.req.Route, ue))
 	_ = b.Flush()
 }
 

@@ -760,3 +760,20 @@ func TestStreamKeepalivePingsBetweenEvents(t *testing.T) {
 		t.Fatalf("sequence %s", got)
 	}
 }
+
+// With keepalive, a Responses stream that fails before its first event
+// ends with the Responses API's own error event (no [DONE]).
+func TestStreamKeepaliveErrorOnResponsesRoute(t *testing.T) {
+	up := newFakeOpenAI(t)
+	up.setHandler(status(503))
+	cfg := relConfig(map[string]any{"num_retries": int64(0)}, dep(0, "m", "openai/m", up.base(), "k"))
+	cfg.General.Raw = map[string]any{"stream_keepalive_seconds": int64(5)}
+	gw := startGateway(t, cfg)
+	r := rawPost(t, gw, "/v1/responses", `{"model":"m","input":"x","stream":true}`, testMasterKey)
+	if r.StatusCode != 200 || !strings.HasPrefix(r.Body, "event: error\ndata: {\"type\":\"error\"") || strings.Contains(r.Body, "[DONE]") || !strings.Contains(r.Body, "injected 503") {
+		t.Fatalf("status %d body %q", r.StatusCode, r.Body)
+	}
+	if up.requests()[0].Path != "/v1/responses" {
+		t.Fatalf("path %s", up.requests()[0].Path)
+	}
+}

@@ -1,0 +1,36 @@
+package upstream
+
+import "github.com/llmedge/llmedge/sse"
+
+// AppendStreamError appends the SSE events that end a stream of route r
+// with failure e when the client already has its 200 (keepalive pings
+// went out before the answer): for chat-style routes data:
+// {"error":...} (the upstream's own error object when it sent one) and
+// [DONE]; for the Responses API its "error" event.
+func AppendStreamError(dst []byte, r Route, e *Error) []byte {
+	if r.spec().named {
+		msg := e.Message
+		if len(e.Body) > 0 {
+			msg = string(e.Body)
+		}
+		code := e.Code
+		if code == "" {
+			code = e.Type
+		}
+		s := passStream{named: true}
+		return s.appendError(dst, msg, e.Type, code)
+	}
+	dst = append(dst, "data: "...)
+	start := len(dst)
+	dst = e.AppendJSON(dst)
+	// A pretty-printed upstream body would break the data line; JSON
+	// whitespace may become spaces without changing the document (a
+	// raw newline cannot occur inside a JSON string).
+	for i := start; i < len(dst); i++ {
+		if dst[i] == '\n' || dst[i] == '\r' {
+			dst[i] = ' '
+		}
+	}
+	dst = append(dst, "\n\n"...)
+	return append(dst, sse.Done...)
+}
