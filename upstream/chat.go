@@ -171,6 +171,10 @@ func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Res
 		return err
 	}
 	switch d.spec.wire {
+	case wireBedrock:
+		return reg.bedrockAttempt(d, g, req, out)
+	case wireVertexAnthropic:
+		return reg.vertexAnthropicAttempt(d, g, req, out)
 	case wireMock:
 		return mockChat(d, req, out)
 	case wireAnthropic:
@@ -189,8 +193,8 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 	ureq.Reset()
 	ureq.Header.SetMethod(req.Route.spec().method)
 	d.setRequestURI(ureq, req)
-	if d.auth != nil {
-		ureq.Header.SetBytesV("Authorization", d.auth)
+	if e := d.setAuth(ureq); e != nil {
+		return e
 	}
 	for _, h := range d.headers {
 		ureq.Header.Set(h.Name, h.Value)

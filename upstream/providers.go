@@ -56,6 +56,7 @@ var providers = map[string]providerSpec{
 	"github":                 {wireOpenAI, "https://models.inference.ai.azure.com", "GITHUB_API_KEY"},
 	"siliconflow":            {wireOpenAI, "https://api.siliconflow.cn/v1", "SILICONFLOW_API_KEY"},
 	"zhipu":                  {wireOpenAI, "https://open.bigmodel.cn/api/paas/v4", "ZHIPUAI_API_KEY"},
+	"zai":                    {wireOpenAI, "https://api.z.ai/api/paas/v4", "ZAI_API_KEY"},
 	"moonshot":               {wireOpenAI, "https://api.moonshot.ai/v1", "MOONSHOT_API_KEY"},
 	"dashscope":              {wireOpenAI, "https://dashscope-intl.aliyuncs.com/compatible-mode/v1", "DASHSCOPE_API_KEY"},
 	"volcengine":             {wireOpenAI, "https://ark.cn-beijing.volces.com/api/v3", "VOLCENGINE_API_KEY"},

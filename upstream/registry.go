@@ -63,6 +63,7 @@ type Deployment struct {
 	auth     []byte // "Bearer <key>" or nil
 	key      string // for scrubbing upstream error text
 	headers  []config.Header
+	px       endpointExtras // azure, vertex_ai, bedrock (endpoint.go)
 
 	timeout       time.Duration
 	streamTimeout time.Duration
@@ -183,6 +184,9 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 	d.quotedModel = AppendJSONString(nil, cd.UpstreamModel)
 	if spec.wire == wireMock {
 		return d, nil
+	}
+	if spec.wire >= wireAzure {
+		return d, r.buildEndpoint(d, cfg, path, lookup)
 	}
 	base := cd.APIBase
 	if base == "" {

@@ -1,0 +1,91 @@
+package upstream
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/llmedge/llmedge/config"
+)
+
+// DefaultAzureAPIVersion is used when neither litellm_params.api_version
+// nor AZURE_API_VERSION is set: the latest GA data-plane inference
+// version in Microsoft's Azure OpenAI REST reference.
+const DefaultAzureAPIVersion = "2024-10-21"
+
+// buildAzure sets up an azure/ deployment. Azure OpenAI speaks OpenAI's
+// chat format, so requests take the pass-through path; only the URL and
+// the auth header differ:
+//
+//	{api_base}/openai/deployments/{deployment}/chat/completions?api-version={v}
+//	api-key: {api_key}            (or Authorization: Bearer {azure_ad_token})
+//
+// api_version "v1", "preview" or "latest" selects Azure's v1 API
+// ({api_base}/openai/v1/chat/completions, deployment named by "model" in
+// the body), as LiteLLM does.
+func (r *Registry) buildAzure(d *Deployment, path string, env func(...string) string) *config.Error {
+	cd := d.Config
+	// "azure/o_series/o3": LiteLLM's marker for reasoning deployments;
+	// the deployment is what follows it.
+	deployment := strings.TrimPrefix(cd.UpstreamModel, "o_series/")
+	d.quotedModel = AppendJSONString(nil, deployment)
+	base := cd.APIBase
+	if base == "" {
+		base = env("AZURE_API_BASE", "AZURE_OPENAI_ENDPOINT")
+	}
+	if base == "" {
+		return &config.Error{Path: path + ".api_base", Msg: "azure deployments need api_base (https://{resource}.openai.azure.com) or AZURE_API_BASE"}
+	}
+	version := cd.APIVersion
+	if version == "" {
+		version = env("AZURE_API_VERSION")
+	}
+	if version == "" {
+		version = DefaultAzureAPIVersion
+	}
+	base = strings.TrimRight(base, "/")
+	base = strings.TrimSuffix(base, "/openai")
+	var uri string
+	switch version {
+	case "v1":
+		uri = base + "/openai/v1/chat/completions"
+	case "preview", "latest":
+		uri = base + "/openai/v1/chat/completions?api-version=" + version
+	default:
+		if d.wildcard {
+			r.unsupportedBecause(d, "azure wildcard deployments need api_version v1, preview or latest (the deployment URL names one deployment)")
+		}
+		uri = base + "/openai/deployments/" + url.PathEscape(deployment) + "/chat/completions?api-version=" + url.QueryEscape(version)
+	}
+	if e := r.setEndpoint(d, uri, path+".api_base"); e != nil {
+		return e
+	}
+	if d.unavailable != "" {
+		return nil // an unset os.environ/ variable: already explained
+	}
+	key := cd.APIKey
+	if key == "" {
+		key = env("AZURE_API_KEY", "AZURE_OPENAI_API_KEY")
+	}
+	if key != "" {
+		d.key = key
+		d.auth = []byte(key)
+		d.px.authHeader = "api-key"
+		return nil
+	}
+	token := param(cd, "azure_ad_token")
+	if token == "" {
+		token = env("AZURE_AD_TOKEN")
+	}
+	if token != "" {
+		d.key = token
+		d.auth = []byte("Bearer " + token)
+		return nil
+	}
+	if param(cd, "tenant_id") != "" || param(cd, "client_id") != "" || param(cd, "azure_username") != "" {
+		r.unsupportedBecause(d, "Entra ID client-secret / username login (tenant_id, client_id) is not supported by llmedge; set api_key or azure_ad_token")
+		return nil
+	}
+	r.unavailableBecause(d, "missing_environment_variable", fmt.Sprintf("no api_key or azure_ad_token and %s is not set", "AZURE_API_KEY"))
+	return nil
+}

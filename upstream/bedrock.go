@@ -1,0 +1,340 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/bytedance/sonic"
+	"github.com/llmedge/llmedge/config"
+	"github.com/valyala/fasthttp"
+)
+
+// DefaultBedrockRegion is LiteLLM's region when none is configured.
+const DefaultBedrockRegion = "us-west-2"
+
+// bedrockEndpoint is a bedrock/ deployment's endpoint and credentials.
+type bedrockEndpoint struct {
+	// base is scheme://host[/prefix] of bedrock-runtime.
+	base   string
+	host   string
+	region string
+	// modelID is the Bedrock model id; modelPath the same path-escaped
+	// (":" and "/" included).
+	modelID   string
+	modelPath string
+	creds     aws.Credentials
+	// bearer is a Bedrock API key (sent as Authorization: Bearer)
+	// instead of SigV4 when no access key is configured.
+	bearer string
+	signer *v4.Signer
+}
+
+// buildBedrock sets up a bedrock/ deployment: Amazon Bedrock's Converse
+// API (https://bedrock-runtime.{region}.amazonaws.com/model/{modelId}/converse
+// and /converse-stream), requests signed with SigV4.
+//
+// Credentials: aws_access_key_id / aws_secret_access_key /
+// aws_session_token in litellm_params, else AWS_ACCESS_KEY_ID /
+// AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN; a Bedrock API key (api_key or
+// AWS_BEARER_TOKEN_BEDROCK) when no access key is set. Region:
+// aws_region_name, else AWS_REGION_NAME / AWS_REGION / AWS_DEFAULT_REGION.
+// Endpoint override: aws_bedrock_runtime_endpoint or api_base.
+func (r *Registry) buildBedrock(d *Deployment, path string, env func(...string) string) *config.Error {
+	cd := d.Config
+	model := cd.UpstreamModel
+	// LiteLLM route markers: bedrock/converse/{id}, bedrock/invoke/{id}.
+	for _, p := range []string{"converse/", "invoke/", "converse_like/"} {
+		model = strings.TrimPrefix(model, p)
+	}
+	be := &bedrockEndpoint{signer: v4.NewSigner(), modelID: model, modelPath: awsPathEscape(model)}
+	be.region = param(cd, "aws_region_name")
+	if be.region == "" {
+		be.region = env("AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION")
+	}
+	if be.region == "" {
+		be.region = DefaultBedrockRegion
+	}
+	base := param(cd, "aws_bedrock_runtime_endpoint")
+	errPath := path + ".aws_bedrock_runtime_endpoint"
+	if base == "" {
+		base, errPath = cd.APIBase, path+".api_base"
+	}
+	if base == "" {
+		base, errPath = env("AWS_BEDROCK_RUNTIME_ENDPOINT"), path+".aws_region_name"
+	}
+	if base == "" {
+		base = "https://bedrock-runtime." + be.region + ".amazonaws.com"
+	}
+	be.base = strings.TrimRight(base, "/")
+	if e := r.setEndpoint(d, be.base+"/model/"+be.modelPath+"/converse", errPath); e != nil {
+		return e
+	}
+	be.host = d.host
+	d.px.bedrock = be
+	d.quotedModel = AppendJSONString(nil, model)
+	if d.unavailable != "" {
+		return nil
+	}
+	be.creds = aws.Credentials{
+		AccessKeyID:     param(cd, "aws_access_key_id"),
+		SecretAccessKey: param(cd, "aws_secret_access_key"),
+		SessionToken:    param(cd, "aws_session_token"),
+		Source:          "llmedge config",
+	}
+	if be.creds.AccessKeyID == "" && be.creds.SecretAccessKey == "" {
+		if be.bearer = cd.APIKey; be.bearer == "" {
+			be.creds.AccessKeyID = env("AWS_ACCESS_KEY_ID")
+			be.creds.SecretAccessKey = env("AWS_SECRET_ACCESS_KEY")
+			be.creds.SessionToken = env("AWS_SESSION_TOKEN")
+			be.creds.Source = "environment"
+		}
+	}
+	if be.bearer == "" && be.creds.AccessKeyID == "" && be.creds.SecretAccessKey == "" {
+		be.bearer = env("AWS_BEARER_TOKEN_BEDROCK")
+	}
+	switch {
+	case be.bearer != "":
+		d.key = be.bearer
+	case be.creds.AccessKeyID != "" && be.creds.SecretAccessKey != "":
+		d.key = be.creds.SecretAccessKey
+	case param(cd, "aws_role_name") != "" || param(cd, "aws_profile_name") != "" || param(cd, "aws_web_identity_token") != "":
+		r.unsupportedBecause(d, "AWS role assumption and profiles (aws_role_name, aws_profile_name, aws_web_identity_token) are not supported by llmedge; set aws_access_key_id and aws_secret_access_key")
+	default:
+		r.unavailableBecause(d, "missing_environment_variable", "no AWS credentials: set aws_access_key_id and aws_secret_access_key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
+	}
+	return nil
+}
+
+// awsPathEscape escapes a path segment the way AWS SDKs do for Bedrock
+// model ids: everything but unreserved characters, so "v1:0" becomes
+// "v1%3A0" and an ARN's "/" becomes "%2F".
+func awsPathEscape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
+}
+
+// sign adds SigV4 headers (Authorization, X-Amz-Date, and
+// X-Amz-Security-Token for temporary credentials) to req, covering
+// Host, Content-Type and the body hash. The AWS SDK's signer builds the
+// canonical request; it needs a net/http request, so one is built with
+// exactly the headers fasthttp will send.
+func (be *bedrockEndpoint) sign(req *fasthttp.Request, rawPath string, body []byte, now time.Time) error {
+	if be.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+be.bearer)
+		return nil
+	}
+	sum := sha256.Sum256(body)
+	u, err := url.Parse(be.base)
+	if err != nil {
+		return err
+	}
+	u.RawPath = u.Path + rawPath
+	u.Path, _ = url.PathUnescape(u.RawPath)
+	hr := &http.Request{Method: http.MethodPost, URL: u, Host: be.host, Header: http.Header{"Content-Type": {"application/json"}}}
+	if err := be.signer.SignHTTP(context.Background(), be.creds, hr, hex.EncodeToString(sum[:]), "bedrock", be.region, now); err != nil {
+		return err
+	}
+	for _, k := range []string{"Authorization", "X-Amz-Date", "X-Amz-Security-Token"} {
+		if v := hr.Header.Get(k); v != "" {
+			req.Header.Set(k, v)
+		}
+	}
+	return nil
+}
+
+// bedrockAttempt sends one OpenAI chat request to Bedrock's Converse (or
+// ConverseStream) API and translates the answer.
+func (reg *Registry) bedrockAttempt(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
+	be := d.px.bedrock
+	modelID, modelPath := be.modelID, be.modelPath
+	if d.wildcard {
+		modelID = string(appendWildcardID(nil, d.Config.UpstreamModel, g.wildcardPart(req.Model)))
+		modelPath = awsPathEscape(modelID)
+	}
+	body, e := bedrockRequestBody(req.Body, modelID, d.ext.dropParams)
+	if e != nil {
+		return e
+	}
+	op := "/converse"
+	if req.Stream {
+		op = "/converse-stream"
+	}
+	out.x.release(&out.resp)
+	ureq := &out.req
+	ureq.Reset()
+	ureq.Header.SetMethod(fasthttp.MethodPost)
+	rawPath := "/model/" + modelPath + op
+	ureq.SetRequestURI(be.base + rawPath)
+	// Send the path exactly as signed ("v1%3A0", not "v1:0").
+	ureq.URI().DisablePathNormalizing = true
+	ureq.Header.SetContentType("application/json")
+	if req.Stream {
+		ureq.Header.Set("Accept", "application/vnd.amazon.eventstream")
+	} else {
+		ureq.Header.Set("Accept", "application/json")
+	}
+	ureq.SetBodyRaw(body)
+	if err := be.sign(ureq, rawPath, body, time.Now()); err != nil {
+		return &Error{Status: 500, Type: "api_error", Code: "signing_failed", Message: fmt.Sprintf("deployment %s: SigV4 signing failed: %v", d.ID, err)}
+	}
+	for _, h := range d.headers {
+		ureq.Header.Set(h.Name, h.Value)
+	}
+	if len(req.RequestID) > 0 {
+		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
+	}
+
+	x := &out.x
+	*x = exchange{pool: d.pool, cancel: req.Cancel}
+	limit := d.timeout
+	if req.Stream {
+		limit = d.streamTimeout
+	}
+	uresp := &out.resp
+	if err := reg.send(d, req.Stream, x, ureq, uresp, time.Now().Add(limit)); err != nil {
+		return transportError(d, err)
+	}
+	status := uresp.StatusCode()
+	if status < 200 || status > 299 {
+		body, err := x.readAll(nil, maxErrorBody)
+		x.release(uresp)
+		if err != nil && len(body) == 0 {
+			return transportError(d, err)
+		}
+		return bedrockError(d, status, uresp.Header.Peek("X-Amzn-Errortype"), body, uresp.Header.Peek("Retry-After"))
+	}
+	created := time.Now().Unix()
+	if req.Stream {
+		x.readTimeout = d.streamTimeout
+		s := &bedrockStream{d: d, x: x, resp: uresp, dec: newESDecoder(x, 16<<10), id: chatID(), created: created,
+			model: req.Model, includeUsage: req.IncludeUsage}
+		msg, err := s.dec.Next()
+		if err != nil {
+			x.failed = true
+			x.release(uresp)
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return &Error{Status: 502, Type: "api_error", Code: "upstream_empty_stream", Retryable: true,
+					Message: fmt.Sprintf("upstream deployment %s closed the stream before its first event", d.ID)}
+			}
+			return transportError(d, err)
+		}
+		if e := streamException(d, msg); e != nil {
+			x.failed = true
+			x.release(uresp)
+			return e
+		}
+		s.first = msg
+		out.Stream = s
+		return nil
+	}
+	raw, err := x.readAll(nil, maxResponseBody)
+	x.release(uresp)
+	if err != nil {
+		return transportError(d, err)
+	}
+	b, err := bedrockResponseBody(out.Body[:0], raw, req.Model, created)
+	if err != nil {
+		return &Error{Status: 502, Type: "api_error", Code: "upstream_bad_response", Retryable: true,
+			Message: fmt.Sprintf("upstream deployment %s answered with a body that is not a Converse response: %s", d.ID, firstLine(err.Error()))}
+	}
+	out.Body = b
+	out.StatusCode = 200
+	out.ContentType = append(out.ContentType[:0], "application/json"...)
+	return nil
+}
+
+// appendWildcardID is the upstream model id of a wildcard deployment.
+func appendWildcardID(dst []byte, upstreamModel string, part []byte) []byte {
+	return append(append(dst, upstreamModel[:len(upstreamModel)-1]...), part...)
+}
+
+// bedrockError maps a Bedrock error answer ({"message": "..."} with an
+// X-Amzn-ErrorType header) to an OpenAI error.
+func bedrockError(d *Deployment, status int, errType, body, retryAfter []byte) *Error {
+	body = scrub(body, d.key)
+	var m struct {
+		Message  string `json:"message"`
+		Message2 string `json:"Message"`
+	}
+	_ = sonic.Unmarshal(body, &m)
+	msg := m.Message
+	if msg == "" {
+		msg = m.Message2
+	}
+	if msg == "" {
+		msg = string(bytes.TrimSpace(body))
+		if len(msg) > 512 {
+			msg = msg[:512] + "..."
+		}
+	}
+	code := string(errType)
+	if i := strings.IndexByte(code, ':'); i >= 0 {
+		code = code[:i]
+	}
+	e := &Error{Status: status, Type: errorType(status), Code: code, Retryable: retryableStatus(status),
+		Message: fmt.Sprintf("bedrock (deployment %s): %s", d.ID, msg)}
+	if code == "" {
+		e.Code = "upstream_error"
+	}
+	if len(retryAfter) > 0 {
+		e.RetryAfter = append([]byte(nil), retryAfter...)
+	}
+	return e
+}
+
+// exceptionStatus maps ConverseStream exception types to HTTP statuses.
+func exceptionStatus(typ string) int {
+	switch strings.ToLower(typ) {
+	case "validationexception":
+		return 400
+	case "accessdeniedexception":
+		return 403
+	case "resourcenotfoundexception":
+		return 404
+	case "modeltimeoutexception":
+		return 408
+	case "throttlingexception":
+		return 429
+	case "modelstreamerrorexception", "modelerrorexception":
+		return 424
+	case "serviceunavailableexception":
+		return 503
+	}
+	return 500
+}
+
+// streamException returns the error an exception or error message of a
+// ConverseStream carries (nil for an ordinary event).
+func streamException(d *Deployment, m *esMessage) *Error {
+	switch string(m.Header(":message-type")) {
+	case "exception":
+		typ := string(m.Header(":exception-type"))
+		status := exceptionStatus(typ)
+		e := bedrockError(d, status, []byte(typ), m.Payload, nil)
+		e.Retryable = retryableStatus(status) || status == 424
+		return e
+	case "error":
+		msg := string(m.Header(":error-message"))
+		return &Error{Status: 502, Type: "api_error", Code: string(m.Header(":error-code")), Retryable: true,
+			Message: fmt.Sprintf("bedrock (deployment %s): %s", d.ID, scrub([]byte(msg), d.key))}
+	}
+	return nil
+}

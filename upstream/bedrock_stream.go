@@ -1,0 +1,239 @@
+package upstream
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/bytedance/sonic"
+	"github.com/llmedge/llmedge/sse"
+	"github.com/valyala/fasthttp"
+)
+
+// cvStreamEvent is the payload of any ConverseStream event (messageStart,
+// contentBlockStart, contentBlockDelta, contentBlockStop, messageStop,
+// metadata); which fields are set depends on :event-type.
+type cvStreamEvent struct {
+	ContentBlockIndex int `json:"contentBlockIndex"`
+	Start             *struct {
+		ToolUse *struct {
+			ToolUseID string `json:"toolUseId"`
+			Name      string `json:"name"`
+		} `json:"toolUse"`
+	} `json:"start"`
+	Delta *struct {
+		Text    *string `json:"text"`
+		ToolUse *struct {
+			Input string `json:"input"`
+		} `json:"toolUse"`
+		ReasoningContent *struct {
+			Text *string `json:"text"`
+		} `json:"reasoningContent"`
+	} `json:"delta"`
+	StopReason string   `json:"stopReason"`
+	Usage      *cvUsage `json:"usage"`
+}
+
+// bedrockStream relays a ConverseStream answer as OpenAI
+// chat.completion.chunk events.
+type bedrockStream struct {
+	d            *Deployment
+	x            *exchange
+	resp         *fasthttp.Response
+	dec          *esDecoder
+	first        *esMessage
+	id           string
+	created      int64
+	model        []byte
+	includeUsage bool
+
+	// tools maps a content block index to its OpenAI tool call index.
+	tools    []int
+	nTools   int
+	buf      []byte
+	ev       cvStreamEvent
+	finished bool
+}
+
+func (s *bedrockStream) Relay(w Writer) error {
+	msg := s.first
+	for {
+		if e := streamException(s.d, msg); e != nil {
+			return s.fail(w, e)
+		}
+		s.buf = s.buf[:0]
+		if err := s.translate(msg); err != nil {
+			return s.fail(w, err)
+		}
+		if len(s.buf) > 0 {
+			if _, err := w.Write(s.buf); err != nil {
+				return ErrClientGone
+			}
+			if !s.dec.Buffered() {
+				if err := w.Flush(); err != nil {
+					return ErrClientGone
+				}
+			}
+		}
+		var err error
+		msg, err = s.dec.Next()
+		if err == io.EOF {
+			if _, err := w.Write(sse.Done); err != nil {
+				return ErrClientGone
+			}
+			if w.Flush() != nil {
+				return ErrClientGone
+			}
+			return nil
+		}
+		if err != nil {
+			return s.fail(w, err)
+		}
+	}
+}
+
+// chunk appends the start of a chunk event up to "choices".
+func (s *bedrockStream) chunk() {
+	b := append(s.buf, `data: {"id":"`...)
+	b = append(b, s.id...)
+	b = append(b, `","object":"chat.completion.chunk","created":`...)
+	b = strconv.AppendInt(b, s.created, 10)
+	b = append(b, `,"model":`...)
+	s.buf = AppendJSONString(b, s.model)
+}
+
+// openDelta appends a chunk with one choice up to the inside of its
+// delta object; closeDelta ends it.
+func (s *bedrockStream) openDelta() {
+	s.chunk()
+	s.buf = append(s.buf, `,"choices":[{"index":0,"delta":{`...)
+}
+
+func (s *bedrockStream) closeDelta(finish string) {
+	b := append(s.buf, `},"logprobs":null,"finish_reason":`...)
+	if finish == "" {
+		b = append(b, "null"...)
+	} else {
+		b = append(append(append(b, '"'), finish...), '"')
+	}
+	s.buf = append(b, "}]}\n\n"...)
+}
+
+// translate appends the OpenAI events for one ConverseStream event.
+func (s *bedrockStream) translate(m *esMessage) error {
+	typ := m.Header(":event-type")
+	if string(typ) == "contentBlockDelta" {
+		// Fast path for text, by far the most frequent event: the
+		// text's JSON literal is copied as is (validated by the scan),
+		// no decoding.
+		if lit := jLit(jGet(m.Payload, "delta"), "text"); lit != nil {
+			s.openDelta()
+			s.buf = append(append(s.buf, `"content":`...), lit...)
+			s.closeDelta("")
+			return nil
+		}
+	}
+	s.ev = cvStreamEvent{}
+	if err := sonic.Unmarshal(m.Payload, &s.ev); err != nil {
+		return fmt.Errorf("bad %s event payload: %s", typ, firstLine(err.Error()))
+	}
+	ev := &s.ev
+	switch string(typ) {
+	case "messageStart":
+		s.openDelta()
+		s.buf = append(s.buf, `"role":"assistant","content":""`...)
+		s.closeDelta("")
+	case "contentBlockStart":
+		if ev.Start == nil || ev.Start.ToolUse == nil {
+			return nil
+		}
+		tu := ev.Start.ToolUse
+		idx := s.toolIndex(ev.ContentBlockIndex, true)
+		s.openDelta()
+		b := append(s.buf, `"tool_calls":[{"index":`...)
+		b = strconv.AppendInt(b, int64(idx), 10)
+		b = append(b, `,"id":`...)
+		b = AppendJSONString(b, tu.ToolUseID)
+		b = append(b, `,"type":"function","function":{"name":`...)
+		b = AppendJSONString(b, tu.Name)
+		s.buf = append(b, `,"arguments":""}}]`...)
+		s.closeDelta("")
+	case "contentBlockDelta":
+		if ev.Delta == nil {
+			return nil
+		}
+		switch {
+		case ev.Delta.Text != nil:
+			s.openDelta()
+			s.buf = AppendJSONString(append(s.buf, `"content":`...), *ev.Delta.Text)
+			s.closeDelta("")
+		case ev.Delta.ToolUse != nil:
+			idx := s.toolIndex(ev.ContentBlockIndex, false)
+			s.openDelta()
+			b := append(s.buf, `"tool_calls":[{"index":`...)
+			b = strconv.AppendInt(b, int64(idx), 10)
+			b = append(b, `,"function":{"arguments":`...)
+			b = AppendJSONString(b, ev.Delta.ToolUse.Input)
+			s.buf = append(b, "}}]"...)
+			s.closeDelta("")
+		case ev.Delta.ReasoningContent != nil && ev.Delta.ReasoningContent.Text != nil:
+			s.openDelta()
+			s.buf = AppendJSONString(append(s.buf, `"reasoning_content":`...), *ev.Delta.ReasoningContent.Text)
+			s.closeDelta("")
+		}
+	case "messageStop":
+		s.finished = true
+		s.openDelta()
+		s.closeDelta(converseFinishReason(ev.StopReason))
+	case "metadata":
+		if s.includeUsage && ev.Usage != nil {
+			s.chunk()
+			s.buf = append(s.buf, `,"choices":[],`...)
+			s.buf = appendOpenAIUsage(s.buf, ev.Usage)
+			s.buf = append(s.buf, "}\n\n"...)
+		}
+	}
+	return nil
+}
+
+// toolIndex returns the OpenAI tool call index of a content block,
+// assigning the next one when add is set.
+func (s *bedrockStream) toolIndex(block int, add bool) int {
+	if block < 0 || block > 1<<16 {
+		return 0
+	}
+	for len(s.tools) <= block {
+		s.tools = append(s.tools, -1)
+	}
+	if s.tools[block] < 0 && add {
+		s.tools[block] = s.nTools
+		s.nTools++
+	}
+	if s.tools[block] < 0 {
+		return 0
+	}
+	return s.tools[block]
+}
+
+// fail ends the client's stream with an error event.
+func (s *bedrockStream) fail(w Writer, err error) error {
+	var ue *Error
+	if errors.As(err, &ue) {
+		s.x.failed = true
+		var buf [512]byte
+		b := AppendSSEError(buf[:0], ue.Message, ue.Type, ue.Code)
+		b = append(b, sse.Done...)
+		if _, werr := w.Write(b); werr != nil {
+			return ErrClientGone
+		}
+		if w.Flush() != nil {
+			return ErrClientGone
+		}
+		return ue
+	}
+	if errors.Is(err, errEventStream) {
+		err = fmt.Errorf("%w from bedrock", err)
+	}
+	return (&passStream{x: s.x, d: s.d}).fail(w, err)
+}

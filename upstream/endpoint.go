@@ -1,0 +1,168 @@
+package upstream
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/llmedge/llmedge/config"
+	"github.com/valyala/fasthttp"
+)
+
+// Wire formats of providers whose endpoint and credentials are built per
+// deployment (azure.go, vertex.go, bedrock.go). Their values are kept
+// apart from providers.go's iota block so that new formats there never
+// collide with these.
+const (
+	// wireAzure: Azure OpenAI, OpenAI's wire format on a per-deployment
+	// URL; served by the pass-through path.
+	wireAzure wireFormat = 100 + iota
+	// wireVertex: Vertex AI's OpenAI-compatible endpoint (Gemini and
+	// partner models); served by the pass-through path with a Google
+	// OAuth token.
+	wireVertex
+	// wireVertexAnthropic: Claude on Vertex AI (Anthropic's Messages
+	// format on rawPredict / streamRawPredict).
+	wireVertexAnthropic
+	// wireBedrock: Amazon Bedrock's Converse / ConverseStream API,
+	// translated to and from OpenAI chat (bedrock*.go).
+	wireBedrock
+)
+
+func init() {
+	providers["azure"] = providerSpec{wire: wireAzure}
+	providers["vertex_ai"] = providerSpec{wire: wireVertex}
+	providers["vertex_ai_beta"] = providerSpec{wire: wireVertex}
+	providers["bedrock"] = providerSpec{wire: wireBedrock}
+}
+
+// endpointExtras is what a deployment of a per-deployment provider needs
+// beyond the OpenAI-compatible fields of Deployment.
+type endpointExtras struct {
+	// authHeader names the header d.auth is sent in ("" = Authorization).
+	authHeader string
+	// token, when set, yields the Authorization value per request
+	// (Vertex: a cached, refreshed Google OAuth access token).
+	token func() ([]byte, error)
+	// streamURI is the streaming endpoint when it differs from the
+	// deployment's URI (Claude on Vertex: :streamRawPredict).
+	streamURI string
+	// bedrock is set for bedrock/ deployments.
+	bedrock *bedrockEndpoint
+}
+
+// buildEndpoint sets up a deployment of a per-deployment provider. It is
+// called by Registry.build after the fields common to every provider.
+func (r *Registry) buildEndpoint(d *Deployment, cfg *config.Config, path string, lookup func(string) (string, bool)) *config.Error {
+	env := func(names ...string) string {
+		for _, n := range names {
+			if v, ok := lookup(n); ok && v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	var e *config.Error
+	switch d.spec.wire {
+	case wireAzure:
+		e = r.buildAzure(d, path, env)
+	case wireVertex:
+		e = r.buildVertex(d, path, env)
+	case wireBedrock:
+		e = r.buildBedrock(d, path, env)
+	case wireCloudflare:
+		e = r.buildCloudflare(d, path, env)
+	}
+	if e != nil {
+		return e
+	}
+	// drop_params, supermemory keys, and for Claude on Vertex the
+	// anthropic/ options (thinking, max_tokens).
+	return r.buildExtras(d, cfg, path, d.host, lookup)
+}
+
+// setEndpoint points d at rawURL: request URI, Host and connection pool.
+func (r *Registry) setEndpoint(d *Deployment, rawURL, errPath string) *config.Error {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &config.Error{Path: errPath, Msg: "must be an http:// or https:// URL"}
+	}
+	d.uri = u.String()
+	d.host = u.Host
+	// These providers serve chat only (routes.go: chat-only by default
+	// for non-OpenAI wire formats); the chat URI is the deployment's.
+	d.uris[RouteChat] = d.uri
+	addr := u.Host
+	if u.Port() == "" {
+		if u.Scheme == "https" {
+			addr += ":443"
+		} else {
+			addr += ":80"
+		}
+	}
+	pool, readTimeout, perr := r.deploymentPool(d.Config, addr, u.Scheme == "https")
+	if perr != nil {
+		return perr
+	}
+	d.pool, d.readTimeout = pool, readTimeout
+	return nil
+}
+
+// unavailableBecause marks d unavailable (503) with a startup warning.
+func (r *Registry) unavailableBecause(d *Deployment, code, why string) {
+	if d.unavailable != "" {
+		return
+	}
+	d.unavailable = fmt.Sprintf("model %q is unavailable: %s", d.ModelName, why)
+	d.unavailableStatus, d.unavailableCode = 503, code
+	r.warnings = append(r.warnings, fmt.Sprintf("deployment %s (model_name %q): %s; requests for it will get 503", d.ID, d.ModelName, why))
+}
+
+// unsupportedBecause marks d unavailable (501): llmedge cannot serve
+// what the entry asks for.
+func (r *Registry) unsupportedBecause(d *Deployment, why string) {
+	if d.unavailable != "" {
+		return
+	}
+	d.unavailable = fmt.Sprintf("model %q is unavailable: %s", d.ModelName, why)
+	d.unavailableStatus, d.unavailableCode = 501, "provider_not_supported"
+	r.warnings = append(r.warnings, fmt.Sprintf("deployment %s (model_name %q): %s; requests for it will fail", d.ID, d.ModelName, why))
+}
+
+// setAuth writes the deployment's credentials on an upstream request.
+func (d *Deployment) setAuth(req *fasthttp.Request) *Error {
+	if d.px.token != nil {
+		tok, err := d.px.token()
+		if err != nil {
+			return &Error{Status: 503, Type: "service_unavailable_error", Code: "upstream_auth_failed", Retryable: true,
+				Message: fmt.Sprintf("deployment %s (model %q): could not get an access token: %s", d.ID, d.ModelName, scrub([]byte(err.Error()), d.key))}
+		}
+		req.Header.SetBytesV("Authorization", tok)
+		return nil
+	}
+	if d.auth == nil {
+		return nil
+	}
+	if d.px.authHeader != "" {
+		req.Header.SetBytesV(d.px.authHeader, d.auth)
+	} else {
+		req.Header.SetBytesV("Authorization", d.auth)
+	}
+	return nil
+}
+
+// param returns litellm_params[key] as a string ("" when absent or not a
+// scalar).
+func param(cd *config.Deployment, key string) string {
+	switch v := cd.Params[key].(type) {
+	case string:
+		return strings.TrimSpace(v)
+	case nil:
+		return ""
+	case fmt.Stringer:
+		return v.String()
+	case int, int64, float64, bool:
+		return fmt.Sprint(v)
+	}
+	return ""
+}

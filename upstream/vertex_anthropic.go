@@ -1,0 +1,103 @@
+package upstream
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+
+	"github.com/bytedance/sonic"
+	"github.com/llmedge/llmedge/config"
+)
+
+// vertexAnthropicVersion is the anthropic_version Vertex AI requires in
+// the body of Claude requests (Anthropic's "Claude on Vertex AI" docs).
+const vertexAnthropicVersion = "vertex-2023-10-16"
+
+// buildVertexAnthropic sets up Claude on Vertex AI: Anthropic's Messages
+// format posted to the model's rawPredict (or streamRawPredict) method,
+//
+//	POST {host}/v1/projects/{project}/locations/{location}/publishers/anthropic/models/{model}:rawPredict
+//
+// with the model named by the URL (no "model" in the body) and
+// "anthropic_version": "vertex-2023-10-16" in the body. The OpenAI <->
+// Anthropic translation is the anthropic/ provider's.
+func (r *Registry) buildVertexAnthropic(d *Deployment, prefix, model string) *config.Error {
+	if d.wildcard {
+		r.unsupportedBecause(d, "vertex_ai wildcard deployments are not supported")
+		return nil
+	}
+	d.px.streamURI = prefix + "/publishers/anthropic/models/" + url.PathEscape(model) + ":streamRawPredict"
+	return nil
+}
+
+// vertexAnthropicAttempt serves one OpenAI chat request on a Claude
+// deployment of Vertex AI.
+func (reg *Registry) vertexAnthropicAttempt(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
+	out.x.release(&out.resp)
+	body, terr := translateRequest(d, req.Body, "", req.Stream)
+	if terr != nil {
+		return terr
+	}
+	body, terr = vertexAnthropicBody(body)
+	if terr != nil {
+		return terr
+	}
+	uri := d.uri
+	if req.Stream {
+		uri = d.px.streamURI
+	}
+	ureq := &out.req
+	d.anthropicHeaders(ureq, req, uri, nil, nil)
+	ureq.Header.Del("Anthropic-Version") // Vertex takes it in the body
+	if e := d.setAuth(ureq); e != nil {
+		return e
+	}
+	ureq.SetBodyRaw(body)
+	uresp, err := reg.anthropicSend(d, req, out)
+	if err != nil {
+		return err
+	}
+	out.upResp = uresp
+	x := &out.x
+	if req.Stream && bytes.HasPrefix(uresp.Header.ContentType(), []byte("text/event-stream")) {
+		return out.anth.start(d, x, uresp, out, req)
+	}
+	raw, rerr := x.readAll(out.anth.buf[:0], maxResponseBody)
+	out.anth.buf = raw
+	x.release(uresp)
+	if rerr != nil {
+		return transportError(d, rerr)
+	}
+	b, jerr := translateResponse(out.Body[:0], raw)
+	if jerr != nil {
+		return &Error{Status: 502, Type: "api_error", Code: "upstream_bad_response", Retryable: true,
+			Message: fmt.Sprintf("upstream deployment %s sent an answer that is not an Anthropic message: %v", d.ID, jerr)}
+	}
+	out.Body = b
+	out.StatusCode = 200
+	out.ContentType = append(out.ContentType[:0], "application/json"...)
+	return nil
+}
+
+// vertexAnthropicBody turns an Anthropic Messages body into Vertex's
+// form: "model" removed, "anthropic_version" added.
+func vertexAnthropicBody(body []byte) ([]byte, *Error) {
+	const emptyModel = `{"model":""`
+	if bytes.HasPrefix(body, []byte(emptyModel)) {
+		// translateRequest writes "model" first: swap it in place.
+		out := make([]byte, 0, len(body)+32)
+		out = append(out, `{"anthropic_version":"`+vertexAnthropicVersion+`"`...)
+		return append(out, body[len(emptyModel):]...), nil
+	}
+	var m map[string]any
+	if err := sonic.Unmarshal(body, &m); err != nil {
+		return nil, &Error{Status: 500, Type: "api_error", Message: "cannot build the Vertex request: " + err.Error()}
+	}
+	delete(m, "model")
+	m["anthropic_version"] = vertexAnthropicVersion
+	b, err := sonic.Marshal(m)
+	if err != nil {
+		return nil, &Error{Status: 500, Type: "api_error", Message: "cannot build the Vertex request: " + err.Error()}
+	}
+	return b, nil
+}
