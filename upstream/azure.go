@@ -30,8 +30,9 @@ func (r *Registry) buildAzure(d *Deployment, path string, env func(...string) st
 	deployment := strings.TrimPrefix(cd.UpstreamModel, "o_series/")
 	d.quotedModel = AppendJSONString(nil, deployment)
 	base := cd.APIBase
+	fromEnv := false
 	if base == "" {
-		base = env("AZURE_API_BASE", "AZURE_OPENAI_ENDPOINT")
+		base, fromEnv = env("AZURE_API_BASE", "AZURE_OPENAI_ENDPOINT"), true
 	}
 	if base == "" {
 		return &config.Error{Path: path + ".api_base", Msg: "azure deployments need api_base (https://{resource}.openai.azure.com) or AZURE_API_BASE"}
@@ -58,7 +59,11 @@ func (r *Registry) buildAzure(d *Deployment, path string, env func(...string) st
 		uri = base + "/openai/deployments/" + url.PathEscape(deployment) + "/chat/completions?api-version=" + url.QueryEscape(version)
 	}
 	if e := r.setEndpoint(d, uri, path+".api_base"); e != nil {
-		return e
+		if !fromEnv {
+			return e
+		}
+		r.unavailableBecause(d, "invalid_endpoint", "AZURE_API_BASE is not an http:// or https:// URL")
+		return nil
 	}
 	if d.unavailable != "" {
 		return nil // an unset os.environ/ variable: already explained

@@ -69,15 +69,22 @@ func (r *Registry) buildBedrock(d *Deployment, path string, env func(...string) 
 	if base == "" {
 		base, errPath = cd.APIBase, path+".api_base"
 	}
+	fromEnv := false
 	if base == "" {
-		base, errPath = env("AWS_BEDROCK_RUNTIME_ENDPOINT"), path+".aws_region_name"
+		base, errPath, fromEnv = env("AWS_BEDROCK_RUNTIME_ENDPOINT"), path+".aws_bedrock_runtime_endpoint", true
 	}
 	if base == "" {
-		base = "https://bedrock-runtime." + be.region + ".amazonaws.com"
+		base, errPath, fromEnv = "https://bedrock-runtime."+be.region+".amazonaws.com", path+".aws_region_name", false
 	}
 	be.base = strings.TrimRight(base, "/")
 	if e := r.setEndpoint(d, be.base+"/model/"+be.modelPath+"/converse", errPath); e != nil {
-		return e
+		if !fromEnv {
+			return e
+		}
+		// A bad environment variable must not stop the other
+		// deployments from starting.
+		r.unavailableBecause(d, "invalid_endpoint", "AWS_BEDROCK_RUNTIME_ENDPOINT is not an http:// or https:// URL")
+		return nil
 	}
 	be.host = d.host
 	d.px.bedrock = be
