@@ -149,3 +149,25 @@ func TestAzureWithoutCredentialsIs503(t *testing.T) {
 		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 	}
 }
+
+// Azure serves embeddings on the same deployment URL scheme.
+func TestAzureEmbeddings(t *testing.T) {
+	up := newFakeOpenAI(t)
+	var uri, key string
+	up.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
+		uri, key = r.URL.RequestURI(), r.Header.Get("api-key")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2]}],"model":"text-embedding-3-small","usage":{"prompt_tokens":1,"total_tokens":1}}`))
+	})
+	d := dep(0, "embed", "azure/emb-small", strings.TrimSuffix(up.base(), "/v1"), "k2")
+	d.APIVersion = "2024-06-01"
+	gw := startGateway(t, testConfig(d))
+	client := sdk(gw, testMasterKey)
+	res, err := client.Embeddings.New(context.Background(), openai.EmbeddingNewParams{Model: "embed", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("x")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Data) != 1 || uri != "/openai/deployments/emb-small/embeddings?api-version=2024-06-01" || key != "k2" {
+		t.Fatalf("uri %q key %q data %v", uri, key, res.Data)
+	}
+}

@@ -13,6 +13,13 @@ import (
 // version in Microsoft's Azure OpenAI REST reference.
 const DefaultAzureAPIVersion = "2024-10-21"
 
+func init() {
+	// Azure OpenAI serves chat, legacy completions and embeddings on
+	// every deployment URL. (Its Responses API lives elsewhere and is
+	// not passed through.)
+	providerRoutes["azure"] = routesOf(RouteChat, RouteCompletions, RouteEmbeddings)
+}
+
 // buildAzure sets up an azure/ deployment. Azure OpenAI speaks OpenAI's
 // chat format, so requests take the pass-through path; only the URL and
 // the auth header differ:
@@ -46,17 +53,22 @@ func (r *Registry) buildAzure(d *Deployment, path string, env func(...string) st
 	}
 	base = strings.TrimRight(base, "/")
 	base = strings.TrimSuffix(base, "/openai")
-	var uri string
+	// Every route's URL: prefix + route path + query.
+	var prefix, query string
 	switch version {
 	case "v1":
-		uri = base + "/openai/v1/chat/completions"
+		prefix = base + "/openai/v1"
 	case "preview", "latest":
-		uri = base + "/openai/v1/chat/completions?api-version=" + version
+		prefix, query = base+"/openai/v1", "?api-version="+version
 	default:
 		if d.wildcard {
 			r.unsupportedBecause(d, "azure wildcard deployments need api_version v1, preview or latest (the deployment URL names one deployment)")
 		}
-		uri = base + "/openai/deployments/" + url.PathEscape(deployment) + "/chat/completions?api-version=" + url.QueryEscape(version)
+		prefix, query = base+"/openai/deployments/"+url.PathEscape(deployment), "?api-version="+url.QueryEscape(version)
+	}
+	uri := prefix + "/chat/completions" + query
+	for _, rt := range []Route{RouteCompletions, RouteEmbeddings} {
+		d.uris[rt] = prefix + rt.spec().path + query
 	}
 	if e := r.setEndpoint(d, uri, path+".api_base"); e != nil {
 		if !fromEnv {
