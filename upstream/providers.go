@@ -54,7 +54,7 @@ var providers = map[string]providerSpec{
 	"deepinfra":              {wireOpenAI, "https://api.deepinfra.com/v1/openai", "DEEPINFRA_API_KEY"},
 	"nvidia_nim":             {wireOpenAI, "https://integrate.api.nvidia.com/v1", "NVIDIA_NIM_API_KEY"},
 	"github":                 {wireOpenAI, "https://models.inference.ai.azure.com", "GITHUB_API_KEY"},
-	"siliconflow":            {wireOpenAI, "https://api.siliconflow.cn/v1", "SILICONFLOW_API_KEY"},
+	"siliconflow":            {wireOpenAI, "https://api.siliconflow.com/v1", "SILICONFLOW_API_KEY"},
 	"zhipu":                  {wireOpenAI, "https://open.bigmodel.cn/api/paas/v4", "ZHIPUAI_API_KEY"},
 	"zai":                    {wireOpenAI, "https://api.z.ai/api/paas/v4", "ZAI_API_KEY"},
 	"moonshot":               {wireOpenAI, "https://api.moonshot.ai/v1", "MOONSHOT_API_KEY"},
