@@ -66,7 +66,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	port := fs.Int("port", envInt("PORT", 4000), "port to listen on (env PORT; LiteLLM's default 4000)")
 	grace := fs.Duration("grace", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests and streams may run before they are cut")
 	strict := fs.Bool("strict", false, "fail at startup on a deployment whose provider llmedge does not serve (default: load it as unavailable)")
-	logLevel := fs.String("log-level", envOr("LLMEDGE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env LLMEDGE_LOG_LEVEL)")
+	logLevel := fs.String("log-level", envOr("LLMEDGE_LOG_LEVEL", envOr("LITELLM_LOG", "info")), "log level: debug, info, warn, error (env LLMEDGE_LOG_LEVEL, else LiteLLM's LITELLM_LOG)")
 	maxBody := fs.Int("max-body-mb", 32, "largest request body accepted, in MiB")
 	accessLog := fs.Bool("access-log", envBool("LLMEDGE_ACCESS_LOG", true), "log one line per chat request (env LLMEDGE_ACCESS_LOG)")
 	fs.Usage = func() {
@@ -91,7 +91,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	var handler slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
-	if cfg.LiteLLM.JSONLogs {
+	if cfg.LiteLLM.JSONLogs || envBool("JSON_LOGS", false) {
 		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
 	}
 	log := slog.New(handler)

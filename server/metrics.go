@@ -78,6 +78,7 @@ func newServerMetrics(s *Server, off bool) *serverMetrics {
 	m.reloadOK = m.set.NewCounter(`llmedge_config_reloads_total{result="success"}`)
 	m.reloadFailed = m.set.NewCounter(`llmedge_config_reloads_total{result="failure"}`)
 	m.reloadedAt = m.set.NewGauge(`llmedge_config_last_reload_success_timestamp_seconds`, nil)
+	m.reloadedAt.Set(float64(s.started.Unix()))
 	return m
 }
 
@@ -149,6 +150,8 @@ type depMetrics struct {
 	overhead [2]atomic.Pointer[metrics.PrometheusHistogram]
 
 	attempts, retries, cooldowns atomic.Pointer[metrics.Counter]
+	// streams that ended badly after their 200: [upstream failed, client went away]
+	streamErrors [2]atomic.Pointer[metrics.Counter]
 }
 
 func newDepMetrics(set *metrics.Set, g *groupMetrics, deployment string) *depMetrics {
@@ -200,6 +203,21 @@ func (dm *depMetrics) observe(status int, stream bool, duration, ttfb, overhead 
 		dm.hist(&dm.ttfb[si], "llmedge_ttfb_seconds", si, latencyBuckets).Update(ttfb.Seconds())
 	}
 	dm.hist(&dm.overhead[si], "llmedge_overhead_seconds", si, overheadBuckets).Update(overhead.Seconds())
+}
+
+// streamError counts a stream cut after it started.
+func (dm *depMetrics) streamError(clientGone bool) {
+	i, reason := 0, "upstream"
+	if clientGone {
+		i, reason = 1, "client_gone"
+	}
+	p := &dm.streamErrors[i]
+	c := p.Load()
+	if c == nil {
+		c = dm.set.GetOrCreateCounter(`llmedge_stream_errors_total{` + dm.labels + `,reason="` + reason + `"}`)
+		p.Store(c)
+	}
+	c.Inc()
 }
 
 // usage records tokens and their estimated cost under the key name.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
@@ -115,6 +116,9 @@ func (s *Server) observeDone(c *chatCall, resp *upstream.Response) {
 		dm := o.sn.metrics.forCall(o.group, resp.Deployment)
 		dm.observe(o.status, o.stream, dur, o.ttfb, over)
 		dm.usage(o.keyName, prompt, completion)
+		if o.relayErr != nil {
+			dm.streamError(errors.Is(o.relayErr, upstream.ErrClientGone) || errors.Is(o.relayErr, upstream.ErrCanceled))
+		}
 	}
 	if s.opts.AccessLog {
 		e := accessEntry{
