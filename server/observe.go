@@ -67,6 +67,9 @@ func requestStart(ctx *fasthttp.RequestCtx) time.Time {
 
 // answered records the end of Registry.Chat.
 func (o *callObs) answered(resp *upstream.Response) {
+	if resp.Attempts == 0 {
+		return // nothing was asked of any upstream: no first byte
+	}
 	now := time.Now()
 	if !o.stream { // a keepalive stream is one from the start
 		o.stream = resp.Stream != nil
