@@ -17,7 +17,7 @@ type accessEntry struct {
 	attempts           int
 	ttfb, duration     time.Duration
 	overhead, upstream time.Duration
-	prompt, completion int
+	prompt, completion int64
 	reason             string // why it was refused before any upstream
 	err                error  // a stream that failed after it started
 }
@@ -53,8 +53,8 @@ func (s *Server) logAccess(e *accessEntry) {
 	add(slog.Int64("duration_us", e.duration.Microseconds()))
 	add(slog.Int64("overhead_us", e.overhead.Microseconds()))
 	add(slog.Int64("upstream_us", e.upstream.Microseconds()))
-	add(slog.Int("prompt_tokens", e.prompt))
-	add(slog.Int("completion_tokens", e.completion))
+	add(slog.Int64("prompt_tokens", e.prompt))
+	add(slog.Int64("completion_tokens", e.completion))
 	if e.reason != "" {
 		add(slog.String("rejected", e.reason))
 	}

@@ -221,13 +221,13 @@ func (dm *depMetrics) streamError(clientGone bool) {
 }
 
 // usage records tokens and their estimated cost under the key name.
-func (dm *depMetrics) usage(key string, prompt, completion int) {
+func (dm *depMetrics) usage(key string, prompt, completion int64) {
 	if prompt <= 0 && completion <= 0 {
 		return
 	}
 	tc := dm.group.tokens.get(key, func() *tokenCounters { return newTokenCounters(dm.set, dm.modelName, key) })
-	tc.prompt.Add(prompt)
-	tc.completion.Add(completion)
+	tc.prompt.AddInt64(prompt)
+	tc.completion.AddInt64(completion)
 	if cost := float64(prompt)*dm.inCost + float64(completion)*dm.outCost; cost > 0 {
 		tc.cost.Add(cost)
 	}

@@ -486,7 +486,7 @@ func TestReloadUnder100StreamsLosesNone(t *testing.T) {
 func TestScanUsage(t *testing.T) {
 	cases := []struct {
 		body    string
-		p, c    int
+		p, c    int64
 		ok      bool
 		comment string
 	}{

@@ -7,7 +7,7 @@ import "bytes"
 // top-level object, skipping every other value (choices included) by
 // counting brackets outside strings. ok is false when the body has no
 // well-formed usage object. Allocates nothing.
-func scanUsage(b []byte) (prompt, completion int, ok bool) {
+func scanUsage(b []byte) (prompt, completion int64, ok bool) {
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return 0, 0, false
@@ -47,7 +47,7 @@ func scanUsage(b []byte) (prompt, completion int, ok bool) {
 }
 
 // scanUsageObject reads the two counts from the object at b[i].
-func scanUsageObject(b []byte, i int) (prompt, completion int, ok bool) {
+func scanUsageObject(b []byte, i int) (prompt, completion int64, ok bool) {
 	if b[i] != '{' {
 		return 0, 0, false
 	}
@@ -95,16 +95,16 @@ func scanUsageObject(b []byte, i int) (prompt, completion int, ok bool) {
 
 // parseCount reads a non-negative JSON integer; anything else is 0.
 // Values are capped at 1<<40 (no provider counts more tokens).
-func parseCount(v []byte) int {
+func parseCount(v []byte) int64 {
 	if len(v) == 0 || len(v) > 13 {
 		return 0
 	}
-	n := 0
+	var n int64
 	for _, c := range v {
 		if c < '0' || c > '9' {
 			return 0
 		}
-		n = n*10 + int(c-'0')
+		n = n*10 + int64(c-'0')
 	}
 	if n > 1<<40 {
 		return 0

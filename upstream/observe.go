@@ -53,7 +53,7 @@ type Observed struct {
 	HeadersAt time.Time
 	// PromptTokens and CompletionTokens are the answer's usage when it
 	// was seen (stream answers; 0 = unknown).
-	PromptTokens, CompletionTokens int
+	PromptTokens, CompletionTokens int64
 }
 
 // poolsFor returns the connection pools of a new Registry whose global
