@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -514,9 +515,42 @@ func FuzzScanUsage(f *testing.F) {
 	f.Add([]byte(`{"usage":{"prompt_tokens":5,"completion_tokens":6}}`))
 	f.Add([]byte(`{"a":"\\\"","usage":{}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		p, c, _ := scanUsage(b)
+		p, c, ok := scanUsage(b)
 		if p < 0 || c < 0 {
 			t.Fatalf("negative counts %d %d", p, c)
+		}
+		// Differential check against encoding/json where both must agree:
+		// valid JSON, one plain "usage" key, plain integer counts.
+		// (encoding/json also matches keys case-insensitively; providers
+		// and scanUsage use the exact lower-case names.)
+		lower := bytes.ToLower(b)
+		plain := func(k string) bool { return bytes.Count(b, []byte(k)) == bytes.Count(lower, []byte(k)) }
+		if !json.Valid(b) || bytes.Count(b, []byte(`"usage"`)) != 1 || bytes.Contains(b, []byte(`\u`)) ||
+			bytes.Count(b, []byte(`"prompt_tokens"`)) > 1 || bytes.Count(b, []byte(`"completion_tokens"`)) > 1 ||
+			!plain(`"usage"`) || !plain(`"prompt_tokens"`) || !plain(`"completion_tokens"`) {
+			return
+		}
+		var v struct {
+			Usage *struct {
+				P *json.Number `json:"prompt_tokens"`
+				C *json.Number `json:"completion_tokens"`
+			} `json:"usage"`
+		}
+		if json.Unmarshal(b, &v) != nil || v.Usage == nil {
+			return
+		}
+		want := func(n *json.Number) int64 {
+			if n == nil {
+				return 0
+			}
+			i, err := strconv.ParseInt(string(*n), 10, 64)
+			if err != nil || i < 0 || i > 1<<40 || strconv.FormatInt(i, 10) != string(*n) {
+				return 0
+			}
+			return i
+		}
+		if !ok || p != want(v.Usage.P) || c != want(v.Usage.C) {
+			t.Fatalf("scanUsage(%q) = %d %d %v, encoding/json says %d %d", b, p, c, ok, want(v.Usage.P), want(v.Usage.C))
 		}
 	})
 }
