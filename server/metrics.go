@@ -19,6 +19,7 @@ package server
 // never from request text, never a key.
 
 import (
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -79,7 +80,36 @@ func newServerMetrics(s *Server, off bool) *serverMetrics {
 	m.reloadFailed = m.set.NewCounter(`llmedge_config_reloads_total{result="failure"}`)
 	m.reloadedAt = m.set.NewGauge(`llmedge_config_last_reload_success_timestamp_seconds`, nil)
 	m.reloadedAt.Set(float64(s.started.Unix()))
+	m.set.RegisterMetricsWriter(func(w io.Writer) { writeDeploymentGauges(w, s.current()) })
 	return m
+}
+
+// writeDeploymentGauges writes, at scrape time, the state of the
+// running config's deployments: calls in flight and availability. Read
+// from the snapshot, so a reload never leaves stale series behind.
+func writeDeploymentGauges(w io.Writer, sn *snapshot) {
+	var b []byte
+	b = append(b, "# TYPE llmedge_deployment_in_flight gauge\n"...)
+	for _, dm := range sn.metrics.ordered {
+		b = append(b, "llmedge_deployment_in_flight{"...)
+		b = append(b, dm.labels...)
+		b = append(b, "} "...)
+		b = strconv.AppendInt(b, dm.d.InFlight(), 10)
+		b = append(b, '\n')
+	}
+	b = append(b, "# TYPE llmedge_deployment_available gauge\n"...)
+	for _, dm := range sn.metrics.ordered {
+		b = append(b, "llmedge_deployment_available{"...)
+		b = append(b, dm.labels...)
+		b = append(b, "} "...)
+		if ok, _ := dm.d.Available(); ok {
+			b = append(b, '1')
+		} else {
+			b = append(b, '0')
+		}
+		b = append(b, '\n')
+	}
+	_, _ = w.Write(b)
 }
 
 // metricRateLimited counts a request refused by a rate limit; reason is
@@ -138,7 +168,8 @@ type depMetrics struct {
 	set        *metrics.Set
 	modelName  string
 	deployment string
-	labels     string // `model_name="..",deployment=".."`
+	labels     string               // `model_name="..",deployment=".."`
+	d          *upstream.Deployment // nil for group and unrouted series
 	group      *groupMetrics
 
 	// USD per token, from model_info; 0 = unknown.
@@ -258,9 +289,10 @@ func newTokenCounters(set *metrics.Set, model, key string) *tokenCounters {
 // it is the Registry's upstream.Observer. Built with each config
 // snapshot; series with the same labels are shared across reloads.
 type regMetrics struct {
-	m      *serverMetrics
-	deps   map[*upstream.Deployment]*depMetrics
-	groups map[*upstream.Group]*groupMetrics
+	m       *serverMetrics
+	deps    map[*upstream.Deployment]*depMetrics
+	ordered []*depMetrics // deps in config order
+	groups  map[*upstream.Group]*groupMetrics
 	// unrouted counts requests refused before a model group was found.
 	unrouted *depMetrics
 }
@@ -278,7 +310,9 @@ func newRegMetrics(m *serverMetrics, reg *upstream.Registry) *regMetrics {
 				dm.inCost = costPerToken(d.Config.ModelInfo, "input_cost_per_token")
 				dm.outCost = costPerToken(d.Config.ModelInfo, "output_cost_per_token")
 			}
+			dm.d = d
 			rm.deps[d] = dm
+			rm.ordered = append(rm.ordered, dm)
 		}
 	}
 	return rm

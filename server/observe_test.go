@@ -198,6 +198,8 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 	wantSeries(t, m, `llmedge_prompt_tokens_total{model_name="demo",key="master"}`, float64(mockPrompt))
 	wantSeries(t, m, `llmedge_requests_in_flight`, 0)
 	wantSeries(t, m, `llmedge_streams_open`, 0)
+	wantSeries(t, m, `llmedge_deployment_in_flight{`+gpt+`}`, 0)
+	wantSeries(t, m, `llmedge_deployment_available{`+demo+`}`, 1)
 
 	// Overhead never exceeds the total.
 	if m[`llmedge_overhead_seconds_sum{`+gpt+`,stream="false"}`] > m[`llmedge_request_duration_seconds_sum{`+gpt+`,stream="false"}`] {
