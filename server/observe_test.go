@@ -598,3 +598,12 @@ func TestStreamErrorsCounted(t *testing.T) {
 		t.Errorf("access line lacks the stream error: %s", logs.String())
 	}
 }
+
+func TestAppendMillis(t *testing.T) {
+	for d, want := range map[time.Duration]string{0: "0.000", 999 * time.Nanosecond: "0.000", 1500 * time.Microsecond: "1.500",
+		12*time.Second + 3*time.Microsecond: "12000.003", -time.Second: "0.000", 7 * time.Microsecond: "0.007"} {
+		if got := string(appendMillis(nil, d)); got != want {
+			t.Errorf("appendMillis(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
