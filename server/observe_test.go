@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"regexp"
 	"sort"
@@ -56,17 +55,8 @@ func startObserved(t *testing.T, cfg *config.Config, opts Options) (*gateway, *s
 		t.Fatalf("registry: %v", err)
 	}
 	srv := New(cfg, reg, opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	return &gateway{srv: srv, ln: ln, reg: reg, addr: ln.Addr().String()}, logs
+	base := serveOnLoopback(t, srv)
+	return &gateway{srv: srv, reg: reg, addr: strings.TrimPrefix(base, "http://")}, logs
 }
 
 // scrape reads /metrics into series -> value.
@@ -500,6 +490,7 @@ func TestScanUsage(t *testing.T) {
 		{`{"usage":{"prompt_tokens":-1,"completion_tokens":1.5}}`, 0, 0, true, "non-integers ignored"},
 		{`{"usage":{"prompt_tokens":12`, 0, 0, false, "truncated"},
 		{`[1,2]`, 0, 0, false, "not an object"},
+		{`{"id":"msg","usage":{"input_tokens":10,"cache_creation_input_tokens":3,"cache_read_input_tokens":4,"output_tokens":2}}`, 17, 2, true, "anthropic usage"},
 	}
 	for _, tc := range cases {
 		p, c, ok := scanUsage([]byte(tc.body))
@@ -529,7 +520,8 @@ func FuzzScanUsage(f *testing.F) {
 		plain := func(k string) bool { return bytes.Count(b, []byte(k)) == bytes.Count(lower, []byte(k)) }
 		if !json.Valid(b) || bytes.Count(b, []byte(`"usage"`)) != 1 || bytes.Contains(b, []byte(`\u`)) ||
 			bytes.Count(b, []byte(`"prompt_tokens"`)) > 1 || bytes.Count(b, []byte(`"completion_tokens"`)) > 1 ||
-			!plain(`"usage"`) || !plain(`"prompt_tokens"`) || !plain(`"completion_tokens"`) {
+			!plain(`"usage"`) || !plain(`"prompt_tokens"`) || !plain(`"completion_tokens"`) ||
+			bytes.Contains(lower, []byte(`input_tokens"`)) || bytes.Contains(lower, []byte(`output_tokens"`)) {
 			return
 		}
 		var v struct {
@@ -605,5 +597,31 @@ func TestAppendMillis(t *testing.T) {
 		if got := string(appendMillis(nil, d)); got != want {
 			t.Errorf("appendMillis(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+func TestMessagesRouteObserved(t *testing.T) {
+	up := newFakeOpenAI(t)
+	up.setHandler(anthropicJSON(`[{"type":"text","text":"Hello!"}]`, "end_turn", 10, 2, 4, 3))
+	gw, logs := startObserved(t, testConfig(anthropicDep(0, "claude", up)), Options{ObserveOptions: ObserveOptions{AccessLog: true}})
+	r := rawRequest(t, gw, "POST", "/v1/messages", fmt.Sprintf(claudeCodeBody, ""), claudeHeaders()...)
+	if r.StatusCode != 200 {
+		t.Fatalf("%d %s", r.StatusCode, r.Body)
+	}
+	for _, h := range []string{"X-Request-Id", "X-Llmedge-Response-Duration-Ms", "X-Llmedge-Overhead-Duration-Ms", "X-Llmedge-Model-Id"} {
+		if r.Header.Get(h) == "" {
+			t.Errorf("/v1/messages answer lacks %s", h)
+		}
+	}
+	if r := rawRequest(t, gw, "POST", "/v1/messages", `{"model":"claude"}`, "x-api-key: wrong"); r.StatusCode != 401 {
+		t.Fatalf("wrong key: %d", r.StatusCode)
+	}
+	m := scrape(t, gw)
+	wantSeries(t, m, `llmedge_requests_total{model_name="claude",deployment="claude-0",status="2xx",stream="false"}`, 1)
+	wantSeries(t, m, `llmedge_prompt_tokens_total{model_name="claude",key="master"}`, 17)
+	wantSeries(t, m, `llmedge_completion_tokens_total{model_name="claude",key="master"}`, 2)
+	wantSeries(t, m, `llmedge_rejected_requests_total{reason="auth"}`, 1)
+	if !strings.Contains(logs.String(), `"model_name":"claude"`) || strings.Contains(logs.String(), anthropicTestKey) {
+		t.Errorf("access log: %s", logs.String())
 	}
 }

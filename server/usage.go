@@ -1,7 +1,5 @@
 package server
 
-import "bytes"
-
 // scanUsage reads usage.prompt_tokens and usage.completion_tokens from
 // a chat.completion JSON body without decoding it: one walk of the
 // top-level object, skipping every other value (choices included) by
@@ -46,18 +44,26 @@ func scanUsage(b []byte) (prompt, completion int64, ok bool) {
 	}
 }
 
-// scanUsageObject reads the two counts from the object at b[i].
+// scanUsageObject reads the two counts from the object at b[i]:
+// OpenAI's prompt_tokens/completion_tokens, or Anthropic's
+// input_tokens (+ cache_creation_input_tokens + cache_read_input_tokens)
+// and output_tokens for /v1/messages answers.
 func scanUsageObject(b []byte, i int) (prompt, completion int64, ok bool) {
 	if b[i] != '{' {
 		return 0, 0, false
 	}
 	i++
+	var anthIn, anthOut int64
+	openAI := false
 	for {
 		i = skipWS(b, i)
 		if i >= len(b) {
 			return 0, 0, false
 		}
 		if b[i] == '}' {
+			if !openAI {
+				prompt, completion = anthIn, anthOut
+			}
 			return prompt, completion, true
 		}
 		if b[i] != '"' {
@@ -80,11 +86,15 @@ func scanUsageObject(b []byte, i int) (prompt, completion int64, ok bool) {
 		if !vok {
 			return 0, 0, false
 		}
-		switch {
-		case bytes.Equal(key, []byte("prompt_tokens")):
-			prompt = parseCount(b[i:e])
-		case bytes.Equal(key, []byte("completion_tokens")):
-			completion = parseCount(b[i:e])
+		switch string(key) {
+		case "prompt_tokens":
+			prompt, openAI = parseCount(b[i:e]), true
+		case "completion_tokens":
+			completion, openAI = parseCount(b[i:e]), true
+		case "input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens":
+			anthIn += parseCount(b[i:e])
+		case "output_tokens":
+			anthOut = parseCount(b[i:e])
 		}
 		i = skipWS(b, e)
 		if i < len(b) && b[i] == ',' {
