@@ -104,17 +104,17 @@ func (s *Server) observeDone(c *chatCall, resp *upstream.Response) {
 	o := &c.obs
 	dur := time.Since(o.start)
 	over := overheadOf(dur, resp.UpstreamWait, o.clientWait)
-	prompt, completion := resp.PromptTokens, resp.CompletionTokens
 	if o.stream {
 		s.metrics.streams.Add(-1)
 	} else {
 		// Non-stream: still in the handler.
 		o.status = o.ctx.Response.StatusCode()
 		setTimingHeaders(o.ctx, dur, over)
-		if prompt == 0 && completion == 0 && o.status < 300 {
-			prompt, completion, _ = scanUsage(resp.Body)
+		if o.status < 300 {
+			resp.UsageFromBody()
 		}
 	}
+	prompt, completion := int64(resp.Usage.PromptTokens), int64(resp.Usage.CompletionTokens)
 	if !s.metrics.off {
 		dm := o.sn.metrics.forCall(o.group, resp.Deployment)
 		dm.observe(o.status, o.stream, dur, o.ttfb, over)

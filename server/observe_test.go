@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -136,6 +135,24 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A pass-through stream whose client asked for usage: the upstream's
+	// usage chunk is counted.
+	up.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}\n\n")
+		fmt.Fprint(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[],\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":20,\"total_tokens\":120}}\n\ndata: [DONE]\n\n")
+	})
+	{
+		p := userMsg("hi")
+		p.Model = "gpt-4o"
+		p.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+		s := client.Chat.Completions.NewStreaming(context.Background(), p)
+		for s.Next() {
+		}
+		if err := s.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var mockPrompt int64
 	for i := 0; i < nMock; i++ {
 		p := userMsg("hi")
@@ -168,22 +185,23 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 	gpt := `model_name="gpt-4o",deployment="gpt-4o-0"`
 	demo := `model_name="demo",deployment="demo-1"`
 	wantSeries(t, m, `llmedge_requests_total{`+gpt+`,status="2xx",stream="false"}`, nJSON)
-	wantSeries(t, m, `llmedge_requests_total{`+gpt+`,status="2xx",stream="true"}`, nStream)
+	wantSeries(t, m, `llmedge_requests_total{`+gpt+`,status="2xx",stream="true"}`, nStream+1)
 	wantSeries(t, m, `llmedge_requests_total{`+demo+`,status="2xx",stream="true"}`, nMock)
 	wantSeries(t, m, `llmedge_requests_total{model_name="",deployment="",status="4xx",stream="false"}`, 2)
 	wantSeries(t, m, `llmedge_requests_total{model_name="",deployment="",status="4xx",stream="true"}`, 1)
 	wantSeries(t, m, `llmedge_rejected_requests_total{reason="auth"}`, 1)
 	wantSeries(t, m, `llmedge_rejected_requests_total{reason="model_not_found"}`, 1)
 	wantSeries(t, m, `llmedge_rejected_requests_total{reason="bad_request"}`, 1)
-	wantSeries(t, m, `llmedge_upstream_attempts_total{`+gpt+`}`, nJSON+nStream)
+	wantSeries(t, m, `llmedge_upstream_attempts_total{`+gpt+`}`, nJSON+nStream+1)
 	wantSeries(t, m, `llmedge_request_duration_seconds_count{`+gpt+`,stream="false"}`, nJSON)
 	wantSeries(t, m, `llmedge_request_duration_seconds_bucket{`+gpt+`,stream="false",le="+Inf"}`, nJSON)
-	wantSeries(t, m, `llmedge_ttfb_seconds_count{`+gpt+`,stream="true"}`, nStream)
-	wantSeries(t, m, `llmedge_overhead_seconds_count{`+gpt+`,stream="true"}`, nStream)
-	// Fake upstream usage: 5 prompt + 6 completion tokens per JSON answer.
-	wantSeries(t, m, `llmedge_prompt_tokens_total{model_name="gpt-4o",key="master"}`, 5*nJSON)
-	wantSeries(t, m, `llmedge_completion_tokens_total{model_name="gpt-4o",key="master"}`, 6*nJSON)
-	wantSeries(t, m, `llmedge_cost_usd_total{model_name="gpt-4o",key="master"}`, nJSON*(5*2.5e-06+6*1e-05))
+	wantSeries(t, m, `llmedge_ttfb_seconds_count{`+gpt+`,stream="true"}`, nStream+1)
+	wantSeries(t, m, `llmedge_overhead_seconds_count{`+gpt+`,stream="true"}`, nStream+1)
+	// Fake upstream usage: 5 prompt + 6 completion tokens per JSON
+	// answer, 100 + 20 in the usage chunk of the stream.
+	wantSeries(t, m, `llmedge_prompt_tokens_total{model_name="gpt-4o",key="master"}`, 5*nJSON+100)
+	wantSeries(t, m, `llmedge_completion_tokens_total{model_name="gpt-4o",key="master"}`, 6*nJSON+20)
+	wantSeries(t, m, `llmedge_cost_usd_total{model_name="gpt-4o",key="master"}`, (5*nJSON+100)*2.5e-06+(6*nJSON+20)*1e-05)
 	wantSeries(t, m, `llmedge_completion_tokens_total{model_name="demo",key="master"}`, 3*nMock)
 	wantSeries(t, m, `llmedge_prompt_tokens_total{model_name="demo",key="master"}`, float64(mockPrompt))
 	wantSeries(t, m, `llmedge_requests_in_flight`, 0)
@@ -474,79 +492,6 @@ func TestReloadUnder100StreamsLosesNone(t *testing.T) {
 	m := scrape(t, gw)
 	wantSeries(t, m, `llmedge_requests_total{model_name="m",deployment="m-0",status="2xx",stream="true"}`, n)
 	wantSeries(t, m, `llmedge_streams_open`, 0)
-}
-
-func TestScanUsage(t *testing.T) {
-	cases := []struct {
-		body    string
-		p, c    int64
-		ok      bool
-		comment string
-	}{
-		{`{"id":"x","choices":[{"message":{"content":"\"usage\":{\"prompt_tokens\":99}"}}],"usage":{"prompt_tokens":5,"completion_tokens":6,"total_tokens":11}}`, 5, 6, true, "usage text inside content is skipped"},
-		{` { "usage" : { "completion_tokens" : 7 , "prompt_tokens":3, "completion_tokens_details":{"reasoning_tokens":2} } } `, 3, 7, true, "spacing and nesting"},
-		{`{"usage":null}`, 0, 0, false, "null usage"},
-		{`{"choices":[]}`, 0, 0, false, "no usage"},
-		{`{"usage":{"prompt_tokens":-1,"completion_tokens":1.5}}`, 0, 0, true, "non-integers ignored"},
-		{`{"usage":{"prompt_tokens":12`, 0, 0, false, "truncated"},
-		{`[1,2]`, 0, 0, false, "not an object"},
-		{`{"id":"msg","usage":{"input_tokens":10,"cache_creation_input_tokens":3,"cache_read_input_tokens":4,"output_tokens":2}}`, 17, 2, true, "anthropic usage"},
-	}
-	for _, tc := range cases {
-		p, c, ok := scanUsage([]byte(tc.body))
-		if p != tc.p || c != tc.c || ok != tc.ok {
-			t.Errorf("%s: got %d %d %v, want %d %d %v", tc.comment, p, c, ok, tc.p, tc.c, tc.ok)
-		}
-	}
-	b := []byte(`{"id":"x","choices":[{"message":{"content":"hello"}}],"usage":{"prompt_tokens":5,"completion_tokens":6}}`)
-	if a := testing.AllocsPerRun(100, func() { scanUsage(b) }); a != 0 {
-		t.Errorf("scanUsage allocates %v", a)
-	}
-}
-
-func FuzzScanUsage(f *testing.F) {
-	f.Add([]byte(`{"usage":{"prompt_tokens":5,"completion_tokens":6}}`))
-	f.Add([]byte(`{"a":"\\\"","usage":{}}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		p, c, ok := scanUsage(b)
-		if p < 0 || c < 0 {
-			t.Fatalf("negative counts %d %d", p, c)
-		}
-		// Differential check against encoding/json where both must agree:
-		// valid JSON, one plain "usage" key, plain integer counts.
-		// (encoding/json also matches keys case-insensitively; providers
-		// and scanUsage use the exact lower-case names.)
-		lower := bytes.ToLower(b)
-		plain := func(k string) bool { return bytes.Count(b, []byte(k)) == bytes.Count(lower, []byte(k)) }
-		if !json.Valid(b) || bytes.Count(b, []byte(`"usage"`)) != 1 || bytes.Contains(b, []byte(`\u`)) ||
-			bytes.Count(b, []byte(`"prompt_tokens"`)) > 1 || bytes.Count(b, []byte(`"completion_tokens"`)) > 1 ||
-			!plain(`"usage"`) || !plain(`"prompt_tokens"`) || !plain(`"completion_tokens"`) ||
-			bytes.Contains(lower, []byte(`input_tokens"`)) || bytes.Contains(lower, []byte(`output_tokens"`)) {
-			return
-		}
-		var v struct {
-			Usage *struct {
-				P *json.Number `json:"prompt_tokens"`
-				C *json.Number `json:"completion_tokens"`
-			} `json:"usage"`
-		}
-		if json.Unmarshal(b, &v) != nil || v.Usage == nil {
-			return
-		}
-		want := func(n *json.Number) int64 {
-			if n == nil {
-				return 0
-			}
-			i, err := strconv.ParseInt(string(*n), 10, 64)
-			if err != nil || i < 0 || i > 1<<40 || strconv.FormatInt(i, 10) != string(*n) {
-				return 0
-			}
-			return i
-		}
-		if !ok || p != want(v.Usage.P) || c != want(v.Usage.C) {
-			t.Fatalf("scanUsage(%q) = %d %d %v, encoding/json says %d %d", b, p, c, ok, want(v.Usage.P), want(v.Usage.C))
-		}
-	})
 }
 
 // The limiter's hooks: metricRateLimited(reason) and observeRejected

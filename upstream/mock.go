@@ -29,7 +29,7 @@ func mockChat(d *Deployment, req *ChatRequest, out *Response) *Error {
 	if req.Stream {
 		// The mock knows its usage; a real stream's is read from its
 		// usage chunk.
-		out.PromptTokens, out.CompletionTokens = int64(prompt), int64(completion)
+		out.Usage = Usage{PromptTokens: prompt, CompletionTokens: completion, Reported: true}
 		out.mock = mockStream{d: d, model: req.Model, id: id, created: created, text: text,
 			includeUsage: req.IncludeUsage, prompt: prompt, completion: completion}
 		out.Stream = &out.mock

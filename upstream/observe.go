@@ -51,9 +51,15 @@ type Observed struct {
 	// HeadersAt is when the answering attempt's response headers
 	// arrived (zero for in-process answers such as mock).
 	HeadersAt time.Time
-	// PromptTokens and CompletionTokens are the answer's usage when it
-	// was seen (stream answers; 0 = unknown).
-	PromptTokens, CompletionTokens int64
+}
+
+// UsageFromBody reads Usage from a non-stream answer's Body when its
+// wire format did not (mock, Anthropic): metrics and access logs count
+// the tokens of every answer. A no-op once Usage is known.
+func (r *Response) UsageFromBody() {
+	if !r.Usage.Reported && r.Stream == nil {
+		r.Usage.observeBody(r.Body)
+	}
 }
 
 // poolsFor returns the connection pools of a new Registry whose global

@@ -86,8 +86,8 @@ func TestObserverSeesAttemptsAndMockUsage(t *testing.T) {
 	if o.attempts != 1 || o.retries != 0 {
 		t.Fatalf("attempts=%d retries=%d", o.attempts, o.retries)
 	}
-	if resp.CompletionTokens != 3 || resp.PromptTokens == 0 {
-		t.Fatalf("mock stream usage not observed: %+v", resp.Observed)
+	if resp.Usage.CompletionTokens != 3 || resp.Usage.PromptTokens == 0 || !resp.Usage.Reported {
+		t.Fatalf("mock stream usage not observed: %+v", resp.Usage)
 	}
 	r.observeFallback(nil, nil)
 	r.observeCooldown(nil)
