@@ -570,3 +570,65 @@ func TestMessagesRouteObserved(t *testing.T) {
 		t.Errorf("access log: %s", logs.String())
 	}
 }
+
+// Retries, cooldowns and fallbacks of the router reach the metrics.
+func TestReliabilityMetrics(t *testing.T) {
+	up := newFakeOpenAI(t)
+	up.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
+		if upstreamModel(body) == "bad" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(500)
+			fmt.Fprint(w, `{"error":{"message":"boom","type":"server_error"}}`)
+			return
+		}
+		answerJSON("ok")(w, r, body)
+	})
+	cfg := testConfig(dep(0, "m", "openai/bad", up.base(), "k"), dep(1, "m", "openai/bad", up.base(), "k"), dep(2, "f", "openai/good", up.base(), "k"))
+	cfg.Router.Raw = map[string]any{"fallbacks": []any{map[string]any{"m": []any{"f"}}}, "allowed_fails": 0, "cooldown_time": 30,
+		"num_retries": 1, "retry_backoff_seconds": 0}
+	gw, _ := startObserved(t, cfg, Options{})
+	if r := rawPost(t, gw, "/v1/chat/completions", `{"model":"m","messages":[]}`, testMasterKey); r.StatusCode != 200 {
+		t.Fatalf("fallback did not answer: %d %s", r.StatusCode, r.Body)
+	}
+	m := scrape(t, gw)
+	a := m[`llmedge_upstream_attempts_total{model_name="m",deployment="m-0"}`] + m[`llmedge_upstream_attempts_total{model_name="m",deployment="m-1"}`]
+	if a != 2 {
+		t.Errorf("attempts on m = %v, want 2", a)
+	}
+	wantSeries(t, m, `llmedge_upstream_attempts_total{model_name="f",deployment="f-2"}`, 1)
+	retries := m[`llmedge_upstream_retries_total{model_name="m",deployment="m-0"}`] + m[`llmedge_upstream_retries_total{model_name="m",deployment="m-1"}`] +
+		m[`llmedge_upstream_retries_total{model_name="f",deployment="f-2"}`]
+	if retries != 2 {
+		t.Errorf("retries = %v, want 2 (every attempt after the first)", retries)
+	}
+	cool := m[`llmedge_deployment_cooldowns_total{model_name="m",deployment="m-0"}`] + m[`llmedge_deployment_cooldowns_total{model_name="m",deployment="m-1"}`]
+	if cool != 2 {
+		t.Errorf("cooldowns = %v, want 2", cool)
+	}
+	wantSeries(t, m, `llmedge_fallbacks_total{model_name="m",fallback="f"}`, 1)
+	wantSeries(t, m, `llmedge_requests_total{model_name="f",deployment="f-2",status="2xx",stream="false"}`, 1)
+}
+
+// A keepalive stream (committed before the router ran) is observed too.
+func TestKeepaliveStreamObserved(t *testing.T) {
+	up := newFakeOpenAI(t)
+	up.setHandler(streamWords([]string{"a", "b"}, 0, nil))
+	cfg := testConfig(dep(0, "m", "openai/m", up.base(), "k"))
+	cfg.General.Raw = map[string]any{"stream_keepalive_seconds": 5}
+	gw, logs := startObserved(t, cfg, Options{ObserveOptions: ObserveOptions{AccessLog: true}})
+	r := rawPost(t, gw, "/v1/chat/completions", `{"model":"m","stream":true,"messages":[]}`, testMasterKey)
+	if r.StatusCode != 200 || !strings.HasSuffix(r.Body, "data: [DONE]\n\n") {
+		t.Fatalf("%d %q", r.StatusCode, r.Body)
+	}
+	if r.Header.Get("X-Request-Id") == "" || r.Header.Get("X-Llmedge-Response-Duration-Ms") == "" {
+		t.Errorf("keepalive stream headers: %v", r.Header)
+	}
+	waitFor(t, 3*time.Second, "stream finished", func() bool { return gw.srv.InFlight() == 0 })
+	m := scrape(t, gw)
+	wantSeries(t, m, `llmedge_requests_total{model_name="m",deployment="m-0",status="2xx",stream="true"}`, 1)
+	wantSeries(t, m, `llmedge_ttfb_seconds_count{model_name="m",deployment="m-0",stream="true"}`, 1)
+	wantSeries(t, m, `llmedge_streams_open`, 0)
+	if !strings.Contains(logs.String(), `"deployment":"m-0"`) {
+		t.Errorf("access log: %s", logs.String())
+	}
+}

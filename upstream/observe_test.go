@@ -39,12 +39,24 @@ func TestReloadSharesPoolsByHost(t *testing.T) {
 	if r2.Lookup([]byte("c")).Deployments[0].pool == r1.Lookup([]byte("b")).Deployments[0].pool {
 		t.Error("different hosts share a pool")
 	}
+	if !r2.SharesCookies(r1) {
+		t.Error("reload with the same cookie_store_path opened a new cookie store")
+	}
 	r3, err := NewRegistry(cfg2, Options{LookupEnv: noEnv})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r3.pools == r1.pools {
 		t.Error("registry without Previous reused pools")
+	}
+	// New global pool settings: new pools.
+	cfg4 := &config.Config{Deployments: cfg2.Deployments, Router: config.RouterSettings{Raw: map[string]any{"connection_pool": map[string]any{"max_connections": 10}}}}
+	r4, err := NewRegistry(cfg4, Options{LookupEnv: noEnv, Previous: r2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r4.pools == r2.pools {
+		t.Error("changed connection_pool settings kept the old pools")
 	}
 }
 
