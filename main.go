@@ -66,8 +66,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	port := fs.Int("port", envInt("PORT", 4000), "port to listen on (env PORT; LiteLLM's default 4000)")
 	grace := fs.Duration("grace", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests and streams may run before they are cut")
 	strict := fs.Bool("strict", false, "fail at startup on a deployment whose provider llmedge does not serve (default: load it as unavailable)")
-	logLevel := fs.String("log-level", envOr("LLMEDGE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env LLMEDGE_LOG_LEVEL)")
+	logLevel := fs.String("log-level", envOr("LLMEDGE_LOG_LEVEL", envOr("LITELLM_LOG", "info")), "log level: debug, info, warn, error (env LLMEDGE_LOG_LEVEL, else LiteLLM's LITELLM_LOG)")
 	maxBody := fs.Int("max-body-mb", 32, "largest request body accepted, in MiB")
+	accessLog := fs.Bool("access-log", envBool("LLMEDGE_ACCESS_LOG", true), "log one line per chat request (env LLMEDGE_ACCESS_LOG)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: llmedge serve --config FILE [flags]\n\nServe the OpenAI-compatible API on HOST:PORT for the models in FILE.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -90,13 +91,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	var handler slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
-	if cfg.LiteLLM.JSONLogs {
+	if cfg.LiteLLM.JSONLogs || envBool("JSON_LOGS", false) {
 		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
 	}
 	log := slog.New(handler)
 	slog.SetDefault(log)
 
-	reg, err := upstream.NewRegistry(cfg, upstream.Options{Strict: *strict})
+	regOpts := upstream.Options{Strict: *strict}
+	reg, err := upstream.NewRegistry(cfg, regOpts)
 	if err != nil {
 		fmt.Fprintf(stderr, "llmedge: invalid config %s:\n%s\n", *cfgPath, err)
 		return 2
@@ -126,7 +128,15 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		defer stop()
 	}
 
-	srv := server.New(cfg, reg, server.Options{Logger: log, MaxRequestBodySize: *maxBody << 20})
+	srv := server.New(cfg, reg, server.Options{Logger: log, MaxRequestBodySize: *maxBody << 20,
+		ObserveOptions: server.ObserveOptions{AccessLog: *accessLog, Registry: regOpts,
+			LoadConfig: func() (*config.Config, error) { return config.Load(*cfgPath, config.Options{}) }}})
+	defer func() {
+		// A reload may have replaced the registry (and its cookie store).
+		if r := srv.Registry(); r != reg {
+			logIfErr(log, "saving the upstream cookie store", r.Close())
+		}
+	}()
 	addr := net.JoinHostPort(*host, strconv.Itoa(*port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -139,6 +149,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	stopReload := reloadOnSIGHUP(srv, log)
+	defer stopReload()
 	select {
 	case err := <-served:
 		if err != nil {

@@ -18,6 +18,7 @@ type chatCall struct {
 	reqID  []byte
 	body   streamBody
 	anth   upstream.AnthropicInbound // set on /v1/messages (messages.go)
+	obs    callObs                   // timings, status and usage for metrics and logs (observe.go)
 }
 
 var chatCallPool = sync.Pool{New: func() any { return new(chatCall) }}
@@ -28,8 +29,10 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx) { s.serveRoute(ctx, upstre
 // embeddings, responses): the request differs only in how its model is
 // found (scanRoute) and where the upstream sends it.
 func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
-	if !s.auth.check(&ctx.Request.Header) {
+	sn := s.current()
+	if !sn.auth.check(&ctx.Request.Header) {
 		writeAuthError(ctx)
+		s.observeRejected(ctx, sn, nil, false, rejectAuth)
 		return
 	}
 	c := chatCallPool.Get().(*chatCall)
@@ -37,22 +40,26 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 	if err := s.scanRoute(ctx, route, body, c); err != nil {
 		chatCallPool.Put(c)
 		writeError(ctx, fasthttp.StatusBadRequest, err.msg, "invalid_request_error", err.param, "")
+		s.observeRejected(ctx, sn, nil, false, rejectBadRequest)
 		return
 	}
-	g := s.reg.Lookup(c.fields.model)
+	g := sn.reg.Lookup(c.fields.model)
 	if g == nil {
 		msg := "model '" + safePath(c.fields.model) + "' not found: GET /v1/models lists the models this gateway serves"
-		chatCallPool.Put(c)
 		writeError(ctx, fasthttp.StatusNotFound, msg, "invalid_request_error", "model", "model_not_found")
+		s.observeRejected(ctx, sn, nil, c.fields.stream, rejectModelNotFound)
+		chatCallPool.Put(c)
 		return
 	}
 	if e := g.RouteError(route); e != nil {
-		chatCallPool.Put(c)
 		writeUpstreamError(ctx, e)
+		s.observeRejected(ctx, sn, g, c.fields.stream, rejectRouteNotServed)
+		chatCallPool.Put(c)
 		return
 	}
 	s.inflight.Add(1)
 	c.reqID = s.requestID(ctx, c.reqID[:0])
+	c.obs.begin(ctx, sn, g)
 	c.cancel.Reset()
 	c.req = upstream.ChatRequest{
 		Body:         body,
@@ -62,33 +69,34 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		Stream:       c.fields.stream,
 		IncludeUsage: c.fields.includeUsage,
 		RequestID:    c.reqID,
-		UserID:       s.mem.userID(&ctx.Request.Header),
+		UserID:       sn.mem.userID(&ctx.Request.Header),
 		Cancel:       &c.cancel,
 		Route:        route,
 		ResponseID:   c.route.id,
 		Query:        c.route.query,
 	}
 	c.watch.start(ctx.Conn(), &c.cancel)
-	if c.req.Stream && s.keepalive > 0 {
+	if c.req.Stream && sn.keepalive > 0 {
 		s.streamWithKeepalive(ctx, c, g)
 		return
 	}
 
 	resp := upstream.AcquireResponse()
-	err := s.reg.Chat(g, &c.req, resp)
+	err := sn.reg.Chat(g, &c.req, resp)
+	c.obs.answered(resp)
 	ctx.Response.Header.SetBytesV("X-Request-Id", c.reqID)
 	if resp.Deployment != nil {
 		ctx.Response.Header.Set("X-Llmedge-Model-Id", resp.Deployment.ID)
 	}
 	ctx.Response.Header.Set("X-Llmedge-Attempts", itoa(resp.Attempts))
 	if err != nil {
-		s.finish(c, resp)
 		var ue *upstream.Error
 		if errors.As(err, &ue) {
 			writeUpstreamError(ctx, ue)
 		} else {
 			writeError(ctx, fasthttp.StatusBadGateway, "upstream failure", "api_error", "", "upstream_error")
 		}
+		s.finish(c, resp)
 		return
 	}
 	resp.VisitHeaders(func(k, v []byte) { ctx.Response.Header.SetBytesKV(k, v) })
@@ -103,6 +111,7 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 	ctx.Response.Header.SetContentType("text/event-stream")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
+	s.streamStarts(ctx, c, resp)
 	c.body = streamBody{s: s, c: c, resp: resp, buf: c.body.buf[:0]}
 	ctx.Response.SetBodyStream(&c.body, -1)
 }
@@ -110,6 +119,7 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 // finish stops watching the client, releases the upstream response and
 // the call state.
 func (s *Server) finish(c *chatCall, resp *upstream.Response) {
+	s.observeDone(c, resp)
 	if !c.watch.stop() {
 		// The watcher consumed bytes of a pipelined request: this
 		// connection cannot serve it any more.
@@ -119,6 +129,7 @@ func (s *Server) finish(c *chatCall, resp *upstream.Response) {
 	c.req = upstream.ChatRequest{}
 	c.fields = chatFields{}
 	c.route = routeFields{}
+	c.obs = callObs{}
 	chatCallPool.Put(c)
 	s.inflight.Add(-1)
 }

@@ -25,7 +25,7 @@ func (s *Server) handleReadiness(ctx *fasthttp.RequestCtx) {
 func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
 	var healthy, unhealthy []byte
 	nh, nu := 0, 0
-	for _, g := range s.reg.Groups() {
+	for _, g := range s.current().reg.Groups() {
 		for _, d := range g.Deployments {
 			ok, why := d.Available()
 			e := append([]byte(nil), `{"model":`...)

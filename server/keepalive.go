@@ -47,12 +47,13 @@ var pingEvent = []byte(": ping\n\n")
 // x-llmedge-attempts headers are not sent (they are not known yet).
 func (s *Server) streamWithKeepalive(ctx *fasthttp.RequestCtx, c *chatCall, g *upstream.Group) {
 	ctx.Response.Header.SetBytesV("X-Request-Id", c.reqID)
+	s.keepaliveStarts(ctx, c)
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.Response.Header.SetContentType("text/event-stream")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
 	ctx.Response.ImmediateHeaderFlush = true
-	ctx.Response.SetBodyStream(&keepaliveBody{s: s, c: c, g: g, every: s.keepalive}, -1)
+	ctx.Response.SetBodyStream(&keepaliveBody{s: s, c: c, g: g, every: c.obs.sn.keepalive}, -1)
 }
 
 // keepaliveBody is the body of a stream with keepalive pings: like
@@ -86,7 +87,8 @@ func (b *keepaliveBody) WriteTo(w io.Writer) (int64, error) {
 	b.wg.Add(1)
 	go b.pinger()
 	b.resp = upstream.AcquireResponse()
-	err := b.s.reg.Chat(b.g, &b.c.req, b.resp)
+	err := b.c.obs.sn.reg.Chat(b.g, &b.c.req, b.resp)
+	b.c.obs.answered(b.resp)
 	switch {
 	case err != nil:
 		b.writeError(err)
@@ -96,6 +98,7 @@ func (b *keepaliveBody) WriteTo(w io.Writer) (int64, error) {
 	default:
 		err = b.resp.Stream.Relay(b)
 	}
+	b.c.obs.relayErr = err
 	close(b.stop)
 	b.wg.Wait()
 	if errors.Is(err, upstream.ErrClientGone) || errors.Is(err, upstream.ErrCanceled) || b.failed {
@@ -120,7 +123,9 @@ func (b *keepaliveBody) Flush() error {
 	if len(b.buf) == 0 {
 		return nil
 	}
+	start := time.Now()
 	_, err := b.out.Write(b.buf)
+	b.c.obs.clientWait += time.Since(start)
 	b.buf = b.buf[:0]
 	if err != nil {
 		b.failed = true

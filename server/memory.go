@@ -99,11 +99,12 @@ type memoryInfo struct {
 }
 
 func (s *Server) handleMemoryInfo(ctx *fasthttp.RequestCtx) {
-	id, match := s.mem.resolve(&ctx.Request.Header)
-	info := memoryInfo{UserID: string(id), CustomHeader: s.mem.custom, IsDefault: match == matchDefault,
-		CustomHeaderPresent: len(ctx.Request.Header.Peek(s.mem.custom)) > 0}
+	mem := s.current().mem
+	id, match := mem.resolve(&ctx.Request.Header)
+	info := memoryInfo{UserID: string(id), CustomHeader: mem.custom, IsDefault: match == matchDefault,
+		CustomHeaderPresent: len(ctx.Request.Header.Peek(mem.custom)) > 0}
 	if match >= 0 {
-		p := &s.mem.patterns[match]
+		p := &mem.patterns[match]
 		info.MatchedPattern, info.MatchedHeader = &p.pattern, &p.header
 	}
 	b, err := sonic.Marshal(&info)
@@ -118,7 +119,6 @@ func (s *Server) handleMemoryInfo(ctx *fasthttp.RequestCtx) {
 // routeMemoryAndMessages sets up memory routing and registers its info
 // route and the Anthropic Messages routes (messages.go).
 func (s *Server) routeMemoryAndMessages(r *router.Router) {
-	s.mem = newMemoryRouter(s.cfg.UserIDMappings, s.opts.Logger)
 	r.GET("/memory-routing/info", s.authed(s.handleMemoryInfo))
 	for _, p := range []string{"/v1/messages", "/messages"} {
 		r.POST(p, s.handleMessages)

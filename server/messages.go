@@ -41,8 +41,10 @@ func (s *Server) handleMessages(ctx *fasthttp.RequestCtx)    { s.serveMessages(c
 func (s *Server) handleCountTokens(ctx *fasthttp.RequestCtx) { s.serveMessages(ctx, true) }
 
 func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
-	if !s.auth.check(&ctx.Request.Header) {
+	sn := s.current()
+	if !sn.auth.check(&ctx.Request.Header) {
 		writeAnthropicError(ctx, fasthttp.StatusUnauthorized, "authentication_error", "invalid or missing API key: send it as 'x-api-key: <key>' or 'Authorization: Bearer <key>'")
+		s.observeRejected(ctx, sn, nil, false, rejectAuth)
 		return
 	}
 	c := chatCallPool.Get().(*chatCall)
@@ -50,23 +52,27 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 	if err := scanChat(body, &c.fields); err != nil {
 		chatCallPool.Put(c)
 		writeAnthropicError(ctx, fasthttp.StatusBadRequest, "invalid_request_error", err.msg)
+		s.observeRejected(ctx, sn, nil, false, rejectBadRequest)
 		return
 	}
-	g := s.reg.Lookup(c.fields.model)
+	g := sn.reg.Lookup(c.fields.model)
 	if g == nil {
 		msg := "model '" + safePath(c.fields.model) + "' not found: GET /v1/models lists the models this gateway serves"
-		chatCallPool.Put(c)
 		writeAnthropicError(ctx, fasthttp.StatusNotFound, "not_found_error", msg)
+		s.observeRejected(ctx, sn, nil, c.fields.stream, rejectModelNotFound)
+		chatCallPool.Put(c)
 		return
 	}
 	if !g.SpeaksAnthropic() {
 		msg := "model '" + safePath(c.fields.model) + "' is not served by an anthropic/ deployment: /v1/messages only reaches Anthropic models; use /v1/chat/completions for it"
-		chatCallPool.Put(c)
 		writeAnthropicError(ctx, fasthttp.StatusBadRequest, "invalid_request_error", msg)
+		s.observeRejected(ctx, sn, g, c.fields.stream, rejectBadRequest)
+		chatCallPool.Put(c)
 		return
 	}
 	s.inflight.Add(1)
 	c.reqID = s.requestID(ctx, c.reqID[:0])
+	c.obs.begin(ctx, sn, g)
 	c.cancel.Reset()
 	c.anth = upstream.AnthropicInbound{
 		CountTokens: countTokens,
@@ -80,27 +86,28 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		Model:      c.fields.model,
 		Stream:     c.fields.stream && !countTokens,
 		RequestID:  c.reqID,
-		UserID:     s.mem.userID(&ctx.Request.Header),
+		UserID:     sn.mem.userID(&ctx.Request.Header),
 		Cancel:     &c.cancel,
 		Anthropic:  &c.anth,
 	}
 	c.watch.start(ctx.Conn(), &c.cancel)
 
 	resp := upstream.AcquireResponse()
-	err := s.reg.Chat(g, &c.req, resp)
+	err := sn.reg.Chat(g, &c.req, resp)
+	c.obs.answered(resp)
 	ctx.Response.Header.SetBytesV("X-Request-Id", c.reqID)
 	if resp.Deployment != nil {
 		ctx.Response.Header.Set("X-Llmedge-Model-Id", resp.Deployment.ID)
 	}
 	ctx.Response.Header.Set("X-Llmedge-Attempts", itoa(resp.Attempts))
 	if err != nil {
-		s.finish(c, resp)
 		var ue *upstream.Error
 		if errors.As(err, &ue) {
 			writeAnthropicUpstreamError(ctx, ue)
 		} else {
 			writeAnthropicError(ctx, fasthttp.StatusBadGateway, "api_error", "upstream failure")
 		}
+		s.finish(c, resp)
 		return
 	}
 	resp.VisitAnthropicHeaders(func(k, v []byte) { ctx.Response.Header.SetBytesKV(k, v) })
@@ -115,6 +122,7 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 	ctx.Response.Header.SetContentType("text/event-stream")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
+	s.streamStarts(ctx, c, resp)
 	c.body = streamBody{s: s, c: c, resp: resp, buf: c.body.buf[:0]}
 	ctx.Response.SetBodyStream(&c.body, -1)
 }

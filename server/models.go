@@ -31,7 +31,7 @@ func buildModelsJSON(reg *upstream.Registry, created int64) []byte {
 
 func (s *Server) handleModels(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.SetContentType("application/json")
-	ctx.Response.SetBodyRaw(s.modelsJSON)
+	ctx.Response.SetBodyRaw(s.current().modelsJSON)
 }
 
 func appendJSONString(dst []byte, s string) []byte { return upstream.AppendJSONString(dst, s) }

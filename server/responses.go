@@ -92,7 +92,7 @@ func (s *Server) scanResponseRef(ctx *fasthttp.RequestCtx, c *chatCall) *scanErr
 // firstModelServing is the first model_name, in config order, with a
 // deployment that serves route; nil when none does.
 func (s *Server) firstModelServing(route upstream.Route) []byte {
-	for _, g := range s.reg.Groups() {
+	for _, g := range s.current().reg.Groups() {
 		if g.Serves(route) {
 			return []byte(g.Name)
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,6 +36,8 @@ type Options struct {
 	MaxHeaderBytes int
 	// MaxConnsPerIP limits connections from one IP; 0 = unlimited (default).
 	MaxConnsPerIP int
+	// Observability and reload (observe.go, snapshot.go).
+	ObserveOptions
 }
 
 func (o Options) withDefaults() Options {
@@ -58,35 +61,31 @@ func (o Options) withDefaults() Options {
 
 // Server is llmedge's client-facing HTTP server.
 type Server struct {
-	cfg  *config.Config
-	reg  *upstream.Registry
-	opts Options
-	auth *authenticator
-	srv  *fasthttp.Server
+	// snap is the config in force (snapshot.go); reloads swap it.
+	snap     atomic.Pointer[snapshot]
+	reloadMu sync.Mutex
+	metrics  *serverMetrics
+	opts     Options
+	srv      *fasthttp.Server
 
-	modelsJSON []byte
-	started    time.Time
+	started time.Time
 
 	idPrefix [8]byte
 	idSeq    atomic.Uint64
 
 	// inflight counts client requests being served (streams included).
 	inflight atomic.Int64
-
-	mem *memoryRouter // user_id_mappings (memory.go)
-	// keepalive is general_settings.stream_keepalive_seconds (0 = off).
-	keepalive time.Duration
 }
 
 // New builds a server for cfg, answering through reg.
 func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	opts = opts.withDefaults()
-	s := &Server{cfg: cfg, reg: reg, opts: opts, auth: newAuthenticator(cfg.General.MasterKey), started: time.Now()}
+	s := &Server{opts: opts, started: time.Now()}
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
 	hex.Encode(s.idPrefix[:], rnd[:])
-	s.modelsJSON = buildModelsJSON(reg, s.started.Unix())
-	s.keepalive = keepaliveInterval(cfg)
+	s.metrics = newServerMetrics(s, opts.DisableMetrics)
+	s.snap.Store(s.newSnapshot(cfg, reg))
 
 	r := router.New()
 	r.SaveMatchedRoutePath = false
@@ -106,6 +105,8 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	r.GET("/health/readiness", s.handleReadiness)
 	r.GET("/health", s.authed(s.handleHealth))
 	s.routeMemoryAndMessages(r)
+	r.GET("/metrics", s.handleMetrics)
+	r.POST("/config/reload", s.authed(s.handleReload))
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusNotFound, "unknown route: "+string(ctx.Method())+" "+safePath(ctx.Path()), "invalid_request_error", "", "route_not_found")
 	}
@@ -169,7 +170,7 @@ func (s *Server) InFlight() int64 { return s.inflight.Load() }
 
 func (s *Server) authed(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		if !s.auth.check(&ctx.Request.Header) {
+		if !s.current().auth.check(&ctx.Request.Header) {
 			writeAuthError(ctx)
 			return
 		}

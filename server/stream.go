@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"io"
+	"time"
 
 	"github.com/llmedge/llmedge/upstream"
 )
@@ -33,6 +34,7 @@ func (b *streamBody) SupportsBodyWriteTo() bool { return true }
 func (b *streamBody) WriteTo(w io.Writer) (int64, error) {
 	b.out = w
 	err := b.resp.Stream.Relay(b)
+	b.c.obs.relayErr = err
 	if errors.Is(err, upstream.ErrClientGone) || errors.Is(err, upstream.ErrCanceled) {
 		return 0, err
 	}
@@ -50,7 +52,9 @@ func (b *streamBody) Flush() error {
 	if len(b.buf) == 0 {
 		return nil
 	}
+	start := time.Now()
 	_, err := b.out.Write(b.buf)
+	b.c.obs.clientWait += time.Since(start)
 	b.buf = b.buf[:0]
 	return err
 }

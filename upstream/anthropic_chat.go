@@ -124,7 +124,7 @@ func (reg *Registry) anthropicAttempt(d *Deployment, g *Group, req *ChatRequest,
 // once its headers are in, or the mapped error for a non-2xx answer.
 func (reg *Registry) anthropicSend(d *Deployment, req *ChatRequest, out *Response) (*fasthttp.Response, *Error) {
 	x := &out.x
-	*x = exchange{pool: d.pool, cancel: req.Cancel}
+	*x = exchange{pool: d.pool, cancel: req.Cancel, obs: &out.Observed}
 	limit := d.timeout
 	if req.Stream {
 		limit = d.streamTimeout

@@ -107,14 +107,19 @@ type exchange struct {
 	// deadline, when set, caps every read deadline (a non-stream call's
 	// whole-call timeout).
 	deadline time.Time
+	// obs accumulates the time spent waiting on the upstream (optional).
+	obs *Observed
 }
 
 // roundTrip sends req and reads the response headers into resp (whose
 // body is then streamed by x.Read). headerDeadline bounds the wait for
 // the response headers.
-func (x *exchange) roundTrip(req *fasthttp.Request, resp *fasthttp.Response, headerDeadline time.Time) error {
+func (x *exchange) roundTrip(req *fasthttp.Request, resp *fasthttp.Response, headerDeadline time.Time) (err error) {
 	if x.cancel.Canceled() {
 		return ErrCanceled
+	}
+	if x.obs != nil {
+		defer x.obs.waited(time.Now(), &err)
 	}
 	wait := time.Until(headerDeadline)
 	if wait <= 0 {
@@ -173,7 +178,14 @@ func (x *exchange) Read(p []byte) (int, error) {
 			return 0, x.mapErr(err)
 		}
 	}
+	var t0 time.Time
+	if x.obs != nil {
+		t0 = time.Now()
+	}
 	n, err := x.body.Read(p)
+	if x.obs != nil {
+		x.obs.UpstreamWait += time.Since(t0)
+	}
 	if err == io.EOF {
 		x.eof = true
 		return n, io.EOF

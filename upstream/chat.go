@@ -89,6 +89,8 @@ type Response struct {
 	// Usage is what the answer reported: known after a non-stream
 	// answer, or once Stream.Relay returned.
 	Usage Usage
+	// Observed holds timings and usage for metrics (observe.go).
+	Observed
 
 	req    fasthttp.Request
 	resp   fasthttp.Response
@@ -123,6 +125,7 @@ func ReleaseResponse(r *Response) {
 	r.anth.reset()
 	r.native = nativeStream{}
 	r.upResp = nil
+	r.Observed = Observed{}
 	responsePool.Put(r)
 }
 
@@ -217,7 +220,7 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 	}
 
 	x := &out.x
-	*x = exchange{pool: d.pool, cancel: req.Cancel}
+	*x = exchange{pool: d.pool, cancel: req.Cancel, obs: &out.Observed}
 	limit := d.timeout
 	if req.Stream {
 		limit = d.streamTimeout

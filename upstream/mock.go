@@ -27,6 +27,9 @@ func mockChat(d *Deployment, req *ChatRequest, out *Response) *Error {
 	prompt := len(req.Body)/4 + 1
 	completion := len(splitWords(text))
 	if req.Stream {
+		// The mock knows its usage; a real stream's is read from its
+		// usage chunk.
+		out.Usage = Usage{PromptTokens: prompt, CompletionTokens: completion, Reported: true}
 		out.mock = mockStream{d: d, model: req.Model, id: id, created: created, text: text,
 			includeUsage: req.IncludeUsage, prompt: prompt, completion: completion}
 		out.Stream = &out.mock

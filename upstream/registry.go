@@ -32,6 +32,10 @@ type Options struct {
 	// LookupEnv reads provider default key variables (OPENAI_API_KEY...)
 	// for deployments without api_key. Nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// Previous is the Registry this one replaces on a config reload: its
+	// connection pools are shared, so hosts still in use keep their warm
+	// connections (Pool is then ignored). Nil on first start.
+	Previous *Registry
 }
 
 // Deployment is one model_list entry ready to serve.
@@ -107,6 +111,7 @@ type Registry struct {
 	warnings []string
 	policy   policy
 	cookies  *cookieJar
+	obs      Observer // metrics hooks (observe.go); nil = none
 }
 
 // NewRegistry builds deployments from cfg. Errors are config errors

@@ -80,6 +80,7 @@ func (reg *Registry) tryGroup(g *Group, req *ChatRequest, out *Response, cs *cal
 // run makes one attempt on d and records its outcome in d's health.
 func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Response, cs *callState, start time.Time) *Error {
 	out.Attempts++
+	reg.observeAttempt(d, out.Attempts > 1)
 	out.Deployment = d
 	out.upResp = nil // headers of a failed attempt are not relayed
 	out.Stream = nil
@@ -106,7 +107,9 @@ func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Respons
 		d.health.retryAfter(now, ra)
 	}
 	if countsForCooldown(err) {
-		d.health.fail(now, reg.policy.allowedFails, reg.policy.cooldownTime)
+		if d.health.fail(now, reg.policy.allowedFails, reg.policy.cooldownTime) {
+			reg.observeCooldown(d)
+		}
 	}
 	return err
 }

@@ -90,6 +90,7 @@ func (reg *Registry) route(g *Group, req *ChatRequest, out *Response) *Error {
 		// The fallback group sees its own name as the requested model
 		// (wildcard groups take their upstream id from it).
 		req.Model = []byte(name)
+		reg.observeFallback(g, fg)
 		err := reg.tryGroup(fg, req, out, &cs)
 		if err == nil {
 			return nil
@@ -127,8 +128,8 @@ func (r *Registry) initRouter(cfg *config.Config, opts Options) config.Errors {
 	r.warnings = append(r.warnings, p.warnings...)
 	ps, perrs := poolSettingsFrom(cfg.Router.Raw["connection_pool"], "router_settings.connection_pool", opts.Pool)
 	errs = append(errs, perrs...)
-	r.pools = newPools(ps)
-	jar, err := newCookieJar(p.cookieStore)
+	r.pools = opts.poolsFor(ps)
+	jar, err := opts.cookieJarFor(p.cookieStore)
 	if err != nil {
 		r.warnings = append(r.warnings, "general_settings.cookie_store_path: "+err.Error())
 	}

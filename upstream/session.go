@@ -95,7 +95,7 @@ func (reg *Registry) send(d *Deployment, stream bool, x *exchange, ureq *fasthtt
 				addr += ":80"
 			}
 		}
-		*x = exchange{pool: reg.pools.get(addr, next.Scheme == "https"), cancel: x.cancel, deadline: x.deadline, readTimeout: x.readTimeout}
+		*x = exchange{pool: reg.pools.get(addr, next.Scheme == "https"), cancel: x.cancel, deadline: x.deadline, readTimeout: x.readTimeout, obs: x.obs}
 	}
 }
 

@@ -102,8 +102,12 @@ func terminalResponseEvent(name []byte) bool {
 
 // parseUsageAt parses `: {...}` at b[i:] (just after the "usage" key)
 // and returns its prompt/input and completion/output token counts.
-// ok is false when the value is not an object (null) or is malformed.
+// Anthropic counts cached prompt tokens apart from input_tokens
+// (cache_creation_input_tokens, cache_read_input_tokens): they are part
+// of the prompt. ok is false when the value is not an object (null) or
+// is malformed.
 func parseUsageAt(b []byte, i int) (prompt, completion int, ok bool) {
+	cached := 0
 	i = SkipSpace(b, i)
 	if i >= len(b) || b[i] != ':' {
 		return 0, 0, false
@@ -120,7 +124,7 @@ func parseUsageAt(b []byte, i int) (prompt, completion int, ok bool) {
 		}
 		switch b[i] {
 		case '}':
-			return prompt, completion, true
+			return prompt + cached, completion, true
 		case ',':
 			i++
 			continue
@@ -144,6 +148,12 @@ func parseUsageAt(b []byte, i int) (prompt, completion int, ok bool) {
 			dst = &prompt
 		case "completion_tokens", "output_tokens":
 			dst = &completion
+		case "cache_creation_input_tokens", "cache_read_input_tokens":
+			if n, e := parseUint(b, i); e > i {
+				cached += n
+				i = e
+				continue
+			}
 		}
 		if dst != nil {
 			n, e := parseUint(b, i)

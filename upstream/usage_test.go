@@ -24,6 +24,7 @@ func TestUsageObserveBody(t *testing.T) {
 		{"chat", `{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"}}],"usage":{"prompt_tokens":19,"completion_tokens":10,"total_tokens":29,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}`, 19, 10, true},
 		{"embeddings", `{"object":"list","data":[{"object":"embedding","embedding":[0.1,-0.2],"index":0}],"model":"text-embedding-3-small","usage":{"prompt_tokens":8,"total_tokens":8}}`, 8, 0, true},
 		{"responses", `{"id":"resp_1","object":"response","output":[{"type":"message","content":[{"type":"output_text","text":"a \"usage\": {\"input_tokens\": 999} b"}]}],"usage":{"input_tokens":36,"input_tokens_details":{"cached_tokens":0},"output_tokens":87,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":123},"user":null,"metadata":{}}`, 36, 87, true},
+		{"anthropic cache tokens are prompt", `{"id":"msg_1","type":"message","usage":{"input_tokens":10,"cache_creation_input_tokens":3,"cache_read_input_tokens":4,"output_tokens":2}}`, 17, 2, true},
 		{"spaces", "{\"usage\" :\n {\n \"completion_tokens\" : 3 ,\"prompt_tokens\":2}}", 2, 3, true},
 		{"usage null", `{"choices":[{"delta":{"content":"x"}}],"usage":null}`, 0, 0, false},
 		{"no usage", `{"id":"x","choices":[]}`, 0, 0, false},

@@ -1,0 +1,151 @@
+package server
+
+import (
+	"errors"
+	"time"
+
+	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/upstream"
+	"github.com/valyala/fasthttp"
+)
+
+// snapshot is everything a request needs that comes from the config. It
+// is immutable once published: a handler loads it once and uses it to
+// the end (a stream finishes on the config it started with) while a
+// reload publishes a new one for the requests that follow.
+//
+// Whatever else is derived from the config (key tables, limits, ...)
+// belongs here too, built in newSnapshot, so that it reloads with the
+// rest.
+type snapshot struct {
+	cfg        *config.Config
+	reg        *upstream.Registry
+	auth       *authenticator
+	modelsJSON []byte
+	// metricsAuth: GET /metrics needs the master key
+	// (general_settings.metrics_require_auth).
+	metricsAuth bool
+	// keyName labels the usage of requests made with the master key
+	// ("" when the gateway is open).
+	keyName string
+	metrics *regMetrics
+	// mem resolves memory user ids (user_id_mappings, memory.go).
+	mem *memoryRouter
+	// keepalive is general_settings.stream_keepalive_seconds (0 = off).
+	keepalive time.Duration
+}
+
+func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapshot {
+	sn := &snapshot{
+		cfg:         cfg,
+		reg:         reg,
+		auth:        newAuthenticator(cfg.General.MasterKey),
+		modelsJSON:  buildModelsJSON(reg, s.started.Unix()),
+		metricsAuth: metricsRequireAuth(cfg),
+		metrics:     newRegMetrics(s.metrics, reg),
+		mem:         newMemoryRouter(cfg.UserIDMappings, s.opts.Logger),
+		keepalive:   keepaliveInterval(cfg),
+	}
+	if cfg.General.MasterKey != "" {
+		sn.keyName = "master"
+	}
+	if !s.metrics.off {
+		reg.SetObserver(sn.metrics)
+	}
+	return sn
+}
+
+// current is the config snapshot new requests use.
+func (s *Server) current() *snapshot { return s.snap.Load() }
+
+// Config returns the config new requests are served with.
+func (s *Server) Config() *config.Config { return s.current().cfg }
+
+// Registry returns the registry new requests are served with.
+func (s *Server) Registry() *upstream.Registry { return s.current().reg }
+
+// errNoReload is returned by Reload when the server was built without
+// Options.LoadConfig.
+var errNoReload = errors.New("config reload is not available: the server was started without a config file")
+
+// Reload re-reads the config with Options.LoadConfig and applies it.
+// On any error the running config is kept and the error (which names
+// the offending YAML path, never a secret) is returned.
+func (s *Server) Reload() error {
+	if s.opts.LoadConfig == nil {
+		return errNoReload
+	}
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	cfg, err := s.opts.LoadConfig()
+	if err != nil {
+		return s.reloadFailed(err)
+	}
+	return s.applyLocked(cfg)
+}
+
+// Apply serves new requests from cfg: it builds a registry sharing the
+// current one's connection pools and publishes the new snapshot.
+// Requests in flight finish on the old one. An invalid cfg is rejected
+// and the old one kept.
+func (s *Server) Apply(cfg *config.Config) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	return s.applyLocked(cfg)
+}
+
+func (s *Server) applyLocked(cfg *config.Config) error {
+	ro := s.opts.Registry
+	prev := s.current().reg
+	ro.Previous = prev
+	reg, err := upstream.NewRegistry(cfg, ro)
+	if err != nil {
+		return s.reloadFailed(err)
+	}
+	sn := s.newSnapshot(cfg, reg)
+	s.snap.Store(sn)
+	if !reg.SharesCookies(prev) {
+		// cookie_store_path changed: save what the old store holds.
+		if err := prev.Close(); err != nil {
+			s.opts.Logger.Warn("saving the previous upstream cookie store", "err", err.Error())
+		}
+	}
+	s.metrics.reloadOK.Inc()
+	s.metrics.reloadedAt.Set(float64(time.Now().Unix()))
+	log := s.opts.Logger
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
+	for _, w := range reg.Warnings() {
+		log.Warn(w)
+	}
+	log.Info("config reloaded", "models", len(reg.Groups()), "deployments", len(cfg.Deployments))
+	return nil
+}
+
+func (s *Server) reloadFailed(err error) error {
+	s.metrics.reloadFailed.Inc()
+	s.opts.Logger.Error("config reload rejected, keeping the running config", "reason", err.Error())
+	return err
+}
+
+// handleReload is POST /config/reload (master key required).
+func (s *Server) handleReload(ctx *fasthttp.RequestCtx) {
+	err := s.Reload()
+	if err != nil {
+		code, status := "invalid_config", fasthttp.StatusBadRequest
+		if errors.Is(err, errNoReload) {
+			code, status = "reload_unavailable", fasthttp.StatusNotImplemented
+		}
+		writeError(ctx, status, "config reload failed, running config kept: "+err.Error(), "invalid_request_error", "", code)
+		return
+	}
+	sn := s.current()
+	b := append(ctx.Response.Body()[:0], `{"status":"reloaded","models":`...)
+	b = appendInt(b, int64(len(sn.reg.Groups())))
+	b = append(b, `,"deployments":`...)
+	b = appendInt(b, int64(len(sn.cfg.Deployments)))
+	b = append(b, '}')
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.Response.SetBodyRaw(b)
+}
