@@ -210,7 +210,7 @@ func (reg *Registry) bedrockAttempt(d *Deployment, g *Group, req *ChatRequest, o
 	}
 
 	x := &out.x
-	*x = exchange{pool: d.pool, cancel: req.Cancel}
+	*x = exchange{pool: d.pool, cancel: req.Cancel, obs: &out.Observed}
 	limit := d.timeout
 	if req.Stream {
 		limit = d.streamTimeout
