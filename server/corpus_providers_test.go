@@ -12,7 +12,7 @@ import (
 )
 
 // Which corpus deployments llmedge cannot serve, and that each says why:
-// only providers outside LiteLLM's chat providers (docs/providers.md,
+// only providers outside LiteLLM's chat providers (README "Providers",
 // "Corpus status"). Any other unavailable deployment is a regression.
 func TestCorpusUnservedProviders(t *testing.T) {
 	dir := ""
