@@ -265,6 +265,9 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 		// The first event came within the deadline of the headers; from
 		// now on every gap gets stream_timeout.
 		x.readTimeout = d.streamTimeout
+		// Nothing is retried after the first event: free the request
+		// body now rather than holding a long prompt for the stream's life.
+		ureq.ResetBody()
 		out.pass = passStream{x: x, resp: uresp, sc: out.sc, first: ev, d: d, named: req.Route.spec().named, usage: streamUsage(req, out)}
 		out.Stream = &out.pass
 		return nil
