@@ -67,7 +67,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	grace := fs.Duration("grace", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests and streams may run before they are cut")
 	strict := fs.Bool("strict", false, "fail at startup on a deployment whose provider llmedge does not serve (default: load it as unavailable)")
 	logLevel := fs.String("log-level", envOr("LLMEDGE_LOG_LEVEL", envOr("LITELLM_LOG", "info")), "log level: debug, info, warn, error (env LLMEDGE_LOG_LEVEL, else LiteLLM's LITELLM_LOG)")
-	maxBody := fs.Int("max-body-mb", 32, "largest request body accepted, in MiB")
+	maxBody := fs.Int("max-body-mb", 0, "largest request body accepted, in MiB (0: general_settings.max_request_size_mb, else 32)")
 	accessLog := fs.Bool("access-log", envBool("LLMEDGE_ACCESS_LOG", true), "log one line per chat request (env LLMEDGE_ACCESS_LOG)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: llmedge serve --config FILE [flags]\n\nServe the OpenAI-compatible API on HOST:PORT for the models in FILE.\n\nFlags:\n")
@@ -97,6 +97,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	log := slog.New(handler)
 	slog.SetDefault(log)
 
+	if err := server.CheckConfig(cfg); err != nil {
+		fmt.Fprintf(stderr, "llmedge: invalid config %s:\n%s\n", *cfgPath, err)
+		return 2
+	}
 	regOpts := upstream.Options{Strict: *strict}
 	reg, err := upstream.NewRegistry(cfg, regOpts)
 	if err != nil {

@@ -31,6 +31,14 @@ var actedOnKeys = map[string]map[string]bool{
 		"max_request_size_mb",
 		"cors_allow_origins",
 		"cookie_store_path", // llmedge: upstream cookie store file
+		// server/settings.go (keys, limits, hostile clients)
+		"user_rpm_limit",
+		"user_tpm_limit",
+		"user_max_parallel_requests",
+		"http_read_timeout",
+		"http_idle_timeout",
+		"max_header_bytes",
+		"max_connections_per_ip",
 	),
 	"litellm_settings": set(
 		"drop_params",
@@ -73,6 +81,8 @@ var actedOnKeys = map[string]map[string]bool{
 		"retry_backoff_max_seconds",
 		"max_retry_wait_seconds",
 		"connection_pool",
+		"redis_username",
+		"redis_db",
 	),
 }
 

@@ -19,6 +19,12 @@ type chatCall struct {
 	body   streamBody
 	anth   upstream.AnthropicInbound // set on /v1/messages (messages.go)
 	obs    callObs                   // timings, status and usage for metrics and logs (observe.go)
+	// userID is the memory user id (user_id_mappings), when resolved.
+	userID []byte
+	// adm is the call's hold on its rate-limit scopes; v the verdict
+	// reported in x-ratelimit-* headers.
+	adm admission
+	v   verdict
 }
 
 var chatCallPool = sync.Pool{New: func() any { return new(chatCall) }}
@@ -30,7 +36,8 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx) { s.serveRoute(ctx, upstre
 // found (scanRoute) and where the upstream sends it.
 func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 	sn := s.current()
-	if !sn.auth.check(&ctx.Request.Header) {
+	key := sn.auth.identify(&ctx.Request.Header)
+	if key == nil {
 		writeAuthError(ctx)
 		s.observeRejected(ctx, sn, nil, false, rejectAuth)
 		return
@@ -52,14 +59,20 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		return
 	}
 	if e := g.RouteError(route); e != nil {
-		writeUpstreamError(ctx, e)
+		s.writeUpstreamError(ctx, e)
 		s.observeRejected(ctx, sn, g, c.fields.stream, rejectRouteNotServed)
+		chatCallPool.Put(c)
+		return
+	}
+	c.userID = sn.mem.userID(&ctx.Request.Header)
+	if !s.admitCall(ctx, sn, c, key, g, false) {
 		chatCallPool.Put(c)
 		return
 	}
 	s.inflight.Add(1)
 	c.reqID = s.requestID(ctx, c.reqID[:0])
 	c.obs.begin(ctx, sn, g)
+	c.obs.keyName = key.name
 	c.cancel.Reset()
 	c.req = upstream.ChatRequest{
 		Body:         body,
@@ -69,12 +82,13 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		Stream:       c.fields.stream,
 		IncludeUsage: c.fields.includeUsage,
 		RequestID:    c.reqID,
-		UserID:       sn.mem.userID(&ctx.Request.Header),
+		UserID:       c.userID,
 		Cancel:       &c.cancel,
 		Route:        route,
 		ResponseID:   c.route.id,
 		Query:        c.route.query,
 	}
+	s.askUsage(c)
 	c.watch.start(ctx.Conn(), &c.cancel)
 	if c.req.Stream && sn.keepalive > 0 {
 		s.streamWithKeepalive(ctx, c, g)
@@ -92,14 +106,18 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 	if err != nil {
 		var ue *upstream.Error
 		if errors.As(err, &ue) {
-			writeUpstreamError(ctx, ue)
+			s.writeUpstreamError(ctx, ue)
 		} else {
 			writeError(ctx, fasthttp.StatusBadGateway, "upstream failure", "api_error", "", "upstream_error")
 		}
 		s.finish(c, resp)
 		return
 	}
-	resp.VisitHeaders(func(k, v []byte) { ctx.Response.Header.SetBytesKV(k, v) })
+	resp.VisitHeaders(func(k, v []byte) {
+		if c.relayUpstreamHeader(k) {
+			ctx.Response.Header.SetBytesKV(k, v)
+		}
+	})
 	if resp.Stream == nil {
 		ctx.SetStatusCode(resp.StatusCode)
 		ctx.Response.Header.SetContentTypeBytes(resp.ContentType)
@@ -125,6 +143,7 @@ func (s *Server) finish(c *chatCall, resp *upstream.Response) {
 		// connection cannot serve it any more.
 		_ = c.watch.conn.Close()
 	}
+	s.releaseChat(c, resp)
 	upstream.ReleaseResponse(resp)
 	c.req = upstream.ChatRequest{}
 	c.fields = chatFields{}

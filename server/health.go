@@ -15,6 +15,7 @@ func (s *Server) handleReadiness(ctx *fasthttp.RequestCtx) {
 	b = appendJSONString(b, "llmedge "+Version)
 	b = append(b, `,"in_flight":`...)
 	b = appendInt(b, s.inflight.Load())
+	b = s.appendLimitStatus(b)
 	b = append(b, '}')
 	ctx.Response.SetBodyRaw(b)
 }

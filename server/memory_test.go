@@ -97,8 +97,8 @@ func TestMemoryRoutingInfo(t *testing.T) {
 func TestMemoryRoutingDefaultsWithoutSection(t *testing.T) {
 	up := newFakeOpenAI(t)
 	gw := startGateway(t, testConfig(dep(0, "gpt", "openai/gpt-4o", up.base(), "k")))
-	rawRequest(t, gw, "POST", "/v1/chat/completions", `{"model":"gpt","messages":[]}`, "Authorization: Bearer "+testMasterKey, "x-memory-user-id: carol")
-	rawRequest(t, gw, "POST", "/v1/chat/completions", `{"model":"gpt","messages":[]}`, "Authorization: Bearer "+testMasterKey)
+	rawRequest(t, gw, "POST", "/v1/chat/completions", `{"model":"gpt","messages":[{"role":"user","content":"hi"}]}`, "Authorization: Bearer "+testMasterKey, "x-memory-user-id: carol")
+	rawRequest(t, gw, "POST", "/v1/chat/completions", `{"model":"gpt","messages":[{"role":"user","content":"hi"}]}`, "Authorization: Bearer "+testMasterKey)
 	reqs := up.requests()
 	if reqs[0].Header.Get("X-Sm-User-Id") != "carol" || reqs[1].Header.Get("X-Sm-User-Id") != "default-dev" {
 		t.Errorf("defaults: %q %q", reqs[0].Header.Get("X-Sm-User-Id"), reqs[1].Header.Get("X-Sm-User-Id"))

@@ -42,7 +42,8 @@ func (s *Server) handleCountTokens(ctx *fasthttp.RequestCtx) { s.serveMessages(c
 
 func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 	sn := s.current()
-	if !sn.auth.check(&ctx.Request.Header) {
+	key := sn.auth.identify(&ctx.Request.Header)
+	if key == nil {
 		writeAnthropicError(ctx, fasthttp.StatusUnauthorized, "authentication_error", "invalid or missing API key: send it as 'x-api-key: <key>' or 'Authorization: Bearer <key>'")
 		s.observeRejected(ctx, sn, nil, false, rejectAuth)
 		return
@@ -70,9 +71,15 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		chatCallPool.Put(c)
 		return
 	}
+	c.userID = sn.mem.userID(&ctx.Request.Header)
+	if !s.admitCall(ctx, sn, c, key, g, true) {
+		chatCallPool.Put(c)
+		return
+	}
 	s.inflight.Add(1)
 	c.reqID = s.requestID(ctx, c.reqID[:0])
 	c.obs.begin(ctx, sn, g)
+	c.obs.keyName = key.name
 	c.cancel.Reset()
 	c.anth = upstream.AnthropicInbound{
 		CountTokens: countTokens,
@@ -86,9 +93,10 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		Model:      c.fields.model,
 		Stream:     c.fields.stream && !countTokens,
 		RequestID:  c.reqID,
-		UserID:     sn.mem.userID(&ctx.Request.Header),
+		UserID:     c.userID,
 		Cancel:     &c.cancel,
 		Anthropic:  &c.anth,
+		WantUsage:  c.adm.wantsTokens(),
 	}
 	c.watch.start(ctx.Conn(), &c.cancel)
 

@@ -47,6 +47,8 @@ const (
 	rejectBadRequest    = "bad_request"
 	rejectModelNotFound = "model_not_found"
 	rejectRateLimited   = "rate_limited"
+	// rejectModelNotAllowed: the key may not use the model (403).
+	rejectModelNotAllowed = "model_not_allowed"
 	// the model's deployments do not serve the route (e.g. embeddings
 	// on a chat-only provider)
 	rejectRouteNotServed = "route_not_served"

@@ -9,11 +9,21 @@ import (
 
 // buildModelsJSON renders GET /v1/models once: one entry per model_name.
 func buildModelsJSON(reg *upstream.Registry, created int64) []byte {
+	return buildModelsJSONFor(reg, created, nil)
+}
+
+// buildModelsJSONFor lists the models allow accepts (nil: all).
+func buildModelsJSONFor(reg *upstream.Registry, created int64, allow func(name string) bool) []byte {
 	b := []byte(`{"object":"list","data":[`)
-	for i, g := range reg.Groups() {
-		if i > 0 {
+	n := 0
+	for _, g := range reg.Groups() {
+		if allow != nil && !allow(g.Name) {
+			continue
+		}
+		if n > 0 {
 			b = append(b, ',')
 		}
+		n++
 		owner := "llmedge"
 		if len(g.Deployments) > 0 && g.Deployments[0].Provider != "" {
 			owner = g.Deployments[0].Provider
@@ -31,7 +41,12 @@ func buildModelsJSON(reg *upstream.Registry, created int64) []byte {
 
 func (s *Server) handleModels(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.SetContentType("application/json")
-	ctx.Response.SetBodyRaw(s.current().modelsJSON)
+	sn := s.current()
+	body := sn.modelsJSON
+	if k := sn.auth.identify(&ctx.Request.Header); k != nil && k.modelsJSON != nil {
+		body = k.modelsJSON // a key limited to some models lists only those
+	}
+	ctx.Response.SetBodyRaw(body)
 }
 
 func appendJSONString(dst []byte, s string) []byte { return upstream.AppendJSONString(dst, s) }

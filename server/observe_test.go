@@ -172,7 +172,7 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 	if r := rawPost(t, gw, "/v1/chat/completions", `{"model":"gpt-4o"}`, "sk-wrong"); r.StatusCode != 401 {
 		t.Fatalf("wrong key: %d", r.StatusCode)
 	}
-	if r := rawPost(t, gw, "/v1/chat/completions", `{"model":"secret-user-text","stream":true}`, testMasterKey); r.StatusCode != 404 {
+	if r := rawPost(t, gw, "/v1/chat/completions", `{"model":"secret-user-text","stream":true,"messages":[{"role":"user","content":"hi"}]}`, testMasterKey); r.StatusCode != 404 {
 		t.Fatalf("unknown model: %d", r.StatusCode)
 	}
 	if r := rawPost(t, gw, "/v1/chat/completions", `{"model":`, testMasterKey); r.StatusCode != 400 {
@@ -251,7 +251,7 @@ func TestTimingHeadersOnEveryChatResponse(t *testing.T) {
 	}
 	body := `{"model":"m","messages":[{"role":"user","content":"x"}]}`
 	check("json", rawPost(t, gw, "/v1/chat/completions", body, testMasterKey), "m-0")
-	check("stream", rawPost(t, gw, "/v1/chat/completions", `{"model":"m","stream":true,"messages":[]}`, testMasterKey), "m-0")
+	check("stream", rawPost(t, gw, "/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`, testMasterKey), "m-0")
 	check("401", rawPost(t, gw, "/v1/chat/completions", body, "nope"), "")
 	// The client's request id is kept.
 	r := rawRequest(t, gw, "POST", "/v1/chat/completions", body, "Authorization: Bearer "+testMasterKey, "X-Request-Id: client-id-42")
@@ -333,9 +333,9 @@ func TestNoSecretInMetricsOrLogs(t *testing.T) {
 		w.WriteHeader(401)
 		fmt.Fprintf(w, `{"error":{"message":"Incorrect API key provided: %s","type":"invalid_request_error","code":"invalid_api_key"}}`, upKey)
 	})
-	body := `{"model":"m","messages":[]}`
+	body := `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
 	rawPost(t, gw, "/v1/chat/completions", body, master)
-	rawPost(t, gw, "/v1/chat/completions", `{"model":"down","messages":[]}`, master)
+	rawPost(t, gw, "/v1/chat/completions", `{"model":"down","messages":[{"role":"user","content":"hi"}]}`, master)
 	rawPost(t, gw, "/v1/chat/completions", body, master+"x")
 	rawPost(t, gw, "/v1/chat/completions", `{"model":"m","stream":true}`, master)
 	if r := rawPost(t, gw, "/config/reload", "", master); r.StatusCode != 400 {
@@ -363,7 +363,9 @@ func TestReloadInvalidKeepsRunningConfig(t *testing.T) {
 	next := make(chan func() (*config.Config, error), 1)
 	opts := Options{ObserveOptions: ObserveOptions{LoadConfig: func() (*config.Config, error) { return (<-next)() }}}
 	gw, _ := startObserved(t, testConfig(dep(0, "old", "mock/old", "", "")), opts)
-	body := func(model string) string { return `{"model":"` + model + `","messages":[]}` }
+	body := func(model string) string {
+		return `{"model":"` + model + `","messages":[{"role":"user","content":"hi"}]}`
+	}
 
 	next <- func() (*config.Config, error) { return nil, errors.New("config: model_list[0].model_name: required") }
 	r := rawPost(t, gw, "/config/reload", "", testMasterKey)
@@ -461,10 +463,10 @@ func TestReloadUnder100StreamsLosesNone(t *testing.T) {
 		t.Fatalf("reload: %d %s", r.StatusCode, r.Body)
 	}
 	// New requests use the new config (new master key, new model)...
-	if r := rawPost(t, gw, "/v1/chat/completions", `{"model":"m2","messages":[]}`, "sk-new-master"); r.StatusCode != 200 {
+	if r := rawPost(t, gw, "/v1/chat/completions", `{"model":"m2","messages":[{"role":"user","content":"hi"}]}`, "sk-new-master"); r.StatusCode != 200 {
 		t.Fatalf("new config not in force: %d %s", r.StatusCode, r.Body)
 	}
-	if r := rawPost(t, gw, "/v1/chat/completions", `{"model":"m","messages":[]}`, testMasterKey); r.StatusCode != 401 {
+	if r := rawPost(t, gw, "/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`, testMasterKey); r.StatusCode != 401 {
 		t.Fatalf("old master key still accepted: %d", r.StatusCode)
 	}
 	// ...while the 100 old streams finish on the old one.
@@ -526,7 +528,7 @@ func TestStreamErrorsCounted(t *testing.T) {
 		}
 	})
 	gw, logs := startObserved(t, testConfig(dep(0, "m", "openai/m", up.base(), "k")), Options{ObserveOptions: ObserveOptions{AccessLog: true}})
-	rawPost(t, gw, "/v1/chat/completions", `{"model":"m","stream":true,"messages":[]}`, testMasterKey)
+	rawPost(t, gw, "/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`, testMasterKey)
 	waitFor(t, 3*time.Second, "stream finished", func() bool { return gw.srv.InFlight() == 0 })
 	m := scrape(t, gw)
 	wantSeries(t, m, `llmedge_stream_errors_total{model_name="m",deployment="m-0",reason="upstream"}`, 1)
@@ -587,7 +589,7 @@ func TestReliabilityMetrics(t *testing.T) {
 	cfg.Router.Raw = map[string]any{"fallbacks": []any{map[string]any{"m": []any{"f"}}}, "allowed_fails": 0, "cooldown_time": 30,
 		"num_retries": 1, "retry_backoff_seconds": 0}
 	gw, _ := startObserved(t, cfg, Options{})
-	if r := rawPost(t, gw, "/v1/chat/completions", `{"model":"m","messages":[]}`, testMasterKey); r.StatusCode != 200 {
+	if r := rawPost(t, gw, "/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`, testMasterKey); r.StatusCode != 200 {
 		t.Fatalf("fallback did not answer: %d %s", r.StatusCode, r.Body)
 	}
 	m := scrape(t, gw)
@@ -616,7 +618,7 @@ func TestKeepaliveStreamObserved(t *testing.T) {
 	cfg := testConfig(dep(0, "m", "openai/m", up.base(), "k"))
 	cfg.General.Raw = map[string]any{"stream_keepalive_seconds": 5}
 	gw, logs := startObserved(t, cfg, Options{ObserveOptions: ObserveOptions{AccessLog: true}})
-	r := rawPost(t, gw, "/v1/chat/completions", `{"model":"m","stream":true,"messages":[]}`, testMasterKey)
+	r := rawPost(t, gw, "/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`, testMasterKey)
 	if r.StatusCode != 200 || !strings.HasSuffix(r.Body, "data: [DONE]\n\n") {
 		t.Fatalf("%d %q", r.StatusCode, r.Body)
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"github.com/llmedge/llmedge/config"
 	"net"
 	"testing"
 
@@ -21,7 +22,7 @@ type inMemoryStack struct {
 	close  func()
 }
 
-func newInMemoryStack(b *testing.B, events int) *inMemoryStack {
+func newInMemoryStack(b *testing.B, events int, mut ...func(*config.Config)) *inMemoryStack {
 	upLn := fasthttputil.NewInmemoryListener()
 	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		if !ctx.IsPost() {
@@ -48,6 +49,9 @@ func newInMemoryStack(b *testing.B, events int) *inMemoryStack {
 
 	d := dep(0, "m", "openai/up-m", "http://upstream.local/v1", "sk-up")
 	cfg := testConfig(d)
+	for _, f := range mut {
+		f(cfg)
+	}
 	reg, err := upstream.NewRegistry(cfg, upstream.Options{Pool: upstream.PoolSettings{Dial: func(string) (net.Conn, error) { return upLn.Dial() }}})
 	if err != nil {
 		b.Fatal(err)
@@ -59,8 +63,8 @@ func newInMemoryStack(b *testing.B, events int) *inMemoryStack {
 	return &inMemoryStack{client: client, close: func() { _ = ln.Close(); _ = upLn.Close() }}
 }
 
-func benchProxy(b *testing.B, stream bool, events int) {
-	st := newInMemoryStack(b, events)
+func benchProxy(b *testing.B, stream bool, events int, mut ...func(*config.Config)) {
+	st := newInMemoryStack(b, events, mut...)
 	defer st.close()
 	body := []byte(`{"messages":[{"role":"user","content":"What is the weather in Paris today?"}],"model":"m","temperature":0.2}`)
 	if stream {

@@ -560,7 +560,7 @@ func TestRedirectFollowedForNonStream(t *testing.T) {
 		w.WriteHeader(302)
 	})
 	before := len(up.requests())
-	r = rawPost(t, gw, "/v1/chat/completions", `{"model":"m","messages":[]}`, testMasterKey)
+	r = rawPost(t, gw, "/v1/chat/completions", chatBody, testMasterKey)
 	if r.StatusCode == 200 || len(up.requests())-before != 6 {
 		t.Fatalf("loop: status %d after %d calls", r.StatusCode, len(up.requests())-before)
 	}

@@ -21,7 +21,7 @@ func (s *Server) scanRoute(ctx *fasthttp.RequestCtx, route upstream.Route, body 
 	if !route.HasBody() {
 		return s.scanResponseRef(ctx, c)
 	}
-	if err := scanChat(body, &c.fields); err != nil {
+	if err := scanRequest(body, &c.fields, route == upstream.RouteChat); err != nil {
 		return err
 	}
 	if route == upstream.RouteEmbeddings {

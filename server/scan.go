@@ -2,9 +2,9 @@ package server
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
-
-	"github.com/llmedge/llmedge/upstream"
+	"unicode/utf8"
 )
 
 // chatFields are the few facts the hot path needs from a chat body,
@@ -17,6 +17,15 @@ type chatFields struct {
 	model                []byte
 	stream               bool
 	includeUsage         bool
+
+	// objStart is the index of the body's opening '{'.
+	objStart int
+	// soStart/soEnd delimit the stream_options value (0,0 when absent);
+	// iuStart/iuEnd delimit stream_options.include_usage's value.
+	soStart, soEnd int
+	iuStart, iuEnd int
+	// messages is the number of entries in messages.
+	messages int
 }
 
 // scanError is a 400 naming the offending field.
@@ -39,24 +48,38 @@ var (
 	errIncludeUsage = &scanError{"stream_options.include_usage", "stream_options.include_usage must be a boolean"}
 )
 
-// scanChat finds model, stream and stream_options.include_usage in a
-// chat completion body. It walks the top-level object once, skipping
-// values it does not need, and allocates nothing for bodies without
-// escapes in the model name.
-func scanChat(b []byte, f *chatFields) *scanError {
+// scanChat validates a chat completion body and finds model, stream and
+// stream_options.include_usage in it. It walks the body once, checking
+// JSON syntax, nesting depth and the fields validate.go lists, without
+// building any value, and allocates nothing for a valid body whose
+// model name has no escapes.
+func scanChat(b []byte, f *chatFields) *scanError { return scanRequest(b, f, true) }
+
+// scanRequest is scanChat for every route with a JSON body; messages is
+// required only when needMessages (chat completions, Anthropic
+// messages), and checked wherever it appears.
+func scanRequest(b []byte, f *chatFields, needMessages bool) *scanError {
 	*f = chatFields{}
+	if !utf8.Valid(b) {
+		return errBadUTF8
+	}
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return errNotObject
 	}
+	f.objStart = i
 	i++
-	seenModel, seenStream := false, false
+	var keys topKeys
+	seenModel, seenStream, seenMessages := false, false, false
 	for {
 		i = skipWS(b, i)
 		if i >= len(b) {
 			return errMalformed
 		}
 		if b[i] == '}' {
+			if keys.n > 0 {
+				return errMalformed // trailing comma
+			}
 			if skipWS(b, i+1) != len(b) {
 				return errMalformed
 			}
@@ -71,6 +94,9 @@ func scanChat(b []byte, f *chatFields) *scanError {
 			return errMalformed
 		}
 		key := b[ks : ke-1]
+		if serr := keys.add(key); serr != nil {
+			return serr
+		}
 		i = skipWS(b, ke)
 		if i >= len(b) || b[i] != ':' {
 			return errMalformed
@@ -80,6 +106,7 @@ func scanChat(b []byte, f *chatFields) *scanError {
 			return errMalformed
 		}
 		vs := i
+		var serr *scanError
 		switch string(key) {
 		case "model":
 			if seenModel {
@@ -116,7 +143,7 @@ func scanChat(b []byte, f *chatFields) *scanError {
 				if e < 0 {
 					return errMalformed
 				}
-				if bytes.HasPrefix(b[i:], []byte("null")) {
+				if isNull(b, i) {
 					i += 4
 					break
 				}
@@ -129,13 +156,26 @@ func scanChat(b []byte, f *chatFields) *scanError {
 			if serr != nil {
 				return serr
 			}
+			f.soStart, f.soEnd = vs, e
 			i = e
+		case "messages":
+			seenMessages = true
+			i, serr = scanMessages(b, i, f)
+		case "temperature":
+			i, serr = scanRange(b, i, 0, 2, errTemperature)
+		case "top_p":
+			i, serr = scanRange(b, i, 0, 1, errTopP)
+		case "n":
+			i, serr = scanAtLeastOne(b, i, errN)
+		case "max_tokens":
+			i, serr = scanAtLeastOne(b, i, errMaxTokens)
+		case "max_completion_tokens":
+			i, serr = scanAtLeastOne(b, i, errMaxCompletionTokens)
 		default:
-			e, ok := skipValue(b, i)
-			if !ok {
-				return errMalformed
-			}
-			i = e
+			i, serr = skipValue(b, i, 1)
+		}
+		if serr != nil {
+			return serr
 		}
 		i = skipWS(b, i)
 		if i >= len(b) {
@@ -156,23 +196,33 @@ func scanChat(b []byte, f *chatFields) *scanError {
 	if !seenModel {
 		return errNoModel
 	}
+	if !seenMessages && needMessages {
+		return errNoMessages
+	}
 	return nil
 }
 
 func scanStreamOptions(b []byte, i int, f *chatFields) (int, *scanError) {
-	if bytes.HasPrefix(b[i:], []byte("null")) {
+	if isNull(b, i) {
 		return i + 4, nil
 	}
 	if b[i] != '{' {
+		if _, serr := skipValue(b, i, 1); serr != nil {
+			return 0, serr
+		}
 		return 0, errStreamOpts
 	}
 	i++
+	n := 0
 	for {
 		i = skipWS(b, i)
 		if i >= len(b) {
 			return 0, errMalformed
 		}
 		if b[i] == '}' {
+			if n > 0 {
+				return 0, errMalformed // trailing comma
+			}
 			return i + 1, nil
 		}
 		if b[i] != '"' {
@@ -193,6 +243,9 @@ func scanStreamOptions(b []byte, i int, f *chatFields) (int, *scanError) {
 			return 0, errMalformed
 		}
 		if string(key) == "include_usage" {
+			if f.iuEnd != 0 {
+				return 0, &scanError{"stream_options.include_usage", "duplicate key: stream_options.include_usage"}
+			}
 			v, e, ok := scanBool(b, i)
 			if !ok {
 				if e < 0 {
@@ -201,17 +254,27 @@ func scanStreamOptions(b []byte, i int, f *chatFields) (int, *scanError) {
 				return 0, errIncludeUsage
 			}
 			f.includeUsage = v
+			f.iuStart, f.iuEnd = i, e
 			i = e
 		} else {
-			e, ok := skipValue(b, i)
-			if !ok {
-				return 0, errMalformed
+			e, serr := skipValue(b, i, 2)
+			if serr != nil {
+				return 0, serr
 			}
 			i = e
 		}
+		n++
 		i = skipWS(b, i)
-		if i < len(b) && b[i] == ',' {
+		if i >= len(b) {
+			return 0, errMalformed
+		}
+		switch b[i] {
+		case ',':
 			i++
+		case '}':
+			return i + 1, nil
+		default:
+			return 0, errMalformed
 		}
 	}
 }
@@ -220,19 +283,97 @@ func scanStreamOptions(b []byte, i int, f *chatFields) (int, *scanError) {
 // another type; e<0 means malformed.
 func scanBool(b []byte, i int) (v bool, e int, ok bool) {
 	switch {
-	case bytes.HasPrefix(b[i:], []byte("true")):
+	case bytes.HasPrefix(b[i:], []byte("true")) && delimited(b, i+4):
 		return true, i + 4, true
-	case bytes.HasPrefix(b[i:], []byte("false")):
+	case bytes.HasPrefix(b[i:], []byte("false")) && delimited(b, i+5):
 		return false, i + 5, true
 	}
-	if _, ok := skipValue(b, i); !ok {
+	if _, serr := skipValue(b, i, 1); serr != nil {
 		return false, -1, false
 	}
 	return false, i, false
 }
 
-// skipWS, skipString and skipValue are upstream's JSON skipping (shared
-// with its usage reader).
-func skipWS(b []byte, i int) int             { return upstream.SkipSpace(b, i) }
-func skipString(b []byte, i int) (int, bool) { return upstream.SkipString(b, i) }
-func skipValue(b []byte, i int) (int, bool)  { return upstream.SkipValue(b, i) }
+func isNull(b []byte, i int) bool {
+	return bytes.HasPrefix(b[i:], []byte("null")) && delimited(b, i+4)
+}
+
+// delimited reports whether a literal or number ending at i is followed
+// by something that may follow a value.
+func delimited(b []byte, i int) bool {
+	if i >= len(b) {
+		return true
+	}
+	switch b[i] {
+	case ',', '}', ']', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipString returns the index just past the string literal starting at
+// b[i] == '"', checking escapes and rejecting raw control characters
+// (UTF-8 validity is checked once for the whole body). Runs of plain
+// bytes are skipped eight at a time.
+func skipString(b []byte, i int) (int, bool) {
+	i++
+	for {
+		for i+8 <= len(b) && plainWord(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		if i >= len(b) {
+			return 0, false
+		}
+		c := b[i]
+		switch {
+		case c == '"':
+			return i + 1, true
+		case c == '\\':
+			if i+1 >= len(b) {
+				return 0, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return 0, false
+				}
+				i += 6
+			default:
+				return 0, false
+			}
+		case c < 0x20:
+			return 0, false
+		default:
+			i++
+		}
+	}
+}
+
+// plainWord reports whether none of the 8 bytes in x is a quote, a
+// backslash or a control character (SWAR: a borrow sets the high bit
+// of a byte below the threshold; false positives only send the word to
+// the byte loop).
+func plainWord(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q := x ^ (lo * '"')
+	bs := x ^ (lo * '\\')
+	return ((x-lo*0x20)&^x|(q-lo)&^q|(bs-lo)&^bs)&hi == 0
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}

@@ -12,15 +12,16 @@ func TestScanChat(t *testing.T) {
 		stream, usage bool
 		param         string // "" = no error expected; "-" = error without param
 	}{
-		{"minimal", `{"model":"m","messages":[]}`, "m", false, false, ""},
-		{"stream true with usage", `{"stream":true,"model":"gpt-4o","stream_options":{"include_usage":true}}`, "gpt-4o", true, true, ""},
-		{"whitespace everywhere", " \n{ \"model\" :\t\"a b\" , \"stream\" : false }\r\n", "a b", false, false, ""},
+		{"minimal", `{"model":"m","messages":[{"role":"user","content":"x"}]}`, "m", false, false, ""},
+		{"empty messages", `{"model":"m","messages":[]}`, "", false, false, "messages"},
+		{"stream true with usage", `{"stream":true,"model":"gpt-4o","stream_options":{"include_usage":true},"messages":[{"role":"user","content":"x"}]}`, "gpt-4o", true, true, ""},
+		{"whitespace everywhere", " \n{ \"model\" :\t\"a b\" , \"stream\" : false ,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}\r\n", "a b", false, false, ""},
 		{"nested values skipped", `{"messages":[{"role":"user","content":"{\"model\":\"x\"}"}],"tools":[[{"}":"]"}]],"model":"m"}`, "m", false, false, ""},
-		{"escaped model", `{"model":"gpt\u002d4o"}`, "gpt-4o", false, false, ""},
-		{"null stream", `{"model":"m","stream":null}`, "m", false, false, ""},
-		{"stream_options null", `{"model":"m","stream_options":null}`, "m", false, false, ""},
-		{"stream_options other keys", `{"model":"m","stream_options":{"x":[1],"include_usage":false}}`, "m", false, false, ""},
-		{"missing model", `{"messages":[]}`, "", false, false, "model"},
+		{"escaped model", `{"model":"gpt\u002d4o","messages":[{"role":"user","content":"x"}]}`, "gpt-4o", false, false, ""},
+		{"null stream", `{"model":"m","stream":null,"messages":[{"role":"user","content":"x"}]}`, "m", false, false, ""},
+		{"stream_options null", `{"model":"m","stream_options":null,"messages":[{"role":"user","content":"x"}]}`, "m", false, false, ""},
+		{"stream_options other keys", `{"model":"m","stream_options":{"x":[1],"include_usage":false},"messages":[{"role":"user","content":"x"}]}`, "m", false, false, ""},
+		{"missing model", `{"messages":[{"role":"user","content":"x"}]}`, "", false, false, "model"},
 		{"model number", `{"model":4}`, "", false, false, "model"},
 		{"empty model", `{"model":""}`, "", false, false, "model"},
 		{"duplicate model smuggling", `{"model":"cheap","model":"expensive"}`, "", false, false, "model"},
@@ -91,7 +92,7 @@ func TestScanChatAllocatesNothing(t *testing.T) {
 
 func FuzzScanChat(f *testing.F) {
 	f.Add(realisticBody)
-	f.Add([]byte(`{"model":"m","stream":true}`))
+	f.Add([]byte(`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var fields chatFields
 		if err := scanChat(body, &fields); err != nil {

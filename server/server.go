@@ -75,12 +75,17 @@ type Server struct {
 
 	// inflight counts client requests being served (streams included).
 	inflight atomic.Int64
+
+	// setupErr is a problem in the settings guard.go enforces: Serve
+	// refuses to start with it.
+	setupErr error
 }
 
 // New builds a server for cfg, answering through reg.
 func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
-	opts = opts.withDefaults()
-	s := &Server{opts: opts, started: time.Now()}
+	st, stErr := parseEdgeSettings(cfg)
+	opts = st.fill(opts).withDefaults()
+	s := &Server{opts: opts, started: time.Now(), setupErr: stErr}
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
 	hex.Encode(s.idPrefix[:], rnd[:])
@@ -91,6 +96,7 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	r.SaveMatchedRoutePath = false
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
+	r.HandleOPTIONS = false // CORS preflights are answered by cors.go, or refused
 	for _, p := range []string{"/v1/chat/completions", "/chat/completions"} {
 		r.POST(p, s.handleChat)
 	}
@@ -119,7 +125,7 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	}
 
 	s.srv = &fasthttp.Server{
-		Handler:                       r.Handler,
+		Handler:                       s.withCORS(r.Handler),
 		Name:                          "llmedge",
 		ReadTimeout:                   opts.ReadTimeout,
 		IdleTimeout:                   opts.IdleTimeout,
@@ -159,11 +165,20 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 func (s *Server) Handler() fasthttp.RequestHandler { return s.srv.Handler }
 
 // Serve accepts connections on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+func (s *Server) Serve(ln net.Listener) error {
+	if s.setupErr != nil {
+		_ = ln.Close()
+		return s.setupErr
+	}
+	return s.srv.Serve(ln)
+}
 
 // Shutdown stops accepting, lets in-flight requests and streams finish
 // until ctx is done, then closes what is left.
-func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
+func (s *Server) Shutdown(ctx context.Context) error {
+	defer s.current().edge.limits.close()
+	return s.srv.ShutdownWithContext(ctx)
+}
 
 // InFlight is the number of requests being served.
 func (s *Server) InFlight() int64 { return s.inflight.Load() }

@@ -33,13 +33,14 @@ type snapshot struct {
 	mem *memoryRouter
 	// keepalive is general_settings.stream_keepalive_seconds (0 = off).
 	keepalive time.Duration
+	// edge holds rate limits, CORS and the secrets to scrub (guard.go).
+	edge *edge
 }
 
 func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapshot {
 	sn := &snapshot{
 		cfg:         cfg,
 		reg:         reg,
-		auth:        newAuthenticator(cfg.General.MasterKey),
 		modelsJSON:  buildModelsJSON(reg, s.started.Unix()),
 		metricsAuth: metricsRequireAuth(cfg),
 		metrics:     newRegMetrics(s.metrics, reg),
@@ -49,6 +50,7 @@ func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapsh
 	if cfg.General.MasterKey != "" {
 		sn.keyName = "master"
 	}
+	sn.auth, sn.edge = s.newEdge(cfg, reg, s.snap.Load())
 	if !s.metrics.off {
 		reg.SetObserver(sn.metrics)
 	}
@@ -95,6 +97,9 @@ func (s *Server) Apply(cfg *config.Config) error {
 }
 
 func (s *Server) applyLocked(cfg *config.Config) error {
+	if err := CheckConfig(cfg); err != nil {
+		return s.reloadFailed(err)
+	}
 	ro := s.opts.Registry
 	prev := s.current().reg
 	ro.Previous = prev

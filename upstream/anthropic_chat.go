@@ -115,6 +115,7 @@ func (reg *Registry) anthropicAttempt(d *Deployment, g *Group, req *ChatRequest,
 			Message: fmt.Sprintf("upstream deployment %s sent an answer that is not an Anthropic message: %v", d.ID, jerr)}
 	}
 	out.Body = b
+	out.Usage.observeBody(b)
 	out.StatusCode = 200
 	out.ContentType = append(out.ContentType[:0], "application/json"...)
 	return nil

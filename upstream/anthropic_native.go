@@ -44,6 +44,9 @@ func (reg *Registry) anthropicNative(d *Deployment, g *Group, req *ChatRequest, 
 			return err
 		}
 		out.native = nativeStream{x: x, sc: out.sc, d: d, first: ev}
+		if req.WantUsage {
+			out.native.out = out
+		}
 		out.Stream = &out.native
 		return nil
 	}
@@ -55,6 +58,9 @@ func (reg *Registry) anthropicNative(d *Deployment, g *Group, req *ChatRequest, 
 	}
 	out.StatusCode = uresp.StatusCode()
 	out.ContentType = append(out.ContentType[:0], uresp.Header.ContentType()...)
+	if !req.Anthropic.CountTokens {
+		out.Usage.observeBody(body)
+	}
 	return nil
 }
 
@@ -79,6 +85,8 @@ type nativeStream struct {
 	sc    *sse.Scanner
 	d     *Deployment
 	first sse.Event
+	// out, when set, receives the usage of message_start/message_delta.
+	out *Response
 }
 
 // Relay implements Stream. The stream ends where Anthropic's does (after
@@ -86,6 +94,9 @@ type nativeStream struct {
 func (s *nativeStream) Relay(w Writer) error {
 	ev := s.first
 	for {
+		if s.out != nil {
+			s.out.Usage.noteAnthropic(ev.Data)
+		}
 		if _, err := w.Write(ev.Raw); err != nil {
 			return ErrClientGone
 		}

@@ -34,6 +34,8 @@ type anthropicStream struct {
 	tools     int
 	usage     anUsage
 	finish    string
+	// out, when set, receives the usage at message_stop (token limits).
+	out *Response
 }
 
 func (s *anthropicStream) reset() {
@@ -69,6 +71,9 @@ func (s *anthropicStream) start(d *Deployment, x *exchange, uresp *fasthttp.Resp
 	s.x, s.resp, s.sc, s.d = x, uresp, out.sc, d
 	s.includeUsage = req.IncludeUsage
 	s.usage = ms.Message.Usage
+	if req.WantUsage {
+		s.out = out
+	}
 	p := append(s.prefix[:0], `data: {"id":`...)
 	p = AppendJSONString(p, ms.Message.ID)
 	p = append(p, `,"object":"chat.completion.chunk","created":`...)
@@ -253,6 +258,10 @@ func (s *anthropicStream) translate(b []byte, ev sse.Event) ([]byte, bool, *Erro
 		b = s.openChunk(b)
 		b = append(b, `{}`...)
 		b = s.closeChunk(b, finish)
+		if s.out != nil {
+			u := s.usage.openAI()
+			s.out.Usage = Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, Reported: true}
+		}
 		if s.includeUsage {
 			b = append(b, s.prefix...)
 			b = append(b, `,"choices":[],"usage":`...)

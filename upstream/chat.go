@@ -52,6 +52,16 @@ type ChatRequest struct {
 	ResponseID []byte
 	// Query, when set, is the raw query string passed upstream.
 	Query []byte
+	// WantUsage asks for the answer's token usage in Response.Usage
+	// even for a stream whose client did not ask (tokens-per-minute
+	// limits).
+	WantUsage bool
+	// UsagePatch, when set, is spliced into Body at UsagePatchAt in
+	// place of UsagePatchDel bytes to turn on
+	// stream_options.include_usage; the usage-only chunk this adds is
+	// then kept from the client.
+	UsagePatch                  []byte
+	UsagePatchAt, UsagePatchDel int
 }
 
 // Writer is what a Stream relays to: the client connection's buffered
@@ -101,6 +111,8 @@ type Response struct {
 	native nativeStream
 	sc     *sse.Scanner
 	upResp *fasthttp.Response // the upstream response whose headers are relayed
+	// reqBody is the upstream request body being sent (kept for reuse).
+	reqBody []byte
 }
 
 var responsePool = sync.Pool{New: func() any { return new(Response) }}
@@ -210,13 +222,12 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 	}
 	if req.Route.HasBody() {
 		ureq.Header.SetContentType("application/json")
-		ureq.AppendBody(req.Body[:req.ModelStart])
+		model := d.quotedModel
 		if d.wildcard {
-			ureq.SetBodyRaw(appendWildcardModel(ureq.Body(), d.Config.UpstreamModel, g.wildcardPart(req.Model)))
-		} else {
-			ureq.AppendBody(d.quotedModel)
+			model = appendWildcardModel(nil, d.Config.UpstreamModel, g.wildcardPart(req.Model))
 		}
-		ureq.AppendBody(req.Body[req.ModelEnd:])
+		out.reqBody = appendPatchedBody(out.reqBody[:0], req, model)
+		ureq.SetBodyRaw(out.reqBody)
 	}
 
 	x := &out.x
@@ -268,7 +279,11 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 		// Nothing is retried after the first event: free the request
 		// body now rather than holding a long prompt for the stream's life.
 		ureq.ResetBody()
-		out.pass = passStream{x: x, resp: uresp, sc: out.sc, first: ev, d: d, named: req.Route.spec().named, usage: streamUsage(req, out)}
+		if cap(out.reqBody) > 64<<10 {
+			out.reqBody = nil
+		}
+		out.pass = passStream{x: x, resp: uresp, sc: out.sc, first: ev, d: d, named: req.Route.spec().named, usage: streamUsage(req, out),
+			hideUsage: req.UsagePatch != nil}
 		out.Stream = &out.pass
 		return nil
 	}
@@ -306,14 +321,19 @@ type passStream struct {
 	// errors as "event: error"; usage receives the reported usage.
 	named bool
 	usage *Usage
+	// hideUsage keeps the usage-only chunk from a client that did not
+	// ask for it (llmedge asked, for token limits).
+	hideUsage bool
 }
 
 func (s *passStream) Relay(w Writer) error {
 	ev := s.first
 	for {
 		s.usage.observeEvent(&ev)
-		if _, err := w.Write(ev.Raw); err != nil {
-			return ErrClientGone
+		if !s.hidden(&ev) {
+			if _, err := w.Write(ev.Raw); err != nil {
+				return ErrClientGone
+			}
 		}
 		if ev.IsDone() {
 			if err := w.Flush(); err != nil {

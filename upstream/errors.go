@@ -112,12 +112,13 @@ func upstreamError(d *Deployment, status int, body []byte, retryAfter []byte) *E
 	return e
 }
 
-// scrub replaces every occurrence of key in b.
+// scrub replaces every occurrence of key in b, and anything shaped
+// like a provider key (scrub.go).
 func scrub(b []byte, key string) []byte {
-	if key == "" || len(key) < 4 || !bytes.Contains(b, []byte(key)) {
-		return b
+	if len(key) >= 4 && bytes.Contains(b, []byte(key)) {
+		b = bytes.ReplaceAll(b, []byte(key), []byte(Redacted))
 	}
-	return bytes.ReplaceAll(b, []byte(key), []byte("[REDACTED]"))
+	return scrubKeyShapes(b)
 }
 
 // transportError maps a connection failure to the client's error.

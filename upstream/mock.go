@@ -26,6 +26,7 @@ func mockChat(d *Deployment, req *ChatRequest, out *Response) *Error {
 	created := time.Now().Unix()
 	prompt := len(req.Body)/4 + 1
 	completion := len(splitWords(text))
+	out.Usage = Usage{PromptTokens: prompt, CompletionTokens: completion, Reported: true}
 	if req.Stream {
 		// The mock knows its usage; a real stream's is read from its
 		// usage chunk.

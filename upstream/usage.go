@@ -26,7 +26,7 @@ var usageKey = []byte(`"usage"`)
 // Responses streams always end with it in response.completed, and only
 // their terminal events are read.
 func streamUsage(req *ChatRequest, out *Response) *Usage {
-	if req.IncludeUsage || req.Route.spec().named {
+	if req.IncludeUsage || req.WantUsage || req.Route.spec().named {
 		return &out.Usage
 	}
 	return nil
@@ -186,4 +186,74 @@ func parseUint(b []byte, i int) (int, int) {
 		return 0, s // not an integer: skip it as a value
 	}
 	return n, i
+}
+
+// hidden reports whether a chat stream event is the usage-only chunk
+// (empty "choices", a "usage" object) llmedge asked for on behalf of a
+// client that did not.
+func (s *passStream) hidden(ev *sse.Event) bool {
+	return s.hideUsage && len(ev.Name) == 0 && bytes.Contains(ev.Data, usageKey) &&
+		!bytes.Contains(ev.Data, []byte(`"usage":null`)) && usageOnlyChunk(ev.Data)
+}
+
+// usageOnlyChunk reports whether a stream chunk is the one
+// stream_options.include_usage adds: "choices" is an empty array.
+func usageOnlyChunk(data []byte) bool {
+	i := bytes.Index(data, []byte(`"choices"`))
+	if i < 0 {
+		return true
+	}
+	i = SkipSpace(data, i+9)
+	if i >= len(data) || data[i] != ':' {
+		return false
+	}
+	i = SkipSpace(data, i+1)
+	if i+1 >= len(data) || data[i] != '[' {
+		return false
+	}
+	i = SkipSpace(data, i+1)
+	return i < len(data) && data[i] == ']'
+}
+
+// appendPatchedBody appends the client's body with the model literal
+// replaced by model and, when req.UsagePatch is set, the include_usage
+// splice applied; every other byte is kept.
+func appendPatchedBody(dst []byte, req *ChatRequest, model []byte) []byte {
+	b := req.Body
+	type splice struct {
+		at, del int
+		ins     []byte
+	}
+	s1 := splice{req.ModelStart, req.ModelEnd - req.ModelStart, model}
+	s2 := splice{req.UsagePatchAt, req.UsagePatchDel, req.UsagePatch}
+	if req.UsagePatch == nil {
+		dst = append(dst, b[:s1.at]...)
+		dst = append(dst, s1.ins...)
+		return append(dst, b[s1.at+s1.del:]...)
+	}
+	if s2.at < s1.at {
+		s1, s2 = s2, s1
+	}
+	dst = append(dst, b[:s1.at]...)
+	dst = append(dst, s1.ins...)
+	dst = append(dst, b[s1.at+s1.del:s2.at]...)
+	dst = append(dst, s2.ins...)
+	return append(dst, b[s2.at+s2.del:]...)
+}
+
+// noteAnthropic records the usage of a native Anthropic stream event:
+// input tokens arrive in message_start, output tokens (cumulative) in
+// message_delta, so the larger value of each is kept.
+func (u *Usage) noteAnthropic(data []byte) {
+	if len(data) == 0 || !bytes.Contains(data, usageKey) {
+		return
+	}
+	var v Usage
+	v.observeBody(data)
+	if !v.Reported {
+		return
+	}
+	u.PromptTokens = max(u.PromptTokens, v.PromptTokens)
+	u.CompletionTokens = max(u.CompletionTokens, v.CompletionTokens)
+	u.Reported = true
 }

@@ -1,0 +1,87 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
+
+// apiKey is one caller identity: the master key, an api_keys entry, or
+// the anonymous caller of an open gateway. Only the key's SHA-256 is
+// kept; its value never reaches a log, a metric or an error body (the
+// name does).
+type apiKey struct {
+	digest keyDigest
+	// name is api_keys[].name ("master" for the master key).
+	name string
+	// id names the key's rate-limit counters (shared through Redis by
+	// every process with the same config): a prefix of the digest, so
+	// the Redis keyspace does not reveal the key either.
+	id string
+	// all is true when the key may use every model; else models and
+	// prefixes ("openai/*" entries) say which.
+	all      bool
+	models   map[string]struct{}
+	prefixes []string
+	// sc is the key's limiter scope (nil when it has no limits).
+	sc *scope
+	// modelsJSON is GET /v1/models for a key limited to some models
+	// (nil: the full list).
+	modelsJSON []byte
+}
+
+func newAPIKey(value, name string, models []string, lim limits) *apiKey {
+	k := &apiKey{digest: sha256.Sum256([]byte(value)), name: name}
+	k.id = "k" + hex.EncodeToString(k.digest[:8])
+	k.all = models == nil
+	k.models = map[string]struct{}{}
+	for _, m := range models {
+		switch {
+		case m == "*" || m == "all-proxy-models":
+			k.all = true
+		case strings.HasSuffix(m, "*"):
+			k.prefixes = append(k.prefixes, strings.TrimSuffix(m, "*"))
+		default:
+			k.models[m] = struct{}{}
+		}
+	}
+	if lim.any() {
+		k.sc = newScope(k.id, lim)
+	}
+	return k
+}
+
+// allows reports whether the key may use model (the name the client
+// asked for). It allocates nothing.
+func (k *apiKey) allows(model []byte) bool {
+	if k.all {
+		return true
+	}
+	if _, ok := k.models[string(model)]; ok {
+		return true
+	}
+	for _, p := range k.prefixes {
+		if len(model) >= len(p) && string(model[:len(p)]) == p {
+			return true
+		}
+	}
+	return false
+}
+
+// newAuthenticatorFrom builds the key table from the master key and
+// api_keys.
+func newAuthenticatorFrom(masterKey string, keys []keyConf) *authenticator {
+	a := &authenticator{}
+	if masterKey == "" && len(keys) == 0 {
+		a.open = true
+		a.anon = newAPIKey("", "anonymous", nil, limits{})
+		return a
+	}
+	if masterKey != "" {
+		a.keys = append(a.keys, newAPIKey(masterKey, "master", nil, limits{}))
+	}
+	for _, kc := range keys {
+		a.keys = append(a.keys, newAPIKey(kc.key, kc.name, kc.models, kc.lim))
+	}
+	return a
+}

@@ -1,0 +1,361 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Shared limits through Redis (router_settings.redis_host / redis_port
+// / redis_password, or redis_url): every llmedge process sharing the
+// Redis admits against the same counters, so together they never
+// exceed a limit.
+//
+// One admission is one EVALSHA round trip running admitScript, which
+// checks every scope and counts the request in all of them atomically.
+// Counters:
+//   - {llmedge}:rl:<scope>:r:<minute>  requests in the minute (INCR, expires after 2 min)
+//   - {llmedge}:rl:<scope>:t:<minute>  tokens in the minute (INCRBY at release)
+//   - {llmedge}:rl:<scope>:p           requests in flight: a sorted set of
+//     leases (member = process id + sequence, score = lease expiry), so a
+//     process that dies does not hold its slots beyond redisLease.
+//
+// The {llmedge} hash tag keeps every key in one Redis Cluster slot.
+// Scope ids never contain a key's value (see apiKey.id).
+//
+// If Redis cannot be reached (or answers too slowly), requests are
+// admitted by the in-memory limiter instead: limits then hold per
+// process. The outage is logged once, shown in /health/readiness, and a
+// background probe switches back as soon as Redis answers again.
+
+const (
+	// redisTimeout bounds one admission round trip: past it the request
+	// is admitted locally and Redis is marked unreachable.
+	redisTimeout = 250 * time.Millisecond
+	// redisLease is how long a parallel-request slot is held at most if
+	// its release never arrives (the process died). Longer than the
+	// default upstream timeout.
+	redisLease = 15 * time.Minute
+	// redisProbe is the interval of the reconnect probe.
+	redisProbe = time.Second
+	// maxPendingReleases bounds the releases kept for a Redis outage.
+	maxPendingReleases = 10_000
+)
+
+// admitScript: KEYS are (requests, tokens, parallel) per scope; ARGV are
+// now (ms), lease expiry (ms), lease member, then (rpm, tpm, parallel)
+// per scope. It returns {1, used requests/tokens per scope...} when the
+// request is admitted (and counted), or {0, scope index, kind, limit,
+// used requests, used tokens} for the scope that refused it.
+var admitScript = redis.NewScript(`
+local now = tonumber(ARGV[1])
+local n = #KEYS / 3
+local used = {1}
+for j = 0, n - 1 do
+  local rpm = tonumber(ARGV[4 + 3*j])
+  local tpm = tonumber(ARGV[5 + 3*j])
+  local par = tonumber(ARGV[6 + 3*j])
+  local r = tonumber(redis.call('GET', KEYS[1 + 3*j]) or '0')
+  local t = tonumber(redis.call('GET', KEYS[2 + 3*j]) or '0')
+  if par > 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[3 + 3*j], '-inf', now)
+    if redis.call('ZCARD', KEYS[3 + 3*j]) >= par then return {0, j, 1, par, r, t} end
+  end
+  if rpm > 0 and r >= rpm then return {0, j, 2, rpm, r, t} end
+  if tpm > 0 and t >= tpm then return {0, j, 3, tpm, r, t} end
+  used[#used + 1] = r
+  used[#used + 1] = t
+end
+for j = 0, n - 1 do
+  redis.call('INCR', KEYS[1 + 3*j])
+  redis.call('EXPIRE', KEYS[1 + 3*j], 120)
+  if tonumber(ARGV[6 + 3*j]) > 0 then
+    redis.call('ZADD', KEYS[3 + 3*j], ARGV[2], ARGV[3])
+    redis.call('PEXPIREAT', KEYS[3 + 3*j], ARGV[2])
+  end
+end
+return used
+`)
+
+// releaseScript: KEYS are (tokens, parallel) per scope; ARGV are
+// tokens, lease member, then (tpm, parallel) per scope.
+var releaseScript = redis.NewScript(`
+local tokens = tonumber(ARGV[1])
+for j = 0, #KEYS / 2 - 1 do
+  if tokens > 0 and tonumber(ARGV[3 + 2*j]) > 0 then
+    redis.call('INCRBY', KEYS[1 + 2*j], tokens)
+    redis.call('EXPIRE', KEYS[1 + 2*j], 120)
+  end
+  if tonumber(ARGV[4 + 2*j]) > 0 then
+    redis.call('ZREM', KEYS[2 + 2*j], ARGV[2])
+  end
+end
+return 1
+`)
+
+type redisStore struct {
+	rdb   *redis.Client
+	local *limiter
+	log   *slog.Logger
+	where string // host:port, for logs (never the password)
+
+	proc string // this process's lease prefix
+	seq  atomic.Uint64
+
+	up      atomic.Bool
+	mu      sync.Mutex
+	lastErr string
+	since   time.Time
+	probing bool
+
+	releases chan redisRelease
+	// pending are releases that failed while Redis was unreachable; they
+	// are sent again once it is back, so its parallel slots do not stay
+	// held until their leases expire.
+	pending []redisRelease
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+type redisRelease struct {
+	keys []string
+	args []any
+}
+
+// quietRedis drops go-redis's own log lines: the store logs outages
+// itself, once, through the server's logger.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
+
+var setRedisLogger sync.Once
+
+func newRedisStore(c redisConf, local *limiter, log *slog.Logger) (*redisStore, error) {
+	setRedisLogger.Do(func() { redis.SetLogger(quietRedis{}) })
+	var opt *redis.Options
+	if c.url != "" {
+		var err error
+		if opt, err = redis.ParseURL(c.url); err != nil {
+			// The parse error may quote the URL and its password.
+			return nil, errors.New("router_settings.redis_url: not a valid redis:// or rediss:// URL")
+		}
+	} else {
+		opt = &redis.Options{Addr: c.addr, Password: c.password, Username: c.username, DB: c.db}
+	}
+	opt.DialTimeout = redisTimeout
+	opt.ReadTimeout = redisTimeout
+	opt.WriteTimeout = redisTimeout
+	opt.MaxRetries = -1 // no retries: fall back to local limits instead
+	opt.DialerRetries = 1
+	opt.DialerRetryTimeout = 10 * time.Millisecond
+	opt.ContextTimeoutEnabled = true
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	s := &redisStore{
+		rdb:      redis.NewClient(opt),
+		local:    local,
+		log:      log,
+		where:    opt.Addr,
+		proc:     hex.EncodeToString(rnd[:]),
+		releases: make(chan redisRelease, 4096),
+		stop:     make(chan struct{}),
+	}
+	s.up.Store(true)
+	s.wg.Add(1)
+	go s.releaseLoop()
+	return s, nil
+}
+
+func (s *redisStore) admit(a *admission) verdict {
+	if !s.up.Load() {
+		return s.local.admit(a)
+	}
+	now := s.local.now()
+	m := now.Unix() / 60
+	ms := strconv.FormatInt(m, 10)
+	keys := make([]string, 0, 3*a.n)
+	args := make([]any, 0, 3+3*a.n)
+	member := s.proc + ":" + strconv.FormatUint(s.seq.Add(1), 36)
+	args = append(args, now.UnixMilli(), now.Add(redisLease).UnixMilli(), member)
+	for i := 0; i < a.n; i++ {
+		sc := a.scopes[i]
+		p := "{llmedge}:rl:" + sc.id
+		keys = append(keys, p+":r:"+ms, p+":t:"+ms, p+":p")
+		args = append(args, sc.lim.rpm, sc.lim.tpm, sc.lim.parallel)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), redisTimeout)
+	res, err := admitScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	cancel()
+	if err != nil {
+		s.down(err)
+		return s.local.admit(a)
+	}
+	v := verdict{ok: res[0] == 1, reset: 60 - now.Unix()%60}
+	if !v.ok {
+		if len(res) == 6 && res[1] >= 0 && int(res[1]) < a.n {
+			v.scope, v.kind, v.limit = a.names[res[1]], int(res[2]), res[3]
+			v.observe(a.scopes[res[1]].lim, res[4], res[5])
+		}
+		v.setRetryAfter()
+		return v
+	}
+	for i := 0; i < a.n && 2+2*i < len(res); i++ {
+		v.observe(a.scopes[i].lim, res[1+2*i], res[2+2*i])
+	}
+	if v.hasReq {
+		v.remReq--
+	}
+	a.remote = true
+	a.minute = m
+	a.mlen = copy(a.member[:], member)
+	return v
+}
+
+func (s *redisStore) release(a *admission, tokens int64) {
+	if !a.remote {
+		s.local.release(a, tokens)
+		return
+	}
+	ms := strconv.FormatInt(s.local.now().Unix()/60, 10)
+	r := redisRelease{keys: make([]string, 0, 2*a.n), args: make([]any, 0, 2+2*a.n)}
+	r.args = append(r.args, tokens, string(a.member[:a.mlen]))
+	for i := 0; i < a.n; i++ {
+		sc := a.scopes[i]
+		p := "{llmedge}:rl:" + sc.id
+		r.keys = append(r.keys, p+":t:"+ms, p+":p")
+		r.args = append(r.args, sc.lim.tpm, sc.lim.parallel)
+	}
+	select {
+	case s.releases <- r:
+	default:
+		s.runRelease(r) // queue full: do it inline
+	}
+}
+
+// releaseLoop sends releases off the request path: a non-stream answer
+// is not held back by a round trip that only frees a slot.
+func (s *redisStore) releaseLoop() {
+	defer s.wg.Done()
+	for {
+		select {
+		case r := <-s.releases:
+			s.runRelease(r)
+		case <-s.stop:
+			for {
+				select {
+				case r := <-s.releases:
+					s.runRelease(r)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (s *redisStore) runRelease(r redisRelease) {
+	ctx, cancel := context.WithTimeout(context.Background(), redisTimeout)
+	defer cancel()
+	if err := releaseScript.Run(ctx, s.rdb, r.keys, r.args...).Err(); err != nil {
+		s.mu.Lock()
+		if len(s.pending) < maxPendingReleases {
+			s.pending = append(s.pending, r)
+		} // else: the lease expires by itself after redisLease
+		s.mu.Unlock()
+		s.down(err)
+	}
+}
+
+// down switches to local limits after a failure that is the
+// connection's (a Redis error reply is logged but keeps Redis in use).
+func (s *redisStore) down(err error) {
+	var re redis.Error
+	if errors.As(err, &re) && !isConnErr(err) {
+		s.log.Error("rate-limit script failed on Redis; this request was limited locally", "redis", s.where, "err", err.Error())
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.up.Load() {
+		return
+	}
+	s.up.Store(false)
+	s.lastErr = err.Error()
+	s.since = time.Now()
+	s.log.Warn("Redis unreachable: rate limits now hold per process (local) until it is back", "redis", s.where, "err", s.lastErr)
+	if !s.probing {
+		s.probing = true
+		s.wg.Add(1)
+		go s.probe()
+	}
+}
+
+func isConnErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// probe pings Redis until it answers, then switches back to it.
+func (s *redisStore) probe() {
+	defer s.wg.Done()
+	t := time.NewTicker(redisProbe)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), redisTimeout)
+		err := s.rdb.Ping(ctx).Err()
+		cancel()
+		if err != nil {
+			s.mu.Lock()
+			s.lastErr = err.Error()
+			s.mu.Unlock()
+			continue
+		}
+		s.mu.Lock()
+		pending := s.pending
+		s.pending = nil
+		s.mu.Unlock()
+		for _, r := range pending {
+			s.runRelease(r)
+		}
+		s.mu.Lock()
+		s.up.Store(true)
+		s.probing = false
+		s.log.Info("Redis reachable again: rate limits are shared across processes", "redis", s.where, "down_for", time.Since(s.since).Round(time.Millisecond).String())
+		s.mu.Unlock()
+		return
+	}
+}
+
+func (s *redisStore) status() (string, bool, string) {
+	if s.up.Load() {
+		return "redis", true, ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return "redis", false, "Redis at " + s.where + " unreachable since " + s.since.UTC().Format(time.RFC3339) + " (" + s.lastErr + "): limits hold per process until it is back"
+}
+
+func (s *redisStore) close() {
+	select {
+	case <-s.stop:
+		return
+	default:
+	}
+	close(s.stop)
+	s.wg.Wait()
+	_ = s.rdb.Close()
+}

@@ -1,0 +1,89 @@
+package upstream
+
+import "bytes"
+
+// Secret scrubbing of upstream error text before it reaches a client:
+// the configured secrets themselves, and anything shaped like a
+// provider key (an upstream that echoes a key back, or a key from some
+// other system in its error message).
+
+// Redacted replaces a scrubbed secret.
+const Redacted = "[REDACTED]"
+
+// keyShapes are provider key prefixes and the shortest run of token
+// characters that must follow for the text to count as a key.
+var keyShapes = []struct {
+	prefix string
+	min    int
+}{
+	{"sk-", 16},         // OpenAI (sk-proj-...), Anthropic (sk-ant-...), OpenRouter (sk-or-...), DeepSeek
+	{"AIza", 30},        // Google API keys (Gemini, Vertex)
+	{"xai-", 20},        // xAI
+	{"gsk_", 20},        // Groq
+	{"hf_", 20},         // Hugging Face
+	{"r8_", 20},         // Replicate
+	{"pplx-", 20},       // Perplexity
+	{"nvapi-", 20},      // NVIDIA
+	{"csk-", 20},        // Cerebras
+	{"AKIA", 16},        // AWS access key id
+	{"ASIA", 16},        // AWS temporary access key id
+	{"ghp_", 20},        // GitHub
+	{"github_pat_", 20}, // GitHub fine-grained
+	{"ya29.", 20},       // Google OAuth access token
+	{"Bearer ", 16},     // an echoed Authorization header
+	{"bearer ", 16},
+}
+
+func tokenChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+}
+
+// ScrubSecrets returns b with every occurrence of each secret (at
+// least 4 bytes long) and every provider-key-shaped token replaced by
+// [REDACTED]. b is returned unchanged (not copied) when there is
+// nothing to scrub.
+func ScrubSecrets(b []byte, secrets []string) []byte {
+	for _, s := range secrets {
+		if len(s) >= 4 && bytes.Contains(b, []byte(s)) {
+			b = bytes.ReplaceAll(b, []byte(s), []byte(Redacted))
+		}
+	}
+	return scrubKeyShapes(b)
+}
+
+// scrubKeyShapes replaces provider-key-shaped tokens. A token must
+// start at a word boundary, so "task-..." is left alone.
+func scrubKeyShapes(b []byte) []byte {
+	var out []byte // nil until something is replaced
+	last := 0
+	for i := 0; i < len(b); i++ {
+		if i > 0 && tokenChar(b[i-1]) {
+			continue
+		}
+		for _, k := range keyShapes {
+			if b[i] != k.prefix[0] || !bytes.HasPrefix(b[i:], []byte(k.prefix)) {
+				continue
+			}
+			j := i + len(k.prefix)
+			for j < len(b) && tokenChar(b[j]) {
+				j++
+			}
+			if j-i-len(k.prefix) < k.min {
+				continue
+			}
+			start := i
+			if k.prefix[0] == 'B' || k.prefix[0] == 'b' {
+				start = i + len(k.prefix) // keep the word "Bearer"
+			}
+			out = append(out, b[last:start]...)
+			out = append(out, Redacted...)
+			last = j
+			i = j - 1
+			break
+		}
+	}
+	if out == nil {
+		return b
+	}
+	return append(out, b[last:]...)
+}
