@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"io"
@@ -320,5 +321,20 @@ func TestRedisReleaseRetriedAfterOutage(t *testing.T) {
 	waitFor(t, 10*time.Second, "reconnect", func() bool { _, ok, _ := gw.srv.current().edge.limits.status(); return ok })
 	if r := rawPost(t, gw, "/v1/chat/completions", hostileBody(""), key); r.StatusCode != 200 {
 		t.Fatalf("slot still held after Redis came back: %d %s", r.StatusCode, r.Body)
+	}
+}
+
+// BenchmarkRedisPing is the bare round trip, for scale.
+func BenchmarkRedisPing(b *testing.B) {
+	host, port := testRedis(b)
+	st, err := newRedisStore(redisConf{addr: net.JoinHostPort(host, port)}, newLimiter(0, limits{}), discardSlog())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.close()
+	for b.Loop() {
+		if err := st.rdb.Ping(context.Background()).Err(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/redis/go-redis/v9"
 )
 
 // edgeSettings are the general_settings / router_settings keys the
@@ -202,6 +203,10 @@ func parseEdgeSettings(cfg *config.Config) (edgeSettings, error) {
 	const rp = "router_settings"
 	if u, ok := r["redis_url"].(string); ok && u != "" {
 		st.redis.url = u
+		if _, err := redis.ParseURL(u); err != nil {
+			// The parse error may quote the URL and its password.
+			errs.add(rp+".redis_url", "not a valid redis:// or rediss:// URL")
+		}
 	} else if h, ok := r["redis_host"]; ok && h != nil && fmt.Sprint(h) != "" {
 		port := "6379"
 		if pv, ok := r["redis_port"]; ok && pv != nil {

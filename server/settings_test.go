@@ -77,3 +77,16 @@ func TestEmptyKeyEntrySkipped(t *testing.T) {
 		t.Fatalf("%v %+v", err, st)
 	}
 }
+
+func TestRedisURLChecked(t *testing.T) {
+	cfg := limitsConfig(nil)
+	cfg.Router.Raw = map[string]any{"redis_url": "http://user:hunter2secret@host"}
+	err := CheckConfig(cfg)
+	if err == nil || !strings.Contains(err.Error(), "router_settings.redis_url") || strings.Contains(err.Error(), "hunter2secret") {
+		t.Fatalf("%v", err)
+	}
+	cfg.Router.Raw = map[string]any{"redis_url": "redis://:pw@127.0.0.1:6379/2"}
+	if err := CheckConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+}
