@@ -329,8 +329,9 @@ type passStream struct {
 func (s *passStream) Relay(w Writer) error {
 	ev := s.first
 	for {
+		had := s.usage != nil && s.usage.Reported
 		s.usage.observeEvent(&ev)
-		if !s.hidden(&ev) {
+		if !s.hidden(&ev, had) {
 			if _, err := w.Write(ev.Raw); err != nil {
 				return ErrClientGone
 			}

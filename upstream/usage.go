@@ -190,10 +190,10 @@ func parseUint(b []byte, i int) (int, int) {
 
 // hidden reports whether a chat stream event is the usage-only chunk
 // (empty "choices", a "usage" object) llmedge asked for on behalf of a
-// client that did not.
-func (s *passStream) hidden(ev *sse.Event) bool {
-	return s.hideUsage && len(ev.Name) == 0 && bytes.Contains(ev.Data, usageKey) &&
-		!bytes.Contains(ev.Data, []byte(`"usage":null`)) && usageOnlyChunk(ev.Data)
+// client that did not: the event that first reported usage (had: usage
+// was known before it). It costs nothing for the other events.
+func (s *passStream) hidden(ev *sse.Event, had bool) bool {
+	return s.hideUsage && !had && s.usage != nil && s.usage.Reported && len(ev.Name) == 0 && usageOnlyChunk(ev.Data)
 }
 
 // usageOnlyChunk reports whether a stream chunk is the one
