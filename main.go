@@ -90,11 +90,13 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "llmedge: cannot load %s:\n%s\n", *cfgPath, err)
 		return 2
 	}
-	var handler slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	logOut := newLogWriter(stderr, 64<<10, 100*time.Millisecond)
+	defer logOut.Close()
+	var handler slog.Handler = slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})
 	if cfg.LiteLLM.JSONLogs || envBool("JSON_LOGS", false) {
-		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+		handler = slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level})
 	}
-	log := slog.New(handler)
+	log := slog.New(flushOnWarn{handler, logOut})
 	slog.SetDefault(log)
 
 	if err := server.CheckConfig(cfg); err != nil {
