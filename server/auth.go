@@ -20,6 +20,8 @@ type authenticator struct {
 	anon *apiKey
 	// keys holds the master key (first, when set) and api_keys.
 	keys []*apiKey
+	// master is the master key's entry (nil when none is set).
+	master *apiKey
 }
 
 // presentedKey returns the key from Authorization: Bearer, x-api-key or
@@ -70,6 +72,15 @@ func digestEqual(a, b *keyDigest) int {
 		v |= binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:])
 	}
 	return int(((v | -v) >> 63) ^ 1)
+}
+
+// admin reports whether the request may use an operator route
+// (POST /config/reload, /metrics with metrics_require_auth): it needs
+// the master key when one is set; api_keys entries are client keys.
+// Without a master key any known key (or anyone, when open) passes.
+func (a *authenticator) admin(h *fasthttp.RequestHeader) bool {
+	k := a.identify(h)
+	return k != nil && (a.master == nil || k == a.master)
 }
 
 // check reports whether the request carries a known key.

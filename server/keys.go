@@ -78,7 +78,8 @@ func newAuthenticatorFrom(masterKey string, keys []keyConf) *authenticator {
 		return a
 	}
 	if masterKey != "" {
-		a.keys = append(a.keys, newAPIKey(masterKey, "master", nil, limits{}))
+		a.master = newAPIKey(masterKey, "master", nil, limits{})
+		a.keys = append(a.keys, a.master)
 	}
 	for _, kc := range keys {
 		a.keys = append(a.keys, newAPIKey(kc.key, kc.name, kc.models, kc.lim))

@@ -137,7 +137,7 @@ func (m *serverMetrics) rejectedInc(reason string) {
 // handleMetrics serves the Prometheus text exposition format.
 func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
 	sn := s.current()
-	if sn.metricsAuth && !sn.auth.check(&ctx.Request.Header) {
+	if sn.metricsAuth && !sn.auth.admin(&ctx.Request.Header) {
 		writeAuthError(ctx)
 		return
 	}

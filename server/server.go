@@ -112,7 +112,7 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	r.GET("/health", s.authed(s.handleHealth))
 	s.routeMemoryAndMessages(r)
 	r.GET("/metrics", s.handleMetrics)
-	r.POST("/config/reload", s.authed(s.handleReload))
+	r.POST("/config/reload", s.adminOnly(s.handleReload))
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusNotFound, "unknown route: "+string(ctx.Method())+" "+safePath(ctx.Path()), "invalid_request_error", "", "route_not_found")
 	}
@@ -186,6 +186,17 @@ func (s *Server) InFlight() int64 { return s.inflight.Load() }
 func (s *Server) authed(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		if !s.current().auth.check(&ctx.Request.Header) {
+			writeAuthError(ctx)
+			return
+		}
+		h(ctx)
+	}
+}
+
+// adminOnly guards operator routes: the master key, not an api_keys key.
+func (s *Server) adminOnly(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		if !s.current().auth.admin(&ctx.Request.Header) {
 			writeAuthError(ctx)
 			return
 		}
