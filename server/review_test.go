@@ -1,7 +1,14 @@
 package server
 
 import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/llmedge/llmedge/config"
 )
@@ -33,5 +40,64 @@ func TestAdminRoutesNeedMasterKey(t *testing.T) {
 	// A client key still works on client routes.
 	if r := rawPost(t, gw, "/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`, team); r.StatusCode != 200 {
 		t.Errorf("chat with an api_keys key: %d %s", r.StatusCode, r.Body)
+	}
+}
+
+// A client that pipelines (sends its next request while one is in
+// flight) gets both answers: the disconnect watcher must not eat the
+// next request's first byte and then drop the connection with the
+// first answer unsent.
+func TestPipelinedRequestKeepsFirstAnswer(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		t.Run(map[bool]string{false: "json", true: "stream"}[stream], func(t *testing.T) {
+			up := newFakeOpenAI(t)
+			arrived, gate := make(chan struct{}, 4), make(chan struct{})
+			var once sync.Once
+			up.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
+				arrived <- struct{}{}
+				once.Do(func() {
+					select {
+					case <-gate:
+					case <-time.After(5 * time.Second):
+					}
+				})
+				answerJSON("hi there")(w, r, body)
+			})
+			gw := startGateway(t, testConfig(dep(0, "m", "openai/m", up.base(), "sk-up")))
+			conn, err := net.DialTimeout("tcp", gw.addr, 2*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			body := `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
+			if stream {
+				body = `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`
+			}
+			auth := "Authorization: Bearer " + testMasterKey
+			writeRequest(t, conn, "POST", "/v1/chat/completions", body, auth)
+			select {
+			case <-arrived:
+			case <-time.After(5 * time.Second):
+				t.Fatal("first request never reached the upstream")
+			}
+			// Past watchDelay the watcher reads the socket; the second
+			// request is there to be read.
+			writeRequest(t, conn, "POST", "/v1/chat/completions", body, auth)
+			time.Sleep(2 * watchDelay) // so the watch has started: the path under test
+			close(gate)
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			br := bufio.NewReader(conn)
+			for i := 1; i <= 2; i++ {
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("answer %d: %v", i, err)
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != 200 || !strings.Contains(string(b), "hi") {
+					t.Fatalf("answer %d: %d %q %v", i, resp.StatusCode, b, err)
+				}
+			}
+		})
 	}
 }

@@ -57,9 +57,9 @@ func (w *disconnectWatcher) run() {
 		return
 	}
 	var b [1]byte
-	n, err := w.conn.Read(b[:])
+	n, consumed, err := w.watchRead(b[:])
 	if n > 0 {
-		w.gotData = true
+		w.gotData = consumed
 	} else if err != nil && !w.stopped.Load() {
 		if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
 			w.cancel.Cancel()
