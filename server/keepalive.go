@@ -179,7 +179,8 @@ func (b *keepaliveBody) writeError(err error) {
 	if ue.Status == 499 {
 		return
 	}
-	_, _ = b.Write(upstream.AppendStreamError(make([]byte, 0, 512), b.c.req.Route, ue))
+	ev := upstream.AppendStreamError(make([]byte, 0, 512), b.c.req.Route, ue)
+	_, _ = b.Write(upstream.ScrubSecrets(ev, b.c.obs.sn.edge.secrets))
 	_ = b.Flush()
 }
 

@@ -20,7 +20,9 @@ func writeAnthropicError(ctx *fasthttp.RequestCtx, status int, typ, message stri
 	ctx.Response.SetBodyRaw(upstream.AppendAnthropicError(ctx.Response.Body()[:0], typ, message))
 }
 
-func writeAnthropicUpstreamError(ctx *fasthttp.RequestCtx, e *upstream.Error) {
+// writeAnthropicUpstreamError answers with an upstream failure,
+// scrubbed of secrets like writeUpstreamError.
+func writeAnthropicUpstreamError(ctx *fasthttp.RequestCtx, e *upstream.Error, secrets []string) {
 	if e.Status == 499 {
 		ctx.SetConnectionClose()
 	}
@@ -31,10 +33,10 @@ func writeAnthropicUpstreamError(ctx *fasthttp.RequestCtx, e *upstream.Error) {
 		// Anthropic's own error document.
 		ctx.Response.Header.SetContentType("application/json")
 		ctx.SetStatusCode(e.Status)
-		ctx.Response.SetBody(e.Body)
+		ctx.Response.SetBody(upstream.ScrubSecrets(e.Body, secrets))
 		return
 	}
-	writeAnthropicError(ctx, e.Status, upstream.AnthropicErrorType(e.Status), e.Message)
+	writeAnthropicError(ctx, e.Status, upstream.AnthropicErrorType(e.Status), string(upstream.ScrubSecrets([]byte(e.Message), secrets)))
 }
 
 func (s *Server) handleMessages(ctx *fasthttp.RequestCtx)    { s.serveMessages(ctx, false) }
@@ -111,7 +113,7 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 	if err != nil {
 		var ue *upstream.Error
 		if errors.As(err, &ue) {
-			writeAnthropicUpstreamError(ctx, ue)
+			writeAnthropicUpstreamError(ctx, ue, sn.edge.secrets)
 		} else {
 			writeAnthropicError(ctx, fasthttp.StatusBadGateway, "api_error", "upstream failure")
 		}
