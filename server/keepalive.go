@@ -124,6 +124,7 @@ func (b *keepaliveBody) Flush() error {
 		return nil
 	}
 	start := time.Now()
+	b.c.obs.armWriteDeadline(start)
 	_, err := b.out.Write(b.buf)
 	b.c.obs.clientWait += time.Since(start)
 	b.buf = b.buf[:0]
@@ -163,6 +164,7 @@ func (b *keepaliveBody) ping() bool {
 		return true
 	}
 	b.last = time.Now()
+	b.c.obs.armWriteDeadline(b.last)
 	if _, err := b.out.Write(pingEvent); err != nil {
 		b.failed = true
 		return false

@@ -47,8 +47,11 @@ type callObs struct {
 	clientWait time.Duration
 	relayErr   error
 	// ctx is the request, for a non-stream call's finish (which runs in
-	// the handler). Never used once a stream's handler returned.
+	// the handler), and for a stream's write deadline (writestall.go),
+	// set while fasthttp writes the response.
 	ctx *fasthttp.RequestCtx
+	// writeDeadline is the stream's client write deadline.
+	writeDeadline time.Time
 }
 
 // begin starts observing a call routed to g.

@@ -53,6 +53,7 @@ func (b *streamBody) Flush() error {
 		return nil
 	}
 	start := time.Now()
+	b.c.obs.armWriteDeadline(start)
 	_, err := b.out.Write(b.buf)
 	b.c.obs.clientWait += time.Since(start)
 	b.buf = b.buf[:0]
