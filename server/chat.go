@@ -44,7 +44,7 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 	}
 	c := chatCallPool.Get().(*chatCall)
 	body := ctx.PostBody()
-	if err := s.scanRoute(ctx, route, body, c); err != nil {
+	if err := s.scanRoute(ctx, sn, route, body, c); err != nil {
 		chatCallPool.Put(c)
 		writeError(ctx, fasthttp.StatusBadRequest, err.msg, "invalid_request_error", err.param, "")
 		s.observeRejected(ctx, sn, nil, false, rejectBadRequest)
@@ -59,7 +59,7 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		return
 	}
 	if e := g.RouteError(route); e != nil {
-		s.writeUpstreamError(ctx, e)
+		s.writeUpstreamError(ctx, sn, e)
 		s.observeRejected(ctx, sn, g, c.fields.stream, rejectRouteNotServed)
 		chatCallPool.Put(c)
 		return
@@ -106,7 +106,7 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 	if err != nil {
 		var ue *upstream.Error
 		if errors.As(err, &ue) {
-			s.writeUpstreamError(ctx, ue)
+			s.writeUpstreamError(ctx, sn, ue)
 		} else {
 			writeError(ctx, fasthttp.StatusBadGateway, "upstream failure", "api_error", "", "upstream_error")
 		}

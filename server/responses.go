@@ -44,7 +44,7 @@ func (s *Server) routeResponses(r *router.Router) {
 // stream=true from the query. The query string goes upstream without
 // "model". openai-go's GetStreaming sends {"stream":true} as a GET body
 // instead of the documented query parameter: it is moved to the query.
-func (s *Server) scanResponseRef(ctx *fasthttp.RequestCtx, c *chatCall) *scanError {
+func (s *Server) scanResponseRef(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall) *scanError {
 	c.fields = chatFields{}
 	id, _ := ctx.UserValue("id").(string)
 	if !validResponseID(id) {
@@ -66,7 +66,7 @@ func (s *Server) scanResponseRef(ctx *fasthttp.RequestCtx, c *chatCall) *scanErr
 		model = inBody.model
 	}
 	if len(model) == 0 {
-		model = s.firstModelServing(upstream.RouteResponses)
+		model = firstModelServing(sn, upstream.RouteResponses)
 		if model == nil {
 			return errNoResponse
 		}
@@ -90,9 +90,10 @@ func (s *Server) scanResponseRef(ctx *fasthttp.RequestCtx, c *chatCall) *scanErr
 }
 
 // firstModelServing is the first model_name, in config order, with a
-// deployment that serves route; nil when none does.
-func (s *Server) firstModelServing(route upstream.Route) []byte {
-	for _, g := range s.current().reg.Groups() {
+// deployment that serves route, in the request's config snapshot; nil
+// when none does.
+func firstModelServing(sn *snapshot, route upstream.Route) []byte {
+	for _, g := range sn.reg.Groups() {
 		if g.Serves(route) {
 			return []byte(g.Name)
 		}

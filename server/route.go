@@ -16,10 +16,10 @@ type routeFields struct {
 // scanRoute finds the model (and stream flags) of a request of route:
 // in the JSON body for every route with one, in the header, query or
 // config default for the by-id routes.
-func (s *Server) scanRoute(ctx *fasthttp.RequestCtx, route upstream.Route, body []byte, c *chatCall) *scanError {
+func (s *Server) scanRoute(ctx *fasthttp.RequestCtx, sn *snapshot, route upstream.Route, body []byte, c *chatCall) *scanError {
 	c.route = routeFields{}
 	if !route.HasBody() {
-		return s.scanResponseRef(ctx, c)
+		return s.scanResponseRef(ctx, sn, c)
 	}
 	if err := scanRequest(body, &c.fields, route == upstream.RouteChat); err != nil {
 		return err

@@ -54,7 +54,7 @@ func collectSecrets(cfg *config.Config, st edgeSettings) []string {
 }
 
 // writeUpstreamError answers with an upstream failure, scrubbed.
-func (s *Server) writeUpstreamError(ctx *fasthttp.RequestCtx, e *upstream.Error) {
+func (s *Server) writeUpstreamError(ctx *fasthttp.RequestCtx, sn *snapshot, e *upstream.Error) {
 	ctx.Response.Header.SetContentType("application/json")
 	status := e.Status
 	if status == 499 {
@@ -65,7 +65,7 @@ func (s *Server) writeUpstreamError(ctx *fasthttp.RequestCtx, e *upstream.Error)
 	if len(e.RetryAfter) > 0 {
 		ctx.Response.Header.SetBytesV("Retry-After", e.RetryAfter)
 	}
-	ctx.Response.SetBodyRaw(upstream.ScrubSecrets(e.AppendJSON(ctx.Response.Body()[:0]), s.current().edge.secrets))
+	ctx.Response.SetBodyRaw(upstream.ScrubSecrets(e.AppendJSON(ctx.Response.Body()[:0]), sn.edge.secrets))
 }
 
 // looksLikePath tells a credentials file name (vertex_credentials:
