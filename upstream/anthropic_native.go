@@ -23,7 +23,10 @@ func (reg *Registry) anthropicNative(d *Deployment, g *Group, req *ChatRequest, 
 	d.anthropicHeaders(ureq, req, uri, req.Anthropic.Version, req.Anthropic.Beta)
 	ureq.AppendBody(req.Body[:req.ModelStart])
 	if d.wildcard {
-		ureq.SetBodyRaw(appendWildcardModel(ureq.Body(), d.Config.UpstreamModel, g.wildcardPart(req.Model)))
+		// Appended, not SetBodyRaw over ureq.Body(): that would hand the
+		// buffer back to fasthttp's pool and the next AppendBody would
+		// start a fresh one, losing the body before the model.
+		ureq.AppendBody(appendWildcardModel(nil, d.Config.UpstreamModel, g.wildcardPart(req.Model)))
 	} else {
 		ureq.AppendBody(d.quotedModel)
 	}
