@@ -127,11 +127,7 @@ func (s *anthropicStream) Relay(w Writer) error {
 			}
 		}
 		if done {
-			for {
-				if _, err := s.sc.Next(); err != nil {
-					break
-				}
-			}
+			drainStream(s.x, s.sc)
 			return nil
 		}
 	}

@@ -342,11 +342,7 @@ func (s *passStream) Relay(w Writer) error {
 			}
 			// Drain what is left (usually nothing) so the connection
 			// can be reused.
-			for {
-				if _, err := s.sc.Next(); err != nil {
-					break
-				}
-			}
+			drainStream(s.x, s.sc)
 			return nil
 		}
 		if !s.sc.Buffered() {
