@@ -78,11 +78,13 @@ func appendLines(dst []byte, prefix string, b []byte) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string literal. It escapes '"', '\\'
+func appendJSONString(dst []byte, s string) []byte { return AppendJSONString(dst, s) }
+
+// AppendJSONString appends s as a JSON string literal. It escapes '"', '\\'
 // and control characters, replaces invalid UTF-8 with U+FFFD (as
 // encoding/json does) and escapes U+2028/U+2029 so the output is also safe
-// inside JavaScript.
-func appendJSONString(dst []byte, s string) []byte {
+// inside JavaScript. It allocates nothing beyond growing dst.
+func AppendJSONString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -113,7 +115,8 @@ func appendJSONString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		// At most 4 bytes: for a []byte the conversion is a stack copy.
+		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 		if r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
