@@ -106,3 +106,23 @@ func TestUpstreamErrorMessageStaysUTF8(t *testing.T) {
 		t.Fatalf("error body is not valid UTF-8: %q", r.Body[len(r.Body)-60:])
 	}
 }
+
+// A native /v1/messages call (Anthropic body, Anthropic answer expected)
+// must not fall back to a group that does not speak Anthropic: the
+// Anthropic body went to an OpenAI endpoint and its chat.completion
+// answer came back to the Claude client as if it were a message.
+func TestMessagesFallbackSkipsNonAnthropicGroups(t *testing.T) {
+	an := newFakeOpenAI(t)
+	an.setHandler(anthropicFail(500, "api_error", "Internal server error"))
+	oa := newFakeOpenAI(t)
+	cfg := testConfig(anthropicDep(0, "claude", an), dep(1, "gpt", "openai/gpt-4o", oa.base(), "sk-up"))
+	cfg.Router.Raw = map[string]any{"fallbacks": []any{map[string]any{"claude": []any{"gpt"}}}, "num_retries": int64(0)}
+	gw := startGateway(t, cfg)
+	r := rawRequest(t, gw, "POST", "/v1/messages", `{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`, claudeHeaders()...)
+	if n := len(oa.requests()); n != 0 {
+		t.Fatalf("the Anthropic body was sent to the OpenAI group (%d requests); client got %d %s", n, r.StatusCode, r.Body)
+	}
+	if r.StatusCode == 200 || !strings.Contains(r.Body, `"type":"error"`) {
+		t.Fatalf("want the Anthropic group's error, got %d %s", r.StatusCode, r.Body)
+	}
+}

@@ -82,7 +82,10 @@ func (reg *Registry) route(g *Group, req *ChatRequest, out *Response) *Error {
 			break
 		}
 		fg := reg.Group(name)
-		if fg == nil || containsGroup(tried, fg) || !fg.Serves(req.Route) {
+		// A native Anthropic call can only go where Anthropic's format
+		// is spoken: elsewhere its body is not understood and the
+		// answer would not be in the client's format.
+		if fg == nil || containsGroup(tried, fg) || !fg.Serves(req.Route) || (req.Anthropic != nil && !fg.SpeaksAnthropic()) {
 			continue
 		}
 		tried = append(tried, fg)
