@@ -54,6 +54,10 @@ type anMessageStart struct {
 	} `json:"message"`
 }
 
+// maxContentBlocks bounds a content block index of a stream (Anthropic
+// numbers blocks from 0; an answer has a handful).
+const maxContentBlocks = 1 << 16
+
 // start receives the first event (message_start) before Chat returns,
 // so a stream that fails at once is retried like any other failure.
 func (s *anthropicStream) start(d *Deployment, x *exchange, uresp *fasthttp.Response, out *Response, req *ChatRequest) *Error {
@@ -208,7 +212,9 @@ func (s *anthropicStream) translate(b []byte, ev sse.Event) ([]byte, bool, *Erro
 			}
 		case "tool_use":
 			id, name := jLit(cb, "id"), jLit(cb, "name")
-			if idx < 0 || id == nil || name == nil {
+			// The index sizes s.toolIndex: bounded, or one bad event
+			// could claim any amount of memory.
+			if idx < 0 || idx > maxContentBlocks || id == nil || name == nil {
 				return b, false, s.badEvent()
 			}
 			for len(s.toolIndex) <= idx {
