@@ -151,7 +151,9 @@ func (reg *Registry) anthropicSend(d *Deployment, req *ChatRequest, out *Respons
 func firstEvent(d *Deployment, x *exchange, uresp *fasthttp.Response, out *Response) (sse.Event, *Error) {
 	x.readTimeout = d.streamTimeout
 	if out.sc == nil {
-		out.sc = sse.NewScanner(x, 0)
+		// The scanner stays with the pooled Response, cap included, and
+		// may serve any route next: always the same cap.
+		out.sc = sse.NewScanner(x, maxStreamEvent)
 	} else {
 		out.sc.Reset(x)
 	}
