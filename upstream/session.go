@@ -78,6 +78,11 @@ func (reg *Registry) send(d *Deployment, stream bool, x *exchange, ureq *fasthtt
 			ureq.Header.Del("Authorization")
 			ureq.Header.Del("Api-Key")
 			ureq.Header.Del("X-Api-Key")
+			ureq.Header.Del("X-Amz-Security-Token")
+			// extra_headers may hold keys too (x-supermemory-api-key).
+			for _, h := range d.headers {
+				ureq.Header.Del(h.Name)
+			}
 		}
 		if status == fasthttp.StatusSeeOther {
 			ureq.Header.SetMethod(fasthttp.MethodGet)
