@@ -94,6 +94,13 @@ func (reg *Registry) anthropicAttempt(d *Deployment, g *Group, req *ChatRequest,
 	ureq := &out.req
 	d.anthropicHeaders(ureq, req, d.uri, nil, nil)
 	ureq.SetBodyRaw(body)
+	return reg.anthropicAnswer(d, req, out)
+}
+
+// anthropicAnswer sends out.req (an Anthropic Messages request) and
+// translates the answer: a stream is started (first event read), a
+// message becomes an OpenAI chat.completion in out.Body.
+func (reg *Registry) anthropicAnswer(d *Deployment, req *ChatRequest, out *Response) *Error {
 	uresp, err := reg.anthropicSend(d, req, out)
 	if err != nil {
 		return err

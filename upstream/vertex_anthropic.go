@@ -2,7 +2,6 @@ package upstream
 
 import (
 	"bytes"
-	"fmt"
 	"net/url"
 
 	"github.com/bytedance/sonic"
@@ -53,30 +52,7 @@ func (reg *Registry) vertexAnthropicAttempt(d *Deployment, g *Group, req *ChatRe
 		return e
 	}
 	ureq.SetBodyRaw(body)
-	uresp, err := reg.anthropicSend(d, req, out)
-	if err != nil {
-		return err
-	}
-	out.upResp = uresp
-	x := &out.x
-	if req.Stream && bytes.HasPrefix(uresp.Header.ContentType(), []byte("text/event-stream")) {
-		return out.anth.start(d, x, uresp, out, req)
-	}
-	raw, rerr := x.readAll(out.anth.buf[:0], maxResponseBody)
-	out.anth.buf = raw
-	x.release(uresp)
-	if rerr != nil {
-		return transportError(d, rerr)
-	}
-	b, jerr := translateResponse(out.Body[:0], raw)
-	if jerr != nil {
-		return &Error{Status: 502, Type: "api_error", Code: "upstream_bad_response", Retryable: true,
-			Message: fmt.Sprintf("upstream deployment %s sent an answer that is not an Anthropic message: %v", d.ID, jerr)}
-	}
-	out.Body = b
-	out.StatusCode = 200
-	out.ContentType = append(out.ContentType[:0], "application/json"...)
-	return nil
+	return reg.anthropicAnswer(d, req, out)
 }
 
 // vertexAnthropicBody turns an Anthropic Messages body into Vertex's
