@@ -78,6 +78,12 @@ func (s *bedrockStream) Relay(w Writer) error {
 		}
 		var err error
 		msg, err = s.dec.Next()
+		if err == io.EOF && !s.finished {
+			// The body ended cleanly but the answer did not: a truncated
+			// answer must not look complete.
+			return s.fail(w, &Error{Status: 502, Type: "api_error", Code: "upstream_stream_error",
+				Message: fmt.Sprintf("upstream deployment %s closed the stream before messageStop", s.d.ID)})
+		}
 		if err == io.EOF {
 			if _, err := w.Write(sse.Done); err != nil {
 				return ErrClientGone
