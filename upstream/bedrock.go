@@ -232,7 +232,7 @@ func (reg *Registry) bedrockAttempt(d *Deployment, g *Group, req *ChatRequest, o
 	if req.Stream {
 		x.readTimeout = d.streamTimeout
 		s := &bedrockStream{d: d, x: x, resp: uresp, dec: newESDecoder(x, 16<<10), id: chatID(), created: created,
-			model: req.Model, includeUsage: req.IncludeUsage}
+			model: req.Model, includeUsage: req.IncludeUsage, usage: &out.Usage}
 		msg, err := s.dec.Next()
 		if err != nil {
 			x.failed = true

@@ -47,6 +47,8 @@ type bedrockStream struct {
 	created      int64
 	model        []byte
 	includeUsage bool
+	// usage receives the metadata event's counts (Response.Usage).
+	usage *Usage
 
 	// tools maps a content block index to its OpenAI tool call index.
 	tools    []int
@@ -193,6 +195,10 @@ func (s *bedrockStream) translate(m *esMessage) error {
 		s.openDelta()
 		s.closeDelta(converseFinishReason(ev.StopReason))
 	case "metadata":
+		if ev.Usage != nil && s.usage != nil {
+			u := ev.Usage
+			*s.usage = Usage{PromptTokens: u.InputTokens + u.CacheReadInputTokens + u.CacheWriteInputTokens, CompletionTokens: u.OutputTokens, Reported: true}
+		}
 		if s.includeUsage && ev.Usage != nil {
 			s.chunk()
 			s.buf = append(s.buf, `,"choices":[],`...)
