@@ -121,23 +121,43 @@ func (x *exchange) roundTrip(req *fasthttp.Request, resp *fasthttp.Response, hea
 	if x.obs != nil {
 		defer x.obs.waited(time.Now(), &err)
 	}
+	for {
+		stale, err := x.try(req, resp, headerDeadline)
+		if !stale || x.cancel.Canceled() {
+			return err
+		}
+		// A kept-alive connection the upstream had closed while it sat
+		// idle (uvicorn and Node close after 5 s, well before our idle
+		// timeout): the request never reached a live server, so it is
+		// sent again on another connection. Each stale one is closed,
+		// so this ends with a fresh dial at the latest.
+	}
+}
+
+// try is one attempt of roundTrip on one pooled connection. stale
+// reports a failure that shows the connection was already closed by the
+// upstream: a reused connection that failed while sending, or closed
+// before the first byte of the answer.
+func (x *exchange) try(req *fasthttp.Request, resp *fasthttp.Response, headerDeadline time.Time) (stale bool, err error) {
+	x.failed, x.eof = false, false // a stale connection's failure is not this one's
 	wait := time.Until(headerDeadline)
 	if wait <= 0 {
-		return errTimeout
+		return false, errTimeout
 	}
 	pc, err := x.pool.acquire(wait)
 	if err != nil {
-		return err
+		return false, err
 	}
 	conn := pc.Conn()
 	if !x.cancel.attach(conn) {
 		pc.put(false)
-		return ErrCanceled
+		return false, ErrCanceled
 	}
 	x.pc = pc
+	reused := pc.reused()
 	hc := x.pool.client()
 	if err := conn.SetWriteDeadline(headerDeadline); err != nil {
-		return x.fail(err)
+		return false, x.fail(err)
 	}
 	bw := hc.AcquireWriter(conn)
 	err = req.Write(bw)
@@ -146,21 +166,28 @@ func (x *exchange) roundTrip(req *fasthttp.Request, resp *fasthttp.Response, hea
 	}
 	hc.ReleaseWriter(bw)
 	if err != nil {
-		return x.fail(err)
+		return reused && !isTimeout(err), x.fail(err)
 	}
 	if err := conn.SetReadDeadline(headerDeadline); err != nil {
-		return x.fail(err)
+		return false, x.fail(err)
 	}
 	x.br = hc.AcquireReader(conn)
 	resp.StreamBody = true
 	if err := resp.ReadLimitBody(x.br, 0); err != nil {
-		return x.fail(err)
+		// fasthttp reports any failure before the first byte of the
+		// headers (a reset included) as io.EOF.
+		return reused && err == io.EOF, x.fail(err)
 	}
 	x.body = resp.BodyStream()
 	if x.body == nil {
 		x.eof = true
 	}
-	return nil
+	return false, nil
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, fasthttp.ErrTimeout)
 }
 
 // Read reads the response body, renewing the read deadline first when

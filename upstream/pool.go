@@ -75,6 +75,9 @@ type connPool interface {
 // pooledConn is one connection taken from a connPool.
 type pooledConn interface {
 	Conn() net.Conn
+	// reused reports whether the connection served an earlier exchange
+	// (came from the idle pool rather than a fresh dial).
+	reused() bool
 	// put returns the connection to its pool (reuse) or closes it.
 	put(reuse bool)
 }
@@ -82,7 +85,7 @@ type pooledConn interface {
 // hostPool adapts a fasthttp.HostClient. It is generic only because
 // fasthttp's connection type is unexported: the type parameter is
 // inferred from HostClient's methods and never named.
-type hostPool[C interface{ Conn() net.Conn }] struct {
+type hostPool[C fasthttpConn] struct {
 	hc      *fasthttp.HostClient
 	acq     func(time.Duration, bool) (C, error)
 	rel     func(C)
@@ -90,12 +93,24 @@ type hostPool[C interface{ Conn() net.Conn }] struct {
 	handles sync.Pool
 }
 
-type hostConn[C interface{ Conn() net.Conn }] struct {
+// fasthttpConn is what llmedge uses of fasthttp's (unexported)
+// clientConn.
+type fasthttpConn interface {
+	Conn() net.Conn
+	CreatedTime() time.Time
+	LastUseTime() time.Time
+}
+
+type hostConn[C fasthttpConn] struct {
 	p  *hostPool[C]
 	cc C
 }
 
 func (h *hostConn[C]) Conn() net.Conn { return h.cc.Conn() }
+
+// reused: fasthttp stamps LastUseTime when a connection goes back to the
+// pool; a fresh one has only CreatedTime.
+func (h *hostConn[C]) reused() bool { return h.cc.LastUseTime().After(h.cc.CreatedTime()) }
 
 func (h *hostConn[C]) put(reuse bool) {
 	p := h.p
@@ -109,7 +124,7 @@ func (h *hostConn[C]) put(reuse bool) {
 	p.handles.Put(h)
 }
 
-func newHostPool[C interface{ Conn() net.Conn }](hc *fasthttp.HostClient, acq func(time.Duration, bool) (C, error), rel, cls func(C)) connPool {
+func newHostPool[C fasthttpConn](hc *fasthttp.HostClient, acq func(time.Duration, bool) (C, error), rel, cls func(C)) connPool {
 	p := &hostPool[C]{hc: hc, acq: acq, rel: rel, cls: cls}
 	p.handles.New = func() any { return &hostConn[C]{p: p} }
 	return p
