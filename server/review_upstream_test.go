@@ -243,3 +243,35 @@ func TestStaleKeepAliveConnectionIsRetried(t *testing.T) {
 		t.Errorf("upstream saw %d requests, want 3", n)
 	}
 }
+
+// The native /v1/messages stream ends at message_stop too: an upstream
+// that holds the connection open after it must not hold the Claude
+// client's response open until stream_timeout.
+func TestMessagesStreamEndsAtMessageStopWhenUpstreamHoldsOpen(t *testing.T) {
+	an := newFakeOpenAI(t)
+	an.setHandler(holdAfter(20*time.Second,
+		"event: message_start\ndata: "+anStart("claude", 3, 0, 0).data+"\n\n",
+		"event: content_block_delta\ndata: "+anTextDelta(0, "hi").data+"\n\n",
+		"event: message_delta\ndata: "+anMessageDelta("end_turn", 1).data+"\n\n",
+		"event: message_stop\ndata: "+anStop.data+"\n\n"))
+	gw := startGateway(t, testConfig(anthropicDep(0, "claude", an)))
+	req, _ := http.NewRequest("POST", gw.url()+"/v1/messages",
+		strings.NewReader(`{"model":"claude","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`))
+	for _, h := range claudeHeaders() {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Set(k, strings.TrimSpace(v))
+	}
+	start := time.Now()
+	resp, err := (&http.Client{Timeout: 8 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("body not ended after %s: %v (%s)", time.Since(start), err, b)
+	}
+	if !strings.HasSuffix(string(b), "event: message_stop\ndata: "+anStop.data+"\n\n") {
+		t.Fatalf("%s", b)
+	}
+}

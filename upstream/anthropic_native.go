@@ -92,8 +92,8 @@ type nativeStream struct {
 	out *Response
 }
 
-// Relay implements Stream. The stream ends where Anthropic's does (after
-// message_stop, at EOF); there is no [DONE] in this format.
+// Relay implements Stream. The stream ends where Anthropic's does: at
+// message_stop (or EOF); there is no [DONE] in this format.
 func (s *nativeStream) Relay(w Writer) error {
 	ev := s.first
 	for {
@@ -102,6 +102,15 @@ func (s *nativeStream) Relay(w Writer) error {
 		}
 		if _, err := w.Write(ev.Raw); err != nil {
 			return ErrClientGone
+		}
+		if string(eventType(ev)) == "message_stop" {
+			// The answer is complete: what follows is at most the end
+			// of the body, read for a bounded time (drain.go).
+			if w.Flush() != nil {
+				return ErrClientGone
+			}
+			drainStream(s.x, s.sc)
+			return nil
 		}
 		if !s.sc.Buffered() {
 			if err := w.Flush(); err != nil {
