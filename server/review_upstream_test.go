@@ -275,3 +275,28 @@ func TestMessagesStreamEndsAtMessageStopWhenUpstreamHoldsOpen(t *testing.T) {
 		t.Fatalf("%s", b)
 	}
 }
+
+// A Responses API stream ends at its terminal event (response.completed)
+// even when the upstream holds the connection open after it.
+func TestResponsesStreamEndsAtCompletedWhenUpstreamHoldsOpen(t *testing.T) {
+	up := newFakeOpenAI(t)
+	up.setHandler(holdAfter(20*time.Second,
+		"event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"in_progress\",\"output\":[]}}\n\n",
+		"event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":1,\"response\":{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"completed\",\"output\":[],\"usage\":{\"input_tokens\":3,\"output_tokens\":1,\"total_tokens\":4}}}\n\n"))
+	gw := startGateway(t, testConfig(dep(0, "gpt", "openai/gpt-4o", up.base(), "sk-up")))
+	req, _ := http.NewRequest("POST", gw.url()+"/v1/responses", strings.NewReader(`{"model":"gpt","stream":true,"input":"hi"}`))
+	req.Header.Set("Authorization", "Bearer "+testMasterKey)
+	start := time.Now()
+	resp, err := (&http.Client{Timeout: 8 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("body not ended after %s: %v (%s)", time.Since(start), err, b)
+	}
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "response.completed") {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+}

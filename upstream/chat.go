@@ -336,7 +336,7 @@ func (s *passStream) Relay(w Writer) error {
 				return ErrClientGone
 			}
 		}
-		if ev.IsDone() {
+		if ev.IsDone() || (s.named && terminalResponseEvent(ev.Name)) {
 			if err := w.Flush(); err != nil {
 				return ErrClientGone
 			}
