@@ -16,6 +16,9 @@ import (
 // went away).
 var ErrCanceled = errors.New("upstream call canceled: client disconnected")
 
+// errBodyTooLarge is returned when a non-stream answer exceeds its cap.
+var errBodyTooLarge = errors.New("upstream response body too large")
+
 // errTimeout is returned when a deadline of the call passed.
 var errTimeout = errors.New("upstream timed out")
 
@@ -240,7 +243,7 @@ func (x *exchange) readAll(dst []byte, limit int) ([]byte, error) {
 		}
 		if limit > 0 && len(dst) > limit {
 			x.failed = true
-			return dst, errors.New("upstream response body too large")
+			return dst, errBodyTooLarge
 		}
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/llmedge/llmedge/sse"
+	"github.com/valyala/fasthttp"
 )
 
 // Error is a failure to hand the client: an HTTP status and an
@@ -129,6 +132,12 @@ func transportError(d *Deployment, err error) *Error {
 			Message: fmt.Sprintf("upstream deployment %s (model %q) timed out", d.ID, d.ModelName)}
 	case errors.Is(err, ErrCanceled):
 		return &Error{Status: 499, Type: "api_error", Code: "client_closed_request", Message: ErrCanceled.Error()}
+	}
+	if errors.Is(err, errBodyTooLarge) || errors.Is(err, sse.ErrEventTooLarge) || errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		// The same deployment would send the same answer again: not
+		// worth a retry, and the upstream is up, so not a 503.
+		return &Error{Status: 502, Type: "api_error", Code: "upstream_response_too_large",
+			Message: fmt.Sprintf("upstream deployment %s (model %q) sent an answer larger than llmedge accepts", d.ID, d.ModelName)}
 	}
 	var re *redirectError
 	if errors.As(err, &re) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/sse"
 )
 
 // A tool_use block's index comes from the upstream: a huge one used to
@@ -151,5 +152,17 @@ func TestBedrockStreamReportsUsage(t *testing.T) {
 	}
 	if u := out.Usage; !u.Reported || u.PromptTokens != 9 || u.CompletionTokens != 3 {
 		t.Fatalf("usage %+v", u)
+	}
+}
+
+// An answer over llmedge's caps is the upstream's doing and would come
+// back the same on a retry: 502, not a retryable 503.
+func TestTooLargeAnswerIsNotRetried(t *testing.T) {
+	d := &Deployment{ID: "d-0", ModelName: "m"}
+	for _, err := range []error{errBodyTooLarge, sse.ErrEventTooLarge, fmt.Errorf("reading: %w", sse.ErrEventTooLarge)} {
+		e := transportError(d, err)
+		if e.Status != 502 || e.Retryable || e.Code != "upstream_response_too_large" {
+			t.Errorf("%v -> status %d retryable %v code %q", err, e.Status, e.Retryable, e.Code)
+		}
 	}
 }
