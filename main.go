@@ -93,7 +93,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	logOut := newLogWriter(stderr, 64<<10, 100*time.Millisecond)
 	defer logOut.Close()
 	var handler slog.Handler = slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})
-	if cfg.LiteLLM.JSONLogs || envBool("JSON_LOGS", false) {
+	jsonLogs := cfg.LiteLLM.JSONLogs || envBool("JSON_LOGS", false)
+	if jsonLogs {
 		handler = slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level})
 	}
 	log := slog.New(flushOnWarn{handler, logOut})
@@ -135,7 +136,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 
 	srv := server.New(cfg, reg, server.Options{Logger: log, MaxRequestBodySize: *maxBody << 20,
-		ObserveOptions: server.ObserveOptions{AccessLog: *accessLog, Registry: regOpts,
+		ObserveOptions: server.ObserveOptions{AccessLog: *accessLog, AccessLogOut: logOut, AccessLogJSON: jsonLogs, Registry: regOpts,
 			LoadConfig: func() (*config.Config, error) { return config.Load(*cfgPath, config.Options{}) }}})
 	defer func() {
 		// A reload may have replaced the registry (and its cookie store).

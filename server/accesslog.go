@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"time"
+	"unsafe"
 )
 
 // accessEntry is one access-log line: facts about a request, never its
@@ -22,46 +23,72 @@ type accessEntry struct {
 	err                error  // a stream that failed after it started
 }
 
-// logAccess writes e as one "request" line at info level. The record
-// goes straight to the handler (no caller lookup: an access line has no
-// useful source position); durations are integer microseconds, which
-// slog formats without allocating, unlike floats. With the standard
-// handlers a line costs the []byte->string copies and slog's attribute
-// slice.
+// maxAccessAttrs bounds accessAttrs' output (14 always, 4 optional).
+const maxAccessAttrs = 18
+
+// logAccess writes e as one "request" line at info level, if Logger
+// has info enabled. With ObserveOptions.AccessLogOut set the line is
+// formatted in place (accesslog_line.go: no slog record, no
+// allocation); otherwise the record goes straight to Logger's handler
+// (no caller lookup: an access line has no useful source position).
 func (s *Server) logAccess(e *accessEntry) {
 	h := s.opts.Logger.Handler()
 	ctx := context.Background()
 	if !h.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	var a [18]slog.Attr
-	n := 0
-	add := func(at slog.Attr) { a[n] = at; n++ }
-	add(slog.String("request_id", string(e.reqID)))
-	add(slog.String("model_name", e.model))
-	add(slog.String("deployment", e.deployment))
-	if len(e.userID) > 0 {
-		add(slog.String("user_id", string(e.userID)))
+	now := time.Now()
+	if w := s.opts.AccessLogOut; w != nil {
+		writeAccessLine(w, s.opts.AccessLogJSON, now, e)
+		return
+	}
+	_ = h.Handle(ctx, accessRecord(now, e))
+}
+
+// accessRecord is e as the slog record the standard handlers print.
+// The ids are copied: a handler may keep the record past the request.
+func accessRecord(t time.Time, e *accessEntry) slog.Record {
+	var a [maxAccessAttrs]slog.Attr
+	r := slog.NewRecord(t, slog.LevelInfo, "request", 0)
+	r.AddAttrs(accessAttrs(a[:0], e, string(e.reqID), string(e.userID))...)
+	return r
+}
+
+// accessAttrs appends the line's fields, in order, to a. It is the one
+// list both the slog and the in-place path print. Durations are integer
+// microseconds; every value is a string, an int64 or a bool.
+func accessAttrs(a []slog.Attr, e *accessEntry, reqID, userID string) []slog.Attr {
+	a = append(a,
+		slog.String("request_id", reqID),
+		slog.String("model_name", e.model),
+		slog.String("deployment", e.deployment))
+	if userID != "" {
+		a = append(a, slog.String("user_id", userID))
 	}
 	if e.key != "" {
-		add(slog.String("key", e.key))
+		a = append(a, slog.String("key", e.key))
 	}
-	add(slog.Int("status", e.status))
-	add(slog.Bool("stream", e.stream))
-	add(slog.Int("attempts", e.attempts))
-	add(slog.Int64("ttfb_us", e.ttfb.Microseconds()))
-	add(slog.Int64("duration_us", e.duration.Microseconds()))
-	add(slog.Int64("overhead_us", e.overhead.Microseconds()))
-	add(slog.Int64("upstream_us", e.upstream.Microseconds()))
-	add(slog.Int64("prompt_tokens", e.prompt))
-	add(slog.Int64("completion_tokens", e.completion))
+	a = append(a,
+		slog.Int("status", e.status),
+		slog.Bool("stream", e.stream),
+		slog.Int("attempts", e.attempts),
+		slog.Int64("ttfb_us", e.ttfb.Microseconds()),
+		slog.Int64("duration_us", e.duration.Microseconds()),
+		slog.Int64("overhead_us", e.overhead.Microseconds()),
+		slog.Int64("upstream_us", e.upstream.Microseconds()),
+		slog.Int64("prompt_tokens", e.prompt),
+		slog.Int64("completion_tokens", e.completion))
 	if e.reason != "" {
-		add(slog.String("rejected", e.reason))
+		a = append(a, slog.String("rejected", e.reason))
 	}
 	if e.err != nil {
-		add(slog.String("error", e.err.Error()))
+		a = append(a, slog.String("error", e.err.Error()))
 	}
-	r := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
-	r.AddAttrs(a[:n]...)
-	_ = h.Handle(ctx, r)
+	return a
+}
+
+// bytesView is b as a string without copying, for formatting within
+// one call while b is not written.
+func bytesView(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }

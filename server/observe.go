@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"io"
 	"strconv"
 	"time"
 
@@ -16,6 +17,15 @@ type ObserveOptions struct {
 	// AccessLog writes one info line per chat request to Logger.
 	// Default off (llmedge serve turns it on).
 	AccessLog bool
+	// AccessLogOut, when set, receives the access-log lines directly:
+	// formatted in place as Logger's handler would print them if it is
+	// slog's TextHandler (JSONHandler with AccessLogJSON) without
+	// ReplaceAttr/AddSource/WithAttrs, one Write per line, no
+	// allocation. Pass the writer under that handler so lines
+	// interleave; it must be safe for concurrent use. Logger still
+	// decides whether info is enabled. Nil: lines go through Logger.
+	AccessLogOut  io.Writer
+	AccessLogJSON bool
 	// DisableMetrics stops recording request metrics; GET /metrics then
 	// shows process metrics only. Default false.
 	DisableMetrics bool

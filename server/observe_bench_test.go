@@ -139,13 +139,28 @@ func BenchmarkMetricsRecord(b *testing.B) {
 	}
 }
 
+// BenchmarkAccessLogLine: one access line through slog's handlers
+// (the fallback, Options.AccessLogOut nil) and formatted in place (the
+// sink llmedge serve uses), each into io.Discard.
 func BenchmarkAccessLogLine(b *testing.B) {
-	s := &Server{opts: Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}}
 	e := accessEntry{reqID: []byte("llmedge-0a1b2c3d-1f"), model: "gpt-4o", deployment: "gpt-4o-0", key: "master",
 		status: 200, attempts: 1, ttfb: 80 * time.Millisecond, duration: 120 * time.Millisecond, overhead: 150 * time.Microsecond,
 		upstream: 119 * time.Millisecond, prompt: 12, completion: 10}
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		s.logAccess(&e)
+	for _, bc := range []struct {
+		name string
+		opts Options
+	}{
+		{"slog-text", Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}},
+		{"slog-json", Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}},
+		{"sink-text", Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ObserveOptions: ObserveOptions{AccessLogOut: io.Discard}}},
+		{"sink-json", Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), ObserveOptions: ObserveOptions{AccessLogOut: io.Discard, AccessLogJSON: true}}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			s := &Server{opts: bc.opts}
+			b.ReportAllocs()
+			for b.Loop() {
+				s.logAccess(&e)
+			}
+		})
 	}
 }
