@@ -136,13 +136,7 @@ func (s *nativeStream) fail(w Writer, err error) error {
 		return ErrCanceled
 	}
 	s.x.failed = true
-	typ, msg := "api_error", fmt.Sprintf("upstream deployment %s failed mid-stream: %s", s.d.ID, scrub([]byte(err.Error()), s.d.key))
-	switch {
-	case errors.Is(err, errTimeout):
-		typ, msg = "timeout_error", fmt.Sprintf("upstream deployment %s stalled: no stream event within stream_timeout (%s)", s.d.ID, s.d.streamTimeout)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		msg = fmt.Sprintf("upstream deployment %s closed the stream mid-event", s.d.ID)
-	}
+	msg, typ, _ := midStreamFailure(s.d, err, "mid-event")
 	var buf [512]byte
 	b := append(buf[:0], "event: error\ndata: "...)
 	b = AppendAnthropicError(b, typ, msg)

@@ -378,18 +378,7 @@ func (s *passStream) fail(w Writer, err error) error {
 		return ErrCanceled
 	}
 	s.x.failed = true
-	var msg, typ, code string
-	switch {
-	case errors.Is(err, errTimeout):
-		msg = fmt.Sprintf("upstream deployment %s stalled: no stream event within stream_timeout (%s)", s.d.ID, s.d.streamTimeout)
-		typ, code = "timeout_error", "upstream_timeout"
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		msg = fmt.Sprintf("upstream deployment %s closed the stream mid-event", s.d.ID)
-		typ, code = "api_error", "upstream_stream_error"
-	default:
-		msg = fmt.Sprintf("upstream deployment %s failed mid-stream: %s", s.d.ID, scrub([]byte(err.Error()), s.d.key))
-		typ, code = "api_error", "upstream_stream_error"
-	}
+	msg, typ, code := midStreamFailure(s.d, err, "mid-event")
 	var buf [512]byte
 	b := s.appendError(buf[:0], msg, typ, code)
 	if _, werr := w.Write(b); werr != nil {

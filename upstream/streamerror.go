@@ -1,6 +1,26 @@
 package upstream
 
-import "github.com/llmedge/llmedge/sse"
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/llmedge/llmedge/sse"
+)
+
+// midStreamFailure says what the client is told when a stream's
+// transport fails after its first event: the message, OpenAI error type
+// and code. eof names what an unexpected end of the body cut short
+// ("mid-event", "before message_stop").
+func midStreamFailure(d *Deployment, err error, eof string) (msg, typ, code string) {
+	switch {
+	case errors.Is(err, errTimeout):
+		return fmt.Sprintf("upstream deployment %s stalled: no stream event within stream_timeout (%s)", d.ID, d.streamTimeout), "timeout_error", "upstream_timeout"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Sprintf("upstream deployment %s closed the stream %s", d.ID, eof), "api_error", "upstream_stream_error"
+	}
+	return fmt.Sprintf("upstream deployment %s failed mid-stream: %s", d.ID, scrub([]byte(err.Error()), d.key)), "api_error", "upstream_stream_error"
+}
 
 // AppendStreamError appends the SSE events that end a stream of route r
 // with failure e when the client already has its 200 (keepalive pings
