@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/llmedge/llmedge/sse"
 	"github.com/valyala/fasthttp"
@@ -131,26 +130,9 @@ func (reg *Registry) anthropicAnswer(d *Deployment, req *ChatRequest, out *Respo
 // anthropicSend runs the exchange for out.req and returns the response
 // once its headers are in, or the mapped error for a non-2xx answer.
 func (reg *Registry) anthropicSend(d *Deployment, req *ChatRequest, out *Response) (*fasthttp.Response, *Error) {
-	x := &out.x
-	*x = exchange{pool: d.pool, cancel: req.Cancel, obs: &out.Observed}
-	limit := d.timeout
-	if req.Stream {
-		limit = d.streamTimeout
-	}
-	uresp := &out.resp
-	if err := reg.send(d, req.Stream, x, &out.req, uresp, time.Now().Add(limit)); err != nil {
-		return nil, transportError(d, err)
-	}
-	status := uresp.StatusCode()
-	if status < 200 || status > 299 {
-		body, err := x.readAll(nil, maxErrorBody)
-		x.release(uresp)
-		if err != nil && len(body) == 0 {
-			return nil, transportError(d, err)
-		}
-		return nil, anthropicError(d, status, body, retryAfterHeader(&uresp.Header), req.Anthropic != nil)
-	}
-	return uresp, nil
+	return reg.call(d, req, out, func(status int, body []byte, h *fasthttp.ResponseHeader) *Error {
+		return anthropicError(d, status, body, retryAfterHeader(h), req.Anthropic != nil)
+	})
 }
 
 // firstEvent reads the stream's first meaningful event (pings skipped)

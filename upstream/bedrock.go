@@ -209,25 +209,13 @@ func (reg *Registry) bedrockAttempt(d *Deployment, g *Group, req *ChatRequest, o
 		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
 	}
 
+	uresp, e := reg.call(d, req, out, func(status int, body []byte, h *fasthttp.ResponseHeader) *Error {
+		return bedrockError(d, status, h.Peek("X-Amzn-Errortype"), body, h.Peek("Retry-After"))
+	})
+	if e != nil {
+		return e
+	}
 	x := &out.x
-	*x = exchange{pool: d.pool, cancel: req.Cancel, obs: &out.Observed}
-	limit := d.timeout
-	if req.Stream {
-		limit = d.streamTimeout
-	}
-	uresp := &out.resp
-	if err := reg.send(d, req.Stream, x, ureq, uresp, time.Now().Add(limit)); err != nil {
-		return transportError(d, err)
-	}
-	status := uresp.StatusCode()
-	if status < 200 || status > 299 {
-		body, err := x.readAll(nil, maxErrorBody)
-		x.release(uresp)
-		if err != nil && len(body) == 0 {
-			return transportError(d, err)
-		}
-		return bedrockError(d, status, uresp.Header.Peek("X-Amzn-Errortype"), body, uresp.Header.Peek("Retry-After"))
-	}
 	created := time.Now().Unix()
 	if req.Stream {
 		x.readTimeout = d.streamTimeout

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"time"
 
 	"github.com/llmedge/llmedge/sse"
 	"github.com/valyala/fasthttp"
@@ -230,25 +229,14 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 		ureq.SetBodyRaw(out.reqBody)
 	}
 
+	uresp, e := reg.call(d, req, out, func(status int, body []byte, h *fasthttp.ResponseHeader) *Error {
+		return upstreamError(d, status, body, retryAfterHeader(h))
+	})
+	if e != nil {
+		return e
+	}
 	x := &out.x
-	*x = exchange{pool: d.pool, cancel: req.Cancel, obs: &out.Observed}
-	limit := d.timeout
-	if req.Stream {
-		limit = d.streamTimeout
-	}
-	uresp := &out.resp
-	if err := reg.send(d, req.Stream, x, ureq, uresp, time.Now().Add(limit)); err != nil {
-		return transportError(d, err)
-	}
 	status := uresp.StatusCode()
-	if status < 200 || status > 299 {
-		body, err := x.readAll(nil, maxErrorBody)
-		x.release(uresp)
-		if err != nil && len(body) == 0 {
-			return transportError(d, err)
-		}
-		return upstreamError(d, status, body, retryAfterHeader(&uresp.Header))
-	}
 	out.upResp = uresp
 	if req.Stream && bytes.HasPrefix(uresp.Header.ContentType(), []byte("text/event-stream")) {
 		if out.sc == nil {

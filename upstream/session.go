@@ -125,3 +125,31 @@ func isRedirect(status int) bool {
 	}
 	return false
 }
+
+// call runs one attempt's HTTP exchange for out.req with the
+// deployment's timeouts: a transport failure becomes the client's error,
+// and so does a non-2xx answer, through asErr (the provider's own error
+// format). On success the answer's headers are in the returned response
+// and its body is still unread in out.x.
+func (reg *Registry) call(d *Deployment, req *ChatRequest, out *Response, asErr func(status int, body []byte, h *fasthttp.ResponseHeader) *Error) (*fasthttp.Response, *Error) {
+	x := &out.x
+	*x = exchange{pool: d.pool, cancel: req.Cancel, obs: &out.Observed}
+	limit := d.timeout
+	if req.Stream {
+		limit = d.streamTimeout
+	}
+	uresp := &out.resp
+	if err := reg.send(d, req.Stream, x, &out.req, uresp, time.Now().Add(limit)); err != nil {
+		return nil, transportError(d, err)
+	}
+	status := uresp.StatusCode()
+	if status < 200 || status > 299 {
+		body, err := x.readAll(nil, maxErrorBody)
+		x.release(uresp)
+		if err != nil && len(body) == 0 {
+			return nil, transportError(d, err)
+		}
+		return nil, asErr(status, body, &uresp.Header)
+	}
+	return uresp, nil
+}
