@@ -64,16 +64,9 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		chatCallPool.Put(c)
 		return
 	}
-	c.userID = sn.mem.userID(&ctx.Request.Header)
-	if !s.admitCall(ctx, sn, c, key, g, false) {
-		chatCallPool.Put(c)
+	if !s.startCall(ctx, sn, c, key, g, false) {
 		return
 	}
-	s.inflight.Add(1)
-	c.reqID = s.requestID(ctx, c.reqID[:0])
-	c.obs.begin(ctx, sn, g)
-	c.obs.keyName = key.name
-	c.cancel.Reset()
 	c.req = upstream.ChatRequest{
 		Body:         body,
 		ModelStart:   c.fields.modelStart,

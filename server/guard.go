@@ -208,3 +208,21 @@ func (s *Server) appendLimitStatus(b []byte) []byte {
 	}
 	return append(b, '}')
 }
+
+// startCall admits a call that has found its model group (limits, the
+// key's models) and starts its bookkeeping: user id, request id,
+// in-flight count, observation, a fresh Cancel. false means the client
+// has its refusal and c went back to the pool.
+func (s *Server) startCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, key *apiKey, g *upstream.Group, anthropic bool) bool {
+	c.userID = sn.mem.userID(&ctx.Request.Header)
+	if !s.admitCall(ctx, sn, c, key, g, anthropic) {
+		chatCallPool.Put(c)
+		return false
+	}
+	s.inflight.Add(1)
+	c.reqID = s.requestID(ctx, c.reqID[:0])
+	c.obs.begin(ctx, sn, g)
+	c.obs.keyName = key.name
+	c.cancel.Reset()
+	return true
+}

@@ -73,16 +73,9 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		chatCallPool.Put(c)
 		return
 	}
-	c.userID = sn.mem.userID(&ctx.Request.Header)
-	if !s.admitCall(ctx, sn, c, key, g, true) {
-		chatCallPool.Put(c)
+	if !s.startCall(ctx, sn, c, key, g, true) {
 		return
 	}
-	s.inflight.Add(1)
-	c.reqID = s.requestID(ctx, c.reqID[:0])
-	c.obs.begin(ctx, sn, g)
-	c.obs.keyName = key.name
-	c.cancel.Reset()
 	c.anth = upstream.AnthropicInbound{
 		CountTokens: countTokens,
 		Version:     ctx.Request.Header.Peek("Anthropic-Version"),
