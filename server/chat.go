@@ -111,20 +111,7 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 			ctx.Response.Header.SetBytesKV(k, v)
 		}
 	})
-	if resp.Stream == nil {
-		ctx.SetStatusCode(resp.StatusCode)
-		ctx.Response.Header.SetContentTypeBytes(resp.ContentType)
-		ctx.Response.SetBody(resp.Body)
-		s.finish(c, resp)
-		return
-	}
-	ctx.SetStatusCode(fasthttp.StatusOK)
-	ctx.Response.Header.SetContentType("text/event-stream")
-	ctx.Response.Header.Set("Cache-Control", "no-cache")
-	ctx.Response.Header.Set("X-Accel-Buffering", "no")
-	s.streamStarts(ctx, c, resp)
-	c.body = streamBody{s: s, c: c, resp: resp, buf: c.body.buf[:0]}
-	ctx.Response.SetBodyStream(&c.body, -1)
+	s.answer(ctx, c, resp)
 }
 
 // finish stops watching the client, releases the upstream response and

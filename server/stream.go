@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/upstream"
+	"github.com/valyala/fasthttp"
 )
 
 // errReadUnsupported is returned if fasthttp ever pulls a stream body
@@ -74,4 +75,24 @@ func (b *streamBody) Close() error {
 	}
 	b.s.finish(b.c, b.resp)
 	return nil
+}
+
+// answer hands a successful upstream answer to the client: a complete
+// body as is, or a stream as SSE relayed event by event by streamBody
+// (which finishes the call when fasthttp has written it).
+func (s *Server) answer(ctx *fasthttp.RequestCtx, c *chatCall, resp *upstream.Response) {
+	if resp.Stream == nil {
+		ctx.SetStatusCode(resp.StatusCode)
+		ctx.Response.Header.SetContentTypeBytes(resp.ContentType)
+		ctx.Response.SetBody(resp.Body)
+		s.finish(c, resp)
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.Response.Header.SetContentType("text/event-stream")
+	ctx.Response.Header.Set("Cache-Control", "no-cache")
+	ctx.Response.Header.Set("X-Accel-Buffering", "no")
+	s.streamStarts(ctx, c, resp)
+	c.body = streamBody{s: s, c: c, resp: resp, buf: c.body.buf[:0]}
+	ctx.Response.SetBodyStream(&c.body, -1)
 }
