@@ -17,53 +17,6 @@ func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
-// jPlain marks the bytes a string literal holds without a second look.
-var jPlain = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// jString returns the index just past the string literal at b[i]=='"',
-// checking its escapes and that it holds no raw control characters.
-func jString(b []byte, i int) (int, bool) {
-	i++
-	for i < len(b) {
-		for i < len(b) && jPlain[b[i]] {
-			i++
-		}
-		if i >= len(b) {
-			break
-		}
-		c := b[i]
-		switch {
-		case c == '"':
-			return i + 1, true
-		case c == '\\':
-			if i+1 >= len(b) {
-				return 0, false
-			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+5 >= len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
-					return 0, false
-				}
-				i += 6
-			default:
-				return 0, false
-			}
-		case c < 0x20:
-			return 0, false
-		default:
-			i++
-		}
-	}
-	return 0, false
-}
-
 // jValue returns the index just past the value at b[i].
 func jValue(b []byte, i int) (int, bool) {
 	if i >= len(b) {
@@ -71,13 +24,13 @@ func jValue(b []byte, i int) (int, bool) {
 	}
 	switch b[i] {
 	case '"':
-		return jString(b, i)
+		return SkipStrictString(b, i)
 	case '{', '[':
 		depth := 0
 		for i < len(b) {
 			switch b[i] {
 			case '"':
-				e, ok := jString(b, i)
+				e, ok := SkipStrictString(b, i)
 				if !ok {
 					return 0, false
 				}
@@ -125,7 +78,7 @@ func jGet2(obj []byte, key, key2 string) (v1, v2 []byte) {
 		if i >= len(obj) || obj[i] != '"' {
 			return v1, v2
 		}
-		ke, ok := jString(obj, i)
+		ke, ok := SkipStrictString(obj, i)
 		if !ok {
 			return nil, nil
 		}

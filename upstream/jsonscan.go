@@ -1,6 +1,9 @@
 package upstream
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // JSON skipping without decoding, shared by the request body scanner
 // (package server) and the usage reader: walking to the few fields a
@@ -81,4 +84,55 @@ func SkipValue(b []byte, i int) (int, bool) {
 		i++
 	}
 	return i, i > s
+}
+
+// SkipStrictString returns the index just past the string literal starting at
+// b[i] == '"', checking escapes and rejecting raw control characters
+// (UTF-8 validity is checked once for the whole body). Runs of plain
+// bytes are skipped eight at a time.
+func SkipStrictString(b []byte, i int) (int, bool) {
+	i++
+	for {
+		for i+8 <= len(b) && plainWord(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		if i >= len(b) {
+			return 0, false
+		}
+		c := b[i]
+		switch {
+		case c == '"':
+			return i + 1, true
+		case c == '\\':
+			if i+1 >= len(b) {
+				return 0, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return 0, false
+				}
+				i += 6
+			default:
+				return 0, false
+			}
+		case c < 0x20:
+			return 0, false
+		default:
+			i++
+		}
+	}
+}
+
+// plainWord reports whether none of the 8 bytes in x is a quote, a
+// backslash or a control character (SWAR: a borrow sets the high bit
+// of a byte below the threshold; false positives only send the word to
+// the byte loop).
+func plainWord(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q := x ^ (lo * '"')
+	bs := x ^ (lo * '\\')
+	return ((x-lo*0x20)&^x|(q-lo)&^q|(bs-lo)&^bs)&hi == 0
 }
