@@ -121,3 +121,43 @@ func BenchmarkDirectNonStream(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBareProxyNonStream is the same client and upstream with the
+// thinnest fasthttp reverse proxy between them (the perf yardstick's
+// "bare" target): what a proxy hop costs before llmedge does anything.
+// BenchmarkProxyNonStream over this is llmedge's own share.
+func BenchmarkBareProxyNonStream(b *testing.B) {
+	upLn := fasthttputil.NewInmemoryListener()
+	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json")
+		ctx.SetBody(benchAnswer)
+	}}
+	go func() { _ = up.Serve(upLn) }()
+	defer upLn.Close()
+	hc := &fasthttp.HostClient{Addr: "up.local", Dial: func(string) (net.Conn, error) { return upLn.Dial() },
+		StreamResponseBody: true, NoDefaultUserAgentHeader: true, DisableHeaderNamesNormalizing: true, DisablePathNormalizing: true}
+	proxyLn := fasthttputil.NewInmemoryListener()
+	proxy := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		if err := hc.Do(&ctx.Request, &ctx.Response); err != nil {
+			ctx.Error(err.Error(), fasthttp.StatusBadGateway)
+		}
+	}, NoDefaultServerHeader: true, NoDefaultContentType: true, NoDefaultDate: true, DisableHeaderNamesNormalizing: true}
+	go func() { _ = proxy.Serve(proxyLn) }()
+	defer proxyLn.Close()
+	client := &fasthttp.HostClient{Addr: "bare.local", Dial: func(string) (net.Conn, error) { return proxyLn.Dial() }}
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	req.SetRequestURI("http://bare.local/v1/chat/completions")
+	req.Header.SetMethod("POST")
+	req.Header.Set("Authorization", "Bearer "+testMasterKey)
+	req.SetBody([]byte(`{"messages":[{"role":"user","content":"What is the weather in Paris today?"}],"model":"m","temperature":0.2}`))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := client.Do(req, resp); err != nil {
+			b.Fatal(err)
+		}
+		if resp.StatusCode() != 200 {
+			b.Fatalf("status %d", resp.StatusCode())
+		}
+	}
+}
