@@ -100,10 +100,14 @@ type exchange struct {
 	pool   connPool
 	cancel *Cancel
 	pc     pooledConn
-	br     *bufio.Reader
-	body   io.Reader // streamed response body
-	eof    bool
-	failed bool
+	// br reads the response headers; the body reader releases it as
+	// soon as the bytes it buffered are consumed (body.go).
+	br      *bufio.Reader
+	framing bodyFraming
+	left    uint64 // body bytes still to read (bodyLength)
+	chunks  chunkDecoder
+	eof     bool
+	failed  bool
 	// readTimeout is set as a fresh deadline before every body read
 	// (stream gap timeout); 0 keeps the deadline fixed.
 	readTimeout time.Duration
@@ -175,15 +179,18 @@ func (x *exchange) try(req *fasthttp.Request, resp *fasthttp.Response, headerDea
 		return false, x.fail(err)
 	}
 	x.br = hc.AcquireReader(conn)
-	resp.StreamBody = true
-	if err := resp.ReadLimitBody(x.br, 0); err != nil {
+	if err := readResponseHeader(resp, x.br); err != nil {
 		// fasthttp reports any failure before the first byte of the
 		// headers (a reset included) as io.EOF.
 		return reused && err == io.EOF, x.fail(err)
 	}
-	x.body = resp.BodyStream()
-	if x.body == nil {
+	x.framing, x.left, x.chunks = bodyFramingOf(resp), 0, chunkDecoder{}
+	switch x.framing {
+	case bodyNone:
 		x.eof = true
+	case bodyLength:
+		x.left = uint64(resp.Header.ContentLength())
+		x.eof = x.left == 0
 	}
 	return false, nil
 }
@@ -196,7 +203,7 @@ func isTimeout(err error) bool {
 // Read reads the response body, renewing the read deadline first when
 // readTimeout is set.
 func (x *exchange) Read(p []byte) (int, error) {
-	if x.body == nil || x.eof {
+	if x.pc == nil || x.eof {
 		return 0, io.EOF
 	}
 	if x.readTimeout > 0 {
@@ -212,7 +219,7 @@ func (x *exchange) Read(p []byte) (int, error) {
 	if x.obs != nil {
 		t0 = time.Now()
 	}
-	n, err := x.body.Read(p)
+	n, err := x.readBody(p)
 	if x.obs != nil {
 		x.obs.UpstreamWait += time.Since(t0)
 	}
@@ -277,7 +284,7 @@ func (x *exchange) release(resp *fasthttp.Response) {
 		return
 	}
 	x.cancel.detach()
-	reuse := !x.failed && x.eof && !x.cancel.Canceled() && (resp == nil || !resp.ConnectionClose())
+	reuse := !x.failed && x.eof && x.framing != bodyClose && !x.cancel.Canceled() && (resp == nil || !resp.ConnectionClose())
 	hc := x.pool.client()
 	if x.br != nil {
 		hc.ReleaseReader(x.br)
@@ -288,5 +295,4 @@ func (x *exchange) release(resp *fasthttp.Response) {
 	}
 	x.pc.put(reuse)
 	x.pc = nil
-	x.body = nil
 }
