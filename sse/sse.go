@@ -33,7 +33,14 @@ var ErrEventTooLarge = errors.New("sse: event too large")
 const DefaultMaxEventSize = 1 << 20
 
 const (
-	initialBufSize = 4 << 10
+	// A stream starts with a small buffer: an LLM stream mostly sends one
+	// event of a few hundred bytes per read, and 10,000 open streams hold
+	// 10,000 buffers. A read that fills the buffer shows the upstream
+	// is sending faster than one event at a time, so the buffer doubles,
+	// up to burstBufSize, to take more events per read syscall. Events
+	// larger than the buffer grow it whatever its size, up to the cap.
+	initialBufSize = 1 << 10
+	burstBufSize   = 4 << 10
 	// Reset drops buffers that grew beyond this, so that scanners parked in a
 	// sync.Pool do not pin one huge buffer each.
 	maxRetainedBufSize = 64 << 10
@@ -108,7 +115,7 @@ type Scanner struct {
 
 // NewScanner returns a Scanner reading from r. maxEventSize caps the size of
 // one event and therefore the buffer; maxEventSize <= 0 selects
-// DefaultMaxEventSize. The buffer starts at 4 KiB and grows on demand.
+// DefaultMaxEventSize. The buffer starts at 1 KiB and grows on demand.
 func NewScanner(r io.Reader, maxEventSize int) *Scanner {
 	if maxEventSize <= 0 {
 		maxEventSize = DefaultMaxEventSize
@@ -216,7 +223,13 @@ func (s *Scanner) fill() {
 			s.err = errors.New("sse: reader returned invalid count")
 			return
 		}
+		full := n > 0 && s.end+n == len(s.buf)
 		s.end += n
+		if full && len(s.buf) < burstBufSize && len(s.buf) < s.max {
+			nb := make([]byte, min(2*len(s.buf), burstBufSize, s.max))
+			copy(nb, s.buf[:s.end])
+			s.buf = nb
+		}
 		if err != nil {
 			s.err = err
 			return

@@ -528,3 +528,55 @@ func TestZeroAllocs(t *testing.T) {
 		t.Errorf("writer allocs = %v", a)
 	}
 }
+
+// chunkReader returns its chunks one per Read (as a socket does when
+// the upstream sends one event at a time).
+type chunkReader struct{ chunks []string }
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.chunks[0])
+	if r.chunks[0] = r.chunks[0][n:]; r.chunks[0] == "" {
+		r.chunks = r.chunks[1:]
+	}
+	return n, nil
+}
+
+// An open stream costs its buffer: one event per read keeps the small
+// one; reads that fill it (a burst) grow it to burstBufSize, no more
+// unless an event needs it.
+func TestScannerBufferFollowsTheStream(t *testing.T) {
+	ev := "data: " + strings.Repeat("x", 200) + "\n\n"
+	var paced []string
+	for range 50 {
+		paced = append(paced, ev)
+	}
+	sc := NewScanner(&chunkReader{chunks: paced}, 0)
+	for range 50 {
+		if _, err := sc.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(sc.buf) != initialBufSize {
+		t.Fatalf("paced stream: buffer %d, want %d", len(sc.buf), initialBufSize)
+	}
+
+	burst := strings.Repeat(ev, 200)
+	sc.Reset(strings.NewReader(burst))
+	for range 200 {
+		if _, err := sc.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(sc.buf) != burstBufSize {
+		t.Fatalf("burst: buffer %d, want %d", len(sc.buf), burstBufSize)
+	}
+
+	big := "data: " + strings.Repeat("y", 10<<10) + "\n\n"
+	sc.Reset(strings.NewReader(big))
+	if e, err := sc.Next(); err != nil || string(e.Data) != big[6:len(big)-2] {
+		t.Fatalf("big event: %d data bytes, %v", len(e.Data), err)
+	}
+}
