@@ -248,3 +248,26 @@ func TestCompareConfig(t *testing.T) {
 		}
 	}
 }
+
+// The child's access log (one INFO line per request, 10^5 lines a run)
+// must not flood the terminal; its warnings and errors must reach it.
+func TestWarnLinesDropsInfo(t *testing.T) {
+	in := "time=t level=INFO msg=request status=200\n" +
+		"time=t level=WARN msg=\"NO AUTHENTICATION\"\n" +
+		"time=t level=DEBUG msg=x\n" +
+		"time=t level=ERROR msg=\"listen failed\"\n" +
+		"panic: boom\n"
+	want := "time=t level=WARN msg=\"NO AUTHENTICATION\"\ntime=t level=ERROR msg=\"listen failed\"\npanic: boom\n"
+	for step := 1; step <= len(in); step++ {
+		var out bytes.Buffer
+		f := &warnLines{w: &out}
+		for i := 0; i < len(in); i += step {
+			if _, err := f.Write([]byte(in[i:min(i+step, len(in))])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if out.String() != want {
+			t.Fatalf("step %d: %q", step, out.String())
+		}
+	}
+}

@@ -82,8 +82,10 @@ general_settings: {master_key: sk-bench}
 // ExecLLMedge starts "path serve --config <temp> --port <free> --host
 // 127.0.0.1" (path "" = this executable) and waits up to 20 s for
 // /health/liveliness to answer 200. stop kills it (SIGTERM, then SIGKILL
-// after 3 s) and removes the temp config. The child's output goes to log
-// (nil: kept and shown only if it fails to start).
+// after 3 s) and removes the temp config. The child's warnings and
+// errors go to log (nil: kept and shown only if it fails to start); its
+// info lines (one access-log line per request) are not copied: the
+// access log stays on, as a user runs it, but is nobody's to read here.
 func ExecLLMedge(ctx context.Context, path, upstreamAddr string, log io.Writer) (baseURL string, pid int, stop func(), err error) {
 	if path == "" {
 		if path, err = os.Executable(); err != nil {
@@ -108,7 +110,7 @@ func ExecLLMedge(ctx context.Context, path, upstreamAddr string, log io.Writer) 
 	out := &cappedBuffer{max: 64 << 10}
 	var w io.Writer = out
 	if log != nil {
-		w = io.MultiWriter(out, log)
+		w = io.MultiWriter(out, &warnLines{w: log})
 	}
 	cmd.Stdout, cmd.Stderr = w, w
 	dieWithParent(cmd)
@@ -193,4 +195,36 @@ func (c *cappedBuffer) String() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.buf.String()
+}
+
+// warnLines forwards the lines of a text-format slog stream whose level
+// is above INFO. A line is judged once whole (or once 4 KiB of it came).
+type warnLines struct {
+	w    io.Writer
+	line []byte
+}
+
+func (f *warnLines) Write(p []byte) (int, error) {
+	for rest := p; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			f.line = append(f.line, rest...)
+			if len(f.line) < 4<<10 {
+				break
+			}
+			rest = nil
+		} else {
+			f.line = append(f.line, rest[:i+1]...)
+			rest = rest[i+1:]
+		}
+		line := f.line
+		f.line = f.line[:0]
+		if bytes.Contains(line, []byte(" level=INFO ")) || bytes.Contains(line, []byte(" level=DEBUG ")) {
+			continue
+		}
+		if _, err := f.w.Write(line); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
 }
