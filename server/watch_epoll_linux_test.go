@@ -1,0 +1,344 @@
+//go:build linux
+
+package server
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/llmedge/llmedge/upstream"
+)
+
+// tcpPair is a connected loopback TCP pair: srv is the side llmedge
+// would hold.
+func tcpPair(t *testing.T) (srv, cli *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	acc := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		acc <- c
+	}()
+	c, err := net.DialTimeout("tcp", ln.Addr().String(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-acc:
+		if s == nil {
+			t.Fatal("accept failed")
+		}
+		t.Cleanup(func() { s.Close(); c.Close() })
+		return s.(*net.TCPConn), c.(*net.TCPConn)
+	case <-time.After(2 * time.Second):
+		t.Fatal("accept timed out")
+	}
+	return nil, nil
+}
+
+func mustPoller(t *testing.T) *poller {
+	t.Helper()
+	p := sharedPoller()
+	if p == nil {
+		t.Fatal("epoll unavailable on linux")
+	}
+	return p
+}
+
+func (w *disconnectWatcher) stateNow() watchState {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.state
+}
+
+// A client that closes mid-stream over a real TCP socket is noticed by
+// the epoll poller (not a goroutine) and the upstream call is closed
+// promptly; nothing stays registered.
+func TestEpollWatchCancelsMidStream(t *testing.T) {
+	p := mustPoller(t)
+	up := newFakeOpenAI(t)
+	gate := make(chan struct{}) // never opened
+	up.setHandler(streamWords([]string{"first", "second"}, 0, gate))
+	gw := startGateway(t, testConfig(dep(0, "m", "openai/m", up.base(), "k")))
+	before := pollRegistrations.Load()
+	conn, br := rawStreamOpen(t, gw, `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`)
+	readEvent(t, conn, br)
+	readEvent(t, conn, br)
+	waitFor(t, 3*time.Second, "the epoll registration", func() bool { return pollRegistrations.Load() > before })
+	closed := time.Now()
+	conn.Close()
+	select {
+	case <-up.closed:
+	case <-time.After(3 * time.Second):
+		t.Fatal("upstream did not see the close within 3s")
+	}
+	if d := time.Since(closed); d > time.Second {
+		t.Errorf("upstream closed %s after the client: not prompt", d)
+	}
+	waitFor(t, 3*time.Second, "in-flight back to 0", func() bool { return gw.srv.InFlight() == 0 })
+	waitFor(t, 3*time.Second, "no registration left", func() bool { return p.watching() == 0 })
+}
+
+// A client that shuts its write side while waiting for a non-stream
+// answer gets its call canceled (as the goroutine watcher's peek did).
+func TestEpollWatchHalfCloseCancels(t *testing.T) {
+	p := mustPoller(t)
+	up := newFakeOpenAI(t)
+	up.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	})
+	gw := startGateway(t, testConfig(dep(0, "m", "openai/m", up.base(), "k")))
+	before := pollRegistrations.Load()
+	c, err := net.DialTimeout("tcp", gw.addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	writeRequest(t, c, "POST", "/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"x"}]}`, "Authorization: Bearer "+testMasterKey)
+	waitFor(t, 3*time.Second, "upstream to receive the request", func() bool { return len(up.requests()) == 1 })
+	waitFor(t, 3*time.Second, "the epoll registration", func() bool { return pollRegistrations.Load() > before })
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-up.closed:
+	case <-time.After(3 * time.Second):
+		t.Fatal("upstream did not see the half-close within 3s")
+	}
+	waitFor(t, 3*time.Second, "in-flight back to 0", func() bool { return gw.srv.InFlight() == 0 })
+	waitFor(t, 3*time.Second, "no registration left", func() bool { return p.watching() == 0 })
+}
+
+// A client that pipelines its next request and then shuts its write
+// side gets both answers: the event fires (EPOLLRDHUP) but the peek
+// finds the pipelined bytes, so the call in flight is not canceled and
+// fasthttp still reads the second request.
+func TestEpollWatchPipelinedThenHalfClose(t *testing.T) {
+	p := mustPoller(t)
+	up := newFakeOpenAI(t)
+	arrived, gate := make(chan struct{}, 4), make(chan struct{})
+	var once sync.Once
+	up.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
+		arrived <- struct{}{}
+		once.Do(func() {
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+		})
+		answerJSON("hi there")(w, r, body)
+	})
+	gw := startGateway(t, testConfig(dep(0, "m", "openai/m", up.base(), "sk-up")))
+	before := pollRegistrations.Load()
+	conn, err := net.DialTimeout("tcp", gw.addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
+	auth := "Authorization: Bearer " + testMasterKey
+	writeRequest(t, conn, "POST", "/v1/chat/completions", body, auth)
+	select {
+	case <-arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("first request never reached the upstream")
+	}
+	waitFor(t, 3*time.Second, "the epoll registration", func() bool { return pollRegistrations.Load() > before })
+	writeRequest(t, conn, "POST", "/v1/chat/completions", body, auth)
+	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	// The event is handled (the registration leaves the map) while the
+	// first call still waits on the gate.
+	waitFor(t, 3*time.Second, "the event to be handled", func() bool { return p.watching() == 0 })
+	close(gate)
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(conn)
+	for i := 1; i <= 2; i++ {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || !strings.Contains(string(b), "hi") {
+			t.Fatalf("answer %d: %d %q %v", i, resp.StatusCode, b, err)
+		}
+	}
+	select {
+	case <-up.closed:
+		t.Fatal("the pipelined client's call was canceled")
+	default:
+	}
+}
+
+// stop before the delay registers nothing and cancels nothing.
+func TestEpollWatchStopBeforeDelay(t *testing.T) {
+	p := mustPoller(t)
+	srv, _ := tcpPair(t)
+	var w disconnectWatcher
+	var c upstream.Cancel
+	before := pollRegistrations.Load()
+	w.start(srv, &c)
+	if !w.stop() {
+		t.Fatal("stop reported consumed bytes")
+	}
+	// A late fire must not register a stopped watch.
+	w.fire()
+	if w.stateNow() != watchIdle || pollRegistrations.Load() != before || p.watching() != 0 || c.Canceled() {
+		t.Fatalf("state %d, registrations +%d, watching %d, canceled %v", w.stateNow(), pollRegistrations.Load()-before, p.watching(), c.Canceled())
+	}
+}
+
+// stop after the delay removes the registration without touching the
+// connection's read deadline, and the same connection can be watched
+// again (its next request) — also after the one-shot event fired.
+func TestEpollWatchStopAfterFire(t *testing.T) {
+	p := mustPoller(t)
+	srv, cli := tcpPair(t)
+	var w disconnectWatcher
+	var c upstream.Cancel
+	// fasthttp's deadline for the request: the watch must leave it be.
+	deadline := time.Now().Add(300 * time.Millisecond)
+	if err := srv.SetReadDeadline(deadline); err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 2; round++ {
+		before := pollRegistrations.Load()
+		w.start(srv, &c)
+		waitFor(t, 2*time.Second, "the registration", func() bool { return w.stateNow() == watchPolled })
+		if pollRegistrations.Load() != before+1 || p.watching() != 1 {
+			t.Fatalf("round %d: registrations +%d, watching %d", round, pollRegistrations.Load()-before, p.watching())
+		}
+		if !w.stop() || p.watching() != 0 || c.Canceled() {
+			t.Fatalf("round %d: watching %d canceled %v", round, p.watching(), c.Canceled())
+		}
+	}
+	// The read deadline is still the one set above.
+	guard := time.AfterFunc(3*time.Second, func() { cli.Close() })
+	defer guard.Stop()
+	_, err := srv.Read(make([]byte, 1))
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("read after the watches: %v, want the original deadline's timeout", err)
+	}
+	if err := srv.SetReadDeadline(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Fired then stopped: the disarmed socket is removed, so the next
+	// watch of this connection registers again (no EEXIST fallback).
+	if err := cli.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	w.start(srv, &c)
+	waitFor(t, 2*time.Second, "the cancel", c.Canceled)
+	if w.stateNow() != watchPolled {
+		t.Fatalf("state %d, want polled (the epoll path)", w.stateNow())
+	}
+	w.stop()
+	c.Reset()
+	before := pollRegistrations.Load()
+	w.start(srv, &c)
+	waitFor(t, 2*time.Second, "the cancel of the second watch", c.Canceled)
+	if w.stateNow() != watchPolled || pollRegistrations.Load() != before+1 {
+		t.Fatalf("second watch: state %d, registrations +%d", w.stateNow(), pollRegistrations.Load()-before)
+	}
+	w.stop()
+	if p.watching() != 0 {
+		t.Fatalf("watching %d after stop", p.watching())
+	}
+}
+
+// Connections that are not sockets keep the goroutine watcher.
+func TestWatchFallbackForNonSocket(t *testing.T) {
+	srv, cli := net.Pipe()
+	defer srv.Close()
+	var w disconnectWatcher
+	var c upstream.Cancel
+	w.start(srv, &c)
+	waitFor(t, 2*time.Second, "the goroutine watch", func() bool { return w.stateNow() == watchReading })
+	cli.Close()
+	waitFor(t, 2*time.Second, "the cancel", c.Canceled)
+	if !w.stop() {
+		t.Fatal("stop reported consumed bytes")
+	}
+}
+
+// Many watches registering, firing and unregistering at once leave
+// nothing behind.
+func TestEpollWatchManyConcurrent(t *testing.T) {
+	p := mustPoller(t)
+	const n = 200
+	srvs, clis := make([]*net.TCPConn, n), make([]*net.TCPConn, n)
+	for i := range srvs {
+		srvs[i], clis[i] = tcpPair(t)
+	}
+	before := pollRegistrations.Load()
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			var w disconnectWatcher
+			var c upstream.Cancel
+			for round := 0; round < 3; round++ {
+				w.start(srvs[i], &c)
+				time.Sleep(time.Duration((i+round)%3) * 20 * time.Millisecond) // before, around and after the delay
+				w.stop()
+				if c.Canceled() {
+					errs <- "an open client's call was canceled"
+					return
+				}
+			}
+			if i%2 == 1 {
+				return
+			}
+			clis[i].Close()
+			w.start(srvs[i], &c)
+			deadline := time.Now().Add(5 * time.Second)
+			for !c.Canceled() {
+				if time.Now().After(deadline) {
+					errs <- "a closed client's call was not canceled"
+					w.stop()
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			w.stop()
+		}(i)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("watchers did not finish within 20s")
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if got := pollRegistrations.Load() - before; got < n/2 {
+		t.Errorf("only %d epoll registrations", got)
+	}
+	if p.watching() != 0 {
+		t.Fatalf("%d registrations leaked", p.watching())
+	}
+}
