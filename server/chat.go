@@ -67,20 +67,7 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 	if !s.startCall(ctx, sn, c, key, g, false) {
 		return
 	}
-	c.req = upstream.ChatRequest{
-		Body:         body,
-		ModelStart:   c.fields.modelStart,
-		ModelEnd:     c.fields.modelEnd,
-		Model:        c.fields.model,
-		Stream:       c.fields.stream,
-		IncludeUsage: c.fields.includeUsage,
-		RequestID:    c.reqID,
-		UserID:       c.userID,
-		Cancel:       &c.cancel,
-		Route:        route,
-		ResponseID:   c.route.id,
-		Query:        c.route.query,
-	}
+	c.setRequest(body, route)
 	s.askUsage(c)
 	c.watch.start(ctx.Conn(), &c.cancel)
 	if c.req.Stream && sn.keepalive > 0 {

@@ -31,3 +31,26 @@ func (s *Server) scanRoute(ctx *fasthttp.RequestCtx, sn *snapshot, route upstrea
 	}
 	return nil
 }
+
+// setRequest sets the upstream request of c for route from what the
+// scan found. Apart from serveRoute so that the literal's temporary is
+// not in serveRoute's frame, which stays on the stack below the whole
+// upstream call, dial included (stack_test.go).
+//
+//go:noinline
+func (c *chatCall) setRequest(body []byte, route upstream.Route) {
+	c.req = upstream.ChatRequest{
+		Body:         body,
+		ModelStart:   c.fields.modelStart,
+		ModelEnd:     c.fields.modelEnd,
+		Model:        c.fields.model,
+		Stream:       c.fields.stream,
+		IncludeUsage: c.fields.includeUsage,
+		RequestID:    c.reqID,
+		UserID:       c.userID,
+		Cancel:       &c.cancel,
+		Route:        route,
+		ResponseID:   c.route.id,
+		Query:        c.route.query,
+	}
+}

@@ -70,7 +70,11 @@ func scanRequest(b []byte, f *chatFields, needMessages bool) *scanError {
 	}
 	f.objStart = i
 	i++
-	var keys topKeys
+	// The key table is 3 KiB: pooled, not a local, so that this frame
+	// does not grow the goroutine of a request that then streams for
+	// minutes (stack_test.go).
+	keys := acquireTopKeys()
+	defer keys.release()
 	seenModel, seenStream, seenMessages := false, false, false
 	for {
 		i = skipWS(b, i)

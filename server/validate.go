@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"strconv"
+	"sync"
 	"unsafe"
 )
 
@@ -45,6 +46,17 @@ var (
 type topKeys struct {
 	n    int
 	keys [maxTopKeys][]byte
+}
+
+var topKeysPool = sync.Pool{New: func() any { return new(topKeys) }}
+
+func acquireTopKeys() *topKeys { return topKeysPool.Get().(*topKeys) }
+
+// release forgets the keys (they alias a request body) and pools k.
+func (k *topKeys) release() {
+	clear(k.keys[:k.n])
+	k.n = 0
+	topKeysPool.Put(k)
 }
 
 func (k *topKeys) add(key []byte) *scanError {

@@ -188,12 +188,8 @@ func (ps *pools) getWith(addr string, tls bool, s PoolSettings) connPool {
 	if s.Dial != nil {
 		hc.Dial = s.Dial
 	} else {
-		hc.DialTimeout = func(addr string, timeout time.Duration) (net.Conn, error) {
-			if timeout <= 0 || timeout > s.DialTimeout {
-				timeout = s.DialTimeout
-			}
-			return fasthttp.DialTimeout(addr, timeout)
-		}
+		d := &dialer{hc: hc, tls: tls, maxDial: s.DialTimeout, writeTimeout: s.WriteTimeout}
+		hc.DialTimeout = d.dialTimeout // dial.go: off the caller's stack
 	}
 	p := newHostPool(hc, hc.AcquireConn, hc.ReleaseConn, hc.CloseConn)
 	ps.byHost[key] = p

@@ -44,64 +44,76 @@ func (reg *Registry) send(d *Deployment, stream bool, x *exchange, ureq *fasthtt
 		if len(loc) == 0 {
 			return nil
 		}
-		if stream {
-			x.failed = true
-			x.release(uresp)
-			return &redirectError{"redirected a stream request to " + safeLocation(loc) + "; set api_base to the final URL"}
-		}
-		base, err := url.Parse(string(ureq.URI().FullURI()))
-		if err != nil {
-			return nil
-		}
-		ref, err := url.Parse(string(loc))
-		if err != nil {
-			return nil
-		}
-		next := base.ResolveReference(ref)
-		if next.Scheme != "http" && next.Scheme != "https" || next.Host == "" {
-			return nil
-		}
-		if base.Scheme == "https" && next.Scheme == "http" {
-			x.failed = true
-			x.release(uresp)
-			return &redirectError{"refused a redirect from https to " + safeLocation(loc)}
-		}
-		// Finish this exchange so its connection can be reused.
-		if _, err := x.readAll(nil, maxErrorBody); err != nil {
-			x.release(uresp)
+		if follow, err := reg.redirect(d, stream, x, ureq, uresp, status, loc); !follow {
 			return err
 		}
-		x.release(uresp)
-		uresp.Reset()
-		if next.Host != base.Host {
-			// Credentials are for the configured host only.
-			ureq.Header.Del("Authorization")
-			ureq.Header.Del("Api-Key")
-			ureq.Header.Del("X-Api-Key")
-			ureq.Header.Del("X-Amz-Security-Token")
-			// extra_headers may hold keys too (x-supermemory-api-key).
-			for _, h := range d.headers {
-				ureq.Header.Del(h.Name)
-			}
-		}
-		if status == fasthttp.StatusSeeOther {
-			ureq.Header.SetMethod(fasthttp.MethodGet)
-			ureq.ResetBody()
-			ureq.Header.Del("Content-Type")
-		}
-		ureq.Header.DelAllCookies()
-		ureq.SetRequestURI(next.String())
-		ureq.Header.SetHost(next.Host)
-		addr := next.Host
-		if next.Port() == "" {
-			if next.Scheme == "https" {
-				addr += ":443"
-			} else {
-				addr += ":80"
-			}
-		}
-		*x = exchange{pool: reg.pools.get(addr, next.Scheme == "https"), cancel: x.cancel, deadline: x.deadline, readTimeout: x.readTimeout, obs: x.obs}
 	}
+}
+
+// redirect prepares x and ureq to follow the redirect of uresp to loc,
+// or says why not (follow false, with the error to return, if any).
+// Apart from send so that its URL values and exchange literal are not
+// in send's frame, which is on the stack of every request's upstream
+// call, deep in it (server/stack_test.go).
+func (reg *Registry) redirect(d *Deployment, stream bool, x *exchange, ureq *fasthttp.Request, uresp *fasthttp.Response, status int, loc []byte) (follow bool, err error) {
+	if stream {
+		x.failed = true
+		x.release(uresp)
+		return false, &redirectError{"redirected a stream request to " + safeLocation(loc) + "; set api_base to the final URL"}
+	}
+	base, err := url.Parse(string(ureq.URI().FullURI()))
+	if err != nil {
+		return false, nil
+	}
+	ref, err := url.Parse(string(loc))
+	if err != nil {
+		return false, nil
+	}
+	next := base.ResolveReference(ref)
+	if next.Scheme != "http" && next.Scheme != "https" || next.Host == "" {
+		return false, nil
+	}
+	if base.Scheme == "https" && next.Scheme == "http" {
+		x.failed = true
+		x.release(uresp)
+		return false, &redirectError{"refused a redirect from https to " + safeLocation(loc)}
+	}
+	// Finish this exchange so its connection can be reused.
+	if _, err := x.readAll(nil, maxErrorBody); err != nil {
+		x.release(uresp)
+		return false, err
+	}
+	x.release(uresp)
+	uresp.Reset()
+	if next.Host != base.Host {
+		// Credentials are for the configured host only.
+		ureq.Header.Del("Authorization")
+		ureq.Header.Del("Api-Key")
+		ureq.Header.Del("X-Api-Key")
+		ureq.Header.Del("X-Amz-Security-Token")
+		// extra_headers may hold keys too (x-supermemory-api-key).
+		for _, h := range d.headers {
+			ureq.Header.Del(h.Name)
+		}
+	}
+	if status == fasthttp.StatusSeeOther {
+		ureq.Header.SetMethod(fasthttp.MethodGet)
+		ureq.ResetBody()
+		ureq.Header.Del("Content-Type")
+	}
+	ureq.Header.DelAllCookies()
+	ureq.SetRequestURI(next.String())
+	ureq.Header.SetHost(next.Host)
+	addr := next.Host
+	if next.Port() == "" {
+		if next.Scheme == "https" {
+			addr += ":443"
+		} else {
+			addr += ":80"
+		}
+	}
+	*x = exchange{pool: reg.pools.get(addr, next.Scheme == "https"), cancel: x.cancel, deadline: x.deadline, readTimeout: x.readTimeout, obs: x.obs}
+	return true, nil
 }
 
 // safeLocation is a Location header fit for an error message: scheme,
