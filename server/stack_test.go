@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -222,7 +223,13 @@ func stackGateway(t *testing.T, up *fakeOpenAI, accessOut io.Writer) *Server {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return New(cfg, reg, Options{Logger: logger, ObserveOptions: ObserveOptions{AccessLog: true, AccessLogOut: accessOut}})
+	srv := New(cfg, reg, Options{Logger: logger, ObserveOptions: ObserveOptions{AccessLog: true, AccessLogOut: accessOut}})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return srv
 }
 
 // streamChatBody is a chat request like the SDKs send: a system and a
