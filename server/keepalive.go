@@ -69,7 +69,7 @@ type keepaliveBody struct {
 
 	mu     sync.Mutex
 	out    io.Writer
-	buf    []byte
+	buf    eventBuf
 	last   time.Time
 	failed bool
 	stop   chan struct{}
@@ -112,7 +112,7 @@ func (b *keepaliveBody) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.last = time.Now()
-	b.buf = append(b.buf, p...)
+	b.buf.append(p)
 	return len(p), nil
 }
 
@@ -120,14 +120,15 @@ func (b *keepaliveBody) Write(p []byte) (int, error) {
 func (b *keepaliveBody) Flush() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if len(b.buf) == 0 {
+	p := b.buf.bytes()
+	if len(p) == 0 {
 		return nil
 	}
 	start := time.Now()
 	b.c.obs.armWriteDeadline(start)
-	_, err := b.out.Write(b.buf)
+	_, err := b.out.Write(p)
 	b.c.obs.clientWait += time.Since(start)
-	b.buf = b.buf[:0]
+	b.buf.release()
 	if err != nil {
 		b.failed = true
 	}
@@ -160,7 +161,7 @@ func (b *keepaliveBody) ping() bool {
 	if b.failed {
 		return false
 	}
-	if time.Since(b.last) < b.every || len(b.buf) > 0 {
+	if time.Since(b.last) < b.every || len(b.buf.bytes()) > 0 {
 		return true
 	}
 	b.last = time.Now()
@@ -193,6 +194,7 @@ func (b *keepaliveBody) Close() error {
 		return nil
 	}
 	b.done = true
+	b.buf.release()
 	if b.resp == nil {
 		// WriteTo never ran (the client left before the headers).
 		b.resp = upstream.AcquireResponse()

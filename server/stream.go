@@ -24,7 +24,7 @@ type streamBody struct {
 	c    *chatCall
 	resp *upstream.Response
 	out  io.Writer
-	buf  []byte
+	buf  eventBuf
 	done bool
 }
 
@@ -44,20 +44,21 @@ func (b *streamBody) WriteTo(w io.Writer) (int64, error) {
 
 // Write buffers p until Flush.
 func (b *streamBody) Write(p []byte) (int, error) {
-	b.buf = append(b.buf, p...)
+	b.buf.append(p)
 	return len(p), nil
 }
 
 // Flush sends what Write buffered as one chunk.
 func (b *streamBody) Flush() error {
-	if len(b.buf) == 0 {
+	p := b.buf.bytes()
+	if len(p) == 0 {
 		return nil
 	}
 	start := time.Now()
 	b.c.obs.armWriteDeadline(start)
-	_, err := b.out.Write(b.buf)
+	_, err := b.out.Write(p)
 	b.c.obs.clientWait += time.Since(start)
-	b.buf = b.buf[:0]
+	b.buf.release()
 	return err
 }
 
@@ -70,9 +71,7 @@ func (b *streamBody) Close() error {
 		return nil
 	}
 	b.done = true
-	if len(b.buf) > 16<<10 {
-		b.buf = nil
-	}
+	b.buf.release()
 	b.s.finish(b.c, b.resp)
 	return nil
 }
@@ -93,6 +92,6 @@ func (s *Server) answer(ctx *fasthttp.RequestCtx, c *chatCall, resp *upstream.Re
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
 	s.streamStarts(ctx, c, resp)
-	c.body = streamBody{s: s, c: c, resp: resp, buf: c.body.buf[:0]}
+	c.body = streamBody{s: s, c: c, resp: resp}
 	ctx.Response.SetBodyStream(&c.body, -1)
 }
