@@ -84,9 +84,10 @@ func TestServerLimitsFromGeneralSettings(t *testing.T) {
 	if r := rawPost(t, gw, "/v1/chat/completions", hostileBody(`,"user":"`+strings.Repeat("x", 2000)+`"`), testMasterKey); r.StatusCode != 413 {
 		t.Fatalf("body limit: %d", r.StatusCode)
 	}
-	// A connection that sends nothing gets 408 and is closed after the
-	// read timeout; a keep-alive connection idle past the idle timeout
-	// is closed.
+	// A connection that sends nothing is closed after the read timeout
+	// (fasthttp with ReduceMemoryUsage closes it silently: it waits for
+	// the first byte without a buffer); a keep-alive connection idle
+	// past the idle timeout is closed.
 	for _, first := range []bool{false, true} {
 		c, err := net.Dial("tcp", gw.addr)
 		if err != nil {
@@ -107,7 +108,7 @@ func TestServerLimitsFromGeneralSettings(t *testing.T) {
 		if ne, ok := err.(net.Error); ok && ne.Timeout() {
 			t.Fatalf("connection (first request %v) not closed by the server", first)
 		}
-		if !first && !strings.Contains(string(rest), "408") {
+		if !first && len(rest) > 0 && !strings.Contains(string(rest), "408") {
 			t.Fatalf("silent connection: got %q", rest)
 		}
 		if time.Since(start) > 2*time.Second {

