@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/http/httputil"
 	"strconv"
 	"strings"
@@ -369,4 +371,54 @@ func TestStreamReleasesHeaderReader(t *testing.T) {
 	req.Cancel.Cancel()
 	var w bufWriter
 	_ = out.Stream.Relay(&w)
+}
+
+// timedWriter records when each flushed chunk was written.
+type timedWriter struct {
+	bytes.Buffer
+	at []time.Time
+}
+
+func (w *timedWriter) Flush() error { w.at = append(w.at, time.Now()); return nil }
+
+// stream_timeout is the longest gap between two reads' bytes: a stream
+// whose events keep coming lives past many timeouts (the read deadline
+// armed earlier fires, is found early and moved), and a stall after
+// them is cut no sooner than stream_timeout after the last event.
+func TestStreamTimeoutIsPerGap(t *testing.T) {
+	const timeout = 150 * time.Millisecond
+	base := fakeUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range 12 {
+			fmt.Fprintf(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%d\"}}]}\n\n", i)
+			w.(http.Flusher).Flush()
+			time.Sleep(40 * time.Millisecond)
+		}
+		<-r.Context().Done() // stall until llmedge gives up
+	})
+	cfg := &config.Config{Deployments: []*config.Deployment{{ModelName: "m", ID: "m-0", Model: "openai/gpt-4o", Provider: "openai",
+		UpstreamModel: "gpt-4o", APIBase: base, APIKey: "k", StreamTimeout: timeout}}}
+	reg, err := NewRegistry(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := AcquireResponse()
+	defer ReleaseResponse(out)
+	if err := reg.Chat(reg.Lookup([]byte("m")), request(RouteChat, `{"model":"m","messages":[],"stream":true}`, true), out); err != nil {
+		t.Fatal(err)
+	}
+	var w timedWriter
+	_ = out.Stream.Relay(&w)
+	got := w.String()
+	if !strings.Contains(got, `"content":"11"`) || !strings.Contains(got, "upstream_timeout") {
+		t.Fatalf("relayed %q", got)
+	}
+	// The last flush is the error; the one before it the last event.
+	if len(w.at) < 2 {
+		t.Fatalf("%d flushes", len(w.at))
+	}
+	gap := w.at[len(w.at)-1].Sub(w.at[len(w.at)-2])
+	if gap < timeout-10*time.Millisecond || gap > timeout+time.Second {
+		t.Fatalf("stall cut %s after the last event, want about %s", gap, timeout)
+	}
 }

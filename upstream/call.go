@@ -108,6 +108,8 @@ type exchange struct {
 	chunks  chunkDecoder
 	eof     bool
 	failed  bool
+	// armed is the read deadline set on the connection (zero: none).
+	armed time.Time
 	// readTimeout is set as a fresh deadline before every body read
 	// (stream gap timeout); 0 keeps the deadline fixed.
 	readTimeout time.Duration
@@ -175,7 +177,7 @@ func (x *exchange) try(req *fasthttp.Request, resp *fasthttp.Response, headerDea
 	if err != nil {
 		return reused && !isTimeout(err), x.fail(err)
 	}
-	if err := conn.SetReadDeadline(headerDeadline); err != nil {
+	if err := x.arm(headerDeadline); err != nil {
 		return false, x.fail(err)
 	}
 	x.br = hc.AcquireReader(conn)
@@ -200,28 +202,44 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, fasthttp.ErrTimeout)
 }
 
-// Read reads the response body, renewing the read deadline first when
-// readTimeout is set.
+// Read reads the response body. With readTimeout set, the read fails
+// when no byte comes within readTimeout (and never past deadline). The
+// connection's deadline is not moved before every read (a timer update
+// per event): it stays where an earlier read armed it, which is never
+// later than this read's own limit, and when it fires early the read
+// re-arms it to its own limit and goes on. So a stream whose events
+// come faster than readTimeout updates its timer once per readTimeout,
+// and a stall is still noticed exactly readTimeout after the last byte.
 func (x *exchange) Read(p []byte) (int, error) {
 	if x.pc == nil || x.eof {
 		return 0, io.EOF
 	}
-	if x.readTimeout > 0 {
-		dl := time.Now().Add(x.readTimeout)
-		if !x.deadline.IsZero() && x.deadline.Before(dl) {
-			dl = x.deadline
-		}
-		if err := x.pc.Conn().SetReadDeadline(dl); err != nil {
-			return 0, x.mapErr(err)
-		}
+	var start, limit time.Time
+	if x.readTimeout > 0 || x.obs != nil {
+		start = time.Now()
 	}
-	var t0 time.Time
-	if x.obs != nil {
-		t0 = time.Now()
+	if x.readTimeout > 0 {
+		limit = start.Add(x.readTimeout)
+		if !x.deadline.IsZero() && x.deadline.Before(limit) {
+			limit = x.deadline
+		}
+		if x.armed.IsZero() || x.armed.After(limit) {
+			if err := x.arm(limit); err != nil {
+				return 0, x.mapErr(err)
+			}
+		}
 	}
 	n, err := x.readBody(p)
+	for err != nil && !limit.IsZero() && x.armed.Before(limit) && isTimeout(err) && time.Now().Before(limit) {
+		// The deadline an earlier read armed came first: this read
+		// still has time.
+		if err = x.arm(limit); err != nil {
+			break
+		}
+		n, err = x.readBody(p)
+	}
 	if x.obs != nil {
-		x.obs.UpstreamWait += time.Since(t0)
+		x.obs.UpstreamWait += time.Since(start)
 	}
 	if err == io.EOF {
 		x.eof = true
@@ -232,6 +250,12 @@ func (x *exchange) Read(p []byte) (int, error) {
 		return n, x.mapErr(err)
 	}
 	return n, nil
+}
+
+// arm sets the connection's read deadline.
+func (x *exchange) arm(dl time.Time) error {
+	x.armed = dl
+	return x.pc.Conn().SetReadDeadline(dl)
 }
 
 // readAll reads the rest of the body into dst, up to limit bytes.
@@ -291,7 +315,7 @@ func (x *exchange) release(resp *fasthttp.Response) {
 		x.br = nil
 	}
 	if reuse {
-		_ = x.pc.Conn().SetReadDeadline(time.Time{})
+		_ = x.arm(time.Time{})
 	}
 	x.pc.put(reuse)
 	x.pc = nil
