@@ -101,13 +101,7 @@ func BenchmarkProxyStream64(b *testing.B) { benchProxy(b, true, 64) }
 // BenchmarkDirectNonStream is the same client and upstream without
 // llmedge: the baseline for the ratio.
 func BenchmarkDirectNonStream(b *testing.B) {
-	upLn := fasthttputil.NewInmemoryListener()
-	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
-		ctx.SetContentType("application/json")
-		ctx.SetBody(benchAnswer)
-	}}
-	go func() { _ = up.Serve(upLn) }()
-	defer upLn.Close()
+	upLn := benchJSONUpstream(b)
 	client := &fasthttp.HostClient{Addr: "up.local", Dial: func(string) (net.Conn, error) { return upLn.Dial() }}
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
@@ -127,13 +121,7 @@ func BenchmarkDirectNonStream(b *testing.B) {
 // "bare" target): what a proxy hop costs before llmedge does anything.
 // BenchmarkProxyNonStream over this is llmedge's own share.
 func BenchmarkBareProxyNonStream(b *testing.B) {
-	upLn := fasthttputil.NewInmemoryListener()
-	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
-		ctx.SetContentType("application/json")
-		ctx.SetBody(benchAnswer)
-	}}
-	go func() { _ = up.Serve(upLn) }()
-	defer upLn.Close()
+	upLn := benchJSONUpstream(b)
 	hc := &fasthttp.HostClient{Addr: "up.local", Dial: func(string) (net.Conn, error) { return upLn.Dial() },
 		StreamResponseBody: true, NoDefaultUserAgentHeader: true, DisableHeaderNamesNormalizing: true, DisablePathNormalizing: true}
 	proxyLn := fasthttputil.NewInmemoryListener()
@@ -160,4 +148,17 @@ func BenchmarkBareProxyNonStream(b *testing.B) {
 			b.Fatalf("status %d", resp.StatusCode())
 		}
 	}
+}
+
+// benchJSONUpstream serves benchAnswer to every request, in memory,
+// until the benchmark ends.
+func benchJSONUpstream(b *testing.B) *fasthttputil.InmemoryListener {
+	ln := fasthttputil.NewInmemoryListener()
+	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json")
+		ctx.SetBody(benchAnswer)
+	}}
+	go func() { _ = up.Serve(ln) }()
+	b.Cleanup(func() { _ = ln.Close() })
+	return ln
 }

@@ -85,19 +85,7 @@ func TestPipelinedRequestKeepsFirstAnswer(t *testing.T) {
 			writeRequest(t, conn, "POST", "/v1/chat/completions", body, auth)
 			time.Sleep(2 * watchDelay) // so the watch has started: the path under test
 			close(gate)
-			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-			br := bufio.NewReader(conn)
-			for i := 1; i <= 2; i++ {
-				resp, err := http.ReadResponse(br, nil)
-				if err != nil {
-					t.Fatalf("answer %d: %v", i, err)
-				}
-				b, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err != nil || resp.StatusCode != 200 || !strings.Contains(string(b), "hi") {
-					t.Fatalf("answer %d: %d %q %v", i, resp.StatusCode, b, err)
-				}
-			}
+			readAnswers(t, conn, 2, "hi")
 		})
 	}
 }
@@ -217,6 +205,25 @@ func TestStreamWriteDeadlineClearedForNextRequest(t *testing.T) {
 		resp.Body.Close()
 		if err != nil || resp.StatusCode != 200 || len(b) == 0 {
 			t.Fatalf("request %d: %d %v", i, resp.StatusCode, err)
+		}
+	}
+}
+
+// readAnswers reads n responses from conn (within 5 s), each a 200
+// whose body contains want.
+func readAnswers(t *testing.T, conn net.Conn, n int, want string) {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(conn)
+	for i := 1; i <= n; i++ {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Fatalf("answer %d: %d %q %v", i, resp.StatusCode, b, err)
 		}
 	}
 }

@@ -3,12 +3,9 @@
 package server
 
 import (
-	"bufio"
 	"errors"
-	"io"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -19,7 +16,7 @@ import (
 
 // tcpPair is a connected loopback TCP pair: srv is the side llmedge
 // would hold.
-func tcpPair(t *testing.T) (srv, cli *net.TCPConn) {
+func tcpPair(t testing.TB) (srv, cli *net.TCPConn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -168,19 +165,7 @@ func TestEpollWatchPipelinedThenHalfClose(t *testing.T) {
 	// first call still waits on the gate.
 	waitFor(t, 3*time.Second, "the event to be handled", func() bool { return p.watching() == 0 })
 	close(gate)
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	br := bufio.NewReader(conn)
-	for i := 1; i <= 2; i++ {
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("answer %d: %v", i, err)
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != 200 || !strings.Contains(string(b), "hi") {
-			t.Fatalf("answer %d: %d %q %v", i, resp.StatusCode, b, err)
-		}
-	}
+	readAnswers(t, conn, 2, "hi")
 	select {
 	case <-up.closed:
 		t.Fatal("the pipelined client's call was canceled")
@@ -400,7 +385,7 @@ func BenchmarkWatchCPU(b *testing.B) {
 	const n = 256
 	srvs := make([]*net.TCPConn, n)
 	for i := range srvs {
-		srvs[i], _ = tcpPairB(b)
+		srvs[i], _ = tcpPair(b)
 	}
 	for _, mode := range []string{"epoll", "goroutine"} {
 		b.Run(mode, func(b *testing.B) {
@@ -430,27 +415,4 @@ func BenchmarkWatchCPU(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 		})
 	}
-}
-
-func tcpPairB(b *testing.B) (srv, cli *net.TCPConn) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	acc := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		acc <- c
-	}()
-	c, err := net.DialTimeout("tcp", ln.Addr().String(), 2*time.Second)
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := <-acc
-	if s == nil {
-		b.Fatal("accept failed")
-	}
-	b.Cleanup(func() { s.Close(); c.Close() })
-	return s.(*net.TCPConn), c.(*net.TCPConn)
 }

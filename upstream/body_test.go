@@ -298,17 +298,22 @@ func TestCloseDelimitedAnswer(t *testing.T) {
 	base, conns := rawUpstream(t, func(int, int) []string {
 		return []string{"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n", answer[:20], answer[20:], "<close>"}
 	})
-	reg := rawRegistry(t, base)
+	askTwice(t, rawRegistry(t, base), answer)
+	if n := conns.Load(); n != 2 {
+		t.Fatalf("%d connections, want 2", n)
+	}
+}
+
+// askTwice makes two non-stream calls, each of which must answer want.
+func askTwice(t *testing.T, reg *Registry, want string) {
+	t.Helper()
 	for i := range 2 {
 		out := AcquireResponse()
 		err := reg.Chat(reg.Lookup([]byte("m")), request(RouteChat, `{"model":"m","messages":[]}`, false), out)
-		if err != nil || string(out.Body) != answer {
+		if err != nil || string(out.Body) != want {
 			t.Fatalf("request %d: %q, %v", i, out.Body, err)
 		}
 		ReleaseResponse(out)
-	}
-	if n := conns.Load(); n != 2 {
-		t.Fatalf("%d connections, want 2", n)
 	}
 }
 
@@ -319,15 +324,7 @@ func TestInterimResponseAndLengthBody(t *testing.T) {
 	base, conns := rawUpstream(t, func(int, int) []string {
 		return []string{"HTTP/1.1 100 Continue\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(answer)) + "\r\n\r\n" + answer[:5], answer[5:]}
 	})
-	reg := rawRegistry(t, base)
-	for i := range 2 {
-		out := AcquireResponse()
-		err := reg.Chat(reg.Lookup([]byte("m")), request(RouteChat, `{"model":"m","messages":[]}`, false), out)
-		if err != nil || string(out.Body) != answer {
-			t.Fatalf("request %d: %q, %v", i, out.Body, err)
-		}
-		ReleaseResponse(out)
-	}
+	askTwice(t, rawRegistry(t, base), answer)
 	if n := conns.Load(); n != 1 {
 		t.Fatalf("%d connections, want 1", n)
 	}
