@@ -446,7 +446,18 @@ func TestBedrockErrors(t *testing.T) {
 func TestBedrockSessionTokenAndEnvCredentials(t *testing.T) {
 	up := newFakeBedrock(t)
 	up.creds.SessionToken = "FwoGZXIvYXdzEXAMPLETOKEN"
-	up.answer = converseText("ok", "end_turn")
+	ok := converseText("ok", "end_turn")
+	up.answer = func(w http.ResponseWriter, op string, req map[string]any) {
+		if strings.Contains(fmt.Sprint(req), "echo the token") {
+			// As SigV4 errors do: the canonical request, token included.
+			w.Header().Set("X-Amzn-ErrorType", "UnrecognizedClientException:http://internal.amazon.com/coral/com.amazon.coral.service/")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(403)
+			fmt.Fprintf(w, `{"message":"The security token included in the request is invalid. x-amz-security-token:%s"}`, up.creds.SessionToken)
+			return
+		}
+		ok(w, op, req)
+	}
 	d := dep(0, "m", "bedrock/meta.llama3-70b-instruct-v1:0", "", "")
 	d.Params = map[string]any{"aws_bedrock_runtime_endpoint": up.base()}
 	env := map[string]string{
@@ -466,6 +477,16 @@ func TestBedrockSessionTokenAndEnvCredentials(t *testing.T) {
 	if h.Get("X-Amz-Security-Token") != up.creds.SessionToken || !strings.Contains(h.Get("Authorization"), "x-amz-security-token") ||
 		!strings.Contains(h.Get("Authorization"), "/"+bedrockTestRegion+"/bedrock/aws4_request") {
 		t.Fatalf("headers %v", h)
+	}
+	// The session token came from the environment, not the config: it
+	// is scrubbed from an upstream error that echoes it all the same.
+	p = userMsg("echo the token")
+	p.Model = "m"
+	_, err := client.Chat.Completions.New(context.Background(), p)
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 403 || strings.Contains(apiErr.Message, up.creds.SessionToken) ||
+		strings.Contains(string(apiErr.DumpResponse(true)), up.creds.SessionToken) || !strings.Contains(apiErr.Message, "[REDACTED]") {
+		t.Fatalf("echoed session token: %v", err)
 	}
 }
 

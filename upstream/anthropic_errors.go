@@ -83,7 +83,7 @@ func AppendAnthropicError(dst []byte, typ, message string) []byte {
 // an OpenAI error whose code is Anthropic's error type. native keeps
 // Anthropic's own body for the /v1/messages route.
 func anthropicError(d *Deployment, status int, body, retryAfter []byte, native bool) *Error {
-	body = bytes.TrimSpace(scrub(body, d.key))
+	body = bytes.TrimSpace(d.scrub(body))
 	e := &Error{Status: status, Type: errorType(status), Retryable: retryableStatus(status)}
 	if len(retryAfter) > 0 {
 		e.RetryAfter = append([]byte(nil), retryAfter...)
@@ -116,7 +116,7 @@ func anthropicError(d *Deployment, status int, body, retryAfter []byte, native b
 // status comes from the error type, since events carry none.
 func anthropicEventError(d *Deployment, data []byte) *Error {
 	var ae anError
-	_ = sonic.Unmarshal(scrub(data, d.key), &ae)
+	_ = sonic.Unmarshal(d.scrub(data), &ae)
 	typ := ae.Error.Type
 	if typ == "" {
 		typ = "api_error"

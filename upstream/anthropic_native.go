@@ -42,7 +42,7 @@ func (reg *Registry) anthropicNative(d *Deployment, g *Group, req *ChatRequest, 
 		if err != nil {
 			if len(ev.Data) > 0 && err.Code != "" && err.Code != "upstream_empty_stream" {
 				// An error event: hand the client Anthropic's own words.
-				err.Body = append([]byte(nil), bytes.TrimSpace(scrub(ev.Data, d.key))...)
+				err.Body = append([]byte(nil), bytes.TrimSpace(d.scrub(ev.Data))...)
 			}
 			return err
 		}

@@ -113,7 +113,7 @@ func (r *Registry) buildBedrock(d *Deployment, path string, env func(...string) 
 	case be.bearer != "":
 		d.key = be.bearer
 	case be.creds.AccessKeyID != "" && be.creds.SecretAccessKey != "":
-		d.key = be.creds.SecretAccessKey
+		d.key, d.sessionToken = be.creds.SecretAccessKey, be.creds.SessionToken
 	case param(cd, "aws_role_name") != "" || param(cd, "aws_profile_name") != "" || param(cd, "aws_web_identity_token") != "":
 		r.unsupportedBecause(d, "AWS role assumption and profiles (aws_role_name, aws_profile_name, aws_web_identity_token) are not supported by llmedge; set aws_access_key_id and aws_secret_access_key")
 	default:
@@ -264,7 +264,7 @@ func appendWildcardID(dst []byte, upstreamModel string, part []byte) []byte {
 // bedrockError maps a Bedrock error answer ({"message": "..."} with an
 // X-Amzn-ErrorType header) to an OpenAI error.
 func bedrockError(d *Deployment, status int, errType, body, retryAfter []byte) *Error {
-	body = scrub(body, d.key)
+	body = d.scrub(body)
 	var m struct {
 		Message  string `json:"message"`
 		Message2 string `json:"Message"`
@@ -329,7 +329,7 @@ func streamException(d *Deployment, m *esMessage) *Error {
 	case "error":
 		msg := string(m.Header(":error-message"))
 		return &Error{Status: 502, Type: "api_error", Code: string(m.Header(":error-code")), Retryable: true,
-			Message: fmt.Sprintf("bedrock (deployment %s): %s", d.ID, scrub([]byte(msg), d.key))}
+			Message: fmt.Sprintf("bedrock (deployment %s): %s", d.ID, d.scrub([]byte(msg)))}
 	}
 	return nil
 }

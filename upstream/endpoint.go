@@ -135,7 +135,7 @@ func (d *Deployment) setAuth(req *fasthttp.Request) *Error {
 		tok, err := d.px.token()
 		if err != nil {
 			return &Error{Status: 503, Type: "service_unavailable_error", Code: "upstream_auth_failed", Retryable: true,
-				Message: fmt.Sprintf("deployment %s (model %q): could not get an access token: %s", d.ID, d.ModelName, scrub([]byte(err.Error()), d.key))}
+				Message: fmt.Sprintf("deployment %s (model %q): could not get an access token: %s", d.ID, d.ModelName, d.scrub([]byte(err.Error())))}
 		}
 		req.Header.SetBytesV("Authorization", tok)
 		return nil

@@ -92,7 +92,7 @@ func retryableStatus(status int) bool {
 // A JSON body that already has OpenAI's shape is passed on; anything
 // else is wrapped. The deployment's key is scrubbed either way.
 func upstreamError(d *Deployment, status int, body []byte, retryAfter []byte) *Error {
-	body = scrub(body, d.key)
+	body = d.scrub(body)
 	e := &Error{Status: status, Type: errorType(status), Retryable: retryableStatus(status)}
 	if len(retryAfter) > 0 {
 		e.RetryAfter = append([]byte(nil), retryAfter...)
@@ -115,11 +115,13 @@ func upstreamError(d *Deployment, status int, body []byte, retryAfter []byte) *E
 	return e
 }
 
-// scrub replaces every occurrence of key in b, and anything shaped
-// like a provider key (scrub.go).
-func scrub(b []byte, key string) []byte {
-	if len(key) >= 4 && bytes.Contains(b, []byte(key)) {
-		b = bytes.ReplaceAll(b, []byte(key), []byte(Redacted))
+// scrub replaces every occurrence of d's credentials in b, and anything
+// shaped like a provider key (scrub.go).
+func (d *Deployment) scrub(b []byte) []byte {
+	for _, s := range [...]string{d.key, d.sessionToken} {
+		if len(s) >= 4 && bytes.Contains(b, []byte(s)) {
+			b = bytes.ReplaceAll(b, []byte(s), []byte(Redacted))
+		}
 	}
 	return scrubKeyShapes(b)
 }
@@ -145,5 +147,5 @@ func transportError(d *Deployment, err error) *Error {
 			Message: fmt.Sprintf("upstream deployment %s (model %q) %s", d.ID, d.ModelName, re.msg)}
 	}
 	return &Error{Status: 503, Type: "service_unavailable_error", Code: "upstream_unavailable", Retryable: true,
-		Message: fmt.Sprintf("upstream deployment %s (model %q) is unreachable: %s", d.ID, d.ModelName, scrub([]byte(err.Error()), d.key))}
+		Message: fmt.Sprintf("upstream deployment %s (model %q) is unreachable: %s", d.ID, d.ModelName, d.scrub([]byte(err.Error())))}
 }

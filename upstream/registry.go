@@ -66,8 +66,12 @@ type Deployment struct {
 	wildcard bool
 	auth     []byte // "Bearer <key>" or nil
 	key      string // for scrubbing upstream error text
-	headers  []config.Header
-	px       endpointExtras // azure, vertex_ai, bedrock (endpoint.go)
+	// sessionToken is a second credential scrubbed like key: the AWS
+	// session token, which SigV4 errors can echo in their canonical
+	// request (from the config or, unlike config values, the environment).
+	sessionToken string
+	headers      []config.Header
+	px           endpointExtras // azure, vertex_ai, bedrock (endpoint.go)
 
 	timeout       time.Duration
 	streamTimeout time.Duration
