@@ -396,3 +396,58 @@ func TestAnthropicUnsupportedParams(t *testing.T) {
 		t.Errorf("litellm_params.drop_params: %d %s", r.StatusCode, r.Body)
 	}
 }
+
+// OpenAI structured outputs (response_format json_schema) become
+// Anthropic's output_config.format: Claude answers JSON text, which the
+// SDK reads as the message content. json_object has no Anthropic
+// equivalent: a 400 naming response_format (or dropped with
+// drop_params); a json_schema without a schema object is a 400 naming it.
+func TestAnthropicStructuredOutputs(t *testing.T) {
+	up := newFakeOpenAI(t)
+	up.setHandler(anthropicJSON(`[{"type":"text","text":"{\"city\":\"Paris\",\"temp_c\":21}"}]`, "end_turn", 12, 9, 0, 0))
+	gw := startGateway(t, testConfig(anthropicDep(0, "claude", up)))
+	client := sdk(gw, testMasterKey)
+
+	schema := map[string]any{
+		"type":                 "object",
+		"properties":           map[string]any{"city": map[string]any{"type": "string"}, "temp_c": map[string]any{"type": "integer"}},
+		"required":             []any{"city", "temp_c"},
+		"additionalProperties": false,
+	}
+	p := openai.ChatCompletionNewParams{Model: "claude", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("weather in Paris?")}}
+	p.ResponseFormat = openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
+		JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: "weather", Schema: schema, Strict: openai.Bool(true)}}}
+	comp, err := client.Chat.Completions.New(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		City  string `json:"city"`
+		TempC int    `json:"temp_c"`
+	}
+	if err := json.Unmarshal([]byte(comp.Choices[0].Message.Content), &got); err != nil || got.City != "Paris" || got.TempC != 21 {
+		t.Fatalf("content %q: %v", comp.Choices[0].Message.Content, err)
+	}
+	body := jsonMap(t, up.requests()[0].Body)
+	want := map[string]any{"format": map[string]any{"type": "json_schema", "schema": schema}}
+	if mustJSON(body["output_config"]) != mustJSON(want) {
+		t.Fatalf("output_config = %s, want %s", mustJSON(body["output_config"]), mustJSON(want))
+	}
+	if _, ok := body["response_format"]; ok {
+		t.Fatal("response_format forwarded to anthropic")
+	}
+
+	n := len(up.requests())
+	for body, param := range map[string]string{
+		`{"model":"claude","response_format":{"type":"json_object"},"messages":[{"role":"user","content":"x"}]}`:                            "response_format",
+		`{"model":"claude","response_format":{"type":"json_schema","json_schema":{"name":"w"}},"messages":[{"role":"user","content":"x"}]}`: "response_format.json_schema.schema",
+	} {
+		r := rawPost(t, gw, "/v1/chat/completions", body, testMasterKey)
+		if r.StatusCode != 400 || !strings.Contains(r.Body, `"param":"`+param+`"`) {
+			t.Errorf("%s: %d %s", body, r.StatusCode, r.Body)
+		}
+	}
+	if len(up.requests()) != n {
+		t.Error("a refused response_format reached the upstream")
+	}
+}

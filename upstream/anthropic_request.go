@@ -89,6 +89,7 @@ type anRequest struct {
 	Tools         []anTool        `json:"tools,omitempty"`
 	ToolChoice    json.RawMessage `json:"tool_choice,omitempty"`
 	Thinking      json.RawMessage `json:"thinking,omitempty"`
+	OutputConfig  json.RawMessage `json:"output_config,omitempty"`
 	Stream        bool            `json:"stream,omitempty"`
 }
 
@@ -172,13 +173,12 @@ func translateRequest(d *Deployment, body []byte, model string, stream bool) ([]
 	if in.N != nil && *in.N != 1 {
 		unsupported = append(unsupported, "n")
 	}
-	if rf := in.ResponseFormat; len(rf) > 0 && !isNull(rf) {
-		var t struct {
-			Type string `json:"type"`
-		}
-		if sonic.Unmarshal(rf, &t) != nil || t.Type != "text" {
-			unsupported = append(unsupported, "response_format")
-		}
+	outputConfig, e := translateResponseFormat(in.ResponseFormat)
+	if e != nil {
+		return nil, e
+	}
+	if outputConfig == nil && len(in.ResponseFormat) > 0 && !isNull(in.ResponseFormat) && !isTextFormat(in.ResponseFormat) {
+		unsupported = append(unsupported, "response_format")
 	}
 	if len(unsupported) > 0 && !d.ext.dropParams {
 		sort.Strings(unsupported)
@@ -186,7 +186,7 @@ func translateRequest(d *Deployment, body []byte, model string, stream bool) ([]
 			Message: fmt.Sprintf("anthropic does not support parameters: %s. Set litellm_settings.drop_params: true (or litellm_params.drop_params) to drop them", strings.Join(unsupported, ", "))}
 	}
 
-	out := anRequest{Model: model, Temperature: in.Temperature, TopP: in.TopP, TopK: in.TopK, Stream: stream}
+	out := anRequest{Model: model, Temperature: in.Temperature, TopP: in.TopP, TopK: in.TopK, Stream: stream, OutputConfig: outputConfig}
 	out.MaxTokens = defaultAnthropicMaxTokens
 	if d.ext.maxTokens > 0 {
 		out.MaxTokens = d.ext.maxTokens
@@ -259,6 +259,47 @@ func translateRequest(d *Deployment, body []byte, model string, stream bool) ([]
 		return nil, &Error{Status: 500, Type: "api_error", Message: "cannot encode the anthropic request: " + err.Error()}
 	}
 	return b, nil
+}
+
+// translateResponseFormat maps OpenAI's structured outputs
+// (response_format {"type":"json_schema","json_schema":{"schema":...}})
+// to Anthropic's (output_config {"format":{"type":"json_schema",
+// "schema":...}}): Claude then answers with JSON text matching the
+// schema, so the answer needs no translation back. nil for any other
+// response_format ("text" needs nothing; "json_object" has no
+// Anthropic equivalent and is refused as an unsupported parameter). A
+// model without structured outputs gets Anthropic's own 400.
+func translateResponseFormat(rf json.RawMessage) (json.RawMessage, *Error) {
+	if len(rf) == 0 || isNull(rf) {
+		return nil, nil
+	}
+	var f struct {
+		Type       string `json:"type"`
+		JSONSchema *struct {
+			Schema json.RawMessage `json:"schema"`
+		} `json:"json_schema"`
+	}
+	if sonic.Unmarshal(rf, &f) != nil {
+		return nil, badParam("response_format", "response_format must be an object with a type")
+	}
+	if f.Type != "json_schema" {
+		return nil, nil
+	}
+	if f.JSONSchema == nil || len(bytes.TrimSpace(f.JSONSchema.Schema)) == 0 || bytes.TrimSpace(f.JSONSchema.Schema)[0] != '{' {
+		return nil, badParam("response_format.json_schema.schema", "response_format.json_schema.schema must be a JSON Schema object")
+	}
+	b, err := sonic.Marshal(map[string]any{"format": map[string]any{"type": "json_schema", "schema": f.JSONSchema.Schema}})
+	if err != nil {
+		return nil, badParam("response_format.json_schema.schema", "response_format.json_schema.schema: %v", err)
+	}
+	return b, nil
+}
+
+func isTextFormat(rf json.RawMessage) bool {
+	var t struct {
+		Type string `json:"type"`
+	}
+	return sonic.Unmarshal(rf, &t) == nil && t.Type == "text"
 }
 
 // lostThinking reports whether the last assistant message called tools
