@@ -165,7 +165,10 @@ func (x *exchange) try(req *fasthttp.Request, resp *fasthttp.Response, headerDea
 	x.pc = pc
 	reused := pc.reused()
 	hc := x.pool.client()
-	if err := conn.SetWriteDeadline(headerDeadline); err != nil {
+	// One deadline for the request's write and the answer's headers
+	// (one runtime timer serves both when they are equal).
+	x.armed = headerDeadline
+	if err := conn.SetDeadline(headerDeadline); err != nil {
 		return false, x.fail(err)
 	}
 	bw := hc.AcquireWriter(conn)
@@ -176,9 +179,6 @@ func (x *exchange) try(req *fasthttp.Request, resp *fasthttp.Response, headerDea
 	hc.ReleaseWriter(bw)
 	if err != nil {
 		return reused && !isTimeout(err), x.fail(err)
-	}
-	if err := x.arm(headerDeadline); err != nil {
-		return false, x.fail(err)
 	}
 	x.br = hc.AcquireReader(conn)
 	if err := readResponseHeader(resp, x.br); err != nil {
@@ -314,9 +314,8 @@ func (x *exchange) release(resp *fasthttp.Response) {
 		hc.ReleaseReader(x.br)
 		x.br = nil
 	}
-	if reuse {
-		_ = x.arm(time.Time{})
-	}
+	// A kept connection keeps its deadlines: nothing reads or writes it
+	// while it idles, and the next exchange sets both before using it.
 	x.pc.put(reuse)
 	x.pc = nil
 }
