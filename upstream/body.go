@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"net"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -16,6 +18,57 @@ import (
 // first event is relayed, instead of staying with the stream for its
 // whole life (10,000 open streams hold 80 MB less), and an event is
 // copied once, not twice.
+
+// slowAnswerTTFB is the average time to first byte from which a
+// deployment's calls wait for the answer without a read buffer: an LLM
+// call waits seconds for its first byte, and holding the 8 KiB header
+// reader all that time is what 10,000 calls in flight would pay (80 MB);
+// one more read syscall per call is nothing beside such a wait. An
+// upstream that answers faster (a local server, a cache, the bench's
+// fake) keeps the single read.
+const slowAnswerTTFB = 5 * time.Millisecond
+
+// slowAnswers reports whether d's calls wait bare: its average time to
+// first byte is past slowAnswerTTFB, or not known yet.
+func (d *Deployment) slowAnswers() bool {
+	l := d.health.latency.Load()
+	return l == 0 || l > int64(slowAnswerTTFB)
+}
+
+// leadByte is the first byte of an answer, read on its own (wait), then
+// given to the header reader ahead of the rest of the connection.
+type leadByte struct {
+	b     [1]byte
+	given bool
+	conn  net.Conn
+}
+
+// wait reads the answer's first byte, parked in the poller without a
+// buffer until it comes.
+func (l *leadByte) wait(conn net.Conn) error {
+	l.conn, l.given = conn, false
+	for {
+		n, err := conn.Read(l.b[:])
+		if n == 1 {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// Read hands over the lead byte with whatever follows it at once, then
+// reads the connection.
+func (l *leadByte) Read(p []byte) (int, error) {
+	if l.given || len(p) == 0 {
+		return l.conn.Read(p)
+	}
+	l.given = true
+	p[0] = l.b[0]
+	n, err := l.conn.Read(p[1:])
+	return n + 1, err
+}
 
 // bodyFraming is how the end of a response body is found.
 type bodyFraming uint8

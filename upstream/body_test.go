@@ -419,3 +419,70 @@ func TestStreamTimeoutIsPerGap(t *testing.T) {
 		t.Fatalf("stall cut %s after the last event, want about %s", gap, timeout)
 	}
 }
+
+// The lead byte is read alone, then handed to the header reader ahead
+// of whatever followed it; later reads go to the connection.
+func TestLeadByteHandsOverFirstByte(t *testing.T) {
+	srv, cli := net.Pipe()
+	defer srv.Close()
+	defer cli.Close()
+	go func() {
+		_, _ = srv.Write([]byte("H"))
+		_, _ = srv.Write([]byte("TTP/1.1 200 OK\r\n"))
+		_, _ = srv.Write([]byte("rest"))
+	}()
+	var l leadByte
+	if err := l.wait(cli); err != nil || l.b[0] != 'H' {
+		t.Fatalf("wait: %q %v", l.b[0], err)
+	}
+	br := bufio.NewReader(&l)
+	line, err := br.ReadString('\n')
+	if err != nil || line != "HTTP/1.1 200 OK\r\n" {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	rest := make([]byte, 4)
+	if _, err := io.ReadFull(br, rest); err != nil || string(rest) != "rest" {
+		t.Fatalf("rest %q, %v", rest, err)
+	}
+}
+
+// Calls to a deployment whose answers are slow (or not yet timed) wait
+// for the first byte without a read buffer; fast ones read at once. Both
+// answer alike, keep their connection alive, and resend a request whose
+// pooled connection the upstream had closed.
+func TestBareWaitAndBufferedWaitAnswerAlike(t *testing.T) {
+	answer := `{"id":"c","object":"chat.completion","choices":[]}`
+	full := "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(answer)) + "\r\n\r\n" + answer
+	for _, tc := range []struct {
+		name    string
+		latency time.Duration
+	}{{"slow upstream, bare wait", time.Second}, {"fast upstream, buffered wait", time.Microsecond}} {
+		t.Run(tc.name, func(t *testing.T) {
+			base, conns := rawUpstream(t, func(conn, req int) []string {
+				if conn == 0 && req == 1 {
+					// The upstream closed this kept-alive connection:
+					// the request goes again on a new one.
+					return []string{"<close>"}
+				}
+				return []string{full[:1], full[1:]}
+			})
+			reg := rawRegistry(t, base)
+			d := reg.Lookup([]byte("m")).Deployments[0]
+			for i := range 3 {
+				d.health.latency.Store(int64(tc.latency))
+				if d.slowAnswers() != (tc.latency > slowAnswerTTFB) {
+					t.Fatalf("slowAnswers %v for %s", d.slowAnswers(), tc.latency)
+				}
+				out := AcquireResponse()
+				err := reg.Chat(reg.Lookup([]byte("m")), request(RouteChat, `{"model":"m","messages":[]}`, false), out)
+				if err != nil || string(out.Body) != answer {
+					t.Fatalf("request %d: %q, %v", i, out.Body, err)
+				}
+				ReleaseResponse(out)
+			}
+			if n := conns.Load(); n != 2 {
+				t.Fatalf("%d connections for 3 calls, want 2 (one stale, then kept)", n)
+			}
+		})
+	}
+}

@@ -118,6 +118,10 @@ type exchange struct {
 	deadline time.Time
 	// obs accumulates the time spent waiting on the upstream (optional).
 	obs *Observed
+	// waitBare waits for the answer's first byte without a read buffer
+	// (slowAnswers); lead holds that byte for the header reader.
+	waitBare bool
+	lead     leadByte
 }
 
 // roundTrip sends req and reads the response headers into resp (whose
@@ -180,7 +184,17 @@ func (x *exchange) try(req *fasthttp.Request, resp *fasthttp.Response, headerDea
 	if err != nil {
 		return reused && !isTimeout(err), x.fail(err)
 	}
-	x.br = hc.AcquireReader(conn)
+	if x.waitBare {
+		if err := x.lead.wait(conn); err != nil {
+			// Closed before the first byte (a reset included), as
+			// fasthttp reports it for the read below.
+			return reused && !isTimeout(err), x.fail(err)
+		}
+		x.br = hc.AcquireReader(conn)
+		x.br.Reset(&x.lead)
+	} else {
+		x.br = hc.AcquireReader(conn)
+	}
 	if err := readResponseHeader(resp, x.br); err != nil {
 		// fasthttp reports any failure before the first byte of the
 		// headers (a reset included) as io.EOF.

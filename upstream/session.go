@@ -145,7 +145,7 @@ func isRedirect(status int) bool {
 // and its body is still unread in out.x.
 func (reg *Registry) call(d *Deployment, req *ChatRequest, out *Response, asErr func(status int, body []byte, h *fasthttp.ResponseHeader) *Error) (*fasthttp.Response, *Error) {
 	x := &out.x
-	*x = exchange{pool: d.pool, cancel: req.Cancel, obs: &out.Observed}
+	*x = exchange{pool: d.pool, cancel: req.Cancel, obs: &out.Observed, waitBare: d.slowAnswers()}
 	limit := d.timeout
 	if req.Stream {
 		limit = d.streamTimeout
