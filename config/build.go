@@ -148,6 +148,11 @@ func (b *builder) deployment(e *node, label string, index int) *Deployment {
 		return nil
 	}
 	d.Params = rawMap(lp)
+	for _, k := range lp.keys {
+		if unenforcedParams[k] {
+			b.ignored["model_list[].litellm_params."+k] = true
+		}
+	}
 	p := func(k string) string { return lpPath + "." + k }
 
 	mod := lp.get("model")

@@ -425,7 +425,7 @@ model_list:
     litellm_params: {model: openai/x, region_name: eu, input_cost_per_second: 1}
     tags: [a]
   - model_name: n
-    litellm_params: {model: openai/y}
+    litellm_params: {model: openai/y, max_parallel_requests: 10}
     tags: [b]
 general_settings:
   master_key: sk-1
@@ -459,6 +459,7 @@ user_id_mappings: {}
 		"litellm_settings.failure_callback",
 		"litellm_settings.guardrails",
 		"litellm_settings.success_callback",
+		"model_list[].litellm_params.max_parallel_requests",
 		"model_list[].tags",
 		"router_settings.enable_pre_call_checks",
 	}
