@@ -148,11 +148,6 @@ func (b *builder) deployment(e *node, label string, index int) *Deployment {
 		return nil
 	}
 	d.Params = rawMap(lp)
-	for _, k := range lp.keys {
-		if unenforcedParams[k] {
-			b.ignored["model_list[].litellm_params."+k] = true
-		}
-	}
 	p := func(k string) string { return lpPath + "." + k }
 
 	mod := lp.get("model")
@@ -183,6 +178,7 @@ func (b *builder) deployment(e *node, label string, index int) *Deployment {
 	d.MaxRetries = b.count(lp.get("max_retries"), p("max_retries"))
 	d.RPM = b.limit(lp, e, "rpm", lpPath, label)
 	d.TPM = b.limit(lp, e, "tpm", lpPath, label)
+	d.MaxParallel = derefOr(b.count(lp.get("max_parallel_requests"), p("max_parallel_requests")), 0)
 	d.Weight = b.nonNegFloat(lp.get("weight"), p("weight"))
 
 	if mr := lp.get("mock_response"); !mr.isNull() {

@@ -79,6 +79,10 @@ type Deployment struct {
 	// RPM and TPM are the deployment's limits (0 = unlimited).
 	RPM int
 	TPM int
+	// MaxParallel is litellm_params.max_parallel_requests: calls in
+	// flight on this deployment at once, streams until their end
+	// (0 = router_settings.default_max_parallel_requests, else none).
+	MaxParallel int
 	// Weight is litellm_params.weight for simple-shuffle (0 = unset).
 	Weight float64
 

@@ -152,6 +152,7 @@ func TestLiteLLMParamsFields(t *testing.T) {
       max_retries: 0
       rpm: 480
       tpm: 20_000
+      max_parallel_requests: 12
       weight: 2.5
       mock_response: ""
       vertex_project: my-proj
@@ -172,8 +173,8 @@ func TestLiteLLMParamsFields(t *testing.T) {
 	if d.MaxRetries == nil || *d.MaxRetries != 0 {
 		t.Errorf("MaxRetries = %v, want pointer to 0", d.MaxRetries)
 	}
-	if d.RPM != 480 || d.TPM != 20000 || d.Weight != 2.5 {
-		t.Errorf("RPM/TPM/Weight = %d %d %v", d.RPM, d.TPM, d.Weight)
+	if d.RPM != 480 || d.TPM != 20000 || d.Weight != 2.5 || d.MaxParallel != 12 {
+		t.Errorf("RPM/TPM/Weight/MaxParallel = %d %d %v %d", d.RPM, d.TPM, d.Weight, d.MaxParallel)
 	}
 	if !d.HasMockResponse || d.MockResponse != "" {
 		t.Errorf("explicit empty mock_response: Has=%v %q", d.HasMockResponse, d.MockResponse)
@@ -459,7 +460,6 @@ user_id_mappings: {}
 		"litellm_settings.failure_callback",
 		"litellm_settings.guardrails",
 		"litellm_settings.success_callback",
-		"model_list[].litellm_params.max_parallel_requests",
 		"model_list[].tags",
 		"router_settings.enable_pre_call_checks",
 	}

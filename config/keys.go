@@ -83,6 +83,7 @@ var actedOnKeys = map[string]map[string]bool{
 		"connection_pool",
 		"redis_username",
 		"redis_db",
+		"default_max_parallel_requests",
 	),
 }
 
@@ -98,14 +99,6 @@ var deploymentKeys = set(
 	"rpm",
 	"tpm",
 )
-
-// unenforcedParams are litellm_params keys LiteLLM's router acts on and
-// llmedge does not. Every other litellm_params key is either used or
-// forwarded to the provider, so only these are reported as ignored:
-// a deployment's max_parallel_requests is a concurrency cap per
-// deployment in LiteLLM, and llmedge has none (general_settings'
-// max_parallel_requests / global_max_parallel_requests cap the gateway).
-var unenforcedParams = set("max_parallel_requests")
 
 // userIDMappingKeys and headerPatternKeys are closed sets: an unknown key
 // in user_id_mappings is an error, because a typo there silently changes

@@ -536,3 +536,41 @@ func (c *chunkedReader) Read(p []byte) (int, error) {
 	c.left -= n
 	return n, err
 }
+
+// A deployment with max_parallel_requests 1 gives its slot back however
+// a call ends: a stream relayed to its end, a non-stream answer, a
+// client that leaves mid-stream. A slot kept by mistake would stall
+// every later call.
+func TestMaxParallelSlotFreedByEveryEnding(t *testing.T) {
+	up := newFakeOpenAI(t)
+	gate := make(chan struct{})
+	up.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
+		if strings.Contains(string(body), "hold") {
+			streamWords([]string{"first", "second"}, 0, gate)(w, r, body)
+			return
+		}
+		streamWords([]string{"ok"}, 0, nil)(w, r, body)
+	})
+	d := dep(0, "m", "openai/m", up.base(), "k")
+	d.MaxParallel = 1
+	cfg := testConfig(d)
+	cfg.Router.Raw = map[string]any{"max_retry_wait_seconds": 0.5}
+	gw := startGateway(t, cfg)
+	stream := `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`
+	for i := range 3 {
+		if r := rawPost(t, gw, "/v1/chat/completions", stream, testMasterKey); r.StatusCode != 200 || !strings.HasSuffix(r.Body, "data: [DONE]\n\n") {
+			t.Fatalf("stream %d: %d %q", i, r.StatusCode, r.Body)
+		}
+	}
+	conn, br := rawStreamOpen(t, gw, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hold"}]}`)
+	readEvent(t, conn, br)
+	// The held stream has the only slot: another call waits, then 429.
+	if r := rawPost(t, gw, "/v1/chat/completions", stream, testMasterKey); r.StatusCode != 429 || !strings.Contains(r.Body, "max_parallel_requests") {
+		t.Fatalf("while the slot is held: %d %s", r.StatusCode, r.Body)
+	}
+	conn.Close()
+	waitFor(t, 3*time.Second, "in-flight back to 0", func() bool { return gw.srv.InFlight() == 0 })
+	if r := rawPost(t, gw, "/v1/chat/completions", stream, testMasterKey); r.StatusCode != 200 {
+		t.Fatalf("after the client left: %d %s", r.StatusCode, r.Body)
+	}
+}

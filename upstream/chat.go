@@ -110,6 +110,10 @@ type Response struct {
 	native nativeStream
 	sc     *sse.Scanner
 	upResp *fasthttp.Response // the upstream response whose headers are relayed
+	// slot is the deployment whose max_parallel_requests slot this
+	// answer holds (parallel.go); nil when none.
+	slot    *Deployment
+	slotReg *Registry
 	// reqBody is the upstream request body being sent (kept for reuse).
 	reqBody []byte
 }
@@ -122,6 +126,7 @@ func AcquireResponse() *Response { return responsePool.Get().(*Response) }
 // ReleaseResponse closes r's stream (if any) and returns r to the pool.
 func ReleaseResponse(r *Response) {
 	r.x.release(&r.resp)
+	r.freeSlot()
 	r.resp.Reset()
 	r.req.Reset()
 	r.Deployment = nil

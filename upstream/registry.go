@@ -83,6 +83,7 @@ type Deployment struct {
 	unavailableCode   string
 
 	inflight atomic.Int64
+	slots    parallelSlots // max_parallel_requests (parallel.go)
 
 	ext    deploymentExtras // provider-specific settings (deployment_extras.go)
 	health health
@@ -115,7 +116,8 @@ type Registry struct {
 	warnings []string
 	policy   policy
 	cookies  *cookieJar
-	obs      Observer // metrics hooks (observe.go); nil = none
+	obs      Observer  // metrics hooks (observe.go); nil = none
+	freed    slotFreed // wakes calls waiting for a deployment slot
 }
 
 // NewRegistry builds deployments from cfg. Errors are config errors
@@ -184,6 +186,10 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 	d.timeout = cd.Timeout
 	if d.timeout <= 0 {
 		d.timeout = r.policy.timeout
+	}
+	d.slots.max = int64(cd.MaxParallel)
+	if d.slots.max == 0 {
+		d.slots.max = int64(r.policy.defaultMaxParallel)
 	}
 	d.streamTimeout = cd.StreamTimeout
 	if d.streamTimeout <= 0 {

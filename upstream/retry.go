@@ -21,9 +21,26 @@ import (
 func (reg *Registry) tryGroup(g *Group, req *ChatRequest, out *Response, cs *callState) *Error {
 	var last *Error
 	cs.retries = 0
+	var queued time.Duration // waited for a max_parallel_requests slot
 	for {
 		now := time.Now()
 		d, wait, serr := reg.choose(g, req.Route, cs, now.UnixNano())
+		if serr == errAllBusy {
+			left := reg.policy.maxRetryWait - queued
+			if left <= 0 {
+				return busyError(g, queued)
+			}
+			start := time.Now()
+			freed := reg.waitForSlot(req.Cancel, left)
+			queued += time.Since(start)
+			if req.Cancel.Canceled() {
+				return canceledError()
+			}
+			if !freed {
+				return busyError(g, queued)
+			}
+			continue
+		}
 		if d == nil {
 			if last != nil {
 				return last
@@ -60,11 +77,14 @@ func (reg *Registry) tryGroup(g *Group, req *ChatRequest, out *Response, cs *cal
 			cs.waited += wait
 			now = time.Now()
 		}
-		if last != nil {
-			cs.retries++
-		}
 		if req.Cancel.Canceled() {
 			return canceledError()
+		}
+		if !reg.takeSlot(d, out) {
+			continue // another call took d's last slot: choose again
+		}
+		if last != nil {
+			cs.retries++
 		}
 		err := reg.run(d, g, req, out, cs, now)
 		if err == nil {
@@ -90,6 +110,11 @@ func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Respons
 	d.inflight.Add(1)
 	err := reg.attempt(d, g, req, out)
 	d.inflight.Add(-1)
+	if err != nil || out.Stream == nil {
+		// Nothing of d is in use any more (a stream keeps its slot
+		// until its Response is released).
+		out.freeSlot()
+	}
 	end := time.Now()
 	if err == nil {
 		d.health.observe(end.Sub(start))

@@ -58,7 +58,7 @@ func (reg *Registry) choose(g *Group, route Route, cs *callState, now int64) (*D
 	fresh := buf[:0]
 	var later *Deployment
 	var laterWait time.Duration
-	serving, limited := false, false
+	serving, limited, busy := false, false, false
 	soonest := int64(math.MaxInt64)
 	for _, d := range g.Deployments {
 		if !d.routes.has(route) {
@@ -76,6 +76,10 @@ func (reg *Registry) choose(g *Group, route Route, cs *callState, now int64) (*D
 		}
 		if d.atLimit(now) {
 			limited = true
+			continue
+		}
+		if d.slots.full() {
+			busy = true
 			continue
 		}
 		n := cs.attempts(d)
@@ -105,6 +109,9 @@ func (reg *Registry) choose(g *Group, route Route, cs *callState, now int64) (*D
 		return later, laterWait, nil
 	}
 	switch {
+	case busy:
+		// A slot frees when a call ends: worth waiting for.
+		return nil, 0, errAllBusy
 	case soonest != math.MaxInt64:
 		return nil, 0, cooldownError(g, soonest, now)
 	case limited:

@@ -100,7 +100,10 @@ type policy struct {
 	// (router_settings.timeout / stream_timeout, else the defaults).
 	timeout       time.Duration
 	streamTimeout time.Duration
-	warnings      []string
+	// defaultMaxParallel caps the calls in flight on a deployment
+	// without its own max_parallel_requests (0 = no cap).
+	defaultMaxParallel int
+	warnings           []string
 }
 
 // settingsReader looks a key up in router_settings, then litellm_settings.
@@ -291,6 +294,7 @@ func newPolicy(cfg *config.Config) (policy, config.Errors) {
 	p.allowedFails = s.count("allowed_fails", DefaultAllowedFails)
 	router := &settingsReader{sections: []map[string]any{cfg.Router.Raw}, names: []string{"router_settings"}}
 	p.timeout = router.seconds("timeout", DefaultTimeout)
+	p.defaultMaxParallel = router.count("default_max_parallel_requests", 0)
 	p.streamTimeout = router.seconds("stream_timeout", DefaultStreamTimeout)
 	s.errs = append(s.errs, router.errs...)
 	if p.timeout <= 0 {
