@@ -17,47 +17,9 @@ func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
-// jValue returns the index just past the value at b[i].
-func jValue(b []byte, i int) (int, bool) {
-	if i >= len(b) {
-		return 0, false
-	}
-	switch b[i] {
-	case '"':
-		return SkipStrictString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				e, ok := SkipStrictString(b, i)
-				if !ok {
-					return 0, false
-				}
-				i = e
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1, true
-				}
-			}
-			i++
-		}
-		return 0, false
-	}
-	s := i
-	for i < len(b) {
-		c := b[i]
-		if c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' || c == '\t' {
-			break
-		}
-		i++
-	}
-	return i, i > s
-}
+// jValue returns the index just past the value at b[i], checking the
+// escapes of its strings.
+func jValue(b []byte, i int) (int, bool) { return skipValue(b, i, true) }
 
 // jGet returns the raw value of obj's top-level member key (nil when
 // absent or obj is not an object).

@@ -45,19 +45,27 @@ func SkipString(b []byte, i int) (int, bool) {
 // containers are skipped by counting brackets outside strings, without
 // recursion, so nesting depth costs no stack. Scalars (numbers, true,
 // false, null) end at a delimiter; they are not validated.
-func SkipValue(b []byte, i int) (int, bool) {
+func SkipValue(b []byte, i int) (int, bool) { return skipValue(b, i, false) }
+
+// skipValue is SkipValue; strict checks the escapes of every string
+// (SkipStrictString) instead of only finding its end.
+func skipValue(b []byte, i int, strict bool) (int, bool) {
 	if i >= len(b) {
 		return 0, false
 	}
+	skipString := SkipString
+	if strict {
+		skipString = SkipStrictString
+	}
 	switch b[i] {
 	case '"':
-		return SkipString(b, i)
+		return skipString(b, i)
 	case '{', '[':
 		depth := 0
 		for i < len(b) {
 			switch b[i] {
 			case '"':
-				e, ok := SkipString(b, i)
+				e, ok := skipString(b, i)
 				if !ok {
 					return 0, false
 				}
