@@ -201,13 +201,7 @@ func mainRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "llmedge bench run:", err)
 		return 2
 	}
-	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(r)
-	} else {
-		r.WriteText(stdout)
-	}
+	printResult(stdout, r, asJSON)
 	if r.OK == 0 {
 		return 1
 	}
@@ -246,13 +240,7 @@ func mainCompare(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "llmedge bench compare:", err)
 		return 1
 	}
-	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(r)
-	} else {
-		r.WriteText(stdout)
-	}
+	printResult(stdout, r, asJSON)
 	if report != "" {
 		f, err := os.Create(report)
 		if err == nil {
@@ -275,4 +263,15 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	found := false
 	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
 	return found
+}
+
+// printResult writes r as indented JSON (--json) or as text.
+func printResult(w io.Writer, r interface{ WriteText(io.Writer) }, asJSON bool) {
+	if !asJSON {
+		r.WriteText(w)
+		return
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(r)
 }
