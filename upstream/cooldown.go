@@ -187,6 +187,12 @@ func (reg *Registry) noteFailure(d *Deployment, g *Group, route Route, e *Error,
 	if !reg.policy.countsForCooldown(e, c) || !hasAlternative(g, d, route) {
 		return
 	}
+	if e.Status == 404 && (route.spec().byID || d.wildcard) {
+		// The client named what was not found (a stored response, a
+		// model under a wildcard): not the deployment's fault, and no
+		// key may cool a deployment down for others by asking for it.
+		return
+	}
 	atOnce := e.Status == 401 || e.Status == 403 || e.Status == 404
 	if d.health.fail(now, c, atOnce, &reg.policy) {
 		reg.observeCooldown(d)

@@ -133,3 +133,39 @@ func TestAllowedFailsPolicySettings(t *testing.T) {
 		}
 	}
 }
+
+// A 404 for something the client named (a stored response id, a model
+// under a wildcard deployment) cools nothing: any key could otherwise
+// take deployments out for everyone by asking for what does not exist.
+func TestClientNamedNotFoundDoesNotCoolDown(t *testing.T) {
+	cfg := &config.Config{}
+	for i, model := range []string{"gpt-4o", "gpt-4o", "*", "*"} {
+		name := "m"
+		if model == "*" {
+			name = "w"
+		}
+		cfg.Deployments = append(cfg.Deployments, &config.Deployment{Index: i, ModelName: name, ID: name + "-" + string(rune('0'+i)),
+			Model: "openai/" + model, Provider: "openai", UpstreamModel: model, APIBase: "http://127.0.0.1:1/v1", APIKey: "k"})
+	}
+	reg, err := NewRegistry(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UnixNano()
+	notFound := &Error{Status: 404, Type: "invalid_request_error", Code: "not_found"}
+	m, w := reg.Lookup([]byte("m")), reg.Lookup([]byte("w"))
+	for range 10 {
+		m.Deployments[0].health.use(now, 1)
+		reg.noteFailure(m.Deployments[0], m, RouteResponseGet, notFound, now)
+		w.Deployments[0].health.use(now, 1)
+		reg.noteFailure(w.Deployments[0], w, RouteChat, notFound, now)
+	}
+	if !m.Deployments[0].CoolingDownUntil().IsZero() || !w.Deployments[0].CoolingDownUntil().IsZero() {
+		t.Fatal("a 404 for a client-named object cooled a deployment down")
+	}
+	// A 404 for the model a deployment is configured with is its own.
+	reg.noteFailure(m.Deployments[1], m, RouteChat, notFound, now)
+	if m.Deployments[1].CoolingDownUntil().IsZero() {
+		t.Fatal("a 404 for the deployment's own model did not cool it")
+	}
+}
