@@ -54,6 +54,7 @@ var actedOnKeys = map[string]map[string]bool{
 		"allowed_fails",
 		"cooldown_time",
 		"retry_policy",
+		"allowed_fails_policy",
 		// llmedge extensions (router_settings wins).
 		"retry_backoff_seconds",
 		"retry_backoff_max_seconds",
@@ -65,6 +66,7 @@ var actedOnKeys = map[string]map[string]bool{
 		"timeout",
 		"retry_policy",
 		"allowed_fails",
+		"allowed_fails_policy",
 		"cooldown_time",
 		"fallbacks",
 		"default_fallbacks",

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -327,72 +326,6 @@ func TestStalledStreamEndsWithErrorEvent(t *testing.T) {
 	}
 	if strings.Contains(resp.Body, "two") || len(up.requests()) != 1 {
 		t.Fatalf("calls %d body %q", len(up.requests()), resp.Body)
-	}
-}
-
-func TestCooldownEntryAndRecovery(t *testing.T) {
-	up := newFakeOpenAI(t)
-	up.setHandler(status(503))
-	gw := startGateway(t, relConfig(map[string]any{"num_retries": int64(0), "allowed_fails": int64(1), "cooldown_time": 0.4},
-		dep(0, "m", "openai/m", up.base(), "k")))
-	for i := 0; i < 2; i++ {
-		if r := rawPost(t, gw, "/v1/chat/completions", chatBody, testMasterKey); r.StatusCode != 503 {
-			t.Fatalf("request %d: %d", i, r.StatusCode)
-		}
-	}
-	cooledAt := time.Now()
-	// Two failures > allowed_fails 1: cooling down, the upstream is spared.
-	r := rawPost(t, gw, "/v1/chat/completions", chatBody, testMasterKey)
-	if r.StatusCode != 429 || r.Header.Get("Retry-After") != "1" || !strings.Contains(r.Body, "deployments_cooling_down") {
-		t.Fatalf("during cooldown: status %d retry-after %q body %s", r.StatusCode, r.Header.Get("Retry-After"), r.Body)
-	}
-	if n := len(up.requests()); n != 2 {
-		t.Fatalf("upstream calls during cooldown = %d, want 2", n)
-	}
-	up.setHandler(answerJSON("recovered"))
-	var got rawResponse
-	waitFor(t, 3*time.Second, "recovery", func() bool {
-		got = rawPost(t, gw, "/v1/chat/completions", chatBody, testMasterKey)
-		return got.StatusCode == 200
-	})
-	if since := time.Since(cooledAt); since < 300*time.Millisecond {
-		t.Fatalf("recovered after %s, before cooldown_time", since)
-	}
-	if n := len(up.requests()); n != 3 || !strings.Contains(got.Body, "recovered") {
-		t.Fatalf("upstream calls = %d, want 3", n)
-	}
-}
-
-// Every deployment cooling down: 429 with Retry-After = the soonest
-// recovery, and no upstream call.
-func TestAllDeploymentsCoolingDown(t *testing.T) {
-	a, b := newFakeOpenAI(t), newFakeOpenAI(t)
-	a.setHandler(status(500))
-	b.setHandler(status(429))
-	gw := startGateway(t, relConfig(map[string]any{"num_retries": int64(1), "allowed_fails": int64(0), "cooldown_time": int64(3)},
-		dep(0, "m", "openai/m", a.base(), "k"), dep(1, "m", "openai/m", b.base(), "k")))
-	r := rawPost(t, gw, "/v1/chat/completions", chatBody, testMasterKey)
-	if r.StatusCode != 500 && r.StatusCode != 429 {
-		t.Fatalf("first: %d", r.StatusCode)
-	}
-	if len(a.requests()) != 1 || len(b.requests()) != 1 || r.Header.Get("X-Llmedge-Attempts") != "2" {
-		t.Fatalf("calls a=%d b=%d attempts %q", len(a.requests()), len(b.requests()), r.Header.Get("X-Llmedge-Attempts"))
-	}
-	r = rawPost(t, gw, "/v1/chat/completions", chatBody, testMasterKey)
-	if r.StatusCode != 429 || r.Header.Get("Retry-After") != "3" {
-		t.Fatalf("status %d retry-after %q: %s", r.StatusCode, r.Header.Get("Retry-After"), r.Body)
-	}
-	if len(a.requests())+len(b.requests()) != 2 {
-		t.Fatal("an upstream was called while cooling down")
-	}
-	// The SDK sees a RateLimit error.
-	client := sdk(gw, testMasterKey)
-	p := userMsg("x")
-	p.Model = "m"
-	_, err := client.Chat.Completions.New(context.Background(), p)
-	var apiErr *openai.Error
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 {
-		t.Fatalf("sdk err %v", err)
 	}
 }
 

@@ -27,33 +27,62 @@ type health struct {
 	rpm    atomic.Int64
 	tpm    atomic.Int64
 
+	// fails counts, per error class, the failures of the current
+	// minute (failMinute) that count toward a cooldown.
 	mu         sync.Mutex
 	failMinute int64
-	fails      int
+	fails      [numClasses]int
 }
+
+// The failure rate that cools a deployment down (LiteLLM's
+// DEFAULT_FAILURE_THRESHOLD_PERCENT and _MINIMUM_REQUESTS): more than
+// half of its calls in the current minute failed, over at least 5 calls.
+const (
+	coolFailurePercent = 50
+	coolMinCalls       = 5
+)
 
 // cooling reports whether d is in cooldown at now (unix ns).
 func (h *health) cooling(now int64) bool { return h.coolUntil.Load() > now }
 
-// fail records a failure that counts toward cooldown. More than
-// allowed failures within the current minute start a cooldown.
-func (h *health) fail(now int64, allowed int, cooldown time.Duration) (cooled bool) {
-	if cooldown <= 0 {
+// fail records a failure of class c that counts toward a cooldown and
+// says whether the deployment must cool down now. With p.countFails
+// that is when the failures of class c this minute exceed the class's
+// allowed_fails_policy entry (else allowed_fails); otherwise when atOnce
+// (a broken key or model id) or when more than coolFailurePercent of the
+// calls this minute failed, over at least coolMinCalls. A failure while
+// cooling down (a last-resort attempt that failed) extends the cooldown
+// without starting a new one.
+func (h *health) fail(now int64, c errClass, atOnce bool, p *policy) (cooled bool) {
+	if p.cooldownTime <= 0 {
 		return false
 	}
+	calls, _ := h.usage(now)
 	m := now / int64(time.Minute)
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.failMinute != m {
-		h.failMinute, h.fails = m, 0
+		h.failMinute, h.fails = m, [numClasses]int{}
 	}
-	h.fails++
-	if h.fails > allowed {
-		h.fails = 0
-		h.coolUntil.Store(now + int64(cooldown))
-		cooled = true
+	h.fails[c]++
+	var cool bool
+	if p.countFails {
+		cool = h.fails[c] > p.allowedFailsFor(c)
+		if cool {
+			h.fails[c] = 0
+		}
+	} else {
+		failed := 0
+		for _, n := range h.fails {
+			failed += n
+		}
+		cool = atOnce || (calls >= coolMinCalls && 100*int64(failed) > coolFailurePercent*calls)
 	}
-	h.mu.Unlock()
-	return cooled
+	if !cool {
+		return false
+	}
+	was := h.coolUntil.Swap(now + int64(p.cooldownTime))
+	return was <= now
 }
 
 // retryAfter records an upstream Retry-After.
@@ -140,25 +169,75 @@ func (d *Deployment) headroom(now int64) float64 {
 	return h
 }
 
+// allowedFailsFor is how many failures of class c a deployment may have
+// in a minute when failures are counted.
+func (p *policy) allowedFailsFor(c errClass) int {
+	if n := p.allowedFailsPolicy[c]; n >= 0 {
+		return n
+	}
+	return p.allowedFails
+}
+
+// noteFailure records a failed attempt on d and cools d down when the
+// policy says so. A group's only deployment (for this route) is never
+// cooled down, as in LiteLLM: leaving it out helps nobody, and its
+// clients would get refusals instead of its answers.
+func (reg *Registry) noteFailure(d *Deployment, g *Group, route Route, e *Error, now int64) {
+	c := classify(e)
+	if !reg.policy.countsForCooldown(e, c) || !hasAlternative(g, d, route) {
+		return
+	}
+	if e.Status == 404 && (route.spec().byID || d.wildcard) {
+		// The client named what was not found (a stored response, a
+		// model under a wildcard): not the deployment's fault, and no
+		// key may cool a deployment down for others by asking for it.
+		return
+	}
+	atOnce := e.Status == 401 || e.Status == 403 || e.Status == 404
+	if d.health.fail(now, c, atOnce, &reg.policy) {
+		reg.observeCooldown(d)
+	}
+}
+
 // countsForCooldown says whether a failure is the deployment's fault
-// (and so counts toward its cooldown): rate limits, timeouts, server
-// errors, connection failures, and auth/not-found errors (a broken key
-// or model id on that deployment). A malformed request is the client's.
-func countsForCooldown(e *Error) bool {
-	if e.Code == "upstream_redirect" {
+// (and so counts toward its cooldown): timeouts, server errors,
+// connection failures, and auth/not-found errors (a broken key or model
+// id on that deployment). A malformed request is the client's. A 429 is
+// the provider's load signal: its Retry-After keeps the deployment out
+// of first picks for that long (health.notBefore), and it counts only
+// when failures are counted (LiteLLM's allowed_fails semantics). A
+// class named in allowed_fails_policy counts whatever it is.
+func (p *policy) countsForCooldown(e *Error, c errClass) bool {
+	if e.Code == "upstream_redirect" || e.Status == 499 {
 		return false
 	}
-	switch e.Status {
-	case 401, 403, 404, 408, 429:
+	if p.countFails && p.allowedFailsPolicy[c] >= 0 {
 		return true
-	case 499:
-		return false
+	}
+	switch e.Status {
+	case 401, 403, 404, 408:
+		return true
+	case 429:
+		return p.countFails
 	}
 	return e.Status >= 500 || e.Retryable
 }
 
+// hasAlternative reports whether g has a deployment other than d that
+// may serve route.
+func hasAlternative(g *Group, d *Deployment, route Route) bool {
+	for _, x := range g.Deployments {
+		if x != d && x.unavailable == "" && x.routes.has(route) {
+			return true
+		}
+	}
+	return false
+}
+
 // cooldownError is the answer when every deployment of g is cooling
-// down: 429 with Retry-After = the soonest recovery.
+// down and this call already tried each: 429 with Retry-After = the
+// soonest recovery. (The call's own last error is preferred; this
+// remains for a call whose attempts were made in another group.)
 func cooldownError(g *Group, soonest int64, now int64) *Error {
 	secs := int64(math.Ceil(float64(soonest-now) / float64(time.Second)))
 	if secs < 1 {

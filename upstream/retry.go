@@ -131,11 +131,7 @@ func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Respons
 	if ra := retryAfterDuration(err.RetryAfter, end); ra > 0 {
 		d.health.retryAfter(now, ra)
 	}
-	if countsForCooldown(err) {
-		if d.health.fail(now, reg.policy.allowedFails, reg.policy.cooldownTime) {
-			reg.observeCooldown(d)
-		}
-	}
+	reg.noteFailure(d, g, req.Route, err, now)
 	return err
 }
 

@@ -19,9 +19,12 @@
 //	                     ContentPolicyViolationErrorRetries. Without it
 //	                     only 408/429/5xx/529, connection errors and
 //	                     timeouts are retried.
-//	allowed_fails        failures per minute a deployment may have; one
-//	                     more cools it down (default 3; 429s count).
-//	cooldown_time        seconds a deployment sits out (default 5).
+//	allowed_fails,       unset (or LiteLLM's default 3): a deployment cools
+//	allowed_fails_policy down when >50% of >=5 calls this minute failed
+//	                     (cooldown.go). Set: failures per minute per error
+//	                     class it may have; one more cools it down.
+//	cooldown_time        seconds a deployment sits out (default 5). A
+//	                     group's only deployment never does.
 //	fallbacks, default_fallbacks, context_window_fallbacks,
 //	content_policy_fallbacks, max_fallbacks (default 5): LiteLLM's shapes.
 //	timeout, stream_timeout (router_settings only): defaults for

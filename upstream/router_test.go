@@ -199,12 +199,22 @@ func TestChoose(t *testing.T) {
 	if _, wait, _ := reg.choose(g, RouteChat, &cs, now); wait < 2*time.Second {
 		t.Fatalf("retry-after not honoured: %s", wait)
 	}
-	// Both cooling: 429 with the soonest recovery.
+	// Both cooling: the one that recovers soonest, once per call; then
+	// 429 with the soonest recovery.
 	a.health.coolUntil.Store(now + int64(3*time.Second))
 	b.health.coolUntil.Store(now + int64(1200*time.Millisecond))
-	d, _, e := reg.choose(g, RouteChat, &callState{}, now)
-	if d != nil || e == nil || e.Status != 429 || string(e.RetryAfter) != "2" {
+	var cooling callState
+	if d, _, e := reg.choose(g, RouteChat, &cooling, now); d != b || e != nil {
 		t.Fatalf("cooling: %v %+v", d, e)
+	}
+	cooling.note(b)
+	if d, wait, e := reg.choose(g, RouteChat, &cooling, now); d != a || e != nil || wait < 2*time.Second {
+		t.Fatalf("cooling, b tried: %v %s %+v", d, wait, e)
+	}
+	cooling.note(a)
+	d, _, e := reg.choose(g, RouteChat, &cooling, now)
+	if d != nil || e == nil || e.Status != 429 || string(e.RetryAfter) != "2" {
+		t.Fatalf("cooling, both tried: %v %+v", d, e)
 	}
 	a.health.coolUntil.Store(0)
 	b.health.coolUntil.Store(0)
@@ -218,25 +228,6 @@ func TestChoose(t *testing.T) {
 	b.health.use(now, 1)
 	if d, _, e := reg.choose(g, RouteChat, &callState{}, now); d != nil || e == nil || e.Status != 429 {
 		t.Fatalf("all at limit: %v %v", d, e)
-	}
-}
-
-func TestCooldownAfterAllowedFails(t *testing.T) {
-	var h health
-	now := time.Now().UnixNano()
-	for i := 0; i < 3; i++ {
-		if h.fail(now, 3, time.Second) {
-			t.Fatalf("cooled after %d fails", i+1)
-		}
-	}
-	if !h.fail(now, 3, time.Second) || !h.cooling(now) || h.cooling(now+int64(time.Second)) {
-		t.Fatal("4th failure did not cool down for 1s")
-	}
-	// Failures of an earlier minute do not count.
-	var h2 health
-	h2.fail(now, 1, time.Second)
-	if h2.fail(now+int64(time.Minute), 1, time.Second) {
-		t.Fatal("failures counted across minutes")
 	}
 }
 

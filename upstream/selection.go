@@ -49,17 +49,23 @@ func (cs *callState) note(d *Deployment) {
 // tried, that is not cooling down, within its rpm/tpm, and with no
 // pending Retry-After, picked by the routing strategy. Failing that, the
 // deployment that can be tried soonest (a tried one after its backoff,
-// or one whose Retry-After runs out). With nothing left it returns the
-// reason as an error: 429 when everything is cooling down or at its
-// limit, the deployments' own reason when none can serve, or nil when
-// every deployment used up its retries.
+// or one whose Retry-After runs out). Failing that, a cooling deployment
+// this call has not tried, the one whose cooldown ends soonest: a
+// cooldown steers traffic to the rest of the group, it never refuses a
+// call the upstream might still answer, and a call tries each cooling
+// deployment at most once (no backoff retries on it), so an outage
+// costs the upstream one attempt per deployment and call at most. With
+// nothing left it returns the reason as an error: 429 when everything
+// is at its limit (or cooling and already tried), the deployments' own
+// reason when none can serve, or nil when every deployment used up its
+// retries.
 func (reg *Registry) choose(g *Group, route Route, cs *callState, now int64) (*Deployment, time.Duration, *Error) {
 	var buf [16]*Deployment
 	fresh := buf[:0]
-	var later *Deployment
+	var later, cooled *Deployment
 	var laterWait time.Duration
 	serving, limited, busy := false, false, false
-	soonest := int64(math.MaxInt64)
+	soonest, cooledUntil := int64(math.MaxInt64), int64(0)
 	for _, d := range g.Deployments {
 		if !d.routes.has(route) {
 			// Not an option for this route (a chat model asked for
@@ -71,6 +77,13 @@ func (reg *Registry) choose(g *Group, route Route, cs *callState, now int64) (*D
 		}
 		serving = true
 		if cu := d.health.coolUntil.Load(); cu > now {
+			if (cooled == nil || cu < cooledUntil) && cs.attempts(d) == 0 && !d.atLimit(now) {
+				if d.slots.full() {
+					busy = true
+				} else {
+					cooled, cooledUntil = d, cu
+				}
+			}
 			soonest = min(soonest, cu)
 			continue
 		}
@@ -107,6 +120,13 @@ func (reg *Registry) choose(g *Group, route Route, cs *callState, now int64) (*D
 	}
 	if later != nil {
 		return later, laterWait, nil
+	}
+	if cooled != nil && !busy {
+		var wait time.Duration
+		if nb := cooled.health.notBefore.Load(); nb > now {
+			wait = time.Duration(nb - now)
+		}
+		return cooled, wait, nil
 	}
 	switch {
 	case busy:

@@ -3,6 +3,7 @@ package upstream
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,8 +17,9 @@ const (
 	// DefaultNumRetries: LiteLLM's router default (the OpenAI SDK's
 	// DEFAULT_MAX_RETRIES): three attempts in all.
 	DefaultNumRetries = 2
-	// DefaultAllowedFails failures of a deployment within a minute are
-	// tolerated; one more puts it in cooldown (LiteLLM: 3).
+	// DefaultAllowedFails is LiteLLM's allowed_fails. Left at it (or
+	// unset) a deployment cools down by its failure rate (cooldown.go);
+	// any other value counts failures instead, as LiteLLM does.
 	DefaultAllowedFails = 3
 	// DefaultCooldownTime is how long a deployment sits out after too
 	// many failures (LiteLLM: 5 s). Short: long enough for the rest of
@@ -69,6 +71,17 @@ const (
 	numClasses
 )
 
+// allowedFailsPolicyKeys name the classes of
+// router_settings.allowed_fails_policy.
+var allowedFailsPolicyKeys = [...]string{
+	classBadRequest:    "BadRequestErrorAllowedFails",
+	classAuth:          "AuthenticationErrorAllowedFails",
+	classTimeout:       "TimeoutErrorAllowedFails",
+	classRateLimit:     "RateLimitErrorAllowedFails",
+	classContentPolicy: "ContentPolicyViolationErrorAllowedFails",
+	classInternal:      "InternalServerErrorAllowedFails",
+}
+
 var retryPolicyKeys = [...]string{
 	classBadRequest:    "BadRequestErrorRetries",
 	classAuth:          "AuthenticationErrorRetries",
@@ -84,18 +97,22 @@ type policy struct {
 	strategy   strategy
 	numRetries int
 	// retryPolicy[c] is the retry count for class c; -1 = unset.
-	retryPolicy  [numClasses]int
-	allowedFails int
-	cooldownTime time.Duration
-	backoff      time.Duration
-	backoffMax   time.Duration
-	maxRetryWait time.Duration
-	maxFallbacks int
-	fallbacks    map[string][]string
-	defaultFB    []string
-	contextFB    map[string][]string
-	contentFB    map[string][]string
-	cookieStore  string
+	retryPolicy [numClasses]int
+	// allowedFails and allowedFailsPolicy (per class, -1 = unset) are
+	// used when countFails: failures are counted, not rated (cooldown.go).
+	allowedFails       int
+	allowedFailsPolicy [numClasses]int
+	countFails         bool
+	cooldownTime       time.Duration
+	backoff            time.Duration
+	backoffMax         time.Duration
+	maxRetryWait       time.Duration
+	maxFallbacks       int
+	fallbacks          map[string][]string
+	defaultFB          []string
+	contextFB          map[string][]string
+	contentFB          map[string][]string
+	cookieStore        string
 	// timeout and streamTimeout apply to deployments without their own
 	// (router_settings.timeout / stream_timeout, else the defaults).
 	timeout       time.Duration
@@ -155,6 +172,37 @@ func (s *settingsReader) count(key string, def int) int {
 		return def
 	}
 	return int(f)
+}
+
+// classCounts reads a map of error class names (names[c] for class c)
+// to whole numbers, like retry_policy; -1 for a class it does not name.
+func (s *settingsReader) classCounts(key string, names []string, most float64) [numClasses]int {
+	var out [numClasses]int
+	for i := range out {
+		out[i] = -1
+	}
+	v, path, ok := s.get(key)
+	if !ok {
+		return out
+	}
+	m, isMap := v.(map[string]any)
+	if !isMap {
+		s.fail(path, "must be a map like {%s: 3}", names[classRateLimit])
+	}
+	for k, cv := range m {
+		c := slices.Index(names, k)
+		if c < 0 {
+			s.fail(path+"."+k, "unknown error class (known: %s)", strings.Join(names, ", "))
+			continue
+		}
+		f, ok := toFloat(cv)
+		if !ok || f < 0 || f != math.Trunc(f) || f > most {
+			s.fail(path+"."+k, "must be a whole number >= 0")
+			continue
+		}
+		out[c] = int(f)
+	}
+	return out
 }
 
 func (s *settingsReader) seconds(key string, def time.Duration) time.Duration {
@@ -264,34 +312,15 @@ func newPolicy(cfg *config.Config) (policy, config.Errors) {
 	default:
 		p.numRetries = s.count("num_retries", DefaultNumRetries)
 	}
-	for i := range p.retryPolicy {
-		p.retryPolicy[i] = -1
-	}
-	if v, path, ok := s.get("retry_policy"); ok {
-		m, isMap := v.(map[string]any)
-		if !isMap {
-			s.fail(path, "must be a map like {RateLimitErrorRetries: 3}")
-		}
-		for k, cv := range m {
-			c := -1
-			for i, name := range retryPolicyKeys {
-				if name == k {
-					c = i
-				}
-			}
-			if c < 0 {
-				s.fail(path+"."+k, "unknown error class (known: %s)", strings.Join(retryPolicyKeys[:], ", "))
-				continue
-			}
-			f, ok := toFloat(cv)
-			if !ok || f < 0 || f != math.Trunc(f) || f > 1000 {
-				s.fail(path+"."+k, "must be a whole number >= 0")
-				continue
-			}
-			p.retryPolicy[c] = int(f)
-		}
-	}
+	p.retryPolicy = s.classCounts("retry_policy", retryPolicyKeys[:], 1000)
 	p.allowedFails = s.count("allowed_fails", DefaultAllowedFails)
+	p.allowedFailsPolicy = s.classCounts("allowed_fails_policy", allowedFailsPolicyKeys[:], 1e6)
+	// LiteLLM's switch: an allowed_fails_policy, or an allowed_fails other
+	// than its default, replaces the failure rate by failure counts.
+	p.countFails = p.allowedFails != DefaultAllowedFails
+	for _, n := range p.allowedFailsPolicy {
+		p.countFails = p.countFails || n >= 0
+	}
 	router := &settingsReader{sections: []map[string]any{cfg.Router.Raw}, names: []string{"router_settings"}}
 	p.timeout = router.seconds("timeout", DefaultTimeout)
 	p.defaultMaxParallel = router.count("default_max_parallel_requests", 0)
