@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
 	"github.com/valyala/fasthttp"
 )
@@ -176,5 +177,5 @@ func eventType(ev sse.Event) []byte {
 	if len(ev.Name) > 0 {
 		return ev.Name
 	}
-	return jStr(ev.Data, "type")
+	return jsonx.Str(ev.Data, "type")
 }

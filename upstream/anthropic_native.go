@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/llmedge/llmedge/internal/errbody"
 	"github.com/llmedge/llmedge/sse"
 )
 
@@ -138,9 +139,7 @@ func (s *nativeStream) fail(w Writer, err error) error {
 	s.x.failed = true
 	msg, typ, _ := midStreamFailure(s.d, err, "mid-event")
 	var buf [512]byte
-	b := append(buf[:0], "event: error\ndata: "...)
-	b = AppendAnthropicError(b, typ, msg)
-	b = append(b, "\n\n"...)
+	b := errbody.AppendAnthropicEvent(buf[:0], typ, msg)
 	if _, werr := w.Write(b); werr != nil || w.Flush() != nil {
 		return ErrClientGone
 	}

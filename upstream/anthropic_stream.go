@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/bytedance/sonic"
+	"github.com/llmedge/llmedge/internal/errbody"
+	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
 	"github.com/valyala/fasthttp"
 )
@@ -79,11 +81,11 @@ func (s *anthropicStream) start(d *Deployment, x *exchange, uresp *fasthttp.Resp
 		s.out = out
 	}
 	p := append(s.prefix[:0], `data: {"id":`...)
-	p = AppendJSONString(p, ms.Message.ID)
+	p = jsonx.AppendString(p, ms.Message.ID)
 	p = append(p, `,"object":"chat.completion.chunk","created":`...)
 	p = strconv.AppendInt(p, time.Now().Unix(), 10)
 	p = append(p, `,"model":`...)
-	p = AppendJSONString(p, ms.Message.Model)
+	p = jsonx.AppendString(p, ms.Message.Model)
 	s.prefix = p
 	out.Stream = s
 	return nil
@@ -112,7 +114,7 @@ func (s *anthropicStream) Relay(w Writer) error {
 		var evErr *Error
 		s.buf, done, evErr = s.translate(s.buf[:0], ev)
 		if evErr != nil {
-			s.buf = AppendSSEError(s.buf[:0], evErr.Message, evErr.Type, evErr.Code)
+			s.buf = errbody.AppendOpenAIEvent(s.buf[:0], evErr.Message, evErr.Type, evErr.Code)
 			s.buf = append(s.buf, sse.Done...)
 			s.x.failed = true
 			if _, werr := w.Write(s.buf); werr != nil || w.Flush() != nil {
@@ -173,20 +175,20 @@ func (s *anthropicStream) translate(b []byte, ev sse.Event) ([]byte, bool, *Erro
 	data := ev.Data
 	switch string(eventType(ev)) {
 	case "content_block_delta":
-		delta := jGet(data, "delta")
-		typ, val := jGet2(delta, "type", "text")
-		switch string(strVal(typ)) {
+		delta := jsonx.Get(data, "delta")
+		typ, val := jsonx.Get2(delta, "type", "text")
+		switch string(jsonx.StrVal(typ)) {
 		case "text_delta":
-			if lit := litVal(val); len(lit) > 2 {
+			if lit := jsonx.LitVal(val); len(lit) > 2 {
 				b = s.deltaChunk(b, "content", lit)
 			}
 		case "thinking_delta":
-			if lit := jLit(delta, "thinking"); len(lit) > 2 {
+			if lit := jsonx.Lit(delta, "thinking"); len(lit) > 2 {
 				b = s.deltaChunk(b, "reasoning_content", lit)
 			}
 		case "input_json_delta":
-			idx := jInt(data, "index")
-			lit := jLit(delta, "partial_json")
+			idx := jsonx.Int(data, "index")
+			lit := jsonx.Lit(delta, "partial_json")
 			if idx >= 0 && idx < len(s.toolIndex) && s.toolIndex[idx] >= 0 && len(lit) > 2 {
 				b = s.openChunk(b)
 				b = append(b, `{"tool_calls":[{"index":`...)
@@ -199,19 +201,19 @@ func (s *anthropicStream) translate(b []byte, ev sse.Event) ([]byte, bool, *Erro
 		}
 		// signature_delta and citations_delta have no OpenAI form.
 	case "content_block_start":
-		idx := jInt(data, "index")
-		cb := jGet(data, "content_block")
-		switch string(jStr(cb, "type")) {
+		idx := jsonx.Int(data, "index")
+		cb := jsonx.Get(data, "content_block")
+		switch string(jsonx.Str(cb, "type")) {
 		case "text":
-			if lit := jLit(cb, "text"); len(lit) > 2 {
+			if lit := jsonx.Lit(cb, "text"); len(lit) > 2 {
 				b = s.deltaChunk(b, "content", lit)
 			}
 		case "thinking":
-			if lit := jLit(cb, "thinking"); len(lit) > 2 {
+			if lit := jsonx.Lit(cb, "thinking"); len(lit) > 2 {
 				b = s.deltaChunk(b, "reasoning_content", lit)
 			}
 		case "tool_use":
-			id, name := jLit(cb, "id"), jLit(cb, "name")
+			id, name := jsonx.Lit(cb, "id"), jsonx.Lit(cb, "name")
 			// The index sizes s.toolIndex: bounded, or one bad event
 			// could claim any amount of memory.
 			if idx < 0 || idx > maxContentBlocks || id == nil || name == nil {
@@ -235,20 +237,20 @@ func (s *anthropicStream) translate(b []byte, ev sse.Event) ([]byte, bool, *Erro
 			// lost; Anthropic streams input only as input_json_delta.
 		}
 	case "message_delta":
-		if stop := jStr(jGet(data, "delta"), "stop_reason"); stop != nil {
+		if stop := jsonx.Str(jsonx.Get(data, "delta"), "stop_reason"); stop != nil {
 			s.finish = finishReason(stop)
 		}
-		if u := jGet(data, "usage"); u != nil {
-			if n := jInt(u, "output_tokens"); n >= 0 {
+		if u := jsonx.Get(data, "usage"); u != nil {
+			if n := jsonx.Int(u, "output_tokens"); n >= 0 {
 				s.usage.OutputTokens = n
 			}
-			if n := jInt(u, "input_tokens"); n >= 0 {
+			if n := jsonx.Int(u, "input_tokens"); n >= 0 {
 				s.usage.InputTokens = n
 			}
-			if n := jInt(u, "cache_creation_input_tokens"); n >= 0 {
+			if n := jsonx.Int(u, "cache_creation_input_tokens"); n >= 0 {
 				s.usage.CacheCreationInputTokens = n
 			}
-			if n := jInt(u, "cache_read_input_tokens"); n >= 0 {
+			if n := jsonx.Int(u, "cache_read_input_tokens"); n >= 0 {
 				s.usage.CacheReadInputTokens = n
 			}
 		}
@@ -313,7 +315,7 @@ func (s *anthropicStream) fail(w Writer, err error) error {
 	}
 	s.x.failed = true
 	msg, typ, code := midStreamFailure(s.d, err, "before message_stop")
-	b := AppendSSEError(s.buf[:0], msg, typ, code)
+	b := errbody.AppendOpenAIEvent(s.buf[:0], msg, typ, code)
 	b = append(b, sse.Done...)
 	s.buf = b
 	if _, werr := w.Write(b); werr != nil || w.Flush() != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/jsonx"
 )
 
 // DefaultAzureAPIVersion is used when neither litellm_params.api_version
@@ -35,7 +36,7 @@ func (r *Registry) buildAzure(d *Deployment, path string, env func(...string) st
 	// "azure/o_series/o3": LiteLLM's marker for reasoning deployments;
 	// the deployment is what follows it.
 	deployment := strings.TrimPrefix(cd.UpstreamModel, "o_series/")
-	d.quotedModel = AppendJSONString(nil, deployment)
+	d.quotedModel = jsonx.AppendString(nil, deployment)
 	base := cd.APIBase
 	fromEnv := false
 	if base == "" {

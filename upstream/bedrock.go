@@ -16,6 +16,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/bytedance/sonic"
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/valyala/fasthttp"
 )
 
@@ -88,7 +89,7 @@ func (r *Registry) buildBedrock(d *Deployment, path string, env func(...string) 
 	}
 	be.host = d.host
 	d.px.bedrock = be
-	d.quotedModel = AppendJSONString(nil, model)
+	d.quotedModel = jsonx.AppendString(nil, model)
 	if d.unavailable != "" {
 		return nil
 	}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/bytedance/sonic"
+	"github.com/llmedge/llmedge/internal/errbody"
+	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
 	"github.com/valyala/fasthttp"
 )
@@ -108,7 +110,7 @@ func (s *bedrockStream) chunk() {
 	b = append(b, `","object":"chat.completion.chunk","created":`...)
 	b = strconv.AppendInt(b, s.created, 10)
 	b = append(b, `,"model":`...)
-	s.buf = AppendJSONString(b, s.model)
+	s.buf = jsonx.AppendString(b, s.model)
 }
 
 // openDelta appends a chunk with one choice up to the inside of its
@@ -135,7 +137,7 @@ func (s *bedrockStream) translate(m *esMessage) error {
 		// Fast path for text, by far the most frequent event: the
 		// text's JSON literal is copied as is (validated by the scan),
 		// no decoding.
-		if lit := jLit(jGet(m.Payload, "delta"), "text"); lit != nil {
+		if lit := jsonx.Lit(jsonx.Get(m.Payload, "delta"), "text"); lit != nil {
 			s.openDelta()
 			s.buf = append(append(s.buf, `"content":`...), lit...)
 			s.closeDelta("")
@@ -162,9 +164,9 @@ func (s *bedrockStream) translate(m *esMessage) error {
 		b := append(s.buf, `"tool_calls":[{"index":`...)
 		b = strconv.AppendInt(b, int64(idx), 10)
 		b = append(b, `,"id":`...)
-		b = AppendJSONString(b, tu.ToolUseID)
+		b = jsonx.AppendString(b, tu.ToolUseID)
 		b = append(b, `,"type":"function","function":{"name":`...)
-		b = AppendJSONString(b, tu.Name)
+		b = jsonx.AppendString(b, tu.Name)
 		s.buf = append(b, `,"arguments":""}}]`...)
 		s.closeDelta("")
 	case "contentBlockDelta":
@@ -174,7 +176,7 @@ func (s *bedrockStream) translate(m *esMessage) error {
 		switch {
 		case ev.Delta.Text != nil:
 			s.openDelta()
-			s.buf = AppendJSONString(append(s.buf, `"content":`...), *ev.Delta.Text)
+			s.buf = jsonx.AppendString(append(s.buf, `"content":`...), *ev.Delta.Text)
 			s.closeDelta("")
 		case ev.Delta.ToolUse != nil:
 			idx := s.toolIndex(ev.ContentBlockIndex, false)
@@ -182,12 +184,12 @@ func (s *bedrockStream) translate(m *esMessage) error {
 			b := append(s.buf, `"tool_calls":[{"index":`...)
 			b = strconv.AppendInt(b, int64(idx), 10)
 			b = append(b, `,"function":{"arguments":`...)
-			b = AppendJSONString(b, ev.Delta.ToolUse.Input)
+			b = jsonx.AppendString(b, ev.Delta.ToolUse.Input)
 			s.buf = append(b, "}}]"...)
 			s.closeDelta("")
 		case ev.Delta.ReasoningContent != nil && ev.Delta.ReasoningContent.Text != nil:
 			s.openDelta()
-			s.buf = AppendJSONString(append(s.buf, `"reasoning_content":`...), *ev.Delta.ReasoningContent.Text)
+			s.buf = jsonx.AppendString(append(s.buf, `"reasoning_content":`...), *ev.Delta.ReasoningContent.Text)
 			s.closeDelta("")
 		}
 	case "messageStop":
@@ -234,7 +236,7 @@ func (s *bedrockStream) fail(w Writer, err error) error {
 	if errors.As(err, &ue) {
 		s.x.failed = true
 		var buf [512]byte
-		b := AppendSSEError(buf[:0], ue.Message, ue.Type, ue.Code)
+		b := errbody.AppendOpenAIEvent(buf[:0], ue.Message, ue.Type, ue.Code)
 		b = append(b, sse.Done...)
 		if _, werr := w.Write(b); werr != nil {
 			return ErrClientGone

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
 	"github.com/valyala/fasthttp"
 )
@@ -299,7 +300,7 @@ func appendWildcardModel(dst []byte, upstreamModel string, part []byte) []byte {
 	prefix := upstreamModel[:len(upstreamModel)-1]
 	buf := make([]byte, 0, len(prefix)+len(part))
 	buf = append(append(buf, prefix...), part...)
-	return AppendJSONString(dst, buf)
+	return jsonx.AppendString(dst, buf)
 }
 
 // passStream relays an OpenAI-compatible upstream stream event by event,
@@ -384,11 +385,4 @@ func (s *passStream) fail(w Writer, err error) error {
 		return fmt.Errorf("%w: %s", err, msg)
 	}
 	return err
-}
-
-// AppendSSEError appends one SSE event carrying an OpenAI error object.
-func AppendSSEError(dst []byte, message, typ, code string) []byte {
-	dst = append(dst, "data: "...)
-	dst = AppendErrorJSON(dst, message, typ, "", code)
-	return append(dst, "\n\n"...)
 }

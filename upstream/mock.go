@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
 )
 
@@ -42,9 +43,9 @@ func mockChat(d *Deployment, req *ChatRequest, out *Response) *Error {
 	b = append(b, `","object":"chat.completion","created":`...)
 	b = strconv.AppendInt(b, created, 10)
 	b = append(b, `,"model":`...)
-	b = AppendJSONString(b, req.Model)
+	b = jsonx.AppendString(b, req.Model)
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
-	b = AppendJSONString(b, text)
+	b = jsonx.AppendString(b, text)
 	b = append(b, `,"refusal":null},"logprobs":null,"finish_reason":"stop"}],`...)
 	b = appendUsage(b, prompt, completion)
 	b = append(b, '}')
@@ -100,7 +101,7 @@ func (s *mockStream) chunkPrefix(b []byte) []byte {
 	b = append(b, `","object":"chat.completion.chunk","created":`...)
 	b = strconv.AppendInt(b, s.created, 10)
 	b = append(b, `,"model":`...)
-	b = AppendJSONString(b, s.model)
+	b = jsonx.AppendString(b, s.model)
 	return b
 }
 
@@ -124,7 +125,7 @@ func (s *mockStream) Relay(w Writer) error {
 	for _, piece := range splitWords(s.text) {
 		b = s.chunkPrefix(b)
 		b = append(b, `,"choices":[{"index":0,"delta":{"content":`...)
-		b = AppendJSONString(b, piece)
+		b = jsonx.AppendString(b, piece)
 		b = append(b, `},"logprobs":null,"finish_reason":null}]}`+"\n\n"...)
 		if err := emit(); err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/jsonx"
 )
 
 // Defaults for calls whose config sets no timeout.
@@ -196,7 +197,7 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 		d.streamTimeout = r.policy.streamTimeout
 	}
 	d.wildcard = cd.UpstreamModel == "*" || strings.HasSuffix(cd.UpstreamModel, "/*")
-	d.quotedModel = AppendJSONString(nil, cd.UpstreamModel)
+	d.quotedModel = jsonx.AppendString(nil, cd.UpstreamModel)
 	if spec.wire == wireMock {
 		return d, nil
 	}

@@ -1,6 +1,9 @@
 package upstream
 
-import "github.com/llmedge/llmedge/sse"
+import (
+	"github.com/llmedge/llmedge/internal/errbody"
+	"github.com/llmedge/llmedge/sse"
+)
 
 // maxStreamEvent caps one upstream stream event. A Responses API
 // response.completed event repeats the whole response (instructions,
@@ -13,12 +16,8 @@ const maxStreamEvent = 16 << 20
 // [DONE]; for the Responses API its "error" event, which has no [DONE].
 func (s *passStream) appendError(dst []byte, message, typ, code string) []byte {
 	if !s.named {
-		dst = AppendSSEError(dst, message, typ, code)
+		dst = errbody.AppendOpenAIEvent(dst, message, typ, code)
 		return append(dst, sse.Done...)
 	}
-	dst = append(dst, "event: error\ndata: {\"type\":\"error\",\"code\":"...)
-	dst = AppendJSONString(dst, code)
-	dst = append(dst, `,"message":`...)
-	dst = AppendJSONString(dst, message)
-	return append(dst, ",\"param\":null,\"sequence_number\":0}\n\n"...)
+	return errbody.AppendResponsesEvent(dst, message, code)
 }

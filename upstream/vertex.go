@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/jsonx"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 )
@@ -96,7 +97,7 @@ func (r *Registry) buildVertex(d *Deployment, path string, env func(...string) s
 		if !strings.Contains(up, "/") {
 			up = "google/" + up
 		}
-		d.quotedModel = AppendJSONString(nil, up)
+		d.quotedModel = jsonx.AppendString(nil, up)
 		if d.wildcard {
 			r.unsupportedBecause(d, "vertex_ai wildcard deployments are not supported")
 		}
