@@ -11,6 +11,18 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
+// anthropicProvider is Anthropic's Messages API: OpenAI chat requests
+// are translated (anthropic_request.go, anthropic_response.go,
+// anthropic_stream.go), native /v1/messages calls pass through
+// (anthropic_native.go).
+var anthropicProvider = provider{
+	routes:            routesChatOnly,
+	anthropicMessages: true,
+	anthropicOptions:  true,
+	build:             atBaseURL("https://api.anthropic.com", "ANTHROPIC_API_KEY", messagesURL),
+	attempt:           (*Registry).anthropicAttempt,
+}
+
 // AnthropicVersion is the anthropic-version header sent when the client
 // gives none.
 const AnthropicVersion = "2023-06-01"
@@ -30,7 +42,7 @@ type AnthropicInbound struct {
 // Anthropic's Messages API (so native /v1/messages calls can be served).
 func (g *Group) SpeaksAnthropic() bool {
 	for _, d := range g.Deployments {
-		if d.spec.wire != wireAnthropic {
+		if d.provider == nil || !d.provider.anthropicMessages {
 			return false
 		}
 	}
@@ -108,10 +120,16 @@ func (reg *Registry) anthropicAnswer(d *Deployment, req *ChatRequest, out *Respo
 	out.upResp = uresp
 	x := &out.x
 	if req.Stream && bytes.HasPrefix(uresp.Header.ContentType(), []byte("text/event-stream")) {
-		return out.anth.start(d, x, uresp, out, req)
+		s := anthropicStreams.Get().(*anthropicStream)
+		if err := s.start(d, x, uresp, out, req); err != nil {
+			s.release()
+			return err
+		}
+		out.startRelay(s, x)
+		return nil
 	}
-	raw, rerr := x.readAll(out.anth.buf[:0], maxResponseBody)
-	out.anth.buf = raw
+	raw, rerr := x.readAll(out.raw[:0], maxResponseBody)
+	out.raw = raw
 	x.release(uresp)
 	if rerr != nil {
 		return transportError(d, rerr)

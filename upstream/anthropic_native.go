@@ -2,9 +2,9 @@ package upstream
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/llmedge/llmedge/internal/errbody"
 	"github.com/llmedge/llmedge/sse"
@@ -47,11 +47,12 @@ func (reg *Registry) anthropicNative(d *Deployment, g *Group, req *ChatRequest, 
 			}
 			return err
 		}
-		out.native = nativeStream{x: x, sc: out.sc, d: d, first: ev}
+		s := nativeStreams.Get().(*nativeStream)
+		*s = nativeStream{x: x, sc: out.sc, d: d, first: ev}
 		if req.WantUsage {
-			out.native.out = out
+			s.out = out
 		}
-		out.Stream = &out.native
+		out.startRelay(s, x)
 		return nil
 	}
 	body, rerr := x.readAll(out.Body[:0], maxResponseBody)
@@ -82,66 +83,56 @@ func (r *Response) VisitAnthropicHeaders(f func(k, v []byte)) {
 	}
 }
 
-// nativeStream relays an Anthropic event stream unchanged, flushing
-// after each event that is not followed by one already buffered.
+// nativeStream relays an Anthropic event stream unchanged. The stream
+// ends where Anthropic's does: at message_stop (or EOF); there is no
+// [DONE] in this format.
 type nativeStream struct {
 	x     *exchange
 	sc    *sse.Scanner
 	d     *Deployment
 	first sse.Event
+	// started: first has been handed out; eof: the body ended.
+	started, eof bool
 	// out, when set, receives the usage of message_start/message_delta.
 	out *Response
 }
 
-// Relay implements Stream. The stream ends where Anthropic's does: at
-// message_stop (or EOF); there is no [DONE] in this format.
-func (s *nativeStream) Relay(w Writer) error {
+var nativeStreams = sync.Pool{New: func() any { return new(nativeStream) }}
+
+func (s *nativeStream) release() {
+	*s = nativeStream{}
+	nativeStreams.Put(s)
+}
+
+func (s *nativeStream) next() ([]byte, bool, error) {
 	ev := s.first
-	for {
-		if s.out != nil {
-			s.out.Usage.noteAnthropic(ev.Data)
-		}
-		if _, err := w.Write(ev.Raw); err != nil {
-			return ErrClientGone
-		}
-		if string(eventType(ev)) == "message_stop" {
-			// The answer is complete: what follows is at most the end
-			// of the body, read for a bounded time (drain.go).
-			if w.Flush() != nil {
-				return ErrClientGone
-			}
-			drainStream(s.x, s.sc)
-			return nil
-		}
-		if !s.sc.Buffered() {
-			if err := w.Flush(); err != nil {
-				return ErrClientGone
-			}
-		}
+	if s.started {
 		var err error
-		ev, err = s.sc.Next()
-		if err == io.EOF {
-			if w.Flush() != nil {
-				return ErrClientGone
-			}
-			return nil
+		if ev, err = s.sc.Next(); err == io.EOF {
+			s.eof = true
+			return nil, true, nil
+		} else if err != nil {
+			return nil, false, err
 		}
-		if err != nil {
-			return s.fail(w, err)
-		}
+	}
+	s.started = true
+	if s.out != nil {
+		s.out.Usage.noteAnthropic(ev.Data)
+	}
+	// At message_stop the answer is complete: what follows is at most
+	// the end of the body, drained for a bounded time.
+	return ev.Raw, string(eventType(ev)) == "message_stop", nil
+}
+
+func (s *nativeStream) buffered() bool { return s.sc.Buffered() }
+
+func (s *nativeStream) drain() {
+	if !s.eof {
+		drainStream(s.x, s.sc)
 	}
 }
 
-func (s *nativeStream) fail(w Writer, err error) error {
-	if errors.Is(err, ErrCanceled) {
-		return ErrCanceled
-	}
-	s.x.failed = true
+func (s *nativeStream) failure(dst []byte, err error) ([]byte, error) {
 	msg, typ, _ := midStreamFailure(s.d, err, "mid-event")
-	var buf [512]byte
-	b := errbody.AppendAnthropicEvent(buf[:0], typ, msg)
-	if _, werr := w.Write(b); werr != nil || w.Flush() != nil {
-		return ErrClientGone
-	}
-	return fmt.Errorf("%w: %s", err, msg)
+	return errbody.AppendAnthropicEvent(dst, typ, msg), fmt.Errorf("%w: %s", err, msg)
 }

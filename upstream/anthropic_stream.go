@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/bytedance/sonic"
@@ -38,13 +39,19 @@ type anthropicStream struct {
 	finish    string
 	// out, when set, receives the usage at message_stop (token limits).
 	out *Response
+	// started: the role chunk that opens the answer went out.
+	started bool
 }
 
-func (s *anthropicStream) reset() {
+var anthropicStreams = sync.Pool{New: func() any { return new(anthropicStream) }}
+
+// release keeps the buffers (bounded) and gives s back to its pool.
+func (s *anthropicStream) release() {
 	*s = anthropicStream{prefix: s.prefix[:0], buf: s.buf[:0], toolIndex: s.toolIndex[:0]}
 	if cap(s.buf) > 64<<10 {
 		s.buf = nil
 	}
+	anthropicStreams.Put(s)
 }
 
 // anMessageStart is the message_start event's data.
@@ -87,56 +94,49 @@ func (s *anthropicStream) start(d *Deployment, x *exchange, uresp *fasthttp.Resp
 	p = append(p, `,"model":`...)
 	p = jsonx.AppendString(p, ms.Message.Model)
 	s.prefix = p
-	out.Stream = s
 	return nil
 }
 
-// Relay implements Stream.
-func (s *anthropicStream) Relay(w Writer) error {
-	s.buf = s.openChunk(s.buf[:0])
-	s.buf = append(s.buf, `{"role":"assistant","content":""}`...)
-	s.buf = s.closeChunk(s.buf, "")
-	if _, err := w.Write(s.buf); err != nil {
-		return ErrClientGone
+func (s *anthropicStream) next() ([]byte, bool, error) {
+	if !s.started {
+		s.started = true
+		s.buf = s.openChunk(s.buf[:0])
+		s.buf = append(s.buf, `{"role":"assistant","content":""}`...)
+		s.buf = s.closeChunk(s.buf, "")
+		return s.buf, false, nil
 	}
-	if w.Flush() != nil {
-		return ErrClientGone
+	ev, err := s.sc.Next()
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF // ended without message_stop
 	}
-	for {
-		ev, err := s.sc.Next()
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF // ended without message_stop
-		}
-		if err != nil {
-			return s.fail(w, err)
-		}
-		var done bool
-		var evErr *Error
-		s.buf, done, evErr = s.translate(s.buf[:0], ev)
-		if evErr != nil {
-			s.buf = errbody.AppendOpenAIEvent(s.buf[:0], evErr.Message, evErr.Type, evErr.Code)
-			s.buf = append(s.buf, sse.Done...)
-			s.x.failed = true
-			if _, werr := w.Write(s.buf); werr != nil || w.Flush() != nil {
-				return ErrClientGone
-			}
-			return evErr
-		}
-		if len(s.buf) > 0 {
-			if _, err := w.Write(s.buf); err != nil {
-				return ErrClientGone
-			}
-		}
-		if done || !s.sc.Buffered() {
-			if w.Flush() != nil {
-				return ErrClientGone
-			}
-		}
-		if done {
-			drainStream(s.x, s.sc)
-			return nil
-		}
+	if err != nil {
+		return nil, false, err
 	}
+	var done bool
+	var evErr *Error
+	s.buf, done, evErr = s.translate(s.buf[:0], ev)
+	if evErr != nil {
+		return nil, false, evErr
+	}
+	return s.buf, done, nil
+}
+
+func (s *anthropicStream) buffered() bool { return s.sc.Buffered() }
+
+func (s *anthropicStream) drain() { drainStream(s.x, s.sc) }
+
+// failure ends the client's stream with an error event and [DONE]: the
+// upstream's own error event, or a transport failure before
+// message_stop.
+func (s *anthropicStream) failure(dst []byte, err error) ([]byte, error) {
+	var e *Error
+	if errors.As(err, &e) {
+		dst = errbody.AppendOpenAIEvent(dst, e.Message, e.Type, e.Code)
+		return append(dst, sse.Done...), e
+	}
+	msg, typ, code := midStreamFailure(s.d, err, "before message_stop")
+	dst = errbody.AppendOpenAIEvent(dst, msg, typ, code)
+	return append(dst, sse.Done...), fmt.Errorf("%w: %s", err, msg)
 }
 
 func (s *anthropicStream) openChunk(b []byte) []byte {
@@ -305,21 +305,4 @@ func appendOAUsage(b []byte, u oaUsage) []byte {
 	b = append(b, `,"cache_read_input_tokens":`...)
 	b = strconv.AppendInt(b, int64(u.CacheReadInputTokens), 10)
 	return append(b, '}')
-}
-
-// fail ends the client's stream with an error event after a transport
-// failure mid-stream.
-func (s *anthropicStream) fail(w Writer, err error) error {
-	if errors.Is(err, ErrCanceled) {
-		return ErrCanceled
-	}
-	s.x.failed = true
-	msg, typ, code := midStreamFailure(s.d, err, "before message_stop")
-	b := errbody.AppendOpenAIEvent(s.buf[:0], msg, typ, code)
-	b = append(b, sse.Done...)
-	s.buf = b
-	if _, werr := w.Write(b); werr != nil || w.Flush() != nil {
-		return ErrClientGone
-	}
-	return fmt.Errorf("%w: %s", err, msg)
 }

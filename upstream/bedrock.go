@@ -23,6 +23,11 @@ import (
 // DefaultBedrockRegion is LiteLLM's region when none is configured.
 const DefaultBedrockRegion = "us-west-2"
 
+// bedrockProvider is Amazon Bedrock's Converse / ConverseStream API,
+// translated to and from OpenAI chat (bedrock_request.go,
+// bedrock_response.go, bedrock_stream.go).
+var bedrockProvider = provider{routes: routesChatOnly, build: buildBedrock, attempt: (*Registry).bedrockAttempt}
+
 // bedrockEndpoint is a bedrock/ deployment's endpoint and credentials.
 type bedrockEndpoint struct {
 	// base is scheme://host[/prefix] of bedrock-runtime.
@@ -50,7 +55,8 @@ type bedrockEndpoint struct {
 // AWS_BEARER_TOKEN_BEDROCK) when no access key is set. Region:
 // aws_region_name, else AWS_REGION_NAME / AWS_REGION / AWS_DEFAULT_REGION.
 // Endpoint override: aws_bedrock_runtime_endpoint or api_base.
-func (r *Registry) buildBedrock(d *Deployment, path string, env func(...string) string) *config.Error {
+func buildBedrock(r *Registry, d *Deployment, b *buildEnv) *config.Error {
+	path, env := b.path, b.env
 	cd := d.Config
 	model := cd.UpstreamModel
 	// LiteLLM route markers: bedrock/converse/{id}, bedrock/invoke/{id}.
@@ -220,10 +226,12 @@ func (reg *Registry) bedrockAttempt(d *Deployment, g *Group, req *ChatRequest, o
 	created := time.Now().Unix()
 	if req.Stream {
 		x.readTimeout = d.streamTimeout
-		s := &bedrockStream{d: d, x: x, resp: uresp, dec: newESDecoder(x, 16<<10), id: chatID(), created: created,
-			model: req.Model, includeUsage: req.IncludeUsage, usage: &out.Usage}
+		s := bedrockStreams.Get().(*bedrockStream)
+		s.d, s.x, s.resp, s.dec, s.id, s.created = d, x, uresp, newESDecoder(x, 16<<10), chatID(), created
+		s.model, s.includeUsage, s.usage = req.Model, req.IncludeUsage, &out.Usage
 		msg, err := s.dec.Next()
 		if err != nil {
+			s.release()
 			x.failed = true
 			x.release(uresp)
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
@@ -233,12 +241,13 @@ func (reg *Registry) bedrockAttempt(d *Deployment, g *Group, req *ChatRequest, o
 			return transportError(d, err)
 		}
 		if e := streamException(d, msg); e != nil {
+			s.release()
 			x.failed = true
 			x.release(uresp)
 			return e
 		}
 		s.first = msg
-		out.Stream = s
+		out.startRelay(s, x)
 		return nil
 	}
 	raw, err := x.readAll(nil, maxResponseBody)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 
 	"github.com/bytedance/sonic"
 	"github.com/llmedge/llmedge/internal/errbody"
@@ -58,49 +59,71 @@ type bedrockStream struct {
 	buf      []byte
 	ev       cvStreamEvent
 	finished bool
+	// started: first has been translated.
+	started bool
 }
 
-func (s *bedrockStream) Relay(w Writer) error {
+var bedrockStreams = sync.Pool{New: func() any { return new(bedrockStream) }}
+
+// release keeps the buffers and gives s back to its pool.
+func (s *bedrockStream) release() {
+	*s = bedrockStream{buf: s.buf[:0], tools: s.tools[:0]}
+	bedrockStreams.Put(s)
+}
+
+func (s *bedrockStream) next() ([]byte, bool, error) {
 	msg := s.first
-	for {
-		if e := streamException(s.d, msg); e != nil {
-			return s.fail(w, e)
-		}
-		s.buf = s.buf[:0]
-		if err := s.translate(msg); err != nil {
-			return s.fail(w, err)
-		}
-		if len(s.buf) > 0 {
-			if _, err := w.Write(s.buf); err != nil {
-				return ErrClientGone
-			}
-			if !s.dec.Buffered() {
-				if err := w.Flush(); err != nil {
-					return ErrClientGone
-				}
-			}
-		}
+	if s.started {
 		var err error
 		msg, err = s.dec.Next()
 		if err == io.EOF && !s.finished {
 			// The body ended cleanly but the answer did not: a truncated
 			// answer must not look complete.
-			return s.fail(w, &Error{Status: 502, Type: "api_error", Code: "upstream_stream_error",
-				Message: fmt.Sprintf("upstream deployment %s closed the stream before messageStop", s.d.ID)})
+			return nil, false, &Error{Status: 502, Type: "api_error", Code: "upstream_stream_error",
+				Message: fmt.Sprintf("upstream deployment %s closed the stream before messageStop", s.d.ID)}
 		}
 		if err == io.EOF {
-			if _, err := w.Write(sse.Done); err != nil {
-				return ErrClientGone
-			}
-			if w.Flush() != nil {
-				return ErrClientGone
-			}
-			return nil
+			return sse.Done, true, nil
 		}
 		if err != nil {
-			return s.fail(w, err)
+			return nil, false, err
 		}
 	}
+	s.started = true
+	if e := streamException(s.d, msg); e != nil {
+		return nil, false, e
+	}
+	s.buf = s.buf[:0]
+	if err := s.translate(msg); err != nil {
+		return nil, false, err
+	}
+	return s.buf, false, nil
+}
+
+func (s *bedrockStream) buffered() bool { return s.dec.Buffered() }
+
+// drain has nothing to read: a Converse stream ends at the end of its
+// body.
+func (s *bedrockStream) drain() {}
+
+// failure ends the client's stream with an error event and [DONE]: a
+// Bedrock exception or a truncated answer as the *Error it maps to, a
+// transport failure as for any stream.
+func (s *bedrockStream) failure(dst []byte, err error) ([]byte, error) {
+	var ue *Error
+	if errors.As(err, &ue) {
+		dst = errbody.AppendOpenAIEvent(dst, ue.Message, ue.Type, ue.Code)
+		return append(dst, sse.Done...), ue
+	}
+	if errors.Is(err, errEventStream) {
+		err = fmt.Errorf("%w from bedrock", err)
+	}
+	msg, typ, code := midStreamFailure(s.d, err, "mid-event")
+	dst = appendFailureEvent(dst, false, msg, typ, code)
+	if errors.Is(err, errTimeout) {
+		return dst, fmt.Errorf("%w: %s", err, msg)
+	}
+	return dst, err
 }
 
 // chunk appends the start of a chunk event up to "choices".
@@ -228,26 +251,4 @@ func (s *bedrockStream) toolIndex(block int, add bool) int {
 		return 0
 	}
 	return s.tools[block]
-}
-
-// fail ends the client's stream with an error event.
-func (s *bedrockStream) fail(w Writer, err error) error {
-	var ue *Error
-	if errors.As(err, &ue) {
-		s.x.failed = true
-		var buf [512]byte
-		b := errbody.AppendOpenAIEvent(buf[:0], ue.Message, ue.Type, ue.Code)
-		b = append(b, sse.Done...)
-		if _, werr := w.Write(b); werr != nil {
-			return ErrClientGone
-		}
-		if w.Flush() != nil {
-			return ErrClientGone
-		}
-		return ue
-	}
-	if errors.Is(err, errEventStream) {
-		err = fmt.Errorf("%w from bedrock", err)
-	}
-	return (&passStream{x: s.x, d: s.d}).fail(w, err)
 }
