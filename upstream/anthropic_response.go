@@ -64,19 +64,6 @@ func (u anUsage) openAI() oaUsage {
 	return o
 }
 
-// finishReason maps Anthropic's stop_reason to OpenAI's finish_reason.
-func finishReason[S ~string | ~[]byte](stop S) string {
-	switch string(stop) {
-	case "max_tokens", "model_context_window_exceeded":
-		return "length"
-	case "tool_use":
-		return "tool_calls"
-	case "refusal":
-		return "content_filter"
-	}
-	return "stop" // end_turn, stop_sequence, pause_turn
-}
-
 type oaCompletion struct {
 	ID      string     `json:"id"`
 	Object  string     `json:"object"`

@@ -45,19 +45,6 @@ type cvUsage struct {
 	CacheWriteInputTokens int `json:"cacheWriteInputTokens"`
 }
 
-// converseFinishReason maps a Converse stopReason to OpenAI's finish_reason.
-func converseFinishReason(stop string) string {
-	switch stop {
-	case "max_tokens", "model_context_window_exceeded":
-		return "length"
-	case "tool_use":
-		return "tool_calls"
-	case "guardrail_intervened", "content_filtered":
-		return "content_filter"
-	}
-	return "stop" // end_turn, stop_sequence
-}
-
 // chatID is a fresh OpenAI-style completion id.
 func chatID() string {
 	var b [12]byte
@@ -135,7 +122,7 @@ func bedrockResponseBody(dst, body, model []byte, created int64) ([]byte, error)
 		b = append(b, ']')
 	}
 	b = append(b, `,"refusal":null},"logprobs":null,"finish_reason":"`...)
-	b = append(b, converseFinishReason(r.StopReason)...)
+	b = append(b, finishReason(r.StopReason)...)
 	b = append(b, `"}],`...)
 	b = appendOpenAIUsage(b, &r.Usage)
 	return append(b, '}'), nil

@@ -218,7 +218,7 @@ func (s *bedrockStream) translate(m *esMessage) error {
 	case "messageStop":
 		s.finished = true
 		s.openDelta()
-		s.closeDelta(converseFinishReason(ev.StopReason))
+		s.closeDelta(finishReason(ev.StopReason))
 	case "metadata":
 		if ev.Usage != nil && s.usage != nil {
 			u := ev.Usage
