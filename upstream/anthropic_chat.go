@@ -3,7 +3,6 @@ package upstream
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/llmedge/llmedge/internal/jsonx"
@@ -168,13 +167,7 @@ func firstEvent(d *Deployment, x *exchange, uresp *fasthttp.Response, out *Respo
 	for {
 		ev, err := out.sc.Next()
 		if err != nil {
-			x.failed = true
-			x.release(uresp)
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return ev, &Error{Status: 502, Type: "api_error", Code: "upstream_empty_stream", Retryable: true,
-					Message: fmt.Sprintf("upstream deployment %s closed the stream before its first event", d.ID)}
-			}
-			return ev, transportError(d, err)
+			return ev, firstEventFailed(d, x, uresp, err)
 		}
 		name := eventType(ev)
 		if ev.Comment || string(name) == "ping" {

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/llmedge/llmedge/internal/errbody"
-	"github.com/llmedge/llmedge/sse"
 )
 
 // anthropicNative passes a client's Anthropic Messages request through
@@ -48,23 +47,18 @@ func (reg *Registry) anthropicNative(d *Deployment, g *Group, req *ChatRequest, 
 			return err
 		}
 		s := nativeStreams.Get().(*nativeStream)
-		*s = nativeStream{x: x, sc: out.sc, d: d, first: ev}
+		*s = nativeStream{sseEvents: sseEvents{x: x, sc: out.sc, first: ev}, d: d}
 		if req.WantUsage {
 			s.out = out
 		}
 		out.startRelay(s, x)
 		return nil
 	}
-	body, rerr := x.readAll(out.Body[:0], maxResponseBody)
-	out.Body = body
-	x.release(uresp)
-	if rerr != nil {
-		return transportError(d, rerr)
+	if e := out.readAnswer(d, uresp); e != nil {
+		return e
 	}
-	out.StatusCode = uresp.StatusCode()
-	out.ContentType = append(out.ContentType[:0], uresp.Header.ContentType()...)
 	if !req.Anthropic.CountTokens {
-		out.Usage.observeBody(body)
+		out.Usage.observeBody(out.Body)
 	}
 	return nil
 }
@@ -87,12 +81,8 @@ func (r *Response) VisitAnthropicHeaders(f func(k, v []byte)) {
 // ends where Anthropic's does: at message_stop (or EOF); there is no
 // [DONE] in this format.
 type nativeStream struct {
-	x     *exchange
-	sc    *sse.Scanner
-	d     *Deployment
-	first sse.Event
-	// started: first has been handed out; eof: the body ended.
-	started, eof bool
+	sseEvents
+	d *Deployment
 	// out, when set, receives the usage of message_start/message_delta.
 	out *Response
 }
@@ -105,31 +95,19 @@ func (s *nativeStream) release() {
 }
 
 func (s *nativeStream) next() ([]byte, bool, error) {
-	ev := s.first
-	if s.started {
-		var err error
-		if ev, err = s.sc.Next(); err == io.EOF {
-			s.eof = true
-			return nil, true, nil
-		} else if err != nil {
-			return nil, false, err
-		}
+	ev, err := s.nextEvent()
+	if err == io.EOF {
+		return nil, true, nil
 	}
-	s.started = true
+	if err != nil {
+		return nil, false, err
+	}
 	if s.out != nil {
 		s.out.Usage.noteAnthropic(ev.Data)
 	}
 	// At message_stop the answer is complete: what follows is at most
 	// the end of the body, drained for a bounded time.
 	return ev.Raw, string(eventType(ev)) == "message_stop", nil
-}
-
-func (s *nativeStream) buffered() bool { return s.sc.Buffered() }
-
-func (s *nativeStream) drain() {
-	if !s.eof {
-		drainStream(s.x, s.sc)
-	}
 }
 
 func (s *nativeStream) failure(dst []byte, err error) ([]byte, error) {

@@ -84,18 +84,9 @@ type oaRespMsg struct {
 	Role             string           `json:"role"`
 	Content          *string          `json:"content"`
 	Refusal          *string          `json:"refusal"`
-	ToolCalls        []oaRespToolCall `json:"tool_calls,omitempty"`
+	ToolCalls        []oaToolCall     `json:"tool_calls,omitempty"`
 	ReasoningContent *string          `json:"reasoning_content,omitempty"`
 	ThinkingBlocks   []map[string]any `json:"thinking_blocks,omitempty"`
-}
-
-type oaRespToolCall struct {
-	ID       string `json:"id"`
-	Type     string `json:"type"`
-	Function struct {
-		Name      string `json:"name"`
-		Arguments string `json:"arguments"`
-	} `json:"function"`
 }
 
 // translateResponse turns an Anthropic message into a chat.completion
@@ -120,7 +111,7 @@ func translateResponse(dst, body []byte) ([]byte, error) {
 		case "redacted_thinking":
 			msg.ThinkingBlocks = append(msg.ThinkingBlocks, map[string]any{"type": "redacted_thinking", "data": b.Data})
 		case "tool_use":
-			tc := oaRespToolCall{ID: b.ID, Type: "function"}
+			tc := oaToolCall{ID: b.ID, Type: "function"}
 			tc.Function.Name = b.Name
 			tc.Function.Arguments = string(b.Input)
 			if len(b.Input) == 0 {

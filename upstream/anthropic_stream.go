@@ -51,6 +51,9 @@ func (s *anthropicStream) release() {
 	if cap(s.buf) > 64<<10 {
 		s.buf = nil
 	}
+	if cap(s.toolIndex) > 1<<10 {
+		s.toolIndex = nil
+	}
 	anthropicStreams.Put(s)
 }
 

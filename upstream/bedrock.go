@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -232,13 +231,7 @@ func (reg *Registry) bedrockAttempt(d *Deployment, g *Group, req *ChatRequest, o
 		msg, err := s.dec.Next()
 		if err != nil {
 			s.release()
-			x.failed = true
-			x.release(uresp)
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return &Error{Status: 502, Type: "api_error", Code: "upstream_empty_stream", Retryable: true,
-					Message: fmt.Sprintf("upstream deployment %s closed the stream before its first event", d.ID)}
-			}
-			return transportError(d, err)
+			return firstEventFailed(d, x, uresp, err)
 		}
 		if e := streamException(d, msg); e != nil {
 			s.release()

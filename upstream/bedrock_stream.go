@@ -65,9 +65,16 @@ type bedrockStream struct {
 
 var bedrockStreams = sync.Pool{New: func() any { return new(bedrockStream) }}
 
-// release keeps the buffers and gives s back to its pool.
+// release keeps the buffers (up to a bound: a pooled translator must
+// not pin one huge event's buffer) and gives s back to its pool.
 func (s *bedrockStream) release() {
 	*s = bedrockStream{buf: s.buf[:0], tools: s.tools[:0]}
+	if cap(s.buf) > 64<<10 {
+		s.buf = nil
+	}
+	if cap(s.tools) > 1<<10 {
+		s.tools = nil
+	}
 	bedrockStreams.Put(s)
 }
 

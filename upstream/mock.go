@@ -113,6 +113,9 @@ var mockStreams = sync.Pool{New: func() any { return &mockStream{buf: make([]byt
 
 func (s *mockStream) release() {
 	*s = mockStream{buf: s.buf[:0]}
+	if cap(s.buf) > 64<<10 {
+		s.buf = nil
+	}
 	mockStreams.Put(s)
 }
 

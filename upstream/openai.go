@@ -3,7 +3,6 @@ package upstream
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/llmedge/llmedge/config"
@@ -111,7 +110,6 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 		return e
 	}
 	x := &out.x
-	status := uresp.StatusCode()
 	out.upResp = uresp
 	if req.Stream && bytes.HasPrefix(uresp.Header.ContentType(), []byte("text/event-stream")) {
 		if out.sc == nil {
@@ -128,13 +126,7 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 			ev, err = out.sc.Next()
 		}
 		if err != nil {
-			x.failed = true
-			x.release(uresp)
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return &Error{Status: 502, Type: "api_error", Code: "upstream_empty_stream", Retryable: true,
-					Message: fmt.Sprintf("upstream deployment %s closed the stream before its first event", d.ID)}
-			}
-			return transportError(d, err)
+			return firstEventFailed(d, x, uresp, err)
 		}
 		// The first event came within the deadline of the headers; from
 		// now on every gap gets stream_timeout.
@@ -146,21 +138,16 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 			out.reqBody = nil
 		}
 		s := passStreams.Get().(*passStream)
-		*s = passStream{x: x, sc: out.sc, first: ev, d: d, named: req.Route.spec().named, usage: streamUsage(req, out),
+		*s = passStream{sseEvents: sseEvents{x: x, sc: out.sc, first: ev}, d: d, named: req.Route.spec().named, usage: streamUsage(req, out),
 			hideUsage: req.UsagePatch != nil}
 		out.startRelay(s, x)
 		return nil
 	}
 	// Non-stream (or a server that answered a stream request with JSON).
-	body, err := x.readAll(out.Body[:0], maxResponseBody)
-	out.Body = body
-	x.release(uresp)
-	if err != nil {
-		return transportError(d, err)
+	if e := out.readAnswer(d, uresp); e != nil {
+		return e
 	}
-	out.StatusCode = status
-	out.ContentType = append(out.ContentType[:0], uresp.Header.ContentType()...)
-	out.Usage.observeBody(body)
+	out.Usage.observeBody(out.Body)
 	return nil
 }
 

@@ -13,14 +13,8 @@ import (
 // event passes unchanged, except the usage-only chunk llmedge asked for
 // on behalf of a client that did not.
 type passStream struct {
-	x     *exchange
-	sc    *sse.Scanner
-	first sse.Event
-	// started: first has been handed out.
-	started bool
-	// eof: the body ended (nothing to drain).
-	eof bool
-	d   *Deployment
+	sseEvents
+	d *Deployment
 	// named streams (Responses API) end without [DONE] and report
 	// errors as "event: error"; usage receives the reported usage.
 	named bool
@@ -38,23 +32,17 @@ func (s *passStream) release() {
 }
 
 func (s *passStream) next() ([]byte, bool, error) {
-	ev := s.first
-	if s.started {
-		var err error
-		ev, err = s.sc.Next()
-		if err == io.EOF {
-			s.eof = true
-			if s.named {
-				return nil, true, nil // Responses streams end at EOF
-			}
-			// The upstream ended without [DONE]: end it for the client.
-			return sse.Done, true, nil
+	ev, err := s.nextEvent()
+	if err == io.EOF {
+		if s.named {
+			return nil, true, nil // Responses streams end at EOF
 		}
-		if err != nil {
-			return nil, false, err
-		}
+		// The upstream ended without [DONE]: end it for the client.
+		return sse.Done, true, nil
 	}
-	s.started = true
+	if err != nil {
+		return nil, false, err
+	}
 	had := s.usage != nil && s.usage.Reported
 	s.usage.observeEvent(&ev)
 	end := ev.IsDone() || (s.named && terminalResponseEvent(ev.Name))
@@ -62,16 +50,6 @@ func (s *passStream) next() ([]byte, bool, error) {
 		return nil, end, nil
 	}
 	return ev.Raw, end, nil
-}
-
-func (s *passStream) buffered() bool { return s.sc.Buffered() }
-
-// drain reads what is left (usually nothing) so the connection can be
-// reused.
-func (s *passStream) drain() {
-	if !s.eof {
-		drainStream(s.x, s.sc)
-	}
 }
 
 func (s *passStream) failure(dst []byte, err error) ([]byte, error) {

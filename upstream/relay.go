@@ -2,9 +2,12 @@ package upstream
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"time"
 
 	"github.com/llmedge/llmedge/sse"
+	"github.com/valyala/fasthttp"
 )
 
 // ErrClientGone is returned by Stream.Relay when writing to the client
@@ -118,6 +121,71 @@ func (r *relay) fail(w Writer, err error) error {
 		return ErrClientGone
 	}
 	return ret
+}
+
+// sseEvents is the upstream side of a translator reading an SSE
+// stream: the first event (read before the attempt returned, so that a
+// failure before it could be retried), then the scanner's. It gives the
+// translator buffered and drain.
+type sseEvents struct {
+	x     *exchange
+	sc    *sse.Scanner
+	first sse.Event
+	// started: first has been handed out; eof: the body ended (nothing
+	// left to drain).
+	started, eof bool
+}
+
+// nextEvent returns the next upstream event; io.EOF at the end of the
+// body.
+func (s *sseEvents) nextEvent() (sse.Event, error) {
+	if !s.started {
+		s.started = true
+		return s.first, nil
+	}
+	ev, err := s.sc.Next()
+	if err == io.EOF {
+		s.eof = true
+	}
+	return ev, err
+}
+
+func (s *sseEvents) buffered() bool { return s.sc.Buffered() }
+
+// drain reads what is left after the last event (usually nothing) so
+// the connection can be reused.
+func (s *sseEvents) drain() {
+	if !s.eof {
+		drainStream(s.x, s.sc)
+	}
+}
+
+// firstEventFailed ends an attempt whose stream failed before its
+// first event: the connection is not reused, and the failure, like any
+// before the client has a byte, may be retried elsewhere.
+func firstEventFailed(d *Deployment, x *exchange, uresp *fasthttp.Response, err error) *Error {
+	x.failed = true
+	x.release(uresp)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return &Error{Status: 502, Type: "api_error", Code: "upstream_empty_stream", Retryable: true,
+			Message: fmt.Sprintf("upstream deployment %s closed the stream before its first event", d.ID)}
+	}
+	return transportError(d, err)
+}
+
+// readAnswer reads a complete (non-stream) answer into out.Body as the
+// upstream sent it, with its status and content type.
+func (out *Response) readAnswer(d *Deployment, uresp *fasthttp.Response) *Error {
+	status := uresp.StatusCode()
+	body, err := out.x.readAll(out.Body[:0], maxResponseBody)
+	out.Body = body
+	out.x.release(uresp)
+	if err != nil {
+		return transportError(d, err)
+	}
+	out.StatusCode = status
+	out.ContentType = append(out.ContentType[:0], uresp.Header.ContentType()...)
+	return nil
 }
 
 // maxStreamEvent caps one upstream stream event. A Responses API

@@ -74,7 +74,7 @@ func TestAnthropicChatStreamErrorEventMidway(t *testing.T) {
 // "event: error" (no [DONE]: the format has none).
 func TestNativeAnthropicStreamCutMidwayEndsWithErrorEvent(t *testing.T) {
 	first := sse.Event{Name: []byte("message_start"), Raw: []byte("event: message_start\ndata: {}\n\n")}
-	s := &nativeStream{x: &exchange{}, sc: sse.NewScanner(strings.NewReader("event: content_block_delta\ndata: {\"ty"), 0), d: &Deployment{ID: "an-0"}, first: first}
+	s := &nativeStream{sseEvents: sseEvents{x: &exchange{}, sc: sse.NewScanner(strings.NewReader("event: content_block_delta\ndata: {\"ty"), 0), first: first}, d: &Deployment{ID: "an-0"}}
 	var w flushCounter
 	err := (&relay{t: s, x: s.x}).Relay(&w)
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
@@ -97,7 +97,7 @@ func TestRelayFlushesPerBurstAndStopsWhenClientGone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return &passStream{x: &exchange{}, sc: sc, first: first, d: &Deployment{ID: "d"}}
+		return &passStream{sseEvents: sseEvents{x: &exchange{}, sc: sc, first: first}, d: &Deployment{ID: "d"}}
 	}
 	s := newPass()
 	s.eof = true // nothing to drain from a bytes.Reader
