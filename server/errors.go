@@ -1,7 +1,7 @@
 package server
 
 import (
-	"github.com/llmedge/llmedge/upstream"
+	"github.com/llmedge/llmedge/internal/errbody"
 	"github.com/valyala/fasthttp"
 )
 
@@ -9,5 +9,5 @@ import (
 func writeError(ctx *fasthttp.RequestCtx, status int, message, typ, param, code string) {
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.SetStatusCode(status)
-	ctx.Response.SetBodyRaw(upstream.AppendErrorJSON(ctx.Response.Body()[:0], message, typ, param, code))
+	ctx.Response.SetBodyRaw(errbody.AppendOpenAI(ctx.Response.Body()[:0], message, typ, param, code))
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -184,7 +185,7 @@ func (s *Server) askUsage(c *chatCall) {
 		r.UsagePatchAt, r.UsagePatchDel, r.UsagePatch = f.iuStart, f.iuEnd-f.iuStart, patchTrue
 	case f.soEnd != 0 && b[f.soStart] == '{':
 		r.UsagePatchAt, r.UsagePatch = f.soStart+1, patchIUFirst
-		if b[skipWS(b, f.soStart+1)] == '}' {
+		if b[jsonx.SkipSpace(b, f.soStart+1)] == '}' {
 			r.UsagePatch = patchIUOnly
 		}
 	case f.soEnd != 0: // null

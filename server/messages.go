@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 
+	"github.com/llmedge/llmedge/internal/errbody"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -17,7 +18,7 @@ import (
 func writeAnthropicError(ctx *fasthttp.RequestCtx, status int, typ, message string) {
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.SetStatusCode(status)
-	ctx.Response.SetBodyRaw(upstream.AppendAnthropicError(ctx.Response.Body()[:0], typ, message))
+	ctx.Response.SetBodyRaw(errbody.AppendAnthropic(ctx.Response.Body()[:0], typ, message))
 }
 
 // writeAnthropicUpstreamError answers with an upstream failure,
@@ -36,7 +37,7 @@ func writeAnthropicUpstreamError(ctx *fasthttp.RequestCtx, e *upstream.Error, se
 		ctx.Response.SetBody(upstream.ScrubSecrets(e.Body, secrets))
 		return
 	}
-	writeAnthropicError(ctx, e.Status, upstream.AnthropicErrorType(e.Status), string(upstream.ScrubSecrets([]byte(e.Message), secrets)))
+	writeAnthropicError(ctx, e.Status, errbody.AnthropicType(e.Status), string(upstream.ScrubSecrets([]byte(e.Message), secrets)))
 }
 
 func (s *Server) handleMessages(ctx *fasthttp.RequestCtx)    { s.serveMessages(ctx, false) }

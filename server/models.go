@@ -3,6 +3,7 @@ package server
 import (
 	"strconv"
 
+	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -49,4 +50,4 @@ func (s *Server) handleModels(ctx *fasthttp.RequestCtx) {
 	ctx.Response.SetBodyRaw(body)
 }
 
-func appendJSONString(dst []byte, s string) []byte { return upstream.AppendJSONString(dst, s) }
+func appendJSONString(dst []byte, s string) []byte { return jsonx.AppendString(dst, s) }

@@ -2,9 +2,10 @@ package server
 
 import (
 	"bufio"
-	"github.com/llmedge/llmedge/config"
 	"net"
 	"testing"
+
+	"github.com/llmedge/llmedge/config"
 
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"

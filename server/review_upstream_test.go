@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"github.com/llmedge/llmedge/config"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/llmedge/llmedge/config"
 )
 
 // A wildcard anthropic/* deployment on the native /v1/messages route must

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"unicode/utf8"
 
-	"github.com/llmedge/llmedge/upstream"
+	"github.com/llmedge/llmedge/internal/jsonx"
 )
 
 // chatFields are the few facts the hot path needs from a chat body,
@@ -64,7 +64,7 @@ func scanRequest(b []byte, f *chatFields, needMessages bool) *scanError {
 	if !utf8.Valid(b) {
 		return errBadUTF8
 	}
-	i := skipWS(b, 0)
+	i := jsonx.SkipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return errNotObject
 	}
@@ -77,7 +77,7 @@ func scanRequest(b []byte, f *chatFields, needMessages bool) *scanError {
 	defer keys.release()
 	seenModel, seenStream, seenMessages := false, false, false
 	for {
-		i = skipWS(b, i)
+		i = jsonx.SkipSpace(b, i)
 		if i >= len(b) {
 			return errMalformed
 		}
@@ -85,7 +85,7 @@ func scanRequest(b []byte, f *chatFields, needMessages bool) *scanError {
 			if keys.n > 0 {
 				return errMalformed // trailing comma
 			}
-			if skipWS(b, i+1) != len(b) {
+			if jsonx.SkipSpace(b, i+1) != len(b) {
 				return errMalformed
 			}
 			break
@@ -94,7 +94,7 @@ func scanRequest(b []byte, f *chatFields, needMessages bool) *scanError {
 			return errMalformed
 		}
 		ks := i + 1
-		ke, ok := skipString(b, i)
+		ke, ok := jsonx.SkipStrictString(b, i)
 		if !ok {
 			return errMalformed
 		}
@@ -102,11 +102,11 @@ func scanRequest(b []byte, f *chatFields, needMessages bool) *scanError {
 		if serr := keys.add(key); serr != nil {
 			return serr
 		}
-		i = skipWS(b, ke)
+		i = jsonx.SkipSpace(b, ke)
 		if i >= len(b) || b[i] != ':' {
 			return errMalformed
 		}
-		i = skipWS(b, i+1)
+		i = jsonx.SkipSpace(b, i+1)
 		if i >= len(b) {
 			return errMalformed
 		}
@@ -121,7 +121,7 @@ func scanRequest(b []byte, f *chatFields, needMessages bool) *scanError {
 			if b[i] != '"' {
 				return errModelType
 			}
-			e, ok := skipString(b, i)
+			e, ok := jsonx.SkipStrictString(b, i)
 			if !ok {
 				return errMalformed
 			}
@@ -182,7 +182,7 @@ func scanRequest(b []byte, f *chatFields, needMessages bool) *scanError {
 		if serr != nil {
 			return serr
 		}
-		i = skipWS(b, i)
+		i = jsonx.SkipSpace(b, i)
 		if i >= len(b) {
 			return errMalformed
 		}
@@ -191,7 +191,7 @@ func scanRequest(b []byte, f *chatFields, needMessages bool) *scanError {
 			continue
 		}
 		if b[i] == '}' {
-			if skipWS(b, i+1) != len(b) {
+			if jsonx.SkipSpace(b, i+1) != len(b) {
 				return errMalformed
 			}
 			break
@@ -220,7 +220,7 @@ func scanStreamOptions(b []byte, i int, f *chatFields) (int, *scanError) {
 	i++
 	n := 0
 	for {
-		i = skipWS(b, i)
+		i = jsonx.SkipSpace(b, i)
 		if i >= len(b) {
 			return 0, errMalformed
 		}
@@ -234,16 +234,16 @@ func scanStreamOptions(b []byte, i int, f *chatFields) (int, *scanError) {
 			return 0, errMalformed
 		}
 		ks := i + 1
-		ke, ok := skipString(b, i)
+		ke, ok := jsonx.SkipStrictString(b, i)
 		if !ok {
 			return 0, errMalformed
 		}
 		key := b[ks : ke-1]
-		i = skipWS(b, ke)
+		i = jsonx.SkipSpace(b, ke)
 		if i >= len(b) || b[i] != ':' {
 			return 0, errMalformed
 		}
-		i = skipWS(b, i+1)
+		i = jsonx.SkipSpace(b, i+1)
 		if i >= len(b) {
 			return 0, errMalformed
 		}
@@ -269,7 +269,7 @@ func scanStreamOptions(b []byte, i int, f *chatFields) (int, *scanError) {
 			i = e
 		}
 		n++
-		i = skipWS(b, i)
+		i = jsonx.SkipSpace(b, i)
 		if i >= len(b) {
 			return 0, errMalformed
 		}
@@ -315,19 +315,3 @@ func delimited(b []byte, i int) bool {
 	}
 	return false
 }
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// skipString is upstream.SkipStrictString: the string literal at b[i]
-// with its escapes checked and raw control characters refused.
-func skipString(b []byte, i int) (int, bool) { return upstream.SkipStrictString(b, i) }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"unsafe"
+
+	"github.com/llmedge/llmedge/internal/jsonx"
 )
 
 // Input validation of chat bodies, done while scanChat walks the body
@@ -86,7 +88,7 @@ func skipValue(b []byte, i int, depth int) (int, *scanError) {
 	n := 0
 	for {
 		// A value starts at i.
-		i = skipWS(b, i)
+		i = jsonx.SkipSpace(b, i)
 		if i >= len(b) {
 			return 0, errMalformed
 		}
@@ -101,7 +103,7 @@ func skipValue(b []byte, i int, depth int) (int, *scanError) {
 			}
 			stack[n] = closer
 			n++
-			i = skipWS(b, i+1)
+			i = jsonx.SkipSpace(b, i+1)
 			if i < len(b) && b[i] == closer {
 				n--
 				i++
@@ -115,7 +117,7 @@ func skipValue(b []byte, i int, depth int) (int, *scanError) {
 			}
 			continue
 		case '"':
-			e, ok := skipString(b, i)
+			e, ok := jsonx.SkipStrictString(b, i)
 			if !ok {
 				return 0, errMalformed
 			}
@@ -150,7 +152,7 @@ func skipValue(b []byte, i int, depth int) (int, *scanError) {
 				}
 				return i, nil
 			}
-			i = skipWS(b, i)
+			i = jsonx.SkipSpace(b, i)
 			if i >= len(b) {
 				return 0, errMalformed
 			}
@@ -165,7 +167,7 @@ func skipValue(b []byte, i int, depth int) (int, *scanError) {
 			i++
 			if stack[n-1] == '}' {
 				var ok bool
-				if i, ok = skipKey(b, skipWS(b, i)); !ok {
+				if i, ok = skipKey(b, jsonx.SkipSpace(b, i)); !ok {
 					return 0, errMalformed
 				}
 			}
@@ -179,11 +181,11 @@ func skipKey(b []byte, i int) (int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return 0, false
 	}
-	e, ok := skipString(b, i)
+	e, ok := jsonx.SkipStrictString(b, i)
 	if !ok {
 		return 0, false
 	}
-	e = skipWS(b, e)
+	e = jsonx.SkipSpace(b, e)
 	if e >= len(b) || b[e] != ':' {
 		return 0, false
 	}
@@ -303,13 +305,13 @@ func scanMessages(b []byte, i int, f *chatFields) (int, *scanError) {
 		}
 		return 0, errMessagesType
 	}
-	i = skipWS(b, i+1)
+	i = jsonx.SkipSpace(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		return 0, errMessagesType
 	}
 	n := 0
 	for {
-		i = skipWS(b, i)
+		i = jsonx.SkipSpace(b, i)
 		if i >= len(b) {
 			return 0, errMalformed
 		}
@@ -321,7 +323,7 @@ func scanMessages(b []byte, i int, f *chatFields) (int, *scanError) {
 			return 0, serr
 		}
 		n++
-		i = skipWS(b, e)
+		i = jsonx.SkipSpace(b, e)
 		if i >= len(b) {
 			return 0, errMalformed
 		}
@@ -357,7 +359,7 @@ func scanMessage(b []byte, i int, idx int) (int, *scanError) {
 	seenRole := false
 	first := true
 	for {
-		i = skipWS(b, i)
+		i = jsonx.SkipSpace(b, i)
 		if i >= len(b) {
 			return 0, errMalformed
 		}
@@ -369,7 +371,7 @@ func scanMessage(b []byte, i int, idx int) (int, *scanError) {
 			return 0, errMalformed
 		}
 		ks := i + 1
-		ke, ok := skipString(b, i)
+		ke, ok := jsonx.SkipStrictString(b, i)
 		if !ok {
 			return 0, errMalformed
 		}
@@ -377,11 +379,11 @@ func scanMessage(b []byte, i int, idx int) (int, *scanError) {
 		if bytes.IndexByte(key, '\\') >= 0 {
 			return 0, messageErr(idx, "", "has a key written with escapes; write keys literally")
 		}
-		i = skipWS(b, ke)
+		i = jsonx.SkipSpace(b, ke)
 		if i >= len(b) || b[i] != ':' {
 			return 0, errMalformed
 		}
-		i = skipWS(b, i+1)
+		i = jsonx.SkipSpace(b, i+1)
 		if i >= len(b) {
 			return 0, errMalformed
 		}
@@ -396,7 +398,7 @@ func scanMessage(b []byte, i int, idx int) (int, *scanError) {
 				}
 				return 0, messageErr(idx, "role", "must be one of system, developer, user, assistant, tool, function")
 			}
-			e, ok := skipString(b, i)
+			e, ok := jsonx.SkipStrictString(b, i)
 			if !ok {
 				return 0, errMalformed
 			}
@@ -412,7 +414,7 @@ func scanMessage(b []byte, i int, idx int) (int, *scanError) {
 			i = e
 		}
 		first = false
-		i = skipWS(b, i)
+		i = jsonx.SkipSpace(b, i)
 		if i >= len(b) {
 			return 0, errMalformed
 		}

@@ -62,12 +62,4 @@ func BenchmarkAppendData(b *testing.B) {
 	}
 }
 
-func BenchmarkAppendError(b *testing.B) {
-	dst := make([]byte, 0, 1024)
-	b.ReportAllocs()
-	for b.Loop() {
-		dst = AppendError(dst[:0], `upstream said "rate limited"\n please retry`, "rate_limit_error", "429")
-	}
-}
-
 var _ io.Reader = (*loopReader)(nil)

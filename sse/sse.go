@@ -7,9 +7,9 @@
 // UTF-8 BOM) and the Append* functions produce well-formed events.
 //
 // It must not touch anything else: no HTTP (no headers, status codes,
-// flushing or connection handling), no JSON decoding of payloads (Data is
-// opaque bytes; only AppendError writes a fixed JSON envelope, with its own
-// escaper), no logging, and no imports outside the standard library.
+// flushing or connection handling), no JSON (Data is opaque bytes; error
+// events are written by internal/errbody), no logging, and no imports
+// outside the standard library.
 //
 // The package sits on the hot path of a proxy relaying many concurrent token
 // streams, so it works on []byte, never copies an event it does not have to,

@@ -2,7 +2,6 @@ package sse
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -402,8 +401,6 @@ func TestWriters(t *testing.T) {
 		{string(AppendEvent(nil, []byte("a\nb"), []byte("{}"))), "event: a\ndata: {}\n\n"},
 		{string(AppendComment(nil, []byte("ping"))), ": ping\n\n"},
 		{string(AppendComment(nil, []byte("a\nb"))), ": a\n: b\n\n"},
-		{string(AppendError(nil, "bad", "invalid_request_error", "")), `data: {"error":{"message":"bad","type":"invalid_request_error","param":null,"code":null}}` + "\n\n"},
-		{string(AppendError(nil, "x", "t", "c")), `data: {"error":{"message":"x","type":"t","param":null,"code":"c"}}` + "\n\n"},
 		{string(Done), "data: [DONE]\n\n"},
 	} {
 		if c.got != c.want {
@@ -451,52 +448,6 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-func TestAppendErrorJSON(t *testing.T) {
-	msgs := []string{
-		"plain", `quote " and backslash \ and \"`, "ctl \x00\x01\x1f\t\n\r\b\f\x7f",
-		"unicode é ✓ 日本 🎉", "line sep \u2028 para \u2029", "bad utf8 \xff\xfe end", "\xe2\x82", "</script>&",
-	}
-	for _, m := range msgs {
-		out := AppendError(nil, m, "type \"x\"", "code\n")
-		if !bytes.HasPrefix(out, []byte("data: ")) || !bytes.HasSuffix(out, []byte("\n\n")) {
-			t.Fatalf("framing: %q", out)
-		}
-		payload := out[len("data: ") : len(out)-2]
-		if bytes.ContainsAny(payload, "\r\n") {
-			t.Fatalf("raw line break in payload %q", payload)
-		}
-		var v struct {
-			Error struct {
-				Message string  `json:"message"`
-				Type    string  `json:"type"`
-				Param   *string `json:"param"`
-				Code    *string `json:"code"`
-			} `json:"error"`
-		}
-		if err := json.Unmarshal(payload, &v); err != nil {
-			t.Fatalf("%q: %v (%s)", m, err, payload)
-		}
-		// encoding/json replaces each invalid UTF-8 byte with U+FFFD, as
-		// the escaper does.
-		wantJSON, _ := json.Marshal(m)
-		var w string
-		if err := json.Unmarshal(wantJSON, &w); err != nil {
-			t.Fatal(err)
-		}
-		if v.Error.Message != w {
-			t.Errorf("message %q, want %q", v.Error.Message, w)
-		}
-		if v.Error.Type != `type "x"` || v.Error.Param != nil || v.Error.Code == nil || *v.Error.Code != "code\n" {
-			t.Errorf("fields: %+v", v.Error)
-		}
-		// It must also survive the Scanner unchanged.
-		e, err := NewScanner(bytes.NewReader(out), 0).Next()
-		if err != nil || !bytes.Equal(e.Data, payload) {
-			t.Errorf("scan: %q %v", e.Data, err)
-		}
-	}
-}
-
 func TestZeroAllocs(t *testing.T) {
 	if testing.Short() {
 		t.Skip()
@@ -523,7 +474,6 @@ func TestZeroAllocs(t *testing.T) {
 		dst = AppendData(dst[:0], data)
 		dst = AppendEvent(dst, []byte("x"), data)
 		dst = AppendComment(dst, data)
-		dst = AppendError(dst, "m \"q\" \n é", "t", "c")
 	}); a != 0 {
 		t.Errorf("writer allocs = %v", a)
 	}

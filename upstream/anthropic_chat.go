@@ -3,12 +3,24 @@ package upstream
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"strings"
 
+	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
 	"github.com/valyala/fasthttp"
 )
+
+// anthropicProvider is Anthropic's Messages API: OpenAI chat requests
+// are translated (anthropic_request.go, anthropic_response.go,
+// anthropic_stream.go), native /v1/messages calls pass through
+// (anthropic_native.go).
+var anthropicProvider = provider{
+	routes:            routesChatOnly,
+	anthropicMessages: true,
+	anthropicOptions:  true,
+	build:             atBaseURL("https://api.anthropic.com", "ANTHROPIC_API_KEY", messagesURL),
+	attempt:           (*Registry).anthropicAttempt,
+}
 
 // AnthropicVersion is the anthropic-version header sent when the client
 // gives none.
@@ -29,7 +41,7 @@ type AnthropicInbound struct {
 // Anthropic's Messages API (so native /v1/messages calls can be served).
 func (g *Group) SpeaksAnthropic() bool {
 	for _, d := range g.Deployments {
-		if d.spec.wire != wireAnthropic {
+		if d.provider == nil || !d.provider.anthropicMessages {
 			return false
 		}
 	}
@@ -107,10 +119,16 @@ func (reg *Registry) anthropicAnswer(d *Deployment, req *ChatRequest, out *Respo
 	out.upResp = uresp
 	x := &out.x
 	if req.Stream && bytes.HasPrefix(uresp.Header.ContentType(), []byte("text/event-stream")) {
-		return out.anth.start(d, x, uresp, out, req)
+		s := anthropicStreams.Get().(*anthropicStream)
+		if err := s.start(d, x, uresp, out, req); err != nil {
+			s.release()
+			return err
+		}
+		out.startRelay(s, x)
+		return nil
 	}
-	raw, rerr := x.readAll(out.anth.buf[:0], maxResponseBody)
-	out.anth.buf = raw
+	raw, rerr := x.readAll(out.raw[:0], maxResponseBody)
+	out.raw = raw
 	x.release(uresp)
 	if rerr != nil {
 		return transportError(d, rerr)
@@ -149,13 +167,7 @@ func firstEvent(d *Deployment, x *exchange, uresp *fasthttp.Response, out *Respo
 	for {
 		ev, err := out.sc.Next()
 		if err != nil {
-			x.failed = true
-			x.release(uresp)
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return ev, &Error{Status: 502, Type: "api_error", Code: "upstream_empty_stream", Retryable: true,
-					Message: fmt.Sprintf("upstream deployment %s closed the stream before its first event", d.ID)}
-			}
-			return ev, transportError(d, err)
+			return ev, firstEventFailed(d, x, uresp, err)
 		}
 		name := eventType(ev)
 		if ev.Comment || string(name) == "ping" {
@@ -176,5 +188,5 @@ func eventType(ev sse.Event) []byte {
 	if len(ev.Name) > 0 {
 		return ev.Name
 	}
-	return jStr(ev.Data, "type")
+	return jsonx.Str(ev.Data, "type")
 }

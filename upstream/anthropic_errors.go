@@ -43,41 +43,6 @@ func anthropicStatus(typ string) int {
 	return 500
 }
 
-// AnthropicErrorType is Anthropic's error type for an HTTP status, for
-// errors llmedge itself answers on the Anthropic-shaped route.
-func AnthropicErrorType(status int) string {
-	switch status {
-	case 400, 405, 409, 422:
-		return "invalid_request_error"
-	case 401:
-		return "authentication_error"
-	case 402:
-		return "billing_error"
-	case 403:
-		return "permission_error"
-	case 404:
-		return "not_found_error"
-	case 413:
-		return "request_too_large"
-	case 429:
-		return "rate_limit_error"
-	case 408, 504:
-		return "timeout_error"
-	case 503, 529:
-		return "overloaded_error"
-	}
-	return "api_error"
-}
-
-// AppendAnthropicError appends {"type":"error","error":{"type","message"}}.
-func AppendAnthropicError(dst []byte, typ, message string) []byte {
-	dst = append(dst, `{"type":"error","error":{"type":`...)
-	dst = AppendJSONString(dst, typ)
-	dst = append(dst, `,"message":`...)
-	dst = AppendJSONString(dst, message)
-	return append(dst, "}}"...)
-}
-
 // anthropicError maps a non-2xx Anthropic answer. The status is kept
 // (529 overloaded stays 529, 429 keeps its retry-after); the body becomes
 // an OpenAI error whose code is Anthropic's error type. native keeps

@@ -2,11 +2,11 @@ package upstream
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
+	"sync"
 
-	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/internal/errbody"
 )
 
 // anthropicNative passes a client's Anthropic Messages request through
@@ -46,23 +46,19 @@ func (reg *Registry) anthropicNative(d *Deployment, g *Group, req *ChatRequest, 
 			}
 			return err
 		}
-		out.native = nativeStream{x: x, sc: out.sc, d: d, first: ev}
+		s := nativeStreams.Get().(*nativeStream)
+		*s = nativeStream{sseEvents: sseEvents{x: x, sc: out.sc, first: ev}, d: d}
 		if req.WantUsage {
-			out.native.out = out
+			s.out = out
 		}
-		out.Stream = &out.native
+		out.startRelay(s, x)
 		return nil
 	}
-	body, rerr := x.readAll(out.Body[:0], maxResponseBody)
-	out.Body = body
-	x.release(uresp)
-	if rerr != nil {
-		return transportError(d, rerr)
+	if e := out.readAnswer(d, uresp); e != nil {
+		return e
 	}
-	out.StatusCode = uresp.StatusCode()
-	out.ContentType = append(out.ContentType[:0], uresp.Header.ContentType()...)
 	if !req.Anthropic.CountTokens {
-		out.Usage.observeBody(body)
+		out.Usage.observeBody(out.Body)
 	}
 	return nil
 }
@@ -81,68 +77,40 @@ func (r *Response) VisitAnthropicHeaders(f func(k, v []byte)) {
 	}
 }
 
-// nativeStream relays an Anthropic event stream unchanged, flushing
-// after each event that is not followed by one already buffered.
+// nativeStream relays an Anthropic event stream unchanged. The stream
+// ends where Anthropic's does: at message_stop (or EOF); there is no
+// [DONE] in this format.
 type nativeStream struct {
-	x     *exchange
-	sc    *sse.Scanner
-	d     *Deployment
-	first sse.Event
+	sseEvents
+	d *Deployment
 	// out, when set, receives the usage of message_start/message_delta.
 	out *Response
 }
 
-// Relay implements Stream. The stream ends where Anthropic's does: at
-// message_stop (or EOF); there is no [DONE] in this format.
-func (s *nativeStream) Relay(w Writer) error {
-	ev := s.first
-	for {
-		if s.out != nil {
-			s.out.Usage.noteAnthropic(ev.Data)
-		}
-		if _, err := w.Write(ev.Raw); err != nil {
-			return ErrClientGone
-		}
-		if string(eventType(ev)) == "message_stop" {
-			// The answer is complete: what follows is at most the end
-			// of the body, read for a bounded time (drain.go).
-			if w.Flush() != nil {
-				return ErrClientGone
-			}
-			drainStream(s.x, s.sc)
-			return nil
-		}
-		if !s.sc.Buffered() {
-			if err := w.Flush(); err != nil {
-				return ErrClientGone
-			}
-		}
-		var err error
-		ev, err = s.sc.Next()
-		if err == io.EOF {
-			if w.Flush() != nil {
-				return ErrClientGone
-			}
-			return nil
-		}
-		if err != nil {
-			return s.fail(w, err)
-		}
-	}
+var nativeStreams = sync.Pool{New: func() any { return new(nativeStream) }}
+
+func (s *nativeStream) release() {
+	*s = nativeStream{}
+	nativeStreams.Put(s)
 }
 
-func (s *nativeStream) fail(w Writer, err error) error {
-	if errors.Is(err, ErrCanceled) {
-		return ErrCanceled
+func (s *nativeStream) next() ([]byte, bool, error) {
+	ev, err := s.nextEvent()
+	if err == io.EOF {
+		return nil, true, nil
 	}
-	s.x.failed = true
+	if err != nil {
+		return nil, false, err
+	}
+	if s.out != nil {
+		s.out.Usage.noteAnthropic(ev.Data)
+	}
+	// At message_stop the answer is complete: what follows is at most
+	// the end of the body, drained for a bounded time.
+	return ev.Raw, string(eventType(ev)) == "message_stop", nil
+}
+
+func (s *nativeStream) failure(dst []byte, err error) ([]byte, error) {
 	msg, typ, _ := midStreamFailure(s.d, err, "mid-event")
-	var buf [512]byte
-	b := append(buf[:0], "event: error\ndata: "...)
-	b = AppendAnthropicError(b, typ, msg)
-	b = append(b, "\n\n"...)
-	if _, werr := w.Write(b); werr != nil || w.Flush() != nil {
-		return ErrClientGone
-	}
-	return fmt.Errorf("%w: %s", err, msg)
+	return errbody.AppendAnthropicEvent(dst, typ, msg), fmt.Errorf("%w: %s", err, msg)
 }

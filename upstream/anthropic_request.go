@@ -14,67 +14,6 @@ import (
 // Anthropic Messages API request. Unlike the pass-through path the body
 // is fully decoded: every field has to be rewritten anyway.
 
-// oaRequest is the OpenAI request fields llmedge translates.
-type oaRequest struct {
-	Messages            []oaMessage     `json:"messages"`
-	MaxTokens           *int            `json:"max_tokens"`
-	MaxCompletionTokens *int            `json:"max_completion_tokens"`
-	Temperature         *float64        `json:"temperature"`
-	TopP                *float64        `json:"top_p"`
-	TopK                *int            `json:"top_k"`
-	Stop                json.RawMessage `json:"stop"`
-	User                *string         `json:"user"`
-	Tools               []oaTool        `json:"tools"`
-	ToolChoice          json.RawMessage `json:"tool_choice"`
-	ParallelToolCalls   *bool           `json:"parallel_tool_calls"`
-	Thinking            json.RawMessage `json:"thinking"`
-	ReasoningEffort     *string         `json:"reasoning_effort"`
-	Metadata            json.RawMessage `json:"metadata"`
-	N                   *int            `json:"n"`
-	ResponseFormat      json.RawMessage `json:"response_format"`
-}
-
-type oaMessage struct {
-	Role             string          `json:"role"`
-	Content          json.RawMessage `json:"content"`
-	ToolCalls        []oaToolCall    `json:"tool_calls"`
-	ToolCallID       string          `json:"tool_call_id"`
-	ThinkingBlocks   json.RawMessage `json:"thinking_blocks"`
-	CacheControl     json.RawMessage `json:"cache_control"`
-	Name             string          `json:"name"`
-	ReasoningContent json.RawMessage `json:"reasoning_content"`
-	Refusal          json.RawMessage `json:"refusal"`
-}
-
-type oaToolCall struct {
-	ID       string `json:"id"`
-	Type     string `json:"type"`
-	Function struct {
-		Name      string `json:"name"`
-		Arguments string `json:"arguments"`
-	} `json:"function"`
-}
-
-type oaTool struct {
-	Type     string `json:"type"`
-	Function *struct {
-		Name        string          `json:"name"`
-		Description string          `json:"description"`
-		Parameters  json.RawMessage `json:"parameters"`
-		Strict      json.RawMessage `json:"strict"`
-	} `json:"function"`
-	CacheControl json.RawMessage `json:"cache_control"`
-}
-
-type oaPart struct {
-	Type     string `json:"type"`
-	Text     string `json:"text"`
-	ImageURL *struct {
-		URL string `json:"url"`
-	} `json:"image_url"`
-	CacheControl json.RawMessage `json:"cache_control"`
-}
-
 // anRequest is the Anthropic Messages request built from oaRequest.
 type anRequest struct {
 	Model         string          `json:"model"`
@@ -145,10 +84,6 @@ var handledParams = map[string]bool{
 	"n": true, "response_format": true,
 }
 
-// reasoningBudget maps OpenAI's reasoning_effort to a thinking budget
-// (LiteLLM's mapping).
-var reasoningBudget = map[string]int{"low": 1024, "medium": 2048, "high": 4096}
-
 func badParam(param, format string, args ...any) *Error {
 	return &Error{Status: 400, Type: "invalid_request_error", Param: param, Code: "invalid_value", Message: fmt.Sprintf(format, args...)}
 }
@@ -156,18 +91,12 @@ func badParam(param, format string, args ...any) *Error {
 // translateRequest builds the Anthropic body for an OpenAI chat body.
 // model is the upstream model id.
 func translateRequest(d *Deployment, body []byte, model string, stream bool) ([]byte, *Error) {
-	var top map[string]json.RawMessage
-	if err := sonic.Unmarshal(body, &top); err != nil {
+	var in oaRequest
+	unsupported, notJSON, err := in.decode(body, handledParams)
+	if notJSON {
 		return nil, badParam("", "request body is not valid JSON: %v", err)
 	}
-	var unsupported []string
-	for k, v := range top {
-		if !handledParams[k] && !isNull(v) {
-			unsupported = append(unsupported, k)
-		}
-	}
-	var in oaRequest
-	if err := sonic.Unmarshal(body, &in); err != nil {
+	if err != nil {
 		return nil, badParam("", "invalid request: %v", err)
 	}
 	if in.N != nil && *in.N != 1 {
@@ -197,16 +126,9 @@ func translateRequest(d *Deployment, body []byte, model string, stream bool) ([]
 	} else if in.MaxTokens != nil {
 		out.MaxTokens, explicitMax = *in.MaxTokens, true
 	}
-	if len(in.Stop) > 0 && !isNull(in.Stop) {
-		if in.Stop[0] == '"' {
-			var s string
-			if sonic.Unmarshal(in.Stop, &s) != nil {
-				return nil, badParam("stop", "stop must be a string or an array of strings")
-			}
-			out.StopSequences = []string{s}
-		} else if sonic.Unmarshal(in.Stop, &out.StopSequences) != nil {
-			return nil, badParam("stop", "stop must be a string or an array of strings")
-		}
+	var ok bool
+	if out.StopSequences, ok = in.stopSequences(); !ok {
+		return nil, badParam("stop", "stop must be a string or an array of strings")
 	}
 	if len(in.Metadata) > 0 && !isNull(in.Metadata) {
 		out.Metadata = in.Metadata
@@ -222,11 +144,11 @@ func translateRequest(d *Deployment, body []byte, model string, stream bool) ([]
 	case len(in.Thinking) > 0 && !isNull(in.Thinking):
 		out.Thinking = in.Thinking
 	case in.ReasoningEffort != nil:
-		if b, ok := reasoningBudget[*in.ReasoningEffort]; ok {
-			out.Thinking, _ = sonic.Marshal(map[string]any{"type": "enabled", "budget_tokens": b})
-		} else if e := *in.ReasoningEffort; e != "none" && e != "minimal" {
-			return nil, badParam("reasoning_effort", "reasoning_effort must be one of none, minimal, low, medium, high")
+		t, ok := in.effortThinking()
+		if !ok {
+			return nil, badParam("reasoning_effort", reasoningEffortValues)
 		}
+		out.Thinking = t
 	case d.ext.thinking != nil:
 		out.Thinking = d.ext.thinking
 	}
@@ -312,8 +234,6 @@ func lostThinking(msgs []oaMessage) bool {
 	}
 	return false
 }
-
-func isNull(v []byte) bool { return string(bytes.TrimSpace(v)) == "null" }
 
 func translateTools(in *oaRequest, out *anRequest) *Error {
 	for i, t := range in.Tools {
@@ -510,10 +430,9 @@ func contentBlocks(c json.RawMessage, p string, images bool) ([]anBlock, *Error)
 // imageSource turns an image_url into an Anthropic image source: data:
 // URLs become base64 sources, http(s) URLs url sources.
 func imageSource(u, p string) (*anSource, *Error) {
-	if rest, ok := strings.CutPrefix(u, "data:"); ok {
-		meta, data, ok := strings.Cut(rest, ",")
-		mt, isB64 := strings.CutSuffix(meta, ";base64")
-		if !ok || !isB64 || mt == "" {
+	if strings.HasPrefix(u, "data:") {
+		mt, data, ok := parseDataURL(u)
+		if !ok {
 			return nil, badParam(p+".image_url.url", "%s.image_url.url: data URLs must look like data:image/png;base64,...", p)
 		}
 		return &anSource{Type: "base64", MediaType: mt, Data: data}, nil

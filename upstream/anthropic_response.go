@@ -64,19 +64,6 @@ func (u anUsage) openAI() oaUsage {
 	return o
 }
 
-// finishReason maps Anthropic's stop_reason to OpenAI's finish_reason.
-func finishReason[S ~string | ~[]byte](stop S) string {
-	switch string(stop) {
-	case "max_tokens", "model_context_window_exceeded":
-		return "length"
-	case "tool_use":
-		return "tool_calls"
-	case "refusal":
-		return "content_filter"
-	}
-	return "stop" // end_turn, stop_sequence, pause_turn
-}
-
 type oaCompletion struct {
 	ID      string     `json:"id"`
 	Object  string     `json:"object"`
@@ -97,18 +84,9 @@ type oaRespMsg struct {
 	Role             string           `json:"role"`
 	Content          *string          `json:"content"`
 	Refusal          *string          `json:"refusal"`
-	ToolCalls        []oaRespToolCall `json:"tool_calls,omitempty"`
+	ToolCalls        []oaToolCall     `json:"tool_calls,omitempty"`
 	ReasoningContent *string          `json:"reasoning_content,omitempty"`
 	ThinkingBlocks   []map[string]any `json:"thinking_blocks,omitempty"`
-}
-
-type oaRespToolCall struct {
-	ID       string `json:"id"`
-	Type     string `json:"type"`
-	Function struct {
-		Name      string `json:"name"`
-		Arguments string `json:"arguments"`
-	} `json:"function"`
 }
 
 // translateResponse turns an Anthropic message into a chat.completion
@@ -133,7 +111,7 @@ func translateResponse(dst, body []byte) ([]byte, error) {
 		case "redacted_thinking":
 			msg.ThinkingBlocks = append(msg.ThinkingBlocks, map[string]any{"type": "redacted_thinking", "data": b.Data})
 		case "tool_use":
-			tc := oaRespToolCall{ID: b.ID, Type: "function"}
+			tc := oaToolCall{ID: b.ID, Type: "function"}
 			tc.Function.Name = b.Name
 			tc.Function.Arguments = string(b.Input)
 			if len(b.Input) == 0 {

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/bytedance/sonic"
+	"github.com/llmedge/llmedge/internal/errbody"
+	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
 	"github.com/valyala/fasthttp"
 )
@@ -36,13 +39,22 @@ type anthropicStream struct {
 	finish    string
 	// out, when set, receives the usage at message_stop (token limits).
 	out *Response
+	// started: the role chunk that opens the answer went out.
+	started bool
 }
 
-func (s *anthropicStream) reset() {
+var anthropicStreams = sync.Pool{New: func() any { return new(anthropicStream) }}
+
+// release keeps the buffers (bounded) and gives s back to its pool.
+func (s *anthropicStream) release() {
 	*s = anthropicStream{prefix: s.prefix[:0], buf: s.buf[:0], toolIndex: s.toolIndex[:0]}
 	if cap(s.buf) > 64<<10 {
 		s.buf = nil
 	}
+	if cap(s.toolIndex) > 1<<10 {
+		s.toolIndex = nil
+	}
+	anthropicStreams.Put(s)
 }
 
 // anMessageStart is the message_start event's data.
@@ -79,62 +91,55 @@ func (s *anthropicStream) start(d *Deployment, x *exchange, uresp *fasthttp.Resp
 		s.out = out
 	}
 	p := append(s.prefix[:0], `data: {"id":`...)
-	p = AppendJSONString(p, ms.Message.ID)
+	p = jsonx.AppendString(p, ms.Message.ID)
 	p = append(p, `,"object":"chat.completion.chunk","created":`...)
 	p = strconv.AppendInt(p, time.Now().Unix(), 10)
 	p = append(p, `,"model":`...)
-	p = AppendJSONString(p, ms.Message.Model)
+	p = jsonx.AppendString(p, ms.Message.Model)
 	s.prefix = p
-	out.Stream = s
 	return nil
 }
 
-// Relay implements Stream.
-func (s *anthropicStream) Relay(w Writer) error {
-	s.buf = s.openChunk(s.buf[:0])
-	s.buf = append(s.buf, `{"role":"assistant","content":""}`...)
-	s.buf = s.closeChunk(s.buf, "")
-	if _, err := w.Write(s.buf); err != nil {
-		return ErrClientGone
+func (s *anthropicStream) next() ([]byte, bool, error) {
+	if !s.started {
+		s.started = true
+		s.buf = s.openChunk(s.buf[:0])
+		s.buf = append(s.buf, `{"role":"assistant","content":""}`...)
+		s.buf = s.closeChunk(s.buf, "")
+		return s.buf, false, nil
 	}
-	if w.Flush() != nil {
-		return ErrClientGone
+	ev, err := s.sc.Next()
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF // ended without message_stop
 	}
-	for {
-		ev, err := s.sc.Next()
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF // ended without message_stop
-		}
-		if err != nil {
-			return s.fail(w, err)
-		}
-		var done bool
-		var evErr *Error
-		s.buf, done, evErr = s.translate(s.buf[:0], ev)
-		if evErr != nil {
-			s.buf = AppendSSEError(s.buf[:0], evErr.Message, evErr.Type, evErr.Code)
-			s.buf = append(s.buf, sse.Done...)
-			s.x.failed = true
-			if _, werr := w.Write(s.buf); werr != nil || w.Flush() != nil {
-				return ErrClientGone
-			}
-			return evErr
-		}
-		if len(s.buf) > 0 {
-			if _, err := w.Write(s.buf); err != nil {
-				return ErrClientGone
-			}
-		}
-		if done || !s.sc.Buffered() {
-			if w.Flush() != nil {
-				return ErrClientGone
-			}
-		}
-		if done {
-			drainStream(s.x, s.sc)
-			return nil
-		}
+	if err != nil {
+		return nil, false, err
 	}
+	var done bool
+	var evErr *Error
+	s.buf, done, evErr = s.translate(s.buf[:0], ev)
+	if evErr != nil {
+		return nil, false, evErr
+	}
+	return s.buf, done, nil
+}
+
+func (s *anthropicStream) buffered() bool { return s.sc.Buffered() }
+
+func (s *anthropicStream) drain() { drainStream(s.x, s.sc) }
+
+// failure ends the client's stream with an error event and [DONE]: the
+// upstream's own error event, or a transport failure before
+// message_stop.
+func (s *anthropicStream) failure(dst []byte, err error) ([]byte, error) {
+	var e *Error
+	if errors.As(err, &e) {
+		dst = errbody.AppendOpenAIEvent(dst, e.Message, e.Type, e.Code)
+		return append(dst, sse.Done...), e
+	}
+	msg, typ, code := midStreamFailure(s.d, err, "before message_stop")
+	dst = errbody.AppendOpenAIEvent(dst, msg, typ, code)
+	return append(dst, sse.Done...), fmt.Errorf("%w: %s", err, msg)
 }
 
 func (s *anthropicStream) openChunk(b []byte) []byte {
@@ -173,20 +178,20 @@ func (s *anthropicStream) translate(b []byte, ev sse.Event) ([]byte, bool, *Erro
 	data := ev.Data
 	switch string(eventType(ev)) {
 	case "content_block_delta":
-		delta := jGet(data, "delta")
-		typ, val := jGet2(delta, "type", "text")
-		switch string(strVal(typ)) {
+		delta := jsonx.Get(data, "delta")
+		typ, val := jsonx.Get2(delta, "type", "text")
+		switch string(jsonx.StrVal(typ)) {
 		case "text_delta":
-			if lit := litVal(val); len(lit) > 2 {
+			if lit := jsonx.LitVal(val); len(lit) > 2 {
 				b = s.deltaChunk(b, "content", lit)
 			}
 		case "thinking_delta":
-			if lit := jLit(delta, "thinking"); len(lit) > 2 {
+			if lit := jsonx.Lit(delta, "thinking"); len(lit) > 2 {
 				b = s.deltaChunk(b, "reasoning_content", lit)
 			}
 		case "input_json_delta":
-			idx := jInt(data, "index")
-			lit := jLit(delta, "partial_json")
+			idx := jsonx.Int(data, "index")
+			lit := jsonx.Lit(delta, "partial_json")
 			if idx >= 0 && idx < len(s.toolIndex) && s.toolIndex[idx] >= 0 && len(lit) > 2 {
 				b = s.openChunk(b)
 				b = append(b, `{"tool_calls":[{"index":`...)
@@ -199,19 +204,19 @@ func (s *anthropicStream) translate(b []byte, ev sse.Event) ([]byte, bool, *Erro
 		}
 		// signature_delta and citations_delta have no OpenAI form.
 	case "content_block_start":
-		idx := jInt(data, "index")
-		cb := jGet(data, "content_block")
-		switch string(jStr(cb, "type")) {
+		idx := jsonx.Int(data, "index")
+		cb := jsonx.Get(data, "content_block")
+		switch string(jsonx.Str(cb, "type")) {
 		case "text":
-			if lit := jLit(cb, "text"); len(lit) > 2 {
+			if lit := jsonx.Lit(cb, "text"); len(lit) > 2 {
 				b = s.deltaChunk(b, "content", lit)
 			}
 		case "thinking":
-			if lit := jLit(cb, "thinking"); len(lit) > 2 {
+			if lit := jsonx.Lit(cb, "thinking"); len(lit) > 2 {
 				b = s.deltaChunk(b, "reasoning_content", lit)
 			}
 		case "tool_use":
-			id, name := jLit(cb, "id"), jLit(cb, "name")
+			id, name := jsonx.Lit(cb, "id"), jsonx.Lit(cb, "name")
 			// The index sizes s.toolIndex: bounded, or one bad event
 			// could claim any amount of memory.
 			if idx < 0 || idx > maxContentBlocks || id == nil || name == nil {
@@ -235,20 +240,20 @@ func (s *anthropicStream) translate(b []byte, ev sse.Event) ([]byte, bool, *Erro
 			// lost; Anthropic streams input only as input_json_delta.
 		}
 	case "message_delta":
-		if stop := jStr(jGet(data, "delta"), "stop_reason"); stop != nil {
+		if stop := jsonx.Str(jsonx.Get(data, "delta"), "stop_reason"); stop != nil {
 			s.finish = finishReason(stop)
 		}
-		if u := jGet(data, "usage"); u != nil {
-			if n := jInt(u, "output_tokens"); n >= 0 {
+		if u := jsonx.Get(data, "usage"); u != nil {
+			if n := jsonx.Int(u, "output_tokens"); n >= 0 {
 				s.usage.OutputTokens = n
 			}
-			if n := jInt(u, "input_tokens"); n >= 0 {
+			if n := jsonx.Int(u, "input_tokens"); n >= 0 {
 				s.usage.InputTokens = n
 			}
-			if n := jInt(u, "cache_creation_input_tokens"); n >= 0 {
+			if n := jsonx.Int(u, "cache_creation_input_tokens"); n >= 0 {
 				s.usage.CacheCreationInputTokens = n
 			}
-			if n := jInt(u, "cache_read_input_tokens"); n >= 0 {
+			if n := jsonx.Int(u, "cache_read_input_tokens"); n >= 0 {
 				s.usage.CacheReadInputTokens = n
 			}
 		}
@@ -303,21 +308,4 @@ func appendOAUsage(b []byte, u oaUsage) []byte {
 	b = append(b, `,"cache_read_input_tokens":`...)
 	b = strconv.AppendInt(b, int64(u.CacheReadInputTokens), 10)
 	return append(b, '}')
-}
-
-// fail ends the client's stream with an error event after a transport
-// failure mid-stream.
-func (s *anthropicStream) fail(w Writer, err error) error {
-	if errors.Is(err, ErrCanceled) {
-		return ErrCanceled
-	}
-	s.x.failed = true
-	msg, typ, code := midStreamFailure(s.d, err, "before message_stop")
-	b := AppendSSEError(s.buf[:0], msg, typ, code)
-	b = append(b, sse.Done...)
-	s.buf = b
-	if _, werr := w.Write(b); werr != nil || w.Flush() != nil {
-		return ErrClientGone
-	}
-	return fmt.Errorf("%w: %s", err, msg)
 }

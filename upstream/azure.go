@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/jsonx"
 )
 
 // DefaultAzureAPIVersion is used when neither litellm_params.api_version
@@ -13,11 +14,15 @@ import (
 // version in Microsoft's Azure OpenAI REST reference.
 const DefaultAzureAPIVersion = "2024-10-21"
 
-func init() {
-	// Azure OpenAI serves chat, legacy completions and embeddings on
-	// every deployment URL. (Its Responses API lives elsewhere and is
-	// not passed through.)
-	providerRoutes["azure"] = routesOf(RouteChat, RouteCompletions, RouteEmbeddings)
+// azureProvider is Azure OpenAI: OpenAI's format on a per-deployment
+// URL, so requests take the pass-through path; only the URL and the
+// auth header differ. It serves chat, legacy completions and embeddings
+// on every deployment URL (its Responses API lives elsewhere and is not
+// passed through).
+var azureProvider = provider{
+	routes:  routesOf(RouteChat, RouteCompletions, RouteEmbeddings),
+	build:   buildAzure,
+	attempt: (*Registry).passThrough,
 }
 
 // buildAzure sets up an azure/ deployment. Azure OpenAI speaks OpenAI's
@@ -30,12 +35,13 @@ func init() {
 // api_version "v1", "preview" or "latest" selects Azure's v1 API
 // ({api_base}/openai/v1/chat/completions, deployment named by "model" in
 // the body), as LiteLLM does.
-func (r *Registry) buildAzure(d *Deployment, path string, env func(...string) string) *config.Error {
+func buildAzure(r *Registry, d *Deployment, b *buildEnv) *config.Error {
+	path, env := b.path, b.env
 	cd := d.Config
 	// "azure/o_series/o3": LiteLLM's marker for reasoning deployments;
 	// the deployment is what follows it.
 	deployment := strings.TrimPrefix(cd.UpstreamModel, "o_series/")
-	d.quotedModel = AppendJSONString(nil, deployment)
+	d.quotedModel = jsonx.AppendString(nil, deployment)
 	base := cd.APIBase
 	fromEnv := false
 	if base == "" {

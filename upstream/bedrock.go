@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,11 +15,17 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/bytedance/sonic"
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/valyala/fasthttp"
 )
 
 // DefaultBedrockRegion is LiteLLM's region when none is configured.
 const DefaultBedrockRegion = "us-west-2"
+
+// bedrockProvider is Amazon Bedrock's Converse / ConverseStream API,
+// translated to and from OpenAI chat (bedrock_request.go,
+// bedrock_response.go, bedrock_stream.go).
+var bedrockProvider = provider{routes: routesChatOnly, build: buildBedrock, attempt: (*Registry).bedrockAttempt}
 
 // bedrockEndpoint is a bedrock/ deployment's endpoint and credentials.
 type bedrockEndpoint struct {
@@ -49,7 +54,8 @@ type bedrockEndpoint struct {
 // AWS_BEARER_TOKEN_BEDROCK) when no access key is set. Region:
 // aws_region_name, else AWS_REGION_NAME / AWS_REGION / AWS_DEFAULT_REGION.
 // Endpoint override: aws_bedrock_runtime_endpoint or api_base.
-func (r *Registry) buildBedrock(d *Deployment, path string, env func(...string) string) *config.Error {
+func buildBedrock(r *Registry, d *Deployment, b *buildEnv) *config.Error {
+	path, env := b.path, b.env
 	cd := d.Config
 	model := cd.UpstreamModel
 	// LiteLLM route markers: bedrock/converse/{id}, bedrock/invoke/{id}.
@@ -88,7 +94,7 @@ func (r *Registry) buildBedrock(d *Deployment, path string, env func(...string) 
 	}
 	be.host = d.host
 	d.px.bedrock = be
-	d.quotedModel = AppendJSONString(nil, model)
+	d.quotedModel = jsonx.AppendString(nil, model)
 	if d.unavailable != "" {
 		return nil
 	}
@@ -219,25 +225,22 @@ func (reg *Registry) bedrockAttempt(d *Deployment, g *Group, req *ChatRequest, o
 	created := time.Now().Unix()
 	if req.Stream {
 		x.readTimeout = d.streamTimeout
-		s := &bedrockStream{d: d, x: x, resp: uresp, dec: newESDecoder(x, 16<<10), id: chatID(), created: created,
-			model: req.Model, includeUsage: req.IncludeUsage, usage: &out.Usage}
+		s := bedrockStreams.Get().(*bedrockStream)
+		s.d, s.x, s.resp, s.dec, s.id, s.created = d, x, uresp, newESDecoder(x, 16<<10), chatID(), created
+		s.model, s.includeUsage, s.usage = req.Model, req.IncludeUsage, &out.Usage
 		msg, err := s.dec.Next()
 		if err != nil {
-			x.failed = true
-			x.release(uresp)
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return &Error{Status: 502, Type: "api_error", Code: "upstream_empty_stream", Retryable: true,
-					Message: fmt.Sprintf("upstream deployment %s closed the stream before its first event", d.ID)}
-			}
-			return transportError(d, err)
+			s.release()
+			return firstEventFailed(d, x, uresp, err)
 		}
 		if e := streamException(d, msg); e != nil {
+			s.release()
 			x.failed = true
 			x.release(uresp)
 			return e
 		}
 		s.first = msg
-		out.Stream = s
+		out.startRelay(s, x)
 		return nil
 	}
 	raw, err := x.readAll(nil, maxResponseBody)

@@ -10,21 +10,6 @@ import (
 	"github.com/bytedance/sonic"
 )
 
-// OpenAI chat request, the parts Bedrock's Converse API can express.
-type cvInRequest struct {
-	Messages            []cvInMessage   `json:"messages"`
-	MaxTokens           *int            `json:"max_tokens"`
-	MaxCompletionTokens *int            `json:"max_completion_tokens"`
-	Temperature         *float64        `json:"temperature"`
-	TopP                *float64        `json:"top_p"`
-	Stop                json.RawMessage `json:"stop"`
-	N                   *int            `json:"n"`
-	Tools               []cvInTool      `json:"tools"`
-	ToolChoice          json.RawMessage `json:"tool_choice"`
-	Thinking            json.RawMessage `json:"thinking"`
-	ReasoningEffort     *string         `json:"reasoning_effort"`
-}
-
 // converseParams are the OpenAI fields the Converse translation uses
 // (or that are harmless to drop: user, parallel_tool_calls, stream
 // flags). Others get a 400 naming them unless drop_params is set, as
@@ -34,39 +19,6 @@ var converseParams = map[string]bool{
 	"temperature": true, "top_p": true, "stop": true, "n": true, "tools": true, "tool_choice": true,
 	"parallel_tool_calls": true, "user": true, "stream": true, "stream_options": true,
 	"thinking": true, "reasoning_effort": true,
-}
-
-type cvInMessage struct {
-	Role       string          `json:"role"`
-	Content    json.RawMessage `json:"content"`
-	ToolCalls  []cvInToolCall  `json:"tool_calls"`
-	ToolCallID string          `json:"tool_call_id"`
-}
-
-type cvInToolCall struct {
-	ID       string `json:"id"`
-	Type     string `json:"type"`
-	Function struct {
-		Name      string `json:"name"`
-		Arguments string `json:"arguments"`
-	} `json:"function"`
-}
-
-type cvInTool struct {
-	Type     string `json:"type"`
-	Function struct {
-		Name        string          `json:"name"`
-		Description string          `json:"description"`
-		Parameters  json.RawMessage `json:"parameters"`
-	} `json:"function"`
-}
-
-type cvInPart struct {
-	Type     string `json:"type"`
-	Text     string `json:"text"`
-	ImageURL struct {
-		URL string `json:"url"`
-	} `json:"image_url"`
 }
 
 // Converse request (Amazon Bedrock API reference, Converse).
@@ -141,18 +93,9 @@ var emptyObject = json.RawMessage(`{}`)
 // Converse request body for modelID. dropParams drops OpenAI parameters
 // Converse cannot express instead of answering 400.
 func bedrockRequestBody(body []byte, modelID string, dropParams bool) ([]byte, *Error) {
-	var top map[string]json.RawMessage
-	if err := sonic.Unmarshal(body, &top); err != nil {
-		return nil, converseBadRequest("", "request body does not parse as an OpenAI chat request: %s", firstLine(err.Error()))
-	}
-	var unsupported []string
-	for k, v := range top {
-		if !converseParams[k] && string(bytes.TrimSpace(v)) != "null" {
-			unsupported = append(unsupported, k)
-		}
-	}
-	var in cvInRequest
-	if err := sonic.Unmarshal(body, &in); err != nil {
+	var in oaRequest
+	unsupported, _, err := in.decode(body, converseParams)
+	if err != nil {
 		return nil, converseBadRequest("", "request body does not parse as an OpenAI chat request: %s", firstLine(err.Error()))
 	}
 	if in.N != nil && *in.N > 1 {
@@ -222,16 +165,9 @@ func bedrockRequestBody(body []byte, modelID string, dropParams bool) ([]byte, *
 	if inf.MaxTokens == nil {
 		inf.MaxTokens = in.MaxTokens
 	}
-	if s := bytes.TrimSpace(in.Stop); len(s) > 0 && string(s) != "null" {
-		if s[0] == '"' {
-			var one string
-			if sonic.Unmarshal(s, &one) != nil {
-				return nil, converseBadRequest("stop", "stop must be a string or an array of strings")
-			}
-			inf.StopSequences = []string{one}
-		} else if sonic.Unmarshal(s, &inf.StopSequences) != nil {
-			return nil, converseBadRequest("stop", "stop must be a string or an array of strings")
-		}
+	var ok bool
+	if inf.StopSequences, ok = in.stopSequences(); !ok {
+		return nil, converseBadRequest("stop", "stop must be a string or an array of strings")
 	}
 	if inf.MaxTokens != nil || inf.Temperature != nil || inf.TopP != nil || len(inf.StopSequences) > 0 {
 		out.InferenceConfig = inf
@@ -249,21 +185,21 @@ func bedrockRequestBody(body []byte, modelID string, dropParams bool) ([]byte, *
 // converseThinking passes extended thinking to Claude models (Converse
 // carries it in additionalModelRequestFields): the request's thinking
 // object, or reasoning_effort mapped to a budget as for anthropic/.
-func converseThinking(in *cvInRequest, out *cvRequest, modelID string, dropParams bool) *Error {
+func converseThinking(in *oaRequest, out *cvRequest, modelID string, dropParams bool) *Error {
 	var thinking json.RawMessage
 	param := "reasoning_effort"
 	switch {
 	case len(in.Thinking) > 0 && string(bytes.TrimSpace(in.Thinking)) != "null":
 		thinking, param = in.Thinking, "thinking"
 	case in.ReasoningEffort != nil:
-		b, ok := reasoningBudget[*in.ReasoningEffort]
+		t, ok := in.effortThinking()
 		if !ok {
-			if e := *in.ReasoningEffort; e != "none" && e != "minimal" {
-				return converseBadRequest("reasoning_effort", "reasoning_effort must be one of none, minimal, low, medium, high")
-			}
+			return converseBadRequest("reasoning_effort", reasoningEffortValues)
+		}
+		if t == nil {
 			return nil
 		}
-		thinking, _ = sonic.Marshal(map[string]any{"type": "enabled", "budget_tokens": b})
+		thinking = t
 	default:
 		return nil
 	}
@@ -280,7 +216,7 @@ func converseThinking(in *cvInRequest, out *cvRequest, modelID string, dropParam
 	return nil
 }
 
-func bedrockTools(in *cvInRequest, out *cvRequest) *Error {
+func bedrockTools(in *oaRequest, out *cvRequest) *Error {
 	if len(in.Tools) == 0 {
 		return nil
 	}
@@ -295,9 +231,11 @@ func bedrockTools(in *cvInRequest, out *cvRequest) *Error {
 			return converseBadRequest(fmt.Sprintf("tools[%d].type", i), "only function tools are supported by Bedrock's Converse API")
 		}
 		var ct cvTool
-		ct.ToolSpec.Name = t.Function.Name
-		ct.ToolSpec.Description = t.Function.Description
-		ct.ToolSpec.InputSchema.JSON = t.Function.Parameters
+		if f := t.Function; f != nil {
+			ct.ToolSpec.Name = f.Name
+			ct.ToolSpec.Description = f.Description
+			ct.ToolSpec.InputSchema.JSON = f.Parameters
+		}
 		if len(bytes.TrimSpace(ct.ToolSpec.InputSchema.JSON)) == 0 || string(ct.ToolSpec.InputSchema.JSON) == "null" {
 			ct.ToolSpec.InputSchema.JSON = json.RawMessage(`{"type":"object","properties":{}}`)
 		}
@@ -370,7 +308,7 @@ func converseBlocks(raw json.RawMessage, param string) ([]cvBlock, *Error) {
 		}
 		return []cvBlock{{Text: &s}}, nil
 	}
-	var parts []cvInPart
+	var parts []oaPart
 	if sonic.Unmarshal(raw, &parts) != nil {
 		return nil, converseBadRequest(param, "content must be a string or an array of content parts")
 	}
@@ -383,7 +321,11 @@ func converseBlocks(raw json.RawMessage, param string) ([]cvBlock, *Error) {
 				out = append(out, cvBlock{Text: &t})
 			}
 		case "image_url":
-			img, ok := dataURLImage(p.ImageURL.URL)
+			var u string
+			if p.ImageURL != nil {
+				u = p.ImageURL.URL
+			}
+			img, ok := dataURLImage(u)
 			if !ok {
 				return nil, converseBadRequest(fmt.Sprintf("%s[%d].image_url.url", param, i), "Bedrock needs images inline: a data:image/(png|jpeg|gif|webp);base64 URL")
 			}
@@ -398,12 +340,9 @@ func converseBlocks(raw json.RawMessage, param string) ([]cvBlock, *Error) {
 // dataURLImage turns data:image/png;base64,... into a Converse image
 // block (the JSON form of its bytes is base64, so no decoding needed).
 func dataURLImage(u string) (*cvImage, bool) {
-	rest, ok := strings.CutPrefix(u, "data:image/")
-	if !ok {
-		return nil, false
-	}
-	mime, data, ok := strings.Cut(rest, ";base64,")
-	if !ok {
+	mt, data, ok := parseDataURL(u)
+	mime, isImage := strings.CutPrefix(mt, "image/")
+	if !ok || !isImage {
 		return nil, false
 	}
 	switch mime {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/bytedance/sonic"
+	"github.com/llmedge/llmedge/internal/jsonx"
 )
 
 // Converse response (Amazon Bedrock API reference, Converse).
@@ -44,19 +45,6 @@ type cvUsage struct {
 	CacheWriteInputTokens int `json:"cacheWriteInputTokens"`
 }
 
-// converseFinishReason maps a Converse stopReason to OpenAI's finish_reason.
-func converseFinishReason(stop string) string {
-	switch stop {
-	case "max_tokens", "model_context_window_exceeded":
-		return "length"
-	case "tool_use":
-		return "tool_calls"
-	case "guardrail_intervened", "content_filtered":
-		return "content_filter"
-	}
-	return "stop" // end_turn, stop_sequence
-}
-
 // chatID is a fresh OpenAI-style completion id.
 func chatID() string {
 	var b [12]byte
@@ -90,7 +78,7 @@ func bedrockResponseBody(dst, body, model []byte, created int64) ([]byte, error)
 	b = append(b, `","object":"chat.completion","created":`...)
 	b = strconv.AppendInt(b, created, 10)
 	b = append(b, `,"model":`...)
-	b = AppendJSONString(b, model)
+	b = jsonx.AppendString(b, model)
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
 	calls := 0
 	var tools []byte
@@ -104,15 +92,15 @@ func bedrockResponseBody(dst, body, model []byte, created int64) ([]byte, error)
 				tools = append(tools, ',')
 			}
 			tools = append(tools, `{"id":`...)
-			tools = AppendJSONString(tools, c.ToolUse.ToolUseID)
+			tools = jsonx.AppendString(tools, c.ToolUse.ToolUseID)
 			tools = append(tools, `,"type":"function","function":{"name":`...)
-			tools = AppendJSONString(tools, c.ToolUse.Name)
+			tools = jsonx.AppendString(tools, c.ToolUse.Name)
 			tools = append(tools, `,"arguments":`...)
 			args := c.ToolUse.Input
 			if len(args) == 0 {
 				args = emptyObject
 			}
-			tools = AppendJSONString(tools, compactJSON(args))
+			tools = jsonx.AppendString(tools, compactJSON(args))
 			tools = append(tools, "}}"...)
 			calls++
 		case c.ReasoningContent != nil && c.ReasoningContent.ReasoningText != nil:
@@ -120,13 +108,13 @@ func bedrockResponseBody(dst, body, model []byte, created int64) ([]byte, error)
 		}
 	}
 	if hasText {
-		b = AppendJSONString(b, text)
+		b = jsonx.AppendString(b, text)
 	} else {
 		b = append(b, "null"...)
 	}
 	if len(reasoning) > 0 {
 		b = append(b, `,"reasoning_content":`...)
-		b = AppendJSONString(b, reasoning)
+		b = jsonx.AppendString(b, reasoning)
 	}
 	if calls > 0 {
 		b = append(b, `,"tool_calls":[`...)
@@ -134,7 +122,7 @@ func bedrockResponseBody(dst, body, model []byte, created int64) ([]byte, error)
 		b = append(b, ']')
 	}
 	b = append(b, `,"refusal":null},"logprobs":null,"finish_reason":"`...)
-	b = append(b, converseFinishReason(r.StopReason)...)
+	b = append(b, finishReason(r.StopReason)...)
 	b = append(b, `"}],`...)
 	b = appendOpenAIUsage(b, &r.Usage)
 	return append(b, '}'), nil

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 
 	"github.com/bytedance/sonic"
+	"github.com/llmedge/llmedge/internal/errbody"
+	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
 	"github.com/valyala/fasthttp"
 )
@@ -56,49 +59,78 @@ type bedrockStream struct {
 	buf      []byte
 	ev       cvStreamEvent
 	finished bool
+	// started: first has been translated.
+	started bool
 }
 
-func (s *bedrockStream) Relay(w Writer) error {
+var bedrockStreams = sync.Pool{New: func() any { return new(bedrockStream) }}
+
+// release keeps the buffers (up to a bound: a pooled translator must
+// not pin one huge event's buffer) and gives s back to its pool.
+func (s *bedrockStream) release() {
+	*s = bedrockStream{buf: s.buf[:0], tools: s.tools[:0]}
+	if cap(s.buf) > 64<<10 {
+		s.buf = nil
+	}
+	if cap(s.tools) > 1<<10 {
+		s.tools = nil
+	}
+	bedrockStreams.Put(s)
+}
+
+func (s *bedrockStream) next() ([]byte, bool, error) {
 	msg := s.first
-	for {
-		if e := streamException(s.d, msg); e != nil {
-			return s.fail(w, e)
-		}
-		s.buf = s.buf[:0]
-		if err := s.translate(msg); err != nil {
-			return s.fail(w, err)
-		}
-		if len(s.buf) > 0 {
-			if _, err := w.Write(s.buf); err != nil {
-				return ErrClientGone
-			}
-			if !s.dec.Buffered() {
-				if err := w.Flush(); err != nil {
-					return ErrClientGone
-				}
-			}
-		}
+	if s.started {
 		var err error
 		msg, err = s.dec.Next()
 		if err == io.EOF && !s.finished {
 			// The body ended cleanly but the answer did not: a truncated
 			// answer must not look complete.
-			return s.fail(w, &Error{Status: 502, Type: "api_error", Code: "upstream_stream_error",
-				Message: fmt.Sprintf("upstream deployment %s closed the stream before messageStop", s.d.ID)})
+			return nil, false, &Error{Status: 502, Type: "api_error", Code: "upstream_stream_error",
+				Message: fmt.Sprintf("upstream deployment %s closed the stream before messageStop", s.d.ID)}
 		}
 		if err == io.EOF {
-			if _, err := w.Write(sse.Done); err != nil {
-				return ErrClientGone
-			}
-			if w.Flush() != nil {
-				return ErrClientGone
-			}
-			return nil
+			return sse.Done, true, nil
 		}
 		if err != nil {
-			return s.fail(w, err)
+			return nil, false, err
 		}
 	}
+	s.started = true
+	if e := streamException(s.d, msg); e != nil {
+		return nil, false, e
+	}
+	s.buf = s.buf[:0]
+	if err := s.translate(msg); err != nil {
+		return nil, false, err
+	}
+	return s.buf, false, nil
+}
+
+func (s *bedrockStream) buffered() bool { return s.dec.Buffered() }
+
+// drain has nothing to read: a Converse stream ends at the end of its
+// body.
+func (s *bedrockStream) drain() {}
+
+// failure ends the client's stream with an error event and [DONE]: a
+// Bedrock exception or a truncated answer as the *Error it maps to, a
+// transport failure as for any stream.
+func (s *bedrockStream) failure(dst []byte, err error) ([]byte, error) {
+	var ue *Error
+	if errors.As(err, &ue) {
+		dst = errbody.AppendOpenAIEvent(dst, ue.Message, ue.Type, ue.Code)
+		return append(dst, sse.Done...), ue
+	}
+	if errors.Is(err, errEventStream) {
+		err = fmt.Errorf("%w from bedrock", err)
+	}
+	msg, typ, code := midStreamFailure(s.d, err, "mid-event")
+	dst = appendFailureEvent(dst, false, msg, typ, code)
+	if errors.Is(err, errTimeout) {
+		return dst, fmt.Errorf("%w: %s", err, msg)
+	}
+	return dst, err
 }
 
 // chunk appends the start of a chunk event up to "choices".
@@ -108,7 +140,7 @@ func (s *bedrockStream) chunk() {
 	b = append(b, `","object":"chat.completion.chunk","created":`...)
 	b = strconv.AppendInt(b, s.created, 10)
 	b = append(b, `,"model":`...)
-	s.buf = AppendJSONString(b, s.model)
+	s.buf = jsonx.AppendString(b, s.model)
 }
 
 // openDelta appends a chunk with one choice up to the inside of its
@@ -135,7 +167,7 @@ func (s *bedrockStream) translate(m *esMessage) error {
 		// Fast path for text, by far the most frequent event: the
 		// text's JSON literal is copied as is (validated by the scan),
 		// no decoding.
-		if lit := jLit(jGet(m.Payload, "delta"), "text"); lit != nil {
+		if lit := jsonx.Lit(jsonx.Get(m.Payload, "delta"), "text"); lit != nil {
 			s.openDelta()
 			s.buf = append(append(s.buf, `"content":`...), lit...)
 			s.closeDelta("")
@@ -162,9 +194,9 @@ func (s *bedrockStream) translate(m *esMessage) error {
 		b := append(s.buf, `"tool_calls":[{"index":`...)
 		b = strconv.AppendInt(b, int64(idx), 10)
 		b = append(b, `,"id":`...)
-		b = AppendJSONString(b, tu.ToolUseID)
+		b = jsonx.AppendString(b, tu.ToolUseID)
 		b = append(b, `,"type":"function","function":{"name":`...)
-		b = AppendJSONString(b, tu.Name)
+		b = jsonx.AppendString(b, tu.Name)
 		s.buf = append(b, `,"arguments":""}}]`...)
 		s.closeDelta("")
 	case "contentBlockDelta":
@@ -174,7 +206,7 @@ func (s *bedrockStream) translate(m *esMessage) error {
 		switch {
 		case ev.Delta.Text != nil:
 			s.openDelta()
-			s.buf = AppendJSONString(append(s.buf, `"content":`...), *ev.Delta.Text)
+			s.buf = jsonx.AppendString(append(s.buf, `"content":`...), *ev.Delta.Text)
 			s.closeDelta("")
 		case ev.Delta.ToolUse != nil:
 			idx := s.toolIndex(ev.ContentBlockIndex, false)
@@ -182,18 +214,18 @@ func (s *bedrockStream) translate(m *esMessage) error {
 			b := append(s.buf, `"tool_calls":[{"index":`...)
 			b = strconv.AppendInt(b, int64(idx), 10)
 			b = append(b, `,"function":{"arguments":`...)
-			b = AppendJSONString(b, ev.Delta.ToolUse.Input)
+			b = jsonx.AppendString(b, ev.Delta.ToolUse.Input)
 			s.buf = append(b, "}}]"...)
 			s.closeDelta("")
 		case ev.Delta.ReasoningContent != nil && ev.Delta.ReasoningContent.Text != nil:
 			s.openDelta()
-			s.buf = AppendJSONString(append(s.buf, `"reasoning_content":`...), *ev.Delta.ReasoningContent.Text)
+			s.buf = jsonx.AppendString(append(s.buf, `"reasoning_content":`...), *ev.Delta.ReasoningContent.Text)
 			s.closeDelta("")
 		}
 	case "messageStop":
 		s.finished = true
 		s.openDelta()
-		s.closeDelta(converseFinishReason(ev.StopReason))
+		s.closeDelta(finishReason(ev.StopReason))
 	case "metadata":
 		if ev.Usage != nil && s.usage != nil {
 			u := ev.Usage
@@ -226,26 +258,4 @@ func (s *bedrockStream) toolIndex(block int, add bool) int {
 		return 0
 	}
 	return s.tools[block]
-}
-
-// fail ends the client's stream with an error event.
-func (s *bedrockStream) fail(w Writer, err error) error {
-	var ue *Error
-	if errors.As(err, &ue) {
-		s.x.failed = true
-		var buf [512]byte
-		b := AppendSSEError(buf[:0], ue.Message, ue.Type, ue.Code)
-		b = append(b, sse.Done...)
-		if _, werr := w.Write(b); werr != nil {
-			return ErrClientGone
-		}
-		if w.Flush() != nil {
-			return ErrClientGone
-		}
-		return ue
-	}
-	if errors.Is(err, errEventStream) {
-		err = fmt.Errorf("%w from bedrock", err)
-	}
-	return (&passStream{x: s.x, d: s.d}).fail(w, err)
 }

@@ -109,7 +109,7 @@ func TestBedrockResponseTranslation(t *testing.T) {
 func TestBedrockFinishReasons(t *testing.T) {
 	for in, want := range map[string]string{"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
 		"tool_use": "tool_calls", "guardrail_intervened": "content_filter", "content_filtered": "content_filter"} {
-		if got := converseFinishReason(in); got != want {
+		if got := finishReason(in); got != want {
 			t.Errorf("%s -> %s, want %s", in, got, want)
 		}
 	}

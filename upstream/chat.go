@@ -2,9 +2,6 @@ package upstream
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
-	"io"
 	"sync"
 
 	"github.com/llmedge/llmedge/sse"
@@ -17,10 +14,6 @@ const (
 	maxErrorBody    = 1 << 20
 	maxResponseBody = 64 << 20
 )
-
-// ErrClientGone is returned by Stream.Relay when writing to the client
-// failed: the client went away.
-var ErrClientGone = errors.New("client went away mid-stream")
 
 // ChatRequest is one OpenAI chat completion as received from a client.
 // Body must stay valid and unchanged until the Response is released.
@@ -63,24 +56,6 @@ type ChatRequest struct {
 	UsagePatchAt, UsagePatchDel int
 }
 
-// Writer is what a Stream relays to: the client connection's buffered
-// writer. Flush must push buffered bytes to the client.
-type Writer interface {
-	Write(p []byte) (int, error)
-	Flush() error
-}
-
-// Stream is an answer being streamed: OpenAI chat.completion.chunk
-// events. Its first event has already arrived (until then a failure may
-// be retried elsewhere).
-type Stream interface {
-	// Relay writes every event to w, flushing as each one arrives, and
-	// ends the stream with "data: [DONE]". A failure after the first
-	// event is written as an SSE error event followed by [DONE]; Relay
-	// then returns the failure. ErrClientGone means w failed.
-	Relay(w Writer) error
-}
-
 // Response is the result of Chat. Acquire with AcquireResponse, give
 // back with ReleaseResponse (which also closes a stream).
 type Response struct {
@@ -101,21 +76,21 @@ type Response struct {
 	// Observed holds timings and usage for metrics (observe.go).
 	Observed
 
-	req    fasthttp.Request
-	resp   fasthttp.Response
-	x      exchange
-	pass   passStream
-	mock   mockStream
-	anth   anthropicStream
-	native nativeStream
+	req  fasthttp.Request
+	resp fasthttp.Response
+	x    exchange
+	// relay is the Stream of a streamed answer (relay.go); sc the
+	// scanner of an upstream SSE stream, kept with its buffer.
+	relay  relay
 	sc     *sse.Scanner
 	upResp *fasthttp.Response // the upstream response whose headers are relayed
 	// slot is the deployment whose max_parallel_requests slot this
 	// answer holds (parallel.go); nil when none.
 	slot    *Deployment
 	slotReg *Registry
-	// reqBody is the upstream request body being sent (kept for reuse).
-	reqBody []byte
+	// reqBody is the upstream request body being sent, raw an upstream
+	// answer read before translation (both kept for reuse).
+	reqBody, raw []byte
 }
 
 var responsePool = sync.Pool{New: func() any { return new(Response) }}
@@ -136,10 +111,10 @@ func ReleaseResponse(r *Response) {
 	r.Body = r.Body[:0]
 	r.Stream = nil
 	r.Usage = Usage{}
-	r.pass = passStream{}
-	r.mock = mockStream{}
-	r.anth.reset()
-	r.native = nativeStream{}
+	r.relay.reset()
+	if cap(r.raw) > 64<<10 {
+		r.raw = nil
+	}
 	r.upResp = nil
 	r.Observed = Observed{}
 	responsePool.Put(r)
@@ -189,206 +164,8 @@ func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Res
 		err.Retryable = true // another deployment of the group may serve it
 		return err
 	}
-	switch d.spec.wire {
-	case wireBedrock:
-		return reg.bedrockAttempt(d, g, req, out)
-	case wireVertexAnthropic:
-		return reg.vertexAnthropicAttempt(d, g, req, out)
-	case wireMock:
-		return mockChat(d, req, out)
-	case wireAnthropic:
-		return reg.anthropicAttempt(d, g, req, out)
-	default:
-		return reg.passThrough(d, g, req, out)
+	if d.provider == nil {
+		return &Error{Status: d.unavailableStatus, Type: errorType(d.unavailableStatus), Code: d.unavailableCode, Message: d.unavailable}
 	}
-}
-
-// passThrough forwards the client's body to an OpenAI-compatible
-// server with only "model" rewritten.
-func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
-	// A previous attempt may have left a connection.
-	out.x.release(&out.resp)
-	ureq := &out.req
-	ureq.Reset()
-	ureq.Header.SetMethod(req.Route.spec().method)
-	d.setRequestURI(ureq, req)
-	if e := d.setAuth(ureq); e != nil {
-		return e
-	}
-	for _, h := range d.headers {
-		ureq.Header.Set(h.Name, h.Value)
-	}
-	if len(req.RequestID) > 0 {
-		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
-	}
-	if len(req.UserID) > 0 {
-		ureq.Header.SetBytesV("X-Sm-User-Id", req.UserID)
-	}
-	if req.Route.HasBody() {
-		ureq.Header.SetContentType("application/json")
-		model := d.quotedModel
-		if d.wildcard {
-			model = appendWildcardModel(nil, d.Config.UpstreamModel, g.wildcardPart(req.Model))
-		}
-		out.reqBody = appendPatchedBody(out.reqBody[:0], req, model)
-		ureq.SetBodyRaw(out.reqBody)
-	}
-
-	uresp, e := reg.call(d, req, out, func(status int, body []byte, h *fasthttp.ResponseHeader) *Error {
-		return upstreamError(d, status, body, retryAfterHeader(h))
-	})
-	if e != nil {
-		return e
-	}
-	x := &out.x
-	status := uresp.StatusCode()
-	out.upResp = uresp
-	if req.Stream && bytes.HasPrefix(uresp.Header.ContentType(), []byte("text/event-stream")) {
-		if out.sc == nil {
-			out.sc = sse.NewScanner(x, maxStreamEvent)
-		} else {
-			out.sc.Reset(x)
-		}
-		ev, err := out.sc.Next()
-		for err == nil && ev.Comment {
-			// An upstream keep-alive (": OPENROUTER PROCESSING") is not
-			// an answer: a failure may still be retried. It proves the
-			// upstream alive, so the wait is renewed.
-			x.readTimeout = d.streamTimeout
-			ev, err = out.sc.Next()
-		}
-		if err != nil {
-			x.failed = true
-			x.release(uresp)
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return &Error{Status: 502, Type: "api_error", Code: "upstream_empty_stream", Retryable: true,
-					Message: fmt.Sprintf("upstream deployment %s closed the stream before its first event", d.ID)}
-			}
-			return transportError(d, err)
-		}
-		// The first event came within the deadline of the headers; from
-		// now on every gap gets stream_timeout.
-		x.readTimeout = d.streamTimeout
-		// Nothing is retried after the first event: free the request
-		// body now rather than holding a long prompt for the stream's life.
-		ureq.ResetBody()
-		if cap(out.reqBody) > 64<<10 {
-			out.reqBody = nil
-		}
-		out.pass = passStream{x: x, resp: uresp, sc: out.sc, first: ev, d: d, named: req.Route.spec().named, usage: streamUsage(req, out),
-			hideUsage: req.UsagePatch != nil}
-		out.Stream = &out.pass
-		return nil
-	}
-	// Non-stream (or a server that answered a stream request with JSON).
-	body, err := x.readAll(out.Body[:0], maxResponseBody)
-	out.Body = body
-	x.release(uresp)
-	if err != nil {
-		return transportError(d, err)
-	}
-	out.StatusCode = status
-	out.ContentType = append(out.ContentType[:0], uresp.Header.ContentType()...)
-	out.Usage.observeBody(body)
-	return nil
-}
-
-// appendWildcardModel appends the upstream model for a wildcard
-// deployment: upstream "openai/*" or "*" with the request's matched part.
-func appendWildcardModel(dst []byte, upstreamModel string, part []byte) []byte {
-	prefix := upstreamModel[:len(upstreamModel)-1]
-	buf := make([]byte, 0, len(prefix)+len(part))
-	buf = append(append(buf, prefix...), part...)
-	return AppendJSONString(dst, buf)
-}
-
-// passStream relays an OpenAI-compatible upstream stream event by event,
-// unchanged.
-type passStream struct {
-	x     *exchange
-	resp  *fasthttp.Response
-	sc    *sse.Scanner
-	first sse.Event
-	d     *Deployment
-	// named streams (Responses API) end without [DONE] and report
-	// errors as "event: error"; usage receives the reported usage.
-	named bool
-	usage *Usage
-	// hideUsage keeps the usage-only chunk from a client that did not
-	// ask for it (llmedge asked, for token limits).
-	hideUsage bool
-}
-
-func (s *passStream) Relay(w Writer) error {
-	ev := s.first
-	for {
-		had := s.usage != nil && s.usage.Reported
-		s.usage.observeEvent(&ev)
-		if !s.hidden(&ev, had) {
-			if _, err := w.Write(ev.Raw); err != nil {
-				return ErrClientGone
-			}
-		}
-		if ev.IsDone() || (s.named && terminalResponseEvent(ev.Name)) {
-			if err := w.Flush(); err != nil {
-				return ErrClientGone
-			}
-			// Drain what is left (usually nothing) so the connection
-			// can be reused.
-			drainStream(s.x, s.sc)
-			return nil
-		}
-		if !s.sc.Buffered() {
-			if err := w.Flush(); err != nil {
-				return ErrClientGone
-			}
-		}
-		var err error
-		ev, err = s.sc.Next()
-		if err == io.EOF && s.named {
-			return nil // flushed above; Responses streams end at EOF
-		}
-		if err == io.EOF {
-			// The upstream ended without [DONE]: end it for the client.
-			if _, err := w.Write(sse.Done); err != nil {
-				return ErrClientGone
-			}
-			if w.Flush() != nil {
-				return ErrClientGone
-			}
-			return nil
-		}
-		if err != nil {
-			return s.fail(w, err)
-		}
-	}
-}
-
-// fail ends the client's stream with an error event after an upstream
-// failure mid-stream.
-func (s *passStream) fail(w Writer, err error) error {
-	if errors.Is(err, ErrCanceled) {
-		return ErrCanceled
-	}
-	s.x.failed = true
-	msg, typ, code := midStreamFailure(s.d, err, "mid-event")
-	var buf [512]byte
-	b := s.appendError(buf[:0], msg, typ, code)
-	if _, werr := w.Write(b); werr != nil {
-		return ErrClientGone
-	}
-	if w.Flush() != nil {
-		return ErrClientGone
-	}
-	if errors.Is(err, errTimeout) {
-		return fmt.Errorf("%w: %s", err, msg)
-	}
-	return err
-}
-
-// AppendSSEError appends one SSE event carrying an OpenAI error object.
-func AppendSSEError(dst []byte, message, typ, code string) []byte {
-	dst = append(dst, "data: "...)
-	dst = AppendErrorJSON(dst, message, typ, "", code)
-	return append(dst, "\n\n"...)
+	return d.provider.attempt(reg, d, g, req, out)
 }

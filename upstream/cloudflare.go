@@ -7,13 +7,10 @@ import (
 	"github.com/llmedge/llmedge/config"
 )
 
-// wireCloudflare: Cloudflare Workers AI's OpenAI-compatible endpoint,
-// whose URL names the account; served by the pass-through path.
-const wireCloudflare wireFormat = 150
-
-func init() {
-	providers["cloudflare"] = providerSpec{wire: wireCloudflare}
-}
+// cloudflareProvider is Cloudflare Workers AI's OpenAI-compatible
+// endpoint, whose URL names the account; served by the pass-through
+// path.
+var cloudflareProvider = provider{routes: routesChatOnly, build: buildCloudflare, attempt: (*Registry).passThrough}
 
 // buildCloudflare sets up a cloudflare/ deployment (model ids like
 // "@cf/meta/llama-3.3-70b-instruct-fp8-fast"):
@@ -23,7 +20,8 @@ func init() {
 //
 // The account comes from CLOUDFLARE_ACCOUNT_ID (as in LiteLLM) unless
 // api_base is set; the key from api_key or CLOUDFLARE_API_KEY.
-func (r *Registry) buildCloudflare(d *Deployment, path string, env func(...string) string) *config.Error {
+func buildCloudflare(r *Registry, d *Deployment, b *buildEnv) *config.Error {
+	path, env := b.path, b.env
 	cd := d.Config
 	base := cd.APIBase
 	if base == "" {

@@ -54,7 +54,7 @@ func (r *Registry) buildExtras(d *Deployment, cfg *config.Config, path, host str
 			}
 		}
 	}
-	if d.spec.wire != wireAnthropic && d.spec.wire != wireVertexAnthropic {
+	if !d.provider.anthropicOptions {
 		return nil
 	}
 	d.ext.countTokensURI = d.uri + "/count_tokens"

@@ -9,33 +9,6 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Wire formats of providers whose endpoint and credentials are built per
-// deployment (azure.go, vertex.go, bedrock.go). Their values are kept
-// apart from providers.go's iota block so that new formats there never
-// collide with these.
-const (
-	// wireAzure: Azure OpenAI, OpenAI's wire format on a per-deployment
-	// URL; served by the pass-through path.
-	wireAzure wireFormat = 100 + iota
-	// wireVertex: Vertex AI's OpenAI-compatible endpoint (Gemini and
-	// partner models); served by the pass-through path with a Google
-	// OAuth token.
-	wireVertex
-	// wireVertexAnthropic: Claude on Vertex AI (Anthropic's Messages
-	// format on rawPredict / streamRawPredict).
-	wireVertexAnthropic
-	// wireBedrock: Amazon Bedrock's Converse / ConverseStream API,
-	// translated to and from OpenAI chat (bedrock*.go).
-	wireBedrock
-)
-
-func init() {
-	providers["azure"] = providerSpec{wire: wireAzure}
-	providers["vertex_ai"] = providerSpec{wire: wireVertex}
-	providers["vertex_ai_beta"] = providerSpec{wire: wireVertex}
-	providers["bedrock"] = providerSpec{wire: wireBedrock}
-}
-
 // endpointExtras is what a deployment of a per-deployment provider needs
 // beyond the OpenAI-compatible fields of Deployment.
 type endpointExtras struct {
@@ -51,36 +24,6 @@ type endpointExtras struct {
 	bedrock *bedrockEndpoint
 }
 
-// buildEndpoint sets up a deployment of a per-deployment provider. It is
-// called by Registry.build after the fields common to every provider.
-func (r *Registry) buildEndpoint(d *Deployment, cfg *config.Config, path string, lookup func(string) (string, bool)) *config.Error {
-	env := func(names ...string) string {
-		for _, n := range names {
-			if v, ok := lookup(n); ok && v != "" {
-				return v
-			}
-		}
-		return ""
-	}
-	var e *config.Error
-	switch d.spec.wire {
-	case wireAzure:
-		e = r.buildAzure(d, path, env)
-	case wireVertex:
-		e = r.buildVertex(d, path, env)
-	case wireBedrock:
-		e = r.buildBedrock(d, path, env)
-	case wireCloudflare:
-		e = r.buildCloudflare(d, path, env)
-	}
-	if e != nil {
-		return e
-	}
-	// drop_params, supermemory keys, and for Claude on Vertex the
-	// anthropic/ options (thinking, max_tokens).
-	return r.buildExtras(d, cfg, path, d.host, lookup)
-}
-
 // setEndpoint points d at rawURL: request URI, Host and connection pool.
 func (r *Registry) setEndpoint(d *Deployment, rawURL, errPath string) *config.Error {
 	u, err := url.Parse(rawURL)
@@ -89,8 +32,8 @@ func (r *Registry) setEndpoint(d *Deployment, rawURL, errPath string) *config.Er
 	}
 	d.uri = u.String()
 	d.host = u.Host
-	// These providers serve chat only (routes.go: chat-only by default
-	// for non-OpenAI wire formats); the chat URI is the deployment's.
+	// The chat URI is the deployment's; providers serving more routes
+	// set theirs after (initRouteURIs, azure.go).
 	d.uris[RouteChat] = d.uri
 	addr := u.Host
 	if u.Port() == "" {

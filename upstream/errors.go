@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/llmedge/llmedge/internal/errbody"
 	"github.com/llmedge/llmedge/sse"
 	"github.com/valyala/fasthttp"
 )
@@ -39,29 +40,7 @@ func (e *Error) AppendJSON(dst []byte) []byte {
 	if len(e.Body) > 0 {
 		return append(dst, e.Body...)
 	}
-	return AppendErrorJSON(dst, e.Message, e.Type, e.Param, e.Code)
-}
-
-// AppendErrorJSON appends {"error":{"message","type","param","code"}};
-// empty param and code are written as null.
-func AppendErrorJSON(dst []byte, message, typ, param, code string) []byte {
-	dst = append(dst, `{"error":{"message":`...)
-	dst = AppendJSONString(dst, message)
-	dst = append(dst, `,"type":`...)
-	dst = AppendJSONString(dst, typ)
-	dst = append(dst, `,"param":`...)
-	if param == "" {
-		dst = append(dst, "null"...)
-	} else {
-		dst = AppendJSONString(dst, param)
-	}
-	dst = append(dst, `,"code":`...)
-	if code == "" {
-		dst = append(dst, "null"...)
-	} else {
-		dst = AppendJSONString(dst, code)
-	}
-	return append(dst, "}}"...)
+	return errbody.AppendOpenAI(dst, e.Message, e.Type, e.Param, e.Code)
 }
 
 // errorType is OpenAI's error type for a status.

@@ -2,11 +2,22 @@ package upstream
 
 import (
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
 )
+
+// mockProvider answers chat and embeddings in-process from
+// litellm_params.mock_response: no endpoint, no key.
+var mockProvider = provider{
+	routes: routesOf(RouteChat, RouteEmbeddings),
+	attempt: func(_ *Registry, d *Deployment, _ *Group, req *ChatRequest, out *Response) *Error {
+		return mockChat(d, req, out)
+	},
+}
 
 // defaultMockResponse answers a mock/ deployment without mock_response.
 const defaultMockResponse = "This is a mock response from llmedge."
@@ -31,9 +42,10 @@ func mockChat(d *Deployment, req *ChatRequest, out *Response) *Error {
 		// The mock knows its usage; a real stream's is read from its
 		// usage chunk.
 		out.Usage = Usage{PromptTokens: prompt, CompletionTokens: completion, Reported: true}
-		out.mock = mockStream{d: d, model: req.Model, id: id, created: created, text: text,
-			includeUsage: req.IncludeUsage, prompt: prompt, completion: completion}
-		out.Stream = &out.mock
+		s := mockStreams.Get().(*mockStream)
+		*s = mockStream{model: req.Model, id: id, created: created, pieces: splitWords(text),
+			includeUsage: req.IncludeUsage, prompt: prompt, completion: completion, buf: s.buf[:0]}
+		out.startRelay(s, nil)
 		return nil
 	}
 	b := out.Body[:0]
@@ -42,9 +54,9 @@ func mockChat(d *Deployment, req *ChatRequest, out *Response) *Error {
 	b = append(b, `","object":"chat.completion","created":`...)
 	b = strconv.AppendInt(b, created, 10)
 	b = append(b, `,"model":`...)
-	b = AppendJSONString(b, req.Model)
+	b = jsonx.AppendString(b, req.Model)
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
-	b = AppendJSONString(b, text)
+	b = jsonx.AppendString(b, text)
 	b = append(b, `,"refusal":null},"logprobs":null,"finish_reason":"stop"}],`...)
 	b = appendUsage(b, prompt, completion)
 	b = append(b, '}')
@@ -82,16 +94,29 @@ func splitWords(text string) []string {
 }
 
 // mockStream streams mock_response as chat.completion.chunk events, a
-// word per event.
+// word per event, each flushed on its own.
 type mockStream struct {
-	d            *Deployment
 	model        []byte
 	id           string
 	created      int64
-	text         string
+	pieces       []string
 	includeUsage bool
 	prompt       int
 	completion   int
+	// sent counts the events handed out: the role chunk, one per piece,
+	// then the last one.
+	sent int
+	buf  []byte
+}
+
+var mockStreams = sync.Pool{New: func() any { return &mockStream{buf: make([]byte, 0, 512)} }}
+
+func (s *mockStream) release() {
+	*s = mockStream{buf: s.buf[:0]}
+	if cap(s.buf) > 64<<10 {
+		s.buf = nil
+	}
+	mockStreams.Put(s)
 }
 
 func (s *mockStream) chunkPrefix(b []byte) []byte {
@@ -100,44 +125,41 @@ func (s *mockStream) chunkPrefix(b []byte) []byte {
 	b = append(b, `","object":"chat.completion.chunk","created":`...)
 	b = strconv.AppendInt(b, s.created, 10)
 	b = append(b, `,"model":`...)
-	b = AppendJSONString(b, s.model)
+	b = jsonx.AppendString(b, s.model)
 	return b
 }
 
-func (s *mockStream) Relay(w Writer) error {
-	b := make([]byte, 0, 512)
-	emit := func() error {
-		if _, err := w.Write(b); err != nil {
-			return ErrClientGone
-		}
-		if w.Flush() != nil {
-			return ErrClientGone
-		}
-		b = b[:0]
-		return nil
-	}
-	b = s.chunkPrefix(b)
-	b = append(b, `,"choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`+"\n\n"...)
-	if err := emit(); err != nil {
-		return err
-	}
-	for _, piece := range splitWords(s.text) {
-		b = s.chunkPrefix(b)
+func (s *mockStream) next() ([]byte, bool, error) {
+	b := s.chunkPrefix(s.buf[:0])
+	n := s.sent
+	s.sent++
+	switch {
+	case n == 0:
+		b = append(b, `,"choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`+"\n\n"...)
+	case n <= len(s.pieces):
 		b = append(b, `,"choices":[{"index":0,"delta":{"content":`...)
-		b = AppendJSONString(b, piece)
+		b = jsonx.AppendString(b, s.pieces[n-1])
 		b = append(b, `},"logprobs":null,"finish_reason":null}]}`+"\n\n"...)
-		if err := emit(); err != nil {
-			return err
+	default:
+		b = append(b, `,"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}`+"\n\n"...)
+		if s.includeUsage {
+			b = s.chunkPrefix(b)
+			b = append(b, `,"choices":[],`...)
+			b = appendUsage(b, s.prompt, s.completion)
+			b = append(b, "}\n\n"...)
 		}
+		b = append(b, sse.Done...)
+		s.buf = b
+		return b, true, nil
 	}
-	b = s.chunkPrefix(b)
-	b = append(b, `,"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}`+"\n\n"...)
-	if s.includeUsage {
-		b = s.chunkPrefix(b)
-		b = append(b, `,"choices":[],`...)
-		b = appendUsage(b, s.prompt, s.completion)
-		b = append(b, "}\n\n"...)
-	}
-	b = append(b, sse.Done...)
-	return emit()
+	s.buf = b
+	return b, false, nil
 }
+
+// buffered is false: every word is its own flushed event.
+func (s *mockStream) buffered() bool { return false }
+
+func (s *mockStream) drain() {}
+
+// failure is never called: the mock does not fail mid-stream.
+func (s *mockStream) failure(dst []byte, err error) ([]byte, error) { return dst, err }

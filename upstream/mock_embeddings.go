@@ -7,6 +7,8 @@ import (
 	"hash/fnv"
 	"math"
 	"strconv"
+
+	"github.com/llmedge/llmedge/internal/jsonx"
 )
 
 // mockEmbeddingDimensions is the vector size of a mock/ embedding when
@@ -88,7 +90,7 @@ func mockEmbeddings(req *ChatRequest, out *Response) *Error {
 		b = append(b, '}')
 	}
 	b = append(b, `],"model":`...)
-	b = AppendJSONString(b, req.Model)
+	b = jsonx.AppendString(b, req.Model)
 	b = append(b, `,"usage":{"prompt_tokens":`...)
 	b = strconv.AppendInt(b, int64(tokens), 10)
 	b = append(b, `,"total_tokens":`...)

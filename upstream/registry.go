@@ -2,13 +2,13 @@ package upstream
 
 import (
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/jsonx"
 )
 
 // Defaults for calls whose config sets no timeout.
@@ -49,8 +49,10 @@ type Deployment struct {
 	// Provider is the provider prefix.
 	Provider string
 
-	spec providerSpec
-	pool connPool
+	// provider is what the deployment's provider prefix names
+	// (provider.go); nil when llmedge does not serve it.
+	provider *provider
+	pool     connPool
 	// uri is the full upstream chat URL; host is its Host header.
 	uri  string
 	host string
@@ -160,10 +162,10 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options, lookup func(string) (string, bool)) (*Deployment, *config.Error) {
 	path := fmt.Sprintf("model_list[%d].litellm_params", cd.Index)
 	d := &Deployment{Config: cd, ID: cd.ID, ModelName: cd.ModelName, Provider: cd.Provider, headers: cd.ExtraHeaders}
-	if w := d.initRoutes(cd); w != "" {
+	if w := d.initRoutes(cd, providerTable[cd.Provider]); w != "" {
 		r.warnings = append(r.warnings, w)
 	}
-	spec, ok := providers[cd.Provider]
+	p, ok := providerTable[cd.Provider]
 	if !ok {
 		name := cd.Provider
 		if name == "" {
@@ -178,7 +180,7 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 		r.warnings = append(r.warnings, fmt.Sprintf("deployment %s (model_name %q): %s; requests for it will fail", cd.ID, cd.ModelName, msg))
 		return d, nil
 	}
-	d.spec = spec
+	d.provider = p
 	if len(cd.MissingEnv) > 0 {
 		d.unavailable = fmt.Sprintf("model %q is unavailable: environment variable %s is not set", cd.ModelName, strings.Join(cd.MissingEnv, ", "))
 		d.unavailableStatus, d.unavailableCode = 503, "missing_environment_variable"
@@ -196,56 +198,16 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 		d.streamTimeout = r.policy.streamTimeout
 	}
 	d.wildcard = cd.UpstreamModel == "*" || strings.HasSuffix(cd.UpstreamModel, "/*")
-	d.quotedModel = AppendJSONString(nil, cd.UpstreamModel)
-	if spec.wire == wireMock {
+	d.quotedModel = jsonx.AppendString(nil, cd.UpstreamModel)
+	if p.build == nil {
 		return d, nil
 	}
-	if spec.wire >= wireAzure {
-		return d, r.buildEndpoint(d, cfg, path, lookup)
+	if e := p.build(r, d, &buildEnv{cfg: cfg, path: path, lookup: lookup}); e != nil {
+		return nil, e
 	}
-	base := cd.APIBase
-	if base == "" {
-		base = spec.defaultBase
-	}
-	if base == "" {
-		return nil, &config.Error{Path: path + ".api_base", Msg: fmt.Sprintf("provider %q has no default endpoint: api_base is required", cd.Provider)}
-	}
-	u, err := url.Parse(endpointURL(spec.wire, base))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, &config.Error{Path: path + ".api_base", Msg: "must be an http:// or https:// URL"}
-	}
-	d.uri = u.String()
-	d.host = u.Host
-	d.initRouteURIs(base)
-	addr := u.Host
-	if u.Port() == "" {
-		if u.Scheme == "https" {
-			addr += ":443"
-		} else {
-			addr += ":80"
-		}
-	}
-	pool, readTimeout, perr := r.deploymentPool(cd, addr, u.Scheme == "https")
-	if perr != nil {
-		return nil, perr
-	}
-	d.pool, d.readTimeout = pool, readTimeout
-	key := cd.APIKey
-	if key == "" && spec.keyEnv != "" && len(cd.MissingEnv) == 0 {
-		if v, ok := lookup(spec.keyEnv); ok && v != "" {
-			key = v
-		} else if cd.APIBase == "" {
-			// The provider's own endpoint without a key cannot work.
-			d.unavailable = fmt.Sprintf("model %q is unavailable: no api_key and environment variable %s is not set", cd.ModelName, spec.keyEnv)
-			d.unavailableStatus, d.unavailableCode = 503, "missing_environment_variable"
-			r.warnings = append(r.warnings, fmt.Sprintf("deployment %s (model_name %q) has no api_key and %s is not set; requests for it will get 503", cd.ID, cd.ModelName, spec.keyEnv))
-		}
-	}
-	if key != "" {
-		d.key = key
-		d.auth = []byte("Bearer " + key)
-	}
-	if e := r.buildExtras(d, cfg, path, u.Host, lookup); e != nil {
+	// drop_params, supermemory keys, and the Anthropic options
+	// (thinking, max_tokens).
+	if e := r.buildExtras(d, cfg, path, d.host, lookup); e != nil {
 		return nil, e
 	}
 	return d, nil

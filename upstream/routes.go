@@ -90,39 +90,6 @@ var (
 	routesChatOnly         = routesOf(RouteChat)
 )
 
-// providerRoutes is what each provider's own API serves, where it is not
-// routesOpenAICompatible (the default for OpenAI-compatible providers;
-// other wire formats default to chat only). The Responses API is passed
-// through only to servers that implement it natively: llmedge does not
-// translate Responses to chat.
-var providerRoutes = map[string]routeSet{
-	"openai":                 routesAll,
-	"text-completion-openai": routesAll,
-	// Self-hosted OpenAI-compatible servers: the operator knows what
-	// theirs serves; an unsupported path is the server's own 404.
-	"openai_like":   routesAll,
-	"custom_openai": routesAll,
-	"hosted_vllm":   routesAll,
-	"vllm":          routesAll,
-	"lm_studio":     routesAll,
-	"ollama":        routesAll,
-	"ollama_chat":   routesAll,
-	"openrouter":    routesAll,
-	// Hosted APIs without an embeddings or legacy completions endpoint.
-	"xai":         routesOf(RouteChat, RouteResponses),
-	"groq":        routesOf(RouteChat, RouteResponses),
-	"deepseek":    routesChatOnly,
-	"perplexity":  routesChatOnly,
-	"moonshot":    routesChatOnly,
-	"cerebras":    routesOf(RouteChat, RouteCompletions),
-	"mistral":     routesOf(RouteChat, RouteEmbeddings),
-	"gemini":      routesOf(RouteChat, RouteEmbeddings),
-	"cohere":      routesOf(RouteChat, RouteEmbeddings),
-	"cohere_chat": routesOf(RouteChat, RouteEmbeddings),
-	// mock/ answers chat and embeddings in-process.
-	"mock": routesOf(RouteChat, RouteEmbeddings),
-}
-
 // modeRoutes is what a model_info.mode allows. A chat model serves the
 // Responses API too (OpenAI serves every chat model there) and legacy
 // completions (vLLM and friends do); a responses-only model (codex) does
@@ -156,20 +123,16 @@ var modeRoute = map[string]Route{
 	"responses":  RouteResponses,
 }
 
-// initRoutes decides which routes d serves from its provider and
-// model_info.mode. On an OpenAI-compatible provider an explicit mode's
+// initRoutes decides which routes d serves from its provider p (nil:
+// not served) and model_info.mode. On an OpenAI-compatible provider an explicit mode's
 // own route is served even where the provider table says no (the
 // operator knows what their model is): mode "embedding" on a provider
 // listed without embeddings still serves embeddings. A mode llmedge
 // does not know restricts nothing and is returned as a warning.
-func (d *Deployment) initRoutes(cd *config.Deployment) (warning string) {
-	wire := providers[cd.Provider].wire
-	provider, ok := providerRoutes[cd.Provider]
-	if !ok {
-		provider = routesChatOnly
-		if wire == wireOpenAI {
-			provider = routesOpenAICompatible
-		}
+func (d *Deployment) initRoutes(cd *config.Deployment, p *provider) (warning string) {
+	provider, widens := routesChatOnly, false
+	if p != nil {
+		provider, widens = p.routes, p.openAICompatible
 	}
 	d.mode, _ = cd.ModelInfo["mode"].(string)
 	d.mode = strings.ToLower(strings.TrimSpace(d.mode))
@@ -182,7 +145,7 @@ func (d *Deployment) initRoutes(cd *config.Deployment) (warning string) {
 		return warning
 	}
 	d.routes &= allowed
-	if primary, ok := modeRoute[d.mode]; ok && wire == wireOpenAI {
+	if primary, ok := modeRoute[d.mode]; ok && widens {
 		d.routes |= routesOf(primary)
 	}
 	return ""

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/llmedge/llmedge/internal/errbody"
 	"github.com/llmedge/llmedge/sse"
 )
 
@@ -37,8 +38,7 @@ func AppendStreamError(dst []byte, r Route, e *Error) []byte {
 		if code == "" {
 			code = e.Type
 		}
-		s := passStream{named: true}
-		return s.appendError(dst, msg, e.Type, code)
+		return appendFailureEvent(dst, true, msg, e.Type, code)
 	}
 	dst = append(dst, "data: "...)
 	start := len(dst)
@@ -53,4 +53,16 @@ func AppendStreamError(dst []byte, r Route, e *Error) []byte {
 	}
 	dst = append(dst, "\n\n"...)
 	return append(dst, sse.Done...)
+}
+
+// appendFailureEvent appends the event that ends a stream failing
+// mid-way: for chat and completions an OpenAI error object in a data
+// event and [DONE]; for the Responses API (named events) its "error"
+// event, which has no [DONE].
+func appendFailureEvent(dst []byte, named bool, message, typ, code string) []byte {
+	if !named {
+		dst = errbody.AppendOpenAIEvent(dst, message, typ, code)
+		return append(dst, sse.Done...)
+	}
+	return errbody.AppendResponsesEvent(dst, message, code)
 }

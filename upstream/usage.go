@@ -3,6 +3,7 @@ package upstream
 import (
 	"bytes"
 
+	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
 )
 
@@ -108,17 +109,17 @@ func terminalResponseEvent(name []byte) bool {
 // is malformed.
 func parseUsageAt(b []byte, i int) (prompt, completion int, ok bool) {
 	cached := 0
-	i = SkipSpace(b, i)
+	i = jsonx.SkipSpace(b, i)
 	if i >= len(b) || b[i] != ':' {
 		return 0, 0, false
 	}
-	i = SkipSpace(b, i+1)
+	i = jsonx.SkipSpace(b, i+1)
 	if i >= len(b) || b[i] != '{' {
 		return 0, 0, false
 	}
 	i++
 	for {
-		i = SkipSpace(b, i)
+		i = jsonx.SkipSpace(b, i)
 		if i >= len(b) {
 			return 0, 0, false
 		}
@@ -132,16 +133,16 @@ func parseUsageAt(b []byte, i int) (prompt, completion int, ok bool) {
 		default:
 			return 0, 0, false
 		}
-		ke, kok := SkipString(b, i)
+		ke, kok := jsonx.SkipString(b, i)
 		if !kok {
 			return 0, 0, false
 		}
 		key := b[i+1 : ke-1]
-		i = SkipSpace(b, ke)
+		i = jsonx.SkipSpace(b, ke)
 		if i >= len(b) || b[i] != ':' {
 			return 0, 0, false
 		}
-		i = SkipSpace(b, i+1)
+		i = jsonx.SkipSpace(b, i+1)
 		var dst *int
 		switch string(key) {
 		case "prompt_tokens", "input_tokens":
@@ -163,7 +164,7 @@ func parseUsageAt(b []byte, i int) (prompt, completion int, ok bool) {
 				continue
 			}
 		}
-		e, vok := SkipValue(b, i)
+		e, vok := jsonx.SkipValue(b, i)
 		if !vok {
 			return 0, 0, false
 		}
@@ -203,15 +204,15 @@ func usageOnlyChunk(data []byte) bool {
 	if i < 0 {
 		return true
 	}
-	i = SkipSpace(data, i+9)
+	i = jsonx.SkipSpace(data, i+9)
 	if i >= len(data) || data[i] != ':' {
 		return false
 	}
-	i = SkipSpace(data, i+1)
+	i = jsonx.SkipSpace(data, i+1)
 	if i+1 >= len(data) || data[i] != '[' {
 		return false
 	}
-	i = SkipSpace(data, i+1)
+	i = jsonx.SkipSpace(data, i+1)
 	return i < len(data) && data[i] == ']'
 }
 

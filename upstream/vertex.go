@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/jsonx"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 )
@@ -27,6 +28,11 @@ const DefaultVertexLocation = "us-central1"
 // tokenFetchTimeout bounds one OAuth token request.
 const tokenFetchTimeout = 30 * time.Second
 
+// vertexProvider is Vertex AI's OpenAI-compatible endpoint (Gemini and
+// partner models), served by the pass-through path with a Google OAuth
+// token; its Claude models become vertexAnthropicProvider deployments.
+var vertexProvider = provider{routes: routesChatOnly, build: buildVertex, attempt: (*Registry).passThrough}
+
 // buildVertex sets up a vertex_ai/ deployment.
 //
 // Gemini and the partner models Vertex serves in OpenAI's format go to
@@ -40,7 +46,8 @@ const tokenFetchTimeout = 30 * time.Second
 // api_base, when set, replaces "https://{location}-aiplatform.googleapis.com"
 // (a private endpoint or a test server); an api_base ending in
 // /chat/completions is used as is.
-func (r *Registry) buildVertex(d *Deployment, path string, env func(...string) string) *config.Error {
+func buildVertex(r *Registry, d *Deployment, b *buildEnv) *config.Error {
+	path, env := b.path, b.env
 	cd := d.Config
 	model := strings.TrimPrefix(cd.UpstreamModel, "gemini/")
 	claude := strings.HasPrefix(strings.ToLower(model), "claude")
@@ -87,7 +94,7 @@ func (r *Registry) buildVertex(d *Deployment, path string, env func(...string) s
 		return e
 	}
 	if claude {
-		d.spec.wire = wireVertexAnthropic
+		d.provider = &vertexAnthropicProvider
 		if e := r.buildVertexAnthropic(d, prefix, model); e != nil {
 			return e
 		}
@@ -96,7 +103,7 @@ func (r *Registry) buildVertex(d *Deployment, path string, env func(...string) s
 		if !strings.Contains(up, "/") {
 			up = "google/" + up
 		}
-		d.quotedModel = AppendJSONString(nil, up)
+		d.quotedModel = jsonx.AppendString(nil, up)
 		if d.wildcard {
 			r.unsupportedBecause(d, "vertex_ai wildcard deployments are not supported")
 		}

@@ -12,6 +12,11 @@ import (
 // the body of Claude requests (Anthropic's "Claude on Vertex AI" docs).
 const vertexAnthropicVersion = "vertex-2023-10-16"
 
+// vertexAnthropicProvider is Claude on Vertex AI: Anthropic's Messages
+// format on rawPredict / streamRawPredict. vertex_ai deployments of
+// Claude models become it when built (buildVertex).
+var vertexAnthropicProvider = provider{routes: routesChatOnly, anthropicOptions: true, attempt: (*Registry).vertexAnthropicAttempt}
+
 // buildVertexAnthropic sets up Claude on Vertex AI: Anthropic's Messages
 // format posted to the model's rawPredict (or streamRawPredict) method,
 //

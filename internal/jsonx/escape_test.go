@@ -1,4 +1,4 @@
-package upstream
+package jsonx
 
 import (
 	"encoding/json"
@@ -6,9 +6,9 @@ import (
 	"unicode/utf8"
 )
 
-func TestAppendJSONStringValidUTF8(t *testing.T) {
+func TestAppendStringValidUTF8(t *testing.T) {
 	for _, s := range []string{"plain", "quote \" back \\ nl \n tab \t \x01", "é中😀", "cut \xc3", "\xff\xfe", "ls \u2028"} {
-		for _, got := range [][]byte{AppendJSONString(nil, s), AppendJSONString(nil, []byte(s))} {
+		for _, got := range [][]byte{AppendString(nil, s), AppendString(nil, []byte(s))} {
 			if !utf8.Valid(got) {
 				t.Errorf("%q: invalid UTF-8 %q", s, got)
 			}
@@ -23,11 +23,11 @@ func TestAppendJSONStringValidUTF8(t *testing.T) {
 	}
 }
 
-func BenchmarkAppendJSONStringBytes(b *testing.B) {
+func BenchmarkAppendStringBytes(b *testing.B) {
 	s := []byte(`upstream deployment d returned HTTP 400: "bad" é中😀 cut` + "\xc3")
 	dst := make([]byte, 0, 256)
 	b.ReportAllocs()
 	for b.Loop() {
-		dst = AppendJSONString(dst[:0], s)
+		dst = AppendString(dst[:0], s)
 	}
 }

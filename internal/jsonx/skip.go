@@ -1,13 +1,9 @@
-package upstream
+package jsonx
 
 import (
 	"bytes"
 	"encoding/binary"
 )
-
-// JSON skipping without decoding, shared by the request body scanner
-// (package server) and the usage reader: walking to the few fields a
-// proxy needs costs no allocation and no stack, whatever the nesting.
 
 // SkipSpace returns the index of the first non-whitespace byte at or
 // after i.
@@ -47,8 +43,10 @@ func SkipString(b []byte, i int) (int, bool) {
 // false, null) end at a delimiter; they are not validated.
 func SkipValue(b []byte, i int) (int, bool) { return skipValue(b, i, false) }
 
-// skipValue is SkipValue; strict checks the escapes of every string
+// SkipStrictValue is SkipValue checking the escapes of every string
 // (SkipStrictString) instead of only finding its end.
+func SkipStrictValue(b []byte, i int) (int, bool) { return skipValue(b, i, true) }
+
 func skipValue(b []byte, i int, strict bool) (int, bool) {
 	if i >= len(b) {
 		return 0, false
@@ -132,6 +130,10 @@ func SkipStrictString(b []byte, i int) (int, bool) {
 			i++
 		}
 	}
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
 // plainWord reports whether none of the 8 bytes in x is a quote, a
