@@ -25,6 +25,10 @@ type Error struct {
 	// Retryable says another attempt may succeed (408, 429, 5xx,
 	// connection errors, timeouts).
 	Retryable bool
+	// Detail is the full text of a transport failure for the log
+	// (scrubbed of the deployment's secrets; it may name local socket
+	// addresses and quote upstream bytes, which Message never does).
+	Detail string
 }
 
 func (e *Error) Error() string {
@@ -115,18 +119,9 @@ func upstreamError(d *Deployment, status int, body []byte, retryAfter []byte) *E
 	return e
 }
 
-// scrub replaces every occurrence of d's credentials in b, and anything
-// shaped like a provider key (scrub.go).
-func (d *Deployment) scrub(b []byte) []byte {
-	for _, s := range [...]string{d.key, d.sessionToken} {
-		if len(s) >= 4 && bytes.Contains(b, []byte(s)) {
-			b = bytes.ReplaceAll(b, []byte(s), []byte(Redacted))
-		}
-	}
-	return scrubKeyShapes(b)
-}
-
-// transportError maps a connection failure to the client's error.
+// transportError maps a connection failure to the client's error: the
+// deployment, its configured host and the kind of failure (failure.go);
+// the error's own text goes to Detail.
 func transportError(d *Deployment, err error) *Error {
 	switch {
 	case errors.Is(err, errTimeout):
@@ -147,5 +142,6 @@ func transportError(d *Deployment, err error) *Error {
 			Message: fmt.Sprintf("upstream deployment %s (model %q) %s", d.ID, d.ModelName, re.msg)}
 	}
 	return &Error{Status: 503, Type: "service_unavailable_error", Code: "upstream_unavailable", Retryable: true,
-		Message: fmt.Sprintf("upstream deployment %s (model %q) is unreachable: %s", d.ID, d.ModelName, d.scrub([]byte(err.Error())))}
+		Message: fmt.Sprintf("upstream deployment %s (model %q) at %s is unreachable: %s", d.ID, d.ModelName, d.host, failureKind(err)),
+		Detail:  failureDetail(d, err)}
 }
