@@ -325,7 +325,7 @@ func (s *passStream) Relay(w Writer) error {
 		had := s.usage != nil && s.usage.Reported
 		s.usage.observeEvent(&ev)
 		if !s.hidden(&ev, had) {
-			if _, err := w.Write(ev.Raw); err != nil {
+			if _, err := w.Write(s.d.scrubErrorEvent(&ev)); err != nil {
 				return ErrClientGone
 			}
 		}

@@ -113,7 +113,7 @@ func (r *Registry) buildVertex(d *Deployment, path string, env func(...string) s
 		return nil
 	}
 	ts := newVertexTokens(credJSON)
-	d.px.token = ts.token
+	d.px.token, d.px.lastToken = ts.token, ts.lastToken
 	return nil
 }
 
@@ -202,6 +202,13 @@ func (v *vertexTokens) token() ([]byte, error) {
 		v.header = []byte("Bearer " + t.AccessToken)
 	}
 	return v.header, nil
+}
+
+// lastToken is the access token last handed out ("" before the first).
+func (v *vertexTokens) lastToken() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.last
 }
 
 func (v *vertexTokens) source() (oauth2.TokenSource, error) {
