@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/llmedge/llmedge/sse"
 	"github.com/valyala/fasthttp"
@@ -141,7 +142,15 @@ func transportError(d *Deployment, err error) *Error {
 		return &Error{Status: 502, Type: "api_error", Code: "upstream_redirect",
 			Message: fmt.Sprintf("upstream deployment %s (model %q) %s", d.ID, d.ModelName, re.msg)}
 	}
+	kind := failureKind(err)
+	if strings.HasPrefix(kind, malformedAnswer) {
+		// The upstream is up and answered wrong: another attempt may
+		// meet a sounder server behind the same name.
+		return &Error{Status: 502, Type: "api_error", Code: "upstream_bad_response", Retryable: true,
+			Message: fmt.Sprintf("upstream deployment %s (model %q) at %s sent a %s", d.ID, d.ModelName, d.host, kind),
+			Detail:  failureDetail(d, err)}
+	}
 	return &Error{Status: 503, Type: "service_unavailable_error", Code: "upstream_unavailable", Retryable: true,
-		Message: fmt.Sprintf("upstream deployment %s (model %q) at %s is unreachable: %s", d.ID, d.ModelName, d.host, failureKind(err)),
+		Message: fmt.Sprintf("upstream deployment %s (model %q) at %s is unreachable: %s", d.ID, d.ModelName, d.host, kind),
 		Detail:  failureDetail(d, err)}
 }

@@ -38,9 +38,9 @@ func failureKind(err error) string {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, fasthttp.ErrConnectionClosed):
 		return "connection closed before the answer was complete"
 	case errors.As(err, &small):
-		return "malformed answer: response headers too large"
+		return malformedAnswer + ": response headers too large"
 	case errors.Is(err, errUnsupportedEncoding):
-		return "malformed answer: " + errUnsupportedEncoding.Error()
+		return malformedAnswer + ": " + errUnsupportedEncoding.Error()
 	}
 	var op *net.OpError
 	if errors.As(err, &op) {
@@ -48,8 +48,11 @@ func failureKind(err error) string {
 	}
 	// What is left was read from the upstream and did not parse: a
 	// status line, headers, chunk framing or a compressed body.
-	return "malformed answer"
+	return malformedAnswer
 }
+
+// malformedAnswer starts the kind of a failure to parse the answer.
+const malformedAnswer = "malformed answer"
 
 func isTLSFailure(err error) bool {
 	var rec tls.RecordHeaderError
