@@ -24,6 +24,10 @@ import (
 // acceptIdentity is sent on every upstream request.
 const acceptIdentity = "identity"
 
+// The header as bytes, its name already canonical: set without a copy
+// or a conversion per request.
+var acceptEncodingKey, acceptIdentityValue = []byte(fasthttp.HeaderAcceptEncoding), []byte(acceptIdentity)
+
 // errUnsupportedEncoding is an answer in a content coding llmedge does
 // not decode (br, zstd, deflate...) although it asked for identity.
 var errUnsupportedEncoding = errors.New("content-encoding other than gzip")

@@ -150,9 +150,15 @@ func (d *Deployment) scrubErrorEvent(ev *sse.Event) []byte {
 }
 
 func isErrorEvent(ev *sse.Event) bool {
-	if string(ev.Name) == "error" {
-		return true
+	if len(ev.Name) > 0 {
+		return string(ev.Name) == "error"
 	}
-	i := SkipSpace(ev.Data, 0)
-	return bytes.HasPrefix(ev.Data[i:], []byte(`{"error"`)) || bytes.HasPrefix(ev.Data[i:], []byte(`{"type":"error"`))
+	d := ev.Data
+	i := SkipSpace(d, 0)
+	// A chunk starts {"id": one byte tells it from {"error" and
+	// {"type":"error" without comparing more.
+	if len(d) < i+3 || d[i+2] != 'e' && d[i+2] != 't' {
+		return false
+	}
+	return bytes.HasPrefix(d[i:], []byte(`{"error"`)) || bytes.HasPrefix(d[i:], []byte(`{"type":"error"`))
 }
