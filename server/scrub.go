@@ -53,8 +53,15 @@ func collectSecrets(cfg *config.Config, st edgeSettings) []string {
 	return out
 }
 
-// writeUpstreamError answers with an upstream failure, scrubbed.
+// writeUpstreamError answers with an upstream failure, scrubbed. A
+// transport failure's full text (socket addresses, the upstream's
+// garbled bytes), which the client's message leaves out, goes to the
+// log, scrubbed too.
 func (s *Server) writeUpstreamError(ctx *fasthttp.RequestCtx, sn *snapshot, e *upstream.Error) {
+	if e.Detail != "" {
+		s.opts.Logger.Warn("upstream failure", "request_id", string(ctx.Response.Header.Peek("X-Request-Id")),
+			"detail", string(upstream.ScrubSecrets([]byte(e.Detail), sn.edge.secrets)))
+	}
 	ctx.Response.Header.SetContentType("application/json")
 	status := e.Status
 	if status == 499 {

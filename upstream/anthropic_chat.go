@@ -136,7 +136,8 @@ func (reg *Registry) anthropicAnswer(d *Deployment, req *ChatRequest, out *Respo
 	b, jerr := translateResponse(out.Body[:0], raw)
 	if jerr != nil {
 		return &Error{Status: 502, Type: "api_error", Code: "upstream_bad_response", Retryable: true,
-			Message: fmt.Sprintf("upstream deployment %s sent an answer that is not an Anthropic message: %v", d.ID, jerr)}
+			Message: fmt.Sprintf("upstream deployment %s sent an answer that is not an Anthropic message", d.ID),
+			Detail:  failureDetail(d, jerr)}
 	}
 	out.Body = b
 	out.Usage.observeBody(b)

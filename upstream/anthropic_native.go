@@ -107,7 +107,7 @@ func (s *nativeStream) next() ([]byte, bool, error) {
 	}
 	// At message_stop the answer is complete: what follows is at most
 	// the end of the body, drained for a bounded time.
-	return ev.Raw, string(eventType(ev)) == "message_stop", nil
+	return s.d.scrubErrorEvent(&ev), string(eventType(ev)) == "message_stop", nil
 }
 
 func (s *nativeStream) failure(dst []byte, err error) ([]byte, error) {

@@ -251,7 +251,8 @@ func (reg *Registry) bedrockAttempt(d *Deployment, g *Group, req *ChatRequest, o
 	b, err := bedrockResponseBody(out.Body[:0], raw, req.Model, created)
 	if err != nil {
 		return &Error{Status: 502, Type: "api_error", Code: "upstream_bad_response", Retryable: true,
-			Message: fmt.Sprintf("upstream deployment %s answered with a body that is not a Converse response: %s", d.ID, firstLine(err.Error()))}
+			Message: fmt.Sprintf("upstream deployment %s answered with a body that is not a Converse response", d.ID),
+			Detail:  failureDetail(d, err)}
 	}
 	out.Body = b
 	out.StatusCode = 200

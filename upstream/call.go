@@ -122,6 +122,8 @@ type exchange struct {
 	// (slowAnswers); lead holds that byte for the header reader.
 	waitBare bool
 	lead     leadByte
+	// dec decodes a gzip-coded body (encoding.go); nil for identity.
+	dec *bodyDecoder
 }
 
 // roundTrip sends req and reads the response headers into resp (whose
@@ -208,6 +210,9 @@ func (x *exchange) try(req *fasthttp.Request, resp *fasthttp.Response, headerDea
 		x.left = uint64(resp.Header.ContentLength())
 		x.eof = x.left == 0
 	}
+	if err := x.setDecoder(resp); err != nil {
+		return false, x.fail(err)
+	}
 	return false, nil
 }
 
@@ -216,7 +221,16 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, fasthttp.ErrTimeout)
 }
 
-// Read reads the response body. With readTimeout set, the read fails
+// Read reads the response body, decoded when the upstream compressed it
+// (encoding.go).
+func (x *exchange) Read(p []byte) (int, error) {
+	if x.dec != nil && x.pc != nil {
+		return x.dec.read(p)
+	}
+	return x.readPlain(p)
+}
+
+// readPlain reads the response body as sent. With readTimeout set, the read fails
 // when no byte comes within readTimeout (and never past deadline). The
 // connection's deadline is not moved before every read (a timer update
 // per event): it stays where an earlier read armed it, which is never
@@ -224,7 +238,7 @@ func isTimeout(err error) bool {
 // re-arms it to its own limit and goes on. So a stream whose events
 // come faster than readTimeout updates its timer once per readTimeout,
 // and a stall is still noticed exactly readTimeout after the last byte.
-func (x *exchange) Read(p []byte) (int, error) {
+func (x *exchange) readPlain(p []byte) (int, error) {
 	if x.pc == nil || x.eof {
 		return 0, io.EOF
 	}
@@ -327,6 +341,10 @@ func (x *exchange) release(resp *fasthttp.Response) {
 	if x.br != nil {
 		hc.ReleaseReader(x.br)
 		x.br = nil
+	}
+	if x.dec != nil {
+		x.dec.free()
+		x.dec = nil
 	}
 	// A kept connection keeps its deadlines: nothing reads or writes it
 	// while it idles, and the next exchange sets both before using it.

@@ -121,13 +121,16 @@ func ReleaseResponse(r *Response) {
 }
 
 // relayedHeader reports whether an upstream response header is passed
-// to the client: rate-limit and provider diagnostics, never cookies or
-// hop-by-hop headers.
+// to the client: rate limits, retry hints and OpenAI's timing and API
+// version. Nothing that names the provider account (openai-organization,
+// openai-project, Anthropic's anthropic-organization-id), no cookies,
+// no hop-by-hop or content headers. A list of names rather than a
+// prefix: a header a provider adds later stays with llmedge.
 func relayedHeader(k []byte) bool {
 	switch {
 	case len(k) > 12 && bytes.EqualFold(k[:12], []byte("x-ratelimit-")):
 		return true
-	case len(k) > 7 && bytes.EqualFold(k[:7], []byte("openai-")):
+	case bytes.EqualFold(k, []byte("openai-processing-ms")), bytes.EqualFold(k, []byte("openai-version")):
 		return true
 	case bytes.EqualFold(k, []byte("retry-after")), bytes.EqualFold(k, []byte("retry-after-ms")):
 		return true
@@ -136,7 +139,7 @@ func relayedHeader(k []byte) bool {
 }
 
 // VisitHeaders calls f for every upstream response header relayed to
-// the client (x-ratelimit-*, openai-*, retry-after).
+// the client (relayedHeader).
 func (r *Response) VisitHeaders(f func(k, v []byte)) {
 	if r.upResp == nil {
 		return

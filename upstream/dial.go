@@ -62,8 +62,11 @@ func (d *dialer) dialTimeout(addr string, timeout time.Duration) (net.Conn, erro
 func (d *dialer) dial(addr string, timeout time.Duration) (net.Conn, error) {
 	deadline := time.Now().Add(d.writeTimeout)
 	c, err := fasthttp.DialTimeout(addr, timeout)
-	if err != nil || !d.tls {
-		return c, err
+	if err != nil {
+		return nil, err
+	}
+	if !d.tls {
+		return trackConn(c, c), nil // idleprobe.go
 	}
 	conf, err := d.tlsConfig(addr)
 	if err != nil {
@@ -71,9 +74,13 @@ func (d *dialer) dial(addr string, timeout time.Duration) (net.Conn, error) {
 		return nil, err
 	}
 	if d.writeTimeout == 0 {
-		return tls.Client(c, conf), nil // fasthttp's way: handshake on first use
+		return trackConn(tls.Client(c, conf), c), nil // fasthttp's way: handshake on first use
 	}
-	return handshake(c, conf, deadline)
+	tc, err := handshake(c, conf, deadline)
+	if err != nil {
+		return nil, err
+	}
+	return trackConn(tc, c), nil
 }
 
 // tlsConfig is fasthttp's per-address client TLS config: the

@@ -69,7 +69,11 @@ func TestDialAsideTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.put(false)
-	tc, ok := pc.Conn().(*tls.Conn)
+	c := pc.Conn()
+	if tr, ok := c.(*trackedConn); ok {
+		c = tr.Conn // probed while idle (idleprobe.go)
+	}
+	tc, ok := c.(*tls.Conn)
 	if !ok {
 		t.Fatalf("https pool handed out a %T", pc.Conn())
 	}

@@ -17,6 +17,8 @@ type endpointExtras struct {
 	// token, when set, yields the Authorization value per request
 	// (Vertex: a cached, refreshed Google OAuth access token).
 	token func() ([]byte, error)
+	// lastToken is the token last handed out, scrubbed like a key.
+	lastToken func() string
 	// streamURI is the streaming endpoint when it differs from the
 	// deployment's URI (Claude on Vertex: :streamRawPredict).
 	streamURI string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/llmedge/llmedge/internal/errbody"
 	"github.com/llmedge/llmedge/sse"
@@ -26,6 +27,10 @@ type Error struct {
 	// Retryable says another attempt may succeed (408, 429, 5xx,
 	// connection errors, timeouts).
 	Retryable bool
+	// Detail is the full text of a transport failure for the log
+	// (scrubbed of the deployment's secrets; it may name local socket
+	// addresses and quote upstream bytes, which Message never does).
+	Detail string
 }
 
 func (e *Error) Error() string {
@@ -94,18 +99,9 @@ func upstreamError(d *Deployment, status int, body []byte, retryAfter []byte) *E
 	return e
 }
 
-// scrub replaces every occurrence of d's credentials in b, and anything
-// shaped like a provider key (scrub.go).
-func (d *Deployment) scrub(b []byte) []byte {
-	for _, s := range [...]string{d.key, d.sessionToken} {
-		if len(s) >= 4 && bytes.Contains(b, []byte(s)) {
-			b = bytes.ReplaceAll(b, []byte(s), []byte(Redacted))
-		}
-	}
-	return scrubKeyShapes(b)
-}
-
-// transportError maps a connection failure to the client's error.
+// transportError maps a connection failure to the client's error: the
+// deployment, its configured host and the kind of failure (failure.go);
+// the error's own text goes to Detail.
 func transportError(d *Deployment, err error) *Error {
 	switch {
 	case errors.Is(err, errTimeout):
@@ -125,6 +121,15 @@ func transportError(d *Deployment, err error) *Error {
 		return &Error{Status: 502, Type: "api_error", Code: "upstream_redirect",
 			Message: fmt.Sprintf("upstream deployment %s (model %q) %s", d.ID, d.ModelName, re.msg)}
 	}
+	kind := failureKind(err)
+	if strings.HasPrefix(kind, malformedAnswer) {
+		// The upstream is up and answered wrong: another attempt may
+		// meet a sounder server behind the same name.
+		return &Error{Status: 502, Type: "api_error", Code: "upstream_bad_response", Retryable: true,
+			Message: fmt.Sprintf("upstream deployment %s (model %q) at %s sent a %s", d.ID, d.ModelName, d.host, kind),
+			Detail:  failureDetail(d, err)}
+	}
 	return &Error{Status: 503, Type: "service_unavailable_error", Code: "upstream_unavailable", Retryable: true,
-		Message: fmt.Sprintf("upstream deployment %s (model %q) is unreachable: %s", d.ID, d.ModelName, d.scrub([]byte(err.Error())))}
+		Message: fmt.Sprintf("upstream deployment %s (model %q) at %s is unreachable: %s", d.ID, d.ModelName, d.host, kind),
+		Detail:  failureDetail(d, err)}
 }

@@ -49,7 +49,7 @@ func (s *passStream) next() ([]byte, bool, error) {
 	if s.hidden(&ev, had) {
 		return nil, end, nil
 	}
-	return ev.Raw, end, nil
+	return s.d.scrubErrorEvent(&ev), end, nil
 }
 
 func (s *passStream) failure(dst []byte, err error) ([]byte, error) {

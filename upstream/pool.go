@@ -115,6 +115,9 @@ func (h *hostConn[C]) reused() bool { return h.cc.LastUseTime().After(h.cc.Creat
 func (h *hostConn[C]) put(reuse bool) {
 	p := h.p
 	if reuse {
+		if t, ok := h.cc.Conn().(*trackedConn); ok {
+			t.idle() // probed while it idles (idleprobe.go)
+		}
 		p.rel(h.cc)
 	} else {
 		p.cls(h.cc)
@@ -132,6 +135,15 @@ func newHostPool[C fasthttpConn](hc *fasthttp.HostClient, acq func(time.Duration
 
 func (p *hostPool[C]) acquire(wait time.Duration) (pooledConn, error) {
 	cc, err := p.acq(wait, false)
+	for err == nil {
+		t, ok := cc.Conn().(*trackedConn)
+		if !ok || t.busy() {
+			break
+		}
+		// The probe found the upstream had closed it while it idled.
+		p.cls(cc)
+		cc, err = p.acq(wait, false)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +198,13 @@ func (ps *pools) getWith(addr string, tls bool, s PoolSettings) connPool {
 		NoDefaultUserAgentHeader:      true,
 	}
 	if s.Dial != nil {
-		hc.Dial = s.Dial
+		hc.Dial = func(addr string) (net.Conn, error) {
+			c, err := s.Dial(addr)
+			if err != nil {
+				return nil, err
+			}
+			return trackConn(c, c), nil
+		}
 	} else {
 		d := &dialer{hc: hc, tls: tls, maxDial: s.DialTimeout, writeTimeout: s.WriteTimeout}
 		hc.DialTimeout = d.dialTimeout // dial.go: off the caller's stack

@@ -72,8 +72,10 @@ type Deployment struct {
 	// session token, which SigV4 errors can echo in their canonical
 	// request (from the config or, unlike config values, the environment).
 	sessionToken string
-	headers      []config.Header
-	px           endpointExtras // azure, vertex_ai, bedrock (endpoint.go)
+	// headerSecrets are the credential values among headers (scrub.go).
+	headerSecrets []string
+	headers       []config.Header
+	px            endpointExtras // azure, vertex_ai, bedrock (endpoint.go)
 
 	timeout       time.Duration
 	streamTimeout time.Duration
@@ -161,7 +163,8 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 
 func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options, lookup func(string) (string, bool)) (*Deployment, *config.Error) {
 	path := fmt.Sprintf("model_list[%d].litellm_params", cd.Index)
-	d := &Deployment{Config: cd, ID: cd.ID, ModelName: cd.ModelName, Provider: cd.Provider, headers: cd.ExtraHeaders}
+	d := &Deployment{Config: cd, ID: cd.ID, ModelName: cd.ModelName, Provider: cd.Provider, headers: cd.ExtraHeaders,
+		headerSecrets: credentialHeaderSecrets(cd.ExtraHeaders)}
 	if w := d.initRoutes(cd, providerTable[cd.Provider]); w != "" {
 		r.warnings = append(r.warnings, w)
 	}

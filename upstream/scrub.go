@@ -1,6 +1,13 @@
 package upstream
 
-import "bytes"
+import (
+	"bytes"
+	"github.com/llmedge/llmedge/internal/jsonx"
+	"strings"
+
+	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/sse"
+)
 
 // Secret scrubbing of upstream error text before it reaches a client:
 // the configured secrets themselves, and anything shaped like a
@@ -86,4 +93,73 @@ func scrubKeyShapes(b []byte) []byte {
 		return b
 	}
 	return append(out, b[last:]...)
+}
+
+// scrub replaces every occurrence of d's credentials in b, whatever
+// their shape, and anything shaped like a provider key.
+func (d *Deployment) scrub(b []byte) []byte {
+	for _, s := range [...]string{d.key, d.sessionToken} {
+		b = scrubValue(b, s)
+	}
+	for _, s := range d.headerSecrets {
+		b = scrubValue(b, s)
+	}
+	if d.px.lastToken != nil {
+		b = scrubValue(b, d.px.lastToken())
+	}
+	return scrubKeyShapes(b)
+}
+
+func scrubValue(b []byte, s string) []byte {
+	if len(s) >= 4 && bytes.Contains(b, []byte(s)) {
+		return bytes.ReplaceAll(b, []byte(s), []byte(Redacted))
+	}
+	return b
+}
+
+// credentialHeaderSecrets are the values of extra_headers that carry
+// credentials (Authorization, x-api-key, api-key, anything naming an
+// auth, key, token, secret or password), and for a value with an auth
+// scheme ("Bearer t", "Token t") the credential alone as well: an
+// upstream may echo either.
+func credentialHeaderSecrets(hs []config.Header) []string {
+	var out []string
+	for _, h := range hs {
+		n := strings.ToLower(h.Name)
+		if !strings.Contains(n, "auth") && !strings.Contains(n, "key") && !strings.Contains(n, "token") &&
+			!strings.Contains(n, "secret") && !strings.Contains(n, "password") {
+			continue
+		}
+		out = append(out, h.Value)
+		if i := strings.LastIndexByte(h.Value, ' '); i >= 0 && len(h.Value)-i-1 >= 8 {
+			out = append(out, h.Value[i+1:])
+		}
+	}
+	return out
+}
+
+// scrubErrorEvent returns ev's bytes to relay: an error event (an
+// OpenAI-style {"error":...} data, a Responses API "error" event) is
+// scrubbed of d's secrets like an error body; any other event is model
+// output and passes unchanged (a key-shaped string in it is the
+// model's).
+func (d *Deployment) scrubErrorEvent(ev *sse.Event) []byte {
+	if !isErrorEvent(ev) {
+		return ev.Raw
+	}
+	return d.scrub(ev.Raw)
+}
+
+func isErrorEvent(ev *sse.Event) bool {
+	if len(ev.Name) > 0 {
+		return string(ev.Name) == "error"
+	}
+	d := ev.Data
+	i := jsonx.SkipSpace(d, 0)
+	// A chunk starts {"id": one byte tells it from {"error" and
+	// {"type":"error" without comparing more.
+	if len(d) < i+3 || d[i+2] != 'e' && d[i+2] != 't' {
+		return false
+	}
+	return bytes.HasPrefix(d[i:], []byte(`{"error"`)) || bytes.HasPrefix(d[i:], []byte(`{"type":"error"`))
 }

@@ -30,6 +30,7 @@ func (reg *Registry) send(d *Deployment, stream bool, x *exchange, ureq *fasthtt
 		x.deadline = deadline
 		x.readTimeout = d.readTimeout
 	}
+	ureq.Header.SetCanonical(acceptEncodingKey, acceptIdentityValue) // encoding.go
 	for hops := 0; ; hops++ {
 		reg.cookies.apply(ureq)
 		if err := x.roundTrip(ureq, uresp, deadline); err != nil {

@@ -20,7 +20,7 @@ func midStreamFailure(d *Deployment, err error, eof string) (msg, typ, code stri
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Sprintf("upstream deployment %s closed the stream %s", d.ID, eof), "api_error", "upstream_stream_error"
 	}
-	return fmt.Sprintf("upstream deployment %s failed mid-stream: %s", d.ID, d.scrub([]byte(err.Error()))), "api_error", "upstream_stream_error"
+	return fmt.Sprintf("upstream deployment %s at %s failed mid-stream: %s", d.ID, d.host, failureKind(err)), "api_error", "upstream_stream_error"
 }
 
 // AppendStreamError appends the SSE events that end a stream of route r

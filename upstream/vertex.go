@@ -120,7 +120,7 @@ func buildVertex(r *Registry, d *Deployment, b *buildEnv) *config.Error {
 		return nil
 	}
 	ts := newVertexTokens(credJSON)
-	d.px.token = ts.token
+	d.px.token, d.px.lastToken = ts.token, ts.lastToken
 	return nil
 }
 
@@ -209,6 +209,13 @@ func (v *vertexTokens) token() ([]byte, error) {
 		v.header = []byte("Bearer " + t.AccessToken)
 	}
 	return v.header, nil
+}
+
+// lastToken is the access token last handed out ("" before the first).
+func (v *vertexTokens) lastToken() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.last
 }
 
 func (v *vertexTokens) source() (oauth2.TokenSource, error) {
