@@ -93,6 +93,7 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		Anthropic:  &c.anth,
 		WantUsage:  c.adm.wantsTokens(),
 	}
+	c.obs.stream = c.req.Stream
 	c.watch.start(ctx.Conn(), &c.cancel)
 
 	resp := upstream.AcquireResponse()
