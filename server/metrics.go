@@ -19,6 +19,7 @@ package server
 // never from request text, never a key.
 
 import (
+	"bytes"
 	"io"
 	"math"
 	"strconv"
@@ -91,7 +92,7 @@ func newServerMetrics(s *Server, off bool) *serverMetrics {
 // from the snapshot, so a reload never leaves stale series behind.
 func writeDeploymentGauges(w io.Writer, sn *snapshot) {
 	var b []byte
-	b = append(b, "# TYPE llmedge_deployment_in_flight gauge\n"...)
+	b = appendMetadata(b, "llmedge_deployment_in_flight", "gauge")
 	for _, dm := range sn.metrics.ordered {
 		b = append(b, "llmedge_deployment_in_flight{"...)
 		b = append(b, dm.labels...)
@@ -99,7 +100,7 @@ func writeDeploymentGauges(w io.Writer, sn *snapshot) {
 		b = strconv.AppendInt(b, dm.d.InFlight(), 10)
 		b = append(b, '\n')
 	}
-	b = append(b, "# TYPE llmedge_deployment_available gauge\n"...)
+	b = appendMetadata(b, "llmedge_deployment_available", "gauge")
 	for _, dm := range sn.metrics.ordered {
 		b = append(b, "llmedge_deployment_available{"...)
 		b = append(b, dm.labels...)
@@ -134,16 +135,22 @@ func (m *serverMetrics) rejectedInc(reason string) {
 	}).Inc()
 }
 
-// handleMetrics serves the Prometheus text exposition format.
+// handleMetrics serves the Prometheus text exposition format: llmedge's
+// series, the Go runtime's and the process's (open and max file
+// descriptors included, counted from /proc/self/fd at scrape time on
+// Linux), with help texts filled in (metrics_help.go).
 func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
 	sn := s.current()
 	if sn.metricsAuth && !sn.auth.admin(&ctx.Request.Header) {
 		writeAuthError(ctx)
 		return
 	}
+	var raw bytes.Buffer
+	s.metrics.set.WritePrometheus(&raw)
+	metrics.WriteProcessMetrics(&raw)
+	metrics.WriteFDMetrics(&raw)
 	ctx.Response.Header.SetContentType("text/plain; version=0.0.4; charset=utf-8")
-	s.metrics.set.WritePrometheus(ctx)
-	metrics.WriteProcessMetrics(ctx)
+	ctx.Response.SetBodyRaw(appendWithHelp(make([]byte, 0, raw.Len()+4<<10), raw.Bytes()))
 }
 
 // statusClass maps a status to requests_total's index: 1..5 for
