@@ -50,6 +50,10 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		s.observeRejected(ctx, sn, nil, false, rejectBadRequest)
 		return
 	}
+	if !s.permitModel(ctx, sn, c, key, false) {
+		chatCallPool.Put(c)
+		return
+	}
 	g := sn.reg.Lookup(c.fields.model)
 	if g == nil {
 		msg := "model '" + safePath(c.fields.model) + "' not found: GET /v1/models lists the models this gateway serves"
