@@ -109,7 +109,7 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	r.GET("/health/liveliness", s.handleLiveliness)
 	r.GET("/health/liveness", s.handleLiveliness)
 	r.GET("/health/readiness", s.handleReadiness)
-	r.GET("/health", s.authed(s.handleHealth))
+	r.GET("/health", s.handleHealth)
 	s.routeMemoryAndMessages(r)
 	r.GET("/metrics", s.handleMetrics)
 	r.POST("/config/reload", s.adminOnly(s.handleReload))
