@@ -53,7 +53,7 @@ func (s *Server) streamWithKeepalive(ctx *fasthttp.RequestCtx, c *chatCall, g *u
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
 	ctx.Response.ImmediateHeaderFlush = true
-	ctx.Response.SetBodyStream(&keepaliveBody{s: s, c: c, g: g, every: c.obs.sn.keepalive}, -1)
+	sendStream(ctx, &keepaliveBody{s: s, c: c, g: g, every: c.obs.sn.keepalive})
 }
 
 // keepaliveBody is the body of a stream with keepalive pings: like
