@@ -25,6 +25,9 @@ type chatCall struct {
 	// reported in x-ratelimit-* headers.
 	adm admission
 	v   verdict
+	// nextOpen and prevOpen link the call into Server.streams while its
+	// SSE answer is open (shutdown.go).
+	nextOpen, prevOpen *chatCall
 }
 
 var chatCallPool = sync.Pool{New: func() any { return new(chatCall) }}

@@ -90,13 +90,17 @@ func (b *keepaliveBody) WriteTo(w io.Writer) (int64, error) {
 	err := b.c.obs.sn.reg.Chat(b.g, &b.c.req, b.resp)
 	b.c.obs.answered(b.resp)
 	switch {
+	case err != nil && b.c.obs.cut.Load():
+		err = endCut(b.c, b, err)
 	case err != nil:
 		b.writeError(err)
 	case b.resp.Stream == nil:
 		b.writeError(&upstream.Error{Status: 502, Type: "api_error", Code: "upstream_not_streaming",
 			Message: "the upstream answered a stream request with a non-stream body"})
 	default:
-		err = b.resp.Stream.Relay(b)
+		if err = b.resp.Stream.Relay(b); err != nil && b.c.obs.cut.Load() {
+			err = endCut(b.c, b, err)
+		}
 	}
 	b.c.obs.relayErr = err
 	close(b.stop)

@@ -20,6 +20,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"math"
 	"strconv"
@@ -190,8 +191,8 @@ type depMetrics struct {
 	overhead [2]atomic.Pointer[metrics.PrometheusHistogram]
 
 	attempts, retries, cooldowns atomic.Pointer[metrics.Counter]
-	// streams that ended badly after their 200: [upstream failed, client went away]
-	streamErrors [2]atomic.Pointer[metrics.Counter]
+	// streams that ended badly after their 200, by streamErrorReasons
+	streamErrors [3]atomic.Pointer[metrics.Counter]
 }
 
 func newDepMetrics(set *metrics.Set, g *groupMetrics, deployment string) *depMetrics {
@@ -245,16 +246,27 @@ func (dm *depMetrics) observe(status int, stream bool, duration, ttfb, overhead 
 	dm.hist(&dm.overhead[si], "llmedge_overhead_seconds", si, overheadBuckets).Update(overhead.Seconds())
 }
 
-// streamError counts a stream cut after it started.
-func (dm *depMetrics) streamError(clientGone bool) {
-	i, reason := 0, "upstream"
-	if clientGone {
-		i, reason = 1, "client_gone"
+// Causes of a stream that ended badly after its 200 (label values of
+// llmedge_stream_errors_total), by index.
+var streamErrorReasons = [3]string{"upstream", "client_gone", "shutdown"}
+
+// streamErrorCause maps a stream's relay error to its reason's index.
+func streamErrorCause(err error) int {
+	switch {
+	case errors.Is(err, errStreamCut):
+		return 2
+	case errors.Is(err, upstream.ErrClientGone) || errors.Is(err, upstream.ErrCanceled):
+		return 1
 	}
-	p := &dm.streamErrors[i]
+	return 0
+}
+
+// streamError counts a stream cut after it started, by cause index.
+func (dm *depMetrics) streamError(cause int) {
+	p := &dm.streamErrors[cause]
 	c := p.Load()
 	if c == nil {
-		c = dm.set.GetOrCreateCounter(`llmedge_stream_errors_total{` + dm.labels + `,reason="` + reason + `"}`)
+		c = dm.set.GetOrCreateCounter(`llmedge_stream_errors_total{` + dm.labels + `,reason="` + streamErrorReasons[cause] + `"}`)
 		p.Store(c)
 	}
 	c.Inc()

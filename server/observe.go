@@ -1,9 +1,9 @@
 package server
 
 import (
-	"errors"
 	"io"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/llmedge/llmedge/config"
@@ -65,6 +65,9 @@ type callObs struct {
 	ctx *fasthttp.RequestCtx
 	// writeDeadline is the stream's client write deadline.
 	writeDeadline time.Time
+	// cut is set by Shutdown when the grace ran out with the stream
+	// open (shutdown.go).
+	cut atomic.Bool
 }
 
 // begin starts observing a call routed to g.
@@ -98,6 +101,7 @@ func (o *callObs) answered(resp *upstream.Response) {
 func (s *Server) streamStarts(ctx *fasthttp.RequestCtx, c *chatCall, resp *upstream.Response) {
 	c.obs.sse, c.obs.status = true, fasthttp.StatusOK
 	s.metrics.streams.Add(1)
+	s.streams.add(c)
 	// Read before the relay goroutine starts adding to UpstreamWait.
 	setTimingHeaders(ctx, c.obs.ttfb, overheadOf(c.obs.ttfb, resp.UpstreamWait, 0))
 }
@@ -107,6 +111,7 @@ func (s *Server) streamStarts(ctx *fasthttp.RequestCtx, c *chatCall, resp *upstr
 func (s *Server) keepaliveStarts(ctx *fasthttp.RequestCtx, c *chatCall) {
 	c.obs.sse, c.obs.status = true, fasthttp.StatusOK
 	s.metrics.streams.Add(1)
+	s.streams.add(c)
 	d := time.Since(c.obs.start)
 	setTimingHeaders(ctx, d, d)
 }
@@ -133,7 +138,7 @@ func (s *Server) observeDone(c *chatCall, resp *upstream.Response) {
 		dm.observe(o.status, o.stream, dur, o.ttfb, over)
 		dm.usage(o.keyName, prompt, completion)
 		if o.relayErr != nil {
-			dm.streamError(errors.Is(o.relayErr, upstream.ErrClientGone) || errors.Is(o.relayErr, upstream.ErrCanceled))
+			dm.streamError(streamErrorCause(o.relayErr))
 		}
 	}
 	if s.opts.AccessLog {
@@ -149,6 +154,10 @@ func (s *Server) observeDone(c *chatCall, resp *upstream.Response) {
 			e.deployment = resp.Deployment.ID
 		}
 		s.logAccess(&e)
+	}
+	if o.sse {
+		// Last: Shutdown waits for this, and the line above, to be done.
+		s.streams.remove(c)
 	}
 }
 

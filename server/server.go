@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
@@ -75,6 +74,8 @@ type Server struct {
 
 	// inflight counts client requests being served (streams included).
 	inflight atomic.Int64
+	// streams are the SSE answers being relayed (shutdown.go).
+	streams openStreams
 
 	// setupErr is a problem in the settings guard.go enforces: Serve
 	// refuses to start with it.
@@ -179,13 +180,6 @@ func (s *Server) Serve(ln net.Listener) error {
 		return s.setupErr
 	}
 	return s.srv.Serve(ln)
-}
-
-// Shutdown stops accepting, lets in-flight requests and streams finish
-// until ctx is done, then closes what is left.
-func (s *Server) Shutdown(ctx context.Context) error {
-	defer s.current().edge.limits.close()
-	return s.srv.ShutdownWithContext(ctx)
 }
 
 // InFlight is the number of requests being served.

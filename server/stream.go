@@ -36,6 +36,9 @@ func (b *streamBody) SupportsBodyWriteTo() bool { return true }
 func (b *streamBody) WriteTo(w io.Writer) (int64, error) {
 	b.out = w
 	err := b.resp.Stream.Relay(b)
+	if err != nil && b.c.obs.cut.Load() {
+		err = endCut(b.c, b, err)
+	}
 	b.c.obs.relayErr = err
 	if errors.Is(err, upstream.ErrClientGone) || errors.Is(err, upstream.ErrCanceled) {
 		return 0, err
