@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net"
 	"strconv"
@@ -146,6 +147,7 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 		CloseOnShutdown:               true,
 		DisableHeaderNamesNormalizing: false,
 		ErrorHandler:                  s.handleTransportError,
+		ConnState:                     trackHeads,
 		Logger:                        discardLogger{},
 	}
 	return s
@@ -165,6 +167,8 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 		status, msg = fasthttp.StatusRequestHeaderFieldsTooLarge, "request headers too large"
 	case isTimeout(err):
 		status, msg = fasthttp.StatusRequestTimeout, "timed out reading the request"
+	case errors.Is(err, errBareLFHeaderEnd):
+		msg = "malformed HTTP request: " + errBareLFHeaderEnd.Error()
 	}
 	ctx.SetConnectionClose()
 	writeError(ctx, status, msg, "invalid_request_error", "", "")
@@ -179,7 +183,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		_ = ln.Close()
 		return s.setupErr
 	}
-	return s.srv.Serve(ln)
+	return s.srv.Serve(lfListener{ln})
 }
 
 // InFlight is the number of requests being served.
