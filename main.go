@@ -171,7 +171,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), *grace)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
-		log.Warn("grace period over: closing remaining connections", "in_flight", srv.InFlight())
+		// Shutdown has ended the streams still open (error event, access
+		// log line); what is left are non-stream requests, cut at exit.
+		log.Warn("grace period over: open streams were ended with an error event; closing remaining connections", "in_flight", srv.InFlight())
 		return 0
 	}
 	log.Info("shutdown complete")

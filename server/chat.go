@@ -25,6 +25,9 @@ type chatCall struct {
 	// reported in x-ratelimit-* headers.
 	adm admission
 	v   verdict
+	// nextOpen and prevOpen link the call into Server.streams while its
+	// SSE answer is open (shutdown.go).
+	nextOpen, prevOpen *chatCall
 }
 
 var chatCallPool = sync.Pool{New: func() any { return new(chatCall) }}
@@ -48,6 +51,10 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		chatCallPool.Put(c)
 		writeError(ctx, fasthttp.StatusBadRequest, err.msg, "invalid_request_error", err.param, "")
 		s.observeRejected(ctx, sn, nil, false, rejectBadRequest)
+		return
+	}
+	if !s.permitModel(ctx, sn, c, key, false) {
+		chatCallPool.Put(c)
 		return
 	}
 	g := sn.reg.Lookup(c.fields.model)

@@ -105,20 +105,35 @@ func (e *edge) redisStore() (*redisStore, bool) {
 	return rs, ok
 }
 
-// admitCall applies the key's model list and the rate limits. It
+// permitModel applies the key's model list to the model the request
+// names, before anything about that model is looked up: a key limited
+// to some models gets the same 403 for a model it may not use whether
+// that model exists, serves the route or speaks Anthropic, so it learns
+// nothing about the others. Every model route checks in this order:
+// key (401), body syntax (400, needed to find the model; says nothing
+// about models), permission (403), then the model (404, 400). It
 // answers the client (in Anthropic's error shape when anthropic is set:
-// /v1/messages) and returns false when the call may not go on.
-func (s *Server) admitCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, key *apiKey, g *upstream.Group, anthropic bool) bool {
-	if !key.allows(c.fields.model) {
-		msg := "key '" + key.name + "' may not use model '" + safePath(c.fields.model) + "'"
-		if anthropic {
-			writeAnthropicError(ctx, fasthttp.StatusForbidden, "permission_error", msg)
-		} else {
-			writeError(ctx, fasthttp.StatusForbidden, msg, "permission_error", "model", "model_not_allowed")
-		}
-		s.observeRejected(ctx, sn, g, c.fields.stream, rejectModelNotAllowed)
-		return false
+// /v1/messages) and returns false when the call may not go on; c is
+// the caller's to release.
+func (s *Server) permitModel(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, key *apiKey, anthropic bool) bool {
+	if key.allows(c.fields.model) {
+		return true
 	}
+	msg := "key '" + key.name + "' may not use model '" + safePath(c.fields.model) + "'"
+	if anthropic {
+		writeAnthropicError(ctx, fasthttp.StatusForbidden, "permission_error", msg)
+	} else {
+		writeError(ctx, fasthttp.StatusForbidden, msg, "permission_error", "model", "model_not_allowed")
+	}
+	// The group only labels the metrics (config names, never sent back).
+	s.observeRejected(ctx, sn, sn.reg.Lookup(c.fields.model), c.fields.stream, rejectModelNotAllowed)
+	return false
+}
+
+// admitCall applies the rate limits. It answers the client (in
+// Anthropic's error shape when anthropic is set: /v1/messages) and
+// returns false when the call may not go on.
+func (s *Server) admitCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, key *apiKey, g *upstream.Group, anthropic bool) bool {
 	e := sn.edge
 	c.adm.reset()
 	c.v = verdict{}
@@ -210,8 +225,8 @@ func (s *Server) appendLimitStatus(b []byte) []byte {
 	return append(b, '}')
 }
 
-// startCall admits a call that has found its model group (limits, the
-// key's models) and starts its bookkeeping: user id, request id,
+// startCall admits a call that has found its model group (limits; the
+// key's models were checked by permitModel) and starts its bookkeeping: user id, request id,
 // in-flight count, observation, a fresh Cancel. false means the client
 // has its refusal and c went back to the pool.
 func (s *Server) startCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, key *apiKey, g *upstream.Group, anthropic bool) bool {

@@ -22,25 +22,43 @@ func (s *Server) handleReadiness(ctx *fasthttp.RequestCtx) {
 
 // handleHealth reports every deployment's status from config and live
 // counters. It does not call providers: a health probe must not spend
-// the operator's money.
+// the operator's money. The master key (or, without one, a key that may
+// use every model) sees each deployment's id, provider, calls in flight
+// and why it is unavailable; any other key sees only the deployments of
+// the models it may use, by model name alone: how many there are and
+// whether each can take calls.
 func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
+	sn := s.current()
+	key := sn.auth.identify(&ctx.Request.Header)
+	if key == nil {
+		writeAuthError(ctx)
+		return
+	}
+	detail := key == sn.auth.master || (sn.auth.master == nil && key.all)
 	var healthy, unhealthy []byte
 	nh, nu := 0, 0
-	for _, g := range s.current().reg.Groups() {
+	for _, g := range sn.reg.Groups() {
+		if !detail && !key.allows([]byte(g.Name)) {
+			continue
+		}
 		for _, d := range g.Deployments {
 			ok, why := d.Available()
 			e := append([]byte(nil), `{"model":`...)
 			e = appendJSONString(e, d.ModelName)
-			e = append(e, `,"model_id":`...)
-			e = appendJSONString(e, d.ID)
-			e = append(e, `,"provider":`...)
-			e = appendJSONString(e, d.Provider)
-			e = append(e, `,"in_flight":`...)
-			e = appendInt(e, d.InFlight())
+			if detail {
+				e = append(e, `,"model_id":`...)
+				e = appendJSONString(e, d.ID)
+				e = append(e, `,"provider":`...)
+				e = appendJSONString(e, d.Provider)
+				e = append(e, `,"in_flight":`...)
+				e = appendInt(e, d.InFlight())
+				if !ok {
+					e = append(e, `,"error":`...)
+					e = appendJSONString(e, why)
+				}
+			}
+			e = append(e, '}')
 			if !ok {
-				e = append(e, `,"error":`...)
-				e = appendJSONString(e, why)
-				e = append(e, '}')
 				if nu > 0 {
 					unhealthy = append(unhealthy, ',')
 				}
@@ -48,7 +66,6 @@ func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
 				nu++
 				continue
 			}
-			e = append(e, '}')
 			if nh > 0 {
 				healthy = append(healthy, ',')
 			}

@@ -53,7 +53,7 @@ func (s *Server) streamWithKeepalive(ctx *fasthttp.RequestCtx, c *chatCall, g *u
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
 	ctx.Response.ImmediateHeaderFlush = true
-	ctx.Response.SetBodyStream(&keepaliveBody{s: s, c: c, g: g, every: c.obs.sn.keepalive}, -1)
+	sendStream(ctx, &keepaliveBody{s: s, c: c, g: g, every: c.obs.sn.keepalive})
 }
 
 // keepaliveBody is the body of a stream with keepalive pings: like
@@ -90,13 +90,17 @@ func (b *keepaliveBody) WriteTo(w io.Writer) (int64, error) {
 	err := b.c.obs.sn.reg.Chat(b.g, &b.c.req, b.resp)
 	b.c.obs.answered(b.resp)
 	switch {
+	case err != nil && b.c.obs.cut.Load():
+		err = endCut(b.c, b, err)
 	case err != nil:
 		b.writeError(err)
 	case b.resp.Stream == nil:
 		b.writeError(&upstream.Error{Status: 502, Type: "api_error", Code: "upstream_not_streaming",
 			Message: "the upstream answered a stream request with a non-stream body"})
 	default:
-		err = b.resp.Stream.Relay(b)
+		if err = b.resp.Stream.Relay(b); err != nil && b.c.obs.cut.Load() {
+			err = endCut(b.c, b, err)
+		}
 	}
 	b.c.obs.relayErr = err
 	close(b.stop)

@@ -59,6 +59,10 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		s.observeRejected(ctx, sn, nil, false, rejectBadRequest)
 		return
 	}
+	if !s.permitModel(ctx, sn, c, key, true) {
+		chatCallPool.Put(c)
+		return
+	}
 	g := sn.reg.Lookup(c.fields.model)
 	if g == nil {
 		msg := "model '" + safePath(c.fields.model) + "' not found: GET /v1/models lists the models this gateway serves"
@@ -94,6 +98,7 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		Anthropic:  &c.anth,
 		WantUsage:  c.adm.wantsTokens(),
 	}
+	c.obs.stream = c.req.Stream
 	c.watch.start(ctx.Conn(), &c.cancel)
 
 	resp := upstream.AcquireResponse()

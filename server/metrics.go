@@ -19,6 +19,8 @@ package server
 // never from request text, never a key.
 
 import (
+	"bytes"
+	"errors"
 	"io"
 	"math"
 	"strconv"
@@ -91,7 +93,7 @@ func newServerMetrics(s *Server, off bool) *serverMetrics {
 // from the snapshot, so a reload never leaves stale series behind.
 func writeDeploymentGauges(w io.Writer, sn *snapshot) {
 	var b []byte
-	b = append(b, "# TYPE llmedge_deployment_in_flight gauge\n"...)
+	b = appendMetadata(b, "llmedge_deployment_in_flight", "gauge")
 	for _, dm := range sn.metrics.ordered {
 		b = append(b, "llmedge_deployment_in_flight{"...)
 		b = append(b, dm.labels...)
@@ -99,7 +101,7 @@ func writeDeploymentGauges(w io.Writer, sn *snapshot) {
 		b = strconv.AppendInt(b, dm.d.InFlight(), 10)
 		b = append(b, '\n')
 	}
-	b = append(b, "# TYPE llmedge_deployment_available gauge\n"...)
+	b = appendMetadata(b, "llmedge_deployment_available", "gauge")
 	for _, dm := range sn.metrics.ordered {
 		b = append(b, "llmedge_deployment_available{"...)
 		b = append(b, dm.labels...)
@@ -134,16 +136,22 @@ func (m *serverMetrics) rejectedInc(reason string) {
 	}).Inc()
 }
 
-// handleMetrics serves the Prometheus text exposition format.
+// handleMetrics serves the Prometheus text exposition format: llmedge's
+// series, the Go runtime's and the process's (open and max file
+// descriptors included, counted from /proc/self/fd at scrape time on
+// Linux), with help texts filled in (metrics_help.go).
 func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
 	sn := s.current()
 	if sn.metricsAuth && !sn.auth.admin(&ctx.Request.Header) {
 		writeAuthError(ctx)
 		return
 	}
+	var raw bytes.Buffer
+	s.metrics.set.WritePrometheus(&raw)
+	metrics.WriteProcessMetrics(&raw)
+	metrics.WriteFDMetrics(&raw)
 	ctx.Response.Header.SetContentType("text/plain; version=0.0.4; charset=utf-8")
-	s.metrics.set.WritePrometheus(ctx)
-	metrics.WriteProcessMetrics(ctx)
+	ctx.Response.SetBodyRaw(appendWithHelp(make([]byte, 0, raw.Len()+4<<10), raw.Bytes()))
 }
 
 // statusClass maps a status to requests_total's index: 1..5 for
@@ -183,8 +191,8 @@ type depMetrics struct {
 	overhead [2]atomic.Pointer[metrics.PrometheusHistogram]
 
 	attempts, retries, cooldowns atomic.Pointer[metrics.Counter]
-	// streams that ended badly after their 200: [upstream failed, client went away]
-	streamErrors [2]atomic.Pointer[metrics.Counter]
+	// streams that ended badly after their 200, by streamErrorReasons
+	streamErrors [3]atomic.Pointer[metrics.Counter]
 }
 
 func newDepMetrics(set *metrics.Set, g *groupMetrics, deployment string) *depMetrics {
@@ -238,16 +246,27 @@ func (dm *depMetrics) observe(status int, stream bool, duration, ttfb, overhead 
 	dm.hist(&dm.overhead[si], "llmedge_overhead_seconds", si, overheadBuckets).Update(overhead.Seconds())
 }
 
-// streamError counts a stream cut after it started.
-func (dm *depMetrics) streamError(clientGone bool) {
-	i, reason := 0, "upstream"
-	if clientGone {
-		i, reason = 1, "client_gone"
+// Causes of a stream that ended badly after its 200 (label values of
+// llmedge_stream_errors_total), by index.
+var streamErrorReasons = [3]string{"upstream", "client_gone", "shutdown"}
+
+// streamErrorCause maps a stream's relay error to its reason's index.
+func streamErrorCause(err error) int {
+	switch {
+	case errors.Is(err, errStreamCut):
+		return 2
+	case errors.Is(err, upstream.ErrClientGone) || errors.Is(err, upstream.ErrCanceled):
+		return 1
 	}
-	p := &dm.streamErrors[i]
+	return 0
+}
+
+// streamError counts a stream cut after it started, by cause index.
+func (dm *depMetrics) streamError(cause int) {
+	p := &dm.streamErrors[cause]
 	c := p.Load()
 	if c == nil {
-		c = dm.set.GetOrCreateCounter(`llmedge_stream_errors_total{` + dm.labels + `,reason="` + reason + `"}`)
+		c = dm.set.GetOrCreateCounter(`llmedge_stream_errors_total{` + dm.labels + `,reason="` + streamErrorReasons[cause] + `"}`)
 		p.Store(c)
 	}
 	c.Inc()

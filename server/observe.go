@@ -1,9 +1,9 @@
 package server
 
 import (
-	"errors"
 	"io"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/llmedge/llmedge/config"
@@ -45,9 +45,12 @@ type callObs struct {
 	start time.Time
 	// ttfb: until llmedge held the first byte of the answer (the
 	// upstream's response headers; a stream's first event).
-	ttfb   time.Duration
-	stream bool
-	status int
+	ttfb time.Duration
+	// stream: the client asked for a stream (the metrics' stream label,
+	// whatever the answer turned out to be); sse: the answer went out
+	// as SSE (counted in llmedge_streams_open until it ends).
+	stream, sse bool
+	status      int
 	// keyName labels usage metrics and the access log: a key's name from
 	// the config, never the key. Whoever authenticates the caller sets
 	// it after begin.
@@ -62,6 +65,9 @@ type callObs struct {
 	ctx *fasthttp.RequestCtx
 	// writeDeadline is the stream's client write deadline.
 	writeDeadline time.Time
+	// cut is set by Shutdown when the grace ran out with the stream
+	// open (shutdown.go).
+	cut atomic.Bool
 }
 
 // begin starts observing a call routed to g.
@@ -84,9 +90,6 @@ func (o *callObs) answered(resp *upstream.Response) {
 		return // nothing was asked of any upstream: no first byte
 	}
 	now := time.Now()
-	if !o.stream { // a keepalive stream is one from the start
-		o.stream = resp.Stream != nil
-	}
 	if resp.Stream == nil && !resp.HeadersAt.IsZero() {
 		now = resp.HeadersAt
 	}
@@ -96,8 +99,9 @@ func (o *callObs) answered(resp *upstream.Response) {
 // streamStarts is called when a stream's headers are about to go out:
 // the timing headers say what is known then (time to the first event).
 func (s *Server) streamStarts(ctx *fasthttp.RequestCtx, c *chatCall, resp *upstream.Response) {
-	c.obs.status = fasthttp.StatusOK
+	c.obs.sse, c.obs.status = true, fasthttp.StatusOK
 	s.metrics.streams.Add(1)
+	s.streams.add(c)
 	// Read before the relay goroutine starts adding to UpstreamWait.
 	setTimingHeaders(ctx, c.obs.ttfb, overheadOf(c.obs.ttfb, resp.UpstreamWait, 0))
 }
@@ -105,8 +109,9 @@ func (s *Server) streamStarts(ctx *fasthttp.RequestCtx, c *chatCall, resp *upstr
 // keepaliveStarts is streamStarts for a stream committed before the
 // router ran (keepalive pings): only the time so far is known.
 func (s *Server) keepaliveStarts(ctx *fasthttp.RequestCtx, c *chatCall) {
-	c.obs.stream, c.obs.status = true, fasthttp.StatusOK
+	c.obs.sse, c.obs.status = true, fasthttp.StatusOK
 	s.metrics.streams.Add(1)
+	s.streams.add(c)
 	d := time.Since(c.obs.start)
 	setTimingHeaders(ctx, d, d)
 }
@@ -117,7 +122,7 @@ func (s *Server) observeDone(c *chatCall, resp *upstream.Response) {
 	o := &c.obs
 	dur := time.Since(o.start)
 	over := overheadOf(dur, resp.UpstreamWait, o.clientWait)
-	if o.stream {
+	if o.sse {
 		s.metrics.streams.Add(-1)
 	} else {
 		// Non-stream: still in the handler.
@@ -133,7 +138,7 @@ func (s *Server) observeDone(c *chatCall, resp *upstream.Response) {
 		dm.observe(o.status, o.stream, dur, o.ttfb, over)
 		dm.usage(o.keyName, prompt, completion)
 		if o.relayErr != nil {
-			dm.streamError(errors.Is(o.relayErr, upstream.ErrClientGone) || errors.Is(o.relayErr, upstream.ErrCanceled))
+			dm.streamError(streamErrorCause(o.relayErr))
 		}
 	}
 	if s.opts.AccessLog {
@@ -149,6 +154,10 @@ func (s *Server) observeDone(c *chatCall, resp *upstream.Response) {
 			e.deployment = resp.Deployment.ID
 		}
 		s.logAccess(&e)
+	}
+	if o.sse {
+		// Last: Shutdown waits for this, and the line above, to be done.
+		s.streams.remove(c)
 	}
 }
 

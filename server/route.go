@@ -53,4 +53,5 @@ func (c *chatCall) setRequest(body []byte, route upstream.Route) {
 		ResponseID:   c.route.id,
 		Query:        c.route.query,
 	}
+	c.obs.stream = c.req.Stream
 }

@@ -1,9 +1,9 @@
 package server
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net"
 	"strconv"
@@ -75,6 +75,8 @@ type Server struct {
 
 	// inflight counts client requests being served (streams included).
 	inflight atomic.Int64
+	// streams are the SSE answers being relayed (shutdown.go).
+	streams openStreams
 
 	// setupErr is a problem in the settings guard.go enforces: Serve
 	// refuses to start with it.
@@ -109,7 +111,7 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	r.GET("/health/liveliness", s.handleLiveliness)
 	r.GET("/health/liveness", s.handleLiveliness)
 	r.GET("/health/readiness", s.handleReadiness)
-	r.GET("/health", s.authed(s.handleHealth))
+	r.GET("/health", s.handleHealth)
 	s.routeMemoryAndMessages(r)
 	r.GET("/metrics", s.handleMetrics)
 	r.POST("/config/reload", s.adminOnly(s.handleReload))
@@ -145,6 +147,7 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 		CloseOnShutdown:               true,
 		DisableHeaderNamesNormalizing: false,
 		ErrorHandler:                  s.handleTransportError,
+		ConnState:                     trackHeads,
 		Logger:                        discardLogger{},
 	}
 	return s
@@ -164,6 +167,8 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 		status, msg = fasthttp.StatusRequestHeaderFieldsTooLarge, "request headers too large"
 	case isTimeout(err):
 		status, msg = fasthttp.StatusRequestTimeout, "timed out reading the request"
+	case errors.Is(err, errBareLFHeaderEnd):
+		msg = "malformed HTTP request: " + errBareLFHeaderEnd.Error()
 	}
 	ctx.SetConnectionClose()
 	writeError(ctx, status, msg, "invalid_request_error", "", "")
@@ -178,14 +183,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		_ = ln.Close()
 		return s.setupErr
 	}
-	return s.srv.Serve(ln)
-}
-
-// Shutdown stops accepting, lets in-flight requests and streams finish
-// until ctx is done, then closes what is left.
-func (s *Server) Shutdown(ctx context.Context) error {
-	defer s.current().edge.limits.close()
-	return s.srv.ShutdownWithContext(ctx)
+	return s.srv.Serve(lfListener{ln})
 }
 
 // InFlight is the number of requests being served.

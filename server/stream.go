@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"io"
+	"net"
 	"time"
 
 	"github.com/llmedge/llmedge/upstream"
@@ -35,6 +36,9 @@ func (b *streamBody) SupportsBodyWriteTo() bool { return true }
 func (b *streamBody) WriteTo(w io.Writer) (int64, error) {
 	b.out = w
 	err := b.resp.Stream.Relay(b)
+	if err != nil && b.c.obs.cut.Load() {
+		err = endCut(b.c, b, err)
+	}
 	b.c.obs.relayErr = err
 	if errors.Is(err, upstream.ErrClientGone) || errors.Is(err, upstream.ErrCanceled) {
 		return 0, err
@@ -93,5 +97,37 @@ func (s *Server) answer(ctx *fasthttp.RequestCtx, c *chatCall, resp *upstream.Re
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
 	s.streamStarts(ctx, c, resp)
 	c.body = streamBody{s: s, c: c, resp: resp}
-	ctx.Response.SetBodyStream(&c.body, -1)
+	sendStream(ctx, &c.body)
+}
+
+// sseBody is a stream body: streamBody or keepaliveBody.
+type sseBody interface {
+	fasthttp.BodyWriterTo
+	io.Reader
+	io.Closer
+}
+
+// sendStream makes b the response body. HTTP/1.1 clients get it
+// chunked, written by fasthttp on the connection's goroutine. HTTP/1.0
+// has no chunked coding (RFC 9112 §7.1), and fasthttp frames every body
+// of unknown length with it, so an HTTP/1.0 client gets the stream
+// close-delimited instead: the connection is taken over once the
+// handler returns, the header goes out without Content-Length or
+// Transfer-Encoding and with Connection: close, then the events as they
+// are, and the connection is closed at the end.
+func sendStream(ctx *fasthttp.RequestCtx, b sseBody) {
+	if ctx.Request.Header.IsHTTP11() {
+		ctx.Response.SetBodyStream(b, -1)
+		return
+	}
+	ctx.Response.Header.SetContentLength(-2) // identity: no length, Connection: close
+	ctx.HijackSetNoResponse(true)
+	ctx.Hijack(func(conn net.Conn) {
+		// fasthttp releases ctx only after this returns.
+		head := ctx.Response.Header.AppendBytes(nil)
+		if _, err := conn.Write(head); err == nil {
+			_, _ = b.WriteTo(conn)
+		}
+		_ = b.Close()
+	})
 }

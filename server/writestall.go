@@ -17,8 +17,10 @@ var streamWriteTimeout = 2 * time.Minute
 // RequestCtx once the response is written, so the connection's next
 // request is not affected. The caller serializes calls (the stream's
 // writer; keepaliveBody holds its mutex).
+//
+// A stream cut by Shutdown keeps the short deadline the cut set.
 func (o *callObs) armWriteDeadline(now time.Time) {
-	if o.writeDeadline.Sub(now) > streamWriteTimeout/2 {
+	if o.writeDeadline.Sub(now) > streamWriteTimeout/2 || o.cut.Load() {
 		return
 	}
 	o.writeDeadline = now.Add(streamWriteTimeout)
