@@ -60,10 +60,11 @@ func (s *Server) newEdge(cfg *config.Config, reg *upstream.Registry, prev *snaps
 	if prev != nil {
 		old = prev.edge
 	}
-	if old != nil && old.st.globalParallel == st.globalParallel && old.st.userLimits == st.userLimits {
+	if old != nil && old.st.globalParallel == st.globalParallel && old.st.userLimits == st.userLimits && old.lim.names == auth.names {
 		e.lim = old.lim
 	} else {
 		e.lim = newLimiter(st.globalParallel, st.userLimits)
+		e.lim.names = auth.names
 	}
 	e.limits = e.lim
 	if st.redis.enabled() {
@@ -84,7 +85,7 @@ func (s *Server) newEdge(cfg *config.Config, reg *upstream.Registry, prev *snaps
 	for _, k := range auth.keys {
 		if prev != nil && k.sc != nil {
 			for _, pk := range prev.auth.keys {
-				if pk.digest == k.digest && pk.sc != nil && pk.sc.lim == k.sc.lim {
+				if pk.digest == k.digest && pk.sc != nil && pk.sc.lim == k.sc.lim && pk.sc.id == k.sc.id {
 					k.sc = pk.sc // same key, same limits: keep its counters
 				}
 			}

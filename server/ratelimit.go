@@ -137,6 +137,8 @@ type limiter struct {
 	overflow *scope // users beyond maxUsers share it
 	lastScan int64
 	maxUsers int
+	// names names the users' counters (shared with the key table).
+	names counterNamer
 
 	now func() time.Time
 }
@@ -190,7 +192,7 @@ func (l *limiter) user(id []byte) *scope {
 			return l.overflow
 		}
 	}
-	s = newScope("u:"+string(id), l.userLim)
+	s = newScope(l.names.name('u', id), l.userLim)
 	s.lastUse = l.now().Unix() / 60
 	l.users[string(id)] = s
 	return s

@@ -30,7 +30,8 @@ import (
 //     process that dies does not hold its slots beyond redisLease.
 //
 // The {llmedge} hash tag keeps every key in one Redis Cluster slot.
-// Scope ids never contain a key's value (see apiKey.id).
+// Key and user scope ids are 128-bit keyed hashes (counternames.go):
+// the keyspace reveals neither a key nor a memory user id.
 //
 // If Redis cannot be reached (or answers too slowly), requests are
 // admitted by the in-memory limiter instead: limits then hold per
