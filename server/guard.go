@@ -129,6 +129,9 @@ func (s *Server) admitCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, 
 		return true
 	}
 	c.adm.store = e.limits
+	if c.adm.wantsTokens() {
+		c.adm.reserve = estimateTokens(&c.fields, len(ctx.PostBody()))
+	}
 	c.v = e.limits.admit(&c.adm)
 	setRateLimitHeaders(&ctx.Response.Header, &c.v)
 	if !c.v.ok {
@@ -143,8 +146,9 @@ func (s *Server) admitCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, 
 	return true
 }
 
-// releaseChat ends the call's hold on its scopes, counting the tokens
-// the upstream reported.
+// releaseChat ends the call's hold on its scopes, settling its token
+// reservation with the tokens the upstream reported (none when it failed
+// or reported none: the reservation is given back).
 func (s *Server) releaseChat(c *chatCall, resp *upstream.Response) {
 	if c.adm.n == 0 {
 		return

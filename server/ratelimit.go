@@ -11,16 +11,17 @@ import (
 
 // Rate limits. Three scopes may hold a request: the whole gateway
 // (global), the caller's key, and the caller's memory user id. Each
-// scope may limit requests per minute (rpm), tokens per minute (tpm,
-// counted from the upstream's usage once the answer is complete) and
-// requests in flight (parallel).
+// scope may limit requests per minute (rpm), tokens per minute (tpm:
+// an estimate reserved at admission, settled with the upstream's usage
+// once the answer is complete, tpm.go) and requests in flight
+// (parallel).
 //
 // Minutes are fixed windows aligned on the wall clock (as LiteLLM's
 // limiter): a window admits exactly rpm requests, and admits requests
-// while its token count is below tpm (the request that crosses the line
-// is the last one admitted in that window). The in-memory limiter is
-// exact and allocation-free; ratelimit_redis.go shares the same counters
-// across processes.
+// while its token count (spent + reserved) is below tpm (the request
+// that crosses the line is the last one admitted in that window). The
+// in-memory limiter is exact and allocation-free; ratelimit_redis.go
+// shares the same counters across processes.
 
 // limits of one scope; 0 = unlimited.
 type limits struct{ rpm, tpm, parallel int64 }
@@ -69,7 +70,12 @@ type admission struct {
 	remote bool
 	member [32]byte // Redis lease member (process id + sequence)
 	mlen   int
+	// minute is the window the request was admitted (and its tokens
+	// reserved) in.
 	minute int64
+	// reserve is the token estimate reserved in every scope (tpm.go);
+	// 0 when no scope limits tokens.
+	reserve int64
 }
 
 func (a *admission) add(s *scope, name string) {
@@ -230,18 +236,28 @@ func (l *limiter) admit(a *admission) verdict {
 		for i := 0; i < a.n; i++ {
 			s := a.scopes[i]
 			s.reqs++
+			s.toks += a.reserve
 			s.parallel++
 			s.lastUse = m
 		}
-		if v.hasReq {
-			v.remReq--
-		}
+		v.counted(a.reserve)
 	}
 	for i := a.n - 1; i >= 0; i-- {
 		a.scopes[i].mu.Unlock()
 	}
 	v.setRetryAfter()
 	return v
+}
+
+// counted moves the remaining counts past an admitted request and its
+// token reservation.
+func (v *verdict) counted(reserve int64) {
+	if v.hasReq {
+		v.remReq--
+	}
+	if v.hasTok {
+		v.remTok -= reserve
+	}
 }
 
 func (v *verdict) setRetryAfter() {
@@ -255,16 +271,17 @@ func (v *verdict) setRetryAfter() {
 	}
 }
 
-// release ends a's hold: one fewer request in flight, tokens added to
-// the current window.
+// release ends a's hold: one fewer request in flight, and its token
+// reservation settled with the tokens spent (settle, tpm.go).
 func (l *limiter) release(a *admission, tokens int64) {
 	m := l.now().Unix() / 60
+	d := a.settle(m, tokens)
 	for i := 0; i < a.n; i++ {
 		s := a.scopes[i]
 		s.mu.Lock()
 		s.parallel--
 		s.roll(m)
-		s.toks += tokens
+		s.toks = max(s.toks+d, 0)
 		s.mu.Unlock()
 	}
 }

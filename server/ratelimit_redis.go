@@ -24,7 +24,8 @@ import (
 // checks every scope and counts the request in all of them atomically.
 // Counters:
 //   - {llmedge}:rl:<scope>:r:<minute>  requests in the minute (INCR, expires after 2 min)
-//   - {llmedge}:rl:<scope>:t:<minute>  tokens in the minute (INCRBY at release)
+//   - {llmedge}:rl:<scope>:t:<minute>  tokens in the minute: reserved at
+//     admission, settled at release (tpm.go)
 //   - {llmedge}:rl:<scope>:p           requests in flight: a sorted set of
 //     leases (member = process id + sequence, score = lease expiry), so a
 //     process that dies does not hold its slots beyond redisLease.
@@ -53,18 +54,20 @@ const (
 )
 
 // admitScript: KEYS are (requests, tokens, parallel) per scope; ARGV are
-// now (ms), lease expiry (ms), lease member, then (rpm, tpm, parallel)
-// per scope. It returns {1, used requests/tokens per scope...} when the
-// request is admitted (and counted), or {0, scope index, kind, limit,
-// used requests, used tokens} for the scope that refused it.
+// now (ms), lease expiry (ms), lease member, token reservation, then
+// (rpm, tpm, parallel) per scope. It returns {1, used requests/tokens
+// per scope...} when the request is admitted (and counted, its tokens
+// reserved), or {0, scope index, kind, limit, used requests, used
+// tokens} for the scope that refused it.
 var admitScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
+local reserve = tonumber(ARGV[4])
 local n = #KEYS / 3
 local used = {1}
 for j = 0, n - 1 do
-  local rpm = tonumber(ARGV[4 + 3*j])
-  local tpm = tonumber(ARGV[5 + 3*j])
-  local par = tonumber(ARGV[6 + 3*j])
+  local rpm = tonumber(ARGV[5 + 3*j])
+  local tpm = tonumber(ARGV[6 + 3*j])
+  local par = tonumber(ARGV[7 + 3*j])
   local r = tonumber(redis.call('GET', KEYS[1 + 3*j]) or '0')
   local t = tonumber(redis.call('GET', KEYS[2 + 3*j]) or '0')
   if par > 0 then
@@ -79,7 +82,11 @@ end
 for j = 0, n - 1 do
   redis.call('INCR', KEYS[1 + 3*j])
   redis.call('EXPIRE', KEYS[1 + 3*j], 120)
-  if tonumber(ARGV[6 + 3*j]) > 0 then
+  if reserve > 0 and tonumber(ARGV[6 + 3*j]) > 0 then
+    redis.call('INCRBY', KEYS[2 + 3*j], reserve)
+    redis.call('EXPIRE', KEYS[2 + 3*j], 120)
+  end
+  if tonumber(ARGV[7 + 3*j]) > 0 then
     redis.call('ZADD', KEYS[3 + 3*j], ARGV[2], ARGV[3])
     redis.call('PEXPIREAT', KEYS[3 + 3*j], ARGV[2])
   end
@@ -87,14 +94,20 @@ end
 return used
 `)
 
-// releaseScript: KEYS are (tokens, parallel) per scope; ARGV are
-// tokens, lease member, then (tpm, parallel) per scope.
+// releaseScript: KEYS are (tokens, parallel) per scope; ARGV are the
+// token settlement (added to the tokens key: negative gives back the
+// unused part of the reservation), lease member, then (tpm, parallel)
+// per scope. A count that would go below zero (Redis lost the
+// reservation) is removed.
 var releaseScript = redis.NewScript(`
-local tokens = tonumber(ARGV[1])
+local d = tonumber(ARGV[1])
 for j = 0, #KEYS / 2 - 1 do
-  if tokens > 0 and tonumber(ARGV[3 + 2*j]) > 0 then
-    redis.call('INCRBY', KEYS[1 + 2*j], tokens)
-    redis.call('EXPIRE', KEYS[1 + 2*j], 120)
+  if d ~= 0 and tonumber(ARGV[3 + 2*j]) > 0 then
+    if redis.call('INCRBY', KEYS[1 + 2*j], d) <= 0 then
+      redis.call('DEL', KEYS[1 + 2*j])
+    else
+      redis.call('EXPIRE', KEYS[1 + 2*j], 120)
+    end
   end
   if tonumber(ARGV[4 + 2*j]) > 0 then
     redis.call('ZREM', KEYS[2 + 2*j], ARGV[2])
@@ -183,9 +196,9 @@ func (s *redisStore) admit(a *admission) verdict {
 	m := now.Unix() / 60
 	ms := strconv.FormatInt(m, 10)
 	keys := make([]string, 0, 3*a.n)
-	args := make([]any, 0, 3+3*a.n)
+	args := make([]any, 0, 4+3*a.n)
 	member := s.proc + ":" + strconv.FormatUint(s.seq.Add(1), 36)
-	args = append(args, now.UnixMilli(), now.Add(redisLease).UnixMilli(), member)
+	args = append(args, now.UnixMilli(), now.Add(redisLease).UnixMilli(), member, a.reserve)
 	for i := 0; i < a.n; i++ {
 		sc := a.scopes[i]
 		p := "{llmedge}:rl:" + sc.id
@@ -211,9 +224,7 @@ func (s *redisStore) admit(a *admission) verdict {
 	for i := 0; i < a.n && 2+2*i < len(res); i++ {
 		v.observe(a.scopes[i].lim, res[1+2*i], res[2+2*i])
 	}
-	if v.hasReq {
-		v.remReq--
-	}
+	v.counted(a.reserve)
 	a.remote = true
 	a.minute = m
 	a.mlen = copy(a.member[:], member)
@@ -225,9 +236,10 @@ func (s *redisStore) release(a *admission, tokens int64) {
 		s.local.release(a, tokens)
 		return
 	}
-	ms := strconv.FormatInt(s.local.now().Unix()/60, 10)
+	m := s.local.now().Unix() / 60
+	ms := strconv.FormatInt(m, 10)
 	r := redisRelease{keys: make([]string, 0, 2*a.n), args: make([]any, 0, 2+2*a.n)}
-	r.args = append(r.args, tokens, string(a.member[:a.mlen]))
+	r.args = append(r.args, a.settle(m, tokens), string(a.member[:a.mlen]))
 	for i := 0; i < a.n; i++ {
 		sc := a.scopes[i]
 		p := "{llmedge}:rl:" + sc.id
