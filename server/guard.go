@@ -219,7 +219,19 @@ func (s *Server) appendLimitStatus(b []byte) []byte {
 // in-flight count, observation, a fresh Cancel. false means the client
 // has its refusal and c went back to the pool.
 func (s *Server) startCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, key *apiKey, g *upstream.Group, anthropic bool) bool {
-	c.userID = sn.mem.userID(&ctx.Request.Header)
+	id, _, ok := sn.mem.userFor(key, &ctx.Request.Header, &c.userBuf)
+	if !ok {
+		msg := sn.mem.userMismatchMessage(key)
+		if anthropic {
+			writeAnthropicError(ctx, fasthttp.StatusForbidden, "permission_error", msg)
+		} else {
+			writeError(ctx, fasthttp.StatusForbidden, msg, "permission_error", "", "user_id_mismatch")
+		}
+		s.observeRejected(ctx, sn, g, c.fields.stream, rejectUserMismatch)
+		chatCallPool.Put(c)
+		return false
+	}
+	c.userID = id
 	if !s.admitCall(ctx, sn, c, key, g, anthropic) {
 		chatCallPool.Put(c)
 		return false

@@ -24,6 +24,13 @@ type apiKey struct {
 	prefixes []string
 	// sc is the key's limiter scope (nil when it has no limits).
 	sc *scope
+	// userID is the memory user id the key is bound to
+	// (api_keys[].user_id): it always acts as that user. Else
+	// userPrefix ("<name>:") namespaces the ids its requests name; the
+	// master key and the anonymous caller have neither and act for any
+	// user (memory.go).
+	userID     []byte
+	userPrefix []byte
 	// modelsJSON is GET /v1/models for a key limited to some models
 	// (nil: the full list).
 	modelsJSON []byte
@@ -81,7 +88,13 @@ func newAuthenticatorFrom(masterKey string, keys []keyConf) *authenticator {
 		a.keys = append(a.keys, a.master)
 	}
 	for _, kc := range keys {
-		a.keys = append(a.keys, newAPIKey(kc.key, kc.name, kc.models, kc.lim, &a.names))
+		k := newAPIKey(kc.key, kc.name, kc.models, kc.lim, &a.names)
+		if kc.userID != "" {
+			k.userID = []byte(kc.userID)
+		} else {
+			k.userPrefix = []byte(kc.name + ":")
+		}
+		a.keys = append(a.keys, k)
 	}
 	return a
 }
