@@ -80,6 +80,9 @@ func (s *Server) newEdge(cfg *config.Config, reg *upstream.Registry, prev *snaps
 		// Calls admitted by the old store release through it (their
 		// admission holds it); it stops once they had time to finish.
 		retire := old.limits
+		if rs, ok := retire.(*redisStore); ok {
+			rs.retire() // no longer one of the replicas
+		}
 		time.AfterFunc(redisLease, retire.close)
 	}
 	for _, k := range auth.keys {

@@ -28,6 +28,15 @@ type limits struct{ rpm, tpm, parallel int64 }
 
 func (l limits) any() bool { return l.rpm > 0 || l.tpm > 0 || l.parallel > 0 }
 
+// share is l divided among n replicas, rounded up (0 stays unlimited).
+func (l limits) share(n int64) limits {
+	if n <= 1 {
+		return l
+	}
+	f := func(v int64) int64 { return (v + n - 1) / n }
+	return limits{f(l.rpm), f(l.tpm), f(l.parallel)}
+}
+
 // scope is one set of counters.
 type scope struct {
 	id  string
@@ -39,6 +48,10 @@ type scope struct {
 	toks     int64
 	parallel int64
 	lastUse  int64 // minute of the last admission (user eviction)
+	// outReqs and outToks are what this window admitted locally while
+	// Redis was down: added to Redis when it is back
+	// (ratelimit_outage.go).
+	outReqs, outToks int64
 }
 
 func newScope(id string, lim limits) *scope { return &scope{id: id, lim: lim} }
@@ -46,7 +59,7 @@ func newScope(id string, lim limits) *scope { return &scope{id: id, lim: lim} }
 // roll moves the counters to minute m. Caller holds mu.
 func (s *scope) roll(m int64) {
 	if s.minute != m {
-		s.minute, s.reqs, s.toks = m, 0, 0
+		s.minute, s.reqs, s.toks, s.outReqs, s.outToks = m, 0, 0, 0, 0
 	}
 }
 
@@ -76,6 +89,10 @@ type admission struct {
 	// reserve is the token estimate reserved in every scope (tpm.go);
 	// 0 when no scope limits tokens.
 	reserve int64
+	// outage is set (to the number of replicas sharing the limits) when
+	// the request is admitted locally because Redis is down: each scope
+	// then admits up to its share of its limits.
+	outage int64
 }
 
 func (a *admission) add(s *scope, name string) {
@@ -218,16 +235,20 @@ func (l *limiter) admit(a *admission) verdict {
 	for i := 0; i < a.n; i++ {
 		s := a.scopes[i]
 		s.roll(m)
+		lim := s.lim
+		if a.outage > 1 {
+			lim = lim.share(a.outage)
+		}
 		kind, limit := limitNone, int64(0)
 		switch {
-		case s.lim.parallel > 0 && s.parallel >= s.lim.parallel:
-			kind, limit = limitParallel, s.lim.parallel
-		case s.lim.rpm > 0 && s.reqs >= s.lim.rpm:
-			kind, limit = limitRPM, s.lim.rpm
-		case s.lim.tpm > 0 && s.toks >= s.lim.tpm:
-			kind, limit = limitTPM, s.lim.tpm
+		case lim.parallel > 0 && s.parallel >= lim.parallel:
+			kind, limit = limitParallel, lim.parallel
+		case lim.rpm > 0 && s.reqs >= lim.rpm:
+			kind, limit = limitRPM, lim.rpm
+		case lim.tpm > 0 && s.toks >= lim.tpm:
+			kind, limit = limitTPM, lim.tpm
 		}
-		v.observe(s.lim, s.reqs, s.toks)
+		v.observe(lim, s.reqs, s.toks)
 		if kind != limitNone && v.ok {
 			v.ok, v.kind, v.scope, v.limit = false, kind, a.names[i], limit
 		}
@@ -239,6 +260,10 @@ func (l *limiter) admit(a *admission) verdict {
 			s.toks += a.reserve
 			s.parallel++
 			s.lastUse = m
+			if a.outage > 0 {
+				s.outReqs++
+				s.outToks += a.reserve
+			}
 		}
 		v.counted(a.reserve)
 	}
@@ -282,6 +307,25 @@ func (l *limiter) release(a *admission, tokens int64) {
 		s.parallel--
 		s.roll(m)
 		s.toks = max(s.toks+d, 0)
+		if a.outage > 0 {
+			s.outToks = max(s.outToks+d, 0)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// shadow counts in a's scopes a request Redis admitted in minute m, so
+// that the replica knows what it admitted if Redis goes away
+// (ratelimit_outage.go); release settles it like a local admission.
+func (l *limiter) shadow(a *admission, m int64) {
+	for i := 0; i < a.n; i++ {
+		s := a.scopes[i]
+		s.mu.Lock()
+		s.roll(m)
+		s.reqs++
+		s.toks += a.reserve
+		s.parallel++
+		s.lastUse = m
 		s.mu.Unlock()
 	}
 }

@@ -35,9 +35,11 @@ import (
 // the keyspace reveals neither a key nor a memory user id.
 //
 // If Redis cannot be reached (or answers too slowly), requests are
-// admitted by the in-memory limiter instead: limits then hold per
-// process. The outage is logged once, shown in /health/readiness, and a
-// background probe switches back as soon as Redis answers again.
+// admitted by the in-memory limiter instead, each replica up to its
+// share of every limit, counting what it had admitted through Redis
+// (ratelimit_outage.go). The outage is logged once, shown in
+// /health/readiness, and a background probe switches back as soon as
+// Redis answers again, after adding to it what was admitted meanwhile.
 
 const (
 	// redisTimeout bounds one admission round trip: past it the request
@@ -130,6 +132,17 @@ type redisStore struct {
 	since   time.Time
 	probing bool
 
+	// replicas is how many replicas shared the limits when last seen
+	// (heartbeat); runID the Redis instance's, to notice a restart;
+	// touched the scopes admitted in minute touchedMin (to seed).
+	replicas    atomic.Int64
+	replicasKey string
+	retired     atomic.Bool
+	runID       string
+	tmu         sync.Mutex
+	touched     map[*scope]struct{}
+	touchedMin  int64
+
 	releases chan redisRelease
 	// pending are releases that failed while Redis was unreachable; they
 	// are sent again once it is back, so its parallel slots do not stay
@@ -181,16 +194,21 @@ func newRedisStore(c redisConf, local *limiter, log *slog.Logger) (*redisStore, 
 		proc:     hex.EncodeToString(rnd[:]),
 		releases: make(chan redisRelease, 4096),
 		stop:     make(chan struct{}),
+		touched:  map[*scope]struct{}{},
+		// Named like the counters: deployments sharing a Redis with
+		// different secrets do not count each other's replicas.
+		replicasKey: "{llmedge}:replicas:" + local.names.name('r', nil),
 	}
 	s.up.Store(true)
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.releaseLoop()
+	go s.heartbeatLoop()
 	return s, nil
 }
 
 func (s *redisStore) admit(a *admission) verdict {
 	if !s.up.Load() {
-		return s.local.admit(a)
+		return s.admitLocal(a)
 	}
 	now := s.local.now()
 	m := now.Unix() / 60
@@ -210,7 +228,7 @@ func (s *redisStore) admit(a *admission) verdict {
 	cancel()
 	if err != nil {
 		s.down(err)
-		return s.local.admit(a)
+		return s.admitLocal(a)
 	}
 	v := verdict{ok: res[0] == 1, reset: 60 - now.Unix()%60}
 	if !v.ok {
@@ -228,12 +246,14 @@ func (s *redisStore) admit(a *admission) verdict {
 	a.remote = true
 	a.minute = m
 	a.mlen = copy(a.member[:], member)
+	s.local.shadow(a, m)
+	s.touch(a, m)
 	return v
 }
 
 func (s *redisStore) release(a *admission, tokens int64) {
+	s.local.release(a, tokens) // the local count or the shadow
 	if !a.remote {
-		s.local.release(a, tokens)
 		return
 	}
 	m := s.local.now().Unix() / 60
@@ -339,11 +359,17 @@ func (s *redisStore) probe() {
 		for _, r := range pending {
 			s.runRelease(r)
 		}
+		// Add what was admitted locally meanwhile (all this replica
+		// admitted in the window if Redis restarted and lost it), then
+		// what was admitted while that ran.
+		restarted, _ := s.checkRunID()
+		s.seed(restarted)
 		s.mu.Lock()
 		s.up.Store(true)
 		s.probing = false
-		s.log.Info("Redis reachable again: rate limits are shared across processes", "redis", s.where, "down_for", time.Since(s.since).Round(time.Millisecond).String())
+		s.log.Info("Redis reachable again: rate limits are shared across processes", "redis", s.where, "down_for", time.Since(s.since).Round(time.Millisecond).String(), "restarted", restarted)
 		s.mu.Unlock()
+		s.seed(false)
 		return
 	}
 }
@@ -367,5 +393,6 @@ func (s *redisStore) close() {
 	}
 	close(s.stop)
 	s.wg.Wait()
+	s.leave()
 	_ = s.rdb.Close()
 }

@@ -112,11 +112,30 @@ func TestRedisTPMReservedAtAdmissionUnderConcurrency(t *testing.T) {
 		return redisConfig(host, port, map[string]any{"key": key, "tpm_limit": 1000}, dep(0, "m", "openai/m", up.base(), "k"))
 	}
 	gws := []*gateway{startGateway(t, cfg()), startGateway(t, cfg())}
+	var stores []*redisStore
+	for _, gw := range gws {
+		rs, _ := gw.srv.current().edge.redisStore()
+		stores = append(stores, rs)
+	}
+	for _, st := range append(stores, stores...) {
+		st.heartbeat() // each knows there are two replicas
+	}
 	awayFromMinuteEnd()
-	// 60, not 200: on this 2-core test machine under -race, 200 at once
-	// can queue past the 250 ms Redis timeout (then limits are local).
+	// 60, not 200: on a loaded 2-core machine under -race, 200 at once
+	// can queue past the 250 ms Redis timeout.
 	admitted, refused := tpmBurst(t, gws, up, key, 60)
-	if spent, bound := admitted*70, 1000+tpmEstimate(); spent > bound || admitted == 0 {
+	bound := 1000 + tpmEstimate()
+	for _, st := range stores {
+		st.mu.Lock()
+		if !st.since.IsZero() {
+			// Redis timed out under load and this replica admitted
+			// locally, up to its share: it may pass it by one request.
+			t.Log("a replica fell back to local limits during the burst")
+			bound += tpmEstimate()
+		}
+		st.mu.Unlock()
+	}
+	if spent := admitted * 70; spent > bound || admitted == 0 {
 		t.Fatalf("two gateways admitted %d (refused %d): %d tokens spent, bound %d", admitted, refused, spent, bound)
 	}
 }
