@@ -26,12 +26,12 @@ import (
 //     admitted in the window when Redis restarted (its run_id changed)
 //     and lost the counts.
 //
-// A window thus admits at most max(limit, sum over replicas of
-// max(admitted before the outage, ceil(limit/R))): limit + R with load
-// spread evenly, never above limit + (R-1)*ceil(limit/R) (one replica
-// took the whole limit before the outage). Parallel slots are leases
-// that a restarted Redis forgets: requests in flight then are not
-// counted again.
+// A window thus admits at most limit + (R-1)*ceil(limit/R): one replica
+// took the whole limit before the outage, or only some replicas lost
+// Redis and admit their share while the others go on through it. When
+// every replica loses Redis and load is spread evenly it is limit + R.
+// Parallel slots are leases that a restarted Redis forgets: requests in
+// flight then are not counted again.
 
 const (
 	redisHeartbeat  = 5 * time.Second
