@@ -22,6 +22,8 @@ type authenticator struct {
 	keys []*apiKey
 	// master is the master key's entry (nil when none is set).
 	master *apiKey
+	// names names the keys' and users' rate-limit counters.
+	names counterNamer
 }
 
 // presentedKey returns the key from Authorization: Bearer, x-api-key or

@@ -19,8 +19,10 @@ type chatCall struct {
 	body   streamBody
 	anth   upstream.AnthropicInbound // set on /v1/messages (messages.go)
 	obs    callObs                   // timings, status and usage for metrics and logs (observe.go)
-	// userID is the memory user id (user_id_mappings), when resolved.
-	userID []byte
+	// userID is the memory user id (user_id_mappings, memory.go), when
+	// resolved; userBuf holds it when it is namespaced by the key.
+	userID  []byte
+	userBuf []byte
 	// adm is the call's hold on its rate-limit scopes; v the verdict
 	// reported in x-ratelimit-* headers.
 	adm admission

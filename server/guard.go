@@ -61,10 +61,11 @@ func (s *Server) newEdge(cfg *config.Config, reg *upstream.Registry, prev *snaps
 	if prev != nil {
 		old = prev.edge
 	}
-	if old != nil && old.st.globalParallel == st.globalParallel && old.st.userLimits == st.userLimits {
+	if old != nil && old.st.globalParallel == st.globalParallel && old.st.userLimits == st.userLimits && old.lim.names == auth.names {
 		e.lim = old.lim
 	} else {
 		e.lim = newLimiter(st.globalParallel, st.userLimits)
+		e.lim.names = auth.names
 	}
 	e.limits = e.lim
 	if st.redis.enabled() {
@@ -80,12 +81,15 @@ func (s *Server) newEdge(cfg *config.Config, reg *upstream.Registry, prev *snaps
 		// Calls admitted by the old store release through it (their
 		// admission holds it); it stops once they had time to finish.
 		retire := old.limits
+		if rs, ok := retire.(*redisStore); ok {
+			rs.retire() // no longer one of the replicas
+		}
 		time.AfterFunc(redisLease, retire.close)
 	}
 	for _, k := range auth.keys {
 		if prev != nil && k.sc != nil {
 			for _, pk := range prev.auth.keys {
-				if pk.digest == k.digest && pk.sc != nil && pk.sc.lim == k.sc.lim {
+				if pk.digest == k.digest && pk.sc != nil && pk.sc.lim == k.sc.lim && pk.sc.id == k.sc.id {
 					k.sc = pk.sc // same key, same limits: keep its counters
 				}
 			}
@@ -144,6 +148,9 @@ func (s *Server) admitCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, 
 		return true
 	}
 	c.adm.store = e.limits
+	if c.adm.wantsTokens() {
+		c.adm.reserve = estimateTokens(&c.fields, len(ctx.PostBody()))
+	}
 	c.v = e.limits.admit(&c.adm)
 	setRateLimitHeaders(&ctx.Response.Header, &c.v)
 	if !c.v.ok {
@@ -158,8 +165,9 @@ func (s *Server) admitCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, 
 	return true
 }
 
-// releaseChat ends the call's hold on its scopes, counting the tokens
-// the upstream reported.
+// releaseChat ends the call's hold on its scopes, settling its token
+// reservation with the tokens the upstream reported (none when it failed
+// or reported none: the reservation is given back).
 func (s *Server) releaseChat(c *chatCall, resp *upstream.Response) {
 	if c.adm.n == 0 {
 		return
@@ -230,7 +238,19 @@ func (s *Server) appendLimitStatus(b []byte) []byte {
 // in-flight count, observation, a fresh Cancel. false means the client
 // has its refusal and c went back to the pool.
 func (s *Server) startCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, key *apiKey, g *upstream.Group, anthropic bool) bool {
-	c.userID = sn.mem.userID(&ctx.Request.Header)
+	id, _, ok := sn.mem.userFor(key, &ctx.Request.Header, &c.userBuf)
+	if !ok {
+		msg := sn.mem.userMismatchMessage(key)
+		if anthropic {
+			writeAnthropicError(ctx, fasthttp.StatusForbidden, "permission_error", msg)
+		} else {
+			writeError(ctx, fasthttp.StatusForbidden, msg, "permission_error", "", "user_id_mismatch")
+		}
+		s.observeRejected(ctx, sn, g, c.fields.stream, rejectUserMismatch)
+		chatCallPool.Put(c)
+		return false
+	}
+	c.userID = id
 	if !s.admitCall(ctx, sn, c, key, g, anthropic) {
 		chatCallPool.Put(c)
 		return false

@@ -2,7 +2,6 @@ package server
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 )
 
@@ -15,8 +14,8 @@ type apiKey struct {
 	// name is api_keys[].name ("master" for the master key).
 	name string
 	// id names the key's rate-limit counters (shared through Redis by
-	// every process with the same config): a prefix of the digest, so
-	// the Redis keyspace does not reveal the key either.
+	// every process with the same config): a keyed hash of the digest
+	// (counternames.go), so the Redis keyspace does not reveal the key.
 	id string
 	// all is true when the key may use every model; else models and
 	// prefixes ("openai/*" entries) say which.
@@ -25,14 +24,21 @@ type apiKey struct {
 	prefixes []string
 	// sc is the key's limiter scope (nil when it has no limits).
 	sc *scope
+	// userID is the memory user id the key is bound to
+	// (api_keys[].user_id): it always acts as that user. Else
+	// userPrefix ("<name>:") namespaces the ids its requests name; the
+	// master key and the anonymous caller have neither and act for any
+	// user (memory.go).
+	userID     []byte
+	userPrefix []byte
 	// modelsJSON is GET /v1/models for a key limited to some models
 	// (nil: the full list).
 	modelsJSON []byte
 }
 
-func newAPIKey(value, name string, models []string, lim limits) *apiKey {
+func newAPIKey(value, name string, models []string, lim limits, names *counterNamer) *apiKey {
 	k := &apiKey{digest: sha256.Sum256([]byte(value)), name: name}
-	k.id = "k" + hex.EncodeToString(k.digest[:8])
+	k.id = names.name('k', k.digest[:])
 	k.all = models == nil
 	k.models = map[string]struct{}{}
 	for _, m := range models {
@@ -71,18 +77,24 @@ func (k *apiKey) allows(model []byte) bool {
 // newAuthenticatorFrom builds the key table from the master key and
 // api_keys.
 func newAuthenticatorFrom(masterKey string, keys []keyConf) *authenticator {
-	a := &authenticator{}
+	a := &authenticator{names: newCounterNamer(masterKey, keys)}
 	if masterKey == "" && len(keys) == 0 {
 		a.open = true
-		a.anon = newAPIKey("", "anonymous", nil, limits{})
+		a.anon = newAPIKey("", "anonymous", nil, limits{}, &a.names)
 		return a
 	}
 	if masterKey != "" {
-		a.master = newAPIKey(masterKey, "master", nil, limits{})
+		a.master = newAPIKey(masterKey, "master", nil, limits{}, &a.names)
 		a.keys = append(a.keys, a.master)
 	}
 	for _, kc := range keys {
-		a.keys = append(a.keys, newAPIKey(kc.key, kc.name, kc.models, kc.lim))
+		k := newAPIKey(kc.key, kc.name, kc.models, kc.lim, &a.names)
+		if kc.userID != "" {
+			k.userID = []byte(kc.userID)
+		} else {
+			k.userPrefix = []byte(kc.name + ":")
+		}
+		a.keys = append(a.keys, k)
 	}
 	return a
 }

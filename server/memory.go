@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"log/slog"
 	"regexp"
 
@@ -11,9 +12,17 @@ import (
 )
 
 // Memory routing: every upstream request carries x-sm-user-id, the user
-// id supermemory files memories under. It is the value of the custom
-// header when the client sends one, else the user id of the first
-// header pattern that matches, else the default.
+// id supermemory files memories under; per-user rate limits count by
+// the same id. The id a request names is the value of the custom header
+// when the client sends one, else the user id of the first header
+// pattern that matches, else the default. What goes upstream depends on
+// the key (userFor):
+//   - a key bound to a user (api_keys[].user_id) is always that user; a
+//     custom header naming another is refused (403);
+//   - another api_keys key gets "<key name>:<id>": its own namespace, so
+//     no key can reach another key's users' memories or limits;
+//   - the master key (and everyone on an open gateway) acts for any
+//     user: the id as named.
 
 const (
 	defaultCustomHeader = "x-memory-user-id"
@@ -39,6 +48,7 @@ type memoryPattern struct {
 const (
 	matchCustom  = -1
 	matchDefault = -2
+	matchBound   = -3 // the key's api_keys[].user_id
 )
 
 func newMemoryRouter(m config.UserIDMappings, log *slog.Logger) *memoryRouter {
@@ -81,10 +91,28 @@ func (m *memoryRouter) resolve(h *fasthttp.RequestHeader) ([]byte, int) {
 	return m.defaultID, matchDefault
 }
 
-// userID is resolve's id alone.
-func (m *memoryRouter) userID(h *fasthttp.RequestHeader) []byte {
-	id, _ := m.resolve(h)
-	return id
+// userFor returns the user id of a request made with key, and where
+// the id came from. ok is false when key is bound to a user and the
+// custom header names another. A namespaced id is built in *buf (kept
+// for reuse): resolving allocates nothing once buf has grown.
+func (m *memoryRouter) userFor(key *apiKey, h *fasthttp.RequestHeader, buf *[]byte) (id []byte, match int, ok bool) {
+	if key.userID != nil {
+		if v := h.Peek(m.custom); len(v) > 0 && !bytes.Equal(v, key.userID) {
+			return nil, matchBound, false
+		}
+		return key.userID, matchBound, true
+	}
+	id, match = m.resolve(h)
+	if key.userPrefix == nil {
+		return id, match, true
+	}
+	*buf = append(append((*buf)[:0], key.userPrefix...), id...)
+	return *buf, match, true
+}
+
+// userMismatchMessage is the 403 of a bound key naming another user.
+func (m *memoryRouter) userMismatchMessage(key *apiKey) string {
+	return "key '" + key.name + "' is bound to a memory user id: the " + m.custom + " header may only repeat it (or be left out)"
 }
 
 // memoryInfo is GET /memory-routing/info's answer. It names the matched
@@ -99,8 +127,19 @@ type memoryInfo struct {
 }
 
 func (s *Server) handleMemoryInfo(ctx *fasthttp.RequestCtx) {
-	mem := s.current().mem
-	id, match := mem.resolve(&ctx.Request.Header)
+	sn := s.current()
+	mem := sn.mem
+	key := sn.auth.identify(&ctx.Request.Header)
+	if key == nil {
+		writeAuthError(ctx)
+		return
+	}
+	var buf []byte
+	id, match, ok := mem.userFor(key, &ctx.Request.Header, &buf)
+	if !ok {
+		writeError(ctx, fasthttp.StatusForbidden, mem.userMismatchMessage(key), "permission_error", "", "user_id_mismatch")
+		return
+	}
 	info := memoryInfo{UserID: string(id), CustomHeader: mem.custom, IsDefault: match == matchDefault,
 		CustomHeaderPresent: len(ctx.Request.Header.Peek(mem.custom)) > 0}
 	if match >= 0 {

@@ -166,3 +166,103 @@ func TestMemoryResolveAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// twoKeyConfig: team-a and team-b keys (team-a optionally bound to a
+// user), user_rpm_limit 2, an OpenAI and an Anthropic deployment.
+func twoKeyConfig(oa, an *fakeOpenAI, boundA string) *config.Config {
+	a := map[string]any{"key": "sk-team-a-0123456789", "name": "team-a"}
+	if boundA != "" {
+		a["user_id"] = boundA
+	}
+	cfg := limitsConfig(map[string]any{
+		"user_rpm_limit": 2,
+		"api_keys":       []any{a, map[string]any{"key": "sk-team-b-0123456789", "name": "team-b"}},
+	}, dep(0, "gpt", "openai/gpt-4o", oa.base(), "k"), anthropicDep(1, "claude", an))
+	cfg.UserIDMappings = memoryMappings()
+	return cfg
+}
+
+const memBody = `{"model":"gpt","messages":[{"role":"user","content":"x"}]}`
+
+// One key naming x-memory-user-id: alice used to exhaust alice's
+// user_rpm_limit for every other key, everyone without the header shared
+// default-dev's, and the client-chosen id reached the upstream as
+// x-sm-user-id: any key could read or write any user's memories.
+func TestUserLimitsAndMemoryNamespaceScopedByKey(t *testing.T) {
+	oa, an := newFakeOpenAI(t), newFakeOpenAI(t)
+	gw := startGateway(t, twoKeyConfig(oa, an, ""))
+	awayFromMinuteEnd()
+	post := func(key string, headers ...string) rawResponse {
+		return rawRequest(t, gw, "POST", "/v1/chat/completions", memBody, append([]string{"Authorization: Bearer " + key}, headers...)...)
+	}
+	for _, hdr := range [][]string{{"X-Memory-User-Id: alice"}, nil} {
+		for i := 0; i < 2; i++ {
+			if r := post("sk-team-a-0123456789", hdr...); r.StatusCode != 200 {
+				t.Fatalf("team-a %v #%d: %d %s", hdr, i, r.StatusCode, r.Body)
+			}
+		}
+		if r := post("sk-team-a-0123456789", hdr...); r.StatusCode != 429 {
+			t.Fatalf("team-a %v over its user limit: %d", hdr, r.StatusCode)
+		}
+		n := len(oa.requests())
+		if r := post("sk-team-b-0123456789", hdr...); r.StatusCode != 200 {
+			t.Fatalf("team-b %v refused because team-a spent the user's limit: %d %s", hdr, r.StatusCode, r.Body)
+		}
+		want := "team-b:default-dev"
+		if hdr != nil {
+			want = "team-b:alice"
+		}
+		if got := oa.requests()[n].Header.Get("X-Sm-User-Id"); got != want {
+			t.Fatalf("team-b %v: x-sm-user-id %q, want %q (its own namespace)", hdr, got, want)
+		}
+	}
+	// The master key acts for any user, as named.
+	n := len(oa.requests())
+	if r := post(testMasterKey, "X-Memory-User-Id: team-b:alice"); r.StatusCode != 200 {
+		t.Fatalf("master: %d", r.StatusCode)
+	}
+	if got := oa.requests()[n].Header.Get("X-Sm-User-Id"); got != "team-b:alice" {
+		t.Fatalf("master: x-sm-user-id %q", got)
+	}
+}
+
+// A key bound to a user (api_keys[].user_id) is that user whatever its
+// headers say: a different x-memory-user-id is refused, on both APIs.
+func TestBoundUserIDCannotBeOverriddenByHeader(t *testing.T) {
+	oa, an := newFakeOpenAI(t), newFakeOpenAI(t)
+	an.setHandler(anthropicJSON(`[{"type":"text","text":"ok"}]`, "end_turn", 1, 1, 0, 0))
+	gw := startGateway(t, twoKeyConfig(oa, an, "alice"))
+	awayFromMinuteEnd()
+	const keyA = "sk-team-a-0123456789"
+	r := rawRequest(t, gw, "POST", "/v1/chat/completions", memBody, "Authorization: Bearer "+keyA, "X-Memory-User-Id: bob")
+	var e struct {
+		Error struct{ Message, Type, Code string }
+	}
+	if r.StatusCode != 403 || json.Unmarshal([]byte(r.Body), &e) != nil || e.Error.Type != "permission_error" || !strings.Contains(e.Error.Message, "x-memory-user-id") {
+		t.Fatalf("mismatching header: %d %s", r.StatusCode, r.Body)
+	}
+	r = rawRequest(t, gw, "POST", "/v1/messages", `{"model":"claude","max_tokens":5,"messages":[{"role":"user","content":"x"}]}`, "x-api-key: "+keyA, "X-Memory-User-Id: bob")
+	if r.StatusCode != 403 || !strings.Contains(r.Body, `"type":"permission_error"`) || !strings.Contains(r.Body, "x-memory-user-id") {
+		t.Fatalf("/v1/messages mismatching header: %d %s", r.StatusCode, r.Body)
+	}
+	for _, h := range []string{"X-Memory-User-Id: alice", "User-Agent: Claude Code/2"} {
+		n := len(oa.requests())
+		if r := rawRequest(t, gw, "POST", "/v1/chat/completions", memBody, "Authorization: Bearer "+keyA, h); r.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", h, r.StatusCode, r.Body)
+		}
+		if got := oa.requests()[n].Header.Get("X-Sm-User-Id"); got != "alice" {
+			t.Fatalf("%s: x-sm-user-id %q, want the bound user", h, got)
+		}
+	}
+	// alice's two requests are spent; team-b naming alice has its own.
+	if r := rawPost(t, gw, "/v1/chat/completions", memBody, keyA); r.StatusCode != 429 {
+		t.Fatalf("alice over her user limit: %d", r.StatusCode)
+	}
+	if r := rawRequest(t, gw, "POST", "/v1/chat/completions", memBody, "Authorization: Bearer sk-team-b-0123456789", "X-Memory-User-Id: alice"); r.StatusCode != 200 {
+		t.Fatalf("team-b naming alice: %d", r.StatusCode)
+	}
+	info := rawRequest(t, gw, "GET", "/memory-routing/info", "", "Authorization: Bearer "+keyA)
+	if !strings.Contains(info.Body, `"user_id":"alice"`) {
+		t.Fatalf("info for the bound key: %s", info.Body)
+	}
+}

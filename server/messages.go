@@ -78,6 +78,7 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		chatCallPool.Put(c)
 		return
 	}
+	c.fields.noOutput = countTokens
 	if !s.startCall(ctx, sn, c, key, g, true) {
 		return
 	}

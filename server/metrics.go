@@ -54,6 +54,9 @@ const (
 	// the model's deployments do not serve the route (e.g. embeddings
 	// on a chat-only provider)
 	rejectRouteNotServed = "route_not_served"
+	// rejectUserMismatch: a key bound to a memory user named another
+	// in the custom header (403).
+	rejectUserMismatch = "user_mismatch"
 )
 
 var exposeMetadataOnce sync.Once

@@ -11,21 +11,31 @@ import (
 
 // Rate limits. Three scopes may hold a request: the whole gateway
 // (global), the caller's key, and the caller's memory user id. Each
-// scope may limit requests per minute (rpm), tokens per minute (tpm,
-// counted from the upstream's usage once the answer is complete) and
-// requests in flight (parallel).
+// scope may limit requests per minute (rpm), tokens per minute (tpm:
+// an estimate reserved at admission, settled with the upstream's usage
+// once the answer is complete, tpm.go) and requests in flight
+// (parallel).
 //
 // Minutes are fixed windows aligned on the wall clock (as LiteLLM's
 // limiter): a window admits exactly rpm requests, and admits requests
-// while its token count is below tpm (the request that crosses the line
-// is the last one admitted in that window). The in-memory limiter is
-// exact and allocation-free; ratelimit_redis.go shares the same counters
-// across processes.
+// while its token count (spent + reserved) is below tpm (the request
+// that crosses the line is the last one admitted in that window). The
+// in-memory limiter is exact and allocation-free; ratelimit_redis.go
+// shares the same counters across processes.
 
 // limits of one scope; 0 = unlimited.
 type limits struct{ rpm, tpm, parallel int64 }
 
 func (l limits) any() bool { return l.rpm > 0 || l.tpm > 0 || l.parallel > 0 }
+
+// share is l divided among n replicas, rounded up (0 stays unlimited).
+func (l limits) share(n int64) limits {
+	if n <= 1 {
+		return l
+	}
+	f := func(v int64) int64 { return (v + n - 1) / n }
+	return limits{f(l.rpm), f(l.tpm), f(l.parallel)}
+}
 
 // scope is one set of counters.
 type scope struct {
@@ -38,6 +48,10 @@ type scope struct {
 	toks     int64
 	parallel int64
 	lastUse  int64 // minute of the last admission (user eviction)
+	// outReqs and outToks are what this window admitted locally while
+	// Redis was down: added to Redis when it is back
+	// (ratelimit_outage.go).
+	outReqs, outToks int64
 }
 
 func newScope(id string, lim limits) *scope { return &scope{id: id, lim: lim} }
@@ -45,7 +59,7 @@ func newScope(id string, lim limits) *scope { return &scope{id: id, lim: lim} }
 // roll moves the counters to minute m. Caller holds mu.
 func (s *scope) roll(m int64) {
 	if s.minute != m {
-		s.minute, s.reqs, s.toks = m, 0, 0
+		s.minute, s.reqs, s.toks, s.outReqs, s.outToks = m, 0, 0, 0, 0
 	}
 }
 
@@ -69,7 +83,16 @@ type admission struct {
 	remote bool
 	member [32]byte // Redis lease member (process id + sequence)
 	mlen   int
+	// minute is the window the request was admitted (and its tokens
+	// reserved) in.
 	minute int64
+	// reserve is the token estimate reserved in every scope (tpm.go);
+	// 0 when no scope limits tokens.
+	reserve int64
+	// outage is set (to the number of replicas sharing the limits) when
+	// the request is admitted locally because Redis is down: each scope
+	// then admits up to its share of its limits.
+	outage int64
 }
 
 func (a *admission) add(s *scope, name string) {
@@ -137,6 +160,8 @@ type limiter struct {
 	overflow *scope // users beyond maxUsers share it
 	lastScan int64
 	maxUsers int
+	// names names the users' counters (shared with the key table).
+	names counterNamer
 
 	now func() time.Time
 }
@@ -190,7 +215,7 @@ func (l *limiter) user(id []byte) *scope {
 			return l.overflow
 		}
 	}
-	s = newScope("u:"+string(id), l.userLim)
+	s = newScope(l.names.name('u', id), l.userLim)
 	s.lastUse = l.now().Unix() / 60
 	l.users[string(id)] = s
 	return s
@@ -210,16 +235,20 @@ func (l *limiter) admit(a *admission) verdict {
 	for i := 0; i < a.n; i++ {
 		s := a.scopes[i]
 		s.roll(m)
+		lim := s.lim
+		if a.outage > 1 {
+			lim = lim.share(a.outage)
+		}
 		kind, limit := limitNone, int64(0)
 		switch {
-		case s.lim.parallel > 0 && s.parallel >= s.lim.parallel:
-			kind, limit = limitParallel, s.lim.parallel
-		case s.lim.rpm > 0 && s.reqs >= s.lim.rpm:
-			kind, limit = limitRPM, s.lim.rpm
-		case s.lim.tpm > 0 && s.toks >= s.lim.tpm:
-			kind, limit = limitTPM, s.lim.tpm
+		case lim.parallel > 0 && s.parallel >= lim.parallel:
+			kind, limit = limitParallel, lim.parallel
+		case lim.rpm > 0 && s.reqs >= lim.rpm:
+			kind, limit = limitRPM, lim.rpm
+		case lim.tpm > 0 && s.toks >= lim.tpm:
+			kind, limit = limitTPM, lim.tpm
 		}
-		v.observe(s.lim, s.reqs, s.toks)
+		v.observe(lim, s.reqs, s.toks)
 		if kind != limitNone && v.ok {
 			v.ok, v.kind, v.scope, v.limit = false, kind, a.names[i], limit
 		}
@@ -228,18 +257,32 @@ func (l *limiter) admit(a *admission) verdict {
 		for i := 0; i < a.n; i++ {
 			s := a.scopes[i]
 			s.reqs++
+			s.toks += a.reserve
 			s.parallel++
 			s.lastUse = m
+			if a.outage > 0 {
+				s.outReqs++
+				s.outToks += a.reserve
+			}
 		}
-		if v.hasReq {
-			v.remReq--
-		}
+		v.counted(a.reserve)
 	}
 	for i := a.n - 1; i >= 0; i-- {
 		a.scopes[i].mu.Unlock()
 	}
 	v.setRetryAfter()
 	return v
+}
+
+// counted moves the remaining counts past an admitted request and its
+// token reservation.
+func (v *verdict) counted(reserve int64) {
+	if v.hasReq {
+		v.remReq--
+	}
+	if v.hasTok {
+		v.remTok -= reserve
+	}
 }
 
 func (v *verdict) setRetryAfter() {
@@ -253,16 +296,36 @@ func (v *verdict) setRetryAfter() {
 	}
 }
 
-// release ends a's hold: one fewer request in flight, tokens added to
-// the current window.
+// release ends a's hold: one fewer request in flight, and its token
+// reservation settled with the tokens spent (settle, tpm.go).
 func (l *limiter) release(a *admission, tokens int64) {
 	m := l.now().Unix() / 60
+	d := a.settle(m, tokens)
 	for i := 0; i < a.n; i++ {
 		s := a.scopes[i]
 		s.mu.Lock()
 		s.parallel--
 		s.roll(m)
-		s.toks += tokens
+		s.toks = max(s.toks+d, 0)
+		if a.outage > 0 {
+			s.outToks = max(s.outToks+d, 0)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// shadow counts in a's scopes a request Redis admitted in minute m, so
+// that the replica knows what it admitted if Redis goes away
+// (ratelimit_outage.go); release settles it like a local admission.
+func (l *limiter) shadow(a *admission, m int64) {
+	for i := 0; i < a.n; i++ {
+		s := a.scopes[i]
+		s.mu.Lock()
+		s.roll(m)
+		s.reqs++
+		s.toks += a.reserve
+		s.parallel++
+		s.lastUse = m
 		s.mu.Unlock()
 	}
 }

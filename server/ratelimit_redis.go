@@ -24,18 +24,22 @@ import (
 // checks every scope and counts the request in all of them atomically.
 // Counters:
 //   - {llmedge}:rl:<scope>:r:<minute>  requests in the minute (INCR, expires after 2 min)
-//   - {llmedge}:rl:<scope>:t:<minute>  tokens in the minute (INCRBY at release)
+//   - {llmedge}:rl:<scope>:t:<minute>  tokens in the minute: reserved at
+//     admission, settled at release (tpm.go)
 //   - {llmedge}:rl:<scope>:p           requests in flight: a sorted set of
 //     leases (member = process id + sequence, score = lease expiry), so a
 //     process that dies does not hold its slots beyond redisLease.
 //
 // The {llmedge} hash tag keeps every key in one Redis Cluster slot.
-// Scope ids never contain a key's value (see apiKey.id).
+// Key and user scope ids are 128-bit keyed hashes (counternames.go):
+// the keyspace reveals neither a key nor a memory user id.
 //
 // If Redis cannot be reached (or answers too slowly), requests are
-// admitted by the in-memory limiter instead: limits then hold per
-// process. The outage is logged once, shown in /health/readiness, and a
-// background probe switches back as soon as Redis answers again.
+// admitted by the in-memory limiter instead, each replica up to its
+// share of every limit, counting what it had admitted through Redis
+// (ratelimit_outage.go). The outage is logged once, shown in
+// /health/readiness, and a background probe switches back as soon as
+// Redis answers again, after adding to it what was admitted meanwhile.
 
 const (
 	// redisTimeout bounds one admission round trip: past it the request
@@ -52,18 +56,20 @@ const (
 )
 
 // admitScript: KEYS are (requests, tokens, parallel) per scope; ARGV are
-// now (ms), lease expiry (ms), lease member, then (rpm, tpm, parallel)
-// per scope. It returns {1, used requests/tokens per scope...} when the
-// request is admitted (and counted), or {0, scope index, kind, limit,
-// used requests, used tokens} for the scope that refused it.
+// now (ms), lease expiry (ms), lease member, token reservation, then
+// (rpm, tpm, parallel) per scope. It returns {1, used requests/tokens
+// per scope...} when the request is admitted (and counted, its tokens
+// reserved), or {0, scope index, kind, limit, used requests, used
+// tokens} for the scope that refused it.
 var admitScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
+local reserve = tonumber(ARGV[4])
 local n = #KEYS / 3
 local used = {1}
 for j = 0, n - 1 do
-  local rpm = tonumber(ARGV[4 + 3*j])
-  local tpm = tonumber(ARGV[5 + 3*j])
-  local par = tonumber(ARGV[6 + 3*j])
+  local rpm = tonumber(ARGV[5 + 3*j])
+  local tpm = tonumber(ARGV[6 + 3*j])
+  local par = tonumber(ARGV[7 + 3*j])
   local r = tonumber(redis.call('GET', KEYS[1 + 3*j]) or '0')
   local t = tonumber(redis.call('GET', KEYS[2 + 3*j]) or '0')
   if par > 0 then
@@ -78,7 +84,11 @@ end
 for j = 0, n - 1 do
   redis.call('INCR', KEYS[1 + 3*j])
   redis.call('EXPIRE', KEYS[1 + 3*j], 120)
-  if tonumber(ARGV[6 + 3*j]) > 0 then
+  if reserve > 0 and tonumber(ARGV[6 + 3*j]) > 0 then
+    redis.call('INCRBY', KEYS[2 + 3*j], reserve)
+    redis.call('EXPIRE', KEYS[2 + 3*j], 120)
+  end
+  if tonumber(ARGV[7 + 3*j]) > 0 then
     redis.call('ZADD', KEYS[3 + 3*j], ARGV[2], ARGV[3])
     redis.call('PEXPIREAT', KEYS[3 + 3*j], ARGV[2])
   end
@@ -86,14 +96,20 @@ end
 return used
 `)
 
-// releaseScript: KEYS are (tokens, parallel) per scope; ARGV are
-// tokens, lease member, then (tpm, parallel) per scope.
+// releaseScript: KEYS are (tokens, parallel) per scope; ARGV are the
+// token settlement (added to the tokens key: negative gives back the
+// unused part of the reservation), lease member, then (tpm, parallel)
+// per scope. A count that would go below zero (Redis lost the
+// reservation) is removed.
 var releaseScript = redis.NewScript(`
-local tokens = tonumber(ARGV[1])
+local d = tonumber(ARGV[1])
 for j = 0, #KEYS / 2 - 1 do
-  if tokens > 0 and tonumber(ARGV[3 + 2*j]) > 0 then
-    redis.call('INCRBY', KEYS[1 + 2*j], tokens)
-    redis.call('EXPIRE', KEYS[1 + 2*j], 120)
+  if d ~= 0 and tonumber(ARGV[3 + 2*j]) > 0 then
+    if redis.call('INCRBY', KEYS[1 + 2*j], d) <= 0 then
+      redis.call('DEL', KEYS[1 + 2*j])
+    else
+      redis.call('EXPIRE', KEYS[1 + 2*j], 120)
+    end
   end
   if tonumber(ARGV[4 + 2*j]) > 0 then
     redis.call('ZREM', KEYS[2 + 2*j], ARGV[2])
@@ -115,6 +131,17 @@ type redisStore struct {
 	mu      sync.Mutex
 	since   time.Time
 	probing bool
+
+	// replicas is how many replicas shared the limits when last seen
+	// (heartbeat); runID the Redis instance's, to notice a restart;
+	// touched the scopes admitted in minute touchedMin (to seed).
+	replicas    atomic.Int64
+	replicasKey string
+	retired     atomic.Bool
+	runID       string
+	tmu         sync.Mutex
+	touched     map[*scope]struct{}
+	touchedMin  int64
 
 	releases chan redisRelease
 	// pending are releases that failed while Redis was unreachable; they
@@ -167,24 +194,29 @@ func newRedisStore(c redisConf, local *limiter, log *slog.Logger) (*redisStore, 
 		proc:     hex.EncodeToString(rnd[:]),
 		releases: make(chan redisRelease, 4096),
 		stop:     make(chan struct{}),
+		touched:  map[*scope]struct{}{},
+		// Named like the counters: deployments sharing a Redis with
+		// different secrets do not count each other's replicas.
+		replicasKey: "{llmedge}:replicas:" + local.names.name('r', nil),
 	}
 	s.up.Store(true)
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.releaseLoop()
+	go s.heartbeatLoop()
 	return s, nil
 }
 
 func (s *redisStore) admit(a *admission) verdict {
 	if !s.up.Load() {
-		return s.local.admit(a)
+		return s.admitLocal(a)
 	}
 	now := s.local.now()
 	m := now.Unix() / 60
 	ms := strconv.FormatInt(m, 10)
 	keys := make([]string, 0, 3*a.n)
-	args := make([]any, 0, 3+3*a.n)
+	args := make([]any, 0, 4+3*a.n)
 	member := s.proc + ":" + strconv.FormatUint(s.seq.Add(1), 36)
-	args = append(args, now.UnixMilli(), now.Add(redisLease).UnixMilli(), member)
+	args = append(args, now.UnixMilli(), now.Add(redisLease).UnixMilli(), member, a.reserve)
 	for i := 0; i < a.n; i++ {
 		sc := a.scopes[i]
 		p := "{llmedge}:rl:" + sc.id
@@ -196,7 +228,7 @@ func (s *redisStore) admit(a *admission) verdict {
 	cancel()
 	if err != nil {
 		s.down(err)
-		return s.local.admit(a)
+		return s.admitLocal(a)
 	}
 	v := verdict{ok: res[0] == 1, reset: 60 - now.Unix()%60}
 	if !v.ok {
@@ -210,23 +242,24 @@ func (s *redisStore) admit(a *admission) verdict {
 	for i := 0; i < a.n && 2+2*i < len(res); i++ {
 		v.observe(a.scopes[i].lim, res[1+2*i], res[2+2*i])
 	}
-	if v.hasReq {
-		v.remReq--
-	}
+	v.counted(a.reserve)
 	a.remote = true
 	a.minute = m
 	a.mlen = copy(a.member[:], member)
+	s.local.shadow(a, m)
+	s.touch(a, m)
 	return v
 }
 
 func (s *redisStore) release(a *admission, tokens int64) {
+	s.local.release(a, tokens) // the local count or the shadow
 	if !a.remote {
-		s.local.release(a, tokens)
 		return
 	}
-	ms := strconv.FormatInt(s.local.now().Unix()/60, 10)
+	m := s.local.now().Unix() / 60
+	ms := strconv.FormatInt(m, 10)
 	r := redisRelease{keys: make([]string, 0, 2*a.n), args: make([]any, 0, 2+2*a.n)}
-	r.args = append(r.args, tokens, string(a.member[:a.mlen]))
+	r.args = append(r.args, a.settle(m, tokens), string(a.member[:a.mlen]))
 	for i := 0; i < a.n; i++ {
 		sc := a.scopes[i]
 		p := "{llmedge}:rl:" + sc.id
@@ -326,11 +359,17 @@ func (s *redisStore) probe() {
 		for _, r := range pending {
 			s.runRelease(r)
 		}
+		// Add what was admitted locally meanwhile (all this replica
+		// admitted in the window if Redis restarted and lost it), then
+		// what was admitted while that ran.
+		restarted, _ := s.checkRunID()
+		s.seed(restarted)
 		s.mu.Lock()
 		s.up.Store(true)
 		s.probing = false
-		s.log.Info("Redis reachable again: rate limits are shared across processes", "redis", s.where, "down_for", time.Since(s.since).Round(time.Millisecond).String())
+		s.log.Info("Redis reachable again: rate limits are shared across processes", "redis", s.where, "down_for", time.Since(s.since).Round(time.Millisecond).String(), "restarted", restarted)
 		s.mu.Unlock()
+		s.seed(false)
 		return
 	}
 }
@@ -354,5 +393,6 @@ func (s *redisStore) close() {
 	}
 	close(s.stop)
 	s.wg.Wait()
+	s.leave()
 	_ = s.rdb.Close()
 }

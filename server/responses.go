@@ -72,6 +72,7 @@ func (s *Server) scanResponseRef(ctx *fasthttp.RequestCtx, sn *snapshot, c *chat
 		}
 	}
 	c.fields.model = model
+	c.fields.noOutput = true // reads or stops a stored response
 	c.fields.stream = string(args.Peek("stream")) == "true"
 	bodyStream := inBody.stream && !args.Has("stream")
 	if args.Has("model") || bodyStream {

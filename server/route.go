@@ -28,6 +28,7 @@ func (s *Server) scanRoute(ctx *fasthttp.RequestCtx, sn *snapshot, route upstrea
 		// Embeddings never stream; a stray "stream" is the upstream's
 		// to reject, not a reason to expect SSE.
 		c.fields.stream, c.fields.includeUsage = false, false
+		c.fields.noOutput = true
 	}
 	return nil
 }

@@ -27,6 +27,13 @@ type chatFields struct {
 	iuStart, iuEnd int
 	// messages is the number of entries in messages.
 	messages int
+	// maxOut is the largest of max_tokens, max_completion_tokens and
+	// max_output_tokens (0: none); n the number of choices asked for
+	// (0: absent). They size the request's token reservation (tpm.go).
+	maxOut, n int64
+	// noOutput is set for routes that generate no tokens (embeddings,
+	// by-id Responses routes, count_tokens).
+	noOutput bool
 }
 
 // scanError is a 400 naming the offending field.
@@ -171,11 +178,24 @@ func scanRequest(b []byte, f *chatFields, needMessages bool) *scanError {
 		case "top_p":
 			i, serr = scanRange(b, i, 0, 1, errTopP)
 		case "n":
-			i, serr = scanAtLeastOne(b, i, errN)
-		case "max_tokens":
-			i, serr = scanAtLeastOne(b, i, errMaxTokens)
-		case "max_completion_tokens":
-			i, serr = scanAtLeastOne(b, i, errMaxCompletionTokens)
+			i, f.n, serr = scanAtLeastOne(b, i, errN)
+		case "max_tokens", "max_completion_tokens":
+			bad := errMaxTokens
+			if len(key) > len("max_tokens") {
+				bad = errMaxCompletionTokens
+			}
+			var v int64
+			i, v, serr = scanAtLeastOne(b, i, bad)
+			f.maxOut = max(f.maxOut, v)
+		case "max_output_tokens":
+			// Responses API: read when it is a count, else left for
+			// the upstream to judge.
+			var v float64
+			var isNum bool
+			v, i, isNum, serr = scanNumber(b, i)
+			if isNum && v >= 1 && v <= maxEstimate {
+				f.maxOut = max(f.maxOut, int64(v))
+			}
 		default:
 			i, serr = skipValue(b, i, 1)
 		}

@@ -48,6 +48,9 @@ type keyConf struct {
 	name   string
 	models []string // nil = every model
 	lim    limits
+	// userID, when set, is the memory user id the key always acts as
+	// (memory.go); else the key's user ids are namespaced by its name.
+	userID string
 }
 
 type redisConf struct {
@@ -93,9 +96,10 @@ func parseEdgeSettings(cfg *config.Config) (edgeSettings, error) {
 	if v, ok := g["api_keys"]; ok && v != nil {
 		list, ok := v.([]any)
 		if !ok {
-			errs.add("general_settings.api_keys", "must be a list of {key, name, models, rpm_limit, tpm_limit, max_parallel_requests}")
+			errs.add("general_settings.api_keys", "must be a list of {key, name, user_id, models, rpm_limit, tpm_limit, max_parallel_requests}")
 		}
 		seen := map[string]int{}
+		names := map[string]int{}
 		for i, e := range list {
 			p := "general_settings.api_keys[" + strconv.Itoa(i) + "]"
 			m, ok := e.(map[string]any)
@@ -106,9 +110,9 @@ func parseEdgeSettings(cfg *config.Config) (edgeSettings, error) {
 			var kc keyConf
 			for k := range m {
 				switch k {
-				case "key", "name", "models", "rpm_limit", "tpm_limit", "max_parallel_requests":
+				case "key", "name", "user_id", "models", "rpm_limit", "tpm_limit", "max_parallel_requests":
 				default:
-					errs.add(p+"."+k, "unknown field (known: key, name, models, rpm_limit, tpm_limit, max_parallel_requests)")
+					errs.add(p+"."+k, "unknown field (known: key, name, user_id, models, rpm_limit, tpm_limit, max_parallel_requests)")
 				}
 			}
 			kc.key, _ = m["key"].(string)
@@ -135,6 +139,21 @@ func parseEdgeSettings(cfg *config.Config) (edgeSettings, error) {
 			}
 			if kc.name == "" {
 				kc.name = "key-" + strconv.Itoa(i)
+			}
+			// A key's name namespaces the memory user ids it names
+			// ("<name>:<id>"): names must be unique and free of ':'.
+			if strings.Contains(kc.name, ":") || !headerSafe(kc.name) {
+				errs.add(p+".name", "must be text without ':' or control characters (it prefixes the key's memory user ids)")
+			}
+			if j, dup := names[kc.name]; dup {
+				errs.add(p+".name", "same name as api_keys[%d]: names must be unique (each key's memory user ids are namespaced by its name)", j)
+			}
+			names[kc.name] = i
+			if u, ok := m["user_id"]; ok && u != nil {
+				kc.userID, _ = u.(string)
+				if kc.userID == "" || !headerSafe(kc.userID) {
+					errs.add(p+".user_id", "must be a non-empty string without control characters (the memory user id the key always acts as)")
+				}
 			}
 			if mv, ok := m["models"]; ok && mv != nil {
 				ml, ok := mv.([]any)
@@ -222,6 +241,16 @@ func parseEdgeSettings(cfg *config.Config) (edgeSettings, error) {
 		st.redis.db = int(intSetting(&errs, r, "redis_db", rp))
 	}
 	return st, errs.err()
+}
+
+// headerSafe reports whether s can be sent in an HTTP header value.
+func headerSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // intSetting reads a non-negative integer (YAML int, integral float or

@@ -90,3 +90,23 @@ func TestRedisURLChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A key's name namespaces its memory user ids: two keys with one name
+// (or a name with ':') could reach each other's users.
+func TestKeyNamesUniqueAndUserIDChecked(t *testing.T) {
+	cfg := limitsConfig(map[string]any{"api_keys": []any{
+		map[string]any{"key": "sk-one-0123456789", "name": "team"},
+		map[string]any{"key": "sk-two-0123456789", "name": "team"},
+		map[string]any{"key": "sk-three-0123456789", "name": "a:b"},
+		map[string]any{"key": "sk-four-0123456789", "user_id": 7},
+	}})
+	err := CheckConfig(cfg)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"api_keys[1].name: same name as api_keys[0]", "api_keys[2].name", "api_keys[3].user_id"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+}

@@ -272,18 +272,18 @@ func scanRange(b []byte, i int, lo, hi float64, bad *scanError) (int, *scanError
 	return e, nil
 }
 
-func scanAtLeastOne(b []byte, i int, bad *scanError) (int, *scanError) {
+func scanAtLeastOne(b []byte, i int, bad *scanError) (int, int64, *scanError) {
 	if isNull(b, i) {
-		return i + 4, nil
+		return i + 4, 0, nil
 	}
 	v, e, isNum, serr := scanNumber(b, i)
 	if serr != nil {
-		return 0, serr
+		return 0, 0, serr
 	}
 	if !isNum || v < 1 || v != float64(int64(v)) {
-		return 0, bad
+		return 0, 0, bad
 	}
-	return e, nil
+	return e, min(int64(v), maxEstimate), nil
 }
 
 // validRole reports whether a role string literal's content is one of
