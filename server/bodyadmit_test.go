@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/llmedge/llmedge/upstream"
+	"github.com/valyala/fasthttp"
 )
 
 // sendHead opens a connection and sends a POST's headers announcing a
@@ -178,5 +181,30 @@ func TestBodiesInFlightBelowMaxBodyRejected(t *testing.T) {
 	err := CheckConfig(cfg)
 	if err == nil || !strings.Contains(err.Error(), "max_request_body_in_flight_mb") {
 		t.Fatalf("want an error naming max_request_body_in_flight_mb, got %v", err)
+	}
+}
+
+// BenchmarkBodyAdmission is what a body over 16 KiB adds to its
+// request: the key check and bytes-in-flight reservation from the
+// headers, the hold's hand-over to the request and its release.
+func BenchmarkBodyAdmission(b *testing.B) {
+	cfg := testConfig()
+	reg, err := upstream.NewRegistry(cfg, upstream.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := New(cfg, reg, Options{})
+	var req fasthttp.Request
+	req.Header.SetMethod("POST")
+	req.Header.SetContentLength(64 << 10)
+	req.Header.Set("Authorization", "Bearer "+testMasterKey)
+	b.ReportAllocs()
+	for b.Loop() {
+		s.admitBody(&req.Header)
+		s.bodies.take(&req)
+		req.ResetUserValues()
+	}
+	if s.BodyBytesInFlight() != 0 {
+		b.Fatal("bytes left in flight")
 	}
 }
