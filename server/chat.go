@@ -17,6 +17,7 @@ type chatCall struct {
 	watch  disconnectWatcher
 	reqID  []byte
 	body   streamBody
+	answer answerBody
 	anth   upstream.AnthropicInbound // set on /v1/messages (messages.go)
 	obs    callObs                   // timings, status and usage for metrics and logs (observe.go)
 	// userID is the memory user id (user_id_mappings, memory.go), when

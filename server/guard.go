@@ -41,6 +41,12 @@ func (st edgeSettings) fill(o Options) Options {
 	if o.MaxConnsPerIP <= 0 {
 		o.MaxConnsPerIP = st.maxConnsPerIP
 	}
+	if o.MaxRequestBodyInFlight <= 0 {
+		o.MaxRequestBodyInFlight = st.bodiesInFlight
+	}
+	if o.ClientWriteTimeout <= 0 {
+		o.ClientWriteTimeout = st.writeTimeout
+	}
 	return o
 }
 
@@ -258,6 +264,7 @@ func (s *Server) startCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, 
 	s.inflight.Add(1)
 	c.reqID = s.requestID(ctx, c.reqID[:0])
 	c.obs.begin(ctx, sn, g)
+	c.obs.writeTimeout = s.opts.ClientWriteTimeout
 	c.obs.keyName = key.name
 	c.cancel.Reset()
 	return true

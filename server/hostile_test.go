@@ -102,7 +102,10 @@ func hostileCases() []hostileCase {
 		{name: "include_usage string", raw: chatReq(hostileBody(`,"stream_options":{"include_usage":"yes"}`)), status: 400, param: "stream_options.include_usage"},
 		// Size limits.
 		{name: "oversized body", raw: chatReq(hostileBody(`,"user":"` + strings.Repeat("x", 1<<20) + `"`)), status: 413},
-		{name: "huge declared length", raw: "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000000\r\n\r\n{", status: 413},
+		{name: "huge declared length", raw: "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + testMasterKey + "\r\nContent-Length: 10000000000\r\n\r\n{", status: 413},
+		// Without a key, a large or chunked body is refused from the
+		// headers, before its size or framing is looked at (bodyadmit.go).
+		{name: "huge declared length, no key", raw: "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000000\r\n\r\n{", status: 401},
 		{name: "long URL", raw: "GET /v1/models?" + long + " HTTP/1.1\r\nHost: x\r\n\r\n", status: 431},
 		{name: "huge header", raw: "GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: " + long + "\r\n\r\n", status: 431},
 		{name: "many headers", raw: "GET /v1/models HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X-A: b\r\n", 1000) + "\r\n", status: 431},
@@ -123,7 +126,8 @@ func hostileCases() []hostileCase {
 		{name: "CR in request id", raw: "GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Request-Id: a\rSet-Cookie: x=1\r\n\r\n", status: 400},
 		{name: "conflicting content-length", raw: "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}", status: 400},
 		{name: "negative content-length", raw: "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", status: 400},
-		{name: "bad chunk size", raw: "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", status: 400},
+		{name: "bad chunk size", raw: "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + testMasterKey + "\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", status: 400},
+		{name: "chunked body, no key", raw: "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", status: 401},
 		{name: "garbage request line", raw: "HELLO\r\n\r\n", status: 400},
 		{name: "HTTP/2 preface on HTTP/1", raw: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", status: 400},
 		// Routes and methods.

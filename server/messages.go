@@ -21,6 +21,10 @@ func writeAnthropicError(ctx *fasthttp.RequestCtx, status int, typ, message stri
 	ctx.Response.SetBodyRaw(errbody.AppendAnthropic(ctx.Response.Body()[:0], typ, message))
 }
 
+func writeAnthropicAuthError(ctx *fasthttp.RequestCtx) {
+	writeAnthropicError(ctx, fasthttp.StatusUnauthorized, "authentication_error", "invalid or missing API key: send it as 'x-api-key: <key>' or 'Authorization: Bearer <key>'")
+}
+
 // writeAnthropicUpstreamError answers with an upstream failure,
 // scrubbed of secrets like writeUpstreamError.
 func writeAnthropicUpstreamError(ctx *fasthttp.RequestCtx, e *upstream.Error, secrets []string) {
@@ -47,7 +51,7 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 	sn := s.current()
 	key := sn.auth.identify(&ctx.Request.Header)
 	if key == nil {
-		writeAnthropicError(ctx, fasthttp.StatusUnauthorized, "authentication_error", "invalid or missing API key: send it as 'x-api-key: <key>' or 'Authorization: Bearer <key>'")
+		writeAnthropicAuthError(ctx)
 		s.observeRejected(ctx, sn, nil, false, rejectAuth)
 		return
 	}

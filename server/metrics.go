@@ -57,6 +57,8 @@ const (
 	// rejectUserMismatch: a key bound to a memory user named another
 	// in the custom header (403).
 	rejectUserMismatch = "user_mismatch"
+	// rejectBodiesInFlight: the bodies in flight are at their bound (503).
+	rejectBodiesInFlight = "bodies_in_flight"
 )
 
 var exposeMetadataOnce sync.Once
@@ -73,6 +75,10 @@ type serverMetrics struct {
 	rateLimited lazyMap[*metrics.Counter] // by reason
 	fallbacks   lazyMap[*metrics.Counter] // by "from\x00to"
 
+	// answerWriteTimeouts counts complete answers cut because their
+	// client stopped reading (writestall.go).
+	answerWriteTimeouts *metrics.Counter
+
 	reloadOK, reloadFailed *metrics.Counter
 	reloadedAt             *metrics.Gauge
 }
@@ -82,6 +88,8 @@ func newServerMetrics(s *Server, off bool) *serverMetrics {
 	m := &serverMetrics{set: metrics.NewSet(), off: off}
 	m.set.NewGauge(`llmedge_requests_in_flight`, func() float64 { return float64(s.inflight.Load()) })
 	m.set.NewGauge(`llmedge_streams_open`, func() float64 { return float64(m.streams.Load()) })
+	m.set.NewGauge(`llmedge_request_body_bytes_in_flight`, func() float64 { return float64(s.bodies.used.Load()) })
+	m.answerWriteTimeouts = m.set.NewCounter(`llmedge_answer_write_timeouts_total`)
 	m.set.NewGauge(`llmedge_build_info{version=`+quoteLabel(Version)+`}`, func() float64 { return 1 })
 	m.reloadOK = m.set.NewCounter(`llmedge_config_reloads_total{result="success"}`)
 	m.reloadFailed = m.set.NewCounter(`llmedge_config_reloads_total{result="failure"}`)

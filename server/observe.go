@@ -63,11 +63,16 @@ type callObs struct {
 	// the handler), and for a stream's write deadline (writestall.go),
 	// set while fasthttp writes the response.
 	ctx *fasthttp.RequestCtx
-	// writeDeadline is the stream's client write deadline.
+	// writeDeadline is the client write deadline (writestall.go), kept
+	// writeTimeout ahead of the last write.
 	writeDeadline time.Time
 	// cut is set by Shutdown when the grace ran out with the stream
 	// open (shutdown.go).
-	cut atomic.Bool
+	cut          atomic.Bool
+	writeTimeout time.Duration
+	// answering: a complete answer was handed to fasthttp (answerBody),
+	// its headers are out of reach.
+	answering bool
 }
 
 // begin starts observing a call routed to g.
@@ -125,9 +130,10 @@ func (s *Server) observeDone(c *chatCall, resp *upstream.Response) {
 	if o.sse {
 		s.metrics.streams.Add(-1)
 	} else {
-		// Non-stream: still in the handler.
-		o.status = o.ctx.Response.StatusCode()
-		setTimingHeaders(o.ctx, dur, over)
+		if !o.answering { // still in the handler
+			o.status = o.ctx.Response.StatusCode()
+			setTimingHeaders(o.ctx, dur, over)
+		}
 		if o.status < 300 {
 			resp.UsageFromBody()
 		}

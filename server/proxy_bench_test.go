@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/llmedge/llmedge/config"
@@ -162,4 +163,28 @@ func benchJSONUpstream(b *testing.B) *fasthttputil.InmemoryListener {
 	go func() { _ = up.Serve(ln) }()
 	b.Cleanup(func() { _ = ln.Close() })
 	return ln
+}
+
+// BenchmarkProxyNonStream64K is BenchmarkProxyNonStream with a 64 KiB
+// body: over 16 KiB, it is admitted from its headers before it is read
+// (bodyadmit.go: key check, bytes in flight).
+func BenchmarkProxyNonStream64K(b *testing.B) {
+	st := newInMemoryStack(b, 0)
+	defer st.close()
+	body := []byte(`{"messages":[{"role":"user","content":"` + strings.Repeat("a", 64<<10) + `"}],"model":"m"}`)
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	req.SetRequestURI("http://llmedge.local/v1/chat/completions")
+	req.Header.SetMethod("POST")
+	req.Header.Set("Authorization", "Bearer "+testMasterKey)
+	req.SetBody(body)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := st.client.Do(req, resp); err != nil {
+			b.Fatal(err)
+		}
+		if resp.StatusCode() != 200 {
+			b.Fatalf("status %d: %s", resp.StatusCode(), resp.Body())
+		}
+	}
 }

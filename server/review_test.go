@@ -128,13 +128,13 @@ func TestUpstreamErrorScrubbedOnEveryPath(t *testing.T) {
 // A client that stops reading a stream (a paused process: its kernel
 // keeps the connection open with a zero window) must not pin the
 // connection goroutine and the upstream call forever: a write to it that
-// blocks for streamWriteTimeout ends the stream and the upstream call.
+// blocks for clientWriteTimeout ends the stream and the upstream call.
 func TestStalledStreamClientIsCut(t *testing.T) {
 	for _, keepalive := range []bool{false, true} {
 		t.Run(map[bool]string{false: "plain", true: "keepalive"}[keepalive], func(t *testing.T) {
-			old := streamWriteTimeout
-			streamWriteTimeout = 300 * time.Millisecond
-			t.Cleanup(func() { streamWriteTimeout = old })
+			old := clientWriteTimeout
+			clientWriteTimeout = 300 * time.Millisecond
+			t.Cleanup(func() { clientWriteTimeout = old })
 			up := newFakeOpenAI(t)
 			up.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
 				w.Header().Set("Content-Type", "text/event-stream")
@@ -176,9 +176,9 @@ func TestStalledStreamClientIsCut(t *testing.T) {
 // The stream's write deadline ends with its response: the connection's
 // next request, long after the deadline, is answered.
 func TestStreamWriteDeadlineClearedForNextRequest(t *testing.T) {
-	old := streamWriteTimeout
-	streamWriteTimeout = 100 * time.Millisecond
-	t.Cleanup(func() { streamWriteTimeout = old })
+	old := clientWriteTimeout
+	clientWriteTimeout = 100 * time.Millisecond
+	t.Cleanup(func() { clientWriteTimeout = old })
 	up := newFakeOpenAI(t)
 	gw := startGateway(t, testConfig(dep(0, "m", "openai/m", up.base(), "sk-up")))
 	conn, err := net.DialTimeout("tcp", gw.addr, 2*time.Second)
@@ -193,7 +193,7 @@ func TestStreamWriteDeadlineClearedForNextRequest(t *testing.T) {
 		`{"model":"m","messages":[{"role":"user","content":"x"}]}`,
 	} {
 		if i == 1 {
-			time.Sleep(3 * streamWriteTimeout) // past the stream's deadline, by design
+			time.Sleep(3 * clientWriteTimeout) // past the stream's deadline, by design
 		}
 		writeRequest(t, conn, "POST", "/v1/chat/completions", body, auth)
 		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))

@@ -36,6 +36,15 @@ type Options struct {
 	MaxHeaderBytes int
 	// MaxConnsPerIP limits connections from one IP; 0 = unlimited (default).
 	MaxConnsPerIP int
+	// MaxRequestBodyInFlight bounds the bytes of request bodies over
+	// 16 KiB held at once, from their first byte read to the end of
+	// their request (bodyadmit.go). Default 256 MiB; never below
+	// MaxRequestBodySize, so that one body of the largest size fits.
+	MaxRequestBodyInFlight int64
+	// ClientWriteTimeout is how long a write to a client may block
+	// before the connection is cut: a stream's next event, a complete
+	// answer's next bytes (writestall.go). Default 2 minutes.
+	ClientWriteTimeout time.Duration
 	// Observability and reload (observe.go, snapshot.go).
 	ObserveOptions
 }
@@ -56,6 +65,13 @@ func (o Options) withDefaults() Options {
 	if o.MaxHeaderBytes <= 0 {
 		o.MaxHeaderBytes = 8 << 10
 	}
+	if o.MaxRequestBodyInFlight <= 0 {
+		o.MaxRequestBodyInFlight = 256 << 20
+	}
+	o.MaxRequestBodyInFlight = max(o.MaxRequestBodyInFlight, int64(o.MaxRequestBodySize))
+	if o.ClientWriteTimeout <= 0 {
+		o.ClientWriteTimeout = clientWriteTimeout
+	}
 	return o
 }
 
@@ -73,10 +89,13 @@ type Server struct {
 	idPrefix [8]byte
 	idSeq    atomic.Uint64
 
-	// inflight counts client requests being served (streams included).
+	// inflight counts client requests being served (streams included),
+	// until their answer is written.
 	inflight atomic.Int64
 	// streams are the SSE answers being relayed (shutdown.go).
 	streams openStreams
+	// bodies bounds the large request bodies held (bodyadmit.go).
+	bodies *bodyBudget
 
 	// setupErr is a problem in the settings guard.go enforces: Serve
 	// refuses to start with it.
@@ -87,7 +106,7 @@ type Server struct {
 func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	st, stErr := parseEdgeSettings(cfg)
 	opts = st.fill(opts).withDefaults()
-	s := &Server{opts: opts, started: time.Now(), setupErr: stErr}
+	s := &Server{opts: opts, started: time.Now(), setupErr: stErr, bodies: newBodyBudget(opts.MaxRequestBodyInFlight)}
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
 	hex.Encode(s.idPrefix[:], rnd[:])
@@ -127,13 +146,17 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	}
 
 	s.srv = &fasthttp.Server{
-		Handler:            s.withCORS(r.Handler),
+		Handler:            s.withBodyHold(s.withCORS(r.Handler)),
+		HeaderReceived:     s.admitBody,
 		Name:               "llmedge",
 		ReadTimeout:        opts.ReadTimeout,
 		IdleTimeout:        opts.IdleTimeout,
 		MaxRequestBodySize: opts.MaxRequestBodySize,
 		ReadBufferSize:     opts.MaxHeaderBytes,
 		MaxConnsPerIP:      opts.MaxConnsPerIP,
+		// No route takes multipart forms; pre-parsing them would spool
+		// uploads to temporary files.
+		DisablePreParseMultipartForm: true,
 		// A connection holds no read buffer while its request runs or
 		// while it idles between requests (fasthttp reads the next
 		// request's first byte alone, then takes a buffer): a stream
@@ -159,6 +182,10 @@ func (discardLogger) Printf(string, ...any) {}
 
 // handleTransportError answers requests fasthttp could not parse.
 func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
+	if s.refuseBody(ctx) {
+		ctx.SetConnectionClose()
+		return
+	}
 	status, msg := fasthttp.StatusBadRequest, "malformed HTTP request"
 	switch {
 	case isBodyTooLarge(err):

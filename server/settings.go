@@ -35,6 +35,8 @@ type edgeSettings struct {
 	idleTimeout    time.Duration
 	maxHeaderBytes int
 	maxConnsPerIP  int
+	bodiesInFlight int64
+	writeTimeout   time.Duration
 
 	redis redisConf
 
@@ -217,6 +219,13 @@ func parseEdgeSettings(cfg *config.Config) (edgeSettings, error) {
 	st.idleTimeout = secondsSetting(&errs, g, "http_idle_timeout", gp)
 	st.maxHeaderBytes = int(intSetting(&errs, g, "max_header_bytes", gp))
 	st.maxConnsPerIP = int(intSetting(&errs, g, "max_connections_per_ip", gp))
+	if mb := floatSetting(&errs, g, "max_request_body_in_flight_mb", gp); mb > 0 {
+		st.bodiesInFlight = int64(mb * (1 << 20))
+		if st.maxBody > 0 && st.bodiesInFlight < int64(st.maxBody) {
+			errs.add(gp+".max_request_body_in_flight_mb", "must be at least max_request_size_mb (%g): a body of the largest size must fit", float64(st.maxBody)/(1<<20))
+		}
+	}
+	st.writeTimeout = secondsSetting(&errs, g, "http_write_timeout", gp)
 
 	r := cfg.Router.Raw
 	const rp = "router_settings"

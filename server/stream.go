@@ -81,14 +81,21 @@ func (b *streamBody) Close() error {
 }
 
 // answer hands a successful upstream answer to the client: a complete
-// body as is, or a stream as SSE relayed event by event by streamBody
-// (which finishes the call when fasthttp has written it).
+// body as is (answerBody), or a stream as SSE relayed event by event by
+// streamBody. Either finishes the call when fasthttp has written it.
 func (s *Server) answer(ctx *fasthttp.RequestCtx, c *chatCall, resp *upstream.Response) {
 	if resp.Stream == nil {
 		ctx.SetStatusCode(resp.StatusCode)
 		ctx.Response.Header.SetContentTypeBytes(resp.ContentType)
-		ctx.Response.SetBody(resp.Body)
-		s.finish(c, resp)
+		o := &c.obs
+		o.status, o.answering = resp.StatusCode, true
+		dur := time.Since(o.start)
+		setTimingHeaders(ctx, dur, overheadOf(dur, resp.UpstreamWait, 0))
+		// The deadline covers the headers too (fasthttp sends them with
+		// the first part).
+		o.armWriteDeadline(time.Now())
+		c.answer = answerBody{s: s, c: c, resp: resp}
+		ctx.Response.SetBodyStream(&c.answer, len(resp.Body))
 		return
 	}
 	ctx.SetStatusCode(fasthttp.StatusOK)

@@ -1,0 +1,210 @@
+package server
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llmedge/llmedge/upstream"
+	"github.com/valyala/fasthttp"
+)
+
+// sendHead opens a connection and sends a POST's headers announcing a
+// body of size bytes, then the first sent bytes of that body.
+func sendHead(t *testing.T, gw *gateway, path string, size, sent int, headers ...string) net.Conn {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", gw.addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	var sb strings.Builder
+	sb.WriteString("POST " + path + " HTTP/1.1\r\nHost: llmedge\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(size) + "\r\n")
+	for _, h := range headers {
+		sb.WriteString(h + "\r\n")
+	}
+	sb.WriteString("\r\n")
+	sb.WriteString(chatBodyPrefix(sent))
+	_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(conn, sb.String()); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// chatBodyPrefix is the first n bytes of a chat body padded with a long
+// message; chatBodyRest completes it to size bytes.
+func chatBodyPrefix(n int) string {
+	const head = `{"model":"m","messages":[{"role":"user","content":"`
+	return (head + strings.Repeat("x", n))[:n]
+}
+
+func chatBodyRest(sent, size int) string {
+	const tail = `"}]}`
+	return strings.Repeat("x", size-sent-len(tail)) + tail
+}
+
+// readAnswer reads one response from conn within 5 s.
+func readAnswer(t *testing.T, conn net.Conn) (*http.Response, []byte) {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("no answer while the body is unsent: %v", err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("answer body: %v", err)
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("connection left open after the refusal (read: %v)", err)
+	}
+	return resp, b
+}
+
+// An unauthenticated client announcing a 32 MiB body gets its 401 while
+// it has sent the headers and 4 KiB, and the connection is closed: the
+// gateway neither waits for nor holds the body (it used to read all of
+// it, 32 MiB per connection, before looking at the key).
+func TestUnauthenticatedLargeUploadRefusedUnread(t *testing.T) {
+	up := newFakeOpenAI(t)
+	gw := startGateway(t, testConfig(dep(0, "m", "openai/m", up.base(), "sk-up")))
+	for _, tc := range []struct {
+		name, path, key, shape string
+	}{
+		{"no key", "/v1/chat/completions", "", "openai"},
+		{"wrong key", "/v1/chat/completions", "Authorization: Bearer sk-wrong-key-123", "openai"},
+		{"messages", "/v1/messages", "x-api-key: sk-wrong-key-123", "anthropic"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var hdr []string
+			if tc.key != "" {
+				hdr = append(hdr, tc.key)
+			}
+			conn := sendHead(t, gw, tc.path, 32<<20, 4<<10, hdr...)
+			resp, body := readAnswer(t, conn)
+			if resp.StatusCode != 401 {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			var e struct {
+				Type  string `json:"type"`
+				Error struct {
+					Type string `json:"type"`
+					Code string `json:"code"`
+				} `json:"error"`
+			}
+			if err := json.Unmarshal(body, &e); err != nil {
+				t.Fatalf("not JSON: %s", body)
+			}
+			if tc.shape == "anthropic" && (e.Type != "error" || e.Error.Type != "authentication_error") ||
+				tc.shape == "openai" && (e.Error.Type != "authentication_error" || e.Error.Code != "invalid_api_key") {
+				t.Fatalf("%s error shape: %s", tc.shape, body)
+			}
+		})
+	}
+	if n := gw.srv.BodyBytesInFlight(); n != 0 {
+		t.Fatalf("refused bodies hold %d bytes", n)
+	}
+	if len(up.requests()) != 0 {
+		t.Fatal("a refused request reached the upstream")
+	}
+}
+
+// Bodies over 16 KiB held at once are bounded by
+// max_request_body_in_flight_mb: past it a key holder gets 503 with
+// Retry-After at once, unread (not a hang), and the bytes come back
+// when the holding request ends, whether it completes or times out.
+func TestBodiesInFlightBound(t *testing.T) {
+	up := newFakeOpenAI(t)
+	cfg := testConfig(dep(0, "m", "openai/m", up.base(), "sk-up"))
+	cfg.General.Raw = map[string]any{"max_request_size_mb": 0.5, "max_request_body_in_flight_mb": 1, "http_read_timeout": "3s"}
+	gw := startGateway(t, cfg)
+	auth := "Authorization: Bearer " + testMasterKey
+	const size = 400 << 10
+
+	a := sendHead(t, gw, "/v1/chat/completions", size, 1000, auth)
+	b := sendHead(t, gw, "/v1/chat/completions", size, 1000, auth)
+	waitFor(t, 5*time.Second, "two bodies admitted", func() bool { return gw.srv.BodyBytesInFlight() == 2*size })
+
+	c := sendHead(t, gw, "/v1/chat/completions", size, 1000, auth)
+	resp, body := readAnswer(t, c)
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), `"code":"request_bodies_in_flight"`) {
+		t.Fatalf("over the bound: %d Retry-After=%q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	m := sendHead(t, gw, "/v1/messages", size, 1000, "x-api-key: "+testMasterKey)
+	if resp, body := readAnswer(t, m); resp.StatusCode != 503 || !strings.Contains(string(body), `"overloaded_error"`) {
+		t.Fatalf("over the bound on /v1/messages: %d %s", resp.StatusCode, body)
+	}
+
+	// a completes: its answer comes and its bytes are returned.
+	_ = a.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(a, chatBodyRest(1000, size)); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.SetReadDeadline(time.Now().Add(5 * time.Second))
+	ra, err := http.ReadResponse(bufio.NewReader(a), nil)
+	if err != nil || ra.StatusCode != 200 {
+		t.Fatalf("admitted body: %v %v", ra, err)
+	}
+	ra.Body.Close()
+	// b stalls: http_read_timeout cuts it with 408 and frees its bytes.
+	_ = b.SetReadDeadline(time.Now().Add(5 * time.Second))
+	rb, err := http.ReadResponse(bufio.NewReader(b), nil)
+	if err != nil || rb.StatusCode != 408 {
+		t.Fatalf("stalled upload: %v %v", rb, err)
+	}
+	waitFor(t, 5*time.Second, "body bytes back to 0", func() bool { return gw.srv.BodyBytesInFlight() == 0 })
+
+	// Room again.
+	r := rawPost(t, gw, "/v1/chat/completions", chatBodyPrefix(1000)+chatBodyRest(1000, size), testMasterKey)
+	if r.StatusCode != 200 {
+		t.Fatalf("after the bound freed: %d %s", r.StatusCode, r.Body)
+	}
+	if n := gw.srv.BodyBytesInFlight(); n != 0 {
+		t.Fatalf("%d bytes left in flight", n)
+	}
+}
+
+// A budget smaller than the largest body would refuse such bodies
+// forever: the config is rejected, naming the key.
+func TestBodiesInFlightBelowMaxBodyRejected(t *testing.T) {
+	cfg := testConfig()
+	cfg.General.Raw = map[string]any{"max_request_size_mb": 64, "max_request_body_in_flight_mb": 32}
+	err := CheckConfig(cfg)
+	if err == nil || !strings.Contains(err.Error(), "max_request_body_in_flight_mb") {
+		t.Fatalf("want an error naming max_request_body_in_flight_mb, got %v", err)
+	}
+}
+
+// BenchmarkBodyAdmission is what a body over 16 KiB adds to its
+// request: the key check and bytes-in-flight reservation from the
+// headers, the hold's hand-over to the request and its release.
+func BenchmarkBodyAdmission(b *testing.B) {
+	cfg := testConfig()
+	reg, err := upstream.NewRegistry(cfg, upstream.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := New(cfg, reg, Options{})
+	var req fasthttp.Request
+	req.Header.SetMethod("POST")
+	req.Header.SetContentLength(64 << 10)
+	req.Header.Set("Authorization", "Bearer "+testMasterKey)
+	b.ReportAllocs()
+	for b.Loop() {
+		s.admitBody(&req.Header)
+		s.bodies.take(&req)
+		req.ResetUserValues()
+	}
+	if s.BodyBytesInFlight() != 0 {
+		b.Fatal("bytes left in flight")
+	}
+}
