@@ -29,6 +29,8 @@ var metricHelp = map[string]string{
 	"llmedge_config_last_reload_success_timestamp_seconds": "Unix time the config in force was loaded.",
 	"llmedge_deployment_in_flight":                         "Calls in flight to a deployment.",
 	"llmedge_deployment_available":                         "1 if a deployment can take calls now, 0 if it is cooling down or unusable.",
+	"llmedge_request_body_bytes_in_flight":                 "Bytes of large request bodies held now (bounded by max_request_body_in_flight_mb).",
+	"llmedge_answer_write_timeouts_total":                  "Answers cut because a write to the client blocked for http_write_timeout.",
 	"process_open_fds":                                     "Open file descriptors (sockets included).",
 	"process_max_fds":                                      "The limit on open file descriptors (RLIMIT_NOFILE).",
 }
