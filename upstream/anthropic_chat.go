@@ -7,6 +7,7 @@ import (
 
 	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/transport"
 	"github.com/valyala/fasthttp"
 )
 
@@ -97,7 +98,7 @@ func (reg *Registry) anthropicAttempt(d *Deployment, g *Group, req *ChatRequest,
 	if req.Anthropic != nil {
 		return reg.anthropicNative(d, g, req, out)
 	}
-	out.x.release(&out.resp)
+	out.x.Release(&out.resp)
 	body, terr := translateRequest(d, req.Body, d.upstreamModelID(g, req.Model), req.Stream)
 	if terr != nil {
 		return terr
@@ -127,9 +128,9 @@ func (reg *Registry) anthropicAnswer(d *Deployment, req *ChatRequest, out *Respo
 		out.startRelay(s, x)
 		return nil
 	}
-	raw, rerr := x.readAll(out.raw[:0], maxResponseBody)
+	raw, rerr := x.ReadAll(out.raw[:0], transport.MaxResponseBody)
 	out.raw = raw
-	x.release(uresp)
+	x.Release(uresp)
 	if rerr != nil {
 		return transportError(d, rerr)
 	}
@@ -156,12 +157,12 @@ func (reg *Registry) anthropicSend(d *Deployment, req *ChatRequest, out *Respons
 
 // firstEvent reads the stream's first meaningful event (pings skipped)
 // so that a failure before it can still be retried elsewhere.
-func firstEvent(d *Deployment, x *exchange, uresp *fasthttp.Response, out *Response) (sse.Event, *Error) {
-	x.readTimeout = d.streamTimeout
+func firstEvent(d *Deployment, x *transport.Exchange, uresp *fasthttp.Response, out *Response) (sse.Event, *Error) {
+	x.ReadTimeout = d.streamTimeout
 	if out.sc == nil {
 		// The scanner stays with the pooled Response, cap included, and
 		// may serve any route next: always the same cap.
-		out.sc = sse.NewScanner(x, maxStreamEvent)
+		out.sc = sse.NewScanner(x, transport.MaxStreamEvent)
 	} else {
 		out.sc.Reset(x)
 	}
@@ -175,8 +176,8 @@ func firstEvent(d *Deployment, x *exchange, uresp *fasthttp.Response, out *Respo
 			continue
 		}
 		if string(name) == "error" {
-			x.failed = true
-			x.release(uresp)
+			x.MarkFailed()
+			x.Release(uresp)
 			return ev, anthropicEventError(d, ev.Data)
 		}
 		return ev, nil

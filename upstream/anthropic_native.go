@@ -14,7 +14,7 @@ import (
 // anthropic-version/anthropic-beta, the deployment's key. A stream is
 // relayed event by event, unchanged.
 func (reg *Registry) anthropicNative(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
-	out.x.release(&out.resp)
+	out.x.Release(&out.resp)
 	uri := d.uri
 	if req.Anthropic.CountTokens {
 		uri = d.ext.countTokensURI

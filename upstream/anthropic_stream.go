@@ -12,6 +12,7 @@ import (
 	"github.com/llmedge/llmedge/internal/errbody"
 	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/transport"
 	"github.com/valyala/fasthttp"
 )
 
@@ -22,7 +23,7 @@ import (
 // sent, which are valid OpenAI literals too, so a text delta costs no
 // allocation.
 type anthropicStream struct {
-	x    *exchange
+	x    *transport.Exchange
 	resp *fasthttp.Response
 	sc   *sse.Scanner
 	d    *Deployment
@@ -72,15 +73,15 @@ const maxContentBlocks = 1 << 16
 
 // start receives the first event (message_start) before Chat returns,
 // so a stream that fails at once is retried like any other failure.
-func (s *anthropicStream) start(d *Deployment, x *exchange, uresp *fasthttp.Response, out *Response, req *ChatRequest) *Error {
+func (s *anthropicStream) start(d *Deployment, x *transport.Exchange, uresp *fasthttp.Response, out *Response, req *ChatRequest) *Error {
 	ev, err := firstEvent(d, x, uresp, out)
 	if err != nil {
 		return err
 	}
 	var ms anMessageStart
 	if string(eventType(ev)) != "message_start" || sonic.Unmarshal(ev.Data, &ms) != nil {
-		x.failed = true
-		x.release(uresp)
+		x.MarkFailed()
+		x.Release(uresp)
 		return &Error{Status: 502, Type: "api_error", Code: "upstream_bad_stream", Retryable: true,
 			Message: fmt.Sprintf("upstream deployment %s: stream did not begin with message_start", d.ID)}
 	}
@@ -126,7 +127,7 @@ func (s *anthropicStream) next() ([]byte, bool, error) {
 
 func (s *anthropicStream) buffered() bool { return s.sc.Buffered() }
 
-func (s *anthropicStream) drain() { drainStream(s.x, s.sc) }
+func (s *anthropicStream) drain() { transport.DrainStream(s.x, s.sc) }
 
 // failure ends the client's stream with an error event and [DONE]: the
 // upstream's own error event, or a transport failure before

@@ -16,6 +16,7 @@ import (
 	"github.com/bytedance/sonic"
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/jsonx"
+	"github.com/llmedge/llmedge/upstream/transport"
 	"github.com/valyala/fasthttp"
 )
 
@@ -190,7 +191,7 @@ func (reg *Registry) bedrockAttempt(d *Deployment, g *Group, req *ChatRequest, o
 	if req.Stream {
 		op = "/converse-stream"
 	}
-	out.x.release(&out.resp)
+	out.x.Release(&out.resp)
 	ureq := &out.req
 	ureq.Reset()
 	ureq.Header.SetMethod(fasthttp.MethodPost)
@@ -224,7 +225,7 @@ func (reg *Registry) bedrockAttempt(d *Deployment, g *Group, req *ChatRequest, o
 	x := &out.x
 	created := time.Now().Unix()
 	if req.Stream {
-		x.readTimeout = d.streamTimeout
+		x.ReadTimeout = d.streamTimeout
 		s := bedrockStreams.Get().(*bedrockStream)
 		s.d, s.x, s.resp, s.dec, s.id, s.created = d, x, uresp, newESDecoder(x, 16<<10), chatID(), created
 		s.model, s.includeUsage, s.usage = req.Model, req.IncludeUsage, &out.Usage
@@ -235,16 +236,16 @@ func (reg *Registry) bedrockAttempt(d *Deployment, g *Group, req *ChatRequest, o
 		}
 		if e := streamException(d, msg); e != nil {
 			s.release()
-			x.failed = true
-			x.release(uresp)
+			x.MarkFailed()
+			x.Release(uresp)
 			return e
 		}
 		s.first = msg
 		out.startRelay(s, x)
 		return nil
 	}
-	raw, err := x.readAll(nil, maxResponseBody)
-	x.release(uresp)
+	raw, err := x.ReadAll(nil, transport.MaxResponseBody)
+	x.Release(uresp)
 	if err != nil {
 		return transportError(d, err)
 	}

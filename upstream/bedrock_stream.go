@@ -11,6 +11,7 @@ import (
 	"github.com/llmedge/llmedge/internal/errbody"
 	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/transport"
 	"github.com/valyala/fasthttp"
 )
 
@@ -42,7 +43,7 @@ type cvStreamEvent struct {
 // chat.completion.chunk events.
 type bedrockStream struct {
 	d            *Deployment
-	x            *exchange
+	x            *transport.Exchange
 	resp         *fasthttp.Response
 	dec          *esDecoder
 	first        *esMessage
@@ -127,7 +128,7 @@ func (s *bedrockStream) failure(dst []byte, err error) ([]byte, error) {
 	}
 	msg, typ, code := midStreamFailure(s.d, err, "mid-event")
 	dst = appendFailureEvent(dst, false, msg, typ, code)
-	if errors.Is(err, errTimeout) {
+	if errors.Is(err, transport.ErrTimeout) {
 		return dst, fmt.Errorf("%w: %s", err, msg)
 	}
 	return dst, err

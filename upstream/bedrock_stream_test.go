@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/upstream/transport"
 )
 
 // A ConverseStream whose body ends before messageStop is a truncated
@@ -22,7 +23,7 @@ func TestBedrockStreamEndingBeforeMessageStopFails(t *testing.T) {
 	var wire []byte
 	wire = append(wire, ev("messageStart", `{"role":"assistant"}`)...)
 	wire = append(wire, ev("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"text":"half an ans"}}`)...)
-	s := &bedrockStream{d: &Deployment{ID: "br-0"}, x: &exchange{}, id: "chatcmpl-1", created: 1, model: []byte("nova")}
+	s := &bedrockStream{d: &Deployment{ID: "br-0"}, x: &transport.Exchange{}, id: "chatcmpl-1", created: 1, model: []byte("nova")}
 	s.dec = newESDecoder(bytes.NewReader(wire), 0)
 	first, err := s.dec.Next()
 	if err != nil {
@@ -38,7 +39,7 @@ func TestBedrockStreamEndingBeforeMessageStopFails(t *testing.T) {
 	// A complete one still ends with [DONE] and no error.
 	wire = append(wire, ev("messageStop", `{"stopReason":"end_turn"}`)...)
 	wire = append(wire, ev("metadata", `{"usage":{"inputTokens":1,"outputTokens":2,"totalTokens":3}}`)...)
-	s = &bedrockStream{d: &Deployment{ID: "br-0"}, x: &exchange{}, id: "chatcmpl-1", created: 1, model: []byte("nova")}
+	s = &bedrockStream{d: &Deployment{ID: "br-0"}, x: &transport.Exchange{}, id: "chatcmpl-1", created: 1, model: []byte("nova")}
 	s.dec = newESDecoder(bytes.NewReader(wire), 0)
 	s.first, _ = s.dec.Next()
 	w.Reset()
@@ -78,7 +79,7 @@ func TestBedrockStreamReportsUsage(t *testing.T) {
 	i := strings.Index(body, `"nova"`)
 	req := &ChatRequest{Body: []byte(body), ModelStart: i, ModelEnd: i + 6, Model: []byte("nova"), Stream: true, WantUsage: true, Cancel: &Cancel{}}
 	out := new(Response)
-	defer out.x.release(&out.resp)
+	defer out.x.Release(&out.resp)
 	if err := reg.Chat(reg.Lookup([]byte("nova")), req, out); err != nil {
 		t.Fatal(err)
 	}

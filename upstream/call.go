@@ -1,353 +1,55 @@
 package upstream
 
 import (
-	"bufio"
-	"errors"
-	"io"
-	"net"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/llmedge/llmedge/upstream/transport"
 	"github.com/valyala/fasthttp"
 )
 
-// ErrCanceled is returned by a call whose Cancel was called (the client
-// went away).
-var ErrCanceled = errors.New("upstream call canceled: client disconnected")
-
-// errBodyTooLarge is returned when a non-stream answer exceeds its cap.
-var errBodyTooLarge = errors.New("upstream response body too large")
-
-// errTimeout is returned when a deadline of the call passed.
-var errTimeout = errors.New("upstream timed out")
-
-// Cancel is shared by everything one client request does upstream: every
-// attempt and every stream read. Cancel it once and whatever is in
-// flight stops at once (its connection is closed); later attempts fail
-// before dialing. The zero value is ready to use.
-type Cancel struct {
-	mu       sync.Mutex
-	canceled atomic.Bool
-	conn     net.Conn
-	wake     chan struct{} // closed on cancel; created lazily for sleepers
-}
-
-// Cancel stops the call. Safe to call from any goroutine, any number of
-// times.
-func (c *Cancel) Cancel() {
-	c.mu.Lock()
-	if c.canceled.Load() {
-		c.mu.Unlock()
-		return
+// call runs one attempt's HTTP exchange for out.req with the
+// deployment's timeouts: a transport failure becomes the client's error,
+// and so does a non-2xx answer, through asErr (the provider's own error
+// format). On success the answer's headers are in the returned response
+// and its body is still unread in out.x.
+func (reg *Registry) call(d *Deployment, req *ChatRequest, out *Response, asErr func(status int, body []byte, h *fasthttp.ResponseHeader) *Error) (*fasthttp.Response, *Error) {
+	x := &out.x
+	*x = transport.Exchange{Pool: d.pool, Cancel: req.Cancel, Obs: &out.Observed, WaitBare: d.slowAnswers()}
+	limit := d.timeout
+	if req.Stream {
+		limit = d.streamTimeout
 	}
-	c.canceled.Store(true)
-	conn := c.conn
-	c.conn = nil
-	if c.wake != nil {
-		close(c.wake)
+	uresp := &out.resp
+	if err := reg.net.Send(x, &out.req, uresp, time.Now().Add(limit), req.Stream, d.readTimeout, d.headers); err != nil {
+		return nil, transportError(d, err)
 	}
-	c.mu.Unlock()
-	if conn != nil {
-		_ = conn.Close()
-	}
-}
-
-// Canceled reports whether Cancel was called.
-func (c *Cancel) Canceled() bool { return c.canceled.Load() }
-
-// Done returns a channel closed on Cancel (for waits between retries).
-func (c *Cancel) Done() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.wake == nil {
-		c.wake = make(chan struct{})
-		if c.canceled.Load() {
-			close(c.wake)
+	status := uresp.StatusCode()
+	if status < 200 || status > 299 {
+		body, err := x.ReadAll(nil, transport.MaxErrorBody)
+		x.Release(uresp)
+		if err != nil && len(body) == 0 {
+			return nil, transportError(d, err)
 		}
+		return nil, asErr(status, body, &uresp.Header)
 	}
-	return c.wake
+	return uresp, nil
 }
 
-// Reset makes c reusable (pooling). Only when nothing uses it.
-func (c *Cancel) Reset() {
-	c.canceled.Store(false)
-	c.conn = nil
-	c.wake = nil
+// slowAnswerTTFB is the average time to first byte from which a
+// deployment's calls wait for the answer without a read buffer: an LLM
+// call waits seconds for its first byte, and holding the 8 KiB header
+// reader all that time is what 10,000 calls in flight would pay (80 MB);
+// one more read syscall per call is nothing beside such a wait. An
+// upstream that answers faster (a local server, a cache, the bench's
+// fake) keeps the single read.
+const slowAnswerTTFB = 5 * time.Millisecond
+
+// slowAnswers reports whether d's calls wait bare: its average time to
+// first byte is past slowAnswerTTFB, or not known yet.
+func (d *Deployment) slowAnswers() bool {
+	l := d.health.latency.Load()
+	return l == 0 || l > int64(slowAnswerTTFB)
 }
 
-// attach registers the connection an attempt is using; false means the
-// call was already canceled (the caller must drop the connection).
-func (c *Cancel) attach(conn net.Conn) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.canceled.Load() {
-		return false
-	}
-	c.conn = conn
-	return true
-}
-
-func (c *Cancel) detach() {
-	c.mu.Lock()
-	c.conn = nil
-	c.mu.Unlock()
-}
-
-// exchange is one HTTP request/response on a pooled connection whose
-// body is read incrementally with a deadline per read.
-type exchange struct {
-	pool   connPool
-	cancel *Cancel
-	pc     pooledConn
-	// br reads the response headers; the body reader releases it as
-	// soon as the bytes it buffered are consumed (body.go).
-	br      *bufio.Reader
-	framing bodyFraming
-	left    uint64 // body bytes still to read (bodyLength)
-	chunks  chunkDecoder
-	eof     bool
-	failed  bool
-	// armed is the read deadline set on the connection (zero: none).
-	armed time.Time
-	// readTimeout is set as a fresh deadline before every body read
-	// (stream gap timeout); 0 keeps the deadline fixed.
-	readTimeout time.Duration
-	// deadline, when set, caps every read deadline (a non-stream call's
-	// whole-call timeout).
-	deadline time.Time
-	// obs accumulates the time spent waiting on the upstream (optional).
-	obs *Observed
-	// waitBare waits for the answer's first byte without a read buffer
-	// (slowAnswers); lead holds that byte for the header reader.
-	waitBare bool
-	lead     leadByte
-	// dec decodes a gzip-coded body (encoding.go); nil for identity.
-	dec *bodyDecoder
-}
-
-// roundTrip sends req and reads the response headers into resp (whose
-// body is then streamed by x.Read). headerDeadline bounds the wait for
-// the response headers.
-func (x *exchange) roundTrip(req *fasthttp.Request, resp *fasthttp.Response, headerDeadline time.Time) (err error) {
-	if x.cancel.Canceled() {
-		return ErrCanceled
-	}
-	if x.obs != nil {
-		defer x.obs.waited(time.Now(), &err)
-	}
-	for {
-		stale, err := x.try(req, resp, headerDeadline)
-		if !stale || x.cancel.Canceled() {
-			return err
-		}
-		// A kept-alive connection the upstream had closed while it sat
-		// idle (uvicorn and Node close after 5 s, well before our idle
-		// timeout): the request never reached a live server, so it is
-		// sent again on another connection. Each stale one is closed,
-		// so this ends with a fresh dial at the latest.
-	}
-}
-
-// try is one attempt of roundTrip on one pooled connection. stale
-// reports a failure that shows the connection was already closed by the
-// upstream: a reused connection that failed while sending, or closed
-// before the first byte of the answer.
-func (x *exchange) try(req *fasthttp.Request, resp *fasthttp.Response, headerDeadline time.Time) (stale bool, err error) {
-	x.failed, x.eof = false, false // a stale connection's failure is not this one's
-	wait := time.Until(headerDeadline)
-	if wait <= 0 {
-		return false, errTimeout
-	}
-	pc, err := x.pool.acquire(wait)
-	if err != nil {
-		return false, err
-	}
-	conn := pc.Conn()
-	if !x.cancel.attach(conn) {
-		pc.put(false)
-		return false, ErrCanceled
-	}
-	x.pc = pc
-	reused := pc.reused()
-	hc := x.pool.client()
-	// One deadline for the request's write and the answer's headers
-	// (one runtime timer serves both when they are equal).
-	x.armed = headerDeadline
-	if err := conn.SetDeadline(headerDeadline); err != nil {
-		return false, x.fail(err)
-	}
-	bw := hc.AcquireWriter(conn)
-	err = req.Write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	hc.ReleaseWriter(bw)
-	if err != nil {
-		return reused && !isTimeout(err), x.fail(err)
-	}
-	if x.waitBare {
-		if err := x.lead.wait(conn); err != nil {
-			// Closed before the first byte (a reset included), as
-			// fasthttp reports it for the read below.
-			return reused && !isTimeout(err), x.fail(err)
-		}
-		x.br = hc.AcquireReader(conn)
-		x.br.Reset(&x.lead)
-	} else {
-		x.br = hc.AcquireReader(conn)
-	}
-	if err := readResponseHeader(resp, x.br); err != nil {
-		// fasthttp reports any failure before the first byte of the
-		// headers (a reset included) as io.EOF.
-		return reused && err == io.EOF, x.fail(err)
-	}
-	x.framing, x.left, x.chunks = bodyFramingOf(resp), 0, chunkDecoder{}
-	switch x.framing {
-	case bodyNone:
-		x.eof = true
-	case bodyLength:
-		x.left = uint64(resp.Header.ContentLength())
-		x.eof = x.left == 0
-	}
-	if err := x.setDecoder(resp); err != nil {
-		return false, x.fail(err)
-	}
-	return false, nil
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, fasthttp.ErrTimeout)
-}
-
-// Read reads the response body, decoded when the upstream compressed it
-// (encoding.go).
-func (x *exchange) Read(p []byte) (int, error) {
-	if x.dec != nil && x.pc != nil {
-		return x.dec.read(p)
-	}
-	return x.readPlain(p)
-}
-
-// readPlain reads the response body as sent. With readTimeout set, the read fails
-// when no byte comes within readTimeout (and never past deadline). The
-// connection's deadline is not moved before every read (a timer update
-// per event): it stays where an earlier read armed it, which is never
-// later than this read's own limit, and when it fires early the read
-// re-arms it to its own limit and goes on. So a stream whose events
-// come faster than readTimeout updates its timer once per readTimeout,
-// and a stall is still noticed exactly readTimeout after the last byte.
-func (x *exchange) readPlain(p []byte) (int, error) {
-	if x.pc == nil || x.eof {
-		return 0, io.EOF
-	}
-	var start, limit time.Time
-	if x.readTimeout > 0 || x.obs != nil {
-		start = time.Now()
-	}
-	if x.readTimeout > 0 {
-		limit = start.Add(x.readTimeout)
-		if !x.deadline.IsZero() && x.deadline.Before(limit) {
-			limit = x.deadline
-		}
-		if x.armed.IsZero() || x.armed.After(limit) {
-			if err := x.arm(limit); err != nil {
-				return 0, x.mapErr(err)
-			}
-		}
-	}
-	n, err := x.readBody(p)
-	for err != nil && !limit.IsZero() && x.armed.Before(limit) && isTimeout(err) && time.Now().Before(limit) {
-		// The deadline an earlier read armed came first: this read
-		// still has time.
-		if err = x.arm(limit); err != nil {
-			break
-		}
-		n, err = x.readBody(p)
-	}
-	if x.obs != nil {
-		x.obs.UpstreamWait += time.Since(start)
-	}
-	if err == io.EOF {
-		x.eof = true
-		return n, io.EOF
-	}
-	if err != nil {
-		x.failed = true
-		return n, x.mapErr(err)
-	}
-	return n, nil
-}
-
-// arm sets the connection's read deadline.
-func (x *exchange) arm(dl time.Time) error {
-	x.armed = dl
-	return x.pc.Conn().SetReadDeadline(dl)
-}
-
-// readAll reads the rest of the body into dst, up to limit bytes.
-func (x *exchange) readAll(dst []byte, limit int) ([]byte, error) {
-	for {
-		if len(dst) == cap(dst) {
-			dst = append(dst, 0)[:len(dst)]
-		}
-		n, err := x.Read(dst[len(dst):cap(dst)])
-		dst = dst[:len(dst)+n]
-		if err == io.EOF {
-			return dst, nil
-		}
-		if err != nil {
-			return dst, err
-		}
-		if limit > 0 && len(dst) > limit {
-			x.failed = true
-			return dst, errBodyTooLarge
-		}
-	}
-}
-
-func (x *exchange) mapErr(err error) error {
-	if x.cancel.Canceled() {
-		return ErrCanceled
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return errTimeout
-	}
-	if errors.Is(err, fasthttp.ErrTimeout) {
-		return errTimeout
-	}
-	return err
-}
-
-func (x *exchange) fail(err error) error {
-	x.failed = true
-	err = x.mapErr(err)
-	x.release(nil)
-	return err
-}
-
-// release returns the connection to the pool when the body was read to
-// its end cleanly, else closes it. resp (optional) is checked for
-// Connection: close.
-func (x *exchange) release(resp *fasthttp.Response) {
-	if x.pc == nil {
-		return
-	}
-	x.cancel.detach()
-	reuse := !x.failed && x.eof && x.framing != bodyClose && !x.cancel.Canceled() && (resp == nil || !resp.ConnectionClose())
-	hc := x.pool.client()
-	if x.br != nil {
-		hc.ReleaseReader(x.br)
-		x.br = nil
-	}
-	if x.dec != nil {
-		x.dec.free()
-		x.dec = nil
-	}
-	// A kept connection keeps its deadlines: nothing reads or writes it
-	// while it idles, and the next exchange sets both before using it.
-	x.pc.put(reuse)
-	x.pc = nil
-}
+// configured). Call it on shutdown.
+func (r *Registry) Close() error { return r.net.Cookies.Save() }

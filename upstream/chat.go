@@ -5,14 +5,8 @@ import (
 	"sync"
 
 	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/transport"
 	"github.com/valyala/fasthttp"
-)
-
-// maxErrorBody caps how much of an upstream error body is read;
-// maxResponseBody caps a non-stream answer.
-const (
-	maxErrorBody    = 1 << 20
-	maxResponseBody = 64 << 20
 )
 
 // ChatRequest is one OpenAI chat completion as received from a client.
@@ -78,7 +72,7 @@ type Response struct {
 
 	req  fasthttp.Request
 	resp fasthttp.Response
-	x    exchange
+	x    transport.Exchange
 	// relay is the Stream of a streamed answer (relay.go); sc the
 	// scanner of an upstream SSE stream, kept with its buffer.
 	relay  relay
@@ -100,7 +94,7 @@ func AcquireResponse() *Response { return responsePool.Get().(*Response) }
 
 // ReleaseResponse closes r's stream (if any) and returns r to the pool.
 func ReleaseResponse(r *Response) {
-	r.x.release(&r.resp)
+	r.x.Release(&r.resp)
 	r.freeSlot()
 	r.resp.Reset()
 	r.req.Reset()

@@ -1,8 +1,9 @@
 // Package upstream owns everything on the provider side of llmedge: the
 // deployments built from the config, the router (selection, retries,
-// cooldowns, fallbacks, max_parallel_requests slots), one connection
-// pool per upstream host, the providers' wire formats, timeouts and
-// cancellation.
+// cooldowns, fallbacks, max_parallel_requests slots), the providers'
+// wire formats and the timeouts of a call. Moving bytes to a provider
+// host (pools, dialing, the exchange and its cancellation, body framing,
+// redirects, cookies) is upstream/transport's.
 //
 // Providers are descriptors (provider.go): each one, in its own files,
 // declares the routes its API serves, how a deployment is built from

@@ -9,6 +9,7 @@ import (
 
 	"github.com/llmedge/llmedge/internal/errbody"
 	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/transport"
 	"github.com/valyala/fasthttp"
 )
 
@@ -100,29 +101,29 @@ func upstreamError(d *Deployment, status int, body []byte, retryAfter []byte) *E
 }
 
 // transportError maps a connection failure to the client's error: the
-// deployment, its configured host and the kind of failure (failure.go);
+// deployment, its configured host and the kind of failure (transport/failure.go);
 // the error's own text goes to Detail.
 func transportError(d *Deployment, err error) *Error {
 	switch {
-	case errors.Is(err, errTimeout):
+	case errors.Is(err, transport.ErrTimeout):
 		return &Error{Status: 408, Type: "timeout_error", Code: "upstream_timeout", Retryable: true,
 			Message: fmt.Sprintf("upstream deployment %s (model %q) timed out", d.ID, d.ModelName)}
 	case errors.Is(err, ErrCanceled):
 		return &Error{Status: 499, Type: "api_error", Code: "client_closed_request", Message: ErrCanceled.Error()}
 	}
-	if errors.Is(err, errBodyTooLarge) || errors.Is(err, sse.ErrEventTooLarge) || errors.Is(err, fasthttp.ErrBodyTooLarge) {
+	if errors.Is(err, transport.ErrBodyTooLarge) || errors.Is(err, sse.ErrEventTooLarge) || errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		// The same deployment would send the same answer again: not
 		// worth a retry, and the upstream is up, so not a 503.
 		return &Error{Status: 502, Type: "api_error", Code: "upstream_response_too_large",
 			Message: fmt.Sprintf("upstream deployment %s (model %q) sent an answer larger than llmedge accepts", d.ID, d.ModelName)}
 	}
-	var re *redirectError
+	var re *transport.RedirectError
 	if errors.As(err, &re) {
 		return &Error{Status: 502, Type: "api_error", Code: "upstream_redirect",
-			Message: fmt.Sprintf("upstream deployment %s (model %q) %s", d.ID, d.ModelName, re.msg)}
+			Message: fmt.Sprintf("upstream deployment %s (model %q) %s", d.ID, d.ModelName, re.Error())}
 	}
-	kind := failureKind(err)
-	if strings.HasPrefix(kind, malformedAnswer) {
+	kind := transport.FailureKind(err)
+	if strings.HasPrefix(kind, transport.MalformedAnswer) {
 		// The upstream is up and answered wrong: another attempt may
 		// meet a sounder server behind the same name.
 		return &Error{Status: 502, Type: "api_error", Code: "upstream_bad_response", Retryable: true,
@@ -132,4 +133,10 @@ func transportError(d *Deployment, err error) *Error {
 	return &Error{Status: 503, Type: "service_unavailable_error", Code: "upstream_unavailable", Retryable: true,
 		Message: fmt.Sprintf("upstream deployment %s (model %q) at %s is unreachable: %s", d.ID, d.ModelName, d.host, kind),
 		Detail:  failureDetail(d, err)}
+}
+
+// failureDetail is err's full text for the log, scrubbed of d's
+// secrets, naming the deployment and host.
+func failureDetail(d *Deployment, err error) string {
+	return "deployment " + d.ID + " (" + d.host + "): " + string(d.scrub([]byte(err.Error())))
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/transport"
 	"github.com/valyala/fasthttp"
 )
 
@@ -76,7 +77,7 @@ func chatURL(base string) string {
 // server with only "model" rewritten.
 func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
 	// A previous attempt may have left a connection.
-	out.x.release(&out.resp)
+	out.x.Release(&out.resp)
 	ureq := &out.req
 	ureq.Reset()
 	ureq.Header.SetMethod(req.Route.spec().method)
@@ -113,7 +114,7 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 	out.upResp = uresp
 	if req.Stream && bytes.HasPrefix(uresp.Header.ContentType(), []byte("text/event-stream")) {
 		if out.sc == nil {
-			out.sc = sse.NewScanner(x, maxStreamEvent)
+			out.sc = sse.NewScanner(x, transport.MaxStreamEvent)
 		} else {
 			out.sc.Reset(x)
 		}
@@ -122,7 +123,7 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 			// An upstream keep-alive (": OPENROUTER PROCESSING") is not
 			// an answer: a failure may still be retried. It proves the
 			// upstream alive, so the wait is renewed.
-			x.readTimeout = d.streamTimeout
+			x.ReadTimeout = d.streamTimeout
 			ev, err = out.sc.Next()
 		}
 		if err != nil {
@@ -130,7 +131,7 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 		}
 		// The first event came within the deadline of the headers; from
 		// now on every gap gets stream_timeout.
-		x.readTimeout = d.streamTimeout
+		x.ReadTimeout = d.streamTimeout
 		// Nothing is retried after the first event: free the request
 		// body now rather than holding a long prompt for the stream's life.
 		ureq.ResetBody()

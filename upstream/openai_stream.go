@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/transport"
 )
 
 // passStream translates an OpenAI-compatible upstream stream: every
@@ -55,7 +56,7 @@ func (s *passStream) next() ([]byte, bool, error) {
 func (s *passStream) failure(dst []byte, err error) ([]byte, error) {
 	msg, typ, code := midStreamFailure(s.d, err, "mid-event")
 	dst = appendFailureEvent(dst, s.named, msg, typ, code)
-	if errors.Is(err, errTimeout) {
+	if errors.Is(err, transport.ErrTimeout) {
 		return dst, fmt.Errorf("%w: %s", err, msg)
 	}
 	return dst, err

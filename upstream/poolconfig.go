@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/upstream/transport"
 )
 
 // Connection pool settings from the config: router_settings.connection_pool
@@ -58,17 +59,12 @@ func poolSettingsFrom(m any, path string, base PoolSettings) (PoolSettings, conf
 	return s, errs
 }
 
-// key identifies settings for pool sharing (Dial is per Registry).
-func (s PoolSettings) key() string {
-	return fmt.Sprintf("%d|%s|%s|%s|%s|%d", s.MaxConns, s.MaxConnWait, s.IdleTimeout, s.DialTimeout, s.WriteTimeout, s.ReadBufferSize)
-}
-
 // deploymentPool returns the pool for d's host with d's settings.
-func (r *Registry) deploymentPool(cd *config.Deployment, addr string, tls bool) (connPool, time.Duration, *config.Error) {
-	s, errs := poolSettingsFrom(cd.Params["connection_pool"], fmt.Sprintf("model_list[%d].litellm_params.connection_pool", cd.Index), r.pools.settings)
+func (r *Registry) deploymentPool(cd *config.Deployment, addr string, tls bool) (transport.Pool, time.Duration, *config.Error) {
+	s, errs := poolSettingsFrom(cd.Params["connection_pool"], fmt.Sprintf("model_list[%d].litellm_params.connection_pool", cd.Index), r.net.Pools.Settings())
 	if len(errs) > 0 {
 		return nil, 0, errs[0]
 	}
-	s = s.withDefaults()
-	return r.pools.getWith(addr, tls, s), s.ReadTimeout, nil
+	s = s.WithDefaults()
+	return r.net.Pools.GetWith(addr, tls, s), s.ReadTimeout, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/jsonx"
+	"github.com/llmedge/llmedge/upstream/transport"
 )
 
 // Defaults for calls whose config sets no timeout.
@@ -52,7 +53,7 @@ type Deployment struct {
 	// provider is what the deployment's provider prefix names
 	// (provider.go); nil when llmedge does not serve it.
 	provider *provider
-	pool     connPool
+	pool     transport.Pool
 	// uri is the full upstream chat URL; host is its Host header.
 	uri  string
 	host string
@@ -116,10 +117,10 @@ type Registry struct {
 	groups   map[string]*Group
 	patterns []*Group
 	order    []*Group
-	pools    *pools
+	// net is the pools and cookie store every exchange uses.
+	net      transport.Session
 	warnings []string
 	policy   policy
-	cookies  *cookieJar
 	obs      Observer  // metrics hooks (observe.go); nil = none
 	freed    slotFreed // wakes calls waiting for a deployment slot
 }
@@ -131,7 +132,7 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
-	r := &Registry{groups: make(map[string]*Group), pools: newPools(opts.Pool)}
+	r := &Registry{groups: make(map[string]*Group), net: transport.Session{Pools: transport.NewPools(opts.Pool)}}
 	errs := r.initRouter(cfg, opts)
 	for _, cd := range cfg.Deployments {
 		d, err := r.build(cd, cfg, opts, lookup)

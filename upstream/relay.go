@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/transport"
 	"github.com/valyala/fasthttp"
 )
 
@@ -62,13 +62,13 @@ type relay struct {
 	t translator
 	// x is the upstream exchange, marked failed (not reused) when the
 	// stream fails; nil for answers made in-process.
-	x *exchange
+	x *transport.Exchange
 	// errBuf holds the final error event.
 	errBuf []byte
 }
 
 // start makes out's answer the stream t translates.
-func (out *Response) startRelay(t translator, x *exchange) {
+func (out *Response) startRelay(t translator, x *transport.Exchange) {
 	out.relay.t, out.relay.x = t, x
 	out.Stream = &out.relay
 }
@@ -113,7 +113,7 @@ func (r *relay) fail(w Writer, err error) error {
 		return ErrCanceled
 	}
 	if r.x != nil {
-		r.x.failed = true
+		r.x.MarkFailed()
 	}
 	var ret error
 	r.errBuf, ret = r.t.failure(r.errBuf[:0], err)
@@ -128,7 +128,7 @@ func (r *relay) fail(w Writer, err error) error {
 // failure before it could be retried), then the scanner's. It gives the
 // translator buffered and drain.
 type sseEvents struct {
-	x     *exchange
+	x     *transport.Exchange
 	sc    *sse.Scanner
 	first sse.Event
 	// started: first has been handed out; eof: the body ended (nothing
@@ -156,16 +156,16 @@ func (s *sseEvents) buffered() bool { return s.sc.Buffered() }
 // the connection can be reused.
 func (s *sseEvents) drain() {
 	if !s.eof {
-		drainStream(s.x, s.sc)
+		transport.DrainStream(s.x, s.sc)
 	}
 }
 
 // firstEventFailed ends an attempt whose stream failed before its
 // first event: the connection is not reused, and the failure, like any
 // before the client has a byte, may be retried elsewhere.
-func firstEventFailed(d *Deployment, x *exchange, uresp *fasthttp.Response, err error) *Error {
-	x.failed = true
-	x.release(uresp)
+func firstEventFailed(d *Deployment, x *transport.Exchange, uresp *fasthttp.Response, err error) *Error {
+	x.MarkFailed()
+	x.Release(uresp)
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		return &Error{Status: 502, Type: "api_error", Code: "upstream_empty_stream", Retryable: true,
 			Message: fmt.Sprintf("upstream deployment %s closed the stream before its first event", d.ID)}
@@ -177,42 +177,13 @@ func firstEventFailed(d *Deployment, x *exchange, uresp *fasthttp.Response, err 
 // upstream sent it, with its status and content type.
 func (out *Response) readAnswer(d *Deployment, uresp *fasthttp.Response) *Error {
 	status := uresp.StatusCode()
-	body, err := out.x.readAll(out.Body[:0], maxResponseBody)
+	body, err := out.x.ReadAll(out.Body[:0], transport.MaxResponseBody)
 	out.Body = body
-	out.x.release(uresp)
+	out.x.Release(uresp)
 	if err != nil {
 		return transportError(d, err)
 	}
 	out.StatusCode = status
 	out.ContentType = append(out.ContentType[:0], uresp.Header.ContentType()...)
 	return nil
-}
-
-// maxStreamEvent caps one upstream stream event. A Responses API
-// response.completed event repeats the whole response (instructions,
-// tools, every output item), which for coding agents can pass the SSE
-// codec's 1 MiB default.
-const maxStreamEvent = 16 << 20
-
-// drainTimeout bounds reading what follows a stream's last event
-// ([DONE], message_stop): usually just the end of the chunked body,
-// which lets the connection be reused. An upstream that holds the
-// stream open (or keeps sending keep-alives) after the answer is
-// complete must not hold the client's response open with it: past the
-// bound the connection is closed instead.
-const drainTimeout = time.Second
-
-// drainStream reads the rest of a finished stream for at most
-// drainTimeout.
-func drainStream(x *exchange, sc *sse.Scanner) {
-	dl := time.Now().Add(drainTimeout)
-	if x.deadline.IsZero() || dl.Before(x.deadline) {
-		x.deadline = dl
-	}
-	x.readTimeout = drainTimeout
-	for {
-		if _, err := sc.Next(); err != nil {
-			return
-		}
-	}
 }

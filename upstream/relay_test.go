@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/transport"
 )
 
 // flushCounter records what was flushed and how often.
@@ -36,7 +37,7 @@ func TestAnthropicChatStreamCutMidwayEndsWithErrorAndDone(t *testing.T) {
 	body := "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"half\"}}\n\n"
 	s := streamFor(t, false)
 	s.sc = sse.NewScanner(strings.NewReader(body), 0)
-	x := &exchange{}
+	x := &transport.Exchange{}
 	r := &relay{t: s, x: x}
 	var w flushCounter
 	err := r.Relay(&w)
@@ -47,8 +48,8 @@ func TestAnthropicChatStreamCutMidwayEndsWithErrorAndDone(t *testing.T) {
 	if !strings.Contains(out, `"content":"half"`) || !strings.Contains(out, `"code":"upstream_stream_error"`) || !strings.HasSuffix(out, "data: [DONE]\n\n") {
 		t.Fatalf("client stream:\n%s", out)
 	}
-	if !strings.Contains(out, "before message_stop") || !x.failed {
-		t.Fatalf("failure not reported as a cut before message_stop (failed=%v):\n%s", x.failed, out)
+	if !strings.Contains(out, "before message_stop") || !x.Failed() {
+		t.Fatalf("failure not reported as a cut before message_stop (failed=%v):\n%s", x.Failed(), out)
 	}
 }
 
@@ -59,7 +60,7 @@ func TestAnthropicChatStreamErrorEventMidway(t *testing.T) {
 	s := streamFor(t, false)
 	s.sc = sse.NewScanner(strings.NewReader(body), 0)
 	var w flushCounter
-	err := (&relay{t: s, x: &exchange{}}).Relay(&w)
+	err := (&relay{t: s, x: &transport.Exchange{}}).Relay(&w)
 	var ue *Error
 	if !errors.As(err, &ue) || ue.Code != "overloaded_error" || ue.Status != 529 {
 		t.Fatalf("Relay = %#v", err)
@@ -74,7 +75,7 @@ func TestAnthropicChatStreamErrorEventMidway(t *testing.T) {
 // "event: error" (no [DONE]: the format has none).
 func TestNativeAnthropicStreamCutMidwayEndsWithErrorEvent(t *testing.T) {
 	first := sse.Event{Name: []byte("message_start"), Raw: []byte("event: message_start\ndata: {}\n\n")}
-	s := &nativeStream{sseEvents: sseEvents{x: &exchange{}, sc: sse.NewScanner(strings.NewReader("event: content_block_delta\ndata: {\"ty"), 0), first: first}, d: &Deployment{ID: "an-0"}}
+	s := &nativeStream{sseEvents: sseEvents{x: &transport.Exchange{}, sc: sse.NewScanner(strings.NewReader("event: content_block_delta\ndata: {\"ty"), 0), first: first}, d: &Deployment{ID: "an-0"}}
 	var w flushCounter
 	err := (&relay{t: s, x: s.x}).Relay(&w)
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
@@ -97,7 +98,7 @@ func TestRelayFlushesPerBurstAndStopsWhenClientGone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return &passStream{sseEvents: sseEvents{x: &exchange{}, sc: sc, first: first}, d: &Deployment{ID: "d"}}
+		return &passStream{sseEvents: sseEvents{x: &transport.Exchange{}, sc: sc, first: first}, d: &Deployment{ID: "d"}}
 	}
 	s := newPass()
 	s.eof = true // nothing to drain from a bytes.Reader

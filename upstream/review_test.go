@@ -10,12 +10,13 @@ import (
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/transport"
 )
 
 // Responses are pooled across routes and providers, and so is their SSE
 // scanner, whose event size cap survives Reset. The Anthropic path
 // created it with the 1 MiB default, so an OpenAI stream later served by
-// that Response failed on events past 1 MiB that maxStreamEvent (16 MiB)
+// that Response failed on events past 1 MiB that transport.MaxStreamEvent (16 MiB)
 // allows — depending on which call the pool had handed the Response to
 // first.
 func TestPooledScannerKeepsStreamEventCap(t *testing.T) {
@@ -56,14 +57,14 @@ func TestPooledScannerKeepsStreamEventCap(t *testing.T) {
 			t.Fatalf("big event not relayed")
 		}
 	}
-	out.x.release(&out.resp)
+	out.x.Release(&out.resp)
 }
 
 // An answer over llmedge's caps is the upstream's doing and would come
 // back the same on a retry: 502, not a retryable 503.
 func TestTooLargeAnswerIsNotRetried(t *testing.T) {
 	d := &Deployment{ID: "d-0", ModelName: "m"}
-	for _, err := range []error{errBodyTooLarge, sse.ErrEventTooLarge, fmt.Errorf("reading: %w", sse.ErrEventTooLarge)} {
+	for _, err := range []error{transport.ErrBodyTooLarge, sse.ErrEventTooLarge, fmt.Errorf("reading: %w", sse.ErrEventTooLarge)} {
 		e := transportError(d, err)
 		if e.Status != 502 || e.Retryable || e.Code != "upstream_response_too_large" {
 			t.Errorf("%v -> status %d retryable %v code %q", err, e.Status, e.Retryable, e.Code)

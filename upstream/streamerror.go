@@ -7,6 +7,7 @@ import (
 
 	"github.com/llmedge/llmedge/internal/errbody"
 	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/transport"
 )
 
 // midStreamFailure says what the client is told when a stream's
@@ -15,12 +16,12 @@ import (
 // ("mid-event", "before message_stop").
 func midStreamFailure(d *Deployment, err error, eof string) (msg, typ, code string) {
 	switch {
-	case errors.Is(err, errTimeout):
+	case errors.Is(err, transport.ErrTimeout):
 		return fmt.Sprintf("upstream deployment %s stalled: no stream event within stream_timeout (%s)", d.ID, d.streamTimeout), "timeout_error", "upstream_timeout"
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Sprintf("upstream deployment %s closed the stream %s", d.ID, eof), "api_error", "upstream_stream_error"
 	}
-	return fmt.Sprintf("upstream deployment %s at %s failed mid-stream: %s", d.ID, d.host, failureKind(err)), "api_error", "upstream_stream_error"
+	return fmt.Sprintf("upstream deployment %s at %s failed mid-stream: %s", d.ID, d.host, transport.FailureKind(err)), "api_error", "upstream_stream_error"
 }
 
 // AppendStreamError appends the SSE events that end a stream of route r

@@ -37,7 +37,7 @@ func (r *Registry) buildVertexAnthropic(d *Deployment, prefix, model string) *co
 // vertexAnthropicAttempt serves one OpenAI chat request on a Claude
 // deployment of Vertex AI.
 func (reg *Registry) vertexAnthropicAttempt(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
-	out.x.release(&out.resp)
+	out.x.Release(&out.resp)
 	body, terr := translateRequest(d, req.Body, "", req.Stream)
 	if terr != nil {
 		return terr

@@ -1,4 +1,4 @@
-package upstream
+package transport
 
 import (
 	"crypto/tls"
@@ -17,13 +17,13 @@ import (
 // fasthttp's header parse errors quote the upstream's bytes. The client
 // is told the deployment, its configured host and the kind of failure.
 
-// failureKind says in a few words what went wrong with the connection or
+// FailureKind says in a few words what went wrong with the connection or
 // the answer's framing, for a client-facing message.
-func failureKind(err error) string {
+func FailureKind(err error) string {
 	var dns *net.DNSError
 	var small *fasthttp.ErrSmallBuffer
 	switch {
-	case errors.Is(err, errTimeout), isTimeout(err):
+	case errors.Is(err, ErrTimeout), isTimeout(err):
 		return "timed out"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
@@ -38,9 +38,9 @@ func failureKind(err error) string {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, fasthttp.ErrConnectionClosed):
 		return "connection closed before the answer was complete"
 	case errors.As(err, &small):
-		return malformedAnswer + ": response headers too large"
+		return MalformedAnswer + ": response headers too large"
 	case errors.Is(err, errUnsupportedEncoding):
-		return malformedAnswer + ": " + errUnsupportedEncoding.Error()
+		return MalformedAnswer + ": " + errUnsupportedEncoding.Error()
 	}
 	var op *net.OpError
 	if errors.As(err, &op) {
@@ -48,11 +48,11 @@ func failureKind(err error) string {
 	}
 	// What is left was read from the upstream and did not parse: a
 	// status line, headers, chunk framing or a compressed body.
-	return malformedAnswer
+	return MalformedAnswer
 }
 
-// malformedAnswer starts the kind of a failure to parse the answer.
-const malformedAnswer = "malformed answer"
+// MalformedAnswer starts the kind of a failure to parse the answer.
+const MalformedAnswer = "malformed answer"
 
 func isTLSFailure(err error) bool {
 	var rec tls.RecordHeaderError
@@ -64,10 +64,4 @@ func isTLSFailure(err error) bool {
 	return errors.As(err, &rec) || errors.As(err, &alert) || errors.As(err, &verify) ||
 		errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &invalid) ||
 		errors.Is(err, fasthttp.ErrTLSHandshakeTimeout)
-}
-
-// failureDetail is err's full text for the log, scrubbed of d's
-// secrets, naming the deployment and host.
-func failureDetail(d *Deployment, err error) string {
-	return "deployment " + d.ID + " (" + d.host + "): " + string(d.scrub([]byte(err.Error())))
 }

@@ -1,11 +1,10 @@
-package upstream
+package transport
 
 import (
 	"bufio"
 	"errors"
 	"io"
 	"net"
-	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -18,22 +17,6 @@ import (
 // first event is relayed, instead of staying with the stream for its
 // whole life (10,000 open streams hold 80 MB less), and an event is
 // copied once, not twice.
-
-// slowAnswerTTFB is the average time to first byte from which a
-// deployment's calls wait for the answer without a read buffer: an LLM
-// call waits seconds for its first byte, and holding the 8 KiB header
-// reader all that time is what 10,000 calls in flight would pay (80 MB);
-// one more read syscall per call is nothing beside such a wait. An
-// upstream that answers faster (a local server, a cache, the bench's
-// fake) keeps the single read.
-const slowAnswerTTFB = 5 * time.Millisecond
-
-// slowAnswers reports whether d's calls wait bare: its average time to
-// first byte is past slowAnswerTTFB, or not known yet.
-func (d *Deployment) slowAnswers() bool {
-	l := d.health.latency.Load()
-	return l == 0 || l > int64(slowAnswerTTFB)
-}
 
 // leadByte is the first byte of an answer, read on its own (wait), then
 // given to the header reader ahead of the rest of the connection.
@@ -279,7 +262,7 @@ func unhex(c byte) (byte, bool) {
 // readBody reads the next body bytes into p. It returns io.EOF with
 // the last bytes or alone once the body is complete, and
 // io.ErrUnexpectedEOF when the upstream closed before that.
-func (x *exchange) readBody(p []byte) (int, error) {
+func (x *Exchange) readBody(p []byte) (int, error) {
 	switch x.framing {
 	case bodyLength:
 		if x.left == 0 {
@@ -327,7 +310,7 @@ func (x *exchange) readBody(p []byte) (int, error) {
 // readRaw reads what the header read left buffered, then the
 // connection itself. The header reader goes back to its pool as soon as
 // it is drained.
-func (x *exchange) readRaw(p []byte) (int, error) {
+func (x *Exchange) readRaw(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -342,7 +325,7 @@ func (x *exchange) readRaw(p []byte) (int, error) {
 		n, err = x.pc.Conn().Read(p)
 	}
 	if x.br.Buffered() == 0 {
-		x.pool.client().ReleaseReader(x.br)
+		x.Pool.client().ReleaseReader(x.br)
 		x.br = nil
 	}
 	return n, err

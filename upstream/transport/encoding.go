@@ -1,4 +1,4 @@
-package upstream
+package transport
 
 import (
 	"bufio"
@@ -34,7 +34,7 @@ var errUnsupportedEncoding = errors.New("content-encoding other than gzip")
 
 // bodyDecoder reads a gzip-coded body through the exchange.
 type bodyDecoder struct {
-	x       *exchange
+	x       *Exchange
 	br      bufio.Reader // over x.readPlain: gzip would allocate its own
 	zr      gzip.Reader
 	started bool
@@ -44,7 +44,7 @@ var decoders = sync.Pool{New: func() any { return new(bodyDecoder) }}
 
 // setDecoder prepares x to decode resp's body, or fails for a coding it
 // cannot decode. Identity (no header) costs one header lookup.
-func (x *exchange) setDecoder(resp *fasthttp.Response) error {
+func (x *Exchange) setDecoder(resp *fasthttp.Response) error {
 	ce := resp.Header.ContentEncoding()
 	if len(ce) == 0 || x.eof || bytes.EqualFold(ce, []byte(acceptIdentity)) {
 		return nil
@@ -91,6 +91,6 @@ func (d *bodyDecoder) free() {
 }
 
 // plainBody reads the exchange's body as it came (coded).
-type plainBody struct{ x *exchange }
+type plainBody struct{ x *Exchange }
 
 func (b plainBody) Read(p []byte) (int, error) { return b.x.readPlain(p) }

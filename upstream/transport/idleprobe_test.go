@@ -1,4 +1,4 @@
-package upstream
+package transport
 
 import (
 	"bufio"
@@ -43,7 +43,7 @@ func TestIdleProbeClosesOnlyConnectionsTheUpstreamClosed(t *testing.T) {
 	roots := x509.NewCertPool()
 	roots.AddCert(closing.Certificate())
 	tlsAddr := strings.TrimPrefix(closing.URL, "https://")
-	tp := newPools(PoolSettings{}).get(tlsAddr, true)
+	tp := NewPools(PoolSettings{}).Get(tlsAddr, true)
 	tp.client().TLSConfig = &tls.Config{RootCAs: roots}
 	pc, err := tp.acquire(time.Second)
 	if err != nil {
@@ -65,7 +65,7 @@ func TestIdleProbeClosesOnlyConnectionsTheUpstreamClosed(t *testing.T) {
 	}
 
 	plainAddr := strings.TrimPrefix(keeping.URL, "http://")
-	pp := newPools(PoolSettings{}).get(plainAddr, false)
+	pp := NewPools(PoolSettings{}).Get(plainAddr, false)
 	pc, err = pp.acquire(time.Second)
 	if err != nil {
 		t.Fatal(err)

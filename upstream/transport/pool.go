@@ -1,6 +1,7 @@
-package upstream
+package transport
 
 import (
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -41,7 +42,8 @@ type PoolSettings struct {
 	Dial func(addr string) (net.Conn, error)
 }
 
-func (s PoolSettings) withDefaults() PoolSettings {
+// WithDefaults fills in the defaults of unset fields.
+func (s PoolSettings) WithDefaults() PoolSettings {
 	if s.MaxConns <= 0 {
 		s.MaxConns = 16384
 	}
@@ -63,16 +65,16 @@ func (s PoolSettings) withDefaults() PoolSettings {
 	return s
 }
 
-// connPool is one upstream host's pool. Its connections are handed out
+// Pool is one upstream host's pool. Its connections are handed out
 // whole (not through HostClient.Do) so a call can be cancelled from
 // another goroutine at any point: waiting for headers, mid-body, or
 // between retries.
-type connPool interface {
+type Pool interface {
 	acquire(wait time.Duration) (pooledConn, error)
 	client() *fasthttp.HostClient
 }
 
-// pooledConn is one connection taken from a connPool.
+// pooledConn is one connection taken from a Pool.
 type pooledConn interface {
 	Conn() net.Conn
 	// reused reports whether the connection served an earlier exchange
@@ -127,7 +129,7 @@ func (h *hostConn[C]) put(reuse bool) {
 	p.handles.Put(h)
 }
 
-func newHostPool[C fasthttpConn](hc *fasthttp.HostClient, acq func(time.Duration, bool) (C, error), rel, cls func(C)) connPool {
+func newHostPool[C fasthttpConn](hc *fasthttp.HostClient, acq func(time.Duration, bool) (C, error), rel, cls func(C)) Pool {
 	p := &hostPool[C]{hc: hc, acq: acq, rel: rel, cls: cls}
 	p.handles.New = func() any { return &hostConn[C]{p: p} }
 	return p
@@ -154,30 +156,31 @@ func (p *hostPool[C]) acquire(wait time.Duration) (pooledConn, error) {
 
 func (p *hostPool[C]) client() *fasthttp.HostClient { return p.hc }
 
-// pools holds one connPool per scheme+host:port, shared by every
+// pools holds one Pool per scheme+host:port, shared by every
 // deployment on that host.
-type pools struct {
+type Pools struct {
 	mu       sync.Mutex
-	byHost   map[string]connPool
+	byHost   map[string]Pool
 	settings PoolSettings
 }
 
-func newPools(s PoolSettings) *pools {
-	return &pools{byHost: make(map[string]connPool), settings: s.withDefaults()}
+// NewPools returns empty pools whose connections get settings s.
+func NewPools(s PoolSettings) *Pools {
+	return &Pools{byHost: make(map[string]Pool), settings: s.WithDefaults()}
 }
 
-// get returns the pool for addr ("host:port") over TLS or not.
-func (ps *pools) get(addr string, tls bool) connPool { return ps.getWith(addr, tls, ps.settings) }
+// Get returns the pool for addr ("host:port") over TLS or not.
+func (ps *Pools) Get(addr string, tls bool) Pool { return ps.GetWith(addr, tls, ps.settings) }
 
-// getWith returns the pool for addr with settings s; deployments with
+// GetWith returns the pool for addr with settings s; deployments with
 // the same host and settings share it.
-func (ps *pools) getWith(addr string, tls bool, s PoolSettings) connPool {
+func (ps *Pools) GetWith(addr string, tls bool, s PoolSettings) Pool {
 	key := addr
 	if tls {
 		key = "https://" + addr
 	}
-	if s.key() != ps.settings.key() {
-		key += "|" + s.key()
+	if s.Key() != ps.settings.Key() {
+		key += "|" + s.Key()
 	}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
@@ -212,4 +215,12 @@ func (ps *pools) getWith(addr string, tls bool, s PoolSettings) connPool {
 	p := newHostPool(hc, hc.AcquireConn, hc.ReleaseConn, hc.CloseConn)
 	ps.byHost[key] = p
 	return p
+}
+
+// Settings are the pools' default settings, defaults filled in.
+func (ps *Pools) Settings() PoolSettings { return ps.settings }
+
+// Key identifies settings for pool sharing (Dial is per Registry).
+func (s PoolSettings) Key() string {
+	return fmt.Sprintf("%d|%s|%s|%s|%s|%d", s.MaxConns, s.MaxConnWait, s.IdleTimeout, s.DialTimeout, s.WriteTimeout, s.ReadBufferSize)
 }

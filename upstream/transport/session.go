@@ -1,9 +1,10 @@
-package upstream
+package transport
 
 import (
 	"net/url"
 	"time"
 
+	"github.com/llmedge/llmedge/config"
 	"github.com/valyala/fasthttp"
 )
 
@@ -12,31 +13,40 @@ import (
 // more than 5 times is broken).
 const maxRedirects = 5
 
-// redirectError is a redirect llmedge does not follow: from https to
+// RedirectError is a redirect llmedge does not follow: from https to
 // http (the request carries the client's prompt), or of a stream call.
 // Another attempt would meet it again, so it is not retried.
-type redirectError struct{ msg string }
+type RedirectError struct{ msg string }
 
-func (e *redirectError) Error() string { return e.msg }
+func (e *RedirectError) Error() string { return e.msg }
 
-// send is one HTTP exchange of an attempt with the upstream session
+// Session is what the exchanges of one Registry share: the pools a
+// redirect's host is reached through and the cookie store.
+type Session struct {
+	Pools   *Pools
+	Cookies *CookieJar
+}
+
+// Send is one HTTP exchange of an attempt with the upstream session
 // applied: the cookies stored for the host go out, the answer's
 // Set-Cookie is kept, and for a non-stream call redirects are followed
 // (at most 5, never from https to http, cookies applied at each hop).
 // deadline bounds the answer's headers, and for a non-stream call the
-// whole exchange.
-func (reg *Registry) send(d *Deployment, stream bool, x *exchange, ureq *fasthttp.Request, uresp *fasthttp.Response, deadline time.Time) error {
+// whole exchange, whose body reads each get readTimeout (0: none).
+// secretHeaders are the configured headers that may carry credentials:
+// like the credential headers, they are not sent to another host.
+func (s *Session) Send(x *Exchange, ureq *fasthttp.Request, uresp *fasthttp.Response, deadline time.Time, stream bool, readTimeout time.Duration, secretHeaders []config.Header) error {
 	if !stream {
-		x.deadline = deadline
-		x.readTimeout = d.readTimeout
+		x.Deadline = deadline
+		x.ReadTimeout = readTimeout
 	}
 	ureq.Header.SetCanonical(acceptEncodingKey, acceptIdentityValue) // encoding.go
 	for hops := 0; ; hops++ {
-		reg.cookies.apply(ureq)
-		if err := x.roundTrip(ureq, uresp, deadline); err != nil {
+		s.Cookies.Apply(ureq)
+		if err := x.RoundTrip(ureq, uresp, deadline); err != nil {
 			return err
 		}
-		reg.cookies.store(ureq, uresp)
+		s.Cookies.Store(ureq, uresp)
 		status := uresp.StatusCode()
 		if hops >= maxRedirects || !isRedirect(status) {
 			return nil
@@ -45,7 +55,7 @@ func (reg *Registry) send(d *Deployment, stream bool, x *exchange, ureq *fasthtt
 		if len(loc) == 0 {
 			return nil
 		}
-		if follow, err := reg.redirect(d, stream, x, ureq, uresp, status, loc); !follow {
+		if follow, err := s.redirect(stream, secretHeaders, x, ureq, uresp, status, loc); !follow {
 			return err
 		}
 	}
@@ -56,11 +66,11 @@ func (reg *Registry) send(d *Deployment, stream bool, x *exchange, ureq *fasthtt
 // Apart from send so that its URL values and exchange literal are not
 // in send's frame, which is on the stack of every request's upstream
 // call, deep in it (server/stack_test.go).
-func (reg *Registry) redirect(d *Deployment, stream bool, x *exchange, ureq *fasthttp.Request, uresp *fasthttp.Response, status int, loc []byte) (follow bool, err error) {
+func (s *Session) redirect(stream bool, secretHeaders []config.Header, x *Exchange, ureq *fasthttp.Request, uresp *fasthttp.Response, status int, loc []byte) (follow bool, err error) {
 	if stream {
 		x.failed = true
-		x.release(uresp)
-		return false, &redirectError{"redirected a stream request to " + safeLocation(loc) + "; set api_base to the final URL"}
+		x.Release(uresp)
+		return false, &RedirectError{"redirected a stream request to " + safeLocation(loc) + "; set api_base to the final URL"}
 	}
 	base, err := url.Parse(string(ureq.URI().FullURI()))
 	if err != nil {
@@ -76,15 +86,15 @@ func (reg *Registry) redirect(d *Deployment, stream bool, x *exchange, ureq *fas
 	}
 	if base.Scheme == "https" && next.Scheme == "http" {
 		x.failed = true
-		x.release(uresp)
-		return false, &redirectError{"refused a redirect from https to " + safeLocation(loc)}
+		x.Release(uresp)
+		return false, &RedirectError{"refused a redirect from https to " + safeLocation(loc)}
 	}
 	// Finish this exchange so its connection can be reused.
-	if _, err := x.readAll(nil, maxErrorBody); err != nil {
-		x.release(uresp)
+	if _, err := x.ReadAll(nil, MaxErrorBody); err != nil {
+		x.Release(uresp)
 		return false, err
 	}
-	x.release(uresp)
+	x.Release(uresp)
 	uresp.Reset()
 	if next.Host != base.Host {
 		// Credentials are for the configured host only.
@@ -93,7 +103,7 @@ func (reg *Registry) redirect(d *Deployment, stream bool, x *exchange, ureq *fas
 		ureq.Header.Del("X-Api-Key")
 		ureq.Header.Del("X-Amz-Security-Token")
 		// extra_headers may hold keys too (x-supermemory-api-key).
-		for _, h := range d.headers {
+		for _, h := range secretHeaders {
 			ureq.Header.Del(h.Name)
 		}
 	}
@@ -113,7 +123,7 @@ func (reg *Registry) redirect(d *Deployment, stream bool, x *exchange, ureq *fas
 			addr += ":80"
 		}
 	}
-	*x = exchange{pool: reg.pools.get(addr, next.Scheme == "https"), cancel: x.cancel, deadline: x.deadline, readTimeout: x.readTimeout, obs: x.obs}
+	*x = Exchange{Pool: s.Pools.Get(addr, next.Scheme == "https"), Cancel: x.Cancel, Deadline: x.Deadline, ReadTimeout: x.ReadTimeout, Obs: x.Obs}
 	return true, nil
 }
 
@@ -137,32 +147,4 @@ func isRedirect(status int) bool {
 		return true
 	}
 	return false
-}
-
-// call runs one attempt's HTTP exchange for out.req with the
-// deployment's timeouts: a transport failure becomes the client's error,
-// and so does a non-2xx answer, through asErr (the provider's own error
-// format). On success the answer's headers are in the returned response
-// and its body is still unread in out.x.
-func (reg *Registry) call(d *Deployment, req *ChatRequest, out *Response, asErr func(status int, body []byte, h *fasthttp.ResponseHeader) *Error) (*fasthttp.Response, *Error) {
-	x := &out.x
-	*x = exchange{pool: d.pool, cancel: req.Cancel, obs: &out.Observed, waitBare: d.slowAnswers()}
-	limit := d.timeout
-	if req.Stream {
-		limit = d.streamTimeout
-	}
-	uresp := &out.resp
-	if err := reg.send(d, req.Stream, x, &out.req, uresp, time.Now().Add(limit)); err != nil {
-		return nil, transportError(d, err)
-	}
-	status := uresp.StatusCode()
-	if status < 200 || status > 299 {
-		body, err := x.readAll(nil, maxErrorBody)
-		x.release(uresp)
-		if err != nil && len(body) == 0 {
-			return nil, transportError(d, err)
-		}
-		return nil, asErr(status, body, &uresp.Header)
-	}
-	return uresp, nil
 }

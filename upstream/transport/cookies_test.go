@@ -1,4 +1,4 @@
-package upstream
+package transport
 
 import (
 	"os"
@@ -29,10 +29,10 @@ func (c *fakeClock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func testJar(t *testing.T, path string) (*cookieJar, *fakeClock) {
+func testJar(t *testing.T, path string) (*CookieJar, *fakeClock) {
 	t.Helper()
 	clk := &fakeClock{t: time.Now().Truncate(time.Second)}
-	j, err := newCookieJar(path)
+	j, err := NewCookieJar(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func testJar(t *testing.T, path string) (*cookieJar, *fakeClock) {
 }
 
 // answer stores the Set-Cookie lines of an answer to url.
-func answer(j *cookieJar, url string, setCookies ...string) {
+func answer(j *CookieJar, url string, setCookies ...string) {
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
@@ -50,15 +50,15 @@ func answer(j *cookieJar, url string, setCookies ...string) {
 	for _, c := range setCookies {
 		resp.Header.Add("Set-Cookie", c)
 	}
-	j.store(req, resp)
+	j.Store(req, resp)
 }
 
 // sent returns the Cookie header a request to url gets.
-func sent(j *cookieJar, url string) string {
+func sent(j *CookieJar, url string) string {
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
 	req.SetRequestURI(url)
-	j.apply(req)
+	j.Apply(req)
 	var parts []string
 	for k, v := range req.Header.Cookies() {
 		parts = append(parts, string(k)+"="+string(v))
@@ -146,7 +146,7 @@ func TestCookieJarPersistence(t *testing.T) {
 	answer(j, "https://api.example.com/v1/chat/completions",
 		"cf_clearance=keep; Path=/; Max-Age=3600; Secure",
 		"session=drop; Path=/") // no expiry: not persisted
-	if err := j.save(); err != nil {
+	if err := j.Save(); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(path)
@@ -157,7 +157,7 @@ func TestCookieJarPersistence(t *testing.T) {
 	if len(entries) != 1 {
 		t.Fatalf("temp files left: %v", entries)
 	}
-	j2, err := newCookieJar(path)
+	j2, err := NewCookieJar(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestCookieJarPersistence(t *testing.T) {
 	}
 	// A corrupt file is a warning, not a failure.
 	os.WriteFile(path, []byte("{nope"), 0o600)
-	if j3, err := newCookieJar(path); err == nil || j3 == nil {
+	if j3, err := NewCookieJar(path); err == nil || j3 == nil {
 		t.Fatal("corrupt file not reported")
 	}
 }
@@ -204,8 +204,8 @@ func FuzzCookieStore(f *testing.F) {
 		resp := fasthttp.AcquireResponse()
 		defer fasthttp.ReleaseResponse(resp)
 		resp.Header.Add("Set-Cookie", setCookie)
-		j.store(req, resp)
-		j.apply(req)
+		j.Store(req, resp)
+		j.Apply(req)
 		if int(j.count.Load()) > 1 {
 			t.Fatalf("one Set-Cookie stored %d cookies", j.count.Load())
 		}
@@ -213,23 +213,23 @@ func FuzzCookieStore(f *testing.F) {
 }
 
 func BenchmarkCookieApplyNoCookies(b *testing.B) {
-	j, _ := newCookieJar("")
+	j, _ := NewCookieJar("")
 	req := fasthttp.AcquireRequest()
 	req.SetRequestURI("https://api.openai.com/v1/chat/completions")
 	b.ReportAllocs()
 	for b.Loop() {
-		j.apply(req)
+		j.Apply(req)
 	}
 }
 
 func BenchmarkCookieApply(b *testing.B) {
-	j, _ := newCookieJar("")
+	j, _ := NewCookieJar("")
 	answer(j, "https://api.example.com/v1/chat/completions", "cf_clearance=cc; Path=/; Domain=.example.com; Max-Age=600", "__cf_bm=bm; Path=/; Max-Age=600")
 	req := fasthttp.AcquireRequest()
 	req.SetRequestURI("https://api.example.com/v1/chat/completions")
 	b.ReportAllocs()
 	for b.Loop() {
 		req.Header.DelAllCookies()
-		j.apply(req)
+		j.Apply(req)
 	}
 }

@@ -1,4 +1,4 @@
-package upstream
+package transport
 
 import (
 	"encoding/json"
@@ -42,7 +42,7 @@ func (c *storedCookie) expired(now time.Time) bool {
 	return !c.Expires.IsZero() && !now.Before(c.Expires)
 }
 
-// cookieJar is llmedge's own cookie store for upstream hosts: it keeps
+// CookieJar is llmedge's own cookie store for upstream hosts: it keeps
 // Set-Cookie of upstream answers (Cloudflare's cf_clearance, __cfruid,
 // __cf_bm, a provider's session affinity cookie) and sends them on later
 // requests to the hosts they belong to, from every client, honouring
@@ -51,7 +51,7 @@ func (c *storedCookie) expired(now time.Time) bool {
 // file is rewritten atomically (temp file + rename), mode 0600.
 //
 // A host without cookies costs one atomic load per request.
-type cookieJar struct {
+type CookieJar struct {
 	count   atomic.Int32
 	mu      sync.RWMutex
 	domains map[string][]*storedCookie
@@ -60,8 +60,8 @@ type cookieJar struct {
 	now     func() time.Time
 }
 
-func newCookieJar(path string) (*cookieJar, error) {
-	j := &cookieJar{domains: make(map[string][]*storedCookie), path: path, now: time.Now}
+func NewCookieJar(path string) (*CookieJar, error) {
+	j := &CookieJar{domains: make(map[string][]*storedCookie), path: path, now: time.Now}
 	if path == "" {
 		return j, nil
 	}
@@ -99,8 +99,8 @@ func hostName(host []byte) string {
 	return strings.ToLower(strings.Trim(h, "[]"))
 }
 
-// apply adds the cookies stored for the request's URL to req.
-func (j *cookieJar) apply(req *fasthttp.Request) {
+// Apply adds the cookies stored for the request's URL to req.
+func (j *CookieJar) Apply(req *fasthttp.Request) {
 	if j == nil || j.count.Load() == 0 {
 		return
 	}
@@ -153,8 +153,8 @@ func defaultPath(p string) string {
 	return p[:i]
 }
 
-// store keeps the Set-Cookie headers of resp, an answer to req.
-func (j *cookieJar) store(req *fasthttp.Request, resp *fasthttp.Response) {
+// Store keeps the Set-Cookie headers of resp, an answer to req.
+func (j *CookieJar) Store(req *fasthttp.Request, resp *fasthttp.Response) {
 	if j == nil {
 		return
 	}
@@ -213,7 +213,7 @@ func (j *cookieJar) store(req *fasthttp.Request, resp *fasthttp.Response) {
 
 // put adds or replaces c (an expired c deletes its match). Caller holds
 // mu (or owns j). It reports whether the store changed.
-func (j *cookieJar) put(c *storedCookie, now time.Time) bool {
+func (j *CookieJar) put(c *storedCookie, now time.Time) bool {
 	list := j.domains[c.Domain]
 	for i, old := range list {
 		if old.Name == c.Name && old.Path == c.Path && old.HostOnly == c.HostOnly {
@@ -261,7 +261,7 @@ func (j *cookieJar) put(c *storedCookie, now time.Time) bool {
 	return true
 }
 
-func (j *cookieJar) setDomain(dom string, list []*storedCookie) {
+func (j *CookieJar) setDomain(dom string, list []*storedCookie) {
 	if len(list) == 0 {
 		delete(j.domains, dom)
 		return
@@ -269,7 +269,7 @@ func (j *cookieJar) setDomain(dom string, list []*storedCookie) {
 	j.domains[dom] = list
 }
 
-func (j *cookieJar) scheduleSave() {
+func (j *CookieJar) scheduleSave() {
 	if j.path == "" {
 		return
 	}
@@ -280,14 +280,14 @@ func (j *cookieJar) scheduleSave() {
 	}
 	j.pending = true
 	j.mu.Unlock()
-	time.AfterFunc(cookieSaveDelay, func() { _ = j.save() })
+	time.AfterFunc(cookieSaveDelay, func() { _ = j.Save() })
 }
 
 // save rewrites the file with every unexpired persistent cookie:
 // written to a temp file in the same directory, synced, then renamed
 // over the old one, so a crash leaves the old file or the new, never a
 // torn one.
-func (j *cookieJar) save() error {
+func (j *CookieJar) Save() error {
 	if j == nil || j.path == "" {
 		return nil
 	}
@@ -330,6 +330,5 @@ func (j *cookieJar) save() error {
 	return err
 }
 
-// Close writes the cookie store to its file now (when one is
-// configured). Call it on shutdown.
-func (r *Registry) Close() error { return r.cookies.save() }
+// Path is the file the store is saved to ("" = memory only).
+func (j *CookieJar) Path() string { return j.path }

@@ -1,4 +1,4 @@
-package upstream
+package transport
 
 import (
 	"bufio"
@@ -37,7 +37,7 @@ func TestDialAsidePlain(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(answerOK))
 	defer srv.Close()
 	addr := strings.TrimPrefix(srv.URL, "http://")
-	p := newPools(PoolSettings{}).get(addr, false)
+	p := NewPools(PoolSettings{}).Get(addr, false)
 	pc, err := p.acquire(time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +62,7 @@ func TestDialAsideTLS(t *testing.T) {
 	roots := x509.NewCertPool()
 	roots.AddCert(srv.Certificate())
 
-	p := newPools(PoolSettings{}).get(addr, true)
+	p := NewPools(PoolSettings{}).Get(addr, true)
 	p.client().TLSConfig = &tls.Config{RootCAs: roots}
 	pc, err := p.acquire(time.Second)
 	if err != nil {
@@ -94,7 +94,7 @@ func TestDialAsideTLSUntrusted(t *testing.T) {
 	srv.StartTLS()
 	defer srv.Close()
 	addr := strings.TrimPrefix(srv.URL, "https://")
-	p := newPools(PoolSettings{}).get(addr, true)
+	p := NewPools(PoolSettings{}).Get(addr, true)
 	p.client().TLSConfig = &tls.Config{RootCAs: x509.NewCertPool()}
 	_, err := p.acquire(time.Second)
 	var verr *tls.CertificateVerificationError
@@ -111,7 +111,7 @@ func TestDialAsideRefused(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
-	p := newPools(PoolSettings{DialTimeout: time.Second}).get(addr, false)
+	p := NewPools(PoolSettings{DialTimeout: time.Second}).Get(addr, false)
 	if _, err := p.acquire(time.Second); err == nil || !strings.Contains(err.Error(), "refused") {
 		t.Fatalf("acquire: %v, want connection refused", err)
 	}
