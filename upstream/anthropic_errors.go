@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/bytedance/sonic"
+	"github.com/llmedge/llmedge/upstream/provider"
 )
 
 // anError is Anthropic's error document:
@@ -47,9 +48,9 @@ func anthropicStatus(typ string) int {
 // (529 overloaded stays 529, 429 keeps its retry-after); the body becomes
 // an OpenAI error whose code is Anthropic's error type. native keeps
 // Anthropic's own body for the /v1/messages route.
-func anthropicError(d *Deployment, status int, body, retryAfter []byte, native bool) *Error {
-	body = bytes.TrimSpace(d.scrub(body))
-	e := &Error{Status: status, Type: errorType(status), Retryable: retryableStatus(status)}
+func anthropicError(d *provider.Endpoint, status int, body, retryAfter []byte, native bool) *Error {
+	body = bytes.TrimSpace(d.Scrub(body))
+	e := &Error{Status: status, Type: provider.ErrorType(status), Retryable: provider.RetryableStatus(status)}
 	if len(retryAfter) > 0 {
 		e.RetryAfter = append([]byte(nil), retryAfter...)
 	}
@@ -79,9 +80,9 @@ func anthropicError(d *Deployment, status int, body, retryAfter []byte, native b
 
 // anthropicEventError maps an "error" event (data is its JSON): the
 // status comes from the error type, since events carry none.
-func anthropicEventError(d *Deployment, data []byte) *Error {
+func anthropicEventError(d *provider.Endpoint, data []byte) *Error {
 	var ae anError
-	_ = sonic.Unmarshal(d.scrub(data), &ae)
+	_ = sonic.Unmarshal(d.Scrub(data), &ae)
 	typ := ae.Error.Type
 	if typ == "" {
 		typ = "api_error"
@@ -91,5 +92,5 @@ func anthropicEventError(d *Deployment, data []byte) *Error {
 	if msg == "" {
 		msg = "anthropic stream error: " + typ
 	}
-	return &Error{Status: status, Type: errorType(status), Code: typ, Message: msg, Retryable: retryableStatus(status)}
+	return &Error{Status: status, Type: provider.ErrorType(status), Code: typ, Message: msg, Retryable: provider.RetryableStatus(status)}
 }

@@ -8,13 +8,14 @@ import (
 	"strings"
 
 	"github.com/bytedance/sonic"
+	"github.com/llmedge/llmedge/upstream/provider"
 )
 
 // This file translates an OpenAI chat completion request into an
 // Anthropic Messages API request. Unlike the pass-through path the body
 // is fully decoded: every field has to be rewritten anyway.
 
-// anRequest is the Anthropic Messages request built from oaRequest.
+// anRequest is the Anthropic Messages request built from provider.OpenAIRequest.
 type anRequest struct {
 	Model         string          `json:"model"`
 	System        []anBlock       `json:"system,omitempty"`
@@ -90,9 +91,9 @@ func badParam(param, format string, args ...any) *Error {
 
 // translateRequest builds the Anthropic body for an OpenAI chat body.
 // model is the upstream model id.
-func translateRequest(d *Deployment, body []byte, model string, stream bool) ([]byte, *Error) {
-	var in oaRequest
-	unsupported, notJSON, err := in.decode(body, handledParams)
+func translateRequest(d *provider.Endpoint, body []byte, model string, stream bool) ([]byte, *Error) {
+	var in provider.OpenAIRequest
+	unsupported, notJSON, err := in.Decode(body, handledParams)
 	if notJSON {
 		return nil, badParam("", "request body is not valid JSON: %v", err)
 	}
@@ -106,19 +107,19 @@ func translateRequest(d *Deployment, body []byte, model string, stream bool) ([]
 	if e != nil {
 		return nil, e
 	}
-	if outputConfig == nil && len(in.ResponseFormat) > 0 && !isNull(in.ResponseFormat) && !isTextFormat(in.ResponseFormat) {
+	if outputConfig == nil && len(in.ResponseFormat) > 0 && !provider.IsNull(in.ResponseFormat) && !isTextFormat(in.ResponseFormat) {
 		unsupported = append(unsupported, "response_format")
 	}
-	if len(unsupported) > 0 && !d.ext.dropParams {
+	if len(unsupported) > 0 && !d.Options.DropParams {
 		sort.Strings(unsupported)
 		return nil, &Error{Status: 400, Type: "invalid_request_error", Param: unsupported[0], Code: "unsupported_parameter",
 			Message: fmt.Sprintf("anthropic does not support parameters: %s. Set litellm_settings.drop_params: true (or litellm_params.drop_params) to drop them", strings.Join(unsupported, ", "))}
 	}
 
 	out := anRequest{Model: model, Temperature: in.Temperature, TopP: in.TopP, TopK: in.TopK, Stream: stream, OutputConfig: outputConfig}
-	out.MaxTokens = defaultAnthropicMaxTokens
-	if d.ext.maxTokens > 0 {
-		out.MaxTokens = d.ext.maxTokens
+	out.MaxTokens = provider.DefaultAnthropicMaxTokens
+	if d.Options.MaxTokens > 0 {
+		out.MaxTokens = d.Options.MaxTokens
 	}
 	explicitMax := false
 	if in.MaxCompletionTokens != nil {
@@ -127,10 +128,10 @@ func translateRequest(d *Deployment, body []byte, model string, stream bool) ([]
 		out.MaxTokens, explicitMax = *in.MaxTokens, true
 	}
 	var ok bool
-	if out.StopSequences, ok = in.stopSequences(); !ok {
+	if out.StopSequences, ok = in.StopSequences(); !ok {
 		return nil, badParam("stop", "stop must be a string or an array of strings")
 	}
-	if len(in.Metadata) > 0 && !isNull(in.Metadata) {
+	if len(in.Metadata) > 0 && !provider.IsNull(in.Metadata) {
 		out.Metadata = in.Metadata
 	}
 	if in.User != nil && *in.User != "" {
@@ -141,16 +142,16 @@ func translateRequest(d *Deployment, body []byte, model string, stream bool) ([]
 	// thinking: the request's own, else reasoning_effort, else the
 	// deployment's litellm_params.thinking.
 	switch {
-	case len(in.Thinking) > 0 && !isNull(in.Thinking):
+	case len(in.Thinking) > 0 && !provider.IsNull(in.Thinking):
 		out.Thinking = in.Thinking
 	case in.ReasoningEffort != nil:
-		t, ok := in.effortThinking()
+		t, ok := in.EffortThinking()
 		if !ok {
-			return nil, badParam("reasoning_effort", reasoningEffortValues)
+			return nil, badParam("reasoning_effort", provider.ReasoningEffortValues)
 		}
 		out.Thinking = t
-	case d.ext.thinking != nil:
-		out.Thinking = d.ext.thinking
+	case d.Options.Thinking != nil:
+		out.Thinking = d.Options.Thinking
 	}
 	if out.Thinking != nil && lostThinking(in.Messages) {
 		// With thinking on, Anthropic requires the last assistant turn
@@ -166,7 +167,7 @@ func translateRequest(d *Deployment, body []byte, model string, stream bool) ([]
 			BudgetTokens int `json:"budget_tokens"`
 		}
 		if sonic.Unmarshal(out.Thinking, &t) == nil && t.BudgetTokens >= out.MaxTokens {
-			out.MaxTokens = t.BudgetTokens + defaultAnthropicMaxTokens
+			out.MaxTokens = t.BudgetTokens + provider.DefaultAnthropicMaxTokens
 		}
 	}
 
@@ -192,7 +193,7 @@ func translateRequest(d *Deployment, body []byte, model string, stream bool) ([]
 // Anthropic equivalent and is refused as an unsupported parameter). A
 // model without structured outputs gets Anthropic's own 400.
 func translateResponseFormat(rf json.RawMessage) (json.RawMessage, *Error) {
-	if len(rf) == 0 || isNull(rf) {
+	if len(rf) == 0 || provider.IsNull(rf) {
 		return nil, nil
 	}
 	var f struct {
@@ -226,16 +227,16 @@ func isTextFormat(rf json.RawMessage) bool {
 
 // lostThinking reports whether the last assistant message called tools
 // without carrying its thinking blocks.
-func lostThinking(msgs []oaMessage) bool {
+func lostThinking(msgs []provider.OpenAIMessage) bool {
 	for i := len(msgs) - 1; i >= 0; i-- {
 		if msgs[i].Role == "assistant" {
-			return len(msgs[i].ToolCalls) > 0 && (len(msgs[i].ThinkingBlocks) == 0 || isNull(msgs[i].ThinkingBlocks))
+			return len(msgs[i].ToolCalls) > 0 && (len(msgs[i].ThinkingBlocks) == 0 || provider.IsNull(msgs[i].ThinkingBlocks))
 		}
 	}
 	return false
 }
 
-func translateTools(in *oaRequest, out *anRequest) *Error {
+func translateTools(in *provider.OpenAIRequest, out *anRequest) *Error {
 	for i, t := range in.Tools {
 		if t.Type != "function" || t.Function == nil {
 			return badParam(fmt.Sprintf("tools[%d].type", i), "tools[%d]: only type \"function\" tools can be translated to anthropic", i)
@@ -244,14 +245,14 @@ func translateTools(in *oaRequest, out *anRequest) *Error {
 			return badParam(fmt.Sprintf("tools[%d].function.name", i), "tools[%d].function.name is required", i)
 		}
 		schema := t.Function.Parameters
-		if len(schema) == 0 || isNull(schema) {
+		if len(schema) == 0 || provider.IsNull(schema) {
 			schema = json.RawMessage(`{"type":"object","properties":{}}`)
 		}
 		out.Tools = append(out.Tools, anTool{Name: t.Function.Name, Description: t.Function.Description, InputSchema: schema, CacheControl: t.CacheControl})
 	}
 	tc := in.ToolChoice
 	var choice map[string]any
-	if len(tc) > 0 && !isNull(tc) {
+	if len(tc) > 0 && !provider.IsNull(tc) {
 		if tc[0] == '"' {
 			var s string
 			_ = sonic.Unmarshal(tc, &s)
@@ -292,7 +293,7 @@ func translateTools(in *oaRequest, out *anRequest) *Error {
 	return nil
 }
 
-func translateMessages(msgs []oaMessage, out *anRequest) *Error {
+func translateMessages(msgs []provider.OpenAIMessage, out *anRequest) *Error {
 	if len(msgs) == 0 {
 		return badParam("messages", "messages must be a non-empty array")
 	}
@@ -317,7 +318,7 @@ func translateMessages(msgs []oaMessage, out *anRequest) *Error {
 			appendTurn(out, "user", blocks)
 		case "assistant":
 			var blocks []anBlock
-			if len(m.ThinkingBlocks) > 0 && !isNull(m.ThinkingBlocks) {
+			if len(m.ThinkingBlocks) > 0 && !provider.IsNull(m.ThinkingBlocks) {
 				var raws []json.RawMessage
 				if sonic.Unmarshal(m.ThinkingBlocks, &raws) != nil {
 					return badParam(p+".thinking_blocks", "%s.thinking_blocks must be an array of thinking blocks", p)
@@ -381,7 +382,7 @@ func appendTurn(out *anRequest, role string, blocks []anBlock) {
 // parts, or null) to Anthropic blocks. Empty text is skipped: Anthropic
 // rejects empty text blocks.
 func contentBlocks(c json.RawMessage, p string, images bool) ([]anBlock, *Error) {
-	if len(c) == 0 || isNull(c) {
+	if len(c) == 0 || provider.IsNull(c) {
 		return nil, nil
 	}
 	if c[0] == '"' {
@@ -394,7 +395,7 @@ func contentBlocks(c json.RawMessage, p string, images bool) ([]anBlock, *Error)
 		}
 		return []anBlock{{Type: "text", Text: &s}}, nil
 	}
-	var parts []oaPart
+	var parts []provider.OpenAIPart
 	if sonic.Unmarshal(c, &parts) != nil {
 		return nil, badParam(p+".content", "%s.content must be a string or an array of content parts", p)
 	}
@@ -431,7 +432,7 @@ func contentBlocks(c json.RawMessage, p string, images bool) ([]anBlock, *Error)
 // URLs become base64 sources, http(s) URLs url sources.
 func imageSource(u, p string) (*anSource, *Error) {
 	if strings.HasPrefix(u, "data:") {
-		mt, data, ok := parseDataURL(u)
+		mt, data, ok := provider.ParseDataURL(u)
 		if !ok {
 			return nil, badParam(p+".image_url.url", "%s.image_url.url: data URLs must look like data:image/png;base64,...", p)
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bytedance/sonic"
+	"github.com/llmedge/llmedge/upstream/provider"
 )
 
 // anResponse is a non-stream Anthropic Messages answer.
@@ -81,12 +82,12 @@ type oaChoice struct {
 }
 
 type oaRespMsg struct {
-	Role             string           `json:"role"`
-	Content          *string          `json:"content"`
-	Refusal          *string          `json:"refusal"`
-	ToolCalls        []oaToolCall     `json:"tool_calls,omitempty"`
-	ReasoningContent *string          `json:"reasoning_content,omitempty"`
-	ThinkingBlocks   []map[string]any `json:"thinking_blocks,omitempty"`
+	Role             string                    `json:"role"`
+	Content          *string                   `json:"content"`
+	Refusal          *string                   `json:"refusal"`
+	ToolCalls        []provider.OpenAIToolCall `json:"tool_calls,omitempty"`
+	ReasoningContent *string                   `json:"reasoning_content,omitempty"`
+	ThinkingBlocks   []map[string]any          `json:"thinking_blocks,omitempty"`
 }
 
 // translateResponse turns an Anthropic message into a chat.completion
@@ -111,7 +112,7 @@ func translateResponse(dst, body []byte) ([]byte, error) {
 		case "redacted_thinking":
 			msg.ThinkingBlocks = append(msg.ThinkingBlocks, map[string]any{"type": "redacted_thinking", "data": b.Data})
 		case "tool_use":
-			tc := oaToolCall{ID: b.ID, Type: "function"}
+			tc := provider.OpenAIToolCall{ID: b.ID, Type: "function"}
 			tc.Function.Name = b.Name
 			tc.Function.Arguments = string(b.Input)
 			if len(b.Input) == 0 {
@@ -128,7 +129,7 @@ func translateResponse(dst, body []byte) ([]byte, error) {
 		s := thinking.String()
 		msg.ReasoningContent = &s
 	}
-	out.Choices = []oaChoice{{Message: msg, FinishReason: finishReason(in.StopReason)}}
+	out.Choices = []oaChoice{{Message: msg, FinishReason: provider.FinishReason(in.StopReason)}}
 	b, err := sonic.Marshal(&out)
 	if err != nil {
 		return dst, err

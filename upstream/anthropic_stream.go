@@ -12,6 +12,7 @@ import (
 	"github.com/llmedge/llmedge/internal/errbody"
 	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/provider"
 	"github.com/llmedge/llmedge/upstream/transport"
 	"github.com/valyala/fasthttp"
 )
@@ -26,7 +27,7 @@ type anthropicStream struct {
 	x    *transport.Exchange
 	resp *fasthttp.Response
 	sc   *sse.Scanner
-	d    *Deployment
+	d    *provider.Endpoint
 
 	includeUsage bool
 	// prefix is `data: {"id":...,"object":"chat.completion.chunk","created":N,"model":...`.
@@ -39,7 +40,7 @@ type anthropicStream struct {
 	usage     anUsage
 	finish    string
 	// out, when set, receives the usage at message_stop (token limits).
-	out *Response
+	out *provider.Answer
 	// started: the role chunk that opens the answer went out.
 	started bool
 }
@@ -47,7 +48,7 @@ type anthropicStream struct {
 var anthropicStreams = sync.Pool{New: func() any { return new(anthropicStream) }}
 
 // release keeps the buffers (bounded) and gives s back to its pool.
-func (s *anthropicStream) release() {
+func (s *anthropicStream) Release() {
 	*s = anthropicStream{prefix: s.prefix[:0], buf: s.buf[:0], toolIndex: s.toolIndex[:0]}
 	if cap(s.buf) > 64<<10 {
 		s.buf = nil
@@ -73,7 +74,7 @@ const maxContentBlocks = 1 << 16
 
 // start receives the first event (message_start) before Chat returns,
 // so a stream that fails at once is retried like any other failure.
-func (s *anthropicStream) start(d *Deployment, x *transport.Exchange, uresp *fasthttp.Response, out *Response, req *ChatRequest) *Error {
+func (s *anthropicStream) start(d *provider.Endpoint, x *transport.Exchange, uresp *fasthttp.Response, out *provider.Answer, req *ChatRequest) *Error {
 	ev, err := firstEvent(d, x, uresp, out)
 	if err != nil {
 		return err
@@ -85,7 +86,7 @@ func (s *anthropicStream) start(d *Deployment, x *transport.Exchange, uresp *fas
 		return &Error{Status: 502, Type: "api_error", Code: "upstream_bad_stream", Retryable: true,
 			Message: fmt.Sprintf("upstream deployment %s: stream did not begin with message_start", d.ID)}
 	}
-	s.x, s.resp, s.sc, s.d = x, uresp, out.sc, d
+	s.x, s.resp, s.sc, s.d = x, uresp, out.SC, d
 	s.includeUsage = req.IncludeUsage
 	s.usage = ms.Message.Usage
 	if req.WantUsage {
@@ -101,7 +102,7 @@ func (s *anthropicStream) start(d *Deployment, x *transport.Exchange, uresp *fas
 	return nil
 }
 
-func (s *anthropicStream) next() ([]byte, bool, error) {
+func (s *anthropicStream) Next() ([]byte, bool, error) {
 	if !s.started {
 		s.started = true
 		s.buf = s.openChunk(s.buf[:0])
@@ -125,20 +126,20 @@ func (s *anthropicStream) next() ([]byte, bool, error) {
 	return s.buf, done, nil
 }
 
-func (s *anthropicStream) buffered() bool { return s.sc.Buffered() }
+func (s *anthropicStream) Buffered() bool { return s.sc.Buffered() }
 
-func (s *anthropicStream) drain() { transport.DrainStream(s.x, s.sc) }
+func (s *anthropicStream) Drain() { transport.DrainStream(s.x, s.sc) }
 
 // failure ends the client's stream with an error event and [DONE]: the
 // upstream's own error event, or a transport failure before
 // message_stop.
-func (s *anthropicStream) failure(dst []byte, err error) ([]byte, error) {
+func (s *anthropicStream) Failure(dst []byte, err error) ([]byte, error) {
 	var e *Error
 	if errors.As(err, &e) {
 		dst = errbody.AppendOpenAIEvent(dst, e.Message, e.Type, e.Code)
 		return append(dst, sse.Done...), e
 	}
-	msg, typ, code := midStreamFailure(s.d, err, "before message_stop")
+	msg, typ, code := provider.MidStreamFailure(s.d, err, "before message_stop")
 	dst = errbody.AppendOpenAIEvent(dst, msg, typ, code)
 	return append(dst, sse.Done...), fmt.Errorf("%w: %s", err, msg)
 }
@@ -242,7 +243,7 @@ func (s *anthropicStream) translate(b []byte, ev sse.Event) ([]byte, bool, *Erro
 		}
 	case "message_delta":
 		if stop := jsonx.Str(jsonx.Get(data, "delta"), "stop_reason"); stop != nil {
-			s.finish = finishReason(stop)
+			s.finish = provider.FinishReason(stop)
 		}
 		if u := jsonx.Get(data, "usage"); u != nil {
 			if n := jsonx.Int(u, "output_tokens"); n >= 0 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/provider"
 )
 
 func TestMessagesURL(t *testing.T) {
@@ -21,8 +22,8 @@ func TestMessagesURL(t *testing.T) {
 		"https://api.supermemory.ai/v3/api.anthropic.com/":   "https://api.supermemory.ai/v3/api.anthropic.com/v1/messages",
 		"https://api.supermemory.ai/v3/api.anthropic.com/v1": "https://api.supermemory.ai/v3/api.anthropic.com/v1/messages",
 	} {
-		if got := messagesURL(base); got != want {
-			t.Errorf("messagesURL(%q) = %q, want %q", base, got, want)
+		if got := provider.MessagesURL(base); got != want {
+			t.Errorf("provider.MessagesURL(%q) = %q, want %q", base, got, want)
 		}
 	}
 }
@@ -39,11 +40,11 @@ func TestAnthropicRegistryDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := reg.Groups()[0].Deployments[0]
-	if d.uri != "https://api.anthropic.com/v1/messages" || d.key != "ant-env" {
-		t.Errorf("default deployment: %q key %q", d.uri, d.key)
+	if d.URI != "https://api.anthropic.com/v1/messages" || d.Key != "ant-env" {
+		t.Errorf("default deployment: %q key %q", d.URI, d.Key)
 	}
 	s := reg.Groups()[1].Deployments[0]
-	if !s.ext.supermemory || len(reg.Warnings()) != 1 || !strings.Contains(reg.Warnings()[0], "SUPERMEMORY_API_KEY") {
+	if !s.Options.Supermemory || len(reg.Warnings()) != 1 || !strings.Contains(reg.Warnings()[0], "SUPERMEMORY_API_KEY") {
 		t.Errorf("supermemory without key must warn: %v", reg.Warnings())
 	}
 	if strings.Contains(strings.Join(reg.Warnings(), " "), "ant-env") {
@@ -53,7 +54,7 @@ func TestAnthropicRegistryDefaults(t *testing.T) {
 
 // streamFor builds a started translator over the given events.
 func streamFor(t testing.TB, includeUsage bool) *anthropicStream {
-	s := &anthropicStream{d: &Deployment{ID: "d"}, includeUsage: includeUsage}
+	s := &anthropicStream{d: &provider.Endpoint{ID: "d"}, includeUsage: includeUsage}
 	s.prefix = append(s.prefix, `data: {"id":"msg_1","object":"chat.completion.chunk","created":1,"model":"claude"`...)
 	return s
 }
@@ -237,7 +238,7 @@ func FuzzTranslateRequest(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	d := &Deployment{ID: "d", ext: deploymentExtras{dropParams: true}}
+	d := &provider.Endpoint{ID: "d", Options: provider.Options{DropParams: true}}
 	f.Fuzz(func(t *testing.T, body string) {
 		out, err := translateRequest(d, []byte(body), "claude", false)
 		if err != nil {
@@ -278,10 +279,10 @@ user_id_mappings:
 		t.Fatal(err)
 	}
 	d := reg.Groups()[0].Deployments[0]
-	if d.uri != "https://api.supermemory.ai/v3/api.anthropic.com/v1/messages" || !d.ext.supermemory || len(reg.Warnings()) != 0 {
-		t.Errorf("uri %q supermemory %v warnings %v", d.uri, d.ext.supermemory, reg.Warnings())
+	if d.URI != "https://api.supermemory.ai/v3/api.anthropic.com/v1/messages" || !d.Options.Supermemory || len(reg.Warnings()) != 0 {
+		t.Errorf("uri %q supermemory %v warnings %v", d.URI, d.Options.Supermemory, reg.Warnings())
 	}
-	body, terr := translateRequest(d, []byte(`{"model":"claude","messages":[{"role":"user","content":"x"}]}`), "claude-sonnet-4-5", false)
+	body, terr := translateRequest(&d.Endpoint, []byte(`{"model":"claude","messages":[{"role":"user","content":"x"}]}`), "claude-sonnet-4-5", false)
 	if terr != nil {
 		t.Fatal(terr)
 	}
@@ -296,7 +297,7 @@ user_id_mappings:
 }
 
 func TestThinkingDroppedWhenToolLoopLostIt(t *testing.T) {
-	d := &Deployment{ID: "d", ext: deploymentExtras{thinking: []byte(`{"type":"enabled","budget_tokens":2048}`)}}
+	d := &provider.Endpoint{ID: "d", Options: provider.Options{Thinking: []byte(`{"type":"enabled","budget_tokens":2048}`)}}
 	loop := `{"model":"m","messages":[{"role":"user","content":"q"},
 	  {"role":"assistant","content":null,"tool_calls":[{"id":"t1","type":"function","function":{"name":"f","arguments":"{}"}}]%s},
 	  {"role":"tool","tool_call_id":"t1","content":"r"}]}`

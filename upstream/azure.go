@@ -7,6 +7,7 @@ import (
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/jsonx"
+	"github.com/llmedge/llmedge/upstream/provider"
 )
 
 // DefaultAzureAPIVersion is used when neither litellm_params.api_version
@@ -19,10 +20,10 @@ const DefaultAzureAPIVersion = "2024-10-21"
 // auth header differ. It serves chat, legacy completions and embeddings
 // on every deployment URL (its Responses API lives elsewhere and is not
 // passed through).
-var azureProvider = provider{
-	routes:  routesOf(RouteChat, RouteCompletions, RouteEmbeddings),
-	build:   buildAzure,
-	attempt: (*Registry).passThrough,
+var azureProvider = provider.Descriptor{
+	Routes:  provider.RoutesOf(RouteChat, RouteCompletions, RouteEmbeddings),
+	Build:   buildAzure,
+	Attempt: passThrough,
 }
 
 // buildAzure sets up an azure/ deployment. Azure OpenAI speaks OpenAI's
@@ -35,13 +36,13 @@ var azureProvider = provider{
 // api_version "v1", "preview" or "latest" selects Azure's v1 API
 // ({api_base}/openai/v1/chat/completions, deployment named by "model" in
 // the body), as LiteLLM does.
-func buildAzure(r *Registry, d *Deployment, b *buildEnv) *config.Error {
-	path, env := b.path, b.env
+func buildAzure(d *provider.Endpoint, b *provider.BuildEnv) *config.Error {
+	path, env := b.Path, b.Env
 	cd := d.Config
 	// "azure/o_series/o3": LiteLLM's marker for reasoning deployments;
 	// the deployment is what follows it.
 	deployment := strings.TrimPrefix(cd.UpstreamModel, "o_series/")
-	d.quotedModel = jsonx.AppendString(nil, deployment)
+	d.QuotedModel = jsonx.AppendString(nil, deployment)
 	base := cd.APIBase
 	fromEnv := false
 	if base == "" {
@@ -67,23 +68,23 @@ func buildAzure(r *Registry, d *Deployment, b *buildEnv) *config.Error {
 	case "preview", "latest":
 		prefix, query = base+"/openai/v1", "?api-version="+version
 	default:
-		if d.wildcard {
-			r.unsupportedBecause(d, "azure wildcard deployments need api_version v1, preview or latest (the deployment URL names one deployment)")
+		if d.Wildcard {
+			b.Unsupported(d, "azure wildcard deployments need api_version v1, preview or latest (the deployment URL names one deployment)")
 		}
 		prefix, query = base+"/openai/deployments/"+url.PathEscape(deployment), "?api-version="+url.QueryEscape(version)
 	}
 	uri := prefix + "/chat/completions" + query
 	for _, rt := range []Route{RouteCompletions, RouteEmbeddings} {
-		d.uris[rt] = prefix + rt.spec().path + query
+		d.URIs[rt] = prefix + rt.Spec().Path + query
 	}
-	if e := r.setEndpoint(d, uri, path+".api_base"); e != nil {
+	if e := b.SetEndpoint(d, uri, path+".api_base"); e != nil {
 		if !fromEnv {
 			return e
 		}
-		r.unavailableBecause(d, "invalid_endpoint", "AZURE_API_BASE is not an http:// or https:// URL")
+		b.Unavailable(d, "invalid_endpoint", "AZURE_API_BASE is not an http:// or https:// URL")
 		return nil
 	}
-	if d.unavailable != "" {
+	if d.Unavailable != "" {
 		return nil // an unset os.environ/ variable: already explained
 	}
 	key := cd.APIKey
@@ -91,24 +92,24 @@ func buildAzure(r *Registry, d *Deployment, b *buildEnv) *config.Error {
 		key = env("AZURE_API_KEY", "AZURE_OPENAI_API_KEY")
 	}
 	if key != "" {
-		d.key = key
-		d.auth = []byte(key)
-		d.px.authHeader = "api-key"
+		d.Key = key
+		d.Auth = []byte(key)
+		d.AuthHeader = "api-key"
 		return nil
 	}
-	token := param(cd, "azure_ad_token")
+	token := provider.Param(cd, "azure_ad_token")
 	if token == "" {
 		token = env("AZURE_AD_TOKEN")
 	}
 	if token != "" {
-		d.key = token
-		d.auth = []byte("Bearer " + token)
+		d.Key = token
+		d.Auth = []byte("Bearer " + token)
 		return nil
 	}
-	if param(cd, "tenant_id") != "" || param(cd, "client_id") != "" || param(cd, "azure_username") != "" {
-		r.unsupportedBecause(d, "Entra ID client-secret / username login (tenant_id, client_id) is not supported by llmedge; set api_key or azure_ad_token")
+	if provider.Param(cd, "tenant_id") != "" || provider.Param(cd, "client_id") != "" || provider.Param(cd, "azure_username") != "" {
+		b.Unsupported(d, "Entra ID client-secret / username login (tenant_id, client_id) is not supported by llmedge; set api_key or azure_ad_token")
 		return nil
 	}
-	r.unavailableBecause(d, "missing_environment_variable", fmt.Sprintf("no api_key or azure_ad_token and %s is not set", "AZURE_API_KEY"))
+	b.Unavailable(d, "missing_environment_variable", fmt.Sprintf("no api_key or azure_ad_token and %s is not set", "AZURE_API_KEY"))
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/bytedance/sonic"
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/jsonx"
+	"github.com/llmedge/llmedge/upstream/provider"
 	"github.com/llmedge/llmedge/upstream/transport"
 	"github.com/valyala/fasthttp"
 )
@@ -26,7 +27,7 @@ const DefaultBedrockRegion = "us-west-2"
 // bedrockProvider is Amazon Bedrock's Converse / ConverseStream API,
 // translated to and from OpenAI chat (bedrock_request.go,
 // bedrock_response.go, bedrock_stream.go).
-var bedrockProvider = provider{routes: routesChatOnly, build: buildBedrock, attempt: (*Registry).bedrockAttempt}
+var bedrockProvider = provider.Descriptor{Routes: provider.RoutesChatOnly, Build: buildBedrock, Attempt: bedrockAttempt}
 
 // bedrockEndpoint is a bedrock/ deployment's endpoint and credentials.
 type bedrockEndpoint struct {
@@ -55,8 +56,8 @@ type bedrockEndpoint struct {
 // AWS_BEARER_TOKEN_BEDROCK) when no access key is set. Region:
 // aws_region_name, else AWS_REGION_NAME / AWS_REGION / AWS_DEFAULT_REGION.
 // Endpoint override: aws_bedrock_runtime_endpoint or api_base.
-func buildBedrock(r *Registry, d *Deployment, b *buildEnv) *config.Error {
-	path, env := b.path, b.env
+func buildBedrock(d *provider.Endpoint, b *provider.BuildEnv) *config.Error {
+	path, env := b.Path, b.Env
 	cd := d.Config
 	model := cd.UpstreamModel
 	// LiteLLM route markers: bedrock/converse/{id}, bedrock/invoke/{id}.
@@ -64,14 +65,14 @@ func buildBedrock(r *Registry, d *Deployment, b *buildEnv) *config.Error {
 		model = strings.TrimPrefix(model, p)
 	}
 	be := &bedrockEndpoint{signer: v4.NewSigner(), modelID: model, modelPath: awsPathEscape(model)}
-	be.region = param(cd, "aws_region_name")
+	be.region = provider.Param(cd, "aws_region_name")
 	if be.region == "" {
 		be.region = env("AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION")
 	}
 	if be.region == "" {
 		be.region = DefaultBedrockRegion
 	}
-	base := param(cd, "aws_bedrock_runtime_endpoint")
+	base := provider.Param(cd, "aws_bedrock_runtime_endpoint")
 	errPath := path + ".aws_bedrock_runtime_endpoint"
 	if base == "" {
 		base, errPath = cd.APIBase, path+".api_base"
@@ -84,25 +85,25 @@ func buildBedrock(r *Registry, d *Deployment, b *buildEnv) *config.Error {
 		base, errPath, fromEnv = "https://bedrock-runtime."+be.region+".amazonaws.com", path+".aws_region_name", false
 	}
 	be.base = strings.TrimRight(base, "/")
-	if e := r.setEndpoint(d, be.base+"/model/"+be.modelPath+"/converse", errPath); e != nil {
+	if e := b.SetEndpoint(d, be.base+"/model/"+be.modelPath+"/converse", errPath); e != nil {
 		if !fromEnv {
 			return e
 		}
 		// A bad environment variable must not stop the other
 		// deployments from starting.
-		r.unavailableBecause(d, "invalid_endpoint", "AWS_BEDROCK_RUNTIME_ENDPOINT is not an http:// or https:// URL")
+		b.Unavailable(d, "invalid_endpoint", "AWS_BEDROCK_RUNTIME_ENDPOINT is not an http:// or https:// URL")
 		return nil
 	}
-	be.host = d.host
-	d.px.bedrock = be
-	d.quotedModel = jsonx.AppendString(nil, model)
-	if d.unavailable != "" {
+	be.host = d.Host
+	d.Ext = be
+	d.QuotedModel = jsonx.AppendString(nil, model)
+	if d.Unavailable != "" {
 		return nil
 	}
 	be.creds = aws.Credentials{
-		AccessKeyID:     param(cd, "aws_access_key_id"),
-		SecretAccessKey: param(cd, "aws_secret_access_key"),
-		SessionToken:    param(cd, "aws_session_token"),
+		AccessKeyID:     provider.Param(cd, "aws_access_key_id"),
+		SecretAccessKey: provider.Param(cd, "aws_secret_access_key"),
+		SessionToken:    provider.Param(cd, "aws_session_token"),
 		Source:          "llmedge config",
 	}
 	if be.creds.AccessKeyID == "" && be.creds.SecretAccessKey == "" {
@@ -118,13 +119,13 @@ func buildBedrock(r *Registry, d *Deployment, b *buildEnv) *config.Error {
 	}
 	switch {
 	case be.bearer != "":
-		d.key = be.bearer
+		d.Key = be.bearer
 	case be.creds.AccessKeyID != "" && be.creds.SecretAccessKey != "":
-		d.key, d.sessionToken = be.creds.SecretAccessKey, be.creds.SessionToken
-	case param(cd, "aws_role_name") != "" || param(cd, "aws_profile_name") != "" || param(cd, "aws_web_identity_token") != "":
-		r.unsupportedBecause(d, "AWS role assumption and profiles (aws_role_name, aws_profile_name, aws_web_identity_token) are not supported by llmedge; set aws_access_key_id and aws_secret_access_key")
+		d.Key, d.SessionToken = be.creds.SecretAccessKey, be.creds.SessionToken
+	case provider.Param(cd, "aws_role_name") != "" || provider.Param(cd, "aws_profile_name") != "" || provider.Param(cd, "aws_web_identity_token") != "":
+		b.Unsupported(d, "AWS role assumption and profiles (aws_role_name, aws_profile_name, aws_web_identity_token) are not supported by llmedge; set aws_access_key_id and aws_secret_access_key")
 	default:
-		r.unavailableBecause(d, "missing_environment_variable", "no AWS credentials: set aws_access_key_id and aws_secret_access_key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
+		b.Unavailable(d, "missing_environment_variable", "no AWS credentials: set aws_access_key_id and aws_secret_access_key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
 	}
 	return nil
 }
@@ -176,14 +177,14 @@ func (be *bedrockEndpoint) sign(req *fasthttp.Request, rawPath string, body []by
 
 // bedrockAttempt sends one OpenAI chat request to Bedrock's Converse (or
 // ConverseStream) API and translates the answer.
-func (reg *Registry) bedrockAttempt(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
-	be := d.px.bedrock
+func bedrockAttempt(d *provider.Endpoint, req *ChatRequest, model []byte, out *provider.Answer) *Error {
+	be := d.Ext.(*bedrockEndpoint)
 	modelID, modelPath := be.modelID, be.modelPath
-	if d.wildcard {
-		modelID = string(appendWildcardID(nil, d.Config.UpstreamModel, g.wildcardPart(req.Model)))
+	if d.Wildcard {
+		modelID = string(appendWildcardID(nil, d.Config.UpstreamModel, model))
 		modelPath = awsPathEscape(modelID)
 	}
-	body, e := bedrockRequestBody(req.Body, modelID, d.ext.dropParams)
+	body, e := bedrockRequestBody(req.Body, modelID, d.Options.DropParams)
 	if e != nil {
 		return e
 	}
@@ -191,8 +192,8 @@ func (reg *Registry) bedrockAttempt(d *Deployment, g *Group, req *ChatRequest, o
 	if req.Stream {
 		op = "/converse-stream"
 	}
-	out.x.Release(&out.resp)
-	ureq := &out.req
+	out.X.Release(&out.Resp)
+	ureq := &out.Req
 	ureq.Reset()
 	ureq.Header.SetMethod(fasthttp.MethodPost)
 	rawPath := "/model/" + modelPath + op
@@ -209,51 +210,51 @@ func (reg *Registry) bedrockAttempt(d *Deployment, g *Group, req *ChatRequest, o
 	if err := be.sign(ureq, rawPath, body, time.Now()); err != nil {
 		return &Error{Status: 500, Type: "api_error", Code: "signing_failed", Message: fmt.Sprintf("deployment %s: SigV4 signing failed: %v", d.ID, err)}
 	}
-	for _, h := range d.headers {
+	for _, h := range d.Headers {
 		ureq.Header.Set(h.Name, h.Value)
 	}
 	if len(req.RequestID) > 0 {
 		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
 	}
 
-	uresp, e := reg.call(d, req, out, func(status int, body []byte, h *fasthttp.ResponseHeader) *Error {
+	uresp, e := provider.Call(d, req, out, func(status int, body []byte, h *fasthttp.ResponseHeader) *Error {
 		return bedrockError(d, status, h.Peek("X-Amzn-Errortype"), body, h.Peek("Retry-After"))
 	})
 	if e != nil {
 		return e
 	}
-	x := &out.x
+	x := &out.X
 	created := time.Now().Unix()
 	if req.Stream {
-		x.ReadTimeout = d.streamTimeout
+		x.ReadTimeout = d.StreamTimeout
 		s := bedrockStreams.Get().(*bedrockStream)
 		s.d, s.x, s.resp, s.dec, s.id, s.created = d, x, uresp, newESDecoder(x, 16<<10), chatID(), created
 		s.model, s.includeUsage, s.usage = req.Model, req.IncludeUsage, &out.Usage
 		msg, err := s.dec.Next()
 		if err != nil {
-			s.release()
-			return firstEventFailed(d, x, uresp, err)
+			s.Release()
+			return provider.FirstEventFailed(d, x, uresp, err)
 		}
 		if e := streamException(d, msg); e != nil {
-			s.release()
+			s.Release()
 			x.MarkFailed()
 			x.Release(uresp)
 			return e
 		}
 		s.first = msg
-		out.startRelay(s, x)
+		out.StartRelay(s, x)
 		return nil
 	}
 	raw, err := x.ReadAll(nil, transport.MaxResponseBody)
 	x.Release(uresp)
 	if err != nil {
-		return transportError(d, err)
+		return provider.TransportError(d, err)
 	}
 	b, err := bedrockResponseBody(out.Body[:0], raw, req.Model, created)
 	if err != nil {
 		return &Error{Status: 502, Type: "api_error", Code: "upstream_bad_response", Retryable: true,
 			Message: fmt.Sprintf("upstream deployment %s answered with a body that is not a Converse response", d.ID),
-			Detail:  failureDetail(d, err)}
+			Detail:  provider.FailureDetail(d, err)}
 	}
 	out.Body = b
 	out.StatusCode = 200
@@ -268,8 +269,8 @@ func appendWildcardID(dst []byte, upstreamModel string, part []byte) []byte {
 
 // bedrockError maps a Bedrock error answer ({"message": "..."} with an
 // X-Amzn-ErrorType header) to an OpenAI error.
-func bedrockError(d *Deployment, status int, errType, body, retryAfter []byte) *Error {
-	body = d.scrub(body)
+func bedrockError(d *provider.Endpoint, status int, errType, body, retryAfter []byte) *Error {
+	body = d.Scrub(body)
 	var m struct {
 		Message  string `json:"message"`
 		Message2 string `json:"Message"`
@@ -289,7 +290,7 @@ func bedrockError(d *Deployment, status int, errType, body, retryAfter []byte) *
 	if i := strings.IndexByte(code, ':'); i >= 0 {
 		code = code[:i]
 	}
-	e := &Error{Status: status, Type: errorType(status), Code: code, Retryable: retryableStatus(status),
+	e := &Error{Status: status, Type: provider.ErrorType(status), Code: code, Retryable: provider.RetryableStatus(status),
 		Message: fmt.Sprintf("bedrock (deployment %s): %s", d.ID, msg)}
 	if code == "" {
 		e.Code = "upstream_error"
@@ -323,18 +324,18 @@ func exceptionStatus(typ string) int {
 
 // streamException returns the error an exception or error message of a
 // ConverseStream carries (nil for an ordinary event).
-func streamException(d *Deployment, m *esMessage) *Error {
+func streamException(d *provider.Endpoint, m *esMessage) *Error {
 	switch string(m.Header(":message-type")) {
 	case "exception":
 		typ := string(m.Header(":exception-type"))
 		status := exceptionStatus(typ)
 		e := bedrockError(d, status, []byte(typ), m.Payload, nil)
-		e.Retryable = retryableStatus(status) || status == 424
+		e.Retryable = provider.RetryableStatus(status) || status == 424
 		return e
 	case "error":
 		msg := string(m.Header(":error-message"))
 		return &Error{Status: 502, Type: "api_error", Code: string(m.Header(":error-code")), Retryable: true,
-			Message: fmt.Sprintf("bedrock (deployment %s): %s", d.ID, d.scrub([]byte(msg)))}
+			Message: fmt.Sprintf("bedrock (deployment %s): %s", d.ID, d.Scrub([]byte(msg)))}
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/bytedance/sonic"
+	"github.com/llmedge/llmedge/upstream/provider"
 )
 
 // converseParams are the OpenAI fields the Converse translation uses
@@ -93,8 +94,8 @@ var emptyObject = json.RawMessage(`{}`)
 // Converse request body for modelID. dropParams drops OpenAI parameters
 // Converse cannot express instead of answering 400.
 func bedrockRequestBody(body []byte, modelID string, dropParams bool) ([]byte, *Error) {
-	var in oaRequest
-	unsupported, _, err := in.decode(body, converseParams)
+	var in provider.OpenAIRequest
+	unsupported, _, err := in.Decode(body, converseParams)
 	if err != nil {
 		return nil, converseBadRequest("", "request body does not parse as an OpenAI chat request: %s", firstLine(err.Error()))
 	}
@@ -166,7 +167,7 @@ func bedrockRequestBody(body []byte, modelID string, dropParams bool) ([]byte, *
 		inf.MaxTokens = in.MaxTokens
 	}
 	var ok bool
-	if inf.StopSequences, ok = in.stopSequences(); !ok {
+	if inf.StopSequences, ok = in.StopSequences(); !ok {
 		return nil, converseBadRequest("stop", "stop must be a string or an array of strings")
 	}
 	if inf.MaxTokens != nil || inf.Temperature != nil || inf.TopP != nil || len(inf.StopSequences) > 0 {
@@ -185,16 +186,16 @@ func bedrockRequestBody(body []byte, modelID string, dropParams bool) ([]byte, *
 // converseThinking passes extended thinking to Claude models (Converse
 // carries it in additionalModelRequestFields): the request's thinking
 // object, or reasoning_effort mapped to a budget as for anthropic/.
-func converseThinking(in *oaRequest, out *cvRequest, modelID string, dropParams bool) *Error {
+func converseThinking(in *provider.OpenAIRequest, out *cvRequest, modelID string, dropParams bool) *Error {
 	var thinking json.RawMessage
 	param := "reasoning_effort"
 	switch {
 	case len(in.Thinking) > 0 && string(bytes.TrimSpace(in.Thinking)) != "null":
 		thinking, param = in.Thinking, "thinking"
 	case in.ReasoningEffort != nil:
-		t, ok := in.effortThinking()
+		t, ok := in.EffortThinking()
 		if !ok {
-			return converseBadRequest("reasoning_effort", reasoningEffortValues)
+			return converseBadRequest("reasoning_effort", provider.ReasoningEffortValues)
 		}
 		if t == nil {
 			return nil
@@ -216,7 +217,7 @@ func converseThinking(in *oaRequest, out *cvRequest, modelID string, dropParams 
 	return nil
 }
 
-func bedrockTools(in *oaRequest, out *cvRequest) *Error {
+func bedrockTools(in *provider.OpenAIRequest, out *cvRequest) *Error {
 	if len(in.Tools) == 0 {
 		return nil
 	}
@@ -308,7 +309,7 @@ func converseBlocks(raw json.RawMessage, param string) ([]cvBlock, *Error) {
 		}
 		return []cvBlock{{Text: &s}}, nil
 	}
-	var parts []oaPart
+	var parts []provider.OpenAIPart
 	if sonic.Unmarshal(raw, &parts) != nil {
 		return nil, converseBadRequest(param, "content must be a string or an array of content parts")
 	}
@@ -340,7 +341,7 @@ func converseBlocks(raw json.RawMessage, param string) ([]cvBlock, *Error) {
 // dataURLImage turns data:image/png;base64,... into a Converse image
 // block (the JSON form of its bytes is base64, so no decoding needed).
 func dataURLImage(u string) (*cvImage, bool) {
-	mt, data, ok := parseDataURL(u)
+	mt, data, ok := provider.ParseDataURL(u)
 	mime, isImage := strings.CutPrefix(mt, "image/")
 	if !ok || !isImage {
 		return nil, false

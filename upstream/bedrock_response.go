@@ -9,6 +9,7 @@ import (
 
 	"github.com/bytedance/sonic"
 	"github.com/llmedge/llmedge/internal/jsonx"
+	"github.com/llmedge/llmedge/upstream/provider"
 )
 
 // Converse response (Amazon Bedrock API reference, Converse).
@@ -122,7 +123,7 @@ func bedrockResponseBody(dst, body, model []byte, created int64) ([]byte, error)
 		b = append(b, ']')
 	}
 	b = append(b, `,"refusal":null},"logprobs":null,"finish_reason":"`...)
-	b = append(b, finishReason(r.StopReason)...)
+	b = append(b, provider.FinishReason(r.StopReason)...)
 	b = append(b, `"}],`...)
 	b = appendOpenAIUsage(b, &r.Usage)
 	return append(b, '}'), nil

@@ -11,6 +11,7 @@ import (
 	"github.com/llmedge/llmedge/internal/errbody"
 	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/provider"
 	"github.com/llmedge/llmedge/upstream/transport"
 	"github.com/valyala/fasthttp"
 )
@@ -42,7 +43,7 @@ type cvStreamEvent struct {
 // bedrockStream relays a ConverseStream answer as OpenAI
 // chat.completion.chunk events.
 type bedrockStream struct {
-	d            *Deployment
+	d            *provider.Endpoint
 	x            *transport.Exchange
 	resp         *fasthttp.Response
 	dec          *esDecoder
@@ -68,7 +69,7 @@ var bedrockStreams = sync.Pool{New: func() any { return new(bedrockStream) }}
 
 // release keeps the buffers (up to a bound: a pooled translator must
 // not pin one huge event's buffer) and gives s back to its pool.
-func (s *bedrockStream) release() {
+func (s *bedrockStream) Release() {
 	*s = bedrockStream{buf: s.buf[:0], tools: s.tools[:0]}
 	if cap(s.buf) > 64<<10 {
 		s.buf = nil
@@ -79,7 +80,7 @@ func (s *bedrockStream) release() {
 	bedrockStreams.Put(s)
 }
 
-func (s *bedrockStream) next() ([]byte, bool, error) {
+func (s *bedrockStream) Next() ([]byte, bool, error) {
 	msg := s.first
 	if s.started {
 		var err error
@@ -108,16 +109,16 @@ func (s *bedrockStream) next() ([]byte, bool, error) {
 	return s.buf, false, nil
 }
 
-func (s *bedrockStream) buffered() bool { return s.dec.Buffered() }
+func (s *bedrockStream) Buffered() bool { return s.dec.Buffered() }
 
 // drain has nothing to read: a Converse stream ends at the end of its
 // body.
-func (s *bedrockStream) drain() {}
+func (s *bedrockStream) Drain() {}
 
 // failure ends the client's stream with an error event and [DONE]: a
 // Bedrock exception or a truncated answer as the *Error it maps to, a
 // transport failure as for any stream.
-func (s *bedrockStream) failure(dst []byte, err error) ([]byte, error) {
+func (s *bedrockStream) Failure(dst []byte, err error) ([]byte, error) {
 	var ue *Error
 	if errors.As(err, &ue) {
 		dst = errbody.AppendOpenAIEvent(dst, ue.Message, ue.Type, ue.Code)
@@ -126,8 +127,8 @@ func (s *bedrockStream) failure(dst []byte, err error) ([]byte, error) {
 	if errors.Is(err, errEventStream) {
 		err = fmt.Errorf("%w from bedrock", err)
 	}
-	msg, typ, code := midStreamFailure(s.d, err, "mid-event")
-	dst = appendFailureEvent(dst, false, msg, typ, code)
+	msg, typ, code := provider.MidStreamFailure(s.d, err, "mid-event")
+	dst = provider.AppendFailureEvent(dst, false, msg, typ, code)
 	if errors.Is(err, transport.ErrTimeout) {
 		return dst, fmt.Errorf("%w: %s", err, msg)
 	}
@@ -226,7 +227,7 @@ func (s *bedrockStream) translate(m *esMessage) error {
 	case "messageStop":
 		s.finished = true
 		s.openDelta()
-		s.closeDelta(finishReason(ev.StopReason))
+		s.closeDelta(provider.FinishReason(ev.StopReason))
 	case "metadata":
 		if ev.Usage != nil && s.usage != nil {
 			u := ev.Usage

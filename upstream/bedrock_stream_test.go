@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/upstream/provider"
 	"github.com/llmedge/llmedge/upstream/transport"
 )
 
@@ -23,7 +24,7 @@ func TestBedrockStreamEndingBeforeMessageStopFails(t *testing.T) {
 	var wire []byte
 	wire = append(wire, ev("messageStart", `{"role":"assistant"}`)...)
 	wire = append(wire, ev("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"text":"half an ans"}}`)...)
-	s := &bedrockStream{d: &Deployment{ID: "br-0"}, x: &transport.Exchange{}, id: "chatcmpl-1", created: 1, model: []byte("nova")}
+	s := &bedrockStream{d: &provider.Endpoint{ID: "br-0"}, x: &transport.Exchange{}, id: "chatcmpl-1", created: 1, model: []byte("nova")}
 	s.dec = newESDecoder(bytes.NewReader(wire), 0)
 	first, err := s.dec.Next()
 	if err != nil {
@@ -31,7 +32,7 @@ func TestBedrockStreamEndingBeforeMessageStopFails(t *testing.T) {
 	}
 	s.first = first
 	var w bufWriter
-	rerr := (&relay{t: s, x: s.x}).Relay(&w)
+	rerr := relayOver(s, s.x).Relay(&w)
 	if rerr == nil || !strings.Contains(w.String(), `"error"`) {
 		t.Fatalf("truncated stream relayed as complete (err %v):\n%s", rerr, w.String())
 	}
@@ -39,11 +40,11 @@ func TestBedrockStreamEndingBeforeMessageStopFails(t *testing.T) {
 	// A complete one still ends with [DONE] and no error.
 	wire = append(wire, ev("messageStop", `{"stopReason":"end_turn"}`)...)
 	wire = append(wire, ev("metadata", `{"usage":{"inputTokens":1,"outputTokens":2,"totalTokens":3}}`)...)
-	s = &bedrockStream{d: &Deployment{ID: "br-0"}, x: &transport.Exchange{}, id: "chatcmpl-1", created: 1, model: []byte("nova")}
+	s = &bedrockStream{d: &provider.Endpoint{ID: "br-0"}, x: &transport.Exchange{}, id: "chatcmpl-1", created: 1, model: []byte("nova")}
 	s.dec = newESDecoder(bytes.NewReader(wire), 0)
 	s.first, _ = s.dec.Next()
 	w.Reset()
-	if err := (&relay{t: s, x: s.x}).Relay(&w); err != nil || strings.Contains(w.String(), `"error"`) || !strings.HasSuffix(w.String(), "data: [DONE]\n\n") {
+	if err := relayOver(s, s.x).Relay(&w); err != nil || strings.Contains(w.String(), `"error"`) || !strings.HasSuffix(w.String(), "data: [DONE]\n\n") {
 		t.Fatalf("complete stream: %v\n%s", err, w.String())
 	}
 }
@@ -79,7 +80,7 @@ func TestBedrockStreamReportsUsage(t *testing.T) {
 	i := strings.Index(body, `"nova"`)
 	req := &ChatRequest{Body: []byte(body), ModelStart: i, ModelEnd: i + 6, Model: []byte("nova"), Stream: true, WantUsage: true, Cancel: &Cancel{}}
 	out := new(Response)
-	defer out.x.Release(&out.resp)
+	defer out.X.Release(&out.Resp)
 	if err := reg.Chat(reg.Lookup([]byte("nova")), req, out); err != nil {
 		t.Fatal(err)
 	}

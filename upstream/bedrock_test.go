@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/upstream/provider"
 )
 
 func TestBedrockRequestTranslation(t *testing.T) {
@@ -109,7 +110,7 @@ func TestBedrockResponseTranslation(t *testing.T) {
 func TestBedrockFinishReasons(t *testing.T) {
 	for in, want := range map[string]string{"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
 		"tool_use": "tool_calls", "guardrail_intervened": "content_filter", "content_filtered": "content_filter"} {
-		if got := finishReason(in); got != want {
+		if got := provider.FinishReason(in); got != want {
 			t.Errorf("%s -> %s, want %s", in, got, want)
 		}
 	}
@@ -127,8 +128,8 @@ func TestBedrockEndpointFromConfig(t *testing.T) {
 	if ok, why := d.Available(); !ok {
 		t.Fatal(why)
 	}
-	if d.uri != "https://bedrock-runtime.ap-northeast-1.amazonaws.com/model/us.anthropic.claude-3-7-sonnet-20250219-v1%3A0/converse" {
-		t.Fatalf("uri %s", d.uri)
+	if d.URI != "https://bedrock-runtime.ap-northeast-1.amazonaws.com/model/us.anthropic.claude-3-7-sonnet-20250219-v1%3A0/converse" {
+		t.Fatalf("uri %s", d.URI)
 	}
 	if strings.Contains(strings.Join(reg.Warnings(), " "), "SK") {
 		t.Fatal("secret in warnings")

@@ -14,7 +14,7 @@
 // one new file set and one table line:
 //
 //	// acme.go
-//	var acmeProvider = provider{routes: routesChatOnly, build: buildAcme, attempt: (*Registry).acmeAttempt}
+//	var acmeProvider = provider{routes: provider.RoutesChatOnly, build: buildAcme, attempt: (*Registry).acmeAttempt}
 //
 //	// provider.go, providerTable
 //	"acme": &acmeProvider,

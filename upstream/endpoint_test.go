@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/upstream/provider"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/oauth2"
 )
@@ -35,8 +36,8 @@ func TestPerDeploymentEndpoints(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.model, err)
 		}
-		if d := reg.Groups()[0].Deployments[0]; d.uri != tc.want {
-			t.Errorf("%s:\n got %s\nwant %s", tc.model, d.uri, tc.want)
+		if d := reg.Groups()[0].Deployments[0]; d.URI != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.model, d.URI, tc.want)
 		}
 	}
 }
@@ -54,17 +55,17 @@ func cutProvider(model string) (string, string, bool) {
 // for an api-key deployment (azure) and a cached OAuth token (vertex).
 func BenchmarkSetAuth(b *testing.B) {
 	var req fasthttp.Request
-	azure := &Deployment{auth: []byte("azure-key"), px: endpointExtras{authHeader: "api-key"}}
+	azure := &provider.Endpoint{Auth: []byte("azure-key"), AuthHeader: "api-key"}
 	vt := &vertexTokens{src: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "ya29.token", Expiry: time.Now().Add(time.Hour)})}
-	vertex := &Deployment{px: endpointExtras{token: vt.token}}
+	vertex := &provider.Endpoint{Token: vt.token}
 	for _, c := range []struct {
 		name string
-		d    *Deployment
+		d    *provider.Endpoint
 	}{{"azure", azure}, {"vertex", vertex}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if e := c.d.setAuth(&req); e != nil {
+				if e := c.d.SetAuth(&req); e != nil {
 					b.Fatal(e)
 				}
 			}

@@ -230,7 +230,7 @@ func TestStreamReleasesHeaderReader(t *testing.T) {
 	if err := reg.Chat(reg.Lookup([]byte("m")), req, out); err != nil {
 		t.Fatal(err)
 	}
-	if out.x.HoldsHeaderReader() {
+	if out.X.HoldsHeaderReader() {
 		t.Fatal("the header reader is still held after the first event")
 	}
 	req.Cancel.Cancel()

@@ -8,13 +8,14 @@ import (
 
 	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/provider"
 )
 
 // mockProvider answers chat and embeddings in-process from
 // litellm_params.mock_response: no endpoint, no key.
-var mockProvider = provider{
-	routes: routesOf(RouteChat, RouteEmbeddings),
-	attempt: func(_ *Registry, d *Deployment, _ *Group, req *ChatRequest, out *Response) *Error {
+var mockProvider = provider.Descriptor{
+	Routes: provider.RoutesOf(RouteChat, RouteEmbeddings),
+	Attempt: func(d *provider.Endpoint, req *ChatRequest, _ []byte, out *provider.Answer) *Error {
 		return mockChat(d, req, out)
 	},
 }
@@ -25,7 +26,7 @@ const defaultMockResponse = "This is a mock response from llmedge."
 var mockSeq atomic.Uint64
 
 // mockChat answers from the deployment's mock_response, in-process.
-func mockChat(d *Deployment, req *ChatRequest, out *Response) *Error {
+func mockChat(d *provider.Endpoint, req *ChatRequest, out *provider.Answer) *Error {
 	if req.Route == RouteEmbeddings {
 		return mockEmbeddings(req, out)
 	}
@@ -45,7 +46,7 @@ func mockChat(d *Deployment, req *ChatRequest, out *Response) *Error {
 		s := mockStreams.Get().(*mockStream)
 		*s = mockStream{model: req.Model, id: id, created: created, pieces: splitWords(text),
 			includeUsage: req.IncludeUsage, prompt: prompt, completion: completion, buf: s.buf[:0]}
-		out.startRelay(s, nil)
+		out.StartRelay(s, nil)
 		return nil
 	}
 	b := out.Body[:0]
@@ -111,7 +112,7 @@ type mockStream struct {
 
 var mockStreams = sync.Pool{New: func() any { return &mockStream{buf: make([]byte, 0, 512)} }}
 
-func (s *mockStream) release() {
+func (s *mockStream) Release() {
 	*s = mockStream{buf: s.buf[:0]}
 	if cap(s.buf) > 64<<10 {
 		s.buf = nil
@@ -129,7 +130,7 @@ func (s *mockStream) chunkPrefix(b []byte) []byte {
 	return b
 }
 
-func (s *mockStream) next() ([]byte, bool, error) {
+func (s *mockStream) Next() ([]byte, bool, error) {
 	b := s.chunkPrefix(s.buf[:0])
 	n := s.sent
 	s.sent++
@@ -157,9 +158,9 @@ func (s *mockStream) next() ([]byte, bool, error) {
 }
 
 // buffered is false: every word is its own flushed event.
-func (s *mockStream) buffered() bool { return false }
+func (s *mockStream) Buffered() bool { return false }
 
-func (s *mockStream) drain() {}
+func (s *mockStream) Drain() {}
 
 // failure is never called: the mock does not fail mid-stream.
-func (s *mockStream) failure(dst []byte, err error) ([]byte, error) { return dst, err }
+func (s *mockStream) Failure(dst []byte, err error) ([]byte, error) { return dst, err }

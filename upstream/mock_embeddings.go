@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/llmedge/llmedge/internal/jsonx"
+	"github.com/llmedge/llmedge/upstream/provider"
 )
 
 // mockEmbeddingDimensions is the vector size of a mock/ embedding when
@@ -25,7 +26,7 @@ const (
 // vector, different inputs (almost surely) different ones. It parses
 // the body fully (encoding/json): mock/ is for demos and tests, not the
 // hot path.
-func mockEmbeddings(req *ChatRequest, out *Response) *Error {
+func mockEmbeddings(req *ChatRequest, out *provider.Answer) *Error {
 	var body struct {
 		Input          json.RawMessage `json:"input"`
 		EncodingFormat *string         `json:"encoding_format"`

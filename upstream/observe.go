@@ -40,15 +40,6 @@ func (r *Registry) observeCooldown(d *Deployment) {
 	}
 }
 
-// UsageFromBody reads Usage from a non-stream answer's Body when its
-// wire format did not (mock, Anthropic): metrics and access logs count
-// the tokens of every answer. A no-op once Usage is known.
-func (r *Response) UsageFromBody() {
-	if !r.Usage.Reported && r.Stream == nil {
-		r.Usage.observeBody(r.Body)
-	}
-}
-
 // poolsFor returns the connection pools of a new Registry whose global
 // pool settings are s: on a reload with unchanged settings, the previous
 // Registry's (connections to hosts still in the config survive, pools

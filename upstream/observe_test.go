@@ -33,10 +33,10 @@ func TestReloadSharesPoolsByHost(t *testing.T) {
 	if r2.net.Pools != r1.net.Pools {
 		t.Fatal("reloaded registry does not share the pools")
 	}
-	if r2.Lookup([]byte("a2")).Deployments[0].pool != r1.Lookup([]byte("a")).Deployments[0].pool {
+	if r2.Lookup([]byte("a2")).Deployments[0].Pool != r1.Lookup([]byte("a")).Deployments[0].Pool {
 		t.Error("same host got a new pool across reload")
 	}
-	if r2.Lookup([]byte("c")).Deployments[0].pool == r1.Lookup([]byte("b")).Deployments[0].pool {
+	if r2.Lookup([]byte("c")).Deployments[0].Pool == r1.Lookup([]byte("b")).Deployments[0].Pool {
 		t.Error("different hosts share a pool")
 	}
 	if !r2.SharesCookies(r1) {

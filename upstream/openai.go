@@ -8,6 +8,7 @@ import (
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/provider"
 	"github.com/llmedge/llmedge/upstream/transport"
 	"github.com/valyala/fasthttp"
 )
@@ -20,43 +21,43 @@ import (
 // API has routes, at defaultBase ("" = api_base required), keyed by the
 // environment variable keyEnv when litellm_params.api_key is absent
 // ("" = no key needed).
-func openAICompatible(routes routeSet, defaultBase, keyEnv string) *provider {
-	return &provider{routes: routes, openAICompatible: true,
-		build:   atBaseURL(defaultBase, keyEnv, chatURL),
-		attempt: (*Registry).passThrough}
+func openAICompatible(routes provider.Routes, defaultBase, keyEnv string) *provider.Descriptor {
+	return &provider.Descriptor{Routes: routes, OpenAICompatible: true,
+		Build:   atBaseURL(defaultBase, keyEnv, chatURL),
+		Attempt: passThrough}
 }
 
 // atBaseURL builds a deployment of a provider addressed by one base URL
 // (api_base or defaultBase) and a bearer key (api_key or keyEnv);
 // endpoint joins the base and the chat endpoint's path.
-func atBaseURL(defaultBase, keyEnv string, endpoint func(base string) string) func(r *Registry, d *Deployment, b *buildEnv) *config.Error {
-	return func(r *Registry, d *Deployment, b *buildEnv) *config.Error {
+func atBaseURL(defaultBase, keyEnv string, endpoint func(base string) string) func(d *provider.Endpoint, b *provider.BuildEnv) *config.Error {
+	return func(d *provider.Endpoint, b *provider.BuildEnv) *config.Error {
 		cd := d.Config
 		base := cd.APIBase
 		if base == "" {
 			base = defaultBase
 		}
 		if base == "" {
-			return &config.Error{Path: b.path + ".api_base", Msg: fmt.Sprintf("provider %q has no default endpoint: api_base is required", cd.Provider)}
+			return &config.Error{Path: b.Path + ".api_base", Msg: fmt.Sprintf("provider %q has no default endpoint: api_base is required", cd.Provider)}
 		}
-		if e := r.setEndpoint(d, endpoint(base), b.path+".api_base"); e != nil {
+		if e := b.SetEndpoint(d, endpoint(base), b.Path+".api_base"); e != nil {
 			return e
 		}
-		d.initRouteURIs(base)
+		d.InitRouteURIs(base)
 		key := cd.APIKey
 		if key == "" && keyEnv != "" && len(cd.MissingEnv) == 0 {
-			if v, ok := b.lookup(keyEnv); ok && v != "" {
+			if v, ok := b.Lookup(keyEnv); ok && v != "" {
 				key = v
 			} else if cd.APIBase == "" {
 				// The provider's own endpoint without a key cannot work.
-				d.unavailable = fmt.Sprintf("model %q is unavailable: no api_key and environment variable %s is not set", cd.ModelName, keyEnv)
-				d.unavailableStatus, d.unavailableCode = 503, "missing_environment_variable"
-				r.warnings = append(r.warnings, fmt.Sprintf("deployment %s (model_name %q) has no api_key and %s is not set; requests for it will get 503", cd.ID, cd.ModelName, keyEnv))
+				d.Unavailable = fmt.Sprintf("model %q is unavailable: no api_key and environment variable %s is not set", cd.ModelName, keyEnv)
+				d.UnavailableStatus, d.UnavailableCode = 503, "missing_environment_variable"
+				b.Warn(fmt.Sprintf("deployment %s (model_name %q) has no api_key and %s is not set; requests for it will get 503", cd.ID, cd.ModelName, keyEnv))
 			}
 		}
 		if key != "" {
-			d.key = key
-			d.auth = []byte("Bearer " + key)
+			d.Key = key
+			d.Auth = []byte("Bearer " + key)
 		}
 		return nil
 	}
@@ -75,17 +76,17 @@ func chatURL(base string) string {
 
 // passThrough forwards the client's body to an OpenAI-compatible
 // server with only "model" rewritten.
-func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
+func passThrough(d *provider.Endpoint, req *ChatRequest, model []byte, out *provider.Answer) *Error {
 	// A previous attempt may have left a connection.
-	out.x.Release(&out.resp)
-	ureq := &out.req
+	out.X.Release(&out.Resp)
+	ureq := &out.Req
 	ureq.Reset()
-	ureq.Header.SetMethod(req.Route.spec().method)
-	d.setRequestURI(ureq, req)
-	if e := d.setAuth(ureq); e != nil {
+	ureq.Header.SetMethod(req.Route.Spec().Method)
+	d.SetRequestURI(ureq, req)
+	if e := d.SetAuth(ureq); e != nil {
 		return e
 	}
-	for _, h := range d.headers {
+	for _, h := range d.Headers {
 		ureq.Header.Set(h.Name, h.Value)
 	}
 	if len(req.RequestID) > 0 {
@@ -96,59 +97,59 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 	}
 	if req.Route.HasBody() {
 		ureq.Header.SetContentType("application/json")
-		model := d.quotedModel
-		if d.wildcard {
-			model = appendWildcardModel(nil, d.Config.UpstreamModel, g.wildcardPart(req.Model))
+		model := d.QuotedModel
+		if d.Wildcard {
+			model = appendWildcardModel(nil, d.Config.UpstreamModel, model)
 		}
-		out.reqBody = appendPatchedBody(out.reqBody[:0], req, model)
-		ureq.SetBodyRaw(out.reqBody)
+		out.ReqBody = appendPatchedBody(out.ReqBody[:0], req, model)
+		ureq.SetBodyRaw(out.ReqBody)
 	}
 
-	uresp, e := reg.call(d, req, out, func(status int, body []byte, h *fasthttp.ResponseHeader) *Error {
-		return upstreamError(d, status, body, retryAfterHeader(h))
+	uresp, e := provider.Call(d, req, out, func(status int, body []byte, h *fasthttp.ResponseHeader) *Error {
+		return provider.UpstreamError(d, status, body, retryAfterHeader(h))
 	})
 	if e != nil {
 		return e
 	}
-	x := &out.x
-	out.upResp = uresp
+	x := &out.X
+	out.UpResp = uresp
 	if req.Stream && bytes.HasPrefix(uresp.Header.ContentType(), []byte("text/event-stream")) {
-		if out.sc == nil {
-			out.sc = sse.NewScanner(x, transport.MaxStreamEvent)
+		if out.SC == nil {
+			out.SC = sse.NewScanner(x, transport.MaxStreamEvent)
 		} else {
-			out.sc.Reset(x)
+			out.SC.Reset(x)
 		}
-		ev, err := out.sc.Next()
+		ev, err := out.SC.Next()
 		for err == nil && ev.Comment {
 			// An upstream keep-alive (": OPENROUTER PROCESSING") is not
 			// an answer: a failure may still be retried. It proves the
 			// upstream alive, so the wait is renewed.
-			x.ReadTimeout = d.streamTimeout
-			ev, err = out.sc.Next()
+			x.ReadTimeout = d.StreamTimeout
+			ev, err = out.SC.Next()
 		}
 		if err != nil {
-			return firstEventFailed(d, x, uresp, err)
+			return provider.FirstEventFailed(d, x, uresp, err)
 		}
 		// The first event came within the deadline of the headers; from
 		// now on every gap gets stream_timeout.
-		x.ReadTimeout = d.streamTimeout
+		x.ReadTimeout = d.StreamTimeout
 		// Nothing is retried after the first event: free the request
 		// body now rather than holding a long prompt for the stream's life.
 		ureq.ResetBody()
-		if cap(out.reqBody) > 64<<10 {
-			out.reqBody = nil
+		if cap(out.ReqBody) > 64<<10 {
+			out.ReqBody = nil
 		}
 		s := passStreams.Get().(*passStream)
-		*s = passStream{sseEvents: sseEvents{x: x, sc: out.sc, first: ev}, d: d, named: req.Route.spec().named, usage: streamUsage(req, out),
+		*s = passStream{SSEEvents: provider.SSEEvents{X: x, SC: out.SC, First: ev}, d: d, named: req.Route.Spec().Named, usage: provider.StreamUsage(req, out),
 			hideUsage: req.UsagePatch != nil}
-		out.startRelay(s, x)
+		out.StartRelay(s, x)
 		return nil
 	}
 	// Non-stream (or a server that answered a stream request with JSON).
-	if e := out.readAnswer(d, uresp); e != nil {
+	if e := out.ReadAnswer(d, uresp); e != nil {
 		return e
 	}
-	out.Usage.observeBody(out.Body)
+	out.Usage.ObserveBody(out.Body)
 	return nil
 }
 

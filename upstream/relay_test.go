@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/provider"
 	"github.com/llmedge/llmedge/upstream/transport"
 )
 
@@ -38,7 +39,7 @@ func TestAnthropicChatStreamCutMidwayEndsWithErrorAndDone(t *testing.T) {
 	s := streamFor(t, false)
 	s.sc = sse.NewScanner(strings.NewReader(body), 0)
 	x := &transport.Exchange{}
-	r := &relay{t: s, x: x}
+	r := relayOver(s, x)
 	var w flushCounter
 	err := r.Relay(&w)
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
@@ -60,7 +61,7 @@ func TestAnthropicChatStreamErrorEventMidway(t *testing.T) {
 	s := streamFor(t, false)
 	s.sc = sse.NewScanner(strings.NewReader(body), 0)
 	var w flushCounter
-	err := (&relay{t: s, x: &transport.Exchange{}}).Relay(&w)
+	err := relayOver(s, &transport.Exchange{}).Relay(&w)
 	var ue *Error
 	if !errors.As(err, &ue) || ue.Code != "overloaded_error" || ue.Status != 529 {
 		t.Fatalf("Relay = %#v", err)
@@ -75,9 +76,9 @@ func TestAnthropicChatStreamErrorEventMidway(t *testing.T) {
 // "event: error" (no [DONE]: the format has none).
 func TestNativeAnthropicStreamCutMidwayEndsWithErrorEvent(t *testing.T) {
 	first := sse.Event{Name: []byte("message_start"), Raw: []byte("event: message_start\ndata: {}\n\n")}
-	s := &nativeStream{sseEvents: sseEvents{x: &transport.Exchange{}, sc: sse.NewScanner(strings.NewReader("event: content_block_delta\ndata: {\"ty"), 0), first: first}, d: &Deployment{ID: "an-0"}}
+	s := &nativeStream{SSEEvents: provider.SSEEvents{X: &transport.Exchange{}, SC: sse.NewScanner(strings.NewReader("event: content_block_delta\ndata: {\"ty"), 0), First: first}, d: &provider.Endpoint{ID: "an-0"}}
 	var w flushCounter
-	err := (&relay{t: s, x: s.x}).Relay(&w)
+	err := relayOver(s, s.X).Relay(&w)
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("Relay = %v", err)
 	}
@@ -98,19 +99,25 @@ func TestRelayFlushesPerBurstAndStopsWhenClientGone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return &passStream{sseEvents: sseEvents{x: &transport.Exchange{}, sc: sc, first: first}, d: &Deployment{ID: "d"}}
+		return &passStream{SSEEvents: provider.SSEEvents{X: &transport.Exchange{}, SC: sc, First: first}, d: &provider.Endpoint{ID: "d"}}
 	}
 	s := newPass()
-	s.eof = true // nothing to drain from a bytes.Reader
 	var w flushCounter
-	if err := (&relay{t: s, x: s.x}).Relay(&w); err != nil {
+	if err := relayOver(s, s.X).Relay(&w); err != nil {
 		t.Fatal(err)
 	}
 	if w.String() != stream || w.flushes != 1 {
 		t.Fatalf("relayed %q with %d flushes, want it unchanged in 1", w.String(), w.flushes)
 	}
 	w = flushCounter{failAt: 2}
-	if err := (&relay{t: newPass()}).Relay(&w); !errors.Is(err, ErrClientGone) {
+	if err := relayOver(newPass(), nil).Relay(&w); !errors.Is(err, ErrClientGone) {
 		t.Fatalf("Relay to a gone client = %v", err)
 	}
+}
+
+// relayOver is the relay driver over translator t and exchange x.
+func relayOver(t provider.Translator, x *transport.Exchange) provider.Stream {
+	var a provider.Answer
+	a.StartRelay(t, x)
+	return a.Stream
 }

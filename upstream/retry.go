@@ -46,7 +46,7 @@ func (reg *Registry) tryGroup(g *Group, req *ChatRequest, out *Response, cs *cal
 				return last
 			}
 			if serr != nil {
-				if u := firstUnavailable(g); u != nil && serr.Message == u.unavailable {
+				if u := firstUnavailable(g); u != nil && serr.Message == u.Unavailable {
 					out.Deployment = u
 				}
 				return serr
@@ -102,7 +102,7 @@ func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Respons
 	out.Attempts++
 	reg.observeAttempt(d, out.Attempts > 1)
 	out.Deployment = d
-	out.upResp = nil // headers of a failed attempt are not relayed
+	out.UpResp = nil // headers of a failed attempt are not relayed
 	out.Stream = nil
 	cs.note(d)
 	tokens := int64(len(req.Body)/4 + 1)
@@ -146,7 +146,7 @@ func waitError(g *Group, wait time.Duration) *Error {
 
 func firstUnavailable(g *Group) *Deployment {
 	for _, d := range g.Deployments {
-		if d.unavailable != "" {
+		if d.Unavailable != "" {
 			return d
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/provider"
 	"github.com/llmedge/llmedge/upstream/transport"
 )
 
@@ -57,15 +58,15 @@ func TestPooledScannerKeepsStreamEventCap(t *testing.T) {
 			t.Fatalf("big event not relayed")
 		}
 	}
-	out.x.Release(&out.resp)
+	out.X.Release(&out.Resp)
 }
 
 // An answer over llmedge's caps is the upstream's doing and would come
 // back the same on a retry: 502, not a retryable 503.
 func TestTooLargeAnswerIsNotRetried(t *testing.T) {
-	d := &Deployment{ID: "d-0", ModelName: "m"}
+	d := &provider.Endpoint{ID: "d-0", ModelName: "m"}
 	for _, err := range []error{transport.ErrBodyTooLarge, sse.ErrEventTooLarge, fmt.Errorf("reading: %w", sse.ErrEventTooLarge)} {
-		e := transportError(d, err)
+		e := provider.TransportError(d, err)
 		if e.Status != 502 || e.Retryable || e.Code != "upstream_response_too_large" {
 			t.Errorf("%v -> status %d retryable %v code %q", err, e.Status, e.Retryable, e.Code)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/jsonx"
+	"github.com/llmedge/llmedge/upstream/provider"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 )
@@ -31,7 +32,7 @@ const tokenFetchTimeout = 30 * time.Second
 // vertexProvider is Vertex AI's OpenAI-compatible endpoint (Gemini and
 // partner models), served by the pass-through path with a Google OAuth
 // token; its Claude models become vertexAnthropicProvider deployments.
-var vertexProvider = provider{routes: routesChatOnly, build: buildVertex, attempt: (*Registry).passThrough}
+var vertexProvider = provider.Descriptor{Routes: provider.RoutesChatOnly, Build: buildVertex, Attempt: passThrough}
 
 // buildVertex sets up a vertex_ai/ deployment.
 //
@@ -46,14 +47,14 @@ var vertexProvider = provider{routes: routesChatOnly, build: buildVertex, attemp
 // api_base, when set, replaces "https://{location}-aiplatform.googleapis.com"
 // (a private endpoint or a test server); an api_base ending in
 // /chat/completions is used as is.
-func buildVertex(r *Registry, d *Deployment, b *buildEnv) *config.Error {
-	path, env := b.path, b.env
+func buildVertex(d *provider.Endpoint, b *provider.BuildEnv) *config.Error {
+	path, env := b.Path, b.Env
 	cd := d.Config
 	model := strings.TrimPrefix(cd.UpstreamModel, "gemini/")
 	claude := strings.HasPrefix(strings.ToLower(model), "claude")
 
 	credJSON, credErr := vertexCredentialsJSON(cd, env)
-	project := param(cd, "vertex_project")
+	project := provider.Param(cd, "vertex_project")
 	if project == "" && credJSON != nil {
 		var f struct {
 			ProjectID string `json:"project_id"`
@@ -64,7 +65,7 @@ func buildVertex(r *Registry, d *Deployment, b *buildEnv) *config.Error {
 	if project == "" {
 		project = env("VERTEXAI_PROJECT", "VERTEX_PROJECT", "GOOGLE_CLOUD_PROJECT")
 	}
-	location := param(cd, "vertex_location")
+	location := provider.Param(cd, "vertex_location")
 	if location == "" {
 		location = env("VERTEXAI_LOCATION", "VERTEX_LOCATION")
 	}
@@ -90,12 +91,12 @@ func buildVertex(r *Registry, d *Deployment, b *buildEnv) *config.Error {
 	default:
 		uri = prefix + "/endpoints/openapi/chat/completions"
 	}
-	if e := r.setEndpoint(d, uri, errPath); e != nil {
+	if e := b.SetEndpoint(d, uri, errPath); e != nil {
 		return e
 	}
 	if claude {
-		d.provider = &vertexAnthropicProvider
-		if e := r.buildVertexAnthropic(d, prefix, model); e != nil {
+		b.Provider = &vertexAnthropicProvider
+		if e := buildVertexAnthropic(d, b, prefix, model); e != nil {
 			return e
 		}
 	} else {
@@ -103,24 +104,24 @@ func buildVertex(r *Registry, d *Deployment, b *buildEnv) *config.Error {
 		if !strings.Contains(up, "/") {
 			up = "google/" + up
 		}
-		d.quotedModel = jsonx.AppendString(nil, up)
-		if d.wildcard {
-			r.unsupportedBecause(d, "vertex_ai wildcard deployments are not supported")
+		d.QuotedModel = jsonx.AppendString(nil, up)
+		if d.Wildcard {
+			b.Unsupported(d, "vertex_ai wildcard deployments are not supported")
 		}
 	}
-	if d.unavailable != "" {
+	if d.Unavailable != "" {
 		return nil
 	}
 	if project == "" {
-		r.unavailableBecause(d, "missing_environment_variable", "no vertex_project, no project_id in the credentials and VERTEXAI_PROJECT is not set")
+		b.Unavailable(d, "missing_environment_variable", "no vertex_project, no project_id in the credentials and VERTEXAI_PROJECT is not set")
 		return nil
 	}
 	if credErr != nil {
-		r.unavailableBecause(d, "invalid_credentials", credErr.Error())
+		b.Unavailable(d, "invalid_credentials", credErr.Error())
 		return nil
 	}
 	ts := newVertexTokens(credJSON)
-	d.px.token, d.px.lastToken = ts.token, ts.lastToken
+	d.Token, d.LastToken = ts.token, ts.lastToken
 	return nil
 }
 

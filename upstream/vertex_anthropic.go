@@ -6,6 +6,7 @@ import (
 
 	"github.com/bytedance/sonic"
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/upstream/provider"
 )
 
 // vertexAnthropicVersion is the anthropic_version Vertex AI requires in
@@ -15,7 +16,7 @@ const vertexAnthropicVersion = "vertex-2023-10-16"
 // vertexAnthropicProvider is Claude on Vertex AI: Anthropic's Messages
 // format on rawPredict / streamRawPredict. vertex_ai deployments of
 // Claude models become it when built (buildVertex).
-var vertexAnthropicProvider = provider{routes: routesChatOnly, anthropicOptions: true, attempt: (*Registry).vertexAnthropicAttempt}
+var vertexAnthropicProvider = provider.Descriptor{Routes: provider.RoutesChatOnly, AnthropicOptions: true, Attempt: vertexAnthropicAttempt}
 
 // buildVertexAnthropic sets up Claude on Vertex AI: Anthropic's Messages
 // format posted to the model's rawPredict (or streamRawPredict) method,
@@ -25,19 +26,19 @@ var vertexAnthropicProvider = provider{routes: routesChatOnly, anthropicOptions:
 // with the model named by the URL (no "model" in the body) and
 // "anthropic_version": "vertex-2023-10-16" in the body. The OpenAI <->
 // Anthropic translation is the anthropic/ provider's.
-func (r *Registry) buildVertexAnthropic(d *Deployment, prefix, model string) *config.Error {
-	if d.wildcard {
-		r.unsupportedBecause(d, "vertex_ai wildcard deployments are not supported")
+func buildVertexAnthropic(d *provider.Endpoint, b *provider.BuildEnv, prefix, model string) *config.Error {
+	if d.Wildcard {
+		b.Unsupported(d, "vertex_ai wildcard deployments are not supported")
 		return nil
 	}
-	d.px.streamURI = prefix + "/publishers/anthropic/models/" + url.PathEscape(model) + ":streamRawPredict"
+	d.StreamURI = prefix + "/publishers/anthropic/models/" + url.PathEscape(model) + ":streamRawPredict"
 	return nil
 }
 
 // vertexAnthropicAttempt serves one OpenAI chat request on a Claude
 // deployment of Vertex AI.
-func (reg *Registry) vertexAnthropicAttempt(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
-	out.x.Release(&out.resp)
+func vertexAnthropicAttempt(d *provider.Endpoint, req *ChatRequest, model []byte, out *provider.Answer) *Error {
+	out.X.Release(&out.Resp)
 	body, terr := translateRequest(d, req.Body, "", req.Stream)
 	if terr != nil {
 		return terr
@@ -46,18 +47,18 @@ func (reg *Registry) vertexAnthropicAttempt(d *Deployment, g *Group, req *ChatRe
 	if terr != nil {
 		return terr
 	}
-	uri := d.uri
+	uri := d.URI
 	if req.Stream {
-		uri = d.px.streamURI
+		uri = d.StreamURI
 	}
-	ureq := &out.req
-	d.anthropicHeaders(ureq, req, uri, nil, nil)
+	ureq := &out.Req
+	anthropicHeaders(d, ureq, req, uri, nil, nil)
 	ureq.Header.Del("Anthropic-Version") // Vertex takes it in the body
-	if e := d.setAuth(ureq); e != nil {
+	if e := d.SetAuth(ureq); e != nil {
 		return e
 	}
 	ureq.SetBodyRaw(body)
-	return reg.anthropicAnswer(d, req, out)
+	return anthropicAnswer(d, req, out)
 }
 
 // vertexAnthropicBody turns an Anthropic Messages body into Vertex's

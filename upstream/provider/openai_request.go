@@ -1,4 +1,4 @@
-package upstream
+package provider
 
 import (
 	"bytes"
@@ -11,12 +11,12 @@ import (
 // The OpenAI chat request as the translating providers read it, and
 // the pieces of its meaning they share.
 
-// oaRequest is the one model of an OpenAI chat request that the
+// OpenAIRequest is the one model of an OpenAI chat request that the
 // translators (anthropic_request.go, bedrock_request.go) read: the
 // fields some provider can express. Each translator lists the fields
 // it handles (the rest is refused as unsupported unless drop_params).
-type oaRequest struct {
-	Messages            []oaMessage     `json:"messages"`
+type OpenAIRequest struct {
+	Messages            []OpenAIMessage `json:"messages"`
 	MaxTokens           *int            `json:"max_tokens"`
 	MaxCompletionTokens *int            `json:"max_completion_tokens"`
 	Temperature         *float64        `json:"temperature"`
@@ -24,7 +24,7 @@ type oaRequest struct {
 	TopK                *int            `json:"top_k"`
 	Stop                json.RawMessage `json:"stop"`
 	User                *string         `json:"user"`
-	Tools               []oaTool        `json:"tools"`
+	Tools               []OpenAITool    `json:"tools"`
 	ToolChoice          json.RawMessage `json:"tool_choice"`
 	ParallelToolCalls   *bool           `json:"parallel_tool_calls"`
 	Thinking            json.RawMessage `json:"thinking"`
@@ -34,16 +34,16 @@ type oaRequest struct {
 	ResponseFormat      json.RawMessage `json:"response_format"`
 }
 
-type oaMessage struct {
-	Role           string          `json:"role"`
-	Content        json.RawMessage `json:"content"`
-	ToolCalls      []oaToolCall    `json:"tool_calls"`
-	ToolCallID     string          `json:"tool_call_id"`
-	ThinkingBlocks json.RawMessage `json:"thinking_blocks"`
-	CacheControl   json.RawMessage `json:"cache_control"`
+type OpenAIMessage struct {
+	Role           string           `json:"role"`
+	Content        json.RawMessage  `json:"content"`
+	ToolCalls      []OpenAIToolCall `json:"tool_calls"`
+	ToolCallID     string           `json:"tool_call_id"`
+	ThinkingBlocks json.RawMessage  `json:"thinking_blocks"`
+	CacheControl   json.RawMessage  `json:"cache_control"`
 }
 
-type oaToolCall struct {
+type OpenAIToolCall struct {
 	ID       string `json:"id"`
 	Type     string `json:"type"`
 	Function struct {
@@ -52,7 +52,7 @@ type oaToolCall struct {
 	} `json:"function"`
 }
 
-type oaTool struct {
+type OpenAITool struct {
 	Type     string `json:"type"`
 	Function *struct {
 		Name        string          `json:"name"`
@@ -63,7 +63,7 @@ type oaTool struct {
 	CacheControl json.RawMessage `json:"cache_control"`
 }
 
-type oaPart struct {
+type OpenAIPart struct {
 	Type     string `json:"type"`
 	Text     string `json:"text"`
 	ImageURL *struct {
@@ -72,28 +72,28 @@ type oaPart struct {
 	CacheControl json.RawMessage `json:"cache_control"`
 }
 
-// decode decodes an OpenAI chat body into in and lists its top-level
+// Decode decodes an OpenAI chat body into in and lists its top-level
 // fields that are neither in handled nor null. notJSON means the body
 // is not a JSON object at all; another error, that a field has the
 // wrong type.
-func (in *oaRequest) decode(body []byte, handled map[string]bool) (unsupported []string, notJSON bool, err error) {
+func (in *OpenAIRequest) Decode(body []byte, handled map[string]bool) (unsupported []string, notJSON bool, err error) {
 	var top map[string]json.RawMessage
 	if err := sonic.Unmarshal(body, &top); err != nil {
 		return nil, true, err
 	}
 	for k, v := range top {
-		if !handled[k] && !isNull(v) {
+		if !handled[k] && !IsNull(v) {
 			unsupported = append(unsupported, k)
 		}
 	}
 	return unsupported, false, sonic.Unmarshal(body, in)
 }
 
-// stopSequences reads stop (a string or an array of strings); ok is
+// StopSequences reads stop (a string or an array of strings); ok is
 // false when it is neither.
-func (in *oaRequest) stopSequences() (seqs []string, ok bool) {
+func (in *OpenAIRequest) StopSequences() (seqs []string, ok bool) {
 	s := bytes.TrimSpace(in.Stop)
-	if len(s) == 0 || isNull(s) {
+	if len(s) == 0 || IsNull(s) {
 		return nil, true
 	}
 	if s[0] == '"' {
@@ -110,12 +110,12 @@ func (in *oaRequest) stopSequences() (seqs []string, ok bool) {
 // (LiteLLM's mapping).
 var reasoningBudget = map[string]int{"low": 1024, "medium": 2048, "high": 4096}
 
-// reasoningEffortValues is the 400's message for an unknown effort.
-const reasoningEffortValues = "reasoning_effort must be one of none, minimal, low, medium, high"
+// ReasoningEffortValues is the 400's message for an unknown effort.
+const ReasoningEffortValues = "reasoning_effort must be one of none, minimal, low, medium, high"
 
-// effortThinking maps reasoning_effort (set) to an extended thinking
+// EffortThinking maps reasoning_effort (set) to an extended thinking
 // object: nil for none and minimal, ok false for an unknown effort.
-func (in *oaRequest) effortThinking() (thinking json.RawMessage, ok bool) {
+func (in *OpenAIRequest) EffortThinking() (thinking json.RawMessage, ok bool) {
 	b, known := reasoningBudget[*in.ReasoningEffort]
 	if !known {
 		e := *in.ReasoningEffort
@@ -125,9 +125,9 @@ func (in *oaRequest) effortThinking() (thinking json.RawMessage, ok bool) {
 	return thinking, true
 }
 
-// parseDataURL splits data:{mediaType};base64,{data}; ok is false for
+// ParseDataURL splits data:{mediaType};base64,{data}; ok is false for
 // any other URL.
-func parseDataURL(u string) (mediaType, data string, ok bool) {
+func ParseDataURL(u string) (mediaType, data string, ok bool) {
 	rest, isData := strings.CutPrefix(u, "data:")
 	if !isData {
 		return "", "", false
@@ -140,9 +140,9 @@ func parseDataURL(u string) (mediaType, data string, ok bool) {
 	return mt, data, true
 }
 
-// finishReason maps a provider's stop reason (Anthropic's stop_reason,
+// FinishReason maps a provider's stop reason (Anthropic's stop_reason,
 // Converse's stopReason) to OpenAI's finish_reason.
-func finishReason[S ~string | ~[]byte](stop S) string {
+func FinishReason[S ~string | ~[]byte](stop S) string {
 	switch string(stop) {
 	case "max_tokens", "model_context_window_exceeded":
 		return "length"
@@ -154,4 +154,5 @@ func finishReason[S ~string | ~[]byte](stop S) string {
 	return "stop" // end_turn, stop_sequence, pause_turn
 }
 
-func isNull(v []byte) bool { return string(bytes.TrimSpace(v)) == "null" }
+// IsNull reports whether v is the JSON null.
+func IsNull(v []byte) bool { return string(bytes.TrimSpace(v)) == "null" }

@@ -1,11 +1,11 @@
-package upstream
+package provider
 
 import (
 	"bytes"
-	"github.com/llmedge/llmedge/internal/jsonx"
 	"strings"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
 )
 
@@ -95,17 +95,17 @@ func scrubKeyShapes(b []byte) []byte {
 	return append(out, b[last:]...)
 }
 
-// scrub replaces every occurrence of d's credentials in b, whatever
+// Scrub replaces every occurrence of d's credentials in b, whatever
 // their shape, and anything shaped like a provider key.
-func (d *Deployment) scrub(b []byte) []byte {
-	for _, s := range [...]string{d.key, d.sessionToken} {
+func (d *Endpoint) Scrub(b []byte) []byte {
+	for _, s := range [...]string{d.Key, d.SessionToken} {
 		b = scrubValue(b, s)
 	}
-	for _, s := range d.headerSecrets {
+	for _, s := range d.HeaderSecrets {
 		b = scrubValue(b, s)
 	}
-	if d.px.lastToken != nil {
-		b = scrubValue(b, d.px.lastToken())
+	if d.LastToken != nil {
+		b = scrubValue(b, d.LastToken())
 	}
 	return scrubKeyShapes(b)
 }
@@ -117,12 +117,12 @@ func scrubValue(b []byte, s string) []byte {
 	return b
 }
 
-// credentialHeaderSecrets are the values of extra_headers that carry
+// CredentialHeaderSecrets are the values of extra_headers that carry
 // credentials (Authorization, x-api-key, api-key, anything naming an
 // auth, key, token, secret or password), and for a value with an auth
 // scheme ("Bearer t", "Token t") the credential alone as well: an
 // upstream may echo either.
-func credentialHeaderSecrets(hs []config.Header) []string {
+func CredentialHeaderSecrets(hs []config.Header) []string {
 	var out []string
 	for _, h := range hs {
 		n := strings.ToLower(h.Name)
@@ -138,16 +138,16 @@ func credentialHeaderSecrets(hs []config.Header) []string {
 	return out
 }
 
-// scrubErrorEvent returns ev's bytes to relay: an error event (an
+// ScrubErrorEvent returns ev's bytes to relay: an error event (an
 // OpenAI-style {"error":...} data, a Responses API "error" event) is
 // scrubbed of d's secrets like an error body; any other event is model
 // output and passes unchanged (a key-shaped string in it is the
 // model's).
-func (d *Deployment) scrubErrorEvent(ev *sse.Event) []byte {
+func (d *Endpoint) ScrubErrorEvent(ev *sse.Event) []byte {
 	if !isErrorEvent(ev) {
 		return ev.Raw
 	}
-	return d.scrub(ev.Raw)
+	return d.Scrub(ev.Raw)
 }
 
 func isErrorEvent(ev *sse.Event) bool {

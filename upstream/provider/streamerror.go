@@ -1,4 +1,4 @@
-package upstream
+package provider
 
 import (
 	"errors"
@@ -10,18 +10,18 @@ import (
 	"github.com/llmedge/llmedge/upstream/transport"
 )
 
-// midStreamFailure says what the client is told when a stream's
+// MidStreamFailure says what the client is told when a stream's
 // transport fails after its first event: the message, OpenAI error type
 // and code. eof names what an unexpected end of the body cut short
 // ("mid-event", "before message_stop").
-func midStreamFailure(d *Deployment, err error, eof string) (msg, typ, code string) {
+func MidStreamFailure(d *Endpoint, err error, eof string) (msg, typ, code string) {
 	switch {
 	case errors.Is(err, transport.ErrTimeout):
-		return fmt.Sprintf("upstream deployment %s stalled: no stream event within stream_timeout (%s)", d.ID, d.streamTimeout), "timeout_error", "upstream_timeout"
+		return fmt.Sprintf("upstream deployment %s stalled: no stream event within stream_timeout (%s)", d.ID, d.StreamTimeout), "timeout_error", "upstream_timeout"
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Sprintf("upstream deployment %s closed the stream %s", d.ID, eof), "api_error", "upstream_stream_error"
 	}
-	return fmt.Sprintf("upstream deployment %s at %s failed mid-stream: %s", d.ID, d.host, transport.FailureKind(err)), "api_error", "upstream_stream_error"
+	return fmt.Sprintf("upstream deployment %s at %s failed mid-stream: %s", d.ID, d.Host, transport.FailureKind(err)), "api_error", "upstream_stream_error"
 }
 
 // AppendStreamError appends the SSE events that end a stream of route r
@@ -30,7 +30,7 @@ func midStreamFailure(d *Deployment, err error, eof string) (msg, typ, code stri
 // {"error":...} (the upstream's own error object when it sent one) and
 // [DONE]; for the Responses API its "error" event.
 func AppendStreamError(dst []byte, r Route, e *Error) []byte {
-	if r.spec().named {
+	if r.Spec().Named {
 		msg := e.Message
 		if len(e.Body) > 0 {
 			msg = string(e.Body)
@@ -39,7 +39,7 @@ func AppendStreamError(dst []byte, r Route, e *Error) []byte {
 		if code == "" {
 			code = e.Type
 		}
-		return appendFailureEvent(dst, true, msg, e.Type, code)
+		return AppendFailureEvent(dst, true, msg, e.Type, code)
 	}
 	dst = append(dst, "data: "...)
 	start := len(dst)
@@ -56,11 +56,11 @@ func AppendStreamError(dst []byte, r Route, e *Error) []byte {
 	return append(dst, sse.Done...)
 }
 
-// appendFailureEvent appends the event that ends a stream failing
+// AppendFailureEvent appends the event that ends a stream failing
 // mid-way: for chat and completions an OpenAI error object in a data
 // event and [DONE]; for the Responses API (named events) its "error"
 // event, which has no [DONE].
-func appendFailureEvent(dst []byte, named bool, message, typ, code string) []byte {
+func AppendFailureEvent(dst []byte, named bool, message, typ, code string) []byte {
 	if !named {
 		dst = errbody.AppendOpenAIEvent(dst, message, typ, code)
 		return append(dst, sse.Done...)

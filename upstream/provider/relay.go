@@ -1,4 +1,4 @@
-package upstream
+package provider
 
 import (
 	"errors"
@@ -33,33 +33,33 @@ type Stream interface {
 	Relay(w Writer) error
 }
 
-// translator turns one upstream stream into the client's events, one
+// Translator turns one upstream stream into the client's events, one
 // upstream event at a time. Each provider that streams has one; the
 // relay driver around it owns writing, flushing, the client going away,
 // draining and the final error event.
-type translator interface {
-	// next returns the client's bytes for the next upstream event
+type Translator interface {
+	// Next returns the client's bytes for the next upstream event
 	// (possibly none). end means the stream is complete: b is its last
 	// bytes. An error ends the stream through failure. b stays valid
 	// until the next call.
-	next() (b []byte, end bool, err error)
-	// buffered reports whether another upstream event can be read
+	Next() (b []byte, end bool, err error)
+	// Buffered reports whether another upstream event can be read
 	// without waiting: the driver holds its flush until then.
-	buffered() bool
-	// failure appends to dst what ends the client's stream after err
-	// (the upstream's failure, never ErrCanceled) and returns the error
+	Buffered() bool
+	// Failure appends to dst what ends the client's stream after err
+	// (the upstream's failure, never transport.ErrCanceled) and returns the error
 	// Relay reports.
-	failure(dst []byte, err error) ([]byte, error)
-	// drain reads what is left of the upstream body after the end, for
-	// a bounded time (drainStream), so the connection can be reused.
-	drain()
-	// release gives the translator back to its pool.
-	release()
+	Failure(dst []byte, err error) ([]byte, error)
+	// Drain reads what is left of the upstream body after the end, for
+	// a bounded time (transport.DrainStream), so the connection can be reused.
+	Drain()
+	// Release gives the translator back to its pool.
+	Release()
 }
 
 // relay is the one relay driver: the Stream of every streamed answer.
 type relay struct {
-	t translator
+	t Translator
 	// x is the upstream exchange, marked failed (not reused) when the
 	// stream fails; nil for answers made in-process.
 	x *transport.Exchange
@@ -67,15 +67,16 @@ type relay struct {
 	errBuf []byte
 }
 
-// start makes out's answer the stream t translates.
-func (out *Response) startRelay(t translator, x *transport.Exchange) {
+// StartRelay makes out's answer the stream t translates over x (nil
+// for answers made in-process).
+func (out *Answer) StartRelay(t Translator, x *transport.Exchange) {
 	out.relay.t, out.relay.x = t, x
 	out.Stream = &out.relay
 }
 
 func (r *relay) reset() {
 	if r.t != nil {
-		r.t.release()
+		r.t.Release()
 	}
 	r.t, r.x = nil, nil
 	if cap(r.errBuf) > 4<<10 {
@@ -86,7 +87,7 @@ func (r *relay) reset() {
 // Relay implements Stream.
 func (r *relay) Relay(w Writer) error {
 	for {
-		b, end, err := r.t.next()
+		b, end, err := r.t.Next()
 		if err != nil {
 			return r.fail(w, err)
 		}
@@ -95,13 +96,13 @@ func (r *relay) Relay(w Writer) error {
 				return ErrClientGone
 			}
 		}
-		if end || !r.t.buffered() {
+		if end || !r.t.Buffered() {
 			if w.Flush() != nil {
 				return ErrClientGone
 			}
 		}
 		if end {
-			r.t.drain()
+			r.t.Drain()
 			return nil
 		}
 	}
@@ -109,79 +110,80 @@ func (r *relay) Relay(w Writer) error {
 
 // fail ends the client's stream with the translator's error event.
 func (r *relay) fail(w Writer, err error) error {
-	if errors.Is(err, ErrCanceled) {
-		return ErrCanceled
+	if errors.Is(err, transport.ErrCanceled) {
+		return transport.ErrCanceled
 	}
 	if r.x != nil {
 		r.x.MarkFailed()
 	}
 	var ret error
-	r.errBuf, ret = r.t.failure(r.errBuf[:0], err)
+	r.errBuf, ret = r.t.Failure(r.errBuf[:0], err)
 	if _, werr := w.Write(r.errBuf); werr != nil || w.Flush() != nil {
 		return ErrClientGone
 	}
 	return ret
 }
 
-// sseEvents is the upstream side of a translator reading an SSE
+// SSEEvents is the upstream side of a translator reading an SSE
 // stream: the first event (read before the attempt returned, so that a
 // failure before it could be retried), then the scanner's. It gives the
 // translator buffered and drain.
-type sseEvents struct {
-	x     *transport.Exchange
-	sc    *sse.Scanner
-	first sse.Event
+type SSEEvents struct {
+	X     *transport.Exchange
+	SC    *sse.Scanner
+	First sse.Event
 	// started: first has been handed out; eof: the body ended (nothing
 	// left to drain).
 	started, eof bool
 }
 
-// nextEvent returns the next upstream event; io.EOF at the end of the
+// NextEvent returns the next upstream event; io.EOF at the end of the
 // body.
-func (s *sseEvents) nextEvent() (sse.Event, error) {
+func (s *SSEEvents) NextEvent() (sse.Event, error) {
 	if !s.started {
 		s.started = true
-		return s.first, nil
+		return s.First, nil
 	}
-	ev, err := s.sc.Next()
+	ev, err := s.SC.Next()
 	if err == io.EOF {
 		s.eof = true
 	}
 	return ev, err
 }
 
-func (s *sseEvents) buffered() bool { return s.sc.Buffered() }
+// Buffered implements Translator.
+func (s *SSEEvents) Buffered() bool { return s.SC.Buffered() }
 
-// drain reads what is left after the last event (usually nothing) so
+// Drain reads what is left after the last event (usually nothing) so
 // the connection can be reused.
-func (s *sseEvents) drain() {
+func (s *SSEEvents) Drain() {
 	if !s.eof {
-		transport.DrainStream(s.x, s.sc)
+		transport.DrainStream(s.X, s.SC)
 	}
 }
 
-// firstEventFailed ends an attempt whose stream failed before its
+// FirstEventFailed ends an attempt whose stream failed before its
 // first event: the connection is not reused, and the failure, like any
 // before the client has a byte, may be retried elsewhere.
-func firstEventFailed(d *Deployment, x *transport.Exchange, uresp *fasthttp.Response, err error) *Error {
+func FirstEventFailed(d *Endpoint, x *transport.Exchange, uresp *fasthttp.Response, err error) *Error {
 	x.MarkFailed()
 	x.Release(uresp)
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		return &Error{Status: 502, Type: "api_error", Code: "upstream_empty_stream", Retryable: true,
 			Message: fmt.Sprintf("upstream deployment %s closed the stream before its first event", d.ID)}
 	}
-	return transportError(d, err)
+	return TransportError(d, err)
 }
 
-// readAnswer reads a complete (non-stream) answer into out.Body as the
+// ReadAnswer reads a complete (non-stream) answer into out.Body as the
 // upstream sent it, with its status and content type.
-func (out *Response) readAnswer(d *Deployment, uresp *fasthttp.Response) *Error {
+func (out *Answer) ReadAnswer(d *Endpoint, uresp *fasthttp.Response) *Error {
 	status := uresp.StatusCode()
-	body, err := out.x.ReadAll(out.Body[:0], transport.MaxResponseBody)
+	body, err := out.X.ReadAll(out.Body[:0], transport.MaxResponseBody)
 	out.Body = body
-	out.x.Release(uresp)
+	out.X.Release(uresp)
 	if err != nil {
-		return transportError(d, err)
+		return TransportError(d, err)
 	}
 	out.StatusCode = status
 	out.ContentType = append(out.ContentType[:0], uresp.Header.ContentType()...)

@@ -1,4 +1,4 @@
-package upstream
+package provider
 
 import (
 	"bytes"
@@ -49,8 +49,8 @@ func (e *Error) AppendJSON(dst []byte) []byte {
 	return errbody.AppendOpenAI(dst, e.Message, e.Type, e.Param, e.Code)
 }
 
-// errorType is OpenAI's error type for a status.
-func errorType(status int) string {
+// ErrorType is OpenAI's error type for a status.
+func ErrorType(status int) string {
 	switch status {
 	case 400, 404, 409, 422:
 		return "invalid_request_error"
@@ -69,16 +69,17 @@ func errorType(status int) string {
 	}
 }
 
-func retryableStatus(status int) bool {
+// RetryableStatus reports whether an upstream status may be retried.
+func RetryableStatus(status int) bool {
 	return status == 408 || status == 429 || status >= 500
 }
 
-// upstreamError builds the client error for a non-2xx upstream answer.
+// UpstreamError builds the client error for a non-2xx upstream answer.
 // A JSON body that already has OpenAI's shape is passed on; anything
 // else is wrapped. The deployment's key is scrubbed either way.
-func upstreamError(d *Deployment, status int, body []byte, retryAfter []byte) *Error {
-	body = d.scrub(body)
-	e := &Error{Status: status, Type: errorType(status), Retryable: retryableStatus(status)}
+func UpstreamError(d *Endpoint, status int, body []byte, retryAfter []byte) *Error {
+	body = d.Scrub(body)
+	e := &Error{Status: status, Type: ErrorType(status), Retryable: RetryableStatus(status)}
 	if len(retryAfter) > 0 {
 		e.RetryAfter = append([]byte(nil), retryAfter...)
 	}
@@ -100,16 +101,16 @@ func upstreamError(d *Deployment, status int, body []byte, retryAfter []byte) *E
 	return e
 }
 
-// transportError maps a connection failure to the client's error: the
+// TransportError maps a connection failure to the client's error: the
 // deployment, its configured host and the kind of failure (transport/failure.go);
 // the error's own text goes to Detail.
-func transportError(d *Deployment, err error) *Error {
+func TransportError(d *Endpoint, err error) *Error {
 	switch {
 	case errors.Is(err, transport.ErrTimeout):
 		return &Error{Status: 408, Type: "timeout_error", Code: "upstream_timeout", Retryable: true,
 			Message: fmt.Sprintf("upstream deployment %s (model %q) timed out", d.ID, d.ModelName)}
-	case errors.Is(err, ErrCanceled):
-		return &Error{Status: 499, Type: "api_error", Code: "client_closed_request", Message: ErrCanceled.Error()}
+	case errors.Is(err, transport.ErrCanceled):
+		return &Error{Status: 499, Type: "api_error", Code: "client_closed_request", Message: transport.ErrCanceled.Error()}
 	}
 	if errors.Is(err, transport.ErrBodyTooLarge) || errors.Is(err, sse.ErrEventTooLarge) || errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		// The same deployment would send the same answer again: not
@@ -127,16 +128,16 @@ func transportError(d *Deployment, err error) *Error {
 		// The upstream is up and answered wrong: another attempt may
 		// meet a sounder server behind the same name.
 		return &Error{Status: 502, Type: "api_error", Code: "upstream_bad_response", Retryable: true,
-			Message: fmt.Sprintf("upstream deployment %s (model %q) at %s sent a %s", d.ID, d.ModelName, d.host, kind),
-			Detail:  failureDetail(d, err)}
+			Message: fmt.Sprintf("upstream deployment %s (model %q) at %s sent a %s", d.ID, d.ModelName, d.Host, kind),
+			Detail:  FailureDetail(d, err)}
 	}
 	return &Error{Status: 503, Type: "service_unavailable_error", Code: "upstream_unavailable", Retryable: true,
-		Message: fmt.Sprintf("upstream deployment %s (model %q) at %s is unreachable: %s", d.ID, d.ModelName, d.host, kind),
-		Detail:  failureDetail(d, err)}
+		Message: fmt.Sprintf("upstream deployment %s (model %q) at %s is unreachable: %s", d.ID, d.ModelName, d.Host, kind),
+		Detail:  FailureDetail(d, err)}
 }
 
-// failureDetail is err's full text for the log, scrubbed of d's
-// secrets, naming the deployment and host.
-func failureDetail(d *Deployment, err error) string {
-	return "deployment " + d.ID + " (" + d.host + "): " + string(d.scrub([]byte(err.Error())))
+// FailureDetail is err's full text for the log (Error.Detail),
+// scrubbed of d's secrets, naming the deployment and host.
+func FailureDetail(d *Endpoint, err error) string {
+	return "deployment " + d.ID + " (" + d.Host + "): " + string(d.Scrub([]byte(err.Error())))
 }

@@ -1,4 +1,4 @@
-package upstream
+package provider
 
 import (
 	"bytes"
@@ -21,21 +21,21 @@ type Usage struct {
 
 var usageKey = []byte(`"usage"`)
 
-// streamUsage is where a pass-through stream reports usage: nil (no
+// StreamUsage is where a pass-through stream reports usage: nil (no
 // per-event scan) for chat and completions streams that did not ask for
 // it with stream_options.include_usage, the only way OpenAI sends it.
 // Responses streams always end with it in response.completed, and only
 // their terminal events are read.
-func streamUsage(req *ChatRequest, out *Response) *Usage {
-	if req.IncludeUsage || req.WantUsage || req.Route.spec().named {
+func StreamUsage(req *Request, out *Answer) *Usage {
+	if req.IncludeUsage || req.WantUsage || req.Route.Spec().Named {
 		return &out.Usage
 	}
 	return nil
 }
 
-// observeBody reads usage from a JSON answer. The usage object closes
+// ObserveBody reads usage from a JSON answer. The usage object closes
 // OpenAI's answers, so it is searched from the end.
-func (u *Usage) observeBody(b []byte) {
+func (u *Usage) ObserveBody(b []byte) {
 	for end := len(b); end > 0; {
 		i := lastIndexUsage(b[:end])
 		if i < 0 {
@@ -49,14 +49,14 @@ func (u *Usage) observeBody(b []byte) {
 	}
 }
 
-// observeEvent reads usage from a stream event. Named Responses events
+// ObserveEvent reads usage from a stream event. Named Responses events
 // carry usage only in their terminal events; the others are skipped
 // unread.
-func (u *Usage) observeEvent(ev *sse.Event) {
-	if u == nil || (len(ev.Name) > 0 && !terminalResponseEvent(ev.Name)) {
+func (u *Usage) ObserveEvent(ev *sse.Event) {
+	if u == nil || (len(ev.Name) > 0 && !TerminalResponseEvent(ev.Name)) {
 		return
 	}
-	u.observeBody(ev.Data)
+	u.ObserveBody(ev.Data)
 }
 
 // usageTail is usageKey without its opening quote: its first byte is
@@ -93,7 +93,7 @@ func lastIndexUsage(b []byte) int {
 	return -1
 }
 
-func terminalResponseEvent(name []byte) bool {
+func TerminalResponseEvent(name []byte) bool {
 	switch string(name) {
 	case "response.completed", "response.incomplete", "response.failed":
 		return true
@@ -189,68 +189,15 @@ func parseUint(b []byte, i int) (int, int) {
 	return n, i
 }
 
-// hidden reports whether a chat stream event is the usage-only chunk
-// (empty "choices", a "usage" object) llmedge asked for on behalf of a
-// client that did not: the event that first reported usage (had: usage
-// was known before it). It costs nothing for the other events.
-func (s *passStream) hidden(ev *sse.Event, had bool) bool {
-	return s.hideUsage && !had && s.usage != nil && s.usage.Reported && len(ev.Name) == 0 && usageOnlyChunk(ev.Data)
-}
-
-// usageOnlyChunk reports whether a stream chunk is the one
-// stream_options.include_usage adds: "choices" is an empty array.
-func usageOnlyChunk(data []byte) bool {
-	i := bytes.Index(data, []byte(`"choices"`))
-	if i < 0 {
-		return true
-	}
-	i = jsonx.SkipSpace(data, i+9)
-	if i >= len(data) || data[i] != ':' {
-		return false
-	}
-	i = jsonx.SkipSpace(data, i+1)
-	if i+1 >= len(data) || data[i] != '[' {
-		return false
-	}
-	i = jsonx.SkipSpace(data, i+1)
-	return i < len(data) && data[i] == ']'
-}
-
-// appendPatchedBody appends the client's body with the model literal
-// replaced by model and, when req.UsagePatch is set, the include_usage
-// splice applied; every other byte is kept.
-func appendPatchedBody(dst []byte, req *ChatRequest, model []byte) []byte {
-	b := req.Body
-	type splice struct {
-		at, del int
-		ins     []byte
-	}
-	s1 := splice{req.ModelStart, req.ModelEnd - req.ModelStart, model}
-	s2 := splice{req.UsagePatchAt, req.UsagePatchDel, req.UsagePatch}
-	if req.UsagePatch == nil {
-		dst = append(dst, b[:s1.at]...)
-		dst = append(dst, s1.ins...)
-		return append(dst, b[s1.at+s1.del:]...)
-	}
-	if s2.at < s1.at {
-		s1, s2 = s2, s1
-	}
-	dst = append(dst, b[:s1.at]...)
-	dst = append(dst, s1.ins...)
-	dst = append(dst, b[s1.at+s1.del:s2.at]...)
-	dst = append(dst, s2.ins...)
-	return append(dst, b[s2.at+s2.del:]...)
-}
-
-// noteAnthropic records the usage of a native Anthropic stream event:
+// NoteAnthropic records the usage of a native Anthropic stream event:
 // input tokens arrive in message_start, output tokens (cumulative) in
 // message_delta, so the larger value of each is kept.
-func (u *Usage) noteAnthropic(data []byte) {
+func (u *Usage) NoteAnthropic(data []byte) {
 	if len(data) == 0 || !bytes.Contains(data, usageKey) {
 		return
 	}
 	var v Usage
-	v.observeBody(data)
+	v.ObserveBody(data)
 	if !v.Reported {
 		return
 	}

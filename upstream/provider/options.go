@@ -1,4 +1,4 @@
-package upstream
+package provider
 
 import (
 	"fmt"
@@ -15,65 +15,68 @@ const SupermemoryHost = "api.supermemory.ai"
 // supermemoryKeyEnv is read when extra_headers lack the key.
 const supermemoryKeyEnv = "SUPERMEMORY_API_KEY"
 
-// defaultAnthropicMaxTokens is sent when neither the client nor
+// DefaultAnthropicMaxTokens is sent when neither the client nor
 // litellm_params set max_tokens (Anthropic requires it; LiteLLM uses
 // the same default).
-const defaultAnthropicMaxTokens = 4096
+const DefaultAnthropicMaxTokens = 4096
 
-// deploymentExtras are provider-specific settings resolved at startup.
-type deploymentExtras struct {
-	// dropParams drops OpenAI parameters the provider lacks instead of
+// Options are the litellm_params beyond the endpoint, resolved at
+// startup.
+type Options struct {
+	// DropParams drops OpenAI parameters the provider lacks instead of
 	// answering 400 (litellm_settings.drop_params or
 	// litellm_params.drop_params).
-	dropParams bool
-	// thinking is litellm_params.thinking as JSON (nil = unset).
-	thinking []byte
-	// maxTokens is litellm_params.max_tokens (0 = default).
-	maxTokens int
-	// countTokensURI is the anthropic count_tokens endpoint.
-	countTokensURI string
-	// supermemory is true when api_base is supermemory's proxy.
-	supermemory bool
+	DropParams bool
+	// Thinking is litellm_params.thinking as JSON (nil = unset).
+	Thinking []byte
+	// MaxTokens is litellm_params.max_tokens (0 = default).
+	MaxTokens int
+	// CountTokensURI is the anthropic count_tokens endpoint.
+	CountTokensURI string
+	// Supermemory is true when api_base is supermemory's proxy.
+	Supermemory bool
 }
 
-// buildExtras resolves the settings beyond the common ones: supermemory
-// keys for any provider, Anthropic's options.
-func (r *Registry) buildExtras(d *Deployment, cfg *config.Config, path, host string, lookup func(string) (string, bool)) *config.Error {
+// BuildOptions resolves the settings beyond the endpoint: drop_params,
+// supermemory keys for any provider, Anthropic's options (thinking,
+// max_tokens) for a provider whose descriptor takes them.
+func (b *BuildEnv) BuildOptions(d *Endpoint, p *Descriptor) *config.Error {
+	cfg, path, host, lookup := b.Cfg, b.Path, d.Host, b.Lookup
 	cd := d.Config
-	d.ext.dropParams = cfg.LiteLLM.DropParams
+	d.Options.DropParams = cfg.LiteLLM.DropParams
 	if v, ok := cd.Params["drop_params"].(bool); ok {
-		d.ext.dropParams = v
+		d.Options.DropParams = v
 	}
 	if strings.EqualFold(hostOnly(host), SupermemoryHost) {
-		d.ext.supermemory = true
-		if !hasHeader(d.headers, "x-supermemory-api-key") {
+		d.Options.Supermemory = true
+		if !hasHeader(d.Headers, "x-supermemory-api-key") {
 			if v, ok := lookup(supermemoryKeyEnv); ok && v != "" {
-				d.headers = append(append([]config.Header(nil), d.headers...), config.Header{Name: "x-supermemory-api-key", Value: v})
+				d.Headers = append(append([]config.Header(nil), d.Headers...), config.Header{Name: "x-supermemory-api-key", Value: v})
 			} else {
-				r.warnings = append(r.warnings, fmt.Sprintf("deployment %s (model_name %q): api_base is supermemory but neither extra_headers.x-supermemory-api-key nor %s is set; supermemory will reject its requests", d.ID, d.ModelName, supermemoryKeyEnv))
+				b.Warn(fmt.Sprintf("deployment %s (model_name %q): api_base is supermemory but neither extra_headers.x-supermemory-api-key nor %s is set; supermemory will reject its requests", d.ID, d.ModelName, supermemoryKeyEnv))
 			}
 		}
 	}
-	if !d.provider.anthropicOptions {
+	if !p.AnthropicOptions {
 		return nil
 	}
-	d.ext.countTokensURI = d.uri + "/count_tokens"
+	d.Options.CountTokensURI = d.URI + "/count_tokens"
 	if t, ok := cd.Params["thinking"]; ok && t != nil {
 		b, err := sonic.Marshal(t)
 		if err != nil || len(b) == 0 || b[0] != '{' {
 			return &config.Error{Path: path + ".thinking", Msg: "must be a mapping like {type: enabled, budget_tokens: 1024}"}
 		}
-		d.ext.thinking = b
+		d.Options.Thinking = b
 	}
 	switch v := cd.Params["max_tokens"].(type) {
 	case int:
-		d.ext.maxTokens = v
+		d.Options.MaxTokens = v
 	case int64:
-		d.ext.maxTokens = int(v)
+		d.Options.MaxTokens = int(v)
 	case uint64:
-		d.ext.maxTokens = int(v)
+		d.Options.MaxTokens = int(v)
 	case float64:
-		d.ext.maxTokens = int(v)
+		d.Options.MaxTokens = int(v)
 	}
 	return nil
 }
@@ -94,11 +97,11 @@ func hasHeader(hs []config.Header, name string) bool {
 	return false
 }
 
-// messagesURL joins an api_base and Anthropic's messages path. Bases are
+// MessagesURL joins an api_base and Anthropic's messages path. Bases are
 // written both without a version (https://api.anthropic.com, supermemory's
 // https://api.supermemory.ai/v3/api.anthropic.com) and, by LiteLLM users,
 // with a trailing /v1; both give .../v1/messages.
-func messagesURL(base string) string {
+func MessagesURL(base string) string {
 	base = strings.TrimRight(base, "/")
 	switch {
 	case strings.HasSuffix(base, "/v1/messages"):
