@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/valyala/fasthttp"
 )
 
 // tryGroup is the retry loop, the only one in llmedge: it runs attempts
@@ -207,18 +205,6 @@ func (p *policy) retriesFor(e *Error) int {
 		return p.numRetries
 	}
 	return 0
-}
-
-// retryAfterHeader returns an upstream's wait hint: retry-after-ms (as
-// seconds with a fraction, the precision the OpenAI SDKs read) when
-// present, else Retry-After (seconds or an HTTP date). Nil when neither.
-func retryAfterHeader(h *fasthttp.ResponseHeader) []byte {
-	if ms := h.Peek("Retry-After-Ms"); len(ms) > 0 {
-		if f, err := strconv.ParseFloat(string(bytes.TrimSpace(ms)), 64); err == nil && f >= 0 && f < 1e9 {
-			return strconv.AppendFloat(nil, f/1000, 'f', -1, 64)
-		}
-	}
-	return h.Peek("Retry-After")
 }
 
 // retryAfterDuration parses a Retry-After value: seconds (a fraction

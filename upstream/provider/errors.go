@@ -141,3 +141,15 @@ func TransportError(d *Endpoint, err error) *Error {
 func FailureDetail(d *Endpoint, err error) string {
 	return "deployment " + d.ID + " (" + d.Host + "): " + string(d.Scrub([]byte(err.Error())))
 }
+
+// RetryAfterHeader returns an upstream's wait hint: retry-after-ms (as
+// seconds with a fraction, the precision the OpenAI SDKs read) when
+// present, else Retry-After (seconds or an HTTP date). Nil when neither.
+func RetryAfterHeader(h *fasthttp.ResponseHeader) []byte {
+	if ms := h.Peek("Retry-After-Ms"); len(ms) > 0 {
+		if f, err := strconv.ParseFloat(string(bytes.TrimSpace(ms)), 64); err == nil && f >= 0 && f < 1e9 {
+			return strconv.AppendFloat(nil, f/1000, 'f', -1, 64)
+		}
+	}
+	return h.Peek("Retry-After")
+}

@@ -96,18 +96,3 @@ func hasHeader(hs []config.Header, name string) bool {
 	}
 	return false
 }
-
-// MessagesURL joins an api_base and Anthropic's messages path. Bases are
-// written both without a version (https://api.anthropic.com, supermemory's
-// https://api.supermemory.ai/v3/api.anthropic.com) and, by LiteLLM users,
-// with a trailing /v1; both give .../v1/messages.
-func MessagesURL(base string) string {
-	base = strings.TrimRight(base, "/")
-	switch {
-	case strings.HasSuffix(base, "/v1/messages"):
-		return base
-	case strings.HasSuffix(base, "/v1"):
-		return base + "/messages"
-	}
-	return base + "/v1/messages"
-}

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"bytes"
+	"strconv"
 
 	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
@@ -204,4 +205,16 @@ func (u *Usage) NoteAnthropic(data []byte) {
 	u.PromptTokens = max(u.PromptTokens, v.PromptTokens)
 	u.CompletionTokens = max(u.CompletionTokens, v.CompletionTokens)
 	u.Reported = true
+}
+
+// AppendUsage appends an OpenAI usage member ("usage":{...}) with
+// the given token counts.
+func AppendUsage(b []byte, prompt, completion int) []byte {
+	b = append(b, `"usage":{"prompt_tokens":`...)
+	b = strconv.AppendInt(b, int64(prompt), 10)
+	b = append(b, `,"completion_tokens":`...)
+	b = strconv.AppendInt(b, int64(completion), 10)
+	b = append(b, `,"total_tokens":`...)
+	b = strconv.AppendInt(b, int64(prompt+completion), 10)
+	return append(b, '}')
 }
