@@ -1,7 +1,6 @@
 package upstream
 
 import (
-	"bytes"
 	"sync"
 
 	"github.com/llmedge/llmedge/upstream/provider"
@@ -36,51 +35,6 @@ func ReleaseResponse(r *Response) {
 	r.Deployment = nil
 	r.Attempts = 0
 	responsePool.Put(r)
-}
-
-// relayedHeader reports whether an upstream response header is passed
-// to the client: rate limits, retry hints and OpenAI's timing and API
-// version. Nothing that names the provider account (openai-organization,
-// openai-project, Anthropic's anthropic-organization-id), no cookies,
-// no hop-by-hop or content headers. A list of names rather than a
-// prefix: a header a provider adds later stays with llmedge.
-func relayedHeader(k []byte) bool {
-	switch {
-	case len(k) > 12 && bytes.EqualFold(k[:12], []byte("x-ratelimit-")):
-		return true
-	case bytes.EqualFold(k, []byte("openai-processing-ms")), bytes.EqualFold(k, []byte("openai-version")):
-		return true
-	case bytes.EqualFold(k, []byte("retry-after")), bytes.EqualFold(k, []byte("retry-after-ms")):
-		return true
-	}
-	return false
-}
-
-// VisitHeaders calls f for every upstream response header relayed to
-// the client (relayedHeader).
-func (r *Response) VisitHeaders(f func(k, v []byte)) {
-	if r.UpResp == nil {
-		return
-	}
-	for k, v := range r.UpResp.Header.All() {
-		if relayedHeader(k) {
-			f(k, v)
-		}
-	}
-}
-
-// VisitAnthropicHeaders calls f for the upstream headers relayed on the
-// native Anthropic route: anthropic-ratelimit-*, request-id, retry-after.
-func (r *Response) VisitAnthropicHeaders(f func(k, v []byte)) {
-	if r.UpResp == nil {
-		return
-	}
-	for k, v := range r.UpResp.Header.All() {
-		if (len(k) > 20 && bytes.EqualFold(k[:20], []byte("anthropic-ratelimit-"))) ||
-			bytes.EqualFold(k, []byte("request-id")) || bytes.EqualFold(k, []byte("retry-after")) {
-			f(k, v)
-		}
-	}
 }
 
 // Chat sends req to a deployment of g: the router picks one, retries,

@@ -12,7 +12,7 @@ import (
 // the pieces of its meaning they share.
 
 // OpenAIRequest is the one model of an OpenAI chat request that the
-// translators (anthropic_request.go, bedrock_request.go) read: the
+// translators (anthropic/request.go, bedrock/request.go) read: the
 // fields some provider can express. Each translator lists the fields
 // it handles (the rest is refused as unsupported unless drop_params).
 type OpenAIRequest struct {

@@ -1,3 +1,10 @@
+// Package anthropic is Anthropic's Messages API: OpenAI chat requests
+// translated to it and back (request.go, response.go, stream.go), native
+// /v1/messages calls passed through (native.go), Anthropic's errors
+// mapped (errors.go). It exports the translation (TranslateRequest,
+// SetHeaders, Answer) for other hosts of the same API (vertex).
+// It implements the upstream/provider contract and must not know the
+// router or the HTTP server.
 package anthropic
 
 import (
@@ -14,9 +21,8 @@ import (
 )
 
 // Provider is Anthropic's Messages API: OpenAI chat requests
-// are translated (anthropic_request.go, anthropic_response.go,
-// anthropic_stream.go), native /v1/messages calls pass through
-// (anthropic_native.go).
+// are translated (request.go, response.go, stream.go),
+// native /v1/messages calls pass through (native.go).
 var Provider = provider.Descriptor{
 	Routes:            provider.RoutesChatOnly,
 	AnthropicMessages: true,

@@ -1,3 +1,7 @@
+// Package azure is Azure OpenAI: OpenAI's format at a per-deployment
+// URL with an api-key header or an AD token, passed through like any
+// OpenAI-compatible server. It implements the upstream/provider
+// contract and must not know the router or the HTTP server.
 package azure
 
 import (

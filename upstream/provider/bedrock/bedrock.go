@@ -1,3 +1,9 @@
+// Package bedrock is Amazon Bedrock's Converse and ConverseStream API:
+// OpenAI chat requests translated to it and back (request.go,
+// response.go, stream.go), signed with SigV4, streams read from AWS's
+// binary event stream (eventstream.go). It implements the
+// upstream/provider contract and must not know the router or the HTTP
+// server.
 package bedrock
 
 import (
@@ -25,8 +31,8 @@ import (
 const DefaultRegion = "us-west-2"
 
 // Provider is Amazon Bedrock's Converse / ConverseStream API,
-// translated to and from OpenAI chat (bedrock_request.go,
-// bedrock_response.go, bedrock_stream.go).
+// translated to and from OpenAI chat (request.go,
+// response.go, stream.go).
 var Provider = provider.Descriptor{Routes: provider.RoutesChatOnly, Build: buildBedrock, Attempt: bedrockAttempt}
 
 // bedrockEndpoint is a bedrock/ deployment's endpoint and credentials.

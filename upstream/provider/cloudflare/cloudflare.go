@@ -1,3 +1,7 @@
+// Package cloudflare is Cloudflare Workers AI's OpenAI-compatible
+// endpoint, addressed by account id. It implements the
+// upstream/provider contract and must not know the router or the HTTP
+// server.
 package cloudflare
 
 import (

@@ -1,3 +1,7 @@
+// Package mock answers chat and embeddings in-process, from
+// litellm_params.mock_response, with no upstream: for tests, benchmarks
+// and dry runs. It implements the upstream/provider contract and must
+// not know the router or the HTTP server.
 package mock
 
 import (

@@ -1,3 +1,9 @@
+// Package openai is the OpenAI-compatible family: OpenAI itself and
+// every server that speaks its format (Compatible), bodies and streams
+// passed through with only "model" rewritten (PassThrough). Other
+// providers reuse its pass-through and base-URL handling. It implements
+// the upstream/provider contract and must not know the router or the
+// HTTP server.
 package openai
 
 import (
