@@ -125,15 +125,7 @@ func (b *BuildEnv) SetEndpoint(d *Endpoint, rawURL, errPath string) *config.Erro
 	// The chat URI is the deployment's; providers serving more routes
 	// set theirs after (InitRouteURIs, azure).
 	d.URIs[RouteChat] = d.URI
-	addr := u.Host
-	if u.Port() == "" {
-		if u.Scheme == "https" {
-			addr += ":443"
-		} else {
-			addr += ":80"
-		}
-	}
-	pool, readTimeout, perr := b.Pool(d.Config, addr, u.Scheme == "https")
+	pool, readTimeout, perr := b.Pool(d.Config, transport.DialAddr(u), u.Scheme == "https")
 	if perr != nil {
 		return perr
 	}

@@ -115,15 +115,7 @@ func (s *Session) redirect(stream bool, secretHeaders []config.Header, x *Exchan
 	ureq.Header.DelAllCookies()
 	ureq.SetRequestURI(next.String())
 	ureq.Header.SetHost(next.Host)
-	addr := next.Host
-	if next.Port() == "" {
-		if next.Scheme == "https" {
-			addr += ":443"
-		} else {
-			addr += ":80"
-		}
-	}
-	*x = Exchange{Pool: s.Pools.Get(addr, next.Scheme == "https"), Cancel: x.Cancel, Deadline: x.Deadline, ReadTimeout: x.ReadTimeout, Obs: x.Obs}
+	*x = Exchange{Pool: s.Pools.Get(DialAddr(next), next.Scheme == "https"), Cancel: x.Cancel, Deadline: x.Deadline, ReadTimeout: x.ReadTimeout, Obs: x.Obs}
 	return true, nil
 }
 
@@ -147,4 +139,16 @@ func isRedirect(status int) bool {
 		return true
 	}
 	return false
+}
+
+// DialAddr is the "host:port" a pool for u dials: u's host with its
+// scheme's default port when it names none.
+func DialAddr(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return u.Host + ":443"
+	}
+	return u.Host + ":80"
 }
