@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/llmedge/llmedge/server/connwatch"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -14,7 +15,7 @@ type chatCall struct {
 	route  routeFields
 	req    upstream.ChatRequest
 	cancel upstream.Cancel
-	watch  disconnectWatcher
+	watch  connwatch.Watcher
 	reqID  []byte
 	body   streamBody
 	answer answerBody
@@ -79,7 +80,7 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 	}
 	c.setRequest(body, route)
 	s.askUsage(c)
-	c.watch.start(ctx.Conn(), &c.cancel)
+	c.watch.Start(ctx.Conn(), &c.cancel)
 	if c.req.Stream && sn.keepalive > 0 {
 		s.streamWithKeepalive(ctx, c, g)
 		return
@@ -115,10 +116,10 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 // the call state.
 func (s *Server) finish(c *chatCall, resp *upstream.Response) {
 	s.observeDone(c, resp)
-	if !c.watch.stop() {
+	if !c.watch.Stop() {
 		// The watcher consumed bytes of a pipelined request: this
 		// connection cannot serve it any more.
-		_ = c.watch.conn.Close()
+		_ = c.watch.Conn().Close()
 	}
 	s.releaseChat(c, resp)
 	upstream.ReleaseResponse(resp)

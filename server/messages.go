@@ -104,7 +104,7 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		WantUsage:  c.adm.wantsTokens(),
 	}
 	c.obs.stream = c.req.Stream
-	c.watch.start(ctx.Conn(), &c.cancel)
+	c.watch.Start(ctx.Conn(), &c.cancel)
 
 	resp := upstream.AcquireResponse()
 	err := sn.reg.Chat(g, &c.req, resp)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/server/connwatch"
 )
 
 // An api_keys entry is a client key, not an operator key: it must not
@@ -74,16 +75,17 @@ func TestPipelinedRequestKeepsFirstAnswer(t *testing.T) {
 				body = `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`
 			}
 			auth := "Authorization: Bearer " + testMasterKey
+			begun := connwatch.Begun()
 			writeRequest(t, conn, "POST", "/v1/chat/completions", body, auth)
 			select {
 			case <-arrived:
 			case <-time.After(5 * time.Second):
 				t.Fatal("first request never reached the upstream")
 			}
-			// Past watchDelay the watcher reads the socket; the second
-			// request is there to be read.
+			// Once the watch has begun (the path under test) the watcher
+			// reads the socket; the second request is there to be read.
+			waitFor(t, 3*time.Second, "the watch to begin", func() bool { return connwatch.Begun() > begun })
 			writeRequest(t, conn, "POST", "/v1/chat/completions", body, auth)
-			time.Sleep(2 * watchDelay) // so the watch has started: the path under test
 			close(gate)
 			readAnswers(t, conn, 2, "hi")
 		})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fasthttp/router"
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/server/connwatch"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -170,7 +171,7 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 		CloseOnShutdown:               true,
 		DisableHeaderNamesNormalizing: false,
 		ErrorHandler:                  s.handleTransportError,
-		ConnState:                     trackHeads,
+		ConnState:                     connwatch.TrackHeads,
 		Logger:                        discardLogger{},
 	}
 	return s
@@ -194,8 +195,8 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 		status, msg = fasthttp.StatusRequestHeaderFieldsTooLarge, "request headers too large"
 	case isTimeout(err):
 		status, msg = fasthttp.StatusRequestTimeout, "timed out reading the request"
-	case errors.Is(err, errBareLFHeaderEnd):
-		msg = "malformed HTTP request: " + errBareLFHeaderEnd.Error()
+	case errors.Is(err, connwatch.ErrBareLFHeaderEnd):
+		msg = "malformed HTTP request: " + connwatch.ErrBareLFHeaderEnd.Error()
 	}
 	ctx.SetConnectionClose()
 	writeError(ctx, status, msg, "invalid_request_error", "", "")
@@ -210,7 +211,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		_ = ln.Close()
 		return s.setupErr
 	}
-	return s.srv.Serve(lfListener{ln})
+	return s.srv.Serve(connwatch.Listen(ln))
 }
 
 // InFlight is the number of requests being served.

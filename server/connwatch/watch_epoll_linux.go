@@ -1,6 +1,6 @@
 //go:build linux
 
-package server
+package connwatch
 
 import (
 	"errors"
@@ -53,7 +53,7 @@ type poller struct {
 	epfd int
 	mu   sync.Mutex
 	next uint64
-	ws   map[uint64]*disconnectWatcher
+	ws   map[uint64]*Watcher
 }
 
 var (
@@ -72,7 +72,7 @@ func sharedPoller() *poller {
 		if err != nil {
 			return
 		}
-		thePoller = &poller{epfd: fd, ws: make(map[uint64]*disconnectWatcher)}
+		thePoller = &poller{epfd: fd, ws: make(map[uint64]*Watcher)}
 		go thePoller.loop()
 	})
 	return thePoller
@@ -93,7 +93,7 @@ func pollToken(ev *syscall.EpollEvent) uint64 {
 
 // pollStart registers w's connection with the poller; false means the
 // goroutine watcher must watch it. Called with w.mu held.
-func (w *disconnectWatcher) pollStart() bool {
+func (w *Watcher) pollStart() bool {
 	p := sharedPoller()
 	if p == nil {
 		return false
@@ -128,7 +128,7 @@ func (w *disconnectWatcher) pollStart() bool {
 
 // pollArm (re-)arms the socket fd with w's token: MOD when a previous
 // watch left it in the set, else ADD.
-func (w *disconnectWatcher) pollArm(fd uintptr) {
+func (w *Watcher) pollArm(fd uintptr) {
 	ev := syscall.EpollEvent{Events: pollEvents}
 	setPollToken(&ev, w.poll.token)
 	err := syscall.EpollCtl(thePoller.epfd, syscall.EPOLL_CTL_MOD, int(fd), &ev)
@@ -139,7 +139,7 @@ func (w *disconnectWatcher) pollArm(fd uintptr) {
 }
 
 // pollPeek looks at the socket without taking or waiting for anything.
-func (w *disconnectWatcher) pollPeek(fd uintptr) {
+func (w *Watcher) pollPeek(fd uintptr) {
 	var b [1]byte
 	w.poll.n, _, w.poll.err = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 }
@@ -147,7 +147,7 @@ func (w *disconnectWatcher) pollPeek(fd uintptr) {
 // pollStop ends w's watch. Called with w.mu held. No syscall: the
 // socket stays in the set (disarmed once its event fired) for its next
 // watch or until it closes; an event it still fires finds no watcher.
-func (w *disconnectWatcher) pollStop() {
+func (w *Watcher) pollStop() {
 	thePoller.forget(w.poll.token)
 	w.poll.rc, w.poll.token, w.poll.err = nil, 0, nil
 }
@@ -156,6 +156,16 @@ func (p *poller) forget(token uint64) {
 	p.mu.Lock()
 	delete(p.ws, token)
 	p.mu.Unlock()
+}
+
+// PollStats are the epoll poller's counters (diagnostics and tests):
+// watches registered with it since the process started, and watches
+// registered now. Both are 0 when epoll is unavailable.
+func PollStats() (registered uint64, watching int) {
+	if p := sharedPoller(); p != nil {
+		watching = p.watching()
+	}
+	return pollRegistrations.Load(), watching
 }
 
 // watching is how many watchers are registered (tests: no leaks).
@@ -196,7 +206,7 @@ func (p *poller) loop() {
 // shutting its write side (the watch ends and the request is answered,
 // as the goroutine watcher does); end of stream or an error means it is
 // gone: cancel.
-func (w *disconnectWatcher) pollFired(token uint64, events uint32) {
+func (w *Watcher) pollFired(token uint64, events uint32) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.state != watchPolled || w.poll.token != token || w.poll.fired {

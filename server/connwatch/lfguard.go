@@ -1,4 +1,4 @@
-package server
+package connwatch
 
 import (
 	"bytes"
@@ -8,10 +8,10 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// errBareLFHeaderEnd: a request's header block ended with a blank line
+// ErrBareLFHeaderEnd: a request's header block ended with a blank line
 // terminated by a bare LF ("\n\n", or "\r\n" after a line ended by a
 // bare LF) before any CRLFCRLF.
-var errBareLFHeaderEnd = errors.New("the request's header block ends with a bare LF: end it with CRLF CRLF")
+var ErrBareLFHeaderEnd = errors.New("the request's header block ends with a bare LF: end it with CRLF CRLF")
 
 // fasthttp accepts a bare LF at the end of a request or header line
 // (RFC 9112 §2.2 allows it) but ends the header block only at a
@@ -26,6 +26,11 @@ var errBareLFHeaderEnd = errors.New("the request's header block ends with a bare
 // bodies and streams pass untouched. A request pipelined behind another
 // one in the same read is not scanned (its bytes arrived with the
 // previous request's) and may still wait for the read timeout.
+
+// Listen wraps ln so that the TCP connections it accepts have their
+// request heads checked (lfConn); pair it with TrackHeads as the
+// server's ConnState hook.
+func Listen(ln net.Listener) net.Listener { return lfListener{ln} }
 
 // lfListener wraps the TCP connections it accepts in lfConn.
 type lfListener struct{ net.Listener }
@@ -54,7 +59,7 @@ type lfConn struct {
 
 func (c *lfConn) Read(p []byte) (int, error) {
 	if c.bad {
-		return 0, errBareLFHeaderEnd
+		return 0, ErrBareLFHeaderEnd
 	}
 	n, err := c.TCPConn.Read(p)
 	if c.head && n > 0 {
@@ -105,9 +110,9 @@ func (c *lfConn) at(b []byte, i int) byte {
 	return c.last[3+i]
 }
 
-// trackHeads is the server's ConnState hook: once a response is done
+// TrackHeads is the server's ConnState hook: once a response is done
 // the next bytes of the connection are a new request head.
-func trackHeads(c net.Conn, st fasthttp.ConnState) {
+func TrackHeads(c net.Conn, st fasthttp.ConnState) {
 	if lc, ok := c.(*lfConn); ok && st == fasthttp.StateIdle {
 		lc.head, lc.bad, lc.last = true, false, [3]byte{}
 	}

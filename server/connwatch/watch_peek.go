@@ -1,6 +1,6 @@
 //go:build unix
 
-package server
+package connwatch
 
 import (
 	"errors"
@@ -13,7 +13,7 @@ import (
 // flight stays in the socket for fasthttp to read: the connection and
 // the answer in flight survive. consumed is true only when the fallback
 // Read took a byte (connections that are not sockets).
-func (w *disconnectWatcher) watchRead(b []byte) (n int, consumed bool, err error) {
+func (w *Watcher) watchRead(b []byte) (n int, consumed bool, err error) {
 	sc, ok := w.conn.(syscall.Conn)
 	if !ok {
 		n, err = w.conn.Read(b)

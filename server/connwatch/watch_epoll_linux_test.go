@@ -1,11 +1,10 @@
 //go:build linux
 
-package server
+package connwatch
 
 import (
 	"errors"
 	"net"
-	"net/http"
 	"sync"
 	"syscall"
 	"testing"
@@ -54,134 +53,21 @@ func mustPoller(t *testing.T) *poller {
 	return p
 }
 
-func (w *disconnectWatcher) stateNow() watchState {
+func (w *Watcher) stateNow() watchState {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.state
-}
-
-// A client that closes mid-stream over a real TCP socket is noticed by
-// the epoll poller (not a goroutine) and the upstream call is closed
-// promptly; nothing stays registered.
-func TestEpollWatchCancelsMidStream(t *testing.T) {
-	p := mustPoller(t)
-	up := newFakeOpenAI(t)
-	gate := make(chan struct{}) // never opened
-	up.setHandler(streamWords([]string{"first", "second"}, 0, gate))
-	gw := startGateway(t, testConfig(dep(0, "m", "openai/m", up.base(), "k")))
-	before := pollRegistrations.Load()
-	conn, br := rawStreamOpen(t, gw, `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`)
-	readEvent(t, conn, br)
-	readEvent(t, conn, br)
-	waitFor(t, 3*time.Second, "the epoll registration", func() bool { return pollRegistrations.Load() > before })
-	closed := time.Now()
-	conn.Close()
-	select {
-	case <-up.closed:
-	case <-time.After(3 * time.Second):
-		t.Fatal("upstream did not see the close within 3s")
-	}
-	if d := time.Since(closed); d > time.Second {
-		t.Errorf("upstream closed %s after the client: not prompt", d)
-	}
-	waitFor(t, 3*time.Second, "in-flight back to 0", func() bool { return gw.srv.InFlight() == 0 })
-	waitFor(t, 3*time.Second, "no registration left", func() bool { return p.watching() == 0 })
-}
-
-// A client that shuts its write side while waiting for a non-stream
-// answer gets its call canceled (as the goroutine watcher's peek did).
-func TestEpollWatchHalfCloseCancels(t *testing.T) {
-	p := mustPoller(t)
-	up := newFakeOpenAI(t)
-	up.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(10 * time.Second):
-		}
-	})
-	gw := startGateway(t, testConfig(dep(0, "m", "openai/m", up.base(), "k")))
-	before := pollRegistrations.Load()
-	c, err := net.DialTimeout("tcp", gw.addr, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	writeRequest(t, c, "POST", "/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"x"}]}`, "Authorization: Bearer "+testMasterKey)
-	waitFor(t, 3*time.Second, "upstream to receive the request", func() bool { return len(up.requests()) == 1 })
-	waitFor(t, 3*time.Second, "the epoll registration", func() bool { return pollRegistrations.Load() > before })
-	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-up.closed:
-	case <-time.After(3 * time.Second):
-		t.Fatal("upstream did not see the half-close within 3s")
-	}
-	waitFor(t, 3*time.Second, "in-flight back to 0", func() bool { return gw.srv.InFlight() == 0 })
-	waitFor(t, 3*time.Second, "no registration left", func() bool { return p.watching() == 0 })
-}
-
-// A client that pipelines its next request and then shuts its write
-// side gets both answers: the event fires (EPOLLRDHUP) but the peek
-// finds the pipelined bytes, so the call in flight is not canceled and
-// fasthttp still reads the second request.
-func TestEpollWatchPipelinedThenHalfClose(t *testing.T) {
-	p := mustPoller(t)
-	up := newFakeOpenAI(t)
-	arrived, gate := make(chan struct{}, 4), make(chan struct{})
-	var once sync.Once
-	up.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
-		arrived <- struct{}{}
-		once.Do(func() {
-			select {
-			case <-gate:
-			case <-r.Context().Done():
-			case <-time.After(5 * time.Second):
-			}
-		})
-		answerJSON("hi there")(w, r, body)
-	})
-	gw := startGateway(t, testConfig(dep(0, "m", "openai/m", up.base(), "sk-up")))
-	before := pollRegistrations.Load()
-	conn, err := net.DialTimeout("tcp", gw.addr, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	body := `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
-	auth := "Authorization: Bearer " + testMasterKey
-	writeRequest(t, conn, "POST", "/v1/chat/completions", body, auth)
-	select {
-	case <-arrived:
-	case <-time.After(5 * time.Second):
-		t.Fatal("first request never reached the upstream")
-	}
-	waitFor(t, 3*time.Second, "the epoll registration", func() bool { return pollRegistrations.Load() > before })
-	writeRequest(t, conn, "POST", "/v1/chat/completions", body, auth)
-	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
-		t.Fatal(err)
-	}
-	// The event is handled (the registration leaves the map) while the
-	// first call still waits on the gate.
-	waitFor(t, 3*time.Second, "the event to be handled", func() bool { return p.watching() == 0 })
-	close(gate)
-	readAnswers(t, conn, 2, "hi")
-	select {
-	case <-up.closed:
-		t.Fatal("the pipelined client's call was canceled")
-	default:
-	}
 }
 
 // stop before the delay registers nothing and cancels nothing.
 func TestEpollWatchStopBeforeDelay(t *testing.T) {
 	p := mustPoller(t)
 	srv, _ := tcpPair(t)
-	var w disconnectWatcher
+	var w Watcher
 	var c upstream.Cancel
 	before := pollRegistrations.Load()
-	w.start(srv, &c)
-	if !w.stop() {
+	w.Start(srv, &c)
+	if !w.Stop() {
 		t.Fatal("stop reported consumed bytes")
 	}
 	// A late fire must not register a stopped watch.
@@ -197,7 +83,7 @@ func TestEpollWatchStopBeforeDelay(t *testing.T) {
 func TestEpollWatchStopAfterFire(t *testing.T) {
 	p := mustPoller(t)
 	srv, cli := tcpPair(t)
-	var w disconnectWatcher
+	var w Watcher
 	var c upstream.Cancel
 	// fasthttp's deadline for the request: the watch must leave it be.
 	deadline := time.Now().Add(300 * time.Millisecond)
@@ -206,12 +92,12 @@ func TestEpollWatchStopAfterFire(t *testing.T) {
 	}
 	for round := 0; round < 2; round++ {
 		before := pollRegistrations.Load()
-		w.start(srv, &c)
+		w.Start(srv, &c)
 		waitFor(t, 2*time.Second, "the registration", func() bool { return w.stateNow() == watchPolled })
 		if pollRegistrations.Load() != before+1 || p.watching() != 1 {
 			t.Fatalf("round %d: registrations +%d, watching %d", round, pollRegistrations.Load()-before, p.watching())
 		}
-		if !w.stop() || p.watching() != 0 || c.Canceled() {
+		if !w.Stop() || p.watching() != 0 || c.Canceled() {
 			t.Fatalf("round %d: watching %d canceled %v", round, p.watching(), c.Canceled())
 		}
 	}
@@ -232,20 +118,20 @@ func TestEpollWatchStopAfterFire(t *testing.T) {
 	if err := cli.CloseWrite(); err != nil {
 		t.Fatal(err)
 	}
-	w.start(srv, &c)
+	w.Start(srv, &c)
 	waitFor(t, 2*time.Second, "the cancel", c.Canceled)
 	if w.stateNow() != watchPolled {
 		t.Fatalf("state %d, want polled (the epoll path)", w.stateNow())
 	}
-	w.stop()
+	w.Stop()
 	c.Reset()
 	before := pollRegistrations.Load()
-	w.start(srv, &c)
+	w.Start(srv, &c)
 	waitFor(t, 2*time.Second, "the cancel of the second watch", c.Canceled)
 	if w.stateNow() != watchPolled || pollRegistrations.Load() != before+1 {
 		t.Fatalf("second watch: state %d, registrations +%d", w.stateNow(), pollRegistrations.Load()-before)
 	}
-	w.stop()
+	w.Stop()
 	if p.watching() != 0 {
 		t.Fatalf("watching %d after stop", p.watching())
 	}
@@ -258,16 +144,16 @@ func TestEpollWatchStopAfterFire(t *testing.T) {
 func TestEpollWatchStaleRegistrationAndReusedFd(t *testing.T) {
 	p := mustPoller(t)
 	a, aCli := tcpPair(t)
-	var wa disconnectWatcher
+	var wa Watcher
 	var ca upstream.Cancel
-	wa.start(a, &ca)
+	wa.Start(a, &ca)
 	waitFor(t, 2*time.Second, "the registration", func() bool { return wa.stateNow() == watchPolled })
-	wa.stop()
+	wa.Stop()
 
 	b, _ := tcpPair(t)
-	var wb disconnectWatcher
+	var wb Watcher
 	var cb upstream.Cancel
-	wb.start(b, &cb)
+	wb.Start(b, &cb)
 	waitFor(t, 2*time.Second, "the registration of b", func() bool { return wb.stateNow() == watchPolled })
 	// a's client leaves while a is not watched: its stale registration
 	// fires; nothing is canceled, b still watches.
@@ -277,23 +163,23 @@ func TestEpollWatchStaleRegistrationAndReusedFd(t *testing.T) {
 	if ca.Canceled() || cb.Canceled() || p.watching() != 1 || wb.stateNow() != watchPolled {
 		t.Fatalf("after a stale event: canceled a %v b %v, watching %d", ca.Canceled(), cb.Canceled(), p.watching())
 	}
-	wb.stop()
+	wb.Stop()
 
 	// a closes (leaving epoll with it); a new connection likely gets its
 	// descriptor number and must be watched as itself.
 	a.Close()
 	c, cCli := tcpPair(t)
-	var wc disconnectWatcher
+	var wc Watcher
 	var cc upstream.Cancel
 	before := pollRegistrations.Load()
-	wc.start(c, &cc)
+	wc.Start(c, &cc)
 	waitFor(t, 2*time.Second, "the registration of c", func() bool { return wc.stateNow() == watchPolled })
 	if pollRegistrations.Load() != before+1 {
 		t.Fatal("c was not registered with epoll")
 	}
 	cCli.Close()
 	waitFor(t, 2*time.Second, "the cancel of c", cc.Canceled)
-	wc.stop()
+	wc.Stop()
 	if p.watching() != 0 {
 		t.Fatalf("watching %d", p.watching())
 	}
@@ -303,13 +189,13 @@ func TestEpollWatchStaleRegistrationAndReusedFd(t *testing.T) {
 func TestWatchFallbackForNonSocket(t *testing.T) {
 	srv, cli := net.Pipe()
 	defer srv.Close()
-	var w disconnectWatcher
+	var w Watcher
 	var c upstream.Cancel
-	w.start(srv, &c)
+	w.Start(srv, &c)
 	waitFor(t, 2*time.Second, "the goroutine watch", func() bool { return w.stateNow() == watchReading })
 	cli.Close()
 	waitFor(t, 2*time.Second, "the cancel", c.Canceled)
-	if !w.stop() {
+	if !w.Stop() {
 		t.Fatal("stop reported consumed bytes")
 	}
 }
@@ -330,12 +216,12 @@ func TestEpollWatchManyConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			var w disconnectWatcher
+			var w Watcher
 			var c upstream.Cancel
 			for round := 0; round < 3; round++ {
-				w.start(srvs[i], &c)
+				w.Start(srvs[i], &c)
 				time.Sleep(time.Duration((i+round)%3) * 20 * time.Millisecond) // before, around and after the delay
-				w.stop()
+				w.Stop()
 				if c.Canceled() {
 					errs <- "an open client's call was canceled"
 					return
@@ -345,17 +231,17 @@ func TestEpollWatchManyConcurrent(t *testing.T) {
 				return
 			}
 			clis[i].Close()
-			w.start(srvs[i], &c)
+			w.Start(srvs[i], &c)
 			deadline := time.Now().Add(5 * time.Second)
 			for !c.Canceled() {
 				if time.Now().After(deadline) {
 					errs <- "a closed client's call was not canceled"
-					w.stop()
+					w.Stop()
 					return
 				}
 				time.Sleep(5 * time.Millisecond)
 			}
-			w.stop()
+			w.Stop()
 		}(i)
 	}
 	done := make(chan struct{})
@@ -394,18 +280,18 @@ func BenchmarkWatchCPU(b *testing.B) {
 				thePoller = nil // sharedPoller now says epoll is unavailable
 				defer func() { thePoller = p }()
 			}
-			ws := make([]disconnectWatcher, n)
+			ws := make([]Watcher, n)
 			cs := make([]upstream.Cancel, n)
 			var ru0, ru1 syscall.Rusage
 			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 			b.ReportAllocs()
 			for b.Loop() {
 				for i := range ws {
-					ws[i].start(srvs[i], &cs[i])
+					ws[i].Start(srvs[i], &cs[i])
 				}
 				time.Sleep(watchDelay + 15*time.Millisecond) // every watch begins, then sits
 				for i := range ws {
-					ws[i].stop()
+					ws[i].Stop()
 				}
 			}
 			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
@@ -414,5 +300,16 @@ func BenchmarkWatchCPU(b *testing.B) {
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*n), "cpu-ns/watch")
 			b.ReportMetric(0, "ns/op")
 		})
+	}
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

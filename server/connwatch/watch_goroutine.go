@@ -1,4 +1,4 @@
-package server
+package connwatch
 
 import (
 	"net"
@@ -11,7 +11,7 @@ import (
 // client sends or closes.
 
 // run is the watch itself, on the timer's goroutine.
-func (w *disconnectWatcher) run() {
+func (w *Watcher) run() {
 	defer func() { w.done <- struct{}{} }()
 	// The server armed a read deadline for the request; the watch must
 	// outlive it. stopReading restores one before fasthttp reads again.
@@ -31,7 +31,7 @@ func (w *disconnectWatcher) run() {
 }
 
 // stopReading wakes run with a past read deadline and waits for it.
-func (w *disconnectWatcher) stopReading() bool {
+func (w *Watcher) stopReading() bool {
 	w.stopped.Store(true)
 	_ = w.conn.SetReadDeadline(pastDeadline)
 	<-w.done

@@ -1,12 +1,10 @@
-package server
+package connwatch
 
 import (
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/llmedge/llmedge/upstream"
 )
 
 // watchDelay is how long a request runs before its client connection is
@@ -18,7 +16,18 @@ import (
 // request is already older than that.
 const watchDelay = 25 * time.Millisecond
 
-// disconnectWatcher notices a client that goes away while its request
+// Canceler stops the call a watched request is waiting on.
+type Canceler interface{ Cancel() }
+
+// begun counts the watches that began (their delay ran out), either
+// kind: Begun.
+var begun atomic.Uint64
+
+// Begun is how many watches have begun since the process started
+// (diagnostics; tests wait on it instead of sleeping past the delay).
+func Begun() uint64 { return begun.Load() }
+
+// Watcher notices a client that goes away while its request
 // is in flight (waiting for the upstream, or mid-stream) and cancels the
 // upstream call at once, like net/http's background read. fasthttp does
 // not read a connection while its handler or body writer runs, so the
@@ -29,9 +38,9 @@ const watchDelay = 25 * time.Millisecond
 // watched request. Other connections (in-memory listeners, fasthttp's
 // MaxConnsPerIP wrapper, other systems, or an epoll failure) get a
 // goroutine parked in a one-byte read (watch_goroutine.go).
-type disconnectWatcher struct {
+type Watcher struct {
 	conn   net.Conn
-	cancel *upstream.Cancel
+	cancel Canceler
 	timer  *time.Timer
 
 	// mu orders start, the timer's fire, stop and the poller's event
@@ -57,9 +66,9 @@ const (
 
 var pastDeadline = time.Unix(1, 0)
 
-// start arms the watch: it begins after watchDelay unless stop comes
+// Start arms the watch: it begins after watchDelay unless stop comes
 // first.
-func (w *disconnectWatcher) start(conn net.Conn, cancel *upstream.Cancel) {
+func (w *Watcher) Start(conn net.Conn, cancel Canceler) {
 	w.mu.Lock()
 	w.conn = conn
 	w.cancel = cancel
@@ -76,12 +85,13 @@ func (w *disconnectWatcher) start(conn net.Conn, cancel *upstream.Cancel) {
 // fire begins the watch, on the timer's goroutine. A late fire of an
 // earlier request's timer may begin this request's watch early, which
 // is harmless; it never begins one twice (the state says).
-func (w *disconnectWatcher) fire() {
+func (w *Watcher) fire() {
 	w.mu.Lock()
 	if w.state != watchArmed {
 		w.mu.Unlock()
 		return
 	}
+	begun.Add(1)
 	if w.pollStart() {
 		w.state = watchPolled
 		w.mu.Unlock()
@@ -94,10 +104,13 @@ func (w *disconnectWatcher) fire() {
 	w.run()
 }
 
-// stop ends the watch and reports whether the connection can serve
+// Conn is the connection being watched (nil before the first Start).
+func (w *Watcher) Conn() net.Conn { return w.conn }
+
+// Stop ends the watch and reports whether the connection can serve
 // another request (false when the watcher consumed client bytes). It
 // runs before fasthttp reads or closes the connection again.
-func (w *disconnectWatcher) stop() bool {
+func (w *Watcher) Stop() bool {
 	if w.conn == nil {
 		return true
 	}
