@@ -2,9 +2,11 @@ package server
 
 import (
 	"errors"
+	"github.com/llmedge/llmedge/server/observe"
 	"sync"
 
 	"github.com/llmedge/llmedge/server/connwatch"
+	"github.com/llmedge/llmedge/server/limits"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -20,15 +22,20 @@ type chatCall struct {
 	body   streamBody
 	answer answerBody
 	anth   upstream.AnthropicInbound // set on /v1/messages (messages.go)
-	obs    callObs                   // timings, status and usage for metrics and logs (observe.go)
+	// sn is the config snapshot the call was admitted under.
+	sn *snapshot
+	// obs observes the call for metrics and the access log (package
+	// observe); out is the writing of its answer (writestall.go).
+	obs observe.Call
+	out clientWrite
 	// userID is the memory user id (user_id_mappings, memory.go), when
 	// resolved; userBuf holds it when it is namespaced by the key.
 	userID  []byte
 	userBuf []byte
 	// adm is the call's hold on its rate-limit scopes; v the verdict
 	// reported in x-ratelimit-* headers.
-	adm admission
-	v   verdict
+	adm limits.Admission
+	v   limits.Verdict
 	// nextOpen and prevOpen link the call into Server.streams while its
 	// SSE answer is open (shutdown.go).
 	nextOpen, prevOpen *chatCall
@@ -46,7 +53,7 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 	key := sn.auth.identify(&ctx.Request.Header)
 	if key == nil {
 		writeAuthError(ctx)
-		s.observeRejected(ctx, sn, nil, false, rejectAuth)
+		s.observeRejected(ctx, sn, nil, false, observe.RejectAuth)
 		return
 	}
 	c := chatCallPool.Get().(*chatCall)
@@ -54,7 +61,7 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 	if err := s.scanRoute(ctx, sn, route, body, c); err != nil {
 		chatCallPool.Put(c)
 		writeError(ctx, fasthttp.StatusBadRequest, err.msg, "invalid_request_error", err.param, "")
-		s.observeRejected(ctx, sn, nil, false, rejectBadRequest)
+		s.observeRejected(ctx, sn, nil, false, observe.RejectBadRequest)
 		return
 	}
 	if !s.permitModel(ctx, sn, c, key, false) {
@@ -65,13 +72,13 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 	if g == nil {
 		msg := "model '" + safePath(c.fields.model) + "' not found: GET /v1/models lists the models this gateway serves"
 		writeError(ctx, fasthttp.StatusNotFound, msg, "invalid_request_error", "model", "model_not_found")
-		s.observeRejected(ctx, sn, nil, c.fields.stream, rejectModelNotFound)
+		s.observeRejected(ctx, sn, nil, c.fields.stream, observe.RejectModelNotFound)
 		chatCallPool.Put(c)
 		return
 	}
 	if e := g.RouteError(route); e != nil {
 		s.writeUpstreamError(ctx, sn, e)
-		s.observeRejected(ctx, sn, g, c.fields.stream, rejectRouteNotServed)
+		s.observeRejected(ctx, sn, g, c.fields.stream, observe.RejectRouteNotServed)
 		chatCallPool.Put(c)
 		return
 	}
@@ -88,7 +95,7 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 
 	resp := upstream.AcquireResponse()
 	err := sn.reg.Chat(g, &c.req, resp)
-	c.obs.answered(resp)
+	c.obs.Answered(resp)
 	ctx.Response.Header.SetBytesV("X-Request-Id", c.reqID)
 	if resp.Deployment != nil {
 		ctx.Response.Header.Set("X-Llmedge-Model-Id", resp.Deployment.ID)
@@ -115,18 +122,35 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 // finish stops watching the client, releases the upstream response and
 // the call state.
 func (s *Server) finish(c *chatCall, resp *upstream.Response) {
-	s.observeDone(c, resp)
+	s.obs.Finish(c.out.ctx, &c.obs, resp, observe.Outcome{ReqID: c.reqID, UserID: c.req.UserID, ClientWait: c.out.wait, Err: c.out.err})
+	if c.obs.Streaming() {
+		// After the access-log line: Shutdown waits for this.
+		s.streams.remove(c)
+	}
 	if !c.watch.Stop() {
 		// The watcher consumed bytes of a pipelined request: this
 		// connection cannot serve it any more.
 		_ = c.watch.Conn().Close()
 	}
-	s.releaseChat(c, resp)
+	releaseLimits(c, resp)
 	upstream.ReleaseResponse(resp)
 	c.req = upstream.ChatRequest{}
 	c.fields = chatFields{}
 	c.route = routeFields{}
-	c.obs = callObs{}
+	c.obs = observe.Call{}
+	c.out = clientWrite{}
+	c.sn = nil
 	chatCallPool.Put(c)
 	s.inflight.Add(-1)
+}
+
+// observeRejected records a request refused before it reached an
+// upstream (call it after writing the error): its request id, then
+// timing headers, metrics and access log (observe). g is the model
+// group when known.
+func (s *Server) observeRejected(ctx *fasthttp.RequestCtx, sn *snapshot, g *upstream.Group, stream bool, reason string) {
+	var idBuf [160]byte
+	id := s.requestID(ctx, idBuf[:0])
+	ctx.Response.Header.SetBytesV("X-Request-Id", id)
+	s.obs.Rejected(ctx, sn.series, g, stream, reason, id)
 }

@@ -11,7 +11,7 @@ import (
 func TestEventBufHeldOnlyWhileWriting(t *testing.T) {
 	var out bytes.Buffer
 	c := &chatCall{}
-	c.obs.writeDeadline = time.Now().Add(time.Hour) // no deadline to move
+	c.out.deadline = time.Now().Add(time.Hour) // no deadline to move
 	b := &streamBody{out: &out, c: c}
 	if b.buf.b != nil {
 		t.Fatal("a buffer before the first event")

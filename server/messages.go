@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"github.com/llmedge/llmedge/server/observe"
 
 	"github.com/llmedge/llmedge/internal/errbody"
 	"github.com/llmedge/llmedge/upstream"
@@ -52,7 +53,7 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 	key := sn.auth.identify(&ctx.Request.Header)
 	if key == nil {
 		writeAnthropicAuthError(ctx)
-		s.observeRejected(ctx, sn, nil, false, rejectAuth)
+		s.observeRejected(ctx, sn, nil, false, observe.RejectAuth)
 		return
 	}
 	c := chatCallPool.Get().(*chatCall)
@@ -60,7 +61,7 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 	if err := scanChat(body, &c.fields); err != nil {
 		chatCallPool.Put(c)
 		writeAnthropicError(ctx, fasthttp.StatusBadRequest, "invalid_request_error", err.msg)
-		s.observeRejected(ctx, sn, nil, false, rejectBadRequest)
+		s.observeRejected(ctx, sn, nil, false, observe.RejectBadRequest)
 		return
 	}
 	if !s.permitModel(ctx, sn, c, key, true) {
@@ -71,14 +72,14 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 	if g == nil {
 		msg := "model '" + safePath(c.fields.model) + "' not found: GET /v1/models lists the models this gateway serves"
 		writeAnthropicError(ctx, fasthttp.StatusNotFound, "not_found_error", msg)
-		s.observeRejected(ctx, sn, nil, c.fields.stream, rejectModelNotFound)
+		s.observeRejected(ctx, sn, nil, c.fields.stream, observe.RejectModelNotFound)
 		chatCallPool.Put(c)
 		return
 	}
 	if !g.SpeaksAnthropic() {
 		msg := "model '" + safePath(c.fields.model) + "' is not served by an anthropic/ deployment: /v1/messages only reaches Anthropic models; use /v1/chat/completions for it"
 		writeAnthropicError(ctx, fasthttp.StatusBadRequest, "invalid_request_error", msg)
-		s.observeRejected(ctx, sn, g, c.fields.stream, rejectBadRequest)
+		s.observeRejected(ctx, sn, g, c.fields.stream, observe.RejectBadRequest)
 		chatCallPool.Put(c)
 		return
 	}
@@ -101,14 +102,13 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		UserID:     c.userID,
 		Cancel:     &c.cancel,
 		Anthropic:  &c.anth,
-		WantUsage:  c.adm.wantsTokens(),
+		WantUsage:  c.adm.WantsTokens(),
 	}
-	c.obs.stream = c.req.Stream
 	c.watch.Start(ctx.Conn(), &c.cancel)
 
 	resp := upstream.AcquireResponse()
 	err := sn.reg.Chat(g, &c.req, resp)
-	c.obs.answered(resp)
+	c.obs.Answered(resp)
 	ctx.Response.Header.SetBytesV("X-Request-Id", c.reqID)
 	if resp.Deployment != nil {
 		ctx.Response.Header.Set("X-Llmedge-Model-Id", resp.Deployment.ID)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/llmedge/llmedge/server/observe"
 	"log/slog"
 	"math"
 	"net/http"
@@ -496,15 +497,15 @@ func TestReloadUnder100StreamsLosesNone(t *testing.T) {
 	wantSeries(t, m, `llmedge_streams_open`, 0)
 }
 
-// The limiter's hooks: metricRateLimited(reason) and observeRejected
-// with rejectRateLimited after writing the 429.
+// The limiter's hooks: RateLimited(reason) and observeRejected with
+// RejectRateLimited after writing the 429.
 func TestRateLimitHooks(t *testing.T) {
 	gw, logs := startObserved(t, testConfig(dep(0, "m", "mock/m", "", "")), Options{ObserveOptions: ObserveOptions{AccessLog: true}})
 	s := gw.srv
 	var ctx fasthttp.RequestCtx
 	writeError(&ctx, 429, "rate limit exceeded", "rate_limit_error", "", "rate_limit_exceeded")
-	s.metricRateLimited("rpm")
-	s.observeRejected(&ctx, s.current(), s.current().reg.Lookup([]byte("m")), true, rejectRateLimited)
+	s.obs.RateLimited("rpm")
+	s.observeRejected(&ctx, s.current(), s.current().reg.Lookup([]byte("m")), true, observe.RejectRateLimited)
 	if ctx.Response.Header.Peek("X-Request-Id") == nil || ctx.Response.Header.Peek("X-Llmedge-Overhead-Duration-Ms") == nil {
 		t.Error("rejected response lacks x-request-id / timing headers")
 	}
@@ -535,15 +536,6 @@ func TestStreamErrorsCounted(t *testing.T) {
 	wantSeries(t, m, `llmedge_requests_total{model_name="m",deployment="m-0",status="2xx",stream="true"}`, 1)
 	if !strings.Contains(logs.String(), `"error":"`) {
 		t.Errorf("access line lacks the stream error: %s", logs.String())
-	}
-}
-
-func TestAppendMillis(t *testing.T) {
-	for d, want := range map[time.Duration]string{0: "0.000", 999 * time.Nanosecond: "0.000", 1500 * time.Microsecond: "1.500",
-		12*time.Second + 3*time.Microsecond: "12000.003", -time.Second: "0.000", 7 * time.Microsecond: "0.007"} {
-		if got := string(appendMillis(nil, d)); got != want {
-			t.Errorf("appendMillis(%v) = %q, want %q", d, got, want)
-		}
 	}
 }
 

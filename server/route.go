@@ -54,5 +54,4 @@ func (c *chatCall) setRequest(body []byte, route upstream.Route) {
 		ResponseID:   c.route.id,
 		Query:        c.route.query,
 	}
-	c.obs.stream = c.req.Stream
 }

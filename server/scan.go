@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/llmedge/llmedge/server/limits"
 	"unicode/utf8"
 
 	"github.com/llmedge/llmedge/internal/jsonx"
@@ -193,7 +194,7 @@ func scanRequest(b []byte, f *chatFields, needMessages bool) *scanError {
 			var v float64
 			var isNum bool
 			v, i, isNum, serr = scanNumber(b, i)
-			if isNum && v >= 1 && v <= maxEstimate {
+			if isNum && v >= 1 && v <= limits.MaxEstimate {
 				f.maxOut = max(f.maxOut, int64(v))
 			}
 		default:

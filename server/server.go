@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/server/connwatch"
+	"github.com/llmedge/llmedge/server/observe"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -46,8 +48,34 @@ type Options struct {
 	// before the connection is cut: a stream's next event, a complete
 	// answer's next bytes (writestall.go). Default 2 minutes.
 	ClientWriteTimeout time.Duration
-	// Observability and reload (observe.go, snapshot.go).
+	// Observability and reload (package observe, snapshot.go).
 	ObserveOptions
+}
+
+// ObserveOptions are the Options for metrics, access logs and config
+// reload.
+type ObserveOptions struct {
+	// AccessLog writes one info line per chat request to Logger.
+	// Default off (llmedge serve turns it on).
+	AccessLog bool
+	// AccessLogOut, when set, receives the access-log lines directly:
+	// formatted in place as Logger's handler would print them if it is
+	// slog's TextHandler (JSONHandler with AccessLogJSON) without
+	// ReplaceAttr/AddSource/WithAttrs, one Write per line, no
+	// allocation. Pass the writer under that handler so lines
+	// interleave; it must be safe for concurrent use. Logger still
+	// decides whether info is enabled. Nil: lines go through Logger.
+	AccessLogOut  io.Writer
+	AccessLogJSON bool
+	// DisableMetrics stops recording request metrics; GET /metrics then
+	// shows process metrics only. Default false.
+	DisableMetrics bool
+	// LoadConfig re-reads the config file for Reload (SIGHUP, POST
+	// /config/reload). Nil: reload is unavailable.
+	LoadConfig func() (*config.Config, error)
+	// Registry are the options a reloaded config's registry is built
+	// with (Previous is set by the server).
+	Registry upstream.Options
 }
 
 func (o Options) withDefaults() Options {
@@ -81,9 +109,10 @@ type Server struct {
 	// snap is the config in force (snapshot.go); reloads swap it.
 	snap     atomic.Pointer[snapshot]
 	reloadMu sync.Mutex
-	metrics  *serverMetrics
-	opts     Options
-	srv      *fasthttp.Server
+	// obs records metrics and the access log (package observe).
+	obs  *observe.Recorder
+	opts Options
+	srv  *fasthttp.Server
 
 	started time.Time
 
@@ -111,7 +140,12 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
 	hex.Encode(s.idPrefix[:], rnd[:])
-	s.metrics = newServerMetrics(s, opts.DisableMetrics)
+	s.obs = observe.New(observe.Options{
+		Logger: opts.Logger, AccessLog: opts.AccessLog, AccessLogOut: opts.AccessLogOut, AccessLogJSON: opts.AccessLogJSON,
+		DisableMetrics: opts.DisableMetrics, Version: Version, Started: s.started,
+		InFlight: s.inflight.Load, BodyBytes: s.bodies.used.Load,
+		Current: func() *observe.Series { return s.current().series },
+	})
 	s.snap.Store(s.newSnapshot(cfg, reg))
 
 	r := router.New()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/server/limits"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -25,7 +26,7 @@ type edgeSettings struct {
 	globalParallel int64
 	// userLimits apply to each memory user id (general_settings
 	// user_rpm_limit, user_tpm_limit, user_max_parallel_requests).
-	userLimits limits
+	userLimits limits.Quota
 
 	corsOrigins []string
 
@@ -38,7 +39,7 @@ type edgeSettings struct {
 	bodiesInFlight int64
 	writeTimeout   time.Duration
 
-	redis redisConf
+	redis limits.Redis
 
 	// warnings are logged at startup (never with a secret).
 	warnings []string
@@ -49,21 +50,11 @@ type keyConf struct {
 	key    string
 	name   string
 	models []string // nil = every model
-	lim    limits
+	lim    limits.Quota
 	// userID, when set, is the memory user id the key always acts as
 	// (memory.go); else the key's user ids are namespaced by its name.
 	userID string
 }
-
-type redisConf struct {
-	url      string // redis_url, or built from host/port
-	addr     string
-	password string
-	username string
-	db       int
-}
-
-func (r redisConf) enabled() bool { return r.addr != "" || r.url != "" }
 
 // settingsError collects problems with config paths.
 type settingsError struct{ errs config.Errors }
@@ -172,9 +163,9 @@ func parseEdgeSettings(cfg *config.Config) (edgeSettings, error) {
 					kc.models = append(kc.models, s)
 				}
 			}
-			kc.lim.rpm = intSetting(&errs, m, "rpm_limit", p)
-			kc.lim.tpm = intSetting(&errs, m, "tpm_limit", p)
-			kc.lim.parallel = intSetting(&errs, m, "max_parallel_requests", p)
+			kc.lim.RPM = intSetting(&errs, m, "rpm_limit", p)
+			kc.lim.TPM = intSetting(&errs, m, "tpm_limit", p)
+			kc.lim.Parallel = intSetting(&errs, m, "max_parallel_requests", p)
 			st.keys = append(st.keys, kc)
 		}
 	}
@@ -186,9 +177,9 @@ func parseEdgeSettings(cfg *config.Config) (edgeSettings, error) {
 	if b > 0 && (a == 0 || b < a) {
 		st.globalParallel = b
 	}
-	st.userLimits.rpm = intSetting(&errs, g, "user_rpm_limit", gp)
-	st.userLimits.tpm = intSetting(&errs, g, "user_tpm_limit", gp)
-	st.userLimits.parallel = intSetting(&errs, g, "user_max_parallel_requests", gp)
+	st.userLimits.RPM = intSetting(&errs, g, "user_rpm_limit", gp)
+	st.userLimits.TPM = intSetting(&errs, g, "user_tpm_limit", gp)
+	st.userLimits.Parallel = intSetting(&errs, g, "user_max_parallel_requests", gp)
 
 	if v, ok := g["cors_allow_origins"]; ok && v != nil {
 		switch o := v.(type) {
@@ -230,7 +221,7 @@ func parseEdgeSettings(cfg *config.Config) (edgeSettings, error) {
 	r := cfg.Router.Raw
 	const rp = "router_settings"
 	if u, ok := r["redis_url"].(string); ok && u != "" {
-		st.redis.url = u
+		st.redis.URL = u
 		if _, err := redis.ParseURL(u); err != nil {
 			// The parse error may quote the URL and its password.
 			errs.add(rp+".redis_url", "not a valid redis:// or rediss:// URL")
@@ -244,10 +235,10 @@ func parseEdgeSettings(cfg *config.Config) (edgeSettings, error) {
 			}
 			port = strconv.FormatInt(n, 10)
 		}
-		st.redis.addr = net.JoinHostPort(fmt.Sprint(h), port)
-		st.redis.password, _ = r["redis_password"].(string)
-		st.redis.username, _ = r["redis_username"].(string)
-		st.redis.db = int(intSetting(&errs, r, "redis_db", rp))
+		st.redis.Addr = net.JoinHostPort(fmt.Sprint(h), port)
+		st.redis.Password, _ = r["redis_password"].(string)
+		st.redis.Username, _ = r["redis_username"].(string)
+		st.redis.DB = int(intSetting(&errs, r, "redis_db", rp))
 	}
 	return st, errs.err()
 }

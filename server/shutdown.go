@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"github.com/llmedge/llmedge/internal/errbody"
+	"github.com/llmedge/llmedge/server/observe"
 	"sync"
 	"time"
 
@@ -16,11 +17,6 @@ import (
 // not read gets no longer); Shutdown waits for the cut streams at most
 // a second more than this.
 const streamCutTimeout = 2 * time.Second
-
-// errStreamCut is a stream's outcome when the shutdown grace ran out
-// before it ended (access log "error", llmedge_stream_errors_total
-// reason "shutdown").
-var errStreamCut = errors.New("stream cut: llmedge is shutting down and its grace period ran out")
 
 // openStreams are the SSE answers being relayed, so that Shutdown can
 // wait for them (an HTTP/1.0 stream's connection is no longer
@@ -93,8 +89,8 @@ func (o *openStreams) cut() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for c := o.head; c != nil; c = c.nextOpen {
-		c.obs.cut.Store(true)
-		_ = c.obs.ctx.SetWriteDeadline(deadline)
+		c.out.cut.Store(true)
+		_ = c.out.ctx.SetWriteDeadline(deadline)
 		c.cancel.Cancel()
 	}
 }
@@ -105,7 +101,7 @@ func (o *openStreams) cut() {
 // returns (it waits for them at most streamCutTimeout and a second).
 // Non-stream requests still running are left to the process's exit.
 func (s *Server) Shutdown(ctx context.Context) error {
-	defer s.current().edge.limits.close()
+	defer s.current().edge.gate.Close()
 	err := s.srv.ShutdownWithContext(ctx)
 	if err == nil {
 		err = s.streams.wait(ctx)
@@ -146,7 +142,7 @@ func endCut(c *chatCall, w upstream.Writer, relayErr error) error {
 			return upstream.ErrClientGone
 		}
 	}
-	return errStreamCut
+	return observe.ErrStreamCut
 }
 
 // isCancel reports whether err is a call stopped by its Cancel (the

@@ -1,8 +1,12 @@
 package server
 
 import (
-	"errors"
+	"strconv"
+	"strings"
 	"time"
+
+	"errors"
+	"github.com/llmedge/llmedge/server/observe"
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/upstream"
@@ -25,10 +29,8 @@ type snapshot struct {
 	// metricsAuth: GET /metrics needs the master key
 	// (general_settings.metrics_require_auth).
 	metricsAuth bool
-	// keyName labels the usage of requests made with the master key
-	// ("" when the gateway is open).
-	keyName string
-	metrics *regMetrics
+	// series are the metrics of the registry's deployments.
+	series *observe.Series
 	// mem resolves memory user ids (user_id_mappings, memory.go).
 	mem *memoryRouter
 	// keepalive is general_settings.stream_keepalive_seconds (0 = off).
@@ -43,17 +45,11 @@ func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapsh
 		reg:         reg,
 		modelsJSON:  buildModelsJSON(reg, s.started.Unix()),
 		metricsAuth: metricsRequireAuth(cfg),
-		metrics:     newRegMetrics(s.metrics, reg),
+		series:      s.obs.Series(reg),
 		mem:         newMemoryRouter(cfg.UserIDMappings, s.opts.Logger),
 		keepalive:   keepaliveInterval(cfg),
 	}
-	if cfg.General.MasterKey != "" {
-		sn.keyName = "master"
-	}
 	sn.auth, sn.edge = s.newEdge(cfg, reg, s.snap.Load())
-	if !s.metrics.off {
-		reg.SetObserver(sn.metrics)
-	}
 	return sn
 }
 
@@ -115,8 +111,7 @@ func (s *Server) applyLocked(cfg *config.Config) error {
 			s.opts.Logger.Warn("saving the previous upstream cookie store", "err", err.Error())
 		}
 	}
-	s.metrics.reloadOK.Inc()
-	s.metrics.reloadedAt.Set(float64(time.Now().Unix()))
+	s.obs.Reloaded(true)
 	log := s.opts.Logger
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
@@ -129,7 +124,7 @@ func (s *Server) applyLocked(cfg *config.Config) error {
 }
 
 func (s *Server) reloadFailed(err error) error {
-	s.metrics.reloadFailed.Inc()
+	s.obs.Reloaded(false)
 	s.opts.Logger.Error("config reload rejected, keeping the running config", "reason", err.Error())
 	return err
 }
@@ -153,4 +148,16 @@ func (s *Server) handleReload(ctx *fasthttp.RequestCtx) {
 	b = append(b, '}')
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.Response.SetBodyRaw(b)
+}
+
+// metricsRequireAuth reads general_settings.metrics_require_auth.
+func metricsRequireAuth(cfg *config.Config) bool {
+	switch v := cfg.General.Raw["metrics_require_auth"].(type) {
+	case bool:
+		return v
+	case string:
+		b, _ := strconv.ParseBool(strings.TrimSpace(v))
+		return b
+	}
+	return false
 }

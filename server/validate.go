@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"github.com/llmedge/llmedge/server/limits"
 	"strconv"
 	"sync"
 	"unsafe"
@@ -283,7 +284,7 @@ func scanAtLeastOne(b []byte, i int, bad *scanError) (int, int64, *scanError) {
 	if !isNum || v < 1 || v != float64(int64(v)) {
 		return 0, 0, bad
 	}
-	return e, min(int64(v), maxEstimate), nil
+	return e, min(int64(v), limits.MaxEstimate), nil
 }
 
 // validRole reports whether a role string literal's content is one of

@@ -1,10 +1,12 @@
 package server
 
 import (
-	"time"
+	"bytes"
+	"github.com/llmedge/llmedge/server/observe"
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/jsonx"
+	"github.com/llmedge/llmedge/server/limits"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -13,11 +15,8 @@ import (
 // secret scrubbing (built from general_settings / router_settings; the
 // key table is snapshot.auth).
 type edge struct {
-	// lim is the in-memory limiter (it also owns the per-user scopes the
-	// Redis store names its counters after); limits is the store
-	// requests are admitted by: lim itself, or Redis in front of it.
-	lim     *limiter
-	limits  limitStore
+	// gate admits calls against the rate limits (package limits).
+	gate    *limits.Gate
 	st      edgeSettings
 	cors    *corsPolicy
 	secrets []string
@@ -63,39 +62,20 @@ func (s *Server) newEdge(cfg *config.Config, reg *upstream.Registry, prev *snaps
 	}
 	auth := newAuthenticatorFrom(cfg.General.MasterKey, st.keys)
 	e := &edge{st: st, cors: newCORSPolicy(st.corsOrigins), secrets: collectSecrets(cfg, st)}
-	var old *edge
+	var prevGate *limits.Gate
 	if prev != nil {
-		old = prev.edge
+		prevGate = prev.edge.gate
 	}
-	if old != nil && old.st.globalParallel == st.globalParallel && old.st.userLimits == st.userLimits && old.lim.names == auth.names {
-		e.lim = old.lim
-	} else {
-		e.lim = newLimiter(st.globalParallel, st.userLimits)
-		e.lim.names = auth.names
+	lc := limits.Config{GlobalParallel: st.globalParallel, User: st.userLimits, Redis: st.redis}
+	gate, err := limits.NewGate(lc, auth.names, prevGate, s.opts.Logger)
+	if err != nil {
+		s.setupErr = err
 	}
-	e.limits = e.lim
-	if st.redis.enabled() {
-		if rs, ok := old.redisStore(); ok && old.st.redis == st.redis && old.lim == e.lim {
-			e.limits = rs
-		} else if rs, err := newRedisStore(st.redis, e.lim, s.opts.Logger); err != nil {
-			s.setupErr = err
-		} else {
-			e.limits = rs
-		}
-	}
-	if old != nil && old.limits != e.limits {
-		// Calls admitted by the old store release through it (their
-		// admission holds it); it stops once they had time to finish.
-		retire := old.limits
-		if rs, ok := retire.(*redisStore); ok {
-			rs.retire() // no longer one of the replicas
-		}
-		time.AfterFunc(redisLease, retire.close)
-	}
+	e.gate = gate
 	for _, k := range auth.keys {
 		if prev != nil && k.sc != nil {
 			for _, pk := range prev.auth.keys {
-				if pk.digest == k.digest && pk.sc != nil && pk.sc.lim == k.sc.lim && pk.sc.id == k.sc.id {
+				if pk.digest == k.digest && pk.sc != nil && pk.sc.Same(k.sc) {
 					k.sc = pk.sc // same key, same limits: keep its counters
 				}
 			}
@@ -105,14 +85,6 @@ func (s *Server) newEdge(cfg *config.Config, reg *upstream.Registry, prev *snaps
 		}
 	}
 	return auth, e
-}
-
-func (e *edge) redisStore() (*redisStore, bool) {
-	if e == nil {
-		return nil, false
-	}
-	rs, ok := e.limits.(*redisStore)
-	return rs, ok
 }
 
 // permitModel applies the key's model list to the model the request
@@ -136,7 +108,7 @@ func (s *Server) permitModel(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall
 		writeError(ctx, fasthttp.StatusForbidden, msg, "permission_error", "model", "model_not_allowed")
 	}
 	// The group only labels the metrics (config names, never sent back).
-	s.observeRejected(ctx, sn, sn.reg.Lookup(c.fields.model), c.fields.stream, rejectModelNotAllowed)
+	s.observeRejected(ctx, sn, sn.reg.Lookup(c.fields.model), c.fields.stream, observe.RejectModelNotAllowed)
 	return false
 }
 
@@ -144,45 +116,51 @@ func (s *Server) permitModel(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall
 // Anthropic's error shape when anthropic is set: /v1/messages) and
 // returns false when the call may not go on.
 func (s *Server) admitCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, key *apiKey, g *upstream.Group, anthropic bool) bool {
-	e := sn.edge
-	c.adm.reset()
-	c.v = verdict{}
-	c.adm.add(e.lim.global, "global")
-	c.adm.add(key.sc, "key")
-	c.adm.add(e.lim.user(c.userID), "user")
-	if c.adm.n == 0 {
+	gate := sn.edge.gate
+	c.adm.Reset()
+	c.v = limits.Verdict{}
+	c.adm.Add(gate.Global(), "global")
+	c.adm.Add(key.sc, "key")
+	c.adm.Add(gate.User(c.userID), "user")
+	if !c.adm.Held() {
 		return true
 	}
-	c.adm.store = e.limits
-	if c.adm.wantsTokens() {
-		c.adm.reserve = estimateTokens(&c.fields, len(ctx.PostBody()))
+	var reserve int64
+	if c.adm.WantsTokens() {
+		f := &c.fields
+		reserve = limits.EstimateTokens(len(ctx.PostBody()), f.maxOut, f.n, f.noOutput)
 	}
-	c.v = e.limits.admit(&c.adm)
-	setRateLimitHeaders(&ctx.Response.Header, &c.v)
-	if !c.v.ok {
-		c.adm.reset()
+	c.v = c.adm.Admit(gate, reserve)
+	c.v.SetHeaders(&ctx.Response.Header)
+	if !c.v.OK() {
 		writeRateLimited(ctx, &c.v)
 		if anthropic {
-			writeAnthropicError(ctx, fasthttp.StatusTooManyRequests, "rate_limit_error", rateLimitMessage(&c.v))
+			writeAnthropicError(ctx, fasthttp.StatusTooManyRequests, "rate_limit_error", c.v.Message())
 		}
-		s.observeRejected(ctx, sn, g, c.fields.stream, rejectRateLimited)
+		s.observeRejected(ctx, sn, g, c.fields.stream, observe.RejectRateLimited)
 		return false
 	}
 	return true
 }
 
-// releaseChat ends the call's hold on its scopes, settling its token
+// releaseLimits ends the call's hold on its scopes, settling its token
 // reservation with the tokens the upstream reported (none when it failed
 // or reported none: the reservation is given back).
-func (s *Server) releaseChat(c *chatCall, resp *upstream.Response) {
-	if c.adm.n == 0 {
+func releaseLimits(c *chatCall, resp *upstream.Response) {
+	if !c.adm.Held() {
 		return
 	}
-	if c.adm.wantsTokens() {
+	if c.adm.WantsTokens() {
 		resp.UsageFromBody()
 	}
-	c.adm.store.release(&c.adm, int64(resp.Usage.PromptTokens+resp.Usage.CompletionTokens))
-	c.adm.reset()
+	c.adm.Release(int64(resp.Usage.PromptTokens + resp.Usage.CompletionTokens))
+}
+
+// relayUpstreamHeader reports whether an upstream header reaches the
+// client: when llmedge limits the call, the x-ratelimit-* headers are
+// llmedge's own (set at admission), not the provider's.
+func (c *chatCall) relayUpstreamHeader(k []byte) bool {
+	return !c.adm.Held() || len(k) < 12 || !bytes.EqualFold(k[:12], []byte("x-ratelimit-"))
 }
 
 // Body splices that turn on stream_options.include_usage.
@@ -198,7 +176,7 @@ var (
 // whose client did not ask for usage, the body splice that asks the
 // upstream for it (the usage-only chunk is then kept from the client).
 func (s *Server) askUsage(c *chatCall) {
-	if !c.adm.wantsTokens() {
+	if !c.adm.WantsTokens() {
 		return
 	}
 	c.req.WantUsage = true
@@ -227,7 +205,7 @@ func (s *Server) askUsage(c *chatCall) {
 // appendLimitStatus adds the rate-limit store's state to
 // /health/readiness: "rate_limits":{"store":"redis","healthy":false,...}.
 func (s *Server) appendLimitStatus(b []byte) []byte {
-	store, ok, detail := s.current().edge.limits.status()
+	store, ok, detail := s.current().edge.gate.Status()
 	b = append(b, `,"rate_limits":{"store":`...)
 	b = appendJSONString(b, store)
 	if ok {
@@ -252,7 +230,7 @@ func (s *Server) startCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, 
 		} else {
 			writeError(ctx, fasthttp.StatusForbidden, msg, "permission_error", "", "user_id_mismatch")
 		}
-		s.observeRejected(ctx, sn, g, c.fields.stream, rejectUserMismatch)
+		s.observeRejected(ctx, sn, g, c.fields.stream, observe.RejectUserMismatch)
 		chatCallPool.Put(c)
 		return false
 	}
@@ -263,9 +241,9 @@ func (s *Server) startCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, 
 	}
 	s.inflight.Add(1)
 	c.reqID = s.requestID(ctx, c.reqID[:0])
-	c.obs.begin(ctx, sn, g)
-	c.obs.writeTimeout = s.opts.ClientWriteTimeout
-	c.obs.keyName = key.name
+	c.sn = sn
+	c.obs.Begin(ctx, sn.series, g, key.name, c.fields.stream && !c.fields.noOutput)
+	c.out = clientWrite{ctx: ctx, timeout: s.opts.ClientWriteTimeout}
 	c.cancel.Reset()
 	return true
 }

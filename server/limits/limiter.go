@@ -1,7 +1,6 @@
-package server
+package limits
 
 import (
-	"bytes"
 	"strconv"
 	"sync"
 	"time"
@@ -9,38 +8,25 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Rate limits. Three scopes may hold a request: the whole gateway
-// (global), the caller's key, and the caller's memory user id. Each
-// scope may limit requests per minute (rpm), tokens per minute (tpm:
-// an estimate reserved at admission, settled with the upstream's usage
-// once the answer is complete, tpm.go) and requests in flight
-// (parallel).
-//
-// Minutes are fixed windows aligned on the wall clock (as LiteLLM's
-// limiter): a window admits exactly rpm requests, and admits requests
-// while its token count (spent + reserved) is below tpm (the request
-// that crosses the line is the last one admitted in that window). The
-// in-memory limiter is exact and allocation-free; ratelimit_redis.go
-// shares the same counters across processes.
+// Quota is the limits of one scope; 0 = unlimited.
+type Quota struct{ RPM, TPM, Parallel int64 }
 
-// limits of one scope; 0 = unlimited.
-type limits struct{ rpm, tpm, parallel int64 }
-
-func (l limits) any() bool { return l.rpm > 0 || l.tpm > 0 || l.parallel > 0 }
+// Any reports whether q limits anything.
+func (l Quota) Any() bool { return l.RPM > 0 || l.TPM > 0 || l.Parallel > 0 }
 
 // share is l divided among n replicas, rounded up (0 stays unlimited).
-func (l limits) share(n int64) limits {
+func (l Quota) share(n int64) Quota {
 	if n <= 1 {
 		return l
 	}
 	f := func(v int64) int64 { return (v + n - 1) / n }
-	return limits{f(l.rpm), f(l.tpm), f(l.parallel)}
+	return Quota{f(l.RPM), f(l.TPM), f(l.Parallel)}
 }
 
-// scope is one set of counters.
-type scope struct {
+// Scope is one set of counters.
+type Scope struct {
 	id  string
-	lim limits
+	lim Quota
 
 	mu       sync.Mutex
 	minute   int64 // window the counters belong to
@@ -50,14 +36,28 @@ type scope struct {
 	lastUse  int64 // minute of the last admission (user eviction)
 	// outReqs and outToks are what this window admitted locally while
 	// Redis was down: added to Redis when it is back
-	// (ratelimit_outage.go).
+	// (redis_outage.go).
 	outReqs, outToks int64
 }
 
-func newScope(id string, lim limits) *scope { return &scope{id: id, lim: lim} }
+// NewScope is a scope named id (its counters' name in Redis) limited by
+// lim.
+func NewScope(id string, lim Quota) *Scope { return &Scope{id: id, lim: lim} }
+
+// Counts are s's counters now: requests and tokens (spent and
+// reserved) in the current window, and calls in flight (diagnostics).
+func (s *Scope) Counts() (requests, tokens, inFlight int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reqs, s.toks, s.parallel
+}
+
+// Same reports whether s and o count the same thing under the same
+// limits (a reload then keeps s's counters).
+func (s *Scope) Same(o *Scope) bool { return s.id == o.id && s.lim == o.lim }
 
 // roll moves the counters to minute m. Caller holds mu.
-func (s *scope) roll(m int64) {
+func (s *Scope) roll(m int64) {
 	if s.minute != m {
 		s.minute, s.reqs, s.toks, s.outReqs, s.outToks = m, 0, 0, 0, 0
 	}
@@ -71,14 +71,14 @@ const (
 	limitTPM
 )
 
-// admission is one request's hold on its scopes, kept in chatCall.
-type admission struct {
-	scopes [3]*scope
+// Admission is one request's hold on its scopes, kept in chatCall.
+type Admission struct {
+	scopes [3]*Scope
 	names  [3]string // "global", "key", "user"
 	n      int
 	// store admitted the call; the release goes to it (a reload may
 	// have replaced the snapshot's store meanwhile).
-	store limitStore
+	store store
 	// remote is set when the admission was granted by Redis.
 	remote bool
 	member [32]byte // Redis lease member (process id + sequence)
@@ -86,7 +86,7 @@ type admission struct {
 	// minute is the window the request was admitted (and its tokens
 	// reserved) in.
 	minute int64
-	// reserve is the token estimate reserved in every scope (tpm.go);
+	// reserve is the token estimate reserved in every scope (tokens.go);
 	// 0 when no scope limits tokens.
 	reserve int64
 	// outage is set (to the number of replicas sharing the limits) when
@@ -95,30 +95,58 @@ type admission struct {
 	outage int64
 }
 
-func (a *admission) add(s *scope, name string) {
+// Add puts the call under scope s (nil: none), named for 429s.
+func (a *Admission) Add(s *Scope, name string) {
 	if s != nil {
 		a.scopes[a.n], a.names[a.n] = s, name
 		a.n++
 	}
 }
 
-func (a *admission) reset() { *a = admission{} }
+// Reset empties a: it holds no scope.
+func (a *Admission) Reset() { *a = Admission{} }
 
-// wantsTokens reports whether a scope counts tokens (so the answer's
+// Held reports whether a holds any scope (the call is limited).
+func (a *Admission) Held() bool { return a.n > 0 }
+
+// Admit checks a's scopes in st and counts the call in all of them
+// when each has room, reserving reserve tokens (EstimateTokens) where
+// tokens are limited. st is the store a's release goes to.
+func (a *Admission) Admit(st *Gate, reserve int64) Verdict {
+	a.store, a.reserve = st.store, reserve
+	v := a.store.admit(a)
+	if !v.ok {
+		a.Reset()
+	}
+	return v
+}
+
+// Release ends a's hold, settling its token reservation with the
+// tokens the call spent (0 when it failed or reported none: the
+// reservation is given back), and empties a.
+func (a *Admission) Release(tokens int64) {
+	if a.n == 0 {
+		return
+	}
+	a.store.release(a, tokens)
+	a.Reset()
+}
+
+// WantsTokens reports whether a scope counts tokens (so the answer's
 // usage must be read).
-func (a *admission) wantsTokens() bool {
+func (a *Admission) WantsTokens() bool {
 	for i := 0; i < a.n; i++ {
-		if a.scopes[i].lim.tpm > 0 {
+		if a.scopes[i].lim.TPM > 0 {
 			return true
 		}
 	}
 	return false
 }
 
-// verdict is the outcome of an admission check, with what the
+// Verdict is the outcome of an admission check, with what the
 // x-ratelimit-* headers report (the tightest scope for requests and for
 // tokens).
-type verdict struct {
+type Verdict struct {
 	ok    bool
 	kind  int    // limit hit when !ok
 	scope string // scope hit when !ok
@@ -135,33 +163,33 @@ type verdict struct {
 
 // observe folds a scope's counters into the headers (before the
 // request is counted: used values).
-func (v *verdict) observe(l limits, reqs, toks int64) {
-	if l.rpm > 0 {
-		rem := l.rpm - reqs
+func (v *Verdict) observe(l Quota, reqs, toks int64) {
+	if l.RPM > 0 {
+		rem := l.RPM - reqs
 		if !v.hasReq || rem < v.remReq {
-			v.hasReq, v.limReq, v.remReq = true, l.rpm, rem
+			v.hasReq, v.limReq, v.remReq = true, l.RPM, rem
 		}
 	}
-	if l.tpm > 0 {
-		rem := l.tpm - toks
+	if l.TPM > 0 {
+		rem := l.TPM - toks
 		if !v.hasTok || rem < v.remTok {
-			v.hasTok, v.limTok, v.remTok = true, l.tpm, rem
+			v.hasTok, v.limTok, v.remTok = true, l.TPM, rem
 		}
 	}
 }
 
 // limiter is the in-memory limiter.
 type limiter struct {
-	global  *scope
-	userLim limits
+	global  *Scope
+	userLim Quota
 
 	usersMu  sync.RWMutex
-	users    map[string]*scope
-	overflow *scope // users beyond maxUsers share it
+	users    map[string]*Scope
+	overflow *Scope // users beyond maxUsers share it
 	lastScan int64
 	maxUsers int
 	// names names the users' counters (shared with the key table).
-	names counterNamer
+	names CounterNamer
 
 	now func() time.Time
 }
@@ -171,19 +199,19 @@ type limiter struct {
 // evicted; past that, new users share one overflow scope).
 const maxUsers = 100_000
 
-func newLimiter(globalParallel int64, userLim limits) *limiter {
-	l := &limiter{userLim: userLim, users: map[string]*scope{}, maxUsers: maxUsers, now: time.Now}
+func newLimiter(globalParallel int64, userLim Quota) *limiter {
+	l := &limiter{userLim: userLim, users: map[string]*Scope{}, maxUsers: maxUsers, now: time.Now}
 	if globalParallel > 0 {
-		l.global = newScope("global", limits{parallel: globalParallel})
+		l.global = NewScope("global", Quota{Parallel: globalParallel})
 	}
-	l.overflow = newScope("u-overflow", userLim)
+	l.overflow = NewScope("u-overflow", userLim)
 	return l
 }
 
 // user returns the scope of a memory user id (nil when users have no
 // limits). Known users cost a map read and no allocation.
-func (l *limiter) user(id []byte) *scope {
-	if !l.userLim.any() || len(id) == 0 {
+func (l *limiter) user(id []byte) *Scope {
+	if !l.userLim.Any() || len(id) == 0 {
 		return nil
 	}
 	l.usersMu.RLock()
@@ -215,7 +243,7 @@ func (l *limiter) user(id []byte) *scope {
 			return l.overflow
 		}
 	}
-	s = newScope(l.names.name('u', id), l.userLim)
+	s = NewScope(l.names.Name('u', id), l.userLim)
 	s.lastUse = l.now().Unix() / 60
 	l.users[string(id)] = s
 	return s
@@ -224,10 +252,10 @@ func (l *limiter) user(id []byte) *scope {
 // admit checks a's scopes and, when every one has room, counts the
 // request in all of them. Scopes are locked in a fixed order (global,
 // key, user), so the check and the count are one atomic step.
-func (l *limiter) admit(a *admission) verdict {
+func (l *limiter) admit(a *Admission) Verdict {
 	now := l.now()
 	m := now.Unix() / 60
-	v := verdict{ok: true, reset: 60 - now.Unix()%60}
+	v := Verdict{ok: true, reset: 60 - now.Unix()%60}
 	a.minute = m
 	for i := 0; i < a.n; i++ {
 		a.scopes[i].mu.Lock()
@@ -241,12 +269,12 @@ func (l *limiter) admit(a *admission) verdict {
 		}
 		kind, limit := limitNone, int64(0)
 		switch {
-		case lim.parallel > 0 && s.parallel >= lim.parallel:
-			kind, limit = limitParallel, lim.parallel
-		case lim.rpm > 0 && s.reqs >= lim.rpm:
-			kind, limit = limitRPM, lim.rpm
-		case lim.tpm > 0 && s.toks >= lim.tpm:
-			kind, limit = limitTPM, lim.tpm
+		case lim.Parallel > 0 && s.parallel >= lim.Parallel:
+			kind, limit = limitParallel, lim.Parallel
+		case lim.RPM > 0 && s.reqs >= lim.RPM:
+			kind, limit = limitRPM, lim.RPM
+		case lim.TPM > 0 && s.toks >= lim.TPM:
+			kind, limit = limitTPM, lim.TPM
 		}
 		v.observe(lim, s.reqs, s.toks)
 		if kind != limitNone && v.ok {
@@ -276,7 +304,7 @@ func (l *limiter) admit(a *admission) verdict {
 
 // counted moves the remaining counts past an admitted request and its
 // token reservation.
-func (v *verdict) counted(reserve int64) {
+func (v *Verdict) counted(reserve int64) {
 	if v.hasReq {
 		v.remReq--
 	}
@@ -285,7 +313,7 @@ func (v *verdict) counted(reserve int64) {
 	}
 }
 
-func (v *verdict) setRetryAfter() {
+func (v *Verdict) setRetryAfter() {
 	if v.ok {
 		return
 	}
@@ -297,8 +325,8 @@ func (v *verdict) setRetryAfter() {
 }
 
 // release ends a's hold: one fewer request in flight, and its token
-// reservation settled with the tokens spent (settle, tpm.go).
-func (l *limiter) release(a *admission, tokens int64) {
+// reservation settled with the tokens spent (settle, tokens.go).
+func (l *limiter) release(a *Admission, tokens int64) {
 	m := l.now().Unix() / 60
 	d := a.settle(m, tokens)
 	for i := 0; i < a.n; i++ {
@@ -316,8 +344,8 @@ func (l *limiter) release(a *admission, tokens int64) {
 
 // shadow counts in a's scopes a request Redis admitted in minute m, so
 // that the replica knows what it admitted if Redis goes away
-// (ratelimit_outage.go); release settles it like a local admission.
-func (l *limiter) shadow(a *admission, m int64) {
+// (redis_outage.go); release settles it like a local admission.
+func (l *limiter) shadow(a *Admission, m int64) {
 	for i := 0; i < a.n; i++ {
 		s := a.scopes[i]
 		s.mu.Lock()
@@ -331,9 +359,9 @@ func (l *limiter) shadow(a *admission, m int64) {
 }
 
 // limitStore is the in-memory limiter or the Redis one.
-type limitStore interface {
-	admit(a *admission) verdict
-	release(a *admission, tokens int64)
+type store interface {
+	admit(a *Admission) Verdict
+	release(a *Admission, tokens int64)
 	// status is the store's state for /health/readiness.
 	status() (store string, healthy bool, detail string)
 	close()
@@ -342,8 +370,8 @@ type limitStore interface {
 func (l *limiter) status() (string, bool, string) { return "memory", true, "" }
 func (l *limiter) close()                         {}
 
-// setRateLimitHeaders writes OpenAI's x-ratelimit-* headers.
-func setRateLimitHeaders(h *fasthttp.ResponseHeader, v *verdict) {
+// SetHeaders writes OpenAI's x-ratelimit-* headers.
+func (v *Verdict) SetHeaders(h *fasthttp.ResponseHeader) {
 	var buf [24]byte
 	var reset [8]byte
 	r := appendReset(reset[:0], v.reset)
@@ -369,13 +397,6 @@ var (
 	hdrResetTok     = []byte("X-Ratelimit-Reset-Tokens")
 )
 
-// relayUpstreamHeader reports whether an upstream header reaches the
-// client: when llmedge limits the call, the x-ratelimit-* headers are
-// llmedge's own (set at admission), not the provider's.
-func (c *chatCall) relayUpstreamHeader(k []byte) bool {
-	return c.adm.n == 0 || len(k) < 12 || !bytes.EqualFold(k[:12], []byte("x-ratelimit-"))
-}
-
 // appendReset writes seconds as OpenAI does ("17s", "1m0s").
 func appendReset(b []byte, sec int64) []byte {
 	if sec >= 60 {
@@ -387,14 +408,14 @@ func appendReset(b []byte, sec int64) []byte {
 	return append(b, 's')
 }
 
-// writeRateLimited answers 429 for a refused admission.
-func writeRateLimited(ctx *fasthttp.RequestCtx, v *verdict) {
-	var buf [24]byte
-	ctx.Response.Header.SetBytesV("Retry-After", strconv.AppendInt(buf[:0], v.retryAfter, 10))
-	writeError(ctx, fasthttp.StatusTooManyRequests, rateLimitMessage(v), "rate_limit_error", "", "rate_limit_exceeded")
-}
+// OK reports whether the call was admitted.
+func (v *Verdict) OK() bool { return v.ok }
 
-func rateLimitMessage(v *verdict) string {
+// RetryAfter is the Retry-After of a refusal, in seconds.
+func (v *Verdict) RetryAfter() int64 { return v.retryAfter }
+
+// Message says which limit refused the call and when to retry.
+func (v *Verdict) Message() string {
 	var what string
 	switch v.kind {
 	case limitParallel:

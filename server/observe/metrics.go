@@ -1,6 +1,7 @@
-package server
+package observe
 
-// Prometheus metrics, served at GET /metrics.
+// Prometheus metrics, served at GET /metrics (the server answers the
+// route; AppendExposition writes the page).
 //
 // Library: github.com/VictoriaMetrics/metrics (from fasthttp's author).
 // Its counters are one atomic add, its Prometheus histograms a short
@@ -22,7 +23,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,9 +33,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
-	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/upstream"
-	"github.com/valyala/fasthttp"
 )
 
 // Buckets, in seconds. Latency covers a cached answer to a long
@@ -45,27 +46,60 @@ var (
 // Reasons a request is refused before it reaches an upstream (label
 // values of llmedge_rejected_requests_total).
 const (
-	rejectAuth          = "auth"
-	rejectBadRequest    = "bad_request"
-	rejectModelNotFound = "model_not_found"
-	rejectRateLimited   = "rate_limited"
-	// rejectModelNotAllowed: the key may not use the model (403).
-	rejectModelNotAllowed = "model_not_allowed"
+	RejectAuth          = "auth"
+	RejectBadRequest    = "bad_request"
+	RejectModelNotFound = "model_not_found"
+	RejectRateLimited   = "rate_limited"
+	// RejectModelNotAllowed: the key may not use the model (403).
+	RejectModelNotAllowed = "model_not_allowed"
 	// the model's deployments do not serve the route (e.g. embeddings
 	// on a chat-only provider)
-	rejectRouteNotServed = "route_not_served"
-	// rejectUserMismatch: a key bound to a memory user named another
+	RejectRouteNotServed = "route_not_served"
+	// RejectUserMismatch: a key bound to a memory user named another
 	// in the custom header (403).
-	rejectUserMismatch = "user_mismatch"
-	// rejectBodiesInFlight: the bodies in flight are at their bound (503).
-	rejectBodiesInFlight = "bodies_in_flight"
+	RejectUserMismatch = "user_mismatch"
+	// RejectBodiesInFlight: the bodies in flight are at their bound (503).
+	RejectBodiesInFlight = "bodies_in_flight"
 )
 
 var exposeMetadataOnce sync.Once
 
-// serverMetrics is every series of one Server.
-type serverMetrics struct {
-	set *metrics.Set
+// ErrStreamCut is a stream's outcome when the server's shutdown grace
+// ran out before it ended (access log "error",
+// llmedge_stream_errors_total reason "shutdown").
+var ErrStreamCut = errors.New("stream cut: llmedge is shutting down and its grace period ran out")
+
+// Options say what a Recorder records and where the gauges it
+// exposes read from.
+type Options struct {
+	// Logger receives the access-log lines (through its handler).
+	Logger *slog.Logger
+	// AccessLog writes one info line per request to Logger.
+	AccessLog bool
+	// AccessLogOut, when set, receives the access-log lines formatted
+	// in place (accesslog_line.go), JSON with AccessLogJSON.
+	AccessLogOut  io.Writer
+	AccessLogJSON bool
+	// DisableMetrics stops recording request metrics; the exposition
+	// then shows process metrics only.
+	DisableMetrics bool
+	// Version labels llmedge_build_info; Started is the first config's
+	// load time.
+	Version string
+	Started time.Time
+	// InFlight and BodyBytes are read at scrape time: requests being
+	// served, and bytes of large request bodies held.
+	InFlight, BodyBytes func() int64
+	// Current returns the series of the config in force (its
+	// deployments' gauges are written at scrape time).
+	Current func() *Series
+}
+
+// Recorder records what the server's calls do: every series of one
+// server, and its access log.
+type Recorder struct {
+	opts Options
+	set  *metrics.Set
 	// off disables recording (Options.DisableMetrics).
 	off bool
 
@@ -83,29 +117,48 @@ type serverMetrics struct {
 	reloadedAt             *metrics.Gauge
 }
 
-func newServerMetrics(s *Server, off bool) *serverMetrics {
+// New makes the Recorder of one server.
+func New(opts Options) *Recorder {
 	exposeMetadataOnce.Do(func() { metrics.ExposeMetadata(true) })
-	m := &serverMetrics{set: metrics.NewSet(), off: off}
-	m.set.NewGauge(`llmedge_requests_in_flight`, func() float64 { return float64(s.inflight.Load()) })
+	m := &Recorder{opts: opts, set: metrics.NewSet(), off: opts.DisableMetrics}
+	m.set.NewGauge(`llmedge_requests_in_flight`, func() float64 { return float64(opts.InFlight()) })
 	m.set.NewGauge(`llmedge_streams_open`, func() float64 { return float64(m.streams.Load()) })
-	m.set.NewGauge(`llmedge_request_body_bytes_in_flight`, func() float64 { return float64(s.bodies.used.Load()) })
+	m.set.NewGauge(`llmedge_request_body_bytes_in_flight`, func() float64 { return float64(opts.BodyBytes()) })
 	m.answerWriteTimeouts = m.set.NewCounter(`llmedge_answer_write_timeouts_total`)
-	m.set.NewGauge(`llmedge_build_info{version=`+quoteLabel(Version)+`}`, func() float64 { return 1 })
+	m.set.NewGauge(`llmedge_build_info{version=`+quoteLabel(opts.Version)+`}`, func() float64 { return 1 })
 	m.reloadOK = m.set.NewCounter(`llmedge_config_reloads_total{result="success"}`)
 	m.reloadFailed = m.set.NewCounter(`llmedge_config_reloads_total{result="failure"}`)
 	m.reloadedAt = m.set.NewGauge(`llmedge_config_last_reload_success_timestamp_seconds`, nil)
-	m.reloadedAt.Set(float64(s.started.Unix()))
-	m.set.RegisterMetricsWriter(func(w io.Writer) { writeDeploymentGauges(w, s.current()) })
+	m.reloadedAt.Set(float64(opts.Started.Unix()))
+	m.set.RegisterMetricsWriter(func(w io.Writer) { writeDeploymentGauges(w, opts.Current()) })
 	return m
 }
+
+// Enabled reports whether request metrics are recorded.
+func (m *Recorder) Enabled() bool { return !m.off }
+
+// Reloaded counts a config reload by result; a success also dates the
+// config in force.
+func (m *Recorder) Reloaded(ok bool) {
+	if !ok {
+		m.reloadFailed.Inc()
+		return
+	}
+	m.reloadOK.Inc()
+	m.reloadedAt.Set(float64(time.Now().Unix()))
+}
+
+// AnswerWriteTimeout counts a complete answer cut because its client
+// stopped reading.
+func (m *Recorder) AnswerWriteTimeout() { m.answerWriteTimeouts.Inc() }
 
 // writeDeploymentGauges writes, at scrape time, the state of the
 // running config's deployments: calls in flight and availability. Read
 // from the snapshot, so a reload never leaves stale series behind.
-func writeDeploymentGauges(w io.Writer, sn *snapshot) {
+func writeDeploymentGauges(w io.Writer, rm *Series) {
 	var b []byte
 	b = appendMetadata(b, "llmedge_deployment_in_flight", "gauge")
-	for _, dm := range sn.metrics.ordered {
+	for _, dm := range rm.ordered {
 		b = append(b, "llmedge_deployment_in_flight{"...)
 		b = append(b, dm.labels...)
 		b = append(b, "} "...)
@@ -113,7 +166,7 @@ func writeDeploymentGauges(w io.Writer, sn *snapshot) {
 		b = append(b, '\n')
 	}
 	b = appendMetadata(b, "llmedge_deployment_available", "gauge")
-	for _, dm := range sn.metrics.ordered {
+	for _, dm := range rm.ordered {
 		b = append(b, "llmedge_deployment_available{"...)
 		b = append(b, dm.labels...)
 		b = append(b, "} "...)
@@ -127,12 +180,11 @@ func writeDeploymentGauges(w io.Writer, sn *snapshot) {
 	_, _ = w.Write(b)
 }
 
-// metricRateLimited counts a request refused by a rate limit; reason is
-// a fixed word chosen by the limiter ("rpm", "tpm", "budget", ...),
-// never request text. (The request itself is logged and counted by
-// observeRejected with rejectRateLimited.)
-func (s *Server) metricRateLimited(reason string) {
-	m := s.metrics
+// RateLimited counts a request refused by a rate limit; reason is a
+// fixed word chosen by the limiter ("rpm", "tpm", "budget", ...), never
+// request text. (The request itself is logged and counted by Rejected
+// with RejectRateLimited.)
+func (m *Recorder) RateLimited(reason string) {
 	if m.off {
 		return
 	}
@@ -141,28 +193,22 @@ func (s *Server) metricRateLimited(reason string) {
 	}).Inc()
 }
 
-func (m *serverMetrics) rejectedInc(reason string) {
+func (m *Recorder) rejectedInc(reason string) {
 	m.rejected.get(reason, func() *metrics.Counter {
 		return m.set.GetOrCreateCounter(`llmedge_rejected_requests_total{reason=` + quoteLabel(reason) + `}`)
 	}).Inc()
 }
 
-// handleMetrics serves the Prometheus text exposition format: llmedge's
-// series, the Go runtime's and the process's (open and max file
-// descriptors included, counted from /proc/self/fd at scrape time on
-// Linux), with help texts filled in (metrics_help.go).
-func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
-	sn := s.current()
-	if sn.metricsAuth && !sn.auth.admin(&ctx.Request.Header) {
-		writeAuthError(ctx)
-		return
-	}
+// AppendExposition appends the Prometheus text exposition format to
+// dst: llmedge's series, the Go runtime's and the process's (open and
+// max file descriptors included, counted from /proc/self/fd at scrape
+// time on Linux), with help texts filled in (metrics_help.go).
+func (m *Recorder) AppendExposition(dst []byte) []byte {
 	var raw bytes.Buffer
-	s.metrics.set.WritePrometheus(&raw)
+	m.set.WritePrometheus(&raw)
 	metrics.WriteProcessMetrics(&raw)
 	metrics.WriteFDMetrics(&raw)
-	ctx.Response.Header.SetContentType("text/plain; version=0.0.4; charset=utf-8")
-	ctx.Response.SetBodyRaw(appendWithHelp(make([]byte, 0, raw.Len()+4<<10), raw.Bytes()))
+	return appendWithHelp(slices.Grow(dst, raw.Len()+4<<10), raw.Bytes())
 }
 
 // statusClass maps a status to requests_total's index: 1..5 for
@@ -264,7 +310,7 @@ var streamErrorReasons = [3]string{"upstream", "client_gone", "shutdown"}
 // streamErrorCause maps a stream's relay error to its reason's index.
 func streamErrorCause(err error) int {
 	switch {
-	case errors.Is(err, errStreamCut):
+	case errors.Is(err, ErrStreamCut):
 		return 2
 	case errors.Is(err, upstream.ErrClientGone) || errors.Is(err, upstream.ErrCanceled):
 		return 1
@@ -317,11 +363,11 @@ func newTokenCounters(set *metrics.Set, model, key string) *tokenCounters {
 	}
 }
 
-// regMetrics maps one Registry's deployments and groups to their series;
+// Series maps one Registry's deployments and groups to their series;
 // it is the Registry's upstream.Observer. Built with each config
 // snapshot; series with the same labels are shared across reloads.
-type regMetrics struct {
-	m       *serverMetrics
+type Series struct {
+	m       *Recorder
 	deps    map[*upstream.Deployment]*depMetrics
 	ordered []*depMetrics // deps in config order
 	groups  map[*upstream.Group]*groupMetrics
@@ -329,8 +375,11 @@ type regMetrics struct {
 	unrouted *depMetrics
 }
 
-func newRegMetrics(m *serverMetrics, reg *upstream.Registry) *regMetrics {
-	rm := &regMetrics{m: m, deps: make(map[*upstream.Deployment]*depMetrics), groups: make(map[*upstream.Group]*groupMetrics)}
+// Series builds the series of reg's deployments and, when metrics are
+// recorded, makes them reg's observer (attempts, retries, cooldowns,
+// fallbacks).
+func (m *Recorder) Series(reg *upstream.Registry) *Series {
+	rm := &Series{m: m, deps: make(map[*upstream.Deployment]*depMetrics), groups: make(map[*upstream.Group]*groupMetrics)}
 	rm.unrouted = newDepMetrics(m.set, &groupMetrics{}, "")
 	for _, g := range reg.Groups() {
 		gm := &groupMetrics{name: g.Name}
@@ -347,12 +396,15 @@ func newRegMetrics(m *serverMetrics, reg *upstream.Registry) *regMetrics {
 			rm.ordered = append(rm.ordered, dm)
 		}
 	}
+	if !m.off {
+		reg.SetObserver(rm)
+	}
 	return rm
 }
 
 // forCall returns the series of a call routed to group g and answered
 // (or failed) by d; either may be nil.
-func (rm *regMetrics) forCall(g *upstream.Group, d *upstream.Deployment) *depMetrics {
+func (rm *Series) forCall(g *upstream.Group, d *upstream.Deployment) *depMetrics {
 	if d != nil {
 		if dm := rm.deps[d]; dm != nil {
 			return dm
@@ -365,7 +417,7 @@ func (rm *regMetrics) forCall(g *upstream.Group, d *upstream.Deployment) *depMet
 }
 
 // Attempt implements upstream.Observer.
-func (rm *regMetrics) Attempt(d *upstream.Deployment, retry bool) {
+func (rm *Series) Attempt(d *upstream.Deployment, retry bool) {
 	dm := rm.deps[d]
 	if dm == nil {
 		return
@@ -377,14 +429,14 @@ func (rm *regMetrics) Attempt(d *upstream.Deployment, retry bool) {
 }
 
 // Cooldown implements upstream.Observer.
-func (rm *regMetrics) Cooldown(d *upstream.Deployment) {
+func (rm *Series) Cooldown(d *upstream.Deployment) {
 	if dm := rm.deps[d]; dm != nil {
 		dm.counter(&dm.cooldowns, "llmedge_deployment_cooldowns_total").Inc()
 	}
 }
 
 // Fallback implements upstream.Observer.
-func (rm *regMetrics) Fallback(from, to *upstream.Group) {
+func (rm *Series) Fallback(from, to *upstream.Group) {
 	if from == nil || to == nil {
 		return
 	}
@@ -414,18 +466,6 @@ func costPerToken(info map[string]any, key string) float64 {
 		return 0
 	}
 	return f
-}
-
-// metricsRequireAuth reads general_settings.metrics_require_auth.
-func metricsRequireAuth(cfg *config.Config) bool {
-	switch v := cfg.General.Raw["metrics_require_auth"].(type) {
-	case bool:
-		return v
-	case string:
-		b, _ := strconv.ParseBool(strings.TrimSpace(v))
-		return b
-	}
-	return false
 }
 
 // quoteLabel renders a Prometheus label value: quoted, with \, " and

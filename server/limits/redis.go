@@ -1,4 +1,4 @@
-package server
+package limits
 
 import (
 	"context"
@@ -25,7 +25,7 @@ import (
 // Counters:
 //   - {llmedge}:rl:<scope>:r:<minute>  requests in the minute (INCR, expires after 2 min)
 //   - {llmedge}:rl:<scope>:t:<minute>  tokens in the minute: reserved at
-//     admission, settled at release (tpm.go)
+//     admission, settled at release (tokens.go)
 //   - {llmedge}:rl:<scope>:p           requests in flight: a sorted set of
 //     leases (member = process id + sequence, score = lease expiry), so a
 //     process that dies does not hold its slots beyond redisLease.
@@ -37,7 +37,7 @@ import (
 // If Redis cannot be reached (or answers too slowly), requests are
 // admitted by the in-memory limiter instead, each replica up to its
 // share of every limit, counting what it had admitted through Redis
-// (ratelimit_outage.go). The outage is logged once, shown in
+// (redis_outage.go). The outage is logged once, shown in
 // /health/readiness, and a background probe switches back as soon as
 // Redis answers again, after adding to it what was admitted meanwhile.
 
@@ -118,6 +118,19 @@ end
 return 1
 `)
 
+// Redis is where shared limits are counted (router_settings.redis_*):
+// a redis:// URL, or an address with its credentials.
+type Redis struct {
+	URL      string // redis_url
+	Addr     string // redis_host:redis_port
+	Password string
+	Username string
+	DB       int
+}
+
+// Enabled reports whether limits are shared through Redis.
+func (r Redis) Enabled() bool { return r.Addr != "" || r.URL != "" }
+
 type redisStore struct {
 	rdb   *redis.Client
 	local *limiter
@@ -140,7 +153,7 @@ type redisStore struct {
 	retired     atomic.Bool
 	runID       string
 	tmu         sync.Mutex
-	touched     map[*scope]struct{}
+	touched     map[*Scope]struct{}
 	touchedMin  int64
 
 	releases chan redisRelease
@@ -165,17 +178,17 @@ func (quietRedis) Printf(context.Context, string, ...any) {}
 
 var setRedisLogger sync.Once
 
-func newRedisStore(c redisConf, local *limiter, log *slog.Logger) (*redisStore, error) {
+func newRedisStore(c Redis, local *limiter, log *slog.Logger) (*redisStore, error) {
 	setRedisLogger.Do(func() { redis.SetLogger(quietRedis{}) })
 	var opt *redis.Options
-	if c.url != "" {
+	if c.URL != "" {
 		var err error
-		if opt, err = redis.ParseURL(c.url); err != nil {
+		if opt, err = redis.ParseURL(c.URL); err != nil {
 			// The parse error may quote the URL and its password.
 			return nil, errors.New("router_settings.redis_url: not a valid redis:// or rediss:// URL")
 		}
 	} else {
-		opt = &redis.Options{Addr: c.addr, Password: c.password, Username: c.username, DB: c.db}
+		opt = &redis.Options{Addr: c.Addr, Password: c.Password, Username: c.Username, DB: c.DB}
 	}
 	opt.DialTimeout = redisTimeout
 	opt.ReadTimeout = redisTimeout
@@ -194,10 +207,10 @@ func newRedisStore(c redisConf, local *limiter, log *slog.Logger) (*redisStore, 
 		proc:     hex.EncodeToString(rnd[:]),
 		releases: make(chan redisRelease, 4096),
 		stop:     make(chan struct{}),
-		touched:  map[*scope]struct{}{},
+		touched:  map[*Scope]struct{}{},
 		// Named like the counters: deployments sharing a Redis with
 		// different secrets do not count each other's replicas.
-		replicasKey: "{llmedge}:replicas:" + local.names.name('r', nil),
+		replicasKey: "{llmedge}:replicas:" + local.names.Name('r', nil),
 	}
 	s.up.Store(true)
 	s.wg.Add(2)
@@ -206,7 +219,7 @@ func newRedisStore(c redisConf, local *limiter, log *slog.Logger) (*redisStore, 
 	return s, nil
 }
 
-func (s *redisStore) admit(a *admission) verdict {
+func (s *redisStore) admit(a *Admission) Verdict {
 	if !s.up.Load() {
 		return s.admitLocal(a)
 	}
@@ -221,7 +234,7 @@ func (s *redisStore) admit(a *admission) verdict {
 		sc := a.scopes[i]
 		p := "{llmedge}:rl:" + sc.id
 		keys = append(keys, p+":r:"+ms, p+":t:"+ms, p+":p")
-		args = append(args, sc.lim.rpm, sc.lim.tpm, sc.lim.parallel)
+		args = append(args, sc.lim.RPM, sc.lim.TPM, sc.lim.Parallel)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), redisTimeout)
 	res, err := admitScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
@@ -230,7 +243,7 @@ func (s *redisStore) admit(a *admission) verdict {
 		s.down(err)
 		return s.admitLocal(a)
 	}
-	v := verdict{ok: res[0] == 1, reset: 60 - now.Unix()%60}
+	v := Verdict{ok: res[0] == 1, reset: 60 - now.Unix()%60}
 	if !v.ok {
 		if len(res) == 6 && res[1] >= 0 && int(res[1]) < a.n {
 			v.scope, v.kind, v.limit = a.names[res[1]], int(res[2]), res[3]
@@ -251,7 +264,7 @@ func (s *redisStore) admit(a *admission) verdict {
 	return v
 }
 
-func (s *redisStore) release(a *admission, tokens int64) {
+func (s *redisStore) release(a *Admission, tokens int64) {
 	s.local.release(a, tokens) // the local count or the shadow
 	if !a.remote {
 		return
@@ -264,7 +277,7 @@ func (s *redisStore) release(a *admission, tokens int64) {
 		sc := a.scopes[i]
 		p := "{llmedge}:rl:" + sc.id
 		r.keys = append(r.keys, p+":t:"+ms, p+":p")
-		r.args = append(r.args, sc.lim.tpm, sc.lim.parallel)
+		r.args = append(r.args, sc.lim.TPM, sc.lim.Parallel)
 	}
 	select {
 	case s.releases <- r:

@@ -1,4 +1,4 @@
-package server
+package observe
 
 import (
 	"context"
@@ -27,19 +27,19 @@ type accessEntry struct {
 const maxAccessAttrs = 18
 
 // logAccess writes e as one "request" line at info level, if Logger
-// has info enabled. With ObserveOptions.AccessLogOut set the line is
+// has info enabled. With Options.AccessLogOut set the line is
 // formatted in place (accesslog_line.go: no slog record, no
 // allocation); otherwise the record goes straight to Logger's handler
 // (no caller lookup: an access line has no useful source position).
-func (s *Server) logAccess(e *accessEntry) {
-	h := s.opts.Logger.Handler()
+func (r *Recorder) logAccess(e *accessEntry) {
+	h := r.opts.Logger.Handler()
 	ctx := context.Background()
 	if !h.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
 	now := time.Now()
-	if w := s.opts.AccessLogOut; w != nil {
-		writeAccessLine(w, s.opts.AccessLogJSON, now, e)
+	if w := r.opts.AccessLogOut; w != nil {
+		writeAccessLine(w, r.opts.AccessLogJSON, now, e)
 		return
 	}
 	_ = h.Handle(ctx, accessRecord(now, e))

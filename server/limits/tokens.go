@@ -1,4 +1,4 @@
-package server
+package limits
 
 // Token reservations. A tpm limit is checked at admission but tokens
 // are only known once the answer is complete: counting them then lets
@@ -23,34 +23,36 @@ const (
 	// defaultOutputTokens is reserved for the answer of a request that
 	// sets none of max_tokens, max_completion_tokens, max_output_tokens.
 	defaultOutputTokens = 1024
-	// maxEstimate caps one reservation (max_tokens may be any integer).
-	maxEstimate = 1 << 40
+	// MaxEstimate caps one reservation (max_tokens may be any
+	// integer); a scanner may cap the counts it reads at it.
+	MaxEstimate = 1 << 40
 )
 
-// estimateTokens is the reservation of a request whose body is
-// bodyLen bytes: its prompt estimate, plus its output cap (or the
-// default) times n, unless the route generates nothing.
-func estimateTokens(f *chatFields, bodyLen int) int64 {
+// EstimateTokens is the reservation of a request whose body is
+// bodyLen bytes: its prompt estimate, plus its output cap maxOut (or
+// the default when 0) times n, unless the route generates nothing
+// (noOutput).
+func EstimateTokens(bodyLen int, maxOut, n int64, noOutput bool) int64 {
 	est := int64(bodyLen) / bytesPerToken
-	if f.noOutput {
+	if noOutput {
 		return est
 	}
-	out := f.maxOut
+	out := maxOut
 	if out <= 0 {
 		out = defaultOutputTokens
 	}
-	n := max(f.n, 1)
-	if out > maxEstimate/n {
-		return maxEstimate
+	n = max(n, 1)
+	if out > MaxEstimate/n {
+		return MaxEstimate
 	}
-	return min(est+out*n, maxEstimate)
+	return min(est+out*n, MaxEstimate)
 }
 
 // settle is what the release of a adds to the token count of window m
 // for tokens spent: the difference from the reservation when m is the
 // window it was reserved in; in a later window (the reservation went
 // with its own) only what went beyond the estimate.
-func (a *admission) settle(m, tokens int64) int64 {
+func (a *Admission) settle(m, tokens int64) int64 {
 	if m == a.minute {
 		return tokens - a.reserve
 	}

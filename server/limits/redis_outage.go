@@ -1,4 +1,4 @@
-package server
+package limits
 
 import (
 	"context"
@@ -48,7 +48,7 @@ return redis.call('ZCARD', KEYS[1])
 `)
 
 // admitLocal admits a while Redis is down: up to this replica's share.
-func (s *redisStore) admitLocal(a *admission) verdict {
+func (s *redisStore) admitLocal(a *Admission) Verdict {
 	a.outage = max(s.replicas.Load(), 1)
 	v := s.local.admit(a)
 	if v.ok {
@@ -58,7 +58,7 @@ func (s *redisStore) admitLocal(a *admission) verdict {
 }
 
 // touch notes a's scopes as used in minute m (seed needs them).
-func (s *redisStore) touch(a *admission, m int64) {
+func (s *redisStore) touch(a *Admission, m int64) {
 	s.tmu.Lock()
 	if s.touchedMin != m {
 		clear(s.touched)
@@ -132,7 +132,7 @@ func (s *redisStore) checkRunID() (bool, error) {
 // admitted locally (all it counted in the window when full).
 func (s *redisStore) seed(full bool) {
 	m := s.local.now().Unix() / 60
-	var scopes []*scope
+	var scopes []*Scope
 	s.tmu.Lock()
 	if s.touchedMin == m {
 		for sc := range s.touched {
@@ -145,7 +145,7 @@ func (s *redisStore) seed(full bool) {
 	defer cancel()
 	pipe := s.rdb.Pipeline()
 	type taken struct {
-		sc   *scope
+		sc   *Scope
 		r, t int64
 	}
 	var took []taken

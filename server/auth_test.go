@@ -1,0 +1,68 @@
+package server
+
+import (
+	"fmt"
+	"github.com/valyala/fasthttp"
+	"testing"
+)
+
+func BenchmarkAuthIdentify(b *testing.B) {
+	keys := make([]keyConf, 20)
+	for i := range keys {
+		keys[i] = keyConf{key: fmt.Sprintf("sk-team-%02d-xxxxxxxxxxxxxxxx", i), name: fmt.Sprint(i), models: []string{"gpt-4o"}}
+	}
+	a := newAuthenticatorFrom(testMasterKey, keys)
+	var h fasthttp.RequestHeader
+	h.Set("Authorization", "Bearer sk-team-19-xxxxxxxxxxxxxxxx")
+	b.ReportAllocs()
+	for b.Loop() {
+		k := a.identify(&h)
+		if k == nil || !k.allows([]byte("gpt-4o")) {
+			b.Fatal("not identified")
+		}
+	}
+}
+
+func TestAuthIdentifiesKeysAndModels(t *testing.T) {
+	a := newAuthenticatorFrom("master-key-1", []keyConf{
+		{key: "team-a-key-1", name: "team-a", models: []string{"gpt-4o", "openai/*"}},
+		{key: "team-b-key-1", name: "team-b", models: []string{}},
+	})
+	id := func(v string) *apiKey {
+		var h fasthttp.RequestHeader
+		h.Set("Authorization", "Bearer "+v)
+		return a.identify(&h)
+	}
+	if k := id("master-key-1"); k == nil || k.name != "master" || !k.allows([]byte("anything")) {
+		t.Fatal("master")
+	}
+	k := id("team-a-key-1")
+	if k == nil || k.name != "team-a" || !k.allows([]byte("gpt-4o")) || !k.allows([]byte("openai/gpt-5")) || k.allows([]byte("claude")) {
+		t.Fatal("team-a")
+	}
+	if k := id("team-b-key-1"); k == nil || k.allows([]byte("gpt-4o")) {
+		t.Fatal("team-b has an empty model list: nothing allowed")
+	}
+	if id("team-a-key-2") != nil || id("") != nil || id("team-a-key-1 ") == nil {
+		t.Fatal("unknown keys must fail (surrounding space is trimmed)")
+	}
+	if newAuthenticatorFrom("", nil).identify(&fasthttp.RequestHeader{}) == nil {
+		t.Fatal("open gateway")
+	}
+}
+
+func TestDigestEqual(t *testing.T) {
+	var a, b keyDigest
+	if digestEqual(&a, &b) != 1 {
+		t.Fatal("equal digests")
+	}
+	for i := range b {
+		for _, bit := range []byte{1, 0x80} {
+			b = a
+			b[i] ^= bit
+			if digestEqual(&a, &b) != 0 {
+				t.Fatalf("differ at byte %d bit %x", i, bit)
+			}
+		}
+	}
+}
