@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/openai/openai-go/v3"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -12,7 +13,6 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
-	"github.com/openai/openai-go/v3"
 )
 
 // limitsConfig is testConfig with general_settings.

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/openai/openai-go/v3"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/openai/openai-go/v3"
 )
 
 // tpmBurst sends n concurrent chat completions (max_tokens 50) through
