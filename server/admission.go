@@ -97,7 +97,7 @@ func (s *Server) newEdge(cfg *config.Config, reg *upstream.Registry, prev *snaps
 // answers the client (in Anthropic's error shape when anthropic is set:
 // /v1/messages) and returns false when the call may not go on; c is
 // the caller's to release.
-func (s *Server) permitModel(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, key *apiKey, anthropic bool) bool {
+func (s *Server) permitModel(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, key *apiKey, anthropic bool) bool {
 	if key.allows(c.fields.model) {
 		return true
 	}
@@ -115,7 +115,7 @@ func (s *Server) permitModel(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall
 // admitCall applies the rate limits. It answers the client (in
 // Anthropic's error shape when anthropic is set: /v1/messages) and
 // returns false when the call may not go on.
-func (s *Server) admitCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, key *apiKey, g *upstream.Group, anthropic bool) bool {
+func (s *Server) admitCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, key *apiKey, g *upstream.Group, anthropic bool) bool {
 	gate := sn.edge.gate
 	c.adm.Reset()
 	c.v = limits.Verdict{}
@@ -146,7 +146,7 @@ func (s *Server) admitCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, 
 // releaseLimits ends the call's hold on its scopes, settling its token
 // reservation with the tokens the upstream reported (none when it failed
 // or reported none: the reservation is given back).
-func releaseLimits(c *chatCall, resp *upstream.Response) {
+func releaseLimits(c *call, resp *upstream.Response) {
 	if !c.adm.Held() {
 		return
 	}
@@ -159,7 +159,7 @@ func releaseLimits(c *chatCall, resp *upstream.Response) {
 // relayUpstreamHeader reports whether an upstream header reaches the
 // client: when llmedge limits the call, the x-ratelimit-* headers are
 // llmedge's own (set at admission), not the provider's.
-func (c *chatCall) relayUpstreamHeader(k []byte) bool {
+func (c *call) relayUpstreamHeader(k []byte) bool {
 	return !c.adm.Held() || len(k) < 12 || !bytes.EqualFold(k[:12], []byte("x-ratelimit-"))
 }
 
@@ -175,7 +175,7 @@ var (
 // askUsage sets WantUsage when a token limit applies and, for a stream
 // whose client did not ask for usage, the body splice that asks the
 // upstream for it (the usage-only chunk is then kept from the client).
-func (s *Server) askUsage(c *chatCall) {
+func (s *Server) askUsage(c *call) {
 	if !c.adm.WantsTokens() {
 		return
 	}
@@ -221,7 +221,7 @@ func (s *Server) appendLimitStatus(b []byte) []byte {
 // key's models were checked by permitModel) and starts its bookkeeping: user id, request id,
 // in-flight count, observation, a fresh Cancel. false means the client
 // has its refusal and c went back to the pool.
-func (s *Server) startCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, key *apiKey, g *upstream.Group, anthropic bool) bool {
+func (s *Server) startCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, key *apiKey, g *upstream.Group, anthropic bool) bool {
 	id, _, ok := sn.mem.userFor(key, &ctx.Request.Header, &c.userBuf)
 	if !ok {
 		msg := sn.mem.userMismatchMessage(key)
@@ -231,12 +231,12 @@ func (s *Server) startCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, 
 			writeError(ctx, fasthttp.StatusForbidden, msg, "permission_error", "", "user_id_mismatch")
 		}
 		s.observeRejected(ctx, sn, g, c.fields.stream, observe.RejectUserMismatch)
-		chatCallPool.Put(c)
+		callPool.Put(c)
 		return false
 	}
 	c.userID = id
 	if !s.admitCall(ctx, sn, c, key, g, anthropic) {
-		chatCallPool.Put(c)
+		callPool.Put(c)
 		return false
 	}
 	s.inflight.Add(1)

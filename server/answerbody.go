@@ -23,7 +23,7 @@ const answerPart = 64 << 10
 // released.
 type answerBody struct {
 	s    *Server
-	c    *chatCall
+	c    *call
 	resp *upstream.Response
 	done bool
 }

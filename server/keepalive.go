@@ -45,7 +45,7 @@ var pingEvent = []byte(": ping\n\n")
 // the first event can no longer change the status; it becomes an SSE
 // error event and a clean end, and the x-llmedge-model-id and
 // x-llmedge-attempts headers are not sent (they are not known yet).
-func (s *Server) streamWithKeepalive(ctx *fasthttp.RequestCtx, c *chatCall, g *upstream.Group) {
+func (s *Server) streamWithKeepalive(ctx *fasthttp.RequestCtx, c *call, g *upstream.Group) {
 	ctx.Response.Header.SetBytesV("X-Request-Id", c.reqID)
 	s.obs.Answering(ctx, &c.obs, nil)
 	s.streams.add(c)
@@ -63,7 +63,7 @@ func (s *Server) streamWithKeepalive(ctx *fasthttp.RequestCtx, c *chatCall, g *u
 // shares out under mu.
 type keepaliveBody struct {
 	s     *Server
-	c     *chatCall
+	c     *call
 	g     *upstream.Group
 	every time.Duration
 	resp  *upstream.Response

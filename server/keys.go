@@ -17,7 +17,7 @@ type apiKey struct {
 	name string
 	// id names the key's rate-limit counters (shared through Redis by
 	// every process with the same config): a keyed hash of the digest
-	// (counternames.go), so the Redis keyspace does not reveal the key.
+	// (limits.CounterNamer), so the Redis keyspace does not reveal the key.
 	id string
 	// all is true when the key may use every model; else models and
 	// prefixes ("openai/*" entries) say which.

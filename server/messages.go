@@ -56,16 +56,16 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		s.observeRejected(ctx, sn, nil, false, observe.RejectAuth)
 		return
 	}
-	c := chatCallPool.Get().(*chatCall)
+	c := callPool.Get().(*call)
 	body := ctx.PostBody()
 	if err := scanChat(body, &c.fields); err != nil {
-		chatCallPool.Put(c)
+		callPool.Put(c)
 		writeAnthropicError(ctx, fasthttp.StatusBadRequest, "invalid_request_error", err.msg)
 		s.observeRejected(ctx, sn, nil, false, observe.RejectBadRequest)
 		return
 	}
 	if !s.permitModel(ctx, sn, c, key, true) {
-		chatCallPool.Put(c)
+		callPool.Put(c)
 		return
 	}
 	g := sn.reg.Lookup(c.fields.model)
@@ -73,14 +73,14 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		msg := "model '" + safePath(c.fields.model) + "' not found: GET /v1/models lists the models this gateway serves"
 		writeAnthropicError(ctx, fasthttp.StatusNotFound, "not_found_error", msg)
 		s.observeRejected(ctx, sn, nil, c.fields.stream, observe.RejectModelNotFound)
-		chatCallPool.Put(c)
+		callPool.Put(c)
 		return
 	}
 	if !g.SpeaksAnthropic() {
 		msg := "model '" + safePath(c.fields.model) + "' is not served by an anthropic/ deployment: /v1/messages only reaches Anthropic models; use /v1/chat/completions for it"
 		writeAnthropicError(ctx, fasthttp.StatusBadRequest, "invalid_request_error", msg)
 		s.observeRejected(ctx, sn, g, c.fields.stream, observe.RejectBadRequest)
-		chatCallPool.Put(c)
+		callPool.Put(c)
 		return
 	}
 	c.fields.noOutput = countTokens

@@ -61,7 +61,7 @@ func benchGateway(b *testing.B, opts Options) *fasthttp.HostClient {
 }
 
 func fastStream(body []byte) bool {
-	var f chatFields
+	var f bodyFields
 	return scanChat(body, &f) == nil && f.stream
 }
 

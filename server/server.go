@@ -127,7 +127,7 @@ type Server struct {
 	// bodies bounds the large request bodies held (bodyadmit.go).
 	bodies *bodyBudget
 
-	// setupErr is a problem in the settings guard.go enforces: Serve
+	// setupErr is a problem in the settings admission.go enforces: Serve
 	// refuses to start with it.
 	setupErr error
 }

@@ -24,12 +24,12 @@ const streamCutTimeout = 2 * time.Second
 // intrusive list: adding and removing a stream allocates nothing.
 type openStreams struct {
 	mu    sync.Mutex
-	head  *chatCall
+	head  *call
 	n     int
 	empty chan struct{} // closed when n drops to 0; made by a waiter
 }
 
-func (o *openStreams) add(c *chatCall) {
+func (o *openStreams) add(c *call) {
 	o.mu.Lock()
 	c.nextOpen, c.prevOpen = o.head, nil
 	if o.head != nil {
@@ -40,7 +40,7 @@ func (o *openStreams) add(c *chatCall) {
 	o.mu.Unlock()
 }
 
-func (o *openStreams) remove(c *chatCall) {
+func (o *openStreams) remove(c *call) {
 	o.mu.Lock()
 	if c.prevOpen != nil {
 		c.prevOpen.nextOpen = c.nextOpen
@@ -121,7 +121,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Responses API's error event; Anthropic's "event: error" on
 // /v1/messages) through w unless the relay already ended the stream
 // with an error event of its own, and returns the stream's outcome.
-func endCut(c *chatCall, w upstream.Writer, relayErr error) error {
+func endCut(c *call, w upstream.Writer, relayErr error) error {
 	if errors.Is(relayErr, upstream.ErrClientGone) {
 		return relayErr
 	}

@@ -35,7 +35,7 @@ type snapshot struct {
 	mem *memoryRouter
 	// keepalive is general_settings.stream_keepalive_seconds (0 = off).
 	keepalive time.Duration
-	// edge holds rate limits, CORS and the secrets to scrub (guard.go).
+	// edge holds rate limits, CORS and the secrets to scrub (admission.go).
 	edge *edge
 }
 

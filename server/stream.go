@@ -22,7 +22,7 @@ var errReadUnsupported = errors.New("llmedge: stream bodies are written with Wri
 // chunk (one syscall); a lone event is flushed alone, immediately.
 type streamBody struct {
 	s    *Server
-	c    *chatCall
+	c    *call
 	resp *upstream.Response
 	out  io.Writer
 	buf  eventBuf
@@ -83,7 +83,7 @@ func (b *streamBody) Close() error {
 // answer hands a successful upstream answer to the client: a complete
 // body as is (answerBody), or a stream as SSE relayed event by event by
 // streamBody. Either finishes the call when fasthttp has written it.
-func (s *Server) answer(ctx *fasthttp.RequestCtx, c *chatCall, resp *upstream.Response) {
+func (s *Server) answer(ctx *fasthttp.RequestCtx, c *call, resp *upstream.Response) {
 	if resp.Stream == nil {
 		ctx.SetStatusCode(resp.StatusCode)
 		ctx.Response.Header.SetContentTypeBytes(resp.ContentType)

@@ -139,7 +139,7 @@ func TestScanReadsOutputCaps(t *testing.T) {
 		{`{"model":"m","messages":[{"role":"user","content":"x"}]}`, 0, 0},
 	}
 	for _, c := range cases {
-		var f chatFields
+		var f bodyFields
 		if err := scanRequest([]byte(c.body), &f, false); err != nil {
 			t.Fatalf("%s: %v", c.body, err)
 		}

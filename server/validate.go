@@ -299,7 +299,7 @@ func validRole(r []byte) bool {
 
 // scanMessages checks the messages array at b[i]: 1..maxMessages
 // objects, each with one valid role.
-func scanMessages(b []byte, i int, f *chatFields) (int, *scanError) {
+func scanMessages(b []byte, i int, f *bodyFields) (int, *scanError) {
 	if b[i] != '[' {
 		if _, serr := skipValue(b, i, 1); serr != nil {
 			return 0, serr

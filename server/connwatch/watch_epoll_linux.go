@@ -41,7 +41,7 @@ type pollWatch struct {
 	token uint64
 	fired bool // the one-shot event was handled: nothing more will come
 	// arm and peek are w.pollArm and w.pollPeek, bound once per watcher
-	// (a pooled chatCall) so Control takes them without allocating; n
+	// (part of a pooled call) so Control takes them without allocating; n
 	// and err are their results.
 	arm, peek func(fd uintptr)
 	n         int

@@ -71,7 +71,7 @@ const (
 	limitTPM
 )
 
-// Admission is one request's hold on its scopes, kept in chatCall.
+// Admission is one request's hold on its scopes, kept in the server's pooled call.
 type Admission struct {
 	scopes [3]*Scope
 	names  [3]string // "global", "key", "user"

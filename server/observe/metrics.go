@@ -110,7 +110,7 @@ type Recorder struct {
 	fallbacks   lazyMap[*metrics.Counter] // by "from\x00to"
 
 	// answerWriteTimeouts counts complete answers cut because their
-	// client stopped reading (writestall.go).
+	// client stopped reading (server/writestall.go).
 	answerWriteTimeouts *metrics.Counter
 
 	reloadOK, reloadFailed *metrics.Counter

@@ -5,7 +5,7 @@ import "bytes"
 // metricHelp is the # HELP text of each metric family llmedge exposes.
 // The metrics library writes every HELP line empty; handleMetrics fills
 // them in from here at scrape time (never on the request path). A family
-// missing here keeps an empty HELP line (metrics_test.go fails on an
+// missing here keeps an empty HELP line (server's TestEveryLlmedgeMetricHasHelp fails on an
 // llmedge_ one).
 var metricHelp = map[string]string{
 	"llmedge_build_info":                                   "llmedge's version, as a label on a constant 1.",

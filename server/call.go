@@ -11,9 +11,15 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// chatCall is the per-request state of a chat completion, pooled.
-type chatCall struct {
-	fields chatFields
+// call is the per-request state of a model route (chat, completions,
+// embeddings, responses, messages), pooled. Its path reads in one
+// direction: the handler (serveRoute, serveMessages) scans the body,
+// admission.go admits it (startCall: key, user, limits, then observe's
+// Begin), the registry routes it to a provider whose relay answers it
+// (upstream), answer (stream.go) hands the answer to fasthttp, and
+// finish (below) records it and releases everything.
+type call struct {
+	fields bodyFields
 	route  routeFields
 	req    upstream.ChatRequest
 	cancel upstream.Cancel
@@ -38,10 +44,10 @@ type chatCall struct {
 	v   limits.Verdict
 	// nextOpen and prevOpen link the call into Server.streams while its
 	// SSE answer is open (shutdown.go).
-	nextOpen, prevOpen *chatCall
+	nextOpen, prevOpen *call
 }
 
-var chatCallPool = sync.Pool{New: func() any { return new(chatCall) }}
+var callPool = sync.Pool{New: func() any { return new(call) }}
 
 func (s *Server) handleChat(ctx *fasthttp.RequestCtx) { s.serveRoute(ctx, upstream.RouteChat) }
 
@@ -56,16 +62,16 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		s.observeRejected(ctx, sn, nil, false, observe.RejectAuth)
 		return
 	}
-	c := chatCallPool.Get().(*chatCall)
+	c := callPool.Get().(*call)
 	body := ctx.PostBody()
 	if err := s.scanRoute(ctx, sn, route, body, c); err != nil {
-		chatCallPool.Put(c)
+		callPool.Put(c)
 		writeError(ctx, fasthttp.StatusBadRequest, err.msg, "invalid_request_error", err.param, "")
 		s.observeRejected(ctx, sn, nil, false, observe.RejectBadRequest)
 		return
 	}
 	if !s.permitModel(ctx, sn, c, key, false) {
-		chatCallPool.Put(c)
+		callPool.Put(c)
 		return
 	}
 	g := sn.reg.Lookup(c.fields.model)
@@ -73,13 +79,13 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		msg := "model '" + safePath(c.fields.model) + "' not found: GET /v1/models lists the models this gateway serves"
 		writeError(ctx, fasthttp.StatusNotFound, msg, "invalid_request_error", "model", "model_not_found")
 		s.observeRejected(ctx, sn, nil, c.fields.stream, observe.RejectModelNotFound)
-		chatCallPool.Put(c)
+		callPool.Put(c)
 		return
 	}
 	if e := g.RouteError(route); e != nil {
 		s.writeUpstreamError(ctx, sn, e)
 		s.observeRejected(ctx, sn, g, c.fields.stream, observe.RejectRouteNotServed)
-		chatCallPool.Put(c)
+		callPool.Put(c)
 		return
 	}
 	if !s.startCall(ctx, sn, c, key, g, false) {
@@ -121,7 +127,7 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 
 // finish stops watching the client, releases the upstream response and
 // the call state.
-func (s *Server) finish(c *chatCall, resp *upstream.Response) {
+func (s *Server) finish(c *call, resp *upstream.Response) {
 	s.obs.Finish(c.out.ctx, &c.obs, resp, observe.Outcome{ReqID: c.reqID, UserID: c.req.UserID, ClientWait: c.out.wait, Err: c.out.err})
 	if c.obs.Streaming() {
 		// After the access-log line: Shutdown waits for this.
@@ -135,12 +141,12 @@ func (s *Server) finish(c *chatCall, resp *upstream.Response) {
 	releaseLimits(c, resp)
 	upstream.ReleaseResponse(resp)
 	c.req = upstream.ChatRequest{}
-	c.fields = chatFields{}
+	c.fields = bodyFields{}
 	c.route = routeFields{}
 	c.obs = observe.Call{}
 	c.out = clientWrite{}
 	c.sn = nil
-	chatCallPool.Put(c)
+	callPool.Put(c)
 	s.inflight.Add(-1)
 }
 
