@@ -99,14 +99,7 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		return
 	}
 
-	resp := upstream.AcquireResponse()
-	err := sn.reg.Chat(g, &c.req, resp)
-	c.obs.Answered(resp)
-	ctx.Response.Header.SetBytesV("X-Request-Id", c.reqID)
-	if resp.Deployment != nil {
-		ctx.Response.Header.Set("X-Llmedge-Model-Id", resp.Deployment.ID)
-	}
-	ctx.Response.Header.Set("X-Llmedge-Attempts", itoa(resp.Attempts))
+	resp, err := s.ask(ctx, sn, c, g)
 	if err != nil {
 		var ue *upstream.Error
 		if errors.As(err, &ue) {
@@ -123,6 +116,21 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		}
 	})
 	s.answer(ctx, c, resp)
+}
+
+// ask runs the call through the registry (router, provider, relay up
+// to the answer's head or its failure) and sets the headers that say
+// who answered: the request id, the deployment and the attempts.
+func (s *Server) ask(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, g *upstream.Group) (*upstream.Response, error) {
+	resp := upstream.AcquireResponse()
+	err := sn.reg.Chat(g, &c.req, resp)
+	c.obs.Answered(resp)
+	ctx.Response.Header.SetBytesV("X-Request-Id", c.reqID)
+	if resp.Deployment != nil {
+		ctx.Response.Header.Set("X-Llmedge-Model-Id", resp.Deployment.ID)
+	}
+	ctx.Response.Header.Set("X-Llmedge-Attempts", itoa(resp.Attempts))
+	return resp, err
 }
 
 // finish stops watching the client, releases the upstream response and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/llmedge/llmedge/internal/wait"
 	"github.com/openai/openai-go/v3"
 	"io"
 	"net"
@@ -232,13 +233,7 @@ func userMsg(text string) openai.ChatCompletionNewParams {
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	wait.For(t, d, what, cond)
 }
 
 // syncBuffer is a log sink safe for the server's goroutines.

@@ -106,14 +106,7 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 	}
 	c.watch.Start(ctx.Conn(), &c.cancel)
 
-	resp := upstream.AcquireResponse()
-	err := sn.reg.Chat(g, &c.req, resp)
-	c.obs.Answered(resp)
-	ctx.Response.Header.SetBytesV("X-Request-Id", c.reqID)
-	if resp.Deployment != nil {
-		ctx.Response.Header.Set("X-Llmedge-Model-Id", resp.Deployment.ID)
-	}
-	ctx.Response.Header.Set("X-Llmedge-Attempts", itoa(resp.Attempts))
+	resp, err := s.ask(ctx, sn, c, g)
 	if err != nil {
 		var ue *upstream.Error
 		if errors.As(err, &ue) {

@@ -4,6 +4,7 @@ package connwatch
 
 import (
 	"errors"
+	"github.com/llmedge/llmedge/internal/wait"
 	"net"
 	"sync"
 	"syscall"
@@ -303,13 +304,8 @@ func BenchmarkWatchCPU(b *testing.B) {
 	}
 }
 
+// waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	wait.For(t, d, what, cond)
 }

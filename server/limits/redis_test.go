@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/llmedge/llmedge/internal/wait"
 	"io"
 	"log/slog"
 	"net"
@@ -41,15 +42,10 @@ func randomID(t testing.TB) string {
 
 func discardSlog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	wait.For(t, d, what, cond)
 }
 
 // replicaGates are n gates sharing r, as n llmedge processes with the
