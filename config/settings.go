@@ -92,6 +92,9 @@ type LiteLLMSettings struct {
 	JSONLogs bool `yaml:"json_logs"`
 	// RetrySettings given here apply where router_settings has none.
 	RetrySettings `yaml:",inline"`
+	// Egress is the forward proxies and TLS of every upstream
+	// connection (egress.go).
+	Egress `yaml:",inline"`
 }
 
 // RouterSettings is router_settings.

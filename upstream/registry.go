@@ -83,8 +83,11 @@ type Registry struct {
 	net      transport.Session
 	warnings []string
 	policy   policy
-	obs      Observer  // metrics hooks (observe.go); nil = none
-	freed    slotFreed // wakes calls waiting for a deployment slot
+	obs      Observer // metrics hooks (observe.go); nil = none
+	egress   *egressBuilder
+	// globalEgress is litellm_settings' egress (nil: direct).
+	globalEgress *transport.Egress
+	freed        slotFreed // wakes calls waiting for a deployment slot
 }
 
 // NewRegistry builds deployments from cfg. Errors are config errors
@@ -95,7 +98,14 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 		lookup = os.LookupEnv
 	}
 	r := &Registry{groups: make(map[string]*Group), net: transport.Session{Pools: transport.NewPools(opts.Pool)}}
+	r.egress = newEgressBuilder(cfg, lookup)
+	global, gerr := r.egress.build(nil, "litellm_settings")
+	opts.Pool.Egress = global // egress.go
+	r.globalEgress = global
 	errs := r.initRouter(cfg, opts)
+	if gerr != nil {
+		errs = append(errs, gerr)
+	}
 	for _, cd := range cfg.Deployments {
 		d, err := r.build(cd, cfg, opts, lookup)
 		if err != nil {
@@ -118,6 +128,7 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 			g.available++
 		}
 	}
+	r.warnings = append(r.warnings, r.egress.warnings...)
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -168,6 +179,11 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 	if p.Build == nil {
 		return d, nil
 	}
+	eg, egErr := r.egress.build(cd.Egress, path)
+	if egErr != nil {
+		return nil, egErr
+	}
+	d.Egress = eg
 	b := &provider.BuildEnv{Cfg: cfg, Path: path, Lookup: lookup, Pool: r.deploymentPool, Provider: p}
 	e := p.Build(&d.Endpoint, b)
 	if e == nil {

@@ -3,6 +3,7 @@ package limits
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"log/slog"
@@ -126,6 +127,10 @@ type Redis struct {
 	Password string
 	Username string
 	DB       int
+	// TLS is the egress TLS (litellm_settings' ssl_verify, CA bundle,
+	// client certificate, minimum version) applied to a rediss:// URL;
+	// nil = Go's defaults.
+	TLS *tls.Config
 }
 
 // Enabled reports whether limits are shared through Redis.
@@ -189,6 +194,11 @@ func newRedisStore(c Redis, local *limiter, log *slog.Logger) (*redisStore, erro
 		}
 	} else {
 		opt = &redis.Options{Addr: c.Addr, Password: c.Password, Username: c.Username, DB: c.DB}
+	}
+	if opt.TLSConfig != nil && c.TLS != nil {
+		conf := c.TLS.Clone()
+		conf.ServerName = opt.TLSConfig.ServerName
+		opt.TLSConfig = conf
 	}
 	opt.DialTimeout = redisTimeout
 	opt.ReadTimeout = redisTimeout

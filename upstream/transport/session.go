@@ -115,7 +115,9 @@ func (s *Session) redirect(stream bool, secretHeaders []config.Header, x *Exchan
 	ureq.Header.DelAllCookies()
 	ureq.SetRequestURI(next.String())
 	ureq.Header.SetHost(next.Host)
-	*x = Exchange{Pool: s.Pools.Get(DialAddr(next), next.Scheme == "https"), Cancel: x.Cancel, Deadline: x.Deadline, ReadTimeout: x.ReadTimeout, Obs: x.Obs}
+	// The same pool settings and egress; the proxy is chosen anew for
+	// the new host (NO_PROXY).
+	*x = Exchange{Pool: s.Pools.GetWith(DialAddr(next), next.Scheme == "https", x.Pool.settings()), Cancel: x.Cancel, Deadline: x.Deadline, ReadTimeout: x.ReadTimeout, Obs: x.Obs}
 	return true, nil
 }
 
