@@ -130,7 +130,7 @@ func TransportError(d *Endpoint, err error) *Error {
 		// (it could not reach the host) may pass.
 		retry := pe.Status >= 500
 		code := "proxy_error"
-		if pe.Status == 407 {
+		if pe.Status == 407 || pe.Status == 401 {
 			code = "proxy_authentication_required"
 		}
 		return &Error{Status: 502, Type: "api_error", Code: code, Retryable: retry,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 
 	"github.com/valyala/fasthttp"
@@ -90,13 +91,20 @@ func tlsKind(err error) string {
 		return "TLS: certificate is not valid for the host name"
 	case errors.As(err, &invalid):
 		return "TLS: certificate is invalid (" + invalidReason(invalid.Reason) + ")"
-	case errors.As(err, &alert):
-		switch uint8(alert) {
-		case 116: // certificate_required
-			return "TLS: the upstream requires a client certificate (set ssl_certificate and ssl_certificate_key)"
-		case 42, 43, 44, 45, 46, 48: // bad/unsupported/revoked/expired/unknown certificate, unknown_ca
-			return "TLS: the upstream rejected the client certificate (" + alert.Error() + ")"
-		}
+	}
+	// An alert the upstream sent (net.OpError "remote error"; Go's alert
+	// type is unexported, tls.AlertError is QUIC's).
+	var op *net.OpError
+	if !errors.As(err, &alert) && (!errors.As(err, &op) || op.Op != "remote error") {
+		return ""
+	}
+	switch msg := err.Error(); {
+	case strings.HasSuffix(msg, "tls: certificate required"):
+		return "TLS: the upstream requires a client certificate (set ssl_certificate and ssl_certificate_key)"
+	case strings.HasSuffix(msg, "tls: bad certificate"), strings.HasSuffix(msg, "tls: unknown certificate authority"),
+		strings.HasSuffix(msg, "tls: unsupported certificate"), strings.HasSuffix(msg, "tls: revoked certificate"),
+		strings.HasSuffix(msg, "tls: expired certificate"), strings.HasSuffix(msg, "tls: unknown certificate"):
+		return "TLS: the upstream rejected the client certificate (" + msg[strings.LastIndex(msg, "tls: ")+5:] + ")"
 	}
 	return ""
 }

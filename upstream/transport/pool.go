@@ -83,6 +83,8 @@ type Pool interface {
 	// conn: conn itself, or through a plain-HTTP forward proxy the
 	// absolute-form writer.
 	requestWriter(conn net.Conn) net.Conn
+	// forwardProxy is the proxy's scheme://host:port ("" for direct).
+	forwardProxy() string
 }
 
 // pooledConn is one connection taken from a Pool.
@@ -104,6 +106,7 @@ type hostPool[C fasthttpConn] struct {
 	// origin and proxyAuth are set when requests go to a plain-HTTP
 	// forward proxy in absolute form (proxydial.go).
 	origin, proxyAuth string
+	proxy             string // RedactProxy of the forward proxy, "" for direct
 	acq               func(time.Duration, bool) (C, error)
 	rel               func(C)
 	cls               func(C)
@@ -172,6 +175,8 @@ func (p *hostPool[C]) acquire(wait time.Duration) (pooledConn, error) {
 func (p *hostPool[C]) client() *fasthttp.HostClient { return p.hc }
 
 func (p *hostPool[C]) settings() PoolSettings { return p.set }
+
+func (p *hostPool[C]) forwardProxy() string { return p.proxy }
 
 func (p *hostPool[C]) requestWriter(conn net.Conn) net.Conn {
 	if p.origin == "" {
@@ -243,6 +248,7 @@ func (ps *Pools) GetWith(addr string, tls bool, s PoolSettings) Pool {
 	}
 	p := newHostPool(hc, hc.AcquireConn, hc.ReleaseConn, hc.CloseConn)
 	p.set = s
+	p.proxy = RedactProxy(proxy)
 	if proxy != nil && !tls && (proxy.Scheme == "http" || proxy.Scheme == "https") {
 		p.origin = "http://" + addr
 		if a := proxyAuth(proxy); a != "" {

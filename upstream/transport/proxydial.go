@@ -33,8 +33,9 @@ type ProxyError struct {
 
 func (e *ProxyError) Error() string {
 	switch {
-	case e.Status == http.StatusProxyAuthRequired:
-		return "forward proxy " + e.Proxy + " answered 407 Proxy Authentication Required"
+	case e.Status == http.StatusProxyAuthRequired, e.Status == http.StatusUnauthorized:
+		// tinyproxy answers a CONNECT with wrong credentials 401.
+		return fmt.Sprintf("forward proxy %s answered %d %s: check the proxy credentials", e.Proxy, e.Status, http.StatusText(e.Status))
 	case e.Status != 0:
 		return fmt.Sprintf("forward proxy %s answered %d %s to CONNECT", e.Proxy, e.Status, http.StatusText(e.Status))
 	}

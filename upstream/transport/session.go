@@ -46,8 +46,14 @@ func (s *Session) Send(x *Exchange, ureq *fasthttp.Request, uresp *fasthttp.Resp
 		if err := x.RoundTrip(ureq, uresp, deadline); err != nil {
 			return err
 		}
-		s.Cookies.Store(ureq, uresp)
 		status := uresp.StatusCode()
+		if status == fasthttp.StatusProxyAuthRequired && x.Pool.forwardProxy() != "" {
+			// The forward proxy's answer, not the upstream's.
+			x.failed = true
+			x.Release(uresp)
+			return &ProxyError{Proxy: x.Pool.forwardProxy(), Status: status}
+		}
+		s.Cookies.Store(ureq, uresp)
 		if hops >= maxRedirects || !isRedirect(status) {
 			return nil
 		}
