@@ -96,11 +96,11 @@ func TestThinkingByTarget(t *testing.T) {
 
 func TestBadRequestsNameTheField(t *testing.T) {
 	for body, param := range map[string]string{
-		`{"model":"m","messages":[]}`: "messages",
-		`{"model":"m","messages":[{"role":"system","content":"x"}]}`:                                              "messages[0].role",
-		`{"model":"m","messages":[{"role":"user","content":5}]}`:                                                  "messages[0].content",
+		`{"model":"m","messages":[]}`:                                                                                "messages",
+		`{"model":"m","messages":[{"role":"system","content":"x"}]}`:                                                 "messages[0].role",
+		`{"model":"m","messages":[{"role":"user","content":5}]}`:                                                     "messages[0].content",
 		`{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"name":"a"}],"tool_choice":{"type":"x"}}`: "tool_choice.type",
-		`{"model":"m","messages":[{"role":"user","content":[{"type":"image","source":{"type":"file"}}]}]}`:      "messages[0].content[0].source.type",
+		`{"model":"m","messages":[{"role":"user","content":[{"type":"image","source":{"type":"file"}}]}]}`:           "messages[0].content[0].source.type",
 	} {
 		r, err := Decode([]byte(body))
 		if err == nil {
