@@ -20,41 +20,98 @@ type Chunk struct {
 	Error []byte
 }
 
-// ReadChunk reads data, a chunk's JSON, into c.
+// ReadChunk reads data, a chunk's JSON, into c: one pass over the
+// object, its first choice and that choice's delta.
 func ReadChunk(data []byte, c *Chunk) {
 	*c = Chunk{}
-	c.ID, c.Model = jsonx.Get2(data, "id", "model")
-	c.ID, c.Model = jsonx.StrVal(c.ID), jsonx.StrVal(c.Model)
-	choices, usage := jsonx.Get2(data, "choices", "usage")
-	if len(usage) > 0 && usage[0] == '{' {
-		c.Usage = usage
-	}
-	if choices == nil {
-		c.Error = jsonx.Get(data, "error")
-		return
+	var choices []byte
+	for k, v, i := NextMember(data, 0); k != nil; k, v, i = NextMember(data, i) {
+		switch string(k) {
+		case "id":
+			c.ID = jsonx.StrVal(v)
+		case "model":
+			c.Model = jsonx.StrVal(v)
+		case "choices":
+			choices = v
+		case "usage":
+			if len(v) > 0 && v[0] == '{' {
+				c.Usage = v
+			}
+		case "error":
+			c.Error = v
+		}
 	}
 	choice, _ := NextElem(choices, 0)
-	if choice == nil {
-		return
+	var delta []byte
+	for k, v, i := NextMember(choice, 0); k != nil; k, v, i = NextMember(choice, i) {
+		switch string(k) {
+		case "delta":
+			delta = v
+		case "finish_reason":
+			c.Finish = jsonx.StrVal(v)
+		}
 	}
-	delta, finish := jsonx.Get2(choice, "delta", "finish_reason")
-	c.Finish = jsonx.StrVal(finish)
-	if delta == nil {
-		return
+	for k, v, i := NextMember(delta, 0); k != nil; k, v, i = NextMember(delta, i) {
+		switch string(k) {
+		case "content":
+			c.Content = Literal(v)
+		case "reasoning_content", "reasoning":
+			c.Reasoning = Literal(v)
+		case "tool_calls":
+			if len(v) > 0 && v[0] == '[' {
+				c.ToolCalls = v
+			}
+		}
 	}
-	content, reasoning := jsonx.Get2(delta, "content", "reasoning_content")
-	if reasoning == nil {
-		reasoning = jsonx.Get(delta, "reasoning")
+}
+
+// Literal returns v when it is a valid, non-empty JSON string literal
+// (safe to copy into another document verbatim), else nil. Containers
+// are walked without validation; only what is copied is checked.
+func Literal(v []byte) []byte {
+	if len(v) <= 2 || v[0] != '"' {
+		return nil
 	}
-	if lit := jsonx.LitVal(content); len(lit) > 2 {
-		c.Content = lit
+	if e, ok := jsonx.SkipStrictString(v, 0); !ok || e != len(v) {
+		return nil
 	}
-	if lit := jsonx.LitVal(reasoning); len(lit) > 2 {
-		c.Reasoning = lit
+	return v
+}
+
+// NextMember returns the member of the object obj that starts at or
+// after offset i (0 for the first): its key (raw, without quotes), its
+// raw value and the offset to pass for the next; key is nil past the
+// last member or when obj is not an object.
+func NextMember(obj []byte, i int) (key, val []byte, next int) {
+	if i == 0 {
+		i = jsonx.SkipSpace(obj, 0)
+		if i >= len(obj) || obj[i] != '{' {
+			return nil, nil, len(obj)
+		}
+		i++
 	}
-	if tc := jsonx.Get(delta, "tool_calls"); len(tc) > 0 && tc[0] == '[' {
-		c.ToolCalls = tc
+	i = jsonx.SkipSpace(obj, i)
+	if i < len(obj) && obj[i] == ',' {
+		i = jsonx.SkipSpace(obj, i+1)
 	}
+	if i >= len(obj) || obj[i] != '"' {
+		return nil, nil, len(obj)
+	}
+	ke, ok := jsonx.SkipString(obj, i)
+	if !ok {
+		return nil, nil, len(obj)
+	}
+	key = obj[i+1 : ke-1]
+	i = jsonx.SkipSpace(obj, ke)
+	if i >= len(obj) || obj[i] != ':' {
+		return nil, nil, len(obj)
+	}
+	i = jsonx.SkipSpace(obj, i+1)
+	ve, ok := jsonx.SkipValue(obj, i)
+	if !ok {
+		return nil, nil, len(obj)
+	}
+	return key, obj[i:ve], ve
 }
 
 // NextElem returns the element of the array arr that starts at or
@@ -76,7 +133,7 @@ func NextElem(arr []byte, i int) (elem []byte, next int) {
 	if i >= len(arr) || arr[i] == ']' {
 		return nil, len(arr)
 	}
-	e, ok := jsonx.SkipStrictValue(arr, i)
+	e, ok := jsonx.SkipValue(arr, i)
 	if !ok {
 		return nil, len(arr)
 	}
@@ -93,21 +150,25 @@ type ToolDelta struct {
 
 // ReadToolDelta reads one element of Chunk.ToolCalls.
 func ReadToolDelta(e []byte, t *ToolDelta) {
-	idx, id := jsonx.Get2(e, "index", "id")
-	t.Index = intVal(idx)
-	t.ID = jsonx.LitVal(id)
-	if len(t.ID) <= 2 {
-		t.ID = nil
+	*t = ToolDelta{}
+	var fn []byte
+	for k, v, i := NextMember(e, 0); k != nil; k, v, i = NextMember(e, i) {
+		switch string(k) {
+		case "index":
+			t.Index = intVal(v)
+		case "id":
+			t.ID = Literal(v)
+		case "function":
+			fn = v
+		}
 	}
-	fn := jsonx.Get(e, "function")
-	name, args := jsonx.Get2(fn, "name", "arguments")
-	t.Name = jsonx.LitVal(name)
-	if len(t.Name) <= 2 {
-		t.Name = nil
-	}
-	t.Args = jsonx.LitVal(args)
-	if len(t.Args) <= 2 {
-		t.Args = nil
+	for k, v, i := NextMember(fn, 0); k != nil; k, v, i = NextMember(fn, i) {
+		switch string(k) {
+		case "name":
+			t.Name = Literal(v)
+		case "arguments":
+			t.Args = Literal(v)
+		}
 	}
 }
 
