@@ -130,6 +130,11 @@ func TestMessagesErrorsAreAnthropicShaped(t *testing.T) {
 	an := newFakeOpenAI(t)
 	an.setHandler(anthropicFail(529, "overloaded_error", "Overloaded"))
 	oa := newFakeOpenAI(t)
+	oa.setHandler(func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(400)
+		fmt.Fprint(w, `{"error":{"message":"max_tokens is too large","type":"invalid_request_error","param":"max_tokens","code":null}}`)
+	})
 	gw := startGateway(t, testConfig(anthropicDep(0, "claude", an), dep(1, "gpt", "openai/gpt-4o", oa.base(), "k")))
 	body := `{"model":"%s","max_tokens":10,"messages":[{"role":"user","content":"x"}]}`
 	cases := []struct {
@@ -139,7 +144,7 @@ func TestMessagesErrorsAreAnthropicShaped(t *testing.T) {
 		typ     string
 	}{
 		{"claude", claudeHeaders(), 529, "overloaded_error"},
-		{"gpt", claudeHeaders(), 400, "invalid_request_error"},
+		{"gpt", claudeHeaders(), 400, "invalid_request_error"}, // translated; the fake refuses (below)
 		{"nope", claudeHeaders(), 404, "not_found_error"},
 		{"claude", []string{"x-api-key: wrong"}, 401, "authentication_error"},
 	}
@@ -152,8 +157,10 @@ func TestMessagesErrorsAreAnthropicShaped(t *testing.T) {
 	if r := rawRequest(t, gw, "POST", "/v1/messages", `{"max_tokens":1}`, claudeHeaders()...); r.StatusCode != 400 || !strings.Contains(r.Body, "model") {
 		t.Errorf("missing model: %d %s", r.StatusCode, r.Body)
 	}
-	if len(oa.requests()) != 0 {
-		t.Error("a /v1/messages call reached an OpenAI deployment")
+	// The OpenAI deployment's error reaches the Claude client in
+	// Anthropic's shape, its message kept.
+	if r := rawRequest(t, gw, "POST", "/v1/messages", fmt.Sprintf(body, "gpt"), claudeHeaders()...); !strings.Contains(r.Body, "max_tokens is too large") {
+		t.Errorf("upstream message lost: %s", r.Body)
 	}
 	// A stream whose first event is an error: Anthropic's document, its status.
 	an.setHandler(anthropicSSE(anEvent{"error", `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`}))

@@ -112,11 +112,10 @@ func TestUpstreamErrorMessageStaysUTF8(t *testing.T) {
 	}
 }
 
-// A native /v1/messages call (Anthropic body, Anthropic answer expected)
-// must not fall back to a group that does not speak Anthropic: the
-// Anthropic body went to an OpenAI endpoint and its chat.completion
-// answer came back to the Claude client as if it were a message.
-func TestMessagesFallbackSkipsNonAnthropicGroups(t *testing.T) {
+// A /v1/messages call falling back to a group that does not speak
+// Anthropic is translated there: the OpenAI group gets a chat request,
+// the Claude client an Anthropic message.
+func TestMessagesFallbackTranslatesForNonAnthropicGroups(t *testing.T) {
 	an := newFakeOpenAI(t)
 	an.setHandler(anthropicFail(500, "api_error", "Internal server error"))
 	oa := newFakeOpenAI(t)
@@ -124,11 +123,12 @@ func TestMessagesFallbackSkipsNonAnthropicGroups(t *testing.T) {
 	cfg.Router.Raw = map[string]any{"fallbacks": []any{map[string]any{"claude": []any{"gpt"}}}, "num_retries": int64(0)}
 	gw := startGateway(t, cfg)
 	r := rawRequest(t, gw, "POST", "/v1/messages", `{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`, claudeHeaders()...)
-	if n := len(oa.requests()); n != 0 {
-		t.Fatalf("the Anthropic body was sent to the OpenAI group (%d requests); client got %d %s", n, r.StatusCode, r.Body)
+	reqs := oa.requests()
+	if len(reqs) != 1 || !strings.Contains(string(reqs[0].Body), `"messages":[{"role":"user","content":"hi"}]`) || !strings.Contains(string(reqs[0].Body), `"max_completion_tokens":10`) {
+		t.Fatalf("the OpenAI group got %d requests: %v", len(reqs), reqs)
 	}
-	if r.StatusCode == 200 || !strings.Contains(r.Body, `"type":"error"`) {
-		t.Fatalf("want the Anthropic group's error, got %d %s", r.StatusCode, r.Body)
+	if r.StatusCode != 200 || !strings.Contains(r.Body, `"type":"message"`) || !strings.Contains(r.Body, `"model":"gpt"`) {
+		t.Fatalf("want an Anthropic message, got %d %s", r.StatusCode, r.Body)
 	}
 }
 

@@ -51,6 +51,11 @@ func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapsh
 		sn.keyName = "master"
 	}
 	sn.auth, sn.edge = s.newEdge(cfg, reg, s.snap.Load())
+	if rs, ok := sn.edge.limits.(*redisStore); ok {
+		// Translated responses live where the limits do, so any
+		// replica can continue them.
+		reg.UseRedisForResponses(rs.rdb)
+	}
 	if !s.metrics.off {
 		reg.SetObserver(sn.metrics)
 	}

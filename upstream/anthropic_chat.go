@@ -37,17 +37,6 @@ type AnthropicInbound struct {
 	Version, Beta []byte
 }
 
-// SpeaksAnthropic reports whether every deployment of g talks to
-// Anthropic's Messages API (so native /v1/messages calls can be served).
-func (g *Group) SpeaksAnthropic() bool {
-	for _, d := range g.Deployments {
-		if d.provider == nil || !d.provider.anthropicMessages {
-			return false
-		}
-	}
-	return len(g.Deployments) > 0
-}
-
 // upstreamModelID is the model id sent upstream for a request.
 func (d *Deployment) upstreamModelID(g *Group, model []byte) string {
 	if d.wildcard {

@@ -91,6 +91,9 @@ type Response struct {
 	// reqBody is the upstream request body being sent, raw an upstream
 	// answer read before translation (both kept for reuse).
 	reqBody, raw []byte
+	// cx is the translation state of a call from a client of another
+	// API (client_stream.go, messages_chat.go, responses_chat.go).
+	cx clientXlat
 }
 
 var responsePool = sync.Pool{New: func() any { return new(Response) }}
@@ -112,6 +115,7 @@ func ReleaseResponse(r *Response) {
 	r.Stream = nil
 	r.Usage = Usage{}
 	r.relay.reset()
+	r.cx.reset()
 	if cap(r.raw) > 64<<10 {
 		r.raw = nil
 	}
@@ -169,6 +173,19 @@ func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Res
 	}
 	if d.provider == nil {
 		return &Error{Status: d.unavailableStatus, Type: errorType(d.unavailableStatus), Code: d.unavailableCode, Message: d.unavailable}
+	}
+	switch {
+	case req.Anthropic != nil && !d.provider.anthropicMessages:
+		return reg.messagesViaChat(d, g, req, out)
+	case req.Route == RouteResponses && !d.nativeResponses:
+		return reg.responsesViaChat(d, g, req, out)
+	case req.Route.spec().byID && req.Route.spec().family == RouteResponses:
+		if ok, e := reg.storedResponse(req, out); ok || e != nil {
+			return e
+		}
+		if !d.nativeResponses {
+			return responseNotFound(req)
+		}
 	}
 	return d.provider.attempt(reg, d, g, req, out)
 }

@@ -20,7 +20,8 @@ type provider struct {
 	// its own route even where routes lacks it.
 	openAICompatible bool
 	// anthropicMessages: the provider speaks Anthropic's Messages API,
-	// so native /v1/messages calls are passed through (Group.SpeaksAnthropic).
+	// so native /v1/messages calls are passed through; other providers
+	// get them translated to chat (messages_chat.go).
 	anthropicMessages bool
 	// anthropicOptions: litellm_params thinking and max_tokens apply
 	// (the OpenAI to Anthropic translation reads them).

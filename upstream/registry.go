@@ -9,6 +9,7 @@ import (
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/jsonx"
+	"github.com/llmedge/llmedge/upstream/respstore"
 )
 
 // Defaults for calls whose config sets no timeout.
@@ -61,6 +62,9 @@ type Deployment struct {
 	uris   [numRoutes]string
 	routes routeSet
 	mode   string
+	// nativeResponses: the Responses API is passed through; else it is
+	// translated to chat (routes.go, translateResponses).
+	nativeResponses bool
 	// quotedModel is the upstream model id as a JSON string literal.
 	quotedModel []byte
 	// wildcard is true when the upstream model id comes from the request
@@ -122,6 +126,11 @@ type Registry struct {
 	cookies  *cookieJar
 	obs      Observer  // metrics hooks (observe.go); nil = none
 	freed    slotFreed // wakes calls waiting for a deployment slot
+	// store keeps translated responses (responses_chat.go); shared
+	// with the registry this one replaces.
+	store    respstore.Store
+	memStore *respstore.Memory
+	storeCfg storeSettings
 }
 
 // NewRegistry builds deployments from cfg. Errors are config errors
@@ -133,6 +142,7 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 	}
 	r := &Registry{groups: make(map[string]*Group), pools: newPools(opts.Pool)}
 	errs := r.initRouter(cfg, opts)
+	errs = append(errs, r.initStore(cfg, opts.Previous)...)
 	for _, cd := range cfg.Deployments {
 		d, err := r.build(cd, cfg, opts, lookup)
 		if err != nil {

@@ -88,7 +88,7 @@ func (reg *Registry) route(g *Group, req *ChatRequest, out *Response) *Error {
 		// A native Anthropic call can only go where Anthropic's format
 		// is spoken: elsewhere its body is not understood and the
 		// answer would not be in the client's format.
-		if fg == nil || containsGroup(tried, fg) || !fg.Serves(req.Route) || (req.Anthropic != nil && !fg.SpeaksAnthropic()) {
+		if fg == nil || containsGroup(tried, fg) || !fg.Serves(req.Route) {
 			continue
 		}
 		tried = append(tried, fg)

@@ -139,6 +139,7 @@ func (d *Deployment) initRoutes(cd *config.Deployment, p *provider) (warning str
 	d.routes = provider
 	allowed, known := modeRoutes[d.mode]
 	if !known {
+		d.translateResponses()
 		if d.mode != "" {
 			warning = fmt.Sprintf("deployment %s (model_name %q): model_info.mode %q is not one llmedge knows (chat, completion, embedding, responses, ...): it restricts no route", d.ID, d.ModelName, d.mode)
 		}
@@ -148,7 +149,18 @@ func (d *Deployment) initRoutes(cd *config.Deployment, p *provider) (warning str
 	if primary, ok := modeRoute[d.mode]; ok && widens {
 		d.routes |= routesOf(primary)
 	}
+	d.translateResponses()
 	return ""
+}
+
+// translateResponses decides how d serves the Responses API: natively
+// where its provider has one and model_info.mode does not say "chat",
+// else translated to chat (responses_chat.go) wherever it serves chat.
+func (d *Deployment) translateResponses() {
+	d.nativeResponses = d.routes.has(RouteResponses) && d.mode != "chat"
+	if d.routes.has(RouteChat) {
+		d.routes |= routesOf(RouteResponses)
+	}
 }
 
 // initRouteURIs sets the upstream URL of every route from api_base: the
