@@ -148,7 +148,7 @@ func (s *Stream) itemRef(dst []byte, i int) []byte {
 // ensure opens an item of kind k unless one is open (a call always
 // opens a new one).
 func (s *Stream) ensure(dst []byte, k itemKind, t *chat.ToolDelta) []byte {
-	if s.open >= 0 && s.items[s.open].kind == k && k != itemCall {
+	if s.open >= 0 && s.open < s.n && s.items[s.open].kind == k && k != itemCall {
 		return dst
 	}
 	dst = s.close(dst)
@@ -231,7 +231,7 @@ func (s *Stream) toolDelta(dst, e []byte) []byte {
 
 // close ends the open item with its .done events.
 func (s *Stream) close(dst []byte) []byte {
-	if s.open < 0 {
+	if s.open < 0 || s.open >= s.n {
 		return dst
 	}
 	i := s.open
