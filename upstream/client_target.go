@@ -29,6 +29,20 @@ func (d *Deployment) chatTarget(clientModel []byte) chat.Target {
 	return t
 }
 
+// chatAttempt runs d's own chat attempt for cr, the chat request
+// translated from req (a client of another API); the upstream's error
+// comes back without its OpenAI-shaped body (clientError).
+func (reg *Registry) chatAttempt(d *Deployment, g *Group, req *ChatRequest, out *Response, cr *chat.Request) *Error {
+	cx := &out.cx
+	body, err := marshalChat(cx.body, cr)
+	if err != nil {
+		return &Error{Status: 500, Type: "api_error", Message: "translating the request: " + err.Error()}
+	}
+	cx.body = body
+	chatSubRequest(&cx.sub, req, body)
+	return clientError(d.provider.attempt(reg, d, g, &cx.sub, out))
+}
+
 // chatSubRequest fills sub, the chat request made for req (a client of
 // another API) with body: the model placeholder delimited, usage asked
 // for in the body already.

@@ -89,14 +89,8 @@ func (reg *Registry) responsesViaChat(d *Deployment, g *Group, req *ChatRequest,
 		return translateError(err)
 	}
 	cx.input, _ = sonic.Marshal(input)
-	body, err := marshalChat(cx.body, cr)
-	if err != nil {
-		return &Error{Status: 500, Type: "api_error", Message: "translating the request: " + err.Error()}
-	}
-	cx.body = body
-	chatSubRequest(&cx.sub, req, body)
-	if e := d.provider.attempt(reg, d, g, &cx.sub, out); e != nil {
-		return clientError(e)
+	if e := reg.chatAttempt(d, g, req, out, cr); e != nil {
+		return e
 	}
 	if out.Stream != nil {
 		c := &cx.rconv

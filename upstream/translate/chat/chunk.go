@@ -222,3 +222,49 @@ func (u Usage) Uncached() int {
 	}
 	return n
 }
+
+// maxToolCalls bounds the tool_calls index a stream may use (it sizes
+// Calls).
+const maxToolCalls = 1 << 10
+
+// Calls maps a stream's tool_calls indexes to the slots (content
+// blocks, output items) a client translator opened for them.
+type Calls struct {
+	at []int
+	// Seen: the stream made at least one call.
+	Seen bool
+}
+
+// Reset forgets every call, keeping the buffer.
+func (c *Calls) Reset() { c.at, c.Seen = c.at[:0], false }
+
+// Read reads one tool_calls entry e into t. opens reports a new call
+// (it has an id, or a name at an unseen index): the caller opens its
+// slot and Binds it. ok is false for an index out of bounds.
+func (c *Calls) Read(e []byte, t *ToolDelta) (opens, ok bool) {
+	ReadToolDelta(e, t)
+	if t.Index < 0 || t.Index >= maxToolCalls {
+		return false, false
+	}
+	opens = t.ID != nil || (t.Name != nil && c.Slot(t.Index) < 0)
+	if opens {
+		c.Seen = true
+	}
+	return opens, true
+}
+
+// Bind records slot as call index's.
+func (c *Calls) Bind(index, slot int) {
+	for len(c.at) <= index {
+		c.at = append(c.at, -1)
+	}
+	c.at[index] = slot
+}
+
+// Slot is call index's slot, -1 when none was opened.
+func (c *Calls) Slot(index int) int {
+	if index < 0 || index >= len(c.at) {
+		return -1
+	}
+	return c.at[index]
+}

@@ -22,9 +22,8 @@ type Stream struct {
 	open   blockKind
 	index  int
 	blocks int
-	// toolBlock maps a chat tool_calls index to its content block.
-	toolBlock []int
-	sawTool   bool
+	// calls maps a chat tool_calls index to its content block.
+	calls     chat.Calls
 	finish    []byte
 	finishBuf [16]byte
 	usage     chat.Usage
@@ -43,14 +42,12 @@ const (
 	blockTool
 )
 
-// maxToolCalls bounds the tool_calls index a stream may use (it sizes
-// toolBlock).
-const maxToolCalls = 1 << 10
-
 // Reset readies s for a new stream answering for model (the client's
 // model name).
 func (s *Stream) Reset(model string) {
-	*s = Stream{model: model, toolBlock: s.toolBlock[:0]}
+	calls := s.calls
+	calls.Reset()
+	*s = Stream{model: model, calls: calls}
 }
 
 // Ended reports whether message_stop was written.
@@ -105,7 +102,7 @@ func (s *Stream) End(dst []byte) []byte {
 	dst = s.close(dst)
 	s.ended = true
 	stop := StopReason(s.finish)
-	if s.sawTool && stop == "end_turn" {
+	if s.calls.Seen && stop == "end_turn" {
 		stop = "tool_use"
 	}
 	dst = append(dst, "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\""...)
@@ -211,23 +208,18 @@ func (s *Stream) deltaAt(dst []byte, index int, head string, lit []byte) []byte 
 // call's block.
 func (s *Stream) toolDelta(dst, e []byte) []byte {
 	t := &s.td
-	chat.ReadToolDelta(e, t)
-	if t.Index < 0 || t.Index >= maxToolCalls {
+	opens, ok := s.calls.Read(e, t)
+	if !ok {
 		return dst
 	}
-	known := t.Index < len(s.toolBlock) && s.toolBlock[t.Index] >= 0
-	if t.ID != nil || (t.Name != nil && !known) {
-		s.sawTool = true
+	if opens {
 		dst = s.ensure(dst, blockTool, t)
-		for len(s.toolBlock) <= t.Index {
-			s.toolBlock = append(s.toolBlock, -1)
-		}
-		s.toolBlock[t.Index] = s.index
+		s.calls.Bind(t.Index, s.index)
 	}
-	if t.Args == nil || t.Index >= len(s.toolBlock) || s.toolBlock[t.Index] < 0 {
-		return dst
+	if b := s.calls.Slot(t.Index); b >= 0 && t.Args != nil {
+		dst = s.deltaAt(dst, b, `{"type":"input_json_delta","partial_json":`, t.Args)
 	}
-	return s.deltaAt(dst, s.toolBlock[t.Index], `{"type":"input_json_delta","partial_json":`, t.Args)
+	return dst
 }
 
 // AppendErrorEvent appends Anthropic's stream error event; msg is a

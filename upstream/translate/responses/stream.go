@@ -23,16 +23,18 @@ type Stream struct {
 	open    int // index of the open item, -1 none
 	started bool
 	ended   bool
-	// toolItem maps a chat tool_calls index to its item.
-	toolItem []int
-	ck       chat.Chunk
-	td       chat.ToolDelta
+	// calls maps a chat tool_calls index to its item.
+	calls chat.Calls
+	ck    chat.Chunk
+	td    chat.ToolDelta
 }
 
 // Reset readies s for a new stream answering for m.
 func (s *Stream) Reset(m Meta) {
 	s.Result.reset()
-	*s = Stream{m: m, Result: s.Result, open: -1, toolItem: s.toolItem[:0]}
+	calls := s.calls
+	calls.Reset()
+	*s = Stream{m: m, Result: s.Result, open: -1, calls: calls}
 }
 
 // Meta is the response's meta.
@@ -40,8 +42,6 @@ func (s *Stream) Meta() *Meta { return &s.m }
 
 // Ended reports whether response.completed was written.
 func (s *Stream) Ended() bool { return s.ended }
-
-const maxToolCalls = 1 << 10
 
 // Event appends the Responses events for one chat stream event's data;
 // done means the chat stream ended and response.completed was appended.
@@ -199,22 +199,18 @@ func (s *Stream) textDelta(dst []byte, name, mid string, lit []byte) []byte {
 
 func (s *Stream) toolDelta(dst, e []byte) []byte {
 	t := &s.td
-	chat.ReadToolDelta(e, t)
-	if t.Index < 0 || t.Index >= maxToolCalls {
+	opens, ok := s.calls.Read(e, t)
+	if !ok {
 		return dst
 	}
-	known := t.Index < len(s.toolItem) && s.toolItem[t.Index] >= 0
-	if t.ID != nil || (t.Name != nil && !known) {
+	if opens {
 		dst = s.ensure(dst, itemCall, t)
-		for len(s.toolItem) <= t.Index {
-			s.toolItem = append(s.toolItem, -1)
-		}
-		s.toolItem[t.Index] = s.open
+		s.calls.Bind(t.Index, s.open)
 	}
-	if t.Args == nil || t.Index >= len(s.toolItem) || s.toolItem[t.Index] < 0 {
+	i := s.calls.Slot(t.Index)
+	if i < 0 || t.Args == nil {
 		return dst
 	}
-	i := s.toolItem[t.Index]
 	it := &s.items[i]
 	it.text = append(it.text, t.Args[1:len(t.Args)-1]...)
 	if it.custom {
