@@ -9,6 +9,8 @@ import (
 
 	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/provider"
+	"github.com/llmedge/llmedge/upstream/transport"
 )
 
 // clientConv turns a chat stream's events into the client's API
@@ -34,7 +36,7 @@ type clientConv interface {
 // (passed through, or itself translated from Anthropic or Converse) is
 // read back and converted. The relay driver sees one translator.
 type clientStream struct {
-	inner translator
+	inner provider.Translator
 	conv  clientConv
 	sc    *sse.Scanner
 	rd    bytes.Reader
@@ -45,15 +47,15 @@ type clientStream struct {
 
 var clientStreams = sync.Pool{New: func() any { return new(clientStream) }}
 
-func newClientStream(inner translator, conv clientConv) *clientStream {
+func newClientStream(inner provider.Translator, conv clientConv) *clientStream {
 	s := clientStreams.Get().(*clientStream)
 	s.inner, s.conv, s.ended = inner, conv, false
 	return s
 }
 
-func (s *clientStream) release() {
+func (s *clientStream) Release() {
 	if s.inner != nil {
-		s.inner.release()
+		s.inner.Release()
 	}
 	s.inner, s.conv = nil, nil
 	if cap(s.buf) > 64<<10 {
@@ -70,14 +72,14 @@ func (s *clientStream) release() {
 func (s *clientStream) scan(b []byte) {
 	s.rd.Reset(b)
 	if s.sc == nil {
-		s.sc = sse.NewScanner(&s.rd, maxStreamEvent)
+		s.sc = sse.NewScanner(&s.rd, transport.MaxStreamEvent)
 	} else {
 		s.sc.Reset(&s.rd)
 	}
 }
 
-func (s *clientStream) next() ([]byte, bool, error) {
-	b, end, err := s.inner.next()
+func (s *clientStream) Next() ([]byte, bool, error) {
+	b, end, err := s.inner.Next()
 	if err != nil {
 		return nil, false, err
 	}
@@ -114,14 +116,14 @@ func (s *clientStream) next() ([]byte, bool, error) {
 	return out, s.ended, nil
 }
 
-func (s *clientStream) buffered() bool { return s.inner.buffered() }
-func (s *clientStream) drain()         { s.inner.drain() }
+func (s *clientStream) Buffered() bool { return s.inner.Buffered() }
+func (s *clientStream) Drain()         { s.inner.Drain() }
 
 // failure asks the inner translator for its (chat) error event and
 // hands its message to the client's format.
-func (s *clientStream) failure(dst []byte, err error) ([]byte, error) {
+func (s *clientStream) Failure(dst []byte, err error) ([]byte, error) {
 	var ret error
-	s.tmp, ret = s.inner.failure(s.tmp[:0], err)
+	s.tmp, ret = s.inner.Failure(s.tmp[:0], err)
 	msg := []byte(nil)
 	s.scan(s.tmp)
 	for {

@@ -12,7 +12,7 @@ import (
 // and wants max_completion_tokens.
 func (d *Deployment) chatTarget(clientModel []byte) chat.Target {
 	t := chat.Target{Model: string(clientModel)}
-	if d.provider != nil && d.provider.anthropicOptions {
+	if d.desc != nil && d.desc.AnthropicOptions {
 		t.Anthropic, t.Reasoning = true, true
 	}
 	if d.Provider == "bedrock" {
@@ -40,7 +40,7 @@ func (reg *Registry) chatAttempt(d *Deployment, g *Group, req *ChatRequest, out 
 	}
 	cx.body = body
 	chatSubRequest(&cx.sub, req, body)
-	return clientError(d.provider.attempt(reg, d, g, &cx.sub, out))
+	return clientError(d.desc.Attempt(&d.Endpoint, &cx.sub, d.attemptModel(g, req), &out.Answer))
 }
 
 // chatSubRequest fills sub, the chat request made for req (a client of

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"fmt"
+	"github.com/llmedge/llmedge/upstream/provider"
 
 	"github.com/llmedge/llmedge/upstream/translate/messages"
 	"github.com/llmedge/llmedge/upstream/translate/responses"
@@ -62,7 +63,7 @@ func (reg *Registry) messagesViaChat(d *Deployment, g *Group, req *ChatRequest, 
 	if req.Anthropic.CountTokens {
 		// No counting endpoint outside Anthropic: the documented
 		// estimate, answered here (translate/messages/count.go).
-		out.x.release(&out.resp)
+		out.X.Release(&out.Resp)
 		out.Body = messages.AppendCount(out.Body[:0], m.EstimateTokens())
 		out.StatusCode = 200
 		out.ContentType = append(out.ContentType[:0], "application/json"...)
@@ -78,15 +79,15 @@ func (reg *Registry) messagesViaChat(d *Deployment, g *Group, req *ChatRequest, 
 	}
 	if out.Stream != nil {
 		cx.mconv.s.Reset(string(req.Model))
-		out.relay.t = newClientStream(out.relay.t, &cx.mconv)
+		out.WrapTranslator(func(t provider.Translator) provider.Translator { return newClientStream(t, &cx.mconv) })
 		return nil
 	}
-	raw, jerr := messages.AppendAnswer(out.raw[:0], out.Body, string(req.Model))
+	raw, jerr := messages.AppendAnswer(out.Raw[:0], out.Body, string(req.Model))
 	if jerr != nil {
 		return &Error{Status: 502, Type: "api_error", Code: "upstream_bad_response", Retryable: true,
 			Message: fmt.Sprintf("upstream deployment %s sent an answer that is not a chat completion", d.ID)}
 	}
-	out.raw, out.Body = out.Body, raw
+	out.Raw, out.Body = out.Body, raw
 	out.ContentType = append(out.ContentType[:0], "application/json"...)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/llmedge/llmedge/upstream/provider"
 	"time"
 
 	"github.com/bytedance/sonic"
@@ -99,7 +100,7 @@ func (reg *Registry) responsesViaChat(d *Deployment, g *Group, req *ChatRequest,
 		if cx.meta.Store {
 			c.store = func() { reg.storeResponse(cx, &c.s.Result) }
 		}
-		out.relay.t = newClientStream(out.relay.t, c)
+		out.WrapTranslator(func(t provider.Translator) provider.Translator { return newClientStream(t, c) })
 		return nil
 	}
 	var res responses.Result
@@ -107,7 +108,7 @@ func (reg *Registry) responsesViaChat(d *Deployment, g *Group, req *ChatRequest,
 		return &Error{Status: 502, Type: "api_error", Code: "upstream_bad_response", Retryable: true,
 			Message: fmt.Sprintf("upstream deployment %s sent an answer that is not a chat completion", d.ID)}
 	}
-	out.raw, out.Body = out.Body, responses.AppendResponse(out.raw[:0], &cx.meta, &res, "completed")
+	out.Raw, out.Body = out.Body, responses.AppendResponse(out.Raw[:0], &cx.meta, &res, "completed")
 	out.ContentType = append(out.ContentType[:0], "application/json"...)
 	if cx.meta.Store {
 		reg.storeResponse(cx, &res)
@@ -131,9 +132,9 @@ func (reg *Registry) storeResponse(cx *clientXlat, res *responses.Result) {
 // storedResponse serves GET and DELETE of a response llmedge made by
 // translation; handled is false when the store does not have id (the
 // call then goes to a deployment with a Responses API, if any).
-func (reg *Registry) storedResponse(req *ChatRequest, out *Response) (handled bool, e *Error) {
+func (reg *Registry) storedResponse(req *ChatRequest, out *Response) (handled bool) {
 	if req.Route != RouteResponseGet && req.Route != RouteResponseDelete {
-		return false, nil
+		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
@@ -142,13 +143,13 @@ func (reg *Registry) storedResponse(req *ChatRequest, out *Response) (handled bo
 	if req.Route == RouteResponseGet {
 		entry, ok, err := st.Get(ctx, id)
 		if err != nil || !ok {
-			return false, nil
+			return false
 		}
 		out.Body = append(out.Body[:0], entry.Response...)
 	} else {
 		ok, err := st.Delete(ctx, id)
 		if err != nil || !ok {
-			return false, nil
+			return false
 		}
 		out.Body = append(out.Body[:0], `{"id":`...)
 		out.Body = jsonx.AppendString(out.Body, id)
@@ -156,7 +157,7 @@ func (reg *Registry) storedResponse(req *ChatRequest, out *Response) (handled bo
 	}
 	out.StatusCode = 200
 	out.ContentType = append(out.ContentType[:0], "application/json"...)
-	return true, nil
+	return true
 }
 
 // responseNotFound is the 404 for a by-id call on a deployment without

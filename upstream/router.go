@@ -43,7 +43,7 @@
 //	connection_pool            see poolconfig.go.
 //
 // and general_settings.cookie_store_path: file that keeps the upstream
-// cookie store (cookies.go) across restarts; default none (memory only).
+// cookie store (transport/cookies.go) across restarts; default none (memory only).
 
 package upstream
 
@@ -85,9 +85,8 @@ func (reg *Registry) route(g *Group, req *ChatRequest, out *Response) *Error {
 			break
 		}
 		fg := reg.Group(name)
-		// A native Anthropic call can only go where Anthropic's format
-		// is spoken: elsewhere its body is not understood and the
-		// answer would not be in the client's format.
+		// A /v1/messages call goes to any group: where Anthropic's
+		// format is not spoken it is translated (messages_chat.go).
 		if fg == nil || containsGroup(tried, fg) || !fg.Serves(req.Route) {
 			continue
 		}
@@ -132,11 +131,11 @@ func (r *Registry) initRouter(cfg *config.Config, opts Options) config.Errors {
 	p, errs := newPolicy(cfg)
 	r.policy = p
 	r.warnings = append(r.warnings, p.warnings...)
-	r.pools = opts.poolsFor(opts.Pool.withConfig(cfg.Router.ConnectionPool))
+	r.net.Pools = opts.poolsFor(poolWithConfig(opts.Pool, cfg.Router.ConnectionPool))
 	jar, err := opts.cookieJarFor(p.cookieStore)
 	if err != nil {
 		r.warnings = append(r.warnings, "general_settings.cookie_store_path: "+err.Error())
 	}
-	r.cookies = jar
+	r.net.Cookies = jar
 	return errs
 }
