@@ -106,6 +106,12 @@ type RouterSettings struct {
 	// DefaultMaxParallelRequests caps the calls in flight on a
 	// deployment without its own max_parallel_requests (default none).
 	DefaultMaxParallelRequests int `yaml:"default_max_parallel_requests" max:"1000000"`
+	// ResponsesStore* bound the responses llmedge keeps for
+	// previous_response_id when it translates the Responses API (TTL
+	// default 1 h, 10000 entries, 256 MB in memory); llmedge's.
+	ResponsesStoreTTL        time.Duration `yaml:"responses_store_ttl_seconds" max:"8760h"`
+	ResponsesStoreMaxEntries int           `yaml:"responses_store_max_entries" max:"100000000"`
+	ResponsesStoreMaxMB      int           `yaml:"responses_store_max_mb" max:"1048576"`
 	// ConnectionPool applies to every upstream host (nil = defaults).
 	ConnectionPool *ConnectionPool `yaml:"connection_pool"`
 	// Redis shares limits and counters across processes: RedisURL, or

@@ -47,6 +47,11 @@ func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapsh
 		keepalive:   cfg.General.StreamKeepalive,
 	}
 	sn.auth, sn.edge = s.newEdge(cfg, reg, s.snap.Load())
+	if rdb := sn.edge.gate.Redis(); rdb != nil {
+		// Translated responses live where the limits do, so any
+		// replica can continue them.
+		reg.UseRedisForResponses(rdb)
+	}
 	return sn
 }
 
