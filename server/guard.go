@@ -74,7 +74,7 @@ func (s *Server) newEdge(cfg *config.Config, reg *upstream.Registry, prev *snaps
 		e.lim.names = auth.names
 	}
 	e.limits = e.lim
-	if st.redis.enabled() {
+	if st.redis.Enabled() {
 		if rs, ok := old.redisStore(); ok && old.st.redis == st.redis && old.lim == e.lim {
 			e.limits = rs
 		} else if rs, err := newRedisStore(st.redis, e.lim, s.opts.Logger); err != nil {

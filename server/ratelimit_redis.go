@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/llmedge/llmedge/server/replicas"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -44,7 +45,7 @@ import (
 const (
 	// redisTimeout bounds one admission round trip: past it the request
 	// is admitted locally and Redis is marked unreachable.
-	redisTimeout = 250 * time.Millisecond
+	redisTimeout = replicas.Timeout
 	// redisLease is how long a parallel-request slot is held at most if
 	// its release never arrives (the process died). Longer than the
 	// default upstream timeout.
@@ -119,7 +120,7 @@ return 1
 `)
 
 type redisStore struct {
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	local *limiter
 	log   *slog.Logger
 	where string // host:port, for logs (never the password)
@@ -157,40 +158,19 @@ type redisRelease struct {
 	args []any
 }
 
-// quietRedis drops go-redis's own log lines: the store logs outages
-// itself, once, through the server's logger.
-type quietRedis struct{}
-
-func (quietRedis) Printf(context.Context, string, ...any) {}
-
-var setRedisLogger sync.Once
-
-func newRedisStore(c redisConf, local *limiter, log *slog.Logger) (*redisStore, error) {
-	setRedisLogger.Do(func() { redis.SetLogger(quietRedis{}) })
-	var opt *redis.Options
-	if c.url != "" {
-		var err error
-		if opt, err = redis.ParseURL(c.url); err != nil {
-			// The parse error may quote the URL and its password.
-			return nil, errors.New("router_settings.redis_url: not a valid redis:// or rediss:// URL")
-		}
-	} else {
-		opt = &redis.Options{Addr: c.addr, Password: c.password, Username: c.username, DB: c.db}
+func newRedisStore(c replicas.Conf, local *limiter, log *slog.Logger) (*redisStore, error) {
+	// No retries: a failed round trip falls back to local limits.
+	rdb, err := replicas.Open(c)
+	if err != nil {
+		return nil, err
 	}
-	opt.DialTimeout = redisTimeout
-	opt.ReadTimeout = redisTimeout
-	opt.WriteTimeout = redisTimeout
-	opt.MaxRetries = -1 // no retries: fall back to local limits instead
-	opt.DialerRetries = 1
-	opt.DialerRetryTimeout = 10 * time.Millisecond
-	opt.ContextTimeoutEnabled = true
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	s := &redisStore{
-		rdb:      redis.NewClient(opt),
+		rdb:      rdb,
 		local:    local,
 		log:      log,
-		where:    opt.Addr,
+		where:    c.Where(),
 		proc:     hex.EncodeToString(rnd[:]),
 		releases: make(chan redisRelease, 4096),
 		stop:     make(chan struct{}),

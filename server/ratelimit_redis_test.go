@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/llmedge/llmedge/server/replicas"
 	"io"
 	"net"
 	"net/http"
@@ -266,7 +267,7 @@ func TestRedisUnreachableAtStart(t *testing.T) {
 func BenchmarkRedisAdmitRelease(b *testing.B) {
 	host, port := testRedis(b)
 	lim := newLimiter(0, limits{})
-	st, err := newRedisStore(redisConf{addr: net.JoinHostPort(host, port)}, lim, discardSlog())
+	st, err := newRedisStore(replicas.Conf{Addrs: net.JoinHostPort(host, port)}, lim, discardSlog())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -327,7 +328,7 @@ func TestRedisReleaseRetriedAfterOutage(t *testing.T) {
 // BenchmarkRedisPing is the bare round trip, for scale.
 func BenchmarkRedisPing(b *testing.B) {
 	host, port := testRedis(b)
-	st, err := newRedisStore(redisConf{addr: net.JoinHostPort(host, port)}, newLimiter(0, limits{}), discardSlog())
+	st, err := newRedisStore(replicas.Conf{Addrs: net.JoinHostPort(host, port)}, newLimiter(0, limits{}), discardSlog())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -97,6 +97,9 @@ type Server struct {
 	// bodies bounds the large request bodies held (bodyadmit.go).
 	bodies *bodyBudget
 
+	// replicaNode shares state with the other replicas (replicas.go).
+	replicaNode atomic.Pointer[replicaNode]
+
 	// setupErr is a problem in the settings guard.go enforces: Serve
 	// refuses to start with it.
 	setupErr error
@@ -112,6 +115,7 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	hex.Encode(s.idPrefix[:], rnd[:])
 	s.metrics = newServerMetrics(s, opts.DisableMetrics)
 	s.snap.Store(s.newSnapshot(cfg, reg))
+	s.joinReplicas(s.current())
 
 	r := router.New()
 	r.SaveMatchedRoutePath = false

@@ -3,13 +3,12 @@ package server
 import (
 	"fmt"
 	"math"
-	"net"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/llmedge/llmedge/config"
-	"github.com/redis/go-redis/v9"
+	"github.com/llmedge/llmedge/server/replicas"
 )
 
 // edgeSettings are the general_settings / router_settings keys the
@@ -38,7 +37,9 @@ type edgeSettings struct {
 	bodiesInFlight int64
 	writeTimeout   time.Duration
 
-	redis redisConf
+	// redis is where shared state lives (router_settings; replicas owns
+	// the keys: redis_url / redis_host, TLS, Sentinel, Cluster).
+	redis replicas.Conf
 
 	// warnings are logged at startup (never with a secret).
 	warnings []string
@@ -54,16 +55,6 @@ type keyConf struct {
 	// (memory.go); else the key's user ids are namespaced by its name.
 	userID string
 }
-
-type redisConf struct {
-	url      string // redis_url, or built from host/port
-	addr     string
-	password string
-	username string
-	db       int
-}
-
-func (r redisConf) enabled() bool { return r.addr != "" || r.url != "" }
 
 // settingsError collects problems with config paths.
 type settingsError struct{ errs config.Errors }
@@ -227,28 +218,9 @@ func parseEdgeSettings(cfg *config.Config) (edgeSettings, error) {
 	}
 	st.writeTimeout = secondsSetting(&errs, g, "http_write_timeout", gp)
 
-	r := cfg.Router.Raw
-	const rp = "router_settings"
-	if u, ok := r["redis_url"].(string); ok && u != "" {
-		st.redis.url = u
-		if _, err := redis.ParseURL(u); err != nil {
-			// The parse error may quote the URL and its password.
-			errs.add(rp+".redis_url", "not a valid redis:// or rediss:// URL")
-		}
-	} else if h, ok := r["redis_host"]; ok && h != nil && fmt.Sprint(h) != "" {
-		port := "6379"
-		if pv, ok := r["redis_port"]; ok && pv != nil {
-			n := intSetting(&errs, r, "redis_port", rp)
-			if n > 65535 {
-				errs.add(rp+".redis_port", "must be a TCP port")
-			}
-			port = strconv.FormatInt(n, 10)
-		}
-		st.redis.addr = net.JoinHostPort(fmt.Sprint(h), port)
-		st.redis.password, _ = r["redis_password"].(string)
-		st.redis.username, _ = r["redis_username"].(string)
-		st.redis.db = int(intSetting(&errs, r, "redis_db", rp))
-	}
+	rc, rerrs := replicas.ParseConf(cfg.Router.Raw, "router_settings")
+	st.redis = rc
+	errs.errs = append(errs.errs, rerrs...)
 	return st, errs.err()
 }
 

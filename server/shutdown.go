@@ -106,6 +106,7 @@ func (o *openStreams) cut() {
 // Non-stream requests still running are left to the process's exit.
 func (s *Server) Shutdown(ctx context.Context) error {
 	defer s.current().edge.limits.close()
+	defer s.leaveReplicas()
 	err := s.srv.ShutdownWithContext(ctx)
 	if err == nil {
 		err = s.streams.wait(ctx)

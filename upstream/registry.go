@@ -122,6 +122,7 @@ type Registry struct {
 	cookies  *cookieJar
 	obs      Observer  // metrics hooks (observe.go); nil = none
 	freed    slotFreed // wakes calls waiting for a deployment slot
+	sync     syncState // SyncHealth (shared.go)
 }
 
 // NewRegistry builds deployments from cfg. Errors are config errors
