@@ -78,6 +78,14 @@ var actedOnKeys = map[string]map[string]bool{
 		"redis_password",
 		"redis_url",
 		"stream_timeout",
+		// LiteLLM's Redis cache_params names, read here for the shared
+		// Redis (server/replicas).
+		"ssl",
+		"ssl_ca_certs",
+		"sentinel_nodes",
+		"service_name",
+		"sentinel_password",
+		"redis_startup_nodes",
 		// llmedge extensions.
 		"retry_backoff_seconds",
 		"retry_backoff_max_seconds",
