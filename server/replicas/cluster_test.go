@@ -149,3 +149,31 @@ func TestClusterExchange(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkExchange is one health exchange of 20 deployments with the
+// Redis at LLMEDGE_TEST_REDIS (what each replica sends every SyncEvery).
+func BenchmarkExchange(b *testing.B) {
+	addr := os.Getenv("LLMEDGE_TEST_REDIS")
+	if addr == "" {
+		b.Skip("LLMEDGE_TEST_REDIS not set")
+	}
+	rdb, err := Open(Conf{Addrs: addr})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rdb.Close()
+	h := &health{rdb: rdb, ns: "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
+	ids := make([]string, 20)
+	deltas := make([]upstream.HealthCounts, 20)
+	for i := range ids {
+		ids[i] = "deployment-" + strconv.Itoa(i)
+		deltas[i].Calls, deltas[i].Tokens = 1, 100
+	}
+	ctx := context.Background()
+	m := time.Now().Unix() / 60
+	for b.Loop() {
+		if _, err := h.Exchange(ctx, m, ids, deltas); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
