@@ -3,7 +3,6 @@ package deploy
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -19,36 +18,19 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/testbin"
 )
 
 // What the deployment files are checked against: the binary built from
 // this tree, its Dockerfile and its config loader.
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
 // llmedgeBinary builds the llmedge binary once per test run.
-func llmedgeBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "llmedge-deploy-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "llmedge")
-		out, err := exec.Command("go", "build", "-o", binPath, "..").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
+func llmedgeBinary(t *testing.T) string { return testbin.Build(t, "..", false) }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testbin.Cleanup()
+	os.Exit(code)
 }
 
 // dockerfilePort is the port the Dockerfile EXPOSEs.

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -291,7 +290,7 @@ func (s *redisStore) runRelease(r redisRelease) {
 // connection's (a Redis error reply is logged but keeps Redis in use).
 func (s *redisStore) down(err error) {
 	var re redis.Error
-	if errors.As(err, &re) && !isConnErr(err) {
+	if errors.As(err, &re) && !replicas.IsConnErr(err) {
 		s.log.Error("rate-limit script failed on Redis; this request was limited locally", "redis", s.where, "err", err.Error())
 		return
 	}
@@ -308,11 +307,6 @@ func (s *redisStore) down(err error) {
 		s.wg.Add(1)
 		go s.probe()
 	}
-}
-
-func isConnErr(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // probe pings Redis until it answers, then switches back to it.

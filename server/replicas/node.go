@@ -138,7 +138,7 @@ func (n *Node) result(err error) {
 		return
 	}
 	var re redis.Error
-	if errors.As(err, &re) && !isConnErr(err) {
+	if errors.As(err, &re) && !IsConnErr(err) {
 		n.log.Error("sharing deployment health on Redis failed", "redis", n.where, "err", err.Error())
 	}
 	if n.up.Load() {
@@ -148,7 +148,9 @@ func (n *Node) result(err error) {
 	}
 }
 
-func isConnErr(err error) bool {
+// IsConnErr reports whether err is the connection's (unreachable,
+// timed out), not an error reply of Redis.
+func IsConnErr(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
 }
