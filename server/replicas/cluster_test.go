@@ -90,14 +90,11 @@ func startCluster(t *testing.T) []string {
 // one hash slot) and two replicas see each other's counts and cooldowns.
 func TestClusterExchange(t *testing.T) {
 	addrs := startCluster(t)
-	var nodes []any
-	for _, a := range addrs[:1] { // one startup node is enough to find the rest
-		h, p, _ := net.SplitHostPort(a)
-		nodes = append(nodes, map[string]any{"host": h, "port": p})
-	}
-	conf, errs := ParseConf(map[string]any{"redis_startup_nodes": nodes}, "router_settings")
-	if len(errs) > 0 || !conf.Cluster {
-		t.Fatalf("conf %+v: %v", conf, errs)
+	// One startup node is enough to find the rest.
+	h0, p0, _ := net.SplitHostPort(addrs[0])
+	conf, err := confFrom(t, "  redis_startup_nodes: [{host: "+h0+", port: "+p0+"}]\n")
+	if err != nil || !conf.Cluster {
+		t.Fatalf("conf %+v: %v", conf, err)
 	}
 	rdb, err := Open(conf)
 	if err != nil {

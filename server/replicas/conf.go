@@ -1,12 +1,11 @@
 package replicas
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
-	"math"
 	"net"
 	"os"
 	"strconv"
@@ -64,96 +63,37 @@ func (c Conf) Secrets() []string {
 }
 
 // ParseConf reads the Redis keys of router_settings (rp is its YAML
-// path, for errors).
-func ParseConf(r map[string]any, rp string) (Conf, config.Errors) {
-	var c Conf
+// path, for errors; the config loader has checked the types).
+func ParseConf(r *config.RouterSettings, rp string) (Conf, config.Errors) {
 	var errs config.Errors
 	bad := func(key, msg string) { errs = append(errs, &config.Error{Path: rp + "." + key, Msg: msg}) }
-	str := func(key string) string {
-		switch v := r[key].(type) {
-		case nil:
-			return ""
-		case string:
-			return v
-		case int, int64, uint64, float64:
-			return fmt.Sprint(v)
-		default:
-			bad(key, "must be a string")
-			return ""
-		}
-	}
-	port := func(key string, v any) string {
-		s := strings.TrimSpace(fmt.Sprint(v))
-		if f, ok := v.(float64); ok && f == math.Trunc(f) {
-			s = strconv.FormatInt(int64(f), 10)
-		}
-		if n, err := strconv.Atoi(s); err != nil || n < 1 || n > 65535 {
-			bad(key, "must be a TCP port")
-			return "6379"
-		}
-		return s
-	}
-	c.Username, c.Password = str("redis_username"), str("redis_password")
-	if db := str("redis_db"); db != "" {
-		n, err := strconv.Atoi(db)
-		if err != nil || n < 0 {
-			bad("redis_db", "must be a database number (0, 1, ...)")
-		}
-		c.DB = n
-	}
-	switch v := r["ssl"].(type) {
-	case nil:
-	case bool:
-		c.TLS = v
-	case string:
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			bad("ssl", "must be true or false")
-		}
-		c.TLS = b
-	default:
-		bad("ssl", "must be true or false")
-	}
-	c.CAFile = str("ssl_ca_certs")
-	c.MasterName, c.SentinelPassword = str("service_name"), str("sentinel_password")
-
+	c := Conf{Username: r.RedisUsername, Password: r.RedisPassword, DB: r.RedisDB, TLS: r.SSL, CAFile: r.SSLCACerts,
+		MasterName: r.ServiceName, SentinelPassword: r.SentinelPassword}
 	var addrs []string
-	if v, ok := r["redis_startup_nodes"]; ok && v != nil {
+	if r.RedisStartupNodes != nil {
 		c.Cluster = true
-		list, _ := v.([]any)
-		if len(list) == 0 {
-			bad("redis_startup_nodes", `must be a list of {host, port} (e.g. [{"host": "10.0.0.1", "port": 7001}])`)
+		if len(r.RedisStartupNodes) == 0 {
+			bad("redis_startup_nodes", `must list at least one {host, port} (e.g. [{"host": "10.0.0.1", "port": 7001}])`)
 		}
-		for i, e := range list {
-			m, ok := e.(map[string]any)
-			h, _ := m["host"].(string)
-			if !ok || h == "" {
-				bad("redis_startup_nodes["+strconv.Itoa(i)+"]", "must be {host, port}")
-				continue
-			}
-			p := "6379"
-			if pv, ok := m["port"]; ok && pv != nil {
-				p = port("redis_startup_nodes["+strconv.Itoa(i)+"].port", pv)
-			}
-			addrs = append(addrs, net.JoinHostPort(h, p))
+		for _, n := range r.RedisStartupNodes {
+			addrs = append(addrs, net.JoinHostPort(n.Host, strconv.Itoa(cmp.Or(n.Port, 6379))))
 		}
 	}
-	if v, ok := r["sentinel_nodes"]; ok && v != nil {
-		list, _ := v.([]any)
-		if len(list) == 0 {
-			bad("sentinel_nodes", `must be a list of [host, port] (e.g. [["sentinel-1", 26379]])`)
+	if r.SentinelNodes != nil {
+		if len(r.SentinelNodes) == 0 {
+			bad("sentinel_nodes", `must list at least one [host, port] (e.g. [["sentinel-1", 26379]])`)
 		}
-		for i, e := range list {
-			pair, ok := e.([]any)
-			var h string
-			if ok && len(pair) == 2 {
-				h, _ = pair[0].(string)
-			}
-			if h == "" {
-				bad("sentinel_nodes["+strconv.Itoa(i)+"]", "must be [host, port]")
+		for i, pair := range r.SentinelNodes {
+			p := "sentinel_nodes[" + strconv.Itoa(i) + "]"
+			if len(pair) != 2 {
+				bad(p, "must be [host, port]")
 				continue
 			}
-			addrs = append(addrs, net.JoinHostPort(h, port("sentinel_nodes["+strconv.Itoa(i)+"]", pair[1])))
+			if n, err := strconv.Atoi(pair[1]); err != nil || n < 1 || n > 65535 {
+				bad(p, "must be [host, port] with a TCP port")
+				continue
+			}
+			addrs = append(addrs, net.JoinHostPort(pair[0], pair[1]))
 		}
 		if c.MasterName == "" {
 			bad("service_name", "is required with sentinel_nodes: the name Sentinel monitors the master under")
@@ -165,7 +105,7 @@ func ParseConf(r map[string]any, rp string) (Conf, config.Errors) {
 		bad("service_name", "needs sentinel_nodes")
 	}
 
-	if u := str("redis_url"); u != "" {
+	if u := r.RedisURL; u != "" {
 		c.URL = u
 		o, err := redis.ParseURL(u)
 		if err != nil {
@@ -179,12 +119,8 @@ func ParseConf(r map[string]any, rp string) (Conf, config.Errors) {
 		}
 	} else if len(addrs) > 0 {
 		c.Addrs = strings.Join(addrs, ",")
-	} else if h := str("redis_host"); h != "" {
-		p := "6379"
-		if pv, ok := r["redis_port"]; ok && pv != nil {
-			p = port("redis_port", pv)
-		}
-		c.Addrs = net.JoinHostPort(h, p)
+	} else if r.RedisHost != "" {
+		c.Addrs = net.JoinHostPort(r.RedisHost, strconv.Itoa(cmp.Or(r.RedisPort, 6379)))
 	}
 	if c.CAFile != "" {
 		if _, err := caPool(c.CAFile); err != nil {
