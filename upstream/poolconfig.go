@@ -2,17 +2,17 @@ package upstream
 
 import (
 	"cmp"
-	"fmt"
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/upstream/transport"
 )
 
-// withConfig lays connection_pool settings (router_settings' for every
+// poolWithConfig lays connection_pool settings (router_settings' for every
 // upstream host, litellm_params' for one deployment) over s; a zero
 // field keeps s's value. Config checked the values; defaults are
 // PoolSettings' (see there for why).
-func (s PoolSettings) withConfig(c *config.ConnectionPool) PoolSettings {
+func poolWithConfig(s PoolSettings, c *config.ConnectionPool) PoolSettings {
 	if c == nil {
 		return s
 	}
@@ -25,13 +25,8 @@ func (s PoolSettings) withConfig(c *config.ConnectionPool) PoolSettings {
 	return s
 }
 
-// key identifies settings for pool sharing (Dial is per Registry).
-func (s PoolSettings) key() string {
-	return fmt.Sprintf("%d|%s|%s|%s|%s|%d", s.MaxConns, s.MaxConnWait, s.IdleTimeout, s.DialTimeout, s.WriteTimeout, s.ReadBufferSize)
-}
-
 // deploymentPool returns the pool for d's host with d's settings.
-func (r *Registry) deploymentPool(cd *config.Deployment, addr string, tls bool) (connPool, time.Duration) {
-	s := r.pools.settings.withConfig(cd.ConnectionPool).withDefaults()
-	return r.pools.getWith(addr, tls, s), s.ReadTimeout
+func (r *Registry) deploymentPool(cd *config.Deployment, addr string, tls bool) (transport.Pool, time.Duration) {
+	s := poolWithConfig(r.net.Pools.Settings(), cd.ConnectionPool).WithDefaults()
+	return r.net.Pools.GetWith(addr, tls, s), s.ReadTimeout
 }

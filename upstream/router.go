@@ -43,7 +43,7 @@
 //	connection_pool            see poolconfig.go.
 //
 // and general_settings.cookie_store_path: file that keeps the upstream
-// cookie store (cookies.go) across restarts; default none (memory only).
+// cookie store (transport/cookies.go) across restarts; default none (memory only).
 
 package upstream
 
@@ -132,11 +132,11 @@ func (r *Registry) initRouter(cfg *config.Config, opts Options) config.Errors {
 	p, errs := newPolicy(cfg)
 	r.policy = p
 	r.warnings = append(r.warnings, p.warnings...)
-	r.pools = opts.poolsFor(opts.Pool.withConfig(cfg.Router.ConnectionPool))
+	r.net.Pools = opts.poolsFor(poolWithConfig(opts.Pool, cfg.Router.ConnectionPool))
 	jar, err := opts.cookieJarFor(p.cookieStore)
 	if err != nil {
 		r.warnings = append(r.warnings, "general_settings.cookie_store_path: "+err.Error())
 	}
-	r.cookies = jar
+	r.net.Cookies = jar
 	return errs
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/valyala/fasthttp"
 )
 
 func mockDep(i int, name string) *config.Deployment {
@@ -322,7 +323,10 @@ func TestCookieStorePathThroughRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	answer(reg.cookies, "https://api.example.com/v1/chat/completions", "cf_clearance=kept; Path=/; Max-Age=600")
+	cookieReq, cookieResp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	cookieReq.SetRequestURI("https://api.example.com/v1/chat/completions")
+	cookieResp.Header.Add("Set-Cookie", "cf_clearance=kept; Path=/; Max-Age=600")
+	reg.net.Cookies.Store(cookieReq, cookieResp)
 	if err := reg.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +334,9 @@ func TestCookieStorePathThroughRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := sent(reg2.cookies, "https://api.example.com/v1/chat/completions"); got != "cf_clearance=kept" {
+	cookieReq.Header.DelAllCookies()
+	reg2.net.Cookies.Apply(cookieReq)
+	if got := string(cookieReq.Header.Cookie("cf_clearance")); got != "kept" {
 		t.Fatalf("after restart %q", got)
 	}
 }
