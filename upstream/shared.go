@@ -125,7 +125,7 @@ func (r *Registry) SyncHealth(ctx context.Context, s SharedHealth) error {
 	seen := map[string]bool{}
 	for _, g := range r.order {
 		for _, d := range g.Deployments {
-			if d.unavailable != "" || seen[d.ID] {
+			if d.Unavailable != "" || seen[d.ID] {
 				continue // a duplicate id stays local rather than mix two deployments
 			}
 			seen[d.ID] = true
