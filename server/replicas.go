@@ -28,7 +28,7 @@ func (s *Server) joinReplicas(sn *snapshot) {
 	conf := sn.edge.st.redis
 	ns := ""
 	if conf.Enabled() {
-		ns = sn.auth.names.name('n', nil)
+		ns = sn.auth.names.Name('n', nil)
 	}
 	old := s.replicaNode.Load()
 	if old != nil && old.conf == conf && old.ns == ns {

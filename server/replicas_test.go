@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/testredis"
 	"github.com/llmedge/llmedge/upstream"
 )
 
@@ -86,7 +87,7 @@ func (r *replica) readiness(t *testing.T) readiness {
 // them, one POST /config/reload reloads all three, and through a Redis
 // outage each goes on alone and shares again when Redis is back.
 func TestThreeReplicasShareState(t *testing.T) {
-	rd := startOwnRedis(t)
+	rd := testredis.Start(t)
 	good := newFakeOpenAI(t)
 	broken := newFakeOpenAI(t) // a revoked key: 401 cools it down at once
 	broken.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -118,7 +119,7 @@ router_settings:
   redis_host: 127.0.0.1
   redis_port: %s
   cooldown_time: 60
-`, good.base(), broken.base(), late.base(), extra, testMasterKey, key, rd.port)
+`, good.base(), broken.base(), late.base(), extra, testMasterKey, key, rd.Port)
 	}
 	reps := []*replica{startReplica(t, cfgText("")), startReplica(t, cfgText("")), startReplica(t, cfgText(""))}
 	for _, r := range reps {
@@ -199,7 +200,7 @@ router_settings:
 	})
 
 	// Redis killed: every replica serves on its own state and says so.
-	rd.kill()
+	rd.Kill()
 	for i, r := range reps {
 		if x := rawPost(t, r.gateway, "/v1/chat/completions", hostileBody(""), testMasterKey); x.StatusCode != 200 {
 			t.Fatalf("replica %d without Redis: %d %s", i, x.StatusCode, x.Body)
@@ -207,7 +208,7 @@ router_settings:
 		waitFor(t, 3*time.Second, "readiness to show the shared state down", func() bool { return !r.readiness(t).SharedState.Healthy })
 	}
 	// Redis back: shared again; a new cooldown travels as before.
-	rd.start()
+	rd.Restart()
 	for _, r := range reps {
 		waitFor(t, 5*time.Second, "shared state healthy again", func() bool { return r.readiness(t).SharedState.Healthy })
 	}

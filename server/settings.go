@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/server/limits"
 	"github.com/llmedge/llmedge/server/replicas"
 )
 
@@ -23,7 +24,7 @@ type edgeSettings struct {
 	globalParallel int64
 	// userLimits apply to each memory user id (general_settings
 	// user_rpm_limit, user_tpm_limit, user_max_parallel_requests).
-	userLimits limits
+	userLimits limits.Quota
 
 	corsOrigins []string
 
@@ -36,9 +37,7 @@ type edgeSettings struct {
 	bodiesInFlight int64
 	writeTimeout   time.Duration
 
-	// redis is where shared state lives (router_settings; replicas owns
-	// the keys: redis_url / redis_host, TLS, Sentinel, Cluster).
-	redis replicas.Conf
+	redis limits.Redis
 
 	// warnings are logged at startup (never with a secret).
 	warnings []string
@@ -49,7 +48,7 @@ type keyConf struct {
 	key    string
 	name   string
 	models []string // nil = every model
-	lim    limits
+	lim    limits.Quota
 	// userID, when set, is the memory user id the key always acts as
 	// (memory.go); else the key's user ids are namespaced by its name.
 	userID string
@@ -86,7 +85,7 @@ func parseEdgeSettings(cfg *config.Config) (edgeSettings, error) {
 	for i, e := range g.APIKeys {
 		p := "general_settings.api_keys[" + strconv.Itoa(i) + "]"
 		kc := keyConf{key: e.Key, name: e.Name, userID: e.UserID, models: e.Models,
-			lim: limits{rpm: e.RPMLimit, tpm: e.TPMLimit, parallel: e.MaxParallelRequests}}
+			lim: limits.Quota{RPM: e.RPMLimit, TPM: e.TPMLimit, Parallel: e.MaxParallelRequests}}
 		if kc.key == "" {
 			// os.environ/VAR with VAR unset: nobody can use this key,
 			// which is safe; say so and go on.
@@ -125,7 +124,7 @@ func parseEdgeSettings(cfg *config.Config) (edgeSettings, error) {
 	if b := g.GlobalMaxParallelRequests; b > 0 && (st.globalParallel == 0 || b < st.globalParallel) {
 		st.globalParallel = b
 	}
-	st.userLimits = limits{rpm: g.UserRPMLimit, tpm: g.UserTPMLimit, parallel: g.UserMaxParallelRequests}
+	st.userLimits = limits.Quota{RPM: g.UserRPMLimit, TPM: g.UserTPMLimit, Parallel: g.UserMaxParallelRequests}
 	for _, o := range g.CORSAllowOrigins {
 		st.corsOrigins = append(st.corsOrigins, strings.TrimRight(o, "/"))
 	}
