@@ -123,8 +123,29 @@ type RouterSettings struct {
 	RedisPassword string `yaml:"redis_password"`
 	RedisUsername string `yaml:"redis_username"`
 	RedisDB       int    `yaml:"redis_db"`
+	// Redis as it is run at scale, named as LiteLLM's cache_params name
+	// it (server/replicas, docs/replicas.md): SSL (a rediss:// URL sets
+	// it too) with SSLCACerts (PEM roots; default the system's);
+	// SentinelNodes ([host, port] pairs) with ServiceName and
+	// SentinelPassword; RedisStartupNodes for Redis Cluster. Default none.
+	SSL               bool        `yaml:"ssl"`
+	SSLCACerts        string      `yaml:"ssl_ca_certs"`
+	SentinelNodes     []HostPort  `yaml:"sentinel_nodes"`
+	ServiceName       string      `yaml:"service_name"`
+	SentinelPassword  string      `yaml:"sentinel_password"`
+	RedisStartupNodes []RedisNode `yaml:"redis_startup_nodes"`
 	// RetrySettings win over litellm_settings' key by key.
 	RetrySettings `yaml:",inline"`
+}
+
+// HostPort is a [host, port] pair as LiteLLM writes Sentinel nodes; the
+// port may be a number.
+type HostPort []string
+
+// RedisNode is one Redis Cluster startup node.
+type RedisNode struct {
+	Host string `yaml:"host,required"`
+	Port int    `yaml:"port" max:"65535"`
 }
 
 // RetrySettings are the retry, cooldown and fallback keys LiteLLM reads

@@ -94,6 +94,7 @@ type Registry struct {
 	store    respstore.Store
 	memStore *respstore.Memory
 	storeCfg storeSettings
+	sync     syncState // SyncHealth (shared.go)
 }
 
 // NewRegistry builds deployments from cfg. Errors are config errors

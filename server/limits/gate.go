@@ -74,7 +74,7 @@ func (g *Gate) redisStore() (*redisStore, bool) {
 // Redis is the client of the Redis the limits are kept on (nil when
 // they are in memory): other state shared across replicas (translated
 // responses) lives there too.
-func (g *Gate) Redis() *redis.Client {
+func (g *Gate) Redis() redis.UniversalClient {
 	if rs, ok := g.redisStore(); ok {
 		return rs.rdb
 	}
