@@ -67,7 +67,6 @@ func (s *Server) newEdge(cfg *config.Config, reg *upstream.Registry, prev *snaps
 		prevGate = prev.edge.gate
 	}
 	lc := limits.Config{GlobalParallel: st.globalParallel, User: st.userLimits, Redis: st.redis}
-	lc.Redis.TLS = reg.EgressTLS() // rediss:// trusts what the upstreams do
 	gate, err := limits.NewGate(lc, auth.names, prevGate, s.opts.Logger)
 	if err != nil {
 		s.setupErr = err

@@ -2,12 +2,9 @@ package upstream
 
 import (
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/llmedge/llmedge/config"
@@ -80,7 +77,9 @@ func (b *egressBuilder) build(own *config.Egress, path string) (*transport.Egres
 	if e.NoProxy != nil {
 		x.NoProxy = transport.ParseNoProxy(*e.NoProxy)
 	}
-	if x.TLS, err = egressTLS(e, keyPath); err != nil {
+	if x.TLS, err = transport.TLSFromSettings(e, func(key string) string {
+		return keyPath(key, func(o *config.Egress) bool { return reflectKeySet(o, key) })
+	}); err != nil {
 		return nil, err
 	}
 	if e.SSLVerifyOff() {
@@ -118,45 +117,6 @@ func envProxy(v *string, fromConfig bool, path string) (*url.URL, *config.Error)
 	return u, nil
 }
 
-// egressTLS is the upstream TLS configuration of e's keys (nil when none
-// is set: Go's defaults, which read SSL_CERT_FILE and SSL_CERT_DIR).
-func egressTLS(e config.Egress, keyPath func(string, func(*config.Egress) bool) string) (*tls.Config, *config.Error) {
-	if e.SSLVerify == "" && e.SSLCertificate == "" && e.SSLMinVersion == "" {
-		return nil, nil
-	}
-	c := &tls.Config{MinVersion: tls.VersionTLS12}
-	if strings.HasSuffix(strings.TrimSpace(e.SSLMinVersion), "1.3") {
-		c.MinVersion = tls.VersionTLS13
-	}
-	c.InsecureSkipVerify = e.SSLVerifyOff()
-	if bundle := e.SSLVerifyBundle(); bundle != "" {
-		path := keyPath("ssl_verify", func(o *config.Egress) bool { return o.SSLVerify != "" })
-		pem, err := os.ReadFile(bundle)
-		if err != nil {
-			return nil, &config.Error{Path: path, Msg: "cannot read the CA bundle " + bundle}
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, &config.Error{Path: path, Msg: "no PEM certificate in " + bundle}
-		}
-		c.RootCAs = pool
-	}
-	if e.SSLCertificate != "" {
-		key := e.SSLCertificateKey
-		if key == "" {
-			key = e.SSLCertificate
-		}
-		cert, err := tls.LoadX509KeyPair(e.SSLCertificate, key)
-		if err != nil {
-			// The error text names PEM blocks, never key material.
-			return nil, &config.Error{Path: keyPath("ssl_certificate", func(o *config.Egress) bool { return o.SSLCertificate != "" }),
-				Msg: "cannot load the client certificate and key: " + err.Error()}
-		}
-		c.Certificates = []tls.Certificate{cert}
-	}
-	return c, nil
-}
-
 // egressID identifies egress settings without holding them (proxy URLs
 // may carry passwords).
 func egressID(e config.Egress) string {
@@ -171,11 +131,13 @@ func egressID(e config.Egress) string {
 	return hex.EncodeToString(h[:8])
 }
 
-// EgressTLS is litellm_settings' upstream TLS configuration (nil: Go's
-// defaults), for llmedge's other TLS clients (Redis over rediss://).
-func (r *Registry) EgressTLS() *tls.Config {
-	if r == nil || r.globalEgress == nil {
-		return nil
+// reflectKeySet reports whether o sets the TLS key named key.
+func reflectKeySet(o *config.Egress, key string) bool {
+	switch key {
+	case "ssl_verify":
+		return o.SSLVerify != ""
+	case "ssl_certificate":
+		return o.SSLCertificate != ""
 	}
-	return r.globalEgress.TLS
+	return false
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/upstream/provider"
+	"github.com/llmedge/llmedge/upstream/respstore"
 	"github.com/llmedge/llmedge/upstream/transport"
 )
 
@@ -52,6 +53,9 @@ type Deployment struct {
 	// routes and mode say which routes the deployment serves (routes.go).
 	routes provider.Routes
 	mode   string
+	// nativeResponses: the Responses API is passed through; else it is
+	// translated to chat (routes.go, translateResponses).
+	nativeResponses bool
 
 	inflight atomic.Int64
 	slots    parallelSlots // max_parallel_requests (parallel.go)
@@ -83,11 +87,15 @@ type Registry struct {
 	net      transport.Session
 	warnings []string
 	policy   policy
-	obs      Observer // metrics hooks (observe.go); nil = none
+	obs      Observer  // metrics hooks (observe.go); nil = none
+	freed    slotFreed // wakes calls waiting for a deployment slot
+	// store keeps translated responses (responses_chat.go); shared
+	// with the registry this one replaces.
+	store    respstore.Store
+	memStore *respstore.Memory
+	storeCfg storeSettings
+	sync     syncState // SyncHealth (shared.go)
 	egress   *egressBuilder
-	// globalEgress is litellm_settings' egress (nil: direct).
-	globalEgress *transport.Egress
-	freed        slotFreed // wakes calls waiting for a deployment slot
 }
 
 // NewRegistry builds deployments from cfg. Errors are config errors
@@ -101,11 +109,11 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 	r.egress = newEgressBuilder(cfg, lookup)
 	global, gerr := r.egress.build(nil, "litellm_settings")
 	opts.Pool.Egress = global // egress.go
-	r.globalEgress = global
 	errs := r.initRouter(cfg, opts)
 	if gerr != nil {
 		errs = append(errs, gerr)
 	}
+	errs = append(errs, r.initStore(cfg, opts.Previous)...)
 	for _, cd := range cfg.Deployments {
 		d, err := r.build(cd, cfg, opts, lookup)
 		if err != nil {

@@ -2,11 +2,15 @@ package transport
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
+
+	"github.com/llmedge/llmedge/config"
 )
 
 // Egress is how the connections of a pool leave the machine: through a
@@ -167,4 +171,43 @@ func (np NoProxy) Matches(addr string) bool {
 		}
 	}
 	return false
+}
+
+// TLSFromSettings is the client TLS configuration of e's TLS keys (nil when none
+// is set: Go's defaults, which read SSL_CERT_FILE and SSL_CERT_DIR).
+func TLSFromSettings(e config.Egress, keyPath func(key string) string) (*tls.Config, *config.Error) {
+	if e.SSLVerify == "" && e.SSLCertificate == "" && e.SSLMinVersion == "" {
+		return nil, nil
+	}
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if strings.HasSuffix(strings.TrimSpace(e.SSLMinVersion), "1.3") {
+		c.MinVersion = tls.VersionTLS13
+	}
+	c.InsecureSkipVerify = e.SSLVerifyOff()
+	if bundle := e.SSLVerifyBundle(); bundle != "" {
+		path := keyPath("ssl_verify")
+		pem, err := os.ReadFile(bundle)
+		if err != nil {
+			return nil, &config.Error{Path: path, Msg: "cannot read the CA bundle " + bundle}
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, &config.Error{Path: path, Msg: "no PEM certificate in " + bundle}
+		}
+		c.RootCAs = pool
+	}
+	if e.SSLCertificate != "" {
+		key := e.SSLCertificateKey
+		if key == "" {
+			key = e.SSLCertificate
+		}
+		cert, err := tls.LoadX509KeyPair(e.SSLCertificate, key)
+		if err != nil {
+			// The error text names PEM blocks, never key material.
+			return nil, &config.Error{Path: keyPath("ssl_certificate"),
+				Msg: "cannot load the client certificate and key: " + err.Error()}
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
 }
