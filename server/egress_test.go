@@ -241,3 +241,52 @@ func TestEgressClientCertificateThroughTunnel(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestEgressVertexTokenFetchThroughProxy(t *testing.T) {
+	proxy := egresstest.StartTinyproxy(t, "alice", "pr0xy-pass")
+	up := newFakeVertex(t)
+	d := dep(0, "gemini", "vertex_ai/gemini-2.5-flash", up.root(), "")
+	d.Params = map[string]any{"vertex_project": "my-proj", "vertex_location": "europe-west4", "vertex_credentials": string(up.serviceAccountJSON())}
+	proxyURL := proxy.URL("alice", "pr0xy-pass")
+	d.Egress = &config.Egress{HTTPProxy: &proxyURL} // per deployment
+	gw := startGatewayEnv(t, testConfig(d), nil)
+	p := userMsg("hi")
+	p.Model = "gemini"
+	c := sdk(gw, testMasterKey)
+	if _, err := c.Chat.Completions.New(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	var token, chat bool
+	for _, r := range up.requests() {
+		via := strings.Contains(r.Header.Get("Via"), "tinyproxy")
+		if !via {
+			t.Errorf("%s reached the upstream directly", r.Path)
+		}
+		token = token || r.Path == "/token"
+		chat = chat || strings.HasSuffix(r.Path, "/chat/completions")
+	}
+	if !token || !chat {
+		t.Fatalf("token fetch %v, chat %v: want both through the proxy", token, chat)
+	}
+}
+
+func TestEgressRedirectReevaluatedAgainstNoProxy(t *testing.T) {
+	proxy := egresstest.StartTinyproxy(t, "", "")
+	final := newFakeOpenAI(t)
+	first := newFakeOpenAI(t)
+	first.setHandler(func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		http.Redirect(w, r, final.base()+"/chat/completions", http.StatusTemporaryRedirect)
+	})
+	gw := startEgressGateway(t, egressYAML(first.base(), "", ""),
+		map[string]string{"HTTP_PROXY": proxy.URL("", ""), "NO_PROXY": final.ln.Addr().String()})
+	if _, err := chatOnce(t, gw); err != nil {
+		t.Fatal(err)
+	}
+	f, l := first.requests(), final.requests()
+	if len(f) != 1 || len(l) != 1 {
+		t.Fatalf("requests: first %d, final %d", len(f), len(l))
+	}
+	if !strings.Contains(f[0].Header.Get("Via"), "tinyproxy") || l[0].Header.Get("Via") != "" {
+		t.Fatalf("want the first host through the proxy and the NO_PROXY one direct: Via %q, %q", f[0].Header.Get("Via"), l[0].Header.Get("Via"))
+	}
+}
