@@ -13,7 +13,6 @@ import (
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/egresstest"
-	"github.com/llmedge/llmedge/upstream"
 	"github.com/openai/openai-go/v3"
 )
 
@@ -56,13 +55,7 @@ func startEgressGateway(t *testing.T, yaml string, env map[string]string) *gatew
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	reg, err := upstream.NewRegistry(cfg, upstream.Options{LookupEnv: lookup})
-	if err != nil {
-		t.Fatalf("registry: %v", err)
-	}
-	srv := New(cfg, reg, Options{})
-	base := serveOnLoopback(t, srv)
-	return &gateway{srv: srv, reg: reg, addr: strings.TrimPrefix(base, "http://")}
+	return startGatewayEnv(t, cfg, env)
 }
 
 func egressYAML(apiBase string, litellmSettings, params string) string {
