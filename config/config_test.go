@@ -453,7 +453,6 @@ user_id_mappings: {}
 	want := []string{
 		"agents",
 		"general_settings.alerting",
-		"general_settings.database_url",
 		"general_settings.store_model_in_db",
 		"guardrails",
 		"litellm_settings.callbacks",

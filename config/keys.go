@@ -31,6 +31,7 @@ var actedOnKeys = map[string]map[string]bool{
 		"max_request_size_mb",
 		"cors_allow_origins",
 		"cookie_store_path", // llmedge: upstream cookie store file
+		"database_url",      // virtual keys and spend (keys/, main keysdb.go)
 		// server/settings.go (keys, limits, hostile clients)
 		"user_rpm_limit",
 		"user_tpm_limit",

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/llmedge/llmedge/keys"
+
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -28,6 +30,9 @@ type chatCall struct {
 	// reported in x-ratelimit-* headers.
 	adm admission
 	v   verdict
+	// entry is the caller's database key, when it is one: the answer's
+	// cost is added to its spend (observe.go).
+	entry *keys.Entry
 	// nextOpen and prevOpen link the call into Server.streams while its
 	// SSE answer is open (shutdown.go).
 	nextOpen, prevOpen *chatCall
@@ -126,6 +131,7 @@ func (s *Server) finish(c *chatCall, resp *upstream.Response) {
 	c.fields = chatFields{}
 	c.route = routeFields{}
 	c.obs = callObs{}
+	c.entry = nil
 	chatCallPool.Put(c)
 	s.inflight.Add(-1)
 }

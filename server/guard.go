@@ -62,6 +62,9 @@ func (s *Server) newEdge(cfg *config.Config, reg *upstream.Registry, prev *snaps
 		s.opts.Logger.Warn(w)
 	}
 	auth := newAuthenticatorFrom(cfg.General.MasterKey, st.keys)
+	if !auth.open && s.dbKeys != nil {
+		auth.db = s.dbKeys
+	}
 	e := &edge{st: st, cors: newCORSPolicy(st.corsOrigins), secrets: collectSecrets(cfg, st)}
 	var old *edge
 	if prev != nil {
@@ -257,6 +260,12 @@ func (s *Server) startCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, 
 		return false
 	}
 	c.userID = id
+	if key.entry != nil && !s.checkDBKey(ctx, key.entry, anthropic) {
+		s.observeRejected(ctx, sn, g, c.fields.stream, rejectBudget)
+		chatCallPool.Put(c)
+		return false
+	}
+	c.entry = key.entry
 	if !s.admitCall(ctx, sn, c, key, g, anthropic) {
 		chatCallPool.Put(c)
 		return false

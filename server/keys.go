@@ -2,6 +2,7 @@ package server
 
 import (
 	"crypto/sha256"
+	"github.com/llmedge/llmedge/keys"
 	"strings"
 )
 
@@ -31,13 +32,20 @@ type apiKey struct {
 	// user (memory.go).
 	userID     []byte
 	userPrefix []byte
+	// entry is the database record of a virtual key (nil for the
+	// master key and api_keys): its budgets and spend (dbkeys.go).
+	entry *keys.Entry
 	// modelsJSON is GET /v1/models for a key limited to some models
 	// (nil: the full list).
 	modelsJSON []byte
 }
 
 func newAPIKey(value, name string, models []string, lim limits, names *counterNamer) *apiKey {
-	k := &apiKey{digest: sha256.Sum256([]byte(value)), name: name}
+	return newAPIKeyDigest(sha256.Sum256([]byte(value)), name, models, lim, names)
+}
+
+func newAPIKeyDigest(d keyDigest, name string, models []string, lim limits, names *counterNamer) *apiKey {
+	k := &apiKey{digest: d, name: name}
 	k.id = names.name('k', k.digest[:])
 	k.all = models == nil
 	k.models = map[string]struct{}{}

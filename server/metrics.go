@@ -59,6 +59,8 @@ const (
 	rejectUserMismatch = "user_mismatch"
 	// rejectBodiesInFlight: the bodies in flight are at their bound (503).
 	rejectBodiesInFlight = "bodies_in_flight"
+	// rejectBudget: a database key blocked, expired or over a budget.
+	rejectBudget = "budget"
 )
 
 var exposeMetadataOnce sync.Once

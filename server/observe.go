@@ -139,6 +139,9 @@ func (s *Server) observeDone(c *chatCall, resp *upstream.Response) {
 		}
 	}
 	prompt, completion := int64(resp.Usage.PromptTokens), int64(resp.Usage.CompletionTokens)
+	if c.entry != nil {
+		s.addSpend(c, resp, prompt, completion)
+	}
 	if !s.metrics.off {
 		dm := o.sn.metrics.forCall(o.group, resp.Deployment)
 		dm.observe(o.status, o.stream, dur, o.ttfb, over)
