@@ -127,8 +127,8 @@ func (a *API) keyUpdate(ctx *fasthttp.RequestCtx) {
 
 func (a *API) keyDelete(ctx *fasthttp.RequestCtx) {
 	var r struct {
-		Keys      []string `json:"keys"`
-		KeyAlias  []string `json:"key_aliases"`
+		Keys     []string `json:"keys"`
+		KeyAlias []string `json:"key_aliases"`
 	}
 	if !readJSON(ctx, &r) {
 		return

@@ -257,3 +257,35 @@ func TestKeyExpiryBudgetResetAndTeams(t *testing.T) {
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestTwoGatewaysOneDatabase: two gateways on one database see a key
+// made on the other within a second, and one budget holds across both.
+func TestTwoGatewaysOneDatabase(t *testing.T) {
+	for _, engine := range keystest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			up := newFakeOpenAI(t)
+			url := keystest.URL(t, engine)
+			ka, kb := openCache(t, url), openCache(t, url)
+			t.Cleanup(func() { closeCache(t, ka); closeCache(t, kb) })
+			a := startKeyGateway(t, pricedConfig(up.base()), ka)
+			b := startKeyGateway(t, pricedConfig(up.base()), kb)
+			_, out := admin(t, a, "POST", "/key/generate", map[string]any{"max_budget": 0.3})
+			key := out["key"].(string)
+			start := time.Now()
+			waitFor(t, 3*time.Second, "gateway b to see a's key", func() bool { st, _, _ := chatStatus(t, b, key, "m"); return st == 200 })
+			if d := time.Since(start); d > 1500*time.Millisecond {
+				t.Errorf("b saw the key after %v", d)
+			}
+			chatStatus(t, a, key, "m")
+			chatStatus(t, b, key, "m") // 0.33 spent across the two
+			waitFor(t, 3*time.Second, "both gateways to refuse the key over its budget", func() bool {
+				sa, ta, _ := chatStatus(t, a, key, "m")
+				sb, tb, _ := chatStatus(t, b, key, "m")
+				return sa == 400 && sb == 400 && ta == "budget_exceeded" && tb == "budget_exceeded"
+			})
+			// Deleting on b reaches a.
+			admin(t, b, "POST", "/key/delete", map[string]any{"keys": []string{key}})
+			waitFor(t, 3*time.Second, "a to see the delete", func() bool { st, _, _ := chatStatus(t, a, key, "m"); return st == 401 })
+		})
+	}
+}
