@@ -24,6 +24,25 @@ type keyRequest struct {
 	Duration *string `json:"duration"`
 }
 
+// namedKey reads a body naming a key ("key": value or token) and
+// returns a copy of that key, or answers 400/404 and returns nil.
+func (a *API) namedKey(ctx *fasthttp.RequestCtx) (*keyRequest, *Key) {
+	var r keyRequest
+	if !readJSON(ctx, &r) {
+		return nil, nil
+	}
+	if r.Key == nil || *r.Key == "" {
+		badField(ctx, "key", "required: the key (sk-...) or its token")
+		return nil, nil
+	}
+	k := a.keyByToken(tokenOf(*r.Key))
+	if k == nil {
+		fail(ctx, fasthttp.StatusNotFound, "key not found", "key")
+		return nil, nil
+	}
+	return &r, k
+}
+
 func (a *API) keyByToken(token string) *Key {
 	if e := a.C.state.Load().byToken[token]; e != nil {
 		k := *e.Key
@@ -96,17 +115,8 @@ func keyAnswer(k *Key, value string) map[string]any {
 }
 
 func (a *API) keyUpdate(ctx *fasthttp.RequestCtx) {
-	var r keyRequest
-	if !readJSON(ctx, &r) {
-		return
-	}
-	if r.Key == nil || *r.Key == "" {
-		badField(ctx, "key", "required: the key (sk-...) or its token")
-		return
-	}
-	k := a.keyByToken(tokenOf(*r.Key))
+	r, k := a.namedKey(ctx)
 	if k == nil {
-		fail(ctx, fasthttp.StatusNotFound, "key not found", "key")
 		return
 	}
 	keep := *k
@@ -164,17 +174,8 @@ func (a *API) keyDelete(ctx *fasthttp.RequestCtx) {
 }
 
 func (a *API) keyRegenerate(ctx *fasthttp.RequestCtx) {
-	var r keyRequest
-	if !readJSON(ctx, &r) {
-		return
-	}
-	if r.Key == nil {
-		badField(ctx, "key", "required: the key (sk-...) or its token")
-		return
-	}
-	k := a.keyByToken(tokenOf(*r.Key))
+	_, k := a.namedKey(ctx)
 	if k == nil {
-		fail(ctx, fasthttp.StatusNotFound, "key not found", "key")
 		return
 	}
 	old := k.Token
@@ -200,17 +201,8 @@ func (a *API) keyRegenerate(ctx *fasthttp.RequestCtx) {
 
 func (a *API) keyBlock(block bool) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		var r keyRequest
-		if !readJSON(ctx, &r) {
-			return
-		}
-		if r.Key == nil {
-			badField(ctx, "key", "required: the key (sk-...) or its token")
-			return
-		}
-		k := a.keyByToken(tokenOf(*r.Key))
+		_, k := a.namedKey(ctx)
 		if k == nil {
-			fail(ctx, fasthttp.StatusNotFound, "key not found", "key")
 			return
 		}
 		k.Blocked = block

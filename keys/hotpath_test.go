@@ -24,7 +24,7 @@ func TestHotPathAllocatesNothing(t *testing.T) {
 	}
 	defer st.Close()
 	b, uid := 5.0, "u"
-	data, _ := json.Marshal(Key{KeyName: "sk-...abcd", UserID: &uid, Limits: Limits{MaxBudget: &b}})
+	data, _ := json.Marshal(Key{KeyName: "sk-...abcd", UserID: &uid, Account: Account{Limits: Limits{MaxBudget: &b}}})
 	_ = st.Put(ctx, Row{Kind: KindUser, ID: "u", Data: []byte(`{"max_budget":5}`)}, true)
 	if err := st.Put(ctx, Row{Kind: KindKey, ID: Hash("sk-test-abcd"), Data: data}, true); err != nil {
 		t.Fatal(err)

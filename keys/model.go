@@ -20,18 +20,10 @@ type Limits struct {
 	MaxParallel    *int64   `json:"max_parallel_requests"`
 }
 
-// Key is a virtual key. Token is the hex SHA-256 of the key: the key
-// itself is never stored.
-type Key struct {
-	Token    string         `json:"token"`
-	KeyName  string         `json:"key_name"` // "sk-...abcd": enough to recognise it
-	KeyAlias *string        `json:"key_alias"`
-	Models   []string       `json:"models"`
-	Expires  *time.Time     `json:"expires"`
-	UserID   *string        `json:"user_id"`
-	TeamID   *string        `json:"team_id"`
+// Account is what keys, users and teams share: metadata, budget and
+// limits, spend in the current budget period.
+type Account struct {
 	Metadata map[string]any `json:"metadata"`
-	Blocked  bool           `json:"blocked"`
 	Limits
 	Spend         float64    `json:"spend"`
 	BudgetResetAt *time.Time `json:"budget_reset_at"`
@@ -39,19 +31,28 @@ type Key struct {
 	UpdatedAt     time.Time  `json:"updated_at"`
 }
 
+// Key is a virtual key. Token is the hex SHA-256 of the key: the key
+// itself is never stored.
+type Key struct {
+	Token    string     `json:"token"`
+	KeyName  string     `json:"key_name"` // "sk-...abcd": enough to recognise it
+	KeyAlias *string    `json:"key_alias"`
+	Models   []string   `json:"models"`
+	Expires  *time.Time `json:"expires"`
+	UserID   *string    `json:"user_id"`
+	TeamID   *string    `json:"team_id"`
+	Blocked  bool       `json:"blocked"`
+	Account
+}
+
 // User is an internal user: keys with its user_id share its budget.
 type User struct {
-	UserID    string         `json:"user_id"`
-	UserEmail *string        `json:"user_email"`
-	UserRole  *string        `json:"user_role"`
-	Models    []string       `json:"models"`
-	Teams     []string       `json:"teams"`
-	Metadata  map[string]any `json:"metadata"`
-	Limits
-	Spend         float64    `json:"spend"`
-	BudgetResetAt *time.Time `json:"budget_reset_at"`
-	CreatedAt     time.Time  `json:"created_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
+	UserID    string   `json:"user_id"`
+	UserEmail *string  `json:"user_email"`
+	UserRole  *string  `json:"user_role"`
+	Models    []string `json:"models"`
+	Teams     []string `json:"teams"`
+	Account
 }
 
 // Member is one team member.
@@ -63,17 +64,12 @@ type Member struct {
 
 // Team groups keys under one budget.
 type Team struct {
-	TeamID    string         `json:"team_id"`
-	TeamAlias *string        `json:"team_alias"`
-	Models    []string       `json:"models"`
-	Members   []Member       `json:"members_with_roles"`
-	Metadata  map[string]any `json:"metadata"`
-	Blocked   bool           `json:"blocked"`
-	Limits
-	Spend         float64    `json:"spend"`
-	BudgetResetAt *time.Time `json:"budget_reset_at"`
-	CreatedAt     time.Time  `json:"created_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
+	TeamID    string   `json:"team_id"`
+	TeamAlias *string  `json:"team_alias"`
+	Models    []string `json:"models"`
+	Members   []Member `json:"members_with_roles"`
+	Blocked   bool     `json:"blocked"`
+	Account
 }
 
 // SpendLog is one answered request's cost (LiteLLM's spend log row).

@@ -26,7 +26,7 @@ func BenchmarkKeyKinds(b *testing.B) {
 		b.Fatal(err)
 	}
 	budget := 1e12
-	data, _ := json.Marshal(keys.Key{KeyName: "sk-...0001", Limits: keys.Limits{MaxBudget: &budget}})
+	data, _ := json.Marshal(keys.Key{KeyName: "sk-...0001", Account: keys.Account{Limits: keys.Limits{MaxBudget: &budget}}})
 	if err := st.Put(ctx, keys.Row{Kind: keys.KindKey, ID: keys.Hash(dbKey), Data: data}, true); err != nil {
 		b.Fatal(err)
 	}
