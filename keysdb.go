@@ -14,11 +14,7 @@ import (
 // or the embedded SQLite file when it is unset. A gateway without a
 // master key has no management API and so no database (nil).
 func openKeys(cfg *config.Config, log *slog.Logger) (*keys.Cache, error) {
-	raw, set := cfg.General.Raw["database_url"]
-	url, ok := raw.(string)
-	if set && raw != nil && !ok {
-		return nil, errors.New("must be a string (postgresql://... or sqlite:///path)")
-	}
+	url := cfg.General.DatabaseURL
 	if cfg.General.MasterKey == "" {
 		if url != "" {
 			log.Warn("general_settings.database_url is set but master_key is not: virtual keys need the master key to be managed; the database is not opened")

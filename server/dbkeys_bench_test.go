@@ -37,7 +37,7 @@ func BenchmarkKeyKinds(b *testing.B) {
 	defer func() { _ = kc.Close(context.Background()); _ = st.Close() }()
 	stack := newInMemoryStackOpts(b, 0, Options{Keys: kc}, func(c *config.Config) {
 		c.Deployments[0].ModelInfo = map[string]any{"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}
-		c.General.Raw = map[string]any{"api_keys": []any{map[string]any{"key": cfgKey, "name": "cfg"}}}
+		c.General.APIKeys = []config.APIKey{{Key: cfgKey, Name: "cfg"}}
 	})
 	defer stack.close()
 	body := []byte(`{"messages":[{"role":"user","content":"What is the weather in Paris today?"}],"model":"m","temperature":0.2}`)
