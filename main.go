@@ -135,7 +135,15 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		defer stop()
 	}
 
-	srv := server.New(cfg, reg, server.Options{Logger: log, MaxRequestBodySize: *maxBody << 20,
+	kc, err := openKeys(cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "llmedge: general_settings.database_url: %v\n", err)
+		return 1
+	}
+	if kc != nil {
+		defer closeKeys(kc, log)
+	}
+	srv := server.New(cfg, reg, server.Options{Logger: log, MaxRequestBodySize: *maxBody << 20, Keys: kc,
 		ObserveOptions: server.ObserveOptions{AccessLog: *accessLog, AccessLogOut: logOut, AccessLogJSON: jsonLogs, Registry: regOpts,
 			LoadConfig: func() (*config.Config, error) { return config.Load(*cfgPath, config.Options{}) }}})
 	defer func() {

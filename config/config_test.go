@@ -389,7 +389,7 @@ router_settings:
   num_retries: 2
   model_group_alias: {a: b}
 `, nil)
-	if cfg.General.MasterKey != "sk-1234" {
+	if cfg.General.MasterKey != "sk-1234" || cfg.General.DatabaseURL != "postgres://x" {
 		t.Errorf("general: %+v", cfg.General)
 	}
 	l := cfg.LiteLLM
@@ -400,7 +400,7 @@ router_settings:
 	if r.RoutingStrategy != "simple-shuffle" || r.NumRetries == nil || *r.NumRetries != 2 {
 		t.Errorf("router: %+v", r)
 	}
-	if want := []string{"general_settings.database_url", "litellm_settings.callbacks", "router_settings.model_group_alias"}; !slices.Equal(cfg.Ignored, want) {
+	if want := []string{"litellm_settings.callbacks", "router_settings.model_group_alias"}; !slices.Equal(cfg.Ignored, want) {
 		t.Errorf("Ignored = %q, want %q", cfg.Ignored, want)
 	}
 	if len(cfg.Deployments) != 0 || len(cfg.Models()) != 0 {
@@ -447,7 +447,6 @@ user_id_mappings: {}
 	want := []string{
 		"agents",
 		"general_settings.alerting",
-		"general_settings.database_url",
 		"general_settings.store_model_in_db",
 		"guardrails",
 		"litellm_settings.callbacks",

@@ -61,6 +61,9 @@ func (s *Server) newEdge(cfg *config.Config, reg *upstream.Registry, prev *snaps
 		s.opts.Logger.Warn(w)
 	}
 	auth := newAuthenticatorFrom(cfg.General.MasterKey, st.keys)
+	if !auth.open && s.dbKeys != nil {
+		auth.db = s.dbKeys
+	}
 	e := &edge{st: st, cors: newCORSPolicy(st.corsOrigins), secrets: collectSecrets(cfg, st)}
 	var prevGate *limits.Gate
 	if prev != nil {
@@ -235,6 +238,12 @@ func (s *Server) startCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, key 
 		return false
 	}
 	c.userID = id
+	if key.entry != nil && !s.checkDBKey(ctx, key.entry, anthropic) {
+		s.observeRejected(ctx, sn, g, c.fields.stream, observe.RejectBudget)
+		callPool.Put(c)
+		return false
+	}
+	c.entry = key.entry
 	if !s.admitCall(ctx, sn, c, key, g, anthropic) {
 		callPool.Put(c)
 		return false

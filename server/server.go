@@ -14,6 +14,7 @@ import (
 
 	"github.com/fasthttp/router"
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/keys"
 	"github.com/llmedge/llmedge/server/connwatch"
 	"github.com/llmedge/llmedge/server/observe"
 	"github.com/llmedge/llmedge/upstream"
@@ -48,6 +49,11 @@ type Options struct {
 	// before the connection is cut: a stream's next event, a complete
 	// answer's next bytes (writestall.go). Default 2 minutes.
 	ClientWriteTimeout time.Duration
+	// Keys, when set, holds the database's virtual keys: they
+	// authenticate beside api_keys, their budgets are enforced and
+	// their spend added, and LiteLLM's management API is served
+	// (dbkeys.go). Its owner closes it after Shutdown (spend flushed).
+	Keys *keys.Cache
 	// Observability and reload (package observe, snapshot.go).
 	ObserveOptions
 }
@@ -127,6 +133,9 @@ type Server struct {
 	// bodies bounds the large request bodies held (bodyadmit.go).
 	bodies *bodyBudget
 
+	// dbKeys are the database's virtual keys (nil without Options.Keys).
+	dbKeys *dbKeys
+
 	// setupErr is a problem in the settings admission.go enforces: Serve
 	// refuses to start with it.
 	setupErr error
@@ -146,6 +155,9 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 		InFlight: s.inflight.Load, BodyBytes: s.bodies.used.Load,
 		Current: func() *observe.Series { return s.current().series },
 	})
+	if opts.Keys != nil {
+		s.dbKeys = newDBKeys(opts.Keys)
+	}
 	s.snap.Store(s.newSnapshot(cfg, reg))
 
 	r := router.New()
@@ -169,6 +181,7 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	s.routeMemoryAndMessages(r)
 	r.GET("/metrics", s.handleMetrics)
 	r.POST("/config/reload", s.adminOnly(s.handleReload))
+	s.routeKeyAPI(r)
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusNotFound, "unknown route: "+string(ctx.Method())+" "+safePath(ctx.Path()), "invalid_request_error", "", "route_not_found")
 	}

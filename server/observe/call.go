@@ -31,6 +31,9 @@ type Call struct {
 	// answering: a complete answer was handed to fasthttp, its headers
 	// are out of reach.
 	answering bool
+	// cost is what the answer cost in USD (Finish sets it; 0 when
+	// unpriced or nothing was used).
+	cost float64
 }
 
 // Begin starts observing a call routed to g, made with the key named
@@ -41,6 +44,15 @@ func (c *Call) Begin(ctx *fasthttp.RequestCtx, series *Series, g *upstream.Group
 
 // Streaming reports whether the answer goes out as SSE.
 func (c *Call) Streaming() bool { return c.sse }
+
+// Cost is what the finished call cost in USD (0 before Finish).
+func (c *Call) Cost() float64 { return c.cost }
+
+// Start is when the call's request was read.
+func (c *Call) Start() time.Time { return c.start }
+
+// Group is the model group the call was routed to.
+func (c *Call) Group() *upstream.Group { return c.group }
 
 // requestStart is when the request was read (fasthttp records it).
 func requestStart(ctx *fasthttp.RequestCtx) time.Time {
@@ -113,10 +125,11 @@ func (r *Recorder) Finish(ctx *fasthttp.RequestCtx, c *Call, resp *upstream.Resp
 		}
 	}
 	prompt, completion := int64(resp.Usage.PromptTokens), int64(resp.Usage.CompletionTokens)
+	dm := c.series.forCall(c.group, resp.Deployment)
+	c.cost = float64(prompt)*dm.inCost + float64(completion)*dm.outCost
 	if !r.off {
-		dm := c.series.forCall(c.group, resp.Deployment)
 		dm.observe(c.status, c.stream, dur, c.ttfb, over)
-		dm.usage(c.key, prompt, completion)
+		dm.usage(c.key, prompt, completion, c.cost)
 		if out.Err != nil {
 			dm.streamError(streamErrorCause(out.Err))
 		}

@@ -59,6 +59,8 @@ const (
 	RejectUserMismatch = "user_mismatch"
 	// RejectBodiesInFlight: the bodies in flight are at their bound (503).
 	RejectBodiesInFlight = "bodies_in_flight"
+	// RejectBudget: a database key blocked, expired or over a budget.
+	RejectBudget = "budget"
 )
 
 var exposeMetadataOnce sync.Once
@@ -328,15 +330,16 @@ func (dm *depMetrics) streamError(cause int) {
 	c.Inc()
 }
 
-// usage records tokens and their estimated cost under the key name.
-func (dm *depMetrics) usage(key string, prompt, completion int64) {
+// usage records tokens and their cost (USD, Call.Cost) under the key
+// name.
+func (dm *depMetrics) usage(key string, prompt, completion int64, cost float64) {
 	if prompt <= 0 && completion <= 0 {
 		return
 	}
 	tc := dm.group.tokens.get(key, func() *tokenCounters { return newTokenCounters(dm.set, dm.modelName, key) })
 	tc.prompt.AddInt64(prompt)
 	tc.completion.AddInt64(completion)
-	if cost := float64(prompt)*dm.inCost + float64(completion)*dm.outCost; cost > 0 {
+	if cost > 0 {
 		tc.cost.Add(cost)
 	}
 }
