@@ -20,6 +20,7 @@ type chatCall struct {
 	answer answerBody
 	anth   upstream.AnthropicInbound // set on /v1/messages (messages.go)
 	obs    callObs                   // timings, status and usage for metrics and logs (observe.go)
+	trace  callTrace                 // spans, when tracing is on (tracing.go)
 	// userID is the memory user id (user_id_mappings, memory.go), when
 	// resolved; userBuf holds it when it is namespaced by the key.
 	userID  []byte
@@ -78,6 +79,9 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		return
 	}
 	c.setRequest(body, route)
+	if s.opts.Tracer != nil {
+		s.traceBegin(ctx, c, g, route, false)
+	}
 	s.askUsage(c)
 	c.watch.start(ctx.Conn(), &c.cancel)
 	if c.req.Stream && sn.keepalive > 0 {

@@ -104,6 +104,9 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		WantUsage:  c.adm.wantsTokens(),
 	}
 	c.obs.stream = c.req.Stream
+	if s.opts.Tracer != nil {
+		s.traceBegin(ctx, c, g, upstream.RouteChat, true)
+	}
 	c.watch.start(ctx.Conn(), &c.cancel)
 
 	resp := upstream.AcquireResponse()

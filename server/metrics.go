@@ -22,7 +22,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -193,9 +192,6 @@ type depMetrics struct {
 	d          *upstream.Deployment // nil for group and unrouted series
 	group      *groupMetrics
 
-	// USD per token, from model_info; 0 = unknown.
-	inCost, outCost float64
-
 	requests [6][2]atomic.Pointer[metrics.Counter]
 	duration [2]atomic.Pointer[metrics.PrometheusHistogram]
 	ttfb     [2]atomic.Pointer[metrics.PrometheusHistogram]
@@ -283,15 +279,16 @@ func (dm *depMetrics) streamError(cause int) {
 	c.Inc()
 }
 
-// usage records tokens and their estimated cost under the key name.
-func (dm *depMetrics) usage(key string, prompt, completion int64) {
+// usage records tokens and their cost (USD, from the deployment's
+// price: upstream/pricing) under the key name.
+func (dm *depMetrics) usage(key string, prompt, completion int64, cost float64) {
 	if prompt <= 0 && completion <= 0 {
 		return
 	}
 	tc := dm.group.tokens.get(key, func() *tokenCounters { return newTokenCounters(dm.set, dm.modelName, key) })
 	tc.prompt.AddInt64(prompt)
 	tc.completion.AddInt64(completion)
-	if cost := float64(prompt)*dm.inCost + float64(completion)*dm.outCost; cost > 0 {
+	if cost > 0 {
 		tc.cost.Add(cost)
 	}
 }
@@ -338,10 +335,6 @@ func newRegMetrics(m *serverMetrics, reg *upstream.Registry) *regMetrics {
 		rm.groups[g] = gm
 		for _, d := range g.Deployments {
 			dm := newDepMetrics(m.set, gm, d.ID)
-			if d.Config != nil {
-				dm.inCost = costPerToken(d.Config.ModelInfo, "input_cost_per_token")
-				dm.outCost = costPerToken(d.Config.ModelInfo, "output_cost_per_token")
-			}
 			dm.d = d
 			rm.deps[d] = dm
 			rm.ordered = append(rm.ordered, dm)
@@ -392,28 +385,6 @@ func (rm *regMetrics) Fallback(from, to *upstream.Group) {
 	m.fallbacks.get(from.Name+"\x00"+to.Name, func() *metrics.Counter {
 		return m.set.GetOrCreateCounter(`llmedge_fallbacks_total{model_name=` + quoteLabel(from.Name) + `,fallback=` + quoteLabel(to.Name) + `}`)
 	}).Inc()
-}
-
-// costPerToken reads a model_info price; YAML may give a number or a
-// string such as "2.5e-06".
-func costPerToken(info map[string]any, key string) float64 {
-	var f float64
-	switch v := info[key].(type) {
-	case float64:
-		f = v
-	case int:
-		f = float64(v)
-	case int64:
-		f = float64(v)
-	case uint64:
-		f = float64(v)
-	case string:
-		f, _ = strconv.ParseFloat(strings.TrimSpace(v), 64)
-	}
-	if f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0
-	}
-	return f
 }
 
 // metricsRequireAuth reads general_settings.metrics_require_auth.

@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/tracing"
 	"github.com/llmedge/llmedge/upstream"
+	"github.com/llmedge/llmedge/upstream/pricing"
 	"github.com/valyala/fasthttp"
 )
 
@@ -35,6 +37,9 @@ type ObserveOptions struct {
 	// Registry are the options a reloaded config's registry is built
 	// with (Previous is set by the server).
 	Registry upstream.Options
+	// Tracer, when set, traces every proxied request (tracing.go); nil
+	// (tracing off) costs a nil check per request.
+	Tracer *tracing.Tracer
 }
 
 // callObs is what a chat call records about itself. Part of the pooled
@@ -127,31 +132,37 @@ func (s *Server) observeDone(c *chatCall, resp *upstream.Response) {
 	o := &c.obs
 	dur := time.Since(o.start)
 	over := overheadOf(dur, resp.UpstreamWait, o.clientWait)
+	if !o.sse && o.status < 300 && (o.answering || o.ctx.Response.StatusCode() < 300) {
+		resp.UsageFromBody()
+	}
+	cost := callCost(resp, dur)
 	if o.sse {
 		s.metrics.streams.Add(-1)
-	} else {
-		if !o.answering { // still in the handler
-			o.status = o.ctx.Response.StatusCode()
-			setTimingHeaders(o.ctx, dur, over)
-		}
-		if o.status < 300 {
-			resp.UsageFromBody()
+	} else if !o.answering { // still in the handler
+		o.status = o.ctx.Response.StatusCode()
+		setTimingHeaders(o.ctx, dur, over)
+		if cost > 0 {
+			var buf [32]byte
+			o.ctx.Response.Header.SetBytesV("X-Llmedge-Response-Cost", strconv.AppendFloat(buf[:0], cost, 'g', -1, 64))
 		}
 	}
 	prompt, completion := int64(resp.Usage.PromptTokens), int64(resp.Usage.CompletionTokens)
 	if !s.metrics.off {
 		dm := o.sn.metrics.forCall(o.group, resp.Deployment)
 		dm.observe(o.status, o.stream, dur, o.ttfb, over)
-		dm.usage(o.keyName, prompt, completion)
+		dm.usage(o.keyName, prompt, completion, cost)
 		if o.relayErr != nil {
 			dm.streamError(streamErrorCause(o.relayErr))
 		}
+	}
+	if c.trace.span != nil {
+		c.trace.end(c, resp, cost)
 	}
 	if s.opts.AccessLog {
 		e := accessEntry{
 			reqID: c.reqID, userID: c.req.UserID, key: o.keyName, status: o.status, stream: o.stream,
 			attempts: resp.Attempts, ttfb: o.ttfb, duration: dur, overhead: over, upstream: resp.UpstreamWait,
-			prompt: prompt, completion: completion, err: o.relayErr,
+			prompt: prompt, completion: completion, cost: cost, err: o.relayErr,
 		}
 		if o.group != nil {
 			e.model = o.group.Name
@@ -167,6 +178,20 @@ func (s *Server) observeDone(c *chatCall, resp *upstream.Response) {
 	}
 }
 
+// callCost is what the answer cost at its deployment's price (0 when
+// unpriced or nothing was used).
+func callCost(resp *upstream.Response, dur time.Duration) float64 {
+	d := resp.Deployment
+	if d == nil || !d.Price.Known() || !resp.Usage.Reported {
+		return 0
+	}
+	u := &resp.Usage
+	return d.Price.Cost(pricing.Usage{
+		Prompt: int64(u.PromptTokens), CacheRead: int64(u.CacheReadTokens), CacheWrite: int64(u.CacheWriteTokens),
+		Completion: int64(u.CompletionTokens), Reasoning: int64(u.ReasoningTokens), Duration: dur,
+	})
+}
+
 // observeRejected records a chat request refused before it reached an
 // upstream (call it after writing the error): request id and timing
 // headers, metrics, access log. g is the model group when known.
@@ -179,6 +204,9 @@ func (s *Server) observeRejected(ctx *fasthttp.RequestCtx, sn *snapshot, g *upst
 	ctx.Response.Header.SetBytesV("X-Request-Id", id)
 	setTimingHeaders(ctx, dur, dur)
 	status := ctx.Response.StatusCode()
+	if s.opts.Tracer != nil {
+		s.traceRejected(ctx, g, status, reason)
+	}
 	if !s.metrics.off {
 		s.metrics.rejectedInc(reason)
 		sn.metrics.forCall(g, nil).observe(status, stream, dur, 0, dur)

@@ -135,7 +135,7 @@ func BenchmarkMetricsRecord(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		dm := sn.metrics.forCall(g, dep)
 		dm.observe(200, false, 120*time.Millisecond, 80*time.Millisecond, 150*time.Microsecond)
-		dm.usage("master", 12, 10)
+		dm.usage("master", 12, 10, 1.3e-4)
 	}
 }
 

@@ -87,6 +87,7 @@ func (d *Deployment) anthropicHeaders(ureq *fasthttp.Request, req *ChatRequest, 
 	if len(req.RequestID) > 0 {
 		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
 	}
+	req.setTraceHeaders(&ureq.Header)
 	if len(req.UserID) > 0 {
 		ureq.Header.SetBytesV("X-Sm-User-Id", req.UserID)
 	}

@@ -267,7 +267,8 @@ func (s *anthropicStream) translate(b []byte, ev sse.Event) ([]byte, bool, *Erro
 		b = s.closeChunk(b, finish)
 		if s.out != nil {
 			u := s.usage.openAI()
-			s.out.Usage = Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, Reported: true}
+			s.out.Usage = Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, Reported: true,
+				CacheReadTokens: u.PromptTokensDetails.CachedTokens, CacheWriteTokens: u.PromptTokensDetails.CacheCreationTokens}
 		}
 		if s.includeUsage {
 			b = append(b, s.prefix...)

@@ -54,6 +54,10 @@ type ChatRequest struct {
 	// then kept from the client.
 	UsagePatch                  []byte
 	UsagePatchAt, UsagePatchDel int
+	// Tracer, when set, traces each attempt (trace.go); traceparent and
+	// tracestate are the current attempt's, sent upstream.
+	Tracer                  AttemptTracer
+	traceparent, tracestate string
 }
 
 // Response is the result of Chat. Acquire with AcquireResponse, give

@@ -90,6 +90,7 @@ func (reg *Registry) passThrough(d *Deployment, g *Group, req *ChatRequest, out 
 	if len(req.RequestID) > 0 {
 		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
 	}
+	req.setTraceHeaders(&ureq.Header)
 	if len(req.UserID) > 0 {
 		ureq.Header.SetBytesV("X-Sm-User-Id", req.UserID)
 	}

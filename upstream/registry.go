@@ -9,6 +9,7 @@ import (
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/jsonx"
+	"github.com/llmedge/llmedge/upstream/pricing"
 )
 
 // Defaults for calls whose config sets no timeout.
@@ -79,6 +80,11 @@ type Deployment struct {
 
 	timeout       time.Duration
 	streamTimeout time.Duration
+
+	// Price is what the deployment charges: the built-in table's price
+	// for its model under model_info and litellm_params overrides
+	// (upstream/pricing). Unknown (zero) for unpriced models.
+	Price pricing.Price
 
 	// unavailable is why requests for this deployment fail ("" = serving);
 	// unavailableStatus is the HTTP status they get.
@@ -200,6 +206,11 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 	if d.streamTimeout <= 0 {
 		d.streamTimeout = r.policy.streamTimeout
 	}
+	price, perr := pricing.Builtin.Resolve(cd.Provider, cd.UpstreamModel, cd.ModelInfo, cd.Params, fmt.Sprintf("model_list[%d]", cd.Index))
+	if perr != nil {
+		return nil, &config.Error{Path: perr.Path, Msg: perr.Msg}
+	}
+	d.Price = price
 	d.wildcard = cd.UpstreamModel == "*" || strings.HasSuffix(cd.UpstreamModel, "/*")
 	d.quotedModel = jsonx.AppendString(nil, cd.UpstreamModel)
 	if p.build == nil {

@@ -41,6 +41,28 @@ func TestUsageObserveBody(t *testing.T) {
 	}
 }
 
+// Cached and reasoning tokens, which price a call: OpenAI's details
+// (cached inside prompt_tokens), the Responses API's, Anthropic's
+// top-level cache counts (beside input_tokens), and the translated
+// chat answer carrying both shapes (counted once).
+func TestUsageCachedAndReasoningTokens(t *testing.T) {
+	for _, tc := range []struct {
+		name, body        string
+		p, read, write, r int
+	}{
+		{"openai", `{"usage":{"prompt_tokens":1000,"completion_tokens":100,"prompt_tokens_details":{"cached_tokens":400},"completion_tokens_details":{"reasoning_tokens":60}}}`, 1000, 400, 0, 60},
+		{"responses", `{"usage":{"input_tokens":50,"input_tokens_details":{"cached_tokens":20},"output_tokens":9,"output_tokens_details":{"reasoning_tokens":4}}}`, 50, 20, 0, 4},
+		{"anthropic", `{"usage":{"input_tokens":10,"cache_creation_input_tokens":3,"cache_read_input_tokens":4,"output_tokens":2}}`, 17, 4, 3, 0},
+		{"translated anthropic", `{"usage":{"prompt_tokens":17,"completion_tokens":2,"total_tokens":19,"prompt_tokens_details":{"cached_tokens":4,"cache_creation_tokens":3},"cache_creation_input_tokens":3,"cache_read_input_tokens":4}}`, 17, 4, 3, 0},
+	} {
+		var u Usage
+		u.observeBody([]byte(tc.body))
+		if u.PromptTokens != tc.p || u.CacheReadTokens != tc.read || u.CacheWriteTokens != tc.write || u.ReasoningTokens != tc.r {
+			t.Errorf("%s: got %+v, want prompt %d cache read %d write %d reasoning %d", tc.name, u, tc.p, tc.read, tc.write, tc.r)
+		}
+	}
+}
+
 func TestUsageObserveEvent(t *testing.T) {
 	var u Usage
 	ev := sse.Event{Name: []byte("response.output_text.delta"), Data: []byte(`{"type":"response.output_text.delta","usage":{"input_tokens":1}}`)}
@@ -50,13 +72,13 @@ func TestUsageObserveEvent(t *testing.T) {
 	}
 	ev = sse.Event{Name: []byte("response.completed"), Data: []byte(`{"type":"response.completed","response":{"usage":{"input_tokens":36,"output_tokens":87}}}`)}
 	u.observeEvent(&ev)
-	if u != (Usage{36, 87, true}) {
+	if u != (Usage{PromptTokens: 36, CompletionTokens: 87, Reported: true}) {
 		t.Fatalf("completed: %+v", u)
 	}
 	u = Usage{}
 	ev = sse.Event{Data: []byte(`{"object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":4,"completion_tokens":2,"total_tokens":6}}`)}
 	u.observeEvent(&ev)
-	if u != (Usage{4, 2, true}) {
+	if u != (Usage{PromptTokens: 4, CompletionTokens: 2, Reported: true}) {
 		t.Fatalf("chunk: %+v", u)
 	}
 	var nilU *Usage
@@ -89,7 +111,7 @@ func FuzzUsage(f *testing.F) {
 		whole := append(append([]byte(nil), b...), `,"usage":{"prompt_tokens":7,"completion_tokens":9}}`...)
 		u = Usage{}
 		u.observeBody(whole)
-		if u != (Usage{7, 9, true}) {
+		if u != (Usage{PromptTokens: 7, CompletionTokens: 9, Reported: true}) {
 			t.Fatalf("usage after %q not found: %+v", b, u)
 		}
 	})
@@ -168,7 +190,7 @@ func TestResponsesStreamUsageCounted(t *testing.T) {
 	if seen != `POST /v1/responses {"model":"gpt-5-codex","input":"x","stream":true}` {
 		t.Fatalf("upstream saw %q", seen)
 	}
-	if out.Usage != (Usage{36, 87, true}) {
+	if out.Usage != (Usage{PromptTokens: 36, CompletionTokens: 87, Reported: true}) {
 		t.Fatalf("usage %+v", out.Usage)
 	}
 	if strings.Contains(w.String(), "[DONE]") || !strings.HasSuffix(w.String(), "\"total_tokens\":123}}}\n\n") {
@@ -223,7 +245,7 @@ func TestChatStreamUsageWhenAsked(t *testing.T) {
 		}
 		want := Usage{}
 		if asked {
-			want = Usage{9, 1, true}
+			want = Usage{PromptTokens: 9, CompletionTokens: 1, Reported: true}
 		}
 		if out.Usage != want || !strings.HasSuffix(w.String(), "data: [DONE]\n\n") {
 			t.Fatalf("asked=%v: usage %+v", asked, out.Usage)

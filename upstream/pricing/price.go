@@ -100,13 +100,18 @@ func FromMap(m map[string]any, path string) (Price, error) {
 		}
 		f, err := number(v)
 		if err != nil {
-			return Price{}, fmt.Errorf("%s.%s: %v", path, k.Name, err)
+			return Price{}, &KeyError{Path: path + "." + k.Name, Msg: err.Error()}
 		}
 		*p.field(k.Field) = f
 		p.Set |= k.Field
 	}
 	return p, nil
 }
+
+// KeyError is a bad price value: Path names its YAML key.
+type KeyError struct{ Path, Msg string }
+
+func (e *KeyError) Error() string { return e.Path + ": " + e.Msg }
 
 // number reads a YAML price: a number, or a string holding one
 // ("2.5e-06"), finite and not negative.
