@@ -20,8 +20,8 @@ type accessEntry struct {
 	overhead, upstream time.Duration
 	prompt, completion int64
 	cost               float64 // USD, 0 when the deployment has no price
-	reason             string // why it was refused before any upstream
-	err                error  // a stream that failed after it started
+	reason             string  // why it was refused before any upstream
+	err                error   // a stream that failed after it started
 }
 
 // maxAccessAttrs bounds accessAttrs' output (14 always, 5 optional).
