@@ -141,10 +141,7 @@ func (s *Server) observeDone(c *chatCall, resp *upstream.Response) {
 	} else if !o.answering { // still in the handler
 		o.status = o.ctx.Response.StatusCode()
 		setTimingHeaders(o.ctx, dur, over)
-		if cost > 0 {
-			var buf [32]byte
-			o.ctx.Response.Header.SetBytesV("X-Llmedge-Response-Cost", strconv.AppendFloat(buf[:0], cost, 'g', -1, 64))
-		}
+		setCostHeader(o.ctx, cost)
 	}
 	prompt, completion := int64(resp.Usage.PromptTokens), int64(resp.Usage.CompletionTokens)
 	if !s.metrics.off {
@@ -175,6 +172,15 @@ func (s *Server) observeDone(c *chatCall, resp *upstream.Response) {
 	if o.sse {
 		// Last: Shutdown waits for this, and the line above, to be done.
 		s.streams.remove(c)
+	}
+}
+
+// setCostHeader sets x-llmedge-response-cost (USD) on a complete
+// answer whose cost is known.
+func setCostHeader(ctx *fasthttp.RequestCtx, cost float64) {
+	if cost > 0 {
+		var buf [32]byte
+		ctx.Response.Header.SetBytesV("X-Llmedge-Response-Cost", strconv.AppendFloat(buf[:0], cost, 'g', -1, 64))
 	}
 }
 

@@ -91,6 +91,10 @@ func (s *Server) answer(ctx *fasthttp.RequestCtx, c *chatCall, resp *upstream.Re
 		o.status, o.answering = resp.StatusCode, true
 		dur := time.Since(o.start)
 		setTimingHeaders(ctx, dur, overheadOf(dur, resp.UpstreamWait, 0))
+		if o.status < 300 {
+			resp.UsageFromBody()
+			setCostHeader(ctx, callCost(resp, dur))
+		}
 		// The deadline covers the headers too (fasthttp sends them with
 		// the first part).
 		o.armWriteDeadline(time.Now())
