@@ -13,9 +13,8 @@ import (
 // OTEL_* variables. It is decided once at start: a reload does not turn
 // tracing on or off.
 func startTracing(cfg *config.Config) (*tracing.Tracer, error) {
-	on, err := tracing.Enabled(cfg.LiteLLM.Raw)
-	if err != nil || !on {
-		return nil, err
+	if !tracing.Enabled(cfg.LiteLLM.Callbacks, cfg.LiteLLM.SuccessCallback) {
+		return nil, nil
 	}
 	return tracing.New(context.Background(), tracing.Options{Version: server.Version})
 }

@@ -29,7 +29,6 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
-	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -385,18 +384,6 @@ func (rm *regMetrics) Fallback(from, to *upstream.Group) {
 	m.fallbacks.get(from.Name+"\x00"+to.Name, func() *metrics.Counter {
 		return m.set.GetOrCreateCounter(`llmedge_fallbacks_total{model_name=` + quoteLabel(from.Name) + `,fallback=` + quoteLabel(to.Name) + `}`)
 	}).Inc()
-}
-
-// metricsRequireAuth reads general_settings.metrics_require_auth.
-func metricsRequireAuth(cfg *config.Config) bool {
-	switch v := cfg.General.Raw["metrics_require_auth"].(type) {
-	case bool:
-		return v
-	case string:
-		b, _ := strconv.ParseBool(strings.TrimSpace(v))
-		return b
-	}
-	return false
 }
 
 // quoteLabel renders a Prometheus label value: quoted, with \, " and

@@ -45,11 +45,7 @@ func (r *Registry) setEndpoint(d *Deployment, rawURL, errPath string) *config.Er
 			addr += ":80"
 		}
 	}
-	pool, readTimeout, perr := r.deploymentPool(d.Config, addr, u.Scheme == "https")
-	if perr != nil {
-		return perr
-	}
-	d.pool, d.readTimeout = pool, readTimeout
+	d.pool, d.readTimeout = r.deploymentPool(d.Config, addr, u.Scheme == "https")
 	return nil
 }
 

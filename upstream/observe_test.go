@@ -50,7 +50,7 @@ func TestReloadSharesPoolsByHost(t *testing.T) {
 		t.Error("registry without Previous reused pools")
 	}
 	// New global pool settings: new pools.
-	cfg4 := &config.Config{Deployments: cfg2.Deployments, Router: config.RouterSettings{Raw: map[string]any{"connection_pool": map[string]any{"max_connections": 10}}}}
+	cfg4 := &config.Config{Deployments: cfg2.Deployments, Router: config.RouterSettings{ConnectionPool: &config.ConnectionPool{MaxConnections: 10}}}
 	r4, err := NewRegistry(cfg4, Options{LookupEnv: noEnv, Previous: r2})
 	if err != nil {
 		t.Fatal(err)

@@ -132,9 +132,7 @@ func (r *Registry) initRouter(cfg *config.Config, opts Options) config.Errors {
 	p, errs := newPolicy(cfg)
 	r.policy = p
 	r.warnings = append(r.warnings, p.warnings...)
-	ps, perrs := poolSettingsFrom(cfg.Router.Raw["connection_pool"], "router_settings.connection_pool", opts.Pool)
-	errs = append(errs, perrs...)
-	r.pools = opts.poolsFor(ps)
+	r.pools = opts.poolsFor(opts.Pool.withConfig(cfg.Router.ConnectionPool))
 	jar, err := opts.cookieJarFor(p.cookieStore)
 	if err != nil {
 		r.warnings = append(r.warnings, "general_settings.cookie_store_path: "+err.Error())
