@@ -393,14 +393,17 @@ router_settings:
 		t.Errorf("general: %+v", cfg.General)
 	}
 	l := cfg.LiteLLM
-	if !l.DropParams || l.NumRetries == nil || *l.NumRetries != 3 || l.RequestTimeout != 600*time.Second || !l.JSONLogs {
+	if !l.DropParams || l.NumRetries == nil || *l.NumRetries != 3 || l.RequestTimeout != 600*time.Second || !l.JSONLogs ||
+		!slices.Equal(l.Callbacks, []string{"otel"}) {
 		t.Errorf("litellm: %+v", l)
 	}
 	r := cfg.Router
 	if r.RoutingStrategy != "simple-shuffle" || r.NumRetries == nil || *r.NumRetries != 2 {
 		t.Errorf("router: %+v", r)
 	}
-	if want := []string{"litellm_settings.callbacks", "router_settings.model_group_alias"}; !slices.Equal(cfg.Ignored, want) {
+	// database_url is read (keys/); callbacks too: "otel" turns
+	// tracing on (internal/tracing).
+	if want := []string{"router_settings.model_group_alias"}; !slices.Equal(cfg.Ignored, want) {
 		t.Errorf("Ignored = %q, want %q", cfg.Ignored, want)
 	}
 	if len(cfg.Deployments) != 0 || len(cfg.Models()) != 0 {
@@ -449,10 +452,8 @@ user_id_mappings: {}
 		"general_settings.alerting",
 		"general_settings.store_model_in_db",
 		"guardrails",
-		"litellm_settings.callbacks",
 		"litellm_settings.failure_callback",
 		"litellm_settings.guardrails",
-		"litellm_settings.success_callback",
 		"model_list[].tags",
 		"router_settings.enable_pre_call_checks",
 	}

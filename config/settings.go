@@ -94,6 +94,11 @@ type LiteLLMSettings struct {
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	// JSONLogs writes logs as JSON. Default false.
 	JSONLogs bool `yaml:"json_logs"`
+	// Callbacks and SuccessCallback name LiteLLM's logging
+	// integrations: "otel" turns on OpenTelemetry traces
+	// (docs/tracing.md); llmedge runs no other. Default none.
+	Callbacks       []string `yaml:"callbacks"`
+	SuccessCallback []string `yaml:"success_callback"`
 	// RetrySettings given here apply where router_settings has none.
 	RetrySettings `yaml:",inline"`
 }

@@ -96,6 +96,7 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		return
 	}
 	c.setRequest(body, route)
+	c.req.Tracer = s.obs.Trace(ctx, &c.obs, observe.Traced{Route: route, Model: c.fields.model, Stream: c.fields.stream, ReqID: c.reqID})
 	s.askUsage(c)
 	c.watch.Start(ctx.Conn(), &c.cancel)
 	if c.req.Stream && sn.keepalive > 0 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fasthttp/router"
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/tracing"
 	"github.com/llmedge/llmedge/keys"
 	"github.com/llmedge/llmedge/server/connwatch"
 	"github.com/llmedge/llmedge/server/observe"
@@ -82,6 +83,9 @@ type ObserveOptions struct {
 	// Registry are the options a reloaded config's registry is built
 	// with (Previous is set by the server).
 	Registry upstream.Options
+	// Tracer, when set, traces every proxied request (server/observe,
+	// trace.go); nil (tracing off) costs a nil check per request.
+	Tracer *tracing.Tracer
 }
 
 func (o Options) withDefaults() Options {
@@ -154,6 +158,7 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 		DisableMetrics: opts.DisableMetrics, Version: Version, Started: s.started,
 		InFlight: s.inflight.Load, BodyBytes: s.bodies.used.Load,
 		Current: func() *observe.Series { return s.current().series },
+		Tracer:  opts.Tracer,
 	})
 	if opts.Keys != nil {
 		s.dbKeys = newDBKeys(opts.Keys)

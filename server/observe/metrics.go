@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/llmedge/llmedge/internal/tracing"
 	"github.com/llmedge/llmedge/upstream"
 )
 
@@ -94,6 +95,9 @@ type Options struct {
 	// Current returns the series of the config in force (its
 	// deployments' gauges are written at scrape time).
 	Current func() *Series
+	// Tracer, when set, traces every proxied request (trace.go); nil
+	// (tracing off) costs a nil check per request.
+	Tracer *tracing.Tracer
 }
 
 // Recorder records what the server's calls do: every series of one
@@ -240,9 +244,6 @@ type depMetrics struct {
 	d          *upstream.Deployment // nil for group and unrouted series
 	group      *groupMetrics
 
-	// USD per token, from model_info; 0 = unknown.
-	inCost, outCost float64
-
 	requests [6][2]atomic.Pointer[metrics.Counter]
 	duration [2]atomic.Pointer[metrics.PrometheusHistogram]
 	ttfb     [2]atomic.Pointer[metrics.PrometheusHistogram]
@@ -330,8 +331,8 @@ func (dm *depMetrics) streamError(cause int) {
 	c.Inc()
 }
 
-// usage records tokens and their cost (USD, Call.Cost) under the key
-// name.
+// usage records tokens and their cost (USD, Call.Cost: the
+// deployment's price from upstream/pricing) under the key name.
 func (dm *depMetrics) usage(key string, prompt, completion int64, cost float64) {
 	if prompt <= 0 && completion <= 0 {
 		return
