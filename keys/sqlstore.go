@@ -193,14 +193,36 @@ func (s *sqlStore) AddSpend(ctx context.Context, d []Delta, logs []SpendLog) err
 			return err
 		}
 	}
-	for i := range logs {
-		l := &logs[i]
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO llmedge_spend_logs (request_id, api_key, model, spend, prompt_tokens, completion_tokens, start_ms, end_ms, user_id, team_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			l.RequestID, l.APIKey, l.Model, l.Spend, l.PromptTokens, l.CompletionTokens, l.StartTime.UnixMilli(), l.EndTime.UnixMilli(), l.User, l.TeamID); err != nil {
+	for len(logs) > 0 {
+		n := min(len(logs), spendLogsPerInsert)
+		if err := s.insertSpendLogs(ctx, tx, logs[:n]); err != nil {
 			return err
 		}
+		logs = logs[n:]
 	}
 	return tx.Commit()
+}
+
+// spendLogsPerInsert bounds the rows of one INSERT: 10 parameters a row
+// keeps a statement far below SQLite's 32766 and PostgreSQL's 65535.
+const spendLogsPerInsert = 500
+
+// insertSpendLogs writes logs with one multi-row INSERT: a batch of
+// spend logs is one round trip, not one per request.
+func (s *sqlStore) insertSpendLogs(ctx context.Context, tx *sql.Tx, logs []SpendLog) error {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO llmedge_spend_logs (request_id, api_key, model, spend, prompt_tokens, completion_tokens, start_ms, end_ms, user_id, team_id) VALUES `)
+	args := make([]any, 0, 10*len(logs))
+	for i := range logs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		l := &logs[i]
+		args = append(args, l.RequestID, l.APIKey, l.Model, l.Spend, l.PromptTokens, l.CompletionTokens, l.StartTime.UnixMilli(), l.EndTime.UnixMilli(), l.User, l.TeamID)
+	}
+	_, err := tx.ExecContext(ctx, s.q(b.String()), args...)
+	return err
 }
 
 func (s *sqlStore) SpendLogs(ctx context.Context, f SpendFilter) ([]SpendLog, error) {

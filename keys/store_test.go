@@ -3,6 +3,7 @@ package keys_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +133,35 @@ func TestParseDuration(t *testing.T) {
 		if _, err := keys.ParseDuration(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// TestSpendLogsBatch: a batch of spend logs larger than one INSERT's
+// rows (spendLogsPerInsert) is written whole, every field kept, on
+// both engines.
+func TestSpendLogsBatch(t *testing.T) {
+	for _, engine := range keystest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			ctx := ctxT(t)
+			s, _ := openStore(t, engine)
+			start := time.UnixMilli(1_700_000_000_000)
+			logs := make([]keys.SpendLog, 1203)
+			for i := range logs {
+				logs[i] = keys.SpendLog{RequestID: fmt.Sprintf("r%d", i), APIKey: "k", Model: "m", Spend: 0.5, PromptTokens: int64(i), CompletionTokens: 1,
+					StartTime: start.Add(time.Duration(i) * time.Millisecond), EndTime: start.Add(time.Second), User: "u", TeamID: "t"}
+			}
+			if err := s.AddSpend(ctx, nil, logs); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.SpendLogs(ctx, keys.SpendFilter{APIKey: "k"})
+			if err != nil || len(got) != len(logs) {
+				t.Fatalf("%d logs back, %v; want %d", len(got), err, len(logs))
+			}
+			last := got[0] // newest first
+			if last.RequestID != "r1202" || last.PromptTokens != 1202 || last.TotalTokens != 1203 || last.User != "u" || last.TeamID != "t" ||
+				!last.StartTime.Equal(start.Add(1202*time.Millisecond)) {
+				t.Fatalf("newest log %+v", last)
+			}
+		})
 	}
 }
