@@ -20,6 +20,7 @@ func TestBuiltinTableHasSourceAndCommonModels(t *testing.T) {
 		{"gemini", "gemini-2.5-flash"}, {"vertex_ai", "gemini-2.5-flash"},
 		{"vertex_ai", "claude-sonnet-4-5@20250929"},
 		{"azure", "gpt-4o"}, {"groq", "llama-3.3-70b-versatile"}, {"deepseek", "deepseek-chat"},
+		{"mistral", "mistral-large-latest"}, {"mistral", "mistral-small-latest"},
 	} {
 		if p, ok := Builtin.Lookup(c.provider, c.model); !ok || p.Set&FieldInput == 0 || p.Set&FieldOutput == 0 {
 			t.Errorf("%s/%s: no input and output price", c.provider, c.model)
