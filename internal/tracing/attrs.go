@@ -22,7 +22,6 @@ const (
 	LLMEdgeDeployment       = attribute.Key("llmedge.deployment")
 	LLMEdgeKeyName          = attribute.Key("llmedge.key_name")
 	LLMEdgeUserID           = attribute.Key("llmedge.memory_user_id")
-	LLMEdgeCacheStatus      = attribute.Key("llmedge.cache_status")
 	LLMEdgeTimeToFirstToken = attribute.Key("llmedge.time_to_first_token_ms")
 	LLMEdgeCostUSD          = attribute.Key("llmedge.cost_usd")
 	LLMEdgeAttempts         = attribute.Key("llmedge.attempts")
