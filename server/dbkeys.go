@@ -90,26 +90,16 @@ func (d *dbKeys) rebuild(names *limits.CounterNamer) *dbTable {
 func (s *Server) checkDBKey(ctx *fasthttp.RequestCtx, e *keys.Entry, anthropic bool) bool {
 	now := time.Now().UnixMilli()
 	if why := e.Usable(now); why != "" {
-		refuse(ctx, anthropic, fasthttp.StatusUnauthorized, "authentication_error", "authentication_error", "invalid_api_key", why)
+		refuse(ctx, anthropic, fasthttp.StatusUnauthorized, "authentication_error", "authentication_error", "", "invalid_api_key", why)
 		return false
 	}
 	if why := e.OverBudget(now); why != "" {
-		refuse(ctx, anthropic, fasthttp.StatusBadRequest, "budget_exceeded", "invalid_request_error", "400", why)
+		refuse(ctx, anthropic, fasthttp.StatusBadRequest, "budget_exceeded", "invalid_request_error", "", "400", why)
 		return false
 	}
 	var buf [32]byte
 	ctx.Response.Header.SetBytesV("X-Litellm-Key-Spend", strconv.AppendFloat(buf[:0], e.KeySpend(now), 'f', -1, 64))
 	return true
-}
-
-// refuse writes an OpenAI error (typ, code) or, on /v1/messages, an
-// Anthropic one (anthType).
-func refuse(ctx *fasthttp.RequestCtx, anthropic bool, status int, typ, anthType, code, msg string) {
-	if anthropic {
-		writeAnthropicError(ctx, status, anthType, msg)
-		return
-	}
-	writeError(ctx, status, msg, typ, "", code)
 }
 
 // addSpend adds a database key's answer cost (observe.Call.Cost, set
