@@ -49,6 +49,10 @@ type GeneralSettings struct {
 	// CookieStorePath is the file upstream cookies persist in (default
 	// none: cookies kept in memory).
 	CookieStorePath string `yaml:"cookie_store_path"`
+	// DatabaseURL holds virtual keys, budgets and spend (keys/):
+	// postgresql://... or sqlite:///path; "" = the embedded SQLite file
+	// (opened only with a master key).
+	DatabaseURL string `yaml:"database_url"`
 	// HTTPReadTimeout, HTTPIdleTimeout and HTTPWriteTimeout bound reading
 	// one request, an idle keep-alive connection and one blocked write
 	// to a client (default the server's).
@@ -90,6 +94,11 @@ type LiteLLMSettings struct {
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	// JSONLogs writes logs as JSON. Default false.
 	JSONLogs bool `yaml:"json_logs"`
+	// Callbacks and SuccessCallback name LiteLLM's logging
+	// integrations: "otel" turns on OpenTelemetry traces
+	// (docs/tracing.md); llmedge runs no other. Default none.
+	Callbacks       []string `yaml:"callbacks"`
+	SuccessCallback []string `yaml:"success_callback"`
 	// RetrySettings given here apply where router_settings has none.
 	RetrySettings `yaml:",inline"`
 	// Egress is the forward proxies and TLS of every upstream

@@ -98,6 +98,7 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		Anthropic:  &c.anth,
 		WantUsage:  c.adm.WantsTokens(),
 	}
+	c.req.Tracer = s.obs.Trace(ctx, &c.obs, observe.Traced{Route: upstream.RouteChat, Anthropic: true, Model: c.fields.model, Stream: c.fields.stream, ReqID: c.reqID})
 	c.watch.Start(ctx.Conn(), &c.cancel)
 
 	resp, err := s.ask(ctx, sn, c, g)

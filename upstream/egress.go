@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/llmedge/llmedge/config"
@@ -140,4 +141,18 @@ func reflectKeySet(o *config.Egress, key string) bool {
 		return o.SSLCertificate != ""
 	}
 	return false
+}
+
+// GlobalEgress is litellm_settings' egress with the environment under
+// it (nil: direct), for llmedge's clients outside the registry (the
+// OTLP exporter). lookup nil reads the process environment.
+func GlobalEgress(cfg *config.Config, lookup func(string) (string, bool)) (*transport.Egress, error) {
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	e, err := newEgressBuilder(cfg, lookup).build(nil, "litellm_settings")
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/jsonx"
+	"github.com/llmedge/llmedge/upstream/pricing"
 	"github.com/llmedge/llmedge/upstream/provider"
 	"github.com/llmedge/llmedge/upstream/respstore"
 	"github.com/llmedge/llmedge/upstream/transport"
@@ -56,6 +57,11 @@ type Deployment struct {
 	// nativeResponses: the Responses API is passed through; else it is
 	// translated to chat (routes.go, translateResponses).
 	nativeResponses bool
+
+	// Price is what the deployment charges: the built-in table's price
+	// for its model under model_info and litellm_params overrides
+	// (upstream/pricing). Unknown (zero) for unpriced models.
+	Price pricing.Price
 
 	inflight atomic.Int64
 	slots    parallelSlots // max_parallel_requests (parallel.go)
@@ -182,6 +188,11 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 	if d.StreamTimeout <= 0 {
 		d.StreamTimeout = r.policy.streamTimeout
 	}
+	price, perr := pricing.Builtin.Resolve(cd.Provider, cd.UpstreamModel, cd.ModelInfo, cd.Params, fmt.Sprintf("model_list[%d]", cd.Index))
+	if perr != nil {
+		return nil, &config.Error{Path: perr.Path, Msg: perr.Msg}
+	}
+	d.Price = price
 	d.Wildcard = cd.UpstreamModel == "*" || strings.HasSuffix(cd.UpstreamModel, "/*")
 	d.QuotedModel = jsonx.AppendString(nil, cd.UpstreamModel)
 	if p.Build == nil {

@@ -19,12 +19,13 @@ type accessEntry struct {
 	ttfb, duration     time.Duration
 	overhead, upstream time.Duration
 	prompt, completion int64
-	reason             string // why it was refused before any upstream
-	err                error  // a stream that failed after it started
+	cost               float64 // USD, 0 when the deployment has no price
+	reason             string  // why it was refused before any upstream
+	err                error   // a stream that failed after it started
 }
 
-// maxAccessAttrs bounds accessAttrs' output (14 always, 4 optional).
-const maxAccessAttrs = 18
+// maxAccessAttrs bounds accessAttrs' output (14 always, 5 optional).
+const maxAccessAttrs = 19
 
 // logAccess writes e as one "request" line at info level, if Logger
 // has info enabled. With Options.AccessLogOut set the line is
@@ -56,7 +57,8 @@ func accessRecord(t time.Time, e *accessEntry) slog.Record {
 
 // accessAttrs appends the line's fields, in order, to a. It is the one
 // list both the slog and the in-place path print. Durations are integer
-// microseconds; every value is a string, an int64 or a bool.
+// microseconds; every value is a string, an int64, a bool or (the
+// cost) a float64.
 func accessAttrs(a []slog.Attr, e *accessEntry, reqID, userID string) []slog.Attr {
 	a = append(a,
 		slog.String("request_id", reqID),
@@ -78,6 +80,9 @@ func accessAttrs(a []slog.Attr, e *accessEntry, reqID, userID string) []slog.Att
 		slog.Int64("upstream_us", e.upstream.Microseconds()),
 		slog.Int64("prompt_tokens", e.prompt),
 		slog.Int64("completion_tokens", e.completion))
+	if e.cost > 0 {
+		a = append(a, slog.Float64("cost_usd", e.cost))
+	}
 	if e.reason != "" {
 		a = append(a, slog.String("rejected", e.reason))
 	}
