@@ -283,3 +283,27 @@ func TestEgressRedirectReevaluatedAgainstNoProxy(t *testing.T) {
 		t.Fatalf("want the first host through the proxy and the NO_PROXY one direct: Via %q, %q", f[0].Header.Get("Via"), l[0].Header.Get("Via"))
 	}
 }
+
+func TestEgressClientDisconnectCancelsThroughTunnel(t *testing.T) {
+	proxy := egresstest.StartTinyproxy(t, "", "")
+	ca := egresstest.NewCA(t, "corp")
+	up, base := startTLSFake(t, ca.ServerCert(t, "127.0.0.1"), nil)
+	gate := make(chan struct{}) // never opened: the stream stalls after its first word
+	up.setHandler(streamWords([]string{"one", "two"}, 0, gate))
+	gw := startEgressGateway(t, egressYAML(base, "ssl_verify: "+ca.BundlePath, ""), map[string]string{"HTTPS_PROXY": proxy.URL("", "")})
+	ctx, cancel := context.WithCancel(context.Background())
+	c := sdk(gw, testMasterKey)
+	p := userMsg("hi")
+	p.Model = "m"
+	s := c.Chat.Completions.NewStreaming(ctx, p)
+	if !s.Next() {
+		t.Fatalf("no first chunk through the tunnel: %v", s.Err())
+	}
+	cancel()
+	_ = s.Close()
+	select {
+	case <-up.closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upstream stream through the tunnel was not cancelled when the client left")
+	}
+}
