@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"github.com/llmedge/llmedge/server/observe"
+	"github.com/llmedge/llmedge/server/request"
 	"sync"
 
 	"github.com/llmedge/llmedge/server/connwatch"
@@ -19,7 +20,7 @@ import (
 // (upstream), answer (stream.go) hands the answer to fasthttp, and
 // finish (below) records it and releases everything.
 type call struct {
-	fields bodyFields
+	fields request.Fields
 	route  routeFields
 	req    upstream.ChatRequest
 	cancel upstream.Cancel
@@ -66,7 +67,7 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 	body := ctx.PostBody()
 	if err := s.scanRoute(ctx, sn, route, body, c); err != nil {
 		callPool.Put(c)
-		writeError(ctx, fasthttp.StatusBadRequest, err.msg, "invalid_request_error", err.param, "")
+		writeError(ctx, fasthttp.StatusBadRequest, err.Msg, "invalid_request_error", err.Param, "")
 		s.observeRejected(ctx, sn, nil, false, observe.RejectBadRequest)
 		return
 	}
@@ -74,17 +75,17 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		callPool.Put(c)
 		return
 	}
-	g := sn.reg.Lookup(c.fields.model)
+	g := sn.reg.Lookup(c.fields.Model)
 	if g == nil {
-		msg := "model '" + safePath(c.fields.model) + "' not found: GET /v1/models lists the models this gateway serves"
+		msg := "model '" + request.Printable(c.fields.Model) + "' not found: GET /v1/models lists the models this gateway serves"
 		writeError(ctx, fasthttp.StatusNotFound, msg, "invalid_request_error", "model", "model_not_found")
-		s.observeRejected(ctx, sn, nil, c.fields.stream, observe.RejectModelNotFound)
+		s.observeRejected(ctx, sn, nil, c.fields.Stream, observe.RejectModelNotFound)
 		callPool.Put(c)
 		return
 	}
 	if e := g.RouteError(route); e != nil {
 		s.writeUpstreamError(ctx, sn, e)
-		s.observeRejected(ctx, sn, g, c.fields.stream, observe.RejectRouteNotServed)
+		s.observeRejected(ctx, sn, g, c.fields.Stream, observe.RejectRouteNotServed)
 		callPool.Put(c)
 		return
 	}
@@ -149,7 +150,7 @@ func (s *Server) finish(c *call, resp *upstream.Response) {
 	releaseLimits(c, resp)
 	upstream.ReleaseResponse(resp)
 	c.req = upstream.ChatRequest{}
-	c.fields = bodyFields{}
+	c.fields = request.Fields{}
 	c.route = routeFields{}
 	c.obs = observe.Call{}
 	c.out = clientWrite{}

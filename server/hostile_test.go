@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/llmedge/llmedge/server/request"
 	"io"
 	"net"
 	"net/http"
@@ -38,7 +39,7 @@ func hostileBody(extra string) string { return `{"model":"m",` + validMsgs + ext
 
 func hostileCases() []hostileCase {
 	long := strings.Repeat("a", 8<<10)
-	manyMsgs := `{"model":"m","messages":[` + strings.Repeat(`{"role":"user"},`, maxMessages) + `{"role":"user"}]}`
+	manyMsgs := `{"model":"m","messages":[` + strings.Repeat(`{"role":"user"},`, request.MaxMessages) + `{"role":"user"}]}`
 	return []hostileCase{
 		// Bad JSON.
 		{name: "empty body", raw: chatReq(""), status: 400},

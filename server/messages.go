@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"github.com/llmedge/llmedge/server/observe"
+	"github.com/llmedge/llmedge/server/request"
 
 	"github.com/llmedge/llmedge/internal/errbody"
 	"github.com/llmedge/llmedge/upstream"
@@ -58,9 +59,9 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 	}
 	c := callPool.Get().(*call)
 	body := ctx.PostBody()
-	if err := scanChat(body, &c.fields); err != nil {
+	if err := request.ScanChat(body, &c.fields); err != nil {
 		callPool.Put(c)
-		writeAnthropicError(ctx, fasthttp.StatusBadRequest, "invalid_request_error", err.msg)
+		writeAnthropicError(ctx, fasthttp.StatusBadRequest, "invalid_request_error", err.Msg)
 		s.observeRejected(ctx, sn, nil, false, observe.RejectBadRequest)
 		return
 	}
@@ -68,22 +69,22 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		callPool.Put(c)
 		return
 	}
-	g := sn.reg.Lookup(c.fields.model)
+	g := sn.reg.Lookup(c.fields.Model)
 	if g == nil {
-		msg := "model '" + safePath(c.fields.model) + "' not found: GET /v1/models lists the models this gateway serves"
+		msg := "model '" + request.Printable(c.fields.Model) + "' not found: GET /v1/models lists the models this gateway serves"
 		writeAnthropicError(ctx, fasthttp.StatusNotFound, "not_found_error", msg)
-		s.observeRejected(ctx, sn, nil, c.fields.stream, observe.RejectModelNotFound)
+		s.observeRejected(ctx, sn, nil, c.fields.Stream, observe.RejectModelNotFound)
 		callPool.Put(c)
 		return
 	}
 	if !g.SpeaksAnthropic() {
-		msg := "model '" + safePath(c.fields.model) + "' is not served by an anthropic/ deployment: /v1/messages only reaches Anthropic models; use /v1/chat/completions for it"
+		msg := "model '" + request.Printable(c.fields.Model) + "' is not served by an anthropic/ deployment: /v1/messages only reaches Anthropic models; use /v1/chat/completions for it"
 		writeAnthropicError(ctx, fasthttp.StatusBadRequest, "invalid_request_error", msg)
-		s.observeRejected(ctx, sn, g, c.fields.stream, observe.RejectBadRequest)
+		s.observeRejected(ctx, sn, g, c.fields.Stream, observe.RejectBadRequest)
 		callPool.Put(c)
 		return
 	}
-	c.fields.noOutput = countTokens
+	c.fields.NoOutput = countTokens
 	if !s.startCall(ctx, sn, c, key, g, true) {
 		return
 	}
@@ -94,10 +95,10 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 	}
 	c.req = upstream.ChatRequest{
 		Body:       body,
-		ModelStart: c.fields.modelStart,
-		ModelEnd:   c.fields.modelEnd,
-		Model:      c.fields.model,
-		Stream:     c.fields.stream && !countTokens,
+		ModelStart: c.fields.ModelStart,
+		ModelEnd:   c.fields.ModelEnd,
+		Model:      c.fields.Model,
+		Stream:     c.fields.Stream && !countTokens,
 		RequestID:  c.reqID,
 		UserID:     c.userID,
 		Cancel:     &c.cancel,

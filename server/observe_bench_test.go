@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"github.com/llmedge/llmedge/server/request"
 	"io"
 	"log/slog"
 	"net"
@@ -61,8 +62,8 @@ func benchGateway(b *testing.B, opts Options) *fasthttp.HostClient {
 }
 
 func fastStream(body []byte) bool {
-	var f bodyFields
-	return scanChat(body, &f) == nil && f.stream
+	var f request.Fields
+	return request.ScanChat(body, &f) == nil && f.Stream
 }
 
 // BenchmarkObserveOverhead compares the chat hot path with metrics and

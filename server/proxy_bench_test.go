@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"github.com/llmedge/llmedge/server/request"
 	"net"
 	"strings"
 	"testing"
@@ -30,9 +31,9 @@ func newInMemoryStack(b *testing.B, events int, mut ...func(*config.Config)) *in
 		if !ctx.IsPost() {
 			return
 		}
-		var f bodyFields
-		_ = scanChat(ctx.PostBody(), &f)
-		if !f.stream {
+		var f request.Fields
+		_ = request.ScanChat(ctx.PostBody(), &f)
+		if !f.Stream {
 			ctx.SetContentType("application/json")
 			ctx.SetBody(benchAnswer)
 			return
