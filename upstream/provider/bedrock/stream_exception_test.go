@@ -24,13 +24,10 @@ func TestBedrockExceptionAsFirstEvent(t *testing.T) {
 		return bedrock.AppendESMessage(nil, [][2]string{{":exception-type", typ}, {":content-type", "application/json"}, {":message-type", "exception"}},
 			[]byte(`{"message":"`+msg+`"}`))
 	}
-	event := func(typ, payload string) []byte {
-		return bedrock.AppendESMessage(nil, [][2]string{{":event-type", typ}, {":content-type", "application/json"}, {":message-type", "event"}}, []byte(payload))
-	}
 	var answer []byte
-	answer = append(answer, event("messageStart", `{"role":"assistant"}`)...)
-	answer = append(answer, event("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"text":"hi"}}`)...)
-	answer = append(answer, event("messageStop", `{"stopReason":"end_turn"}`)...)
+	answer = append(answer, esEvent("messageStart", `{"role":"assistant"}`)...)
+	answer = append(answer, esEvent("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"text":"hi"}}`)...)
+	answer = append(answer, esEvent("messageStop", `{"stopReason":"end_turn"}`)...)
 	var first atomic.Value // what the failing deployment sends first
 	var calls atomic.Int32
 	failing := upstreamSending(t, func() []byte { calls.Add(1); return first.Load().([]byte) })
@@ -71,6 +68,11 @@ func TestBedrockExceptionAsFirstEvent(t *testing.T) {
 	if calls.Load() == 0 {
 		t.Fatal("the failing deployment was never called")
 	}
+}
+
+// esEvent is one ConverseStream event message.
+func esEvent(typ, payload string) []byte {
+	return bedrock.AppendESMessage(nil, [][2]string{{":event-type", typ}, {":content-type", "application/json"}, {":message-type", "event"}}, []byte(payload))
 }
 
 // upstreamSending is a Bedrock runtime endpoint whose ConverseStream
