@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"github.com/llmedge/llmedge/internal/corpus"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/goccy/go-yaml"
+	"github.com/llmedge/llmedge/internal/corpus"
 )
 
 // dummyEnv sets every variable, shaped the way the corpus README says:

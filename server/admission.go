@@ -3,11 +3,11 @@ package server
 import (
 	"bytes"
 	"github.com/llmedge/llmedge/server/observe"
-	"github.com/llmedge/llmedge/server/request"
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/server/limits"
+	"github.com/llmedge/llmedge/server/request"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )

@@ -3,9 +3,10 @@ package server
 import (
 	"fmt"
 	"github.com/llmedge/llmedge/config"
-	"github.com/llmedge/llmedge/internal/allocs"
 	"github.com/valyala/fasthttp"
 	"testing"
+
+	"github.com/llmedge/llmedge/internal/allocs"
 )
 
 func BenchmarkAuthIdentify(b *testing.B) {

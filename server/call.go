@@ -3,11 +3,11 @@ package server
 import (
 	"errors"
 	"github.com/llmedge/llmedge/server/observe"
-	"github.com/llmedge/llmedge/server/request"
 	"sync"
 
 	"github.com/llmedge/llmedge/server/connwatch"
 	"github.com/llmedge/llmedge/server/limits"
+	"github.com/llmedge/llmedge/server/request"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )

@@ -1,13 +1,13 @@
 package server
 
 import (
-	"github.com/llmedge/llmedge/internal/corpus"
 	"path/filepath"
 	"slices"
 	"sort"
 	"testing"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/corpus"
 	"github.com/llmedge/llmedge/upstream"
 )
 

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"github.com/llmedge/llmedge/internal/corpus"
 	"github.com/openai/openai-go/v3"
 	"path/filepath"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/corpus"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/openai/openai-go/v3/option"
 )

@@ -3,9 +3,9 @@ package server
 import (
 	"errors"
 	"github.com/llmedge/llmedge/server/observe"
-	"github.com/llmedge/llmedge/server/request"
 
 	"github.com/llmedge/llmedge/internal/errbody"
+	"github.com/llmedge/llmedge/server/request"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )

@@ -2,13 +2,13 @@ package server
 
 import (
 	"bufio"
-	"github.com/llmedge/llmedge/server/request"
 	"io"
 	"log/slog"
 	"net"
 	"testing"
 	"time"
 
+	"github.com/llmedge/llmedge/server/request"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"

@@ -2,14 +2,14 @@ package server
 
 import (
 	"bufio"
-	"github.com/llmedge/llmedge/internal/allocs"
-	"github.com/llmedge/llmedge/server/request"
 	"net"
 	"strings"
 	"testing"
 
 	"github.com/llmedge/llmedge/config"
 
+	"github.com/llmedge/llmedge/internal/allocs"
+	"github.com/llmedge/llmedge/server/request"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/llmedge/llmedge/server/request"
 	"github.com/openai/openai-go/v3"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/llmedge/llmedge/server/request"
 )
 
 // tpmBurst sends n concurrent chat completions (max_tokens 50) through

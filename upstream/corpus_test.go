@@ -1,12 +1,12 @@
 package upstream
 
 import (
-	"github.com/llmedge/llmedge/internal/corpus"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/corpus"
 )
 
 // Every config of the LiteLLM corpus builds a Registry: the router's

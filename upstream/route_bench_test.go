@@ -1,12 +1,12 @@
 package upstream
 
 import (
-	"github.com/llmedge/llmedge/internal/allocs"
 	"net"
 	"strings"
 	"testing"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/allocs"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 )

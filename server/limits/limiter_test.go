@@ -1,11 +1,12 @@
 package limits
 
 import (
-	"github.com/llmedge/llmedge/internal/allocs"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/llmedge/llmedge/internal/allocs"
 )
 
 // fixedClock is a settable clock for limiter tests.

@@ -1,9 +1,10 @@
 package request
 
 import (
-	"github.com/llmedge/llmedge/internal/allocs"
 	"strings"
 	"testing"
+
+	"github.com/llmedge/llmedge/internal/allocs"
 )
 
 func TestScanChat(t *testing.T) {

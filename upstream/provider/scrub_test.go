@@ -1,10 +1,10 @@
 package provider
 
 import (
-	"github.com/llmedge/llmedge/internal/allocs"
 	"strings"
 	"testing"
 
+	"github.com/llmedge/llmedge/internal/allocs"
 	"github.com/llmedge/llmedge/sse"
 )
 

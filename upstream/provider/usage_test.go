@@ -2,9 +2,9 @@ package provider
 
 import (
 	"bytes"
-	"github.com/llmedge/llmedge/internal/allocs"
 	"testing"
 
+	"github.com/llmedge/llmedge/internal/allocs"
 	"github.com/llmedge/llmedge/sse"
 )
 
