@@ -41,6 +41,8 @@ var actedOnKeys = map[string]map[string]bool{
 		"max_connections_per_ip",
 	),
 	"litellm_settings": set(
+		"cache",        // server/cache (cache_params' own keys are checked there)
+		"cache_params", //
 		"drop_params",
 		"num_retries",
 		"request_timeout",

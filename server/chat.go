@@ -19,6 +19,7 @@ type chatCall struct {
 	body   streamBody
 	answer answerBody
 	anth   upstream.AnthropicInbound // set on /v1/messages (messages.go)
+	cache  cacheCall                 // response cache state (cached.go)
 	obs    callObs                   // timings, status and usage for metrics and logs (observe.go)
 	// userID is the memory user id (user_id_mappings, memory.go), when
 	// resolved; userBuf holds it when it is namespaced by the key.
@@ -56,6 +57,12 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		s.observeRejected(ctx, sn, nil, false, rejectBadRequest)
 		return
 	}
+	if err := cachePrepare(ctx, sn, c, route, body); err != nil {
+		chatCallPool.Put(c)
+		writeError(ctx, fasthttp.StatusBadRequest, err.msg, "invalid_request_error", err.param, "")
+		s.observeRejected(ctx, sn, nil, false, rejectBadRequest)
+		return
+	}
 	if !s.permitModel(ctx, sn, c, key, false) {
 		chatCallPool.Put(c)
 		return
@@ -80,6 +87,9 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 	c.setRequest(body, route)
 	s.askUsage(c)
 	c.watch.start(ctx.Conn(), &c.cancel)
+	if sn.cache != nil && s.serveCached(ctx, sn, c, key, g) {
+		return
+	}
 	if c.req.Stream && sn.keepalive > 0 {
 		s.streamWithKeepalive(ctx, c, g)
 		return
@@ -126,6 +136,7 @@ func (s *Server) finish(c *chatCall, resp *upstream.Response) {
 	c.fields = chatFields{}
 	c.route = routeFields{}
 	c.obs = callObs{}
+	c.cache.reset()
 	chatCallPool.Put(c)
 	s.inflight.Add(-1)
 }

@@ -96,6 +96,7 @@ func newServerMetrics(s *Server, off bool) *serverMetrics {
 	m.reloadedAt = m.set.NewGauge(`llmedge_config_last_reload_success_timestamp_seconds`, nil)
 	m.reloadedAt.Set(float64(s.started.Unix()))
 	m.set.RegisterMetricsWriter(func(w io.Writer) { writeDeploymentGauges(w, s.current()) })
+	m.set.RegisterMetricsWriter(func(w io.Writer) { writeCacheMetrics(w, s.current()) })
 	return m
 }
 

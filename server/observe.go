@@ -50,7 +50,9 @@ type callObs struct {
 	// whatever the answer turned out to be); sse: the answer went out
 	// as SSE (counted in llmedge_streams_open until it ends).
 	stream, sse bool
-	status      int
+	// cache is the x-llmedge-cache value ("" when the cache is off).
+	cache  string
+	status int
 	// keyName labels usage metrics and the access log: a key's name from
 	// the config, never the key. Whoever authenticates the caller sets
 	// it after begin.
@@ -151,7 +153,7 @@ func (s *Server) observeDone(c *chatCall, resp *upstream.Response) {
 		e := accessEntry{
 			reqID: c.reqID, userID: c.req.UserID, key: o.keyName, status: o.status, stream: o.stream,
 			attempts: resp.Attempts, ttfb: o.ttfb, duration: dur, overhead: over, upstream: resp.UpstreamWait,
-			prompt: prompt, completion: completion, err: o.relayErr,
+			prompt: prompt, completion: completion, err: o.relayErr, cache: o.cache,
 		}
 		if o.group != nil {
 			e.model = o.group.Name

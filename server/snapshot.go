@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/server/cache"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -35,6 +36,8 @@ type snapshot struct {
 	keepalive time.Duration
 	// edge holds rate limits, CORS and the secrets to scrub (guard.go).
 	edge *edge
+	// cache is the response cache (cached.go); nil when off.
+	cache *cache.Cache
 }
 
 func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapshot {
@@ -50,7 +53,9 @@ func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapsh
 	if cfg.General.MasterKey != "" {
 		sn.keyName = "master"
 	}
-	sn.auth, sn.edge = s.newEdge(cfg, reg, s.snap.Load())
+	prev := s.snap.Load()
+	sn.auth, sn.edge = s.newEdge(cfg, reg, prev)
+	sn.cache = s.newCache(cfg, prev)
 	if !s.metrics.off {
 		reg.SetObserver(sn.metrics)
 	}

@@ -67,6 +67,13 @@ func (fs *Flights) Join(k FlightKey) (f *Flight, leader bool) {
 	return f, true
 }
 
+// Solo returns a flight no other request joins (a request that asked
+// not to be answered from the cache): it still records the answer for
+// storing.
+func (fs *Flights) Solo(k FlightKey) *Flight {
+	return &Flight{fs: fs, key: k, refs: 1, changed: make(chan struct{})}
+}
+
 // InFlight returns the number of flights in the air.
 func (fs *Flights) InFlight() int {
 	fs.mu.Lock()
@@ -114,6 +121,14 @@ func (f *Flight) unlist() {
 func (f *Flight) publish() {
 	close(f.changed)
 	f.changed = make(chan struct{})
+}
+
+// SetInfo publishes the driver's facts before the answer is complete
+// (a stream's deployment, known at its first event).
+func (f *Flight) SetInfo(info any) {
+	f.mu.Lock()
+	f.info = info
+	f.mu.Unlock()
 }
 
 // Answer publishes a complete answer and ends the flight.
@@ -222,8 +237,9 @@ func (f *Flight) Look(from int) Result {
 	return r
 }
 
-// ErrLeft is what a subscriber's Relay returns when its client's stop
-// channel closed before the stream ended.
+// ErrLeft is what a subscriber's Relay returns when its client left:
+// a write to it failed, or its stop channel closed, before the stream
+// ended.
 var ErrLeft = errors.New("client left while waiting for a shared call")
 
 // WaitHead blocks until the flight has an answer (true) or stop closes
@@ -283,10 +299,10 @@ func (s *Subscriber) Relay(w Writer) error {
 				out = s.rp.buf
 			}
 			if _, err := w.Write(out); err != nil {
-				return err
+				return ErrLeft
 			}
 			if err := w.Flush(); err != nil {
-				return err
+				return ErrLeft
 			}
 			s.next++
 		}

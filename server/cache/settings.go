@@ -109,8 +109,8 @@ func Parse(ls map[string]any, env func(string) string) (st Settings, ignored []s
 	}
 	st.Type, st.TTL, st.Scope, st.Routes = "local", DefaultTTL, ScopeKey, RouteChat|RouteCompletions|RouteEmbeddings|RouteResponses
 	st.MaxEntryBytes = DefaultMaxEntryBytes
-	p, _ := ls["cache_params"].(map[string]any)
-	if ls["cache_params"] != nil && p == nil {
+	p, isMap := ls["cache_params"].(map[string]any)
+	if ls["cache_params"] != nil && !isMap {
 		errs = append(errs, &Error{Path: paramsPath, Msg: "must be a mapping"})
 	}
 	if t, ok := p["type"]; ok && t != nil {

@@ -1,0 +1,99 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+)
+
+// redisCacheParams is cache_params for a Redis cache on host:port under
+// a namespace of the test's own (the shared Redis is never flushed).
+func redisCacheParams(t *testing.T, host, port string, extra map[string]any) map[string]any {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	p := map[string]any{"type": "redis", "host": host, "port": port, "namespace": "test-" + hex.EncodeToString(b[:])}
+	for k, v := range extra {
+		p[k] = v
+	}
+	return p
+}
+
+func TestCacheRedisSharedByTwoGateways(t *testing.T) {
+	host, port := testRedis(t)
+	up := newFakeOpenAI(t)
+	params := redisCacheParams(t, host, port, nil)
+	a := startGateway(t, cacheConfig(up, params))
+	b := startGateway(t, cacheConfig(up, params))
+	if _, h := chatVia(t, a, "shared?"); h.Get("X-Llmedge-Cache") != "miss" {
+		t.Fatal(h.Get("X-Llmedge-Cache"))
+	}
+	first, _ := sseChunks(t, a, `{"model":"m","stream":true,"messages":[{"role":"user","content":"streamed?"}]}`)
+	if first.Get("X-Llmedge-Cache") != "miss" {
+		t.Fatal("stream", first.Get("X-Llmedge-Cache"))
+	}
+	if _, h := chatVia(t, b, "shared?"); h.Get("X-Llmedge-Cache") != "hit" {
+		t.Fatalf("the other gateway: %q", h.Get("X-Llmedge-Cache"))
+	}
+	h, chunks := sseChunks(t, b, `{"model":"m","stream":true,"messages":[{"role":"user","content":"streamed?"}]}`)
+	if h.Get("X-Llmedge-Cache") != "hit" || len(chunks) != 8 {
+		t.Fatalf("stream from the other gateway: %q in %d chunks", h.Get("X-Llmedge-Cache"), len(chunks))
+	}
+	if n := len(up.requests()); n != 2 {
+		t.Fatalf("%d upstream calls, want 2", n)
+	}
+}
+
+func TestCacheRedisTTLExpiry(t *testing.T) {
+	host, port := testRedis(t)
+	up := newFakeOpenAI(t)
+	gw := startGateway(t, cacheConfig(up, redisCacheParams(t, host, port, map[string]any{"ttl": 1})))
+	chatVia(t, gw, "soon stale")
+	if _, h := chatVia(t, gw, "soon stale"); h.Get("X-Llmedge-Cache") != "hit" {
+		t.Fatal("no hit within the TTL")
+	}
+	// A per-request ttl outlives the settings' one.
+	chatVia(t, gw, "kept longer", optionCache(map[string]any{"ttl": 60}))
+	waitFor(t, 5*time.Second, "the 1s entry to expire", func() bool {
+		_, h := chatVia(t, gw, "soon stale", optionCache(map[string]any{"no-store": true}))
+		return h.Get("X-Llmedge-Cache") == "miss"
+	})
+	if _, h := chatVia(t, gw, "kept longer"); h.Get("X-Llmedge-Cache") != "hit" {
+		t.Fatal("the request's ttl: 60 was not kept")
+	}
+}
+
+func TestCacheRedisKilledMidRun(t *testing.T) {
+	rd := startOwnRedis(t)
+	up := newFakeOpenAI(t)
+	gw := startGateway(t, cacheConfig(up, redisCacheParams(t, "127.0.0.1", rd.port, nil)))
+	chatVia(t, gw, "before")
+	if _, h := chatVia(t, gw, "before"); h.Get("X-Llmedge-Cache") != "hit" {
+		t.Fatal("no hit with Redis up")
+	}
+	rd.kill()
+	// Requests keep working, answered upstream, marked bypass.
+	for i := range 3 {
+		c, h := chatVia(t, gw, "during")
+		if h.Get("X-Llmedge-Cache") != "bypass" || c.Choices[0].Message.Content == "" {
+			t.Fatalf("request %d with Redis down: %q", i, h.Get("X-Llmedge-Cache"))
+		}
+	}
+	ready := rawRequest(t, gw, "GET", "/health/readiness", "").Body
+	if !strings.Contains(ready, `"cache":{"type":"redis","healthy":false`) {
+		t.Fatalf("readiness with Redis down: %s", ready)
+	}
+	m := rawRequest(t, gw, "GET", "/metrics", "", "Authorization: Bearer "+testMasterKey).Body
+	if !strings.Contains(m, "llmedge_cache_up 0") || strings.Contains(m, "llmedge_cache_store_errors_total 0\n") {
+		t.Fatalf("metrics with Redis down lack llmedge_cache_up 0 / store errors")
+	}
+	rd.start()
+	waitFor(t, 10*time.Second, "the cache back after Redis restarted", func() bool {
+		_, h := chatVia(t, gw, "after")
+		return h.Get("X-Llmedge-Cache") == "hit"
+	})
+	if ready := rawRequest(t, gw, "GET", "/health/readiness", "").Body; !strings.Contains(ready, `"cache":{"type":"redis","healthy":true}`) {
+		t.Fatalf("readiness after Redis came back: %s", ready)
+	}
+}
