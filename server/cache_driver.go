@@ -40,6 +40,37 @@ func newCacheDriver(sn *snapshot, c *chatCall, g *upstream.Group, f *cache.Fligh
 	return d
 }
 
+// driverHandoff passes a call to an idle driver goroutine. Drivers are
+// kept for driverIdle after a call: a fresh goroutine would grow its
+// stack to the upstream call's depth on every miss (stack copying was a
+// tenth of a miss's CPU).
+var driverHandoff = make(chan *cacheDriver)
+
+const driverIdle = 10 * time.Second
+
+// startDriver runs d's call on an idle driver, or a new one.
+func startDriver(d *cacheDriver) {
+	select {
+	case driverHandoff <- d:
+	default:
+		go driverLoop(d)
+	}
+}
+
+func driverLoop(d *cacheDriver) {
+	t := time.NewTimer(driverIdle)
+	defer t.Stop()
+	for {
+		d.run()
+		t.Reset(driverIdle)
+		select {
+		case d = <-driverHandoff:
+		case <-t.C:
+			return
+		}
+	}
+}
+
 func (d *cacheDriver) run() {
 	resp := upstream.AcquireResponse()
 	defer upstream.ReleaseResponse(resp)

@@ -107,21 +107,23 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall
 		parts[n] = c.userID
 		n++
 	}
-	k, ok := cache.MakeKey(c.req.Body, parts[:n]...)
+	var ok bool
+	// The key lives in the pooled call: a local would escape to the
+	// store interface.
+	cc.key, ok = cache.MakeKey(c.req.Body, parts[:n]...)
 	if !ok {
 		sc.Bypasses.Add(1)
 		h.Set("X-Llmedge-Cache", cacheBypass)
 		c.obs.cache = cacheBypass
 		return false
 	}
-	cc.key = k
-	h.SetBytesV("X-Litellm-Cache-Key", k.Hex(cc.hexKey[:0]))
+	h.SetBytesV("X-Litellm-Cache-Key", cc.key.Hex(cc.hexKey[:0]))
 	now := time.Now()
 	state := cacheMiss
 	if cc.ctl.NoCache {
 		state = cacheBypass
 	} else {
-		e, down := sc.Get(&k, now, cc.ctl.MaxAge)
+		e, down := sc.Get(&cc.key, now, cc.ctl.MaxAge)
 		if down {
 			state = cacheBypass
 		} else if e = fitEntry(e, c); e != nil {
@@ -136,7 +138,7 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall
 	if c.fields.includeUsage {
 		form |= 2
 	}
-	fk := cache.FlightKey{Key: k, Form: form}
+	fk := cache.FlightKey{Key: cc.key, Form: form}
 	var f *cache.Flight
 	leader := true
 	if cc.ctl.NoCache {
@@ -145,8 +147,7 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall
 		f, leader = sc.Flights.Join(fk)
 	}
 	if leader {
-		d := newCacheDriver(sn, c, g, f, state == cacheMiss && !cc.ctl.NoStore)
-		go d.run()
+		startDriver(newCacheDriver(sn, c, g, f, state == cacheMiss && !cc.ctl.NoStore))
 	} else {
 		state = cacheHit
 		sc.Coalesced.Add(1)

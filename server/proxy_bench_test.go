@@ -24,7 +24,7 @@ type inMemoryStack struct {
 	close  func()
 }
 
-func newInMemoryStack(b *testing.B, events int, mut ...func(*config.Config)) *inMemoryStack {
+func newInMemoryStack(b testing.TB, events int, mut ...func(*config.Config)) *inMemoryStack {
 	upLn := fasthttputil.NewInmemoryListener()
 	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		if !ctx.IsPost() {
