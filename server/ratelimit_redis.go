@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/llmedge/llmedge/internal/redisconn"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -167,23 +168,10 @@ var setRedisLogger sync.Once
 
 func newRedisStore(c redisConf, local *limiter, log *slog.Logger) (*redisStore, error) {
 	setRedisLogger.Do(func() { redis.SetLogger(quietRedis{}) })
-	var opt *redis.Options
-	if c.url != "" {
-		var err error
-		if opt, err = redis.ParseURL(c.url); err != nil {
-			// The parse error may quote the URL and its password.
-			return nil, errors.New("router_settings.redis_url: not a valid redis:// or rediss:// URL")
-		}
-	} else {
-		opt = &redis.Options{Addr: c.addr, Password: c.password, Username: c.username, DB: c.db}
+	opt, err := redisconn.Options(c.url, c.addr, c.username, c.password, c.db, redisTimeout)
+	if err != nil {
+		return nil, errors.New("router_settings.redis_url: " + err.Error())
 	}
-	opt.DialTimeout = redisTimeout
-	opt.ReadTimeout = redisTimeout
-	opt.WriteTimeout = redisTimeout
-	opt.MaxRetries = -1 // no retries: fall back to local limits instead
-	opt.DialerRetries = 1
-	opt.DialerRetryTimeout = 10 * time.Millisecond
-	opt.ContextTimeoutEnabled = true
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	s := &redisStore{

@@ -282,29 +282,8 @@ func floatSetting(errs *settingsError, m map[string]any, key, path string) float
 	if !ok || v == nil {
 		return 0
 	}
-	var f float64
-	switch n := v.(type) {
-	case int:
-		f = float64(n)
-	case int64:
-		f = float64(n)
-	case uint64:
-		f = float64(n)
-	case int32:
-		f = float64(n)
-	case uint32:
-		f = float64(n)
-	case float64:
-		f = n
-	case float32:
-		f = float64(n)
-	case string:
-		var err error
-		if f, err = strconv.ParseFloat(strings.TrimSpace(n), 64); err != nil {
-			errs.add(path+"."+key, "must be a number")
-			return 0
-		}
-	default:
+	f, ok := config.Number(v)
+	if !ok {
 		errs.add(path+"."+key, "must be a number")
 		return 0
 	}

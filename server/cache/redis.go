@@ -2,9 +2,9 @@ package cache
 
 import (
 	"context"
-	"errors"
 	"time"
 
+	"github.com/llmedge/llmedge/internal/redisconn"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -30,22 +30,10 @@ type RedisConf struct {
 // NewRedis returns a Redis store whose keys start with prefix. It does
 // not connect: the first Get or Set does.
 func NewRedis(c RedisConf, prefix string) (*Redis, error) {
-	var opt *redis.Options
-	if c.URL != "" {
-		var err error
-		if opt, err = redis.ParseURL(c.URL); err != nil {
-			// The parse error may quote the URL and its password.
-			return nil, errors.New("not a valid redis:// or rediss:// URL")
-		}
-	} else {
-		opt = &redis.Options{Addr: c.Addr, Password: c.Password, Username: c.Username, DB: c.DB}
+	opt, err := redisconn.Options(c.URL, c.Addr, c.Username, c.Password, c.DB, RedisTimeout)
+	if err != nil {
+		return nil, err
 	}
-	opt.DialTimeout = RedisTimeout
-	opt.ReadTimeout = RedisTimeout
-	opt.WriteTimeout = RedisTimeout
-	opt.MaxRetries = -1 // a failure bypasses the cache; no retry on the request's time
-	opt.DialerRetries = 1
-	opt.ContextTimeoutEnabled = true
 	return &Redis{rdb: redis.NewClient(opt), prefix: prefix, where: opt.Addr}, nil
 }
 

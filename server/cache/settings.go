@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/llmedge/llmedge/config"
 )
 
 // Route is a cacheable route.
@@ -141,23 +143,8 @@ func Parse(ls map[string]any, env func(string) string) (st Settings, ignored []s
 		if !ok || v == nil {
 			return 0, false
 		}
-		var f float64
-		switch v := v.(type) {
-		case int:
-			f = float64(v)
-		case int64:
-			f = float64(v)
-		case uint64:
-			f = float64(v)
-		case float64:
-			f = v
-		case string:
-			var err error
-			if f, err = strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil {
-				bad(k, "must be a number, not %q", v)
-				return 0, false
-			}
-		default:
+		f, ok := config.Number(v)
+		if !ok {
 			bad(k, "must be a number")
 			return 0, false
 		}
