@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -143,23 +142,8 @@ func (s *settingsReader) fail(path, format string, args ...any) {
 	s.errs = append(s.errs, &config.Error{Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
-// number reads an int/float/numeric string.
-func toFloat(v any) (float64, bool) {
-	switch n := v.(type) {
-	case int:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	case uint64:
-		return float64(n), true
-	case float64:
-		return n, !math.IsNaN(n) && !math.IsInf(n, 0)
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
-		return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
-	}
-	return 0, false
-}
+// toFloat reads an int/float/numeric string (config.Number).
+func toFloat(v any) (float64, bool) { return config.Number(v) }
 
 func (s *settingsReader) count(key string, def int) int {
 	v, path, ok := s.get(key)
