@@ -2,12 +2,9 @@ package config
 
 import (
 	"fmt"
-	"math"
-	"regexp"
+	"reflect"
 	"strconv"
 	"strings"
-	"time"
-	"unicode"
 )
 
 // builder interprets the resolved tree into a Config, collecting every
@@ -36,30 +33,29 @@ func (b *builder) errAt(n *node, path, format string, args ...any) {
 	b.errs = append(b.errs, e)
 }
 
-// section checks that a settings section is a mapping, reports its keys
-// llmedge does not act on, and returns it (nil when absent or invalid).
-func (b *builder) section(n *node, name string) *node {
+// settings decodes a settings section into dst (a pointer to its
+// typed struct), reports the keys llmedge does not know as ignored, and
+// returns the section (nil when absent or not a mapping).
+func (b *builder) settings(n *node, name string, dst any) *node {
 	if n.isNull() {
 		return nil
 	}
 	if n.kind != kindMap {
-		b.errAt(n, name, "must be a mapping, not %s", describe(n))
+		b.errAt(n, name, "want a mapping, got %s", shown(n))
 		return nil
 	}
-	if acted, ok := actedOnKeys[name]; ok {
-		for _, k := range n.keys {
-			if !acted[k] {
-				b.ignored[joinPath(name, k)] = true
-			}
+	known := sectionKeys[name]
+	for _, k := range n.keys {
+		if !known[k] {
+			b.ignored[joinPath(name, k)] = true
 		}
 	}
+	b.decodeStruct(n, name, reflect.ValueOf(dst).Elem(), false)
 	return n
 }
 
+// rawMap converts a resolved mapping to plain Go values (never nil).
 func rawMap(n *node) map[string]any {
-	if n == nil {
-		return map[string]any{}
-	}
 	m, _ := n.toAny().(map[string]any)
 	if m == nil {
 		m = map[string]any{}
@@ -68,46 +64,19 @@ func rawMap(n *node) map[string]any {
 }
 
 func (b *builder) general(n *node) {
-	s := b.section(n, "general_settings")
-	g := &b.cfg.General
-	g.Raw = rawMap(s)
-	if s == nil {
-		return
+	s := b.settings(n, "general_settings", &b.cfg.General)
+	if mk := s.get("master_key"); mk != nil && mk.envVar != "" && !mk.missing && b.cfg.General.MasterKey == "" {
+		b.errAt(mk, "general_settings.master_key", "environment variable %s is empty (refusing to start without the master key it names)", mk.envVar)
 	}
-	if mk := s.get("master_key"); mk != nil {
-		v, _ := b.str(mk, "general_settings.master_key")
-		if mk.envVar != "" && !mk.missing && v == "" {
-			b.errAt(mk, "general_settings.master_key", "environment variable %s is empty (refusing to start without the master key it names)", mk.envVar)
-		}
-		g.MasterKey = v
-	}
-}
-
-func (b *builder) litellm(n *node) {
-	s := b.section(n, "litellm_settings")
-	l := &b.cfg.LiteLLM
-	l.Raw = rawMap(s)
-	if s == nil {
-		return
-	}
-	l.DropParams = b.boolean(s.get("drop_params"), "litellm_settings.drop_params")
-	l.NumRetries = b.count(s.get("num_retries"), "litellm_settings.num_retries")
-	l.RequestTimeout = b.seconds(s.get("request_timeout"), "litellm_settings.request_timeout")
-	l.JSONLogs = b.boolean(s.get("json_logs"), "litellm_settings.json_logs")
 }
 
 func (b *builder) router(n *node) {
-	s := b.section(n, "router_settings")
 	r := &b.cfg.Router
-	r.Raw = rawMap(s)
-	r.RoutingStrategy = defaultRoutingStrategy
-	if s == nil {
-		return
+	b.settings(n, "router_settings", r)
+	r.RoutingStrategy = strings.TrimSpace(r.RoutingStrategy)
+	if r.RoutingStrategy == "" {
+		r.RoutingStrategy = defaultRoutingStrategy
 	}
-	if v, _ := b.str(s.get("routing_strategy"), "router_settings.routing_strategy"); strings.TrimSpace(v) != "" {
-		r.RoutingStrategy = strings.TrimSpace(v)
-	}
-	r.NumRetries = b.count(s.get("num_retries"), "router_settings.num_retries")
 }
 
 // deployment interprets one resolved model_list entry. It returns nil when
@@ -170,16 +139,17 @@ func (b *builder) deployment(e *node, label string, index int) *Deployment {
 	d.APIVersion, _ = b.str(lp.get("api_version"), p("api_version"))
 	d.ExtraHeaders = b.headers(lp.get("extra_headers"), p("extra_headers"))
 
-	d.Timeout = b.seconds(lp.get("timeout"), p("timeout"))
+	d.Timeout, _ = b.duration(lp.get("timeout"), p("timeout"), 0, maxDuration)
 	if d.Timeout == 0 {
 		d.Timeout = b.cfg.LiteLLM.RequestTimeout
 	}
-	d.StreamTimeout = b.seconds(lp.get("stream_timeout"), p("stream_timeout"))
+	d.StreamTimeout, _ = b.duration(lp.get("stream_timeout"), p("stream_timeout"), 0, maxDuration)
 	d.MaxRetries = b.count(lp.get("max_retries"), p("max_retries"))
 	d.RPM = b.limit(lp, e, "rpm", lpPath, label)
 	d.TPM = b.limit(lp, e, "tpm", lpPath, label)
 	d.MaxParallel = derefOr(b.count(lp.get("max_parallel_requests"), p("max_parallel_requests")), 0)
-	d.Weight = b.nonNegFloat(lp.get("weight"), p("weight"))
+	d.Weight, _ = b.number(lp.get("weight"), p("weight"), "a number >= 0")
+	b.decodeValue(lp.get("connection_pool"), p("connection_pool"), reflect.ValueOf(&d.ConnectionPool).Elem(), fieldSpec{})
 
 	if mr := lp.get("mock_response"); !mr.isNull() {
 		v, ok := b.str(mr, p("mock_response"))
@@ -276,295 +246,4 @@ func (b *builder) headers(n *node, path string) []Header {
 		hs = append(hs, Header{Name: k, Value: v})
 	}
 	return hs
-}
-
-func (b *builder) userIDMappings(n *node) {
-	u := &b.cfg.UserIDMappings
-	u.CustomHeader = defaultCustomHeader
-	u.DefaultUserID = defaultUserID
-	const sec = "user_id_mappings"
-	if n.isNull() {
-		return
-	}
-	if n.kind != kindMap {
-		b.errAt(n, sec, "must be a mapping, not %s", describe(n))
-		return
-	}
-	for i, k := range n.keys {
-		if !userIDMappingKeys[k] {
-			b.errAt(n.vals[i], joinPath(sec, k), "unknown key (allowed: custom_header, header_patterns, default_user_id)")
-		}
-	}
-	if ch := n.get("custom_header"); !ch.isNull() {
-		v, ok := b.str(ch, sec+".custom_header")
-		v = strings.ToLower(strings.TrimSpace(v))
-		switch {
-		case !ok:
-		case v == "":
-		case !validHeaderName(v):
-			b.errAt(ch, sec+".custom_header", "not a valid HTTP header name")
-		default:
-			u.CustomHeader = v
-		}
-	}
-	if du := n.get("default_user_id"); !du.isNull() {
-		if v, ok := b.str(du, sec+".default_user_id"); ok && v != "" {
-			if msg := checkUserID(v); msg != "" {
-				b.errAt(du, sec+".default_user_id", "%s", msg)
-			} else {
-				u.DefaultUserID = v
-			}
-		}
-	}
-	hp := n.get("header_patterns")
-	if hp.isNull() {
-		return
-	}
-	if hp.kind != kindSeq {
-		b.errAt(hp, sec+".header_patterns", "must be a list of {header, pattern, user_id}, not %s", describe(hp))
-		return
-	}
-	seen := map[[2]string]string{}
-	for i, e := range hp.vals {
-		ep := indexPath(sec+".header_patterns", i)
-		if e.kind != kindMap {
-			b.errAt(e, ep, "must be a mapping with header, pattern and user_id, not %s", describe(e))
-			continue
-		}
-		ok := true
-		for j, k := range e.keys {
-			if !headerPatternKeys[k] {
-				b.errAt(e.vals[j], joinPath(ep, k), "unknown key (allowed: header, pattern, user_id)")
-				ok = false
-			}
-		}
-		var p HeaderPattern
-		// required returns an entry's string field; good is false (and an
-		// error recorded) when it is absent, not a string, or names an
-		// unset environment variable.
-		required := func(key string) (n *node, s string, good bool) {
-			n = e.get(key)
-			switch {
-			case n.isNull():
-				b.errAt(e, joinPath(ep, key), "missing")
-			case n.missing:
-				b.errAt(n, joinPath(ep, key), "environment variable %s is not set", n.envVar)
-			default:
-				s, good = b.str(n, joinPath(ep, key))
-			}
-			if !good {
-				ok = false
-			}
-			return n, s, good
-		}
-		if hn, h, good := required("header"); good {
-			h = strings.ToLower(strings.TrimSpace(h))
-			if !validHeaderName(h) {
-				b.errAt(hn, joinPath(ep, "header"), "not a valid HTTP header name")
-				ok = false
-			}
-			p.Header = h
-		}
-		if pn, pat, good := required("pattern"); good {
-			p.Pattern = pat
-			if pat == "" {
-				b.errAt(pn, joinPath(ep, "pattern"), "must not be empty")
-				ok = false
-			} else if re, err := regexp.Compile("(?i)" + pat); err != nil {
-				if pn.envVar != "" {
-					b.errAt(pn, joinPath(ep, "pattern"), "not a valid regular expression")
-				} else {
-					b.errAt(pn, joinPath(ep, "pattern"), "not a valid regular expression: %v", err)
-				}
-				ok = false
-			} else {
-				p.Regexp = re
-			}
-		}
-		if un, uid, good := required("user_id"); good {
-			if msg := checkUserID(uid); msg != "" {
-				b.errAt(un, joinPath(ep, "user_id"), "%s", msg)
-				ok = false
-			}
-			p.UserID = uid
-		}
-		if !ok {
-			continue
-		}
-		key := [2]string{p.Header, p.Pattern}
-		if prev, dup := seen[key]; dup {
-			b.errAt(e, ep, "duplicate header/pattern pair (same as %s)", prev)
-			continue
-		}
-		seen[key] = ep
-		u.HeaderPatterns = append(u.HeaderPatterns, p)
-	}
-}
-
-// checkUserID returns why s is not a usable user id, or "".
-func checkUserID(s string) string {
-	if s == "" {
-		return "must not be empty"
-	}
-	for _, r := range s {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			return "must not contain whitespace or control characters"
-		}
-	}
-	return ""
-}
-
-// validHeaderName reports whether s is an RFC 9110 token.
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// Typed accessors. Each records an error naming path on a wrong type and
-// never prints the value (it may be a secret). A value whose os.environ/
-// variable is unset counts as absent.
-
-// str returns a scalar as text. ok is false for null/absent (no error) and
-// for a mapping or list (error).
-func (b *builder) str(n *node, path string) (string, bool) {
-	if n.isNull() || n.missing {
-		return "", false
-	}
-	if n.kind != kindScalar {
-		b.errAt(n, path, "must be a string, not %s", describe(n))
-		return "", false
-	}
-	if s, ok := n.val.(string); ok {
-		return s, true
-	}
-	return n.text, true
-}
-
-// number parses a scalar as float64 (numbers, or numeric strings such as
-// "30" from an environment variable). ok is false when absent or invalid.
-func (b *builder) number(n *node, path, want string) (float64, bool) {
-	if n.isNull() || n.missing {
-		return 0, false
-	}
-	if n.kind != kindScalar {
-		b.errAt(n, path, "must be %s, not %s", want, describe(n))
-		return 0, false
-	}
-	var f float64
-	switch v := n.val.(type) {
-	case int64:
-		f = float64(v)
-	case uint64:
-		f = float64(v)
-	case float64:
-		f = v
-	case string:
-		s := strings.TrimSpace(v)
-		if s == "" {
-			if n.envVar != "" {
-				return 0, false
-			}
-			b.errAt(n, path, "must be %s, not an empty string", want)
-			return 0, false
-		}
-		var err error
-		f, err = strconv.ParseFloat(strings.ReplaceAll(s, "_", ""), 64)
-		if err != nil {
-			if i, ierr := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 0, 64); ierr == nil {
-				f, err = float64(i), nil
-			}
-		}
-		if err != nil {
-			b.errAt(n, path, "must be %s, not a non-numeric string", want)
-			return 0, false
-		}
-	default:
-		b.errAt(n, path, "must be %s, not %s", want, describe(n))
-		return 0, false
-	}
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		b.errAt(n, path, "must be %s, not NaN or infinity", want)
-		return 0, false
-	}
-	if f < 0 {
-		b.errAt(n, path, "must not be negative")
-		return 0, false
-	}
-	return f, true
-}
-
-// count reads a non-negative integer; nil when absent or invalid.
-func (b *builder) count(n *node, path string) *int {
-	f, ok := b.number(n, path, "a non-negative integer")
-	if !ok {
-		return nil
-	}
-	if f != math.Trunc(f) {
-		b.errAt(n, path, "must be a whole number")
-		return nil
-	}
-	if f > math.MaxInt32 {
-		b.errAt(n, path, "too large")
-		return nil
-	}
-	i := int(f)
-	return &i
-}
-
-func (b *builder) nonNegFloat(n *node, path string) float64 {
-	f, _ := b.number(n, path, "a non-negative number")
-	return f
-}
-
-// maxSeconds keeps a timeout within time.Duration's range.
-const maxSeconds = float64(math.MaxInt64/int64(time.Second)) - 1
-
-// seconds reads a timeout given in seconds (integer, float or numeric
-// string).
-func (b *builder) seconds(n *node, path string) time.Duration {
-	f, ok := b.number(n, path, "a number of seconds")
-	if !ok {
-		return 0
-	}
-	if f > maxSeconds {
-		b.errAt(n, path, "too large")
-		return 0
-	}
-	return time.Duration(f * float64(time.Second))
-}
-
-func (b *builder) boolean(n *node, path string) bool {
-	if n.isNull() || n.missing {
-		return false
-	}
-	if n.kind == kindScalar {
-		switch v := n.val.(type) {
-		case bool:
-			return v
-		case int64:
-			if v == 0 || v == 1 {
-				return v == 1
-			}
-		case string:
-			switch strings.ToLower(strings.TrimSpace(v)) {
-			case "true", "yes", "on", "1":
-				return true
-			case "false", "no", "off", "0", "":
-				return false
-			}
-		}
-	}
-	b.errAt(n, path, "must be true or false, not %s", describe(n))
-	return false
 }

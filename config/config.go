@@ -3,10 +3,17 @@
 // router_settings, user_id_mappings, ...), resolves os.environ/VAR
 // references once, validates, and hands out typed values.
 //
+// Every section llmedge honours is a typed struct (settings.go) filled by
+// one decoder (decode.go) for numbers, booleans, durations, strings and
+// lists; the keys it knows derive from those structs' tags (keys.go).
+// Other packages read the structs and never parse settings themselves.
+// Config checks types and ranges; what a value means to its consumer (a
+// routing strategy's name, an API key's length) is checked there.
+//
 // It is a leaf: it imports nothing else of llmedge, opens no network
 // connection and knows nothing of providers beyond the model string's
 // "provider/upstream-id" shape. Provider support is decided by package
-// upstream.
+// upstream, and litellm_params reach it as Deployment.Params.
 package config
 
 import (
@@ -20,14 +27,14 @@ type Config struct {
 	Path string
 
 	// Deployments are the model_list entries in file order.
-	Deployments []*Deployment
+	Deployments []*Deployment `yaml:"model_list"`
 
-	General GeneralSettings
-	LiteLLM LiteLLMSettings
-	Router  RouterSettings
+	General GeneralSettings `yaml:"general_settings"`
+	LiteLLM LiteLLMSettings `yaml:"litellm_settings"`
+	Router  RouterSettings  `yaml:"router_settings"`
 
 	// UserIDMappings is the user_id_mappings section (memory routing).
-	UserIDMappings UserIDMappings
+	UserIDMappings UserIDMappings `yaml:"user_id_mappings"`
 
 	// Ignored lists the YAML paths of keys llmedge reads but does not act
 	// on (e.g. "litellm_settings.callbacks", "general_settings.database_url"),
@@ -40,12 +47,13 @@ type Config struct {
 	Warnings []string
 }
 
-// Deployment is one model_list entry.
+// Deployment is one model_list entry. Its yaml tags name the keys of
+// the entry itself (build.go reads them and litellm_params by hand).
 type Deployment struct {
 	// Index is the entry's position in model_list.
 	Index int
 	// ModelName is the public name clients ask for (model_name).
-	ModelName string
+	ModelName string `yaml:"model_name"`
 	// ID is model_info.id, or a stable generated id ("<model_name>-<index>")
 	// when the file gives none.
 	ID string
@@ -77,14 +85,20 @@ type Deployment struct {
 	// MaxRetries is litellm_params.max_retries; nil when unset.
 	MaxRetries *int
 	// RPM and TPM are the deployment's limits (0 = unlimited).
-	RPM int
-	TPM int
+	// Both are read from litellm_params, else from the entry itself as
+	// LiteLLM's router does.
+	RPM int `yaml:"rpm"`
+	TPM int `yaml:"tpm"`
 	// MaxParallel is litellm_params.max_parallel_requests: calls in
 	// flight on this deployment at once, streams until their end
 	// (0 = router_settings.default_max_parallel_requests, else none).
 	MaxParallel int
 	// Weight is litellm_params.weight for simple-shuffle (0 = unset).
 	Weight float64
+	// ConnectionPool is litellm_params.connection_pool: this
+	// deployment's own pool settings, its keys winning over
+	// router_settings' (nil = none).
+	ConnectionPool *ConnectionPool
 
 	// MockResponse is litellm_params.mock_response; HasMockResponse tells
 	// an explicit empty string from absence.
@@ -94,10 +108,10 @@ type Deployment struct {
 	// Params holds every litellm_params key after os.environ resolution,
 	// including the ones above, for provider-specific settings
 	// (thinking, vertex_project, aws_region_name, ...).
-	Params map[string]any
+	Params map[string]any `yaml:"litellm_params"`
 	// ModelInfo holds model_info after resolution (mode,
 	// input_cost_per_token, ...).
-	ModelInfo map[string]any
+	ModelInfo map[string]any `yaml:"model_info"`
 
 	// MissingEnv names the os.environ/ variables this entry references
 	// that are unset. A deployment with MissingEnv is loaded but
@@ -111,53 +125,22 @@ type Header struct {
 	Value string
 }
 
-// GeneralSettings is general_settings.
-type GeneralSettings struct {
-	// MasterKey is general_settings.master_key; "" means no auth.
-	MasterKey string
-	// Raw holds the whole section after os.environ resolution, for
-	// settings consumed by other packages.
-	Raw map[string]any
-}
-
-// LiteLLMSettings is litellm_settings.
-type LiteLLMSettings struct {
-	// DropParams drops parameters a provider lacks instead of failing
-	// with 400. Default false.
-	DropParams bool
-	// NumRetries is litellm_settings.num_retries; nil when unset.
-	NumRetries *int
-	// RequestTimeout is litellm_settings.request_timeout (0 = unset).
-	RequestTimeout time.Duration
-	// JSONLogs is litellm_settings.json_logs. Default false.
-	JSONLogs bool
-	Raw      map[string]any
-}
-
-// RouterSettings is router_settings. Parsed and kept; the router
-// enforces what it understands.
-type RouterSettings struct {
-	RoutingStrategy string // default "simple-shuffle"
-	NumRetries      *int
-	Raw             map[string]any
-}
-
 // UserIDMappings is the user_id_mappings section.
 type UserIDMappings struct {
 	// CustomHeader is the header whose value is used as the user id when
 	// present. Default "x-memory-user-id".
-	CustomHeader string
+	CustomHeader string `yaml:"custom_header"`
 	// HeaderPatterns are tried in order after the custom header.
-	HeaderPatterns []HeaderPattern
+	HeaderPatterns []HeaderPattern `yaml:"header_patterns"`
 	// DefaultUserID is used when nothing matched. Default "default-dev".
-	DefaultUserID string
+	DefaultUserID string `yaml:"default_user_id"`
 }
 
 // HeaderPattern maps a regex match on a header to a user id.
 type HeaderPattern struct {
-	Header  string // lower-cased header name
-	Pattern string // as written in the file
-	UserID  string
+	Header  string `yaml:"header"`  // lower-cased header name
+	Pattern string `yaml:"pattern"` // as written in the file
+	UserID  string `yaml:"user_id"`
 	// Regexp is Pattern compiled with "(?i)" prepended: case-insensitive
 	// and unanchored (use ^...$ in the pattern to anchor).
 	Regexp *regexp.Regexp

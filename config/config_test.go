@@ -264,23 +264,23 @@ func TestValidationErrors(t *testing.T) {
 		{"missing litellm_params", "model_list:\n  - model_name: m\n", "model_list[0].litellm_params", "missing"},
 		{"litellm_params not a mapping", "model_list:\n  - model_name: m\n    litellm_params: [1]\n", "model_list[0].litellm_params", "must be a mapping"},
 		{"missing model", "model_list:\n  - model_name: m\n    litellm_params: {api_key: x}\n", "model_list[0].litellm_params.model", "missing"},
-		{"model is a list", "model_list:\n  - model_name: m\n    litellm_params: {model: [a]}\n", "model_list[0].litellm_params.model", "must be a string"},
-		{"rpm not a number", oneModel("      model: openai/x\n      rpm: \"abc\"\n"), "model_list[0].litellm_params.rpm", "integer"},
+		{"model is a list", "model_list:\n  - model_name: m\n    litellm_params: {model: [a]}\n", "model_list[0].litellm_params.model", "want a string, got a list"},
+		{"rpm not a number", oneModel("      model: openai/x\n      rpm: \"abc\"\n"), "model_list[0].litellm_params.rpm", `want a whole number >= 0, got "abc"`},
 		{"rpm fractional", oneModel("      model: openai/x\n      rpm: 1.5\n"), "model_list[0].litellm_params.rpm", "whole number"},
-		{"tpm negative", oneModel("      model: openai/x\n      tpm: -1\n"), "model_list[0].litellm_params.tpm", "negative"},
-		{"max_retries bool", oneModel("      model: openai/x\n      max_retries: true\n"), "model_list[0].litellm_params.max_retries", "integer"},
-		{"negative timeout", oneModel("      model: openai/x\n      timeout: -5\n"), "model_list[0].litellm_params.timeout", "negative"},
-		{"negative stream_timeout", oneModel("      model: openai/x\n      stream_timeout: \"-1\"\n"), "model_list[0].litellm_params.stream_timeout", "negative"},
+		{"tpm negative", oneModel("      model: openai/x\n      tpm: -1\n"), "model_list[0].litellm_params.tpm", "want a whole number >= 0, got -1"},
+		{"max_retries bool", oneModel("      model: openai/x\n      max_retries: true\n"), "model_list[0].litellm_params.max_retries", "got true"},
+		{"negative timeout", oneModel("      model: openai/x\n      timeout: -5\n"), "model_list[0].litellm_params.timeout", "got -5"},
+		{"negative stream_timeout", oneModel("      model: openai/x\n      stream_timeout: \"-1\"\n"), "model_list[0].litellm_params.stream_timeout", `got "-1"`},
 		{"timeout not numeric", oneModel("      model: openai/x\n      timeout: soon\n"), "model_list[0].litellm_params.timeout", "seconds"},
-		{"timeout infinite", oneModel("      model: openai/x\n      timeout: .inf\n"), "model_list[0].litellm_params.timeout", "infinity"},
-		{"weight negative", oneModel("      model: openai/x\n      weight: -1\n"), "model_list[0].litellm_params.weight", "negative"},
+		{"timeout infinite", oneModel("      model: openai/x\n      timeout: .inf\n"), "model_list[0].litellm_params.timeout", "got .inf"},
+		{"weight negative", oneModel("      model: openai/x\n      weight: -1\n"), "model_list[0].litellm_params.weight", "want a number >= 0, got -1"},
 		{"extra_headers list", oneModel("      model: openai/x\n      extra_headers: [a]\n"), "model_list[0].litellm_params.extra_headers", "mapping"},
 		{"extra_headers bad name", oneModel("      model: openai/x\n      extra_headers: {\"bad header\": x}\n"), "model_list[0].litellm_params.extra_headers.bad header", "header name"},
 		{"model_info not a mapping", oneModel("      model: openai/x\n") + "    model_info: 3\n", "model_list[0].model_info", "mapping"},
-		{"negative request_timeout", "litellm_settings:\n  request_timeout: -1\n", "litellm_settings.request_timeout", "negative"},
+		{"negative request_timeout", "litellm_settings:\n  request_timeout: -1\n", "litellm_settings.request_timeout", "got -1"},
 		{"drop_params not bool", "litellm_settings:\n  drop_params: maybe\n", "litellm_settings.drop_params", "true or false"},
-		{"num_retries not int", "litellm_settings:\n  num_retries: x\n", "litellm_settings.num_retries", "integer"},
-		{"router num_retries", "router_settings:\n  num_retries: [1]\n", "router_settings.num_retries", "integer"},
+		{"num_retries not int", "litellm_settings:\n  num_retries: x\n", "litellm_settings.num_retries", `want a whole number >= 0, got "x"`},
+		{"router num_retries", "router_settings:\n  num_retries: [1]\n", "router_settings.num_retries", "want a whole number >= 0, got a list"},
 		{"general_settings not a mapping", "general_settings: [1]\n", "general_settings", "mapping"},
 		{"master_key a mapping", "general_settings:\n  master_key: {a: b}\n", "general_settings.master_key", "string"},
 		{"environment_variables a list", "environment_variables: [A]\n", "environment_variables", "mapping"},
@@ -306,11 +306,11 @@ litellm_settings:
   num_retries: -2
 `
 	es := parseErrs(t, src, nil)
-	wantErr(t, es, "model_list[0].litellm_params.rpm", "integer")
+	wantErr(t, es, "model_list[0].litellm_params.rpm", "whole number")
 	wantErr(t, es, "model_list[1].model_name", "missing")
 	wantErr(t, es, "model_list[2].litellm_params.model", "missing")
-	wantErr(t, es, "model_list[2].litellm_params.timeout", "negative")
-	wantErr(t, es, "litellm_settings.num_retries", "negative")
+	wantErr(t, es, "model_list[2].litellm_params.timeout", "got -1")
+	wantErr(t, es, "litellm_settings.num_retries", "got -2")
 
 	// The aggregate is usable with errors.As for a single *Error, and its
 	// text has one line per problem in the documented format.
@@ -389,22 +389,19 @@ router_settings:
   num_retries: 2
   model_group_alias: {a: b}
 `, nil)
-	if cfg.General.MasterKey != "sk-1234" || cfg.General.Raw["database_url"] != "postgres://x" {
+	if cfg.General.MasterKey != "sk-1234" {
 		t.Errorf("general: %+v", cfg.General)
 	}
 	l := cfg.LiteLLM
 	if !l.DropParams || l.NumRetries == nil || *l.NumRetries != 3 || l.RequestTimeout != 600*time.Second || !l.JSONLogs {
 		t.Errorf("litellm: %+v", l)
 	}
-	if !reflect.DeepEqual(l.Raw["callbacks"], []any{"otel"}) {
-		t.Errorf("litellm Raw: %v", l.Raw)
-	}
 	r := cfg.Router
 	if r.RoutingStrategy != "simple-shuffle" || r.NumRetries == nil || *r.NumRetries != 2 {
 		t.Errorf("router: %+v", r)
 	}
-	if m, _ := r.Raw["model_group_alias"].(map[string]any); m["a"] != "b" {
-		t.Errorf("router Raw: %v", r.Raw)
+	if want := []string{"general_settings.database_url", "litellm_settings.callbacks", "router_settings.model_group_alias"}; !slices.Equal(cfg.Ignored, want) {
+		t.Errorf("Ignored = %q, want %q", cfg.Ignored, want)
 	}
 	if len(cfg.Deployments) != 0 || len(cfg.Models()) != 0 {
 		t.Error("a file without model_list must load with zero deployments")
@@ -413,9 +410,6 @@ router_settings:
 	cfg = mustParse(t, "router_settings:\n  routing_strategy: latency-based-routing\n", nil)
 	if cfg.Router.RoutingStrategy != "latency-based-routing" {
 		t.Errorf("routing_strategy = %q", cfg.Router.RoutingStrategy)
-	}
-	if cfg.General.Raw == nil || cfg.LiteLLM.Raw == nil {
-		t.Error("Raw maps must be non-nil even when the section is absent")
 	}
 }
 
@@ -559,8 +553,8 @@ general_settings:
 	if d.Params["api_key"] != "sk-from-env" {
 		t.Errorf("Params must hold resolved values: %v", d.Params["api_key"])
 	}
-	if cfg.Router.Raw["redis_host"] != "redis" || cfg.General.MasterKey != "sk-from-env" {
-		t.Errorf("sections: %v %q", cfg.Router.Raw, cfg.General.MasterKey)
+	if cfg.Router.RedisHost != "redis" || cfg.General.MasterKey != "sk-from-env" {
+		t.Errorf("sections: %+v %q", cfg.Router, cfg.General.MasterKey)
 	}
 	if len(d.MissingEnv) != 0 || len(cfg.Warnings) != 0 {
 		t.Errorf("unexpected missing/warnings: %v %v", d.MissingEnv, cfg.Warnings)
@@ -610,7 +604,7 @@ func TestMissingEnvForMasterKeyFails(t *testing.T) {
 
 func TestMissingEnvElsewhereWarnsAndIsEmpty(t *testing.T) {
 	cfg := mustParse(t, "router_settings:\n  redis_password: os.environ/REDIS_PASSWORD\nlitellm_settings:\n  request_timeout: os.environ/RT\n", nil)
-	if v, ok := cfg.Router.Raw["redis_password"]; !ok || v != "" {
+	if v := cfg.Router.RedisPassword; v != "" {
 		t.Errorf("redis_password = %#v", v)
 	}
 	if cfg.LiteLLM.RequestTimeout != 0 {
@@ -896,14 +890,13 @@ func TestEnvResolvedInEverySection(t *testing.T) {
 finetune_settings:
   - custom_llm_provider: azure
     api_key: os.environ/AZ
-litellm_settings:
-  default_team_settings:
-    - team_id: t
-      langfuse_secret: os.environ/LF
+general_settings:
+  api_keys:
+    - name: t
+      key: os.environ/LF
 `, map[string]string{"LF": "lf-secret"})
-	teams := cfg.LiteLLM.Raw["default_team_settings"].([]any)
-	if teams[0].(map[string]any)["langfuse_secret"] != "lf-secret" {
-		t.Errorf("nested list item not resolved: %v", teams)
+	if keys := cfg.General.APIKeys; len(keys) != 1 || keys[0].Key != "lf-secret" {
+		t.Errorf("nested list item not resolved: %+v", keys)
 	}
 	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], "finetune_settings[0].api_key") || !strings.Contains(cfg.Warnings[0], "AZ") {
 		t.Errorf("warnings = %q", cfg.Warnings)

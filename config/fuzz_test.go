@@ -1,8 +1,10 @@
 package config
 
 import (
+	"math"
 	"slices"
 	"testing"
+	"time"
 )
 
 // FuzzParse checks that no input makes the loader panic or return an
@@ -52,5 +54,45 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("Ignored not sorted")
 		}
 		_ = cfg.Models()
+	})
+}
+
+// FuzzSettingValue drives the one number/duration decoder with any
+// scalar a file can hold: it must not panic, must never return a
+// negative, infinite or out-of-range value, must name the path in every
+// error, and must read a plain number the same as a count, a number and
+// a number of seconds. Seeds live in testdata/fuzz/FuzzSettingValue.
+func FuzzSettingValue(f *testing.F) {
+	f.Fuzz(func(t *testing.T, text string) {
+		root, _, errs := parseTree([]byte("v: "+text+"\n"), "")
+		if len(errs) > 0 || root == nil || root.kind != kindMap {
+			return
+		}
+		n := root.get("v")
+		b := &builder{}
+		const path = "router_settings.v"
+		d, dok := b.duration(n, path, 0, time.Hour)
+		x, xok := b.number(n, path, "a number >= 0")
+		i, iok := b.whole(n, path, 0, maxIntSetting)
+		for _, e := range b.errs {
+			if e.Path != path || e.Msg == "" {
+				t.Fatalf("error without the path: %+v", e)
+			}
+		}
+		if dok && (d < 0 || d > time.Hour) {
+			t.Fatalf("duration %v out of range", d)
+		}
+		if xok && (x < 0 || math.IsNaN(x) || math.IsInf(x, 0)) {
+			t.Fatalf("number %v", x)
+		}
+		if iok && (i < 0 || i > maxIntSetting || !xok || float64(i) != x) {
+			t.Fatalf("whole %d, number %v %v", i, x, xok)
+		}
+		if xok && x <= 3600 && (!dok || d != time.Duration(x*float64(time.Second))) {
+			t.Fatalf("number %v read as duration %v %v", x, d, dok)
+		}
+		if xok && !iok && x == math.Trunc(x) && x <= maxIntSetting {
+			t.Fatalf("whole refused %v", x)
+		}
 	})
 }

@@ -144,7 +144,7 @@ func (b *builder) load(root *node, opts Options) {
 	}
 
 	b.general(sections["general_settings"])
-	b.litellm(sections["litellm_settings"])
+	b.settings(sections["litellm_settings"], "litellm_settings", &b.cfg.LiteLLM)
 	b.router(sections["router_settings"])
 	b.userIDMappings(sections["user_id_mappings"])
 

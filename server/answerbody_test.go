@@ -24,7 +24,7 @@ func TestUnreadAnswerCutAfterWriteTimeout(t *testing.T) {
 			strings.Repeat("x", answerSize)+`"},"finish_reason":"stop"}]}`)
 	})
 	cfg := testConfig(dep(0, "m", "openai/m", up.base(), "sk-up"))
-	cfg.General.Raw = map[string]any{"http_write_timeout": 0.3}
+	setSettings(cfg, "general_settings", map[string]any{"http_write_timeout": 0.3})
 	gw := startGateway(t, cfg)
 
 	conn, err := net.DialTimeout("tcp", gw.addr, 2*time.Second)
@@ -59,7 +59,7 @@ func TestLargeAnswerReadByClientIsWhole(t *testing.T) {
 	up := newFakeOpenAI(t)
 	up.setHandler(answerJSON(strings.Repeat("y", answerSize)))
 	cfg := testConfig(dep(0, "m", "openai/m", up.base(), "sk-up"))
-	cfg.General.Raw = map[string]any{"http_write_timeout": 0.3}
+	setSettings(cfg, "general_settings", map[string]any{"http_write_timeout": 0.3})
 	gw := startGateway(t, cfg)
 	r := rawPost(t, gw, "/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"x"}]}`, testMasterKey)
 	if r.StatusCode != 200 || strings.Count(r.Body, "y") != answerSize || r.Header.Get("X-Llmedge-Response-Duration-Ms") == "" {

@@ -335,7 +335,7 @@ func TestAnthropicOverloadedAndRateLimited(t *testing.T) {
 	// num_retries 0: the router would otherwise honour the 17 s
 	// Retry-After (within max_retry_wait_seconds) and retry.
 	cfg3 := testConfig(anthropicDep(0, "claude", rl))
-	cfg3.Router.Raw = map[string]any{"num_retries": int64(0)}
+	setSettings(cfg3, "router_settings", map[string]any{"num_retries": int64(0)})
 	gw3 := startGateway(t, cfg3)
 	r := rawPost(t, gw3, "/v1/chat/completions", `{"model":"claude","messages":[{"role":"user","content":"x"}]}`, testMasterKey)
 	if r.StatusCode != 429 || r.Header.Get("Retry-After") != "17" || !strings.Contains(r.Body, `"type":"rate_limit_error"`) {

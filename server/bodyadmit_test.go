@@ -125,7 +125,7 @@ func TestUnauthenticatedLargeUploadRefusedUnread(t *testing.T) {
 func TestBodiesInFlightBound(t *testing.T) {
 	up := newFakeOpenAI(t)
 	cfg := testConfig(dep(0, "m", "openai/m", up.base(), "sk-up"))
-	cfg.General.Raw = map[string]any{"max_request_size_mb": 0.5, "max_request_body_in_flight_mb": 1, "http_read_timeout": "3s"}
+	setSettings(cfg, "general_settings", map[string]any{"max_request_size_mb": 0.5, "max_request_body_in_flight_mb": 1, "http_read_timeout": "3s"})
 	gw := startGateway(t, cfg)
 	auth := "Authorization: Bearer " + testMasterKey
 	const size = 400 << 10
@@ -177,7 +177,7 @@ func TestBodiesInFlightBound(t *testing.T) {
 // forever: the config is rejected, naming the key.
 func TestBodiesInFlightBelowMaxBodyRejected(t *testing.T) {
 	cfg := testConfig()
-	cfg.General.Raw = map[string]any{"max_request_size_mb": 64, "max_request_body_in_flight_mb": 32}
+	setSettings(cfg, "general_settings", map[string]any{"max_request_size_mb": 64, "max_request_body_in_flight_mb": 32})
 	err := CheckConfig(cfg)
 	if err == nil || !strings.Contains(err.Error(), "max_request_body_in_flight_mb") {
 		t.Fatalf("want an error naming max_request_body_in_flight_mb, got %v", err)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"io"
 	"os"
 	"reflect"
@@ -14,24 +13,17 @@ import (
 
 // cacheSettings reads litellm_settings.cache and cache_params; errs
 // name the key.
-func cacheSettings(cfg *config.Config) (cache.Settings, []string, error) {
-	st, ignored, errs := cache.Parse(cfg.LiteLLM.Raw, os.Getenv)
+func cacheSettings(cfg *config.Config) (cache.Settings, error) {
+	st, errs := cache.Parse(&cfg.LiteLLM, os.Getenv)
 	if len(errs) > 0 {
-		var ce config.Errors
-		for _, e := range errs {
-			var pe *cache.Error
-			if errors.As(e, &pe) {
-				ce = append(ce, &config.Error{Path: pe.Path, Msg: pe.Msg})
-			}
-		}
-		return st, ignored, ce
+		return st, errs
 	}
 	if st.Enabled && st.Type == "disk" {
 		if err := os.MkdirAll(st.Dir, 0o700); err != nil {
-			return st, ignored, config.Errors{&config.Error{Path: "litellm_settings.cache_params.disk_cache_dir", Msg: "cannot create " + strconv.Quote(st.Dir) + ": " + err.Error()}}
+			return st, config.Errors{&config.Error{Path: "litellm_settings.cache_params.disk_cache_dir", Msg: "cannot create " + strconv.Quote(st.Dir) + ": " + err.Error()}}
 		}
 	}
-	return st, ignored, nil
+	return st, nil
 }
 
 // cacheCloseDelay is how long a cache replaced by a reload stays open
@@ -42,7 +34,7 @@ const cacheCloseDelay = 5 * time.Minute
 // settings did not change (entries, counters and connections survive a
 // reload), a new one otherwise; nil when caching is off.
 func (s *Server) newCache(cfg *config.Config, prev *snapshot) *cache.Cache {
-	st, ignored, err := cacheSettings(cfg)
+	st, err := cacheSettings(cfg)
 	var old *cache.Cache
 	if prev != nil {
 		old = prev.cache
@@ -55,9 +47,6 @@ func (s *Server) newCache(cfg *config.Config, prev *snapshot) *cache.Cache {
 	}
 	if old != nil && reflect.DeepEqual(old.St, st) {
 		return old
-	}
-	for _, k := range ignored {
-		s.opts.Logger.Warn("config key not acted on", "key", k)
 	}
 	c, err := cache.New(st, s.opts.Logger)
 	if err != nil {

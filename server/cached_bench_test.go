@@ -20,7 +20,7 @@ import (
 // goroutine, nothing stored: Cache-Control: no-cache, no-store).
 
 func withLocalCache(cfg *config.Config) {
-	cfg.LiteLLM.Raw = map[string]any{"cache": true, "cache_params": map[string]any{"type": "local"}}
+	cfg.LiteLLM.Cache, cfg.LiteLLM.CacheParams = true, &config.CacheParams{Type: "local"}
 }
 
 func benchCache(b *testing.B, stream bool, header string) { benchCacheOn(b, stream, header, true) }

@@ -3,27 +3,30 @@ package server
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/llmedge/llmedge/config"
 )
 
 // redisCacheParams is cache_params for a Redis cache on host:port under
 // a namespace of the test's own (the shared Redis is never flushed).
-func redisCacheParams(t *testing.T, host, port string, extra map[string]any) map[string]any {
+func redisCacheParams(t *testing.T, host, port string, ttl time.Duration) *config.CacheParams {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	p := map[string]any{"type": "redis", "host": host, "port": port, "namespace": "test-" + hex.EncodeToString(b[:])}
-	for k, v := range extra {
-		p[k] = v
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return p
+	return &config.CacheParams{Type: "redis", Host: host, Port: n, Namespace: "test-" + hex.EncodeToString(b[:]), TTL: ttl}
 }
 
 func TestCacheRedisSharedByTwoGateways(t *testing.T) {
 	host, port := testRedis(t)
 	up := newFakeOpenAI(t)
-	params := redisCacheParams(t, host, port, nil)
+	params := redisCacheParams(t, host, port, 0)
 	a := startGateway(t, cacheConfig(up, params))
 	b := startGateway(t, cacheConfig(up, params))
 	if _, h := chatVia(t, a, "shared?"); h.Get("X-Llmedge-Cache") != "miss" {
@@ -48,7 +51,7 @@ func TestCacheRedisSharedByTwoGateways(t *testing.T) {
 func TestCacheRedisTTLExpiry(t *testing.T) {
 	host, port := testRedis(t)
 	up := newFakeOpenAI(t)
-	gw := startGateway(t, cacheConfig(up, redisCacheParams(t, host, port, map[string]any{"ttl": 1})))
+	gw := startGateway(t, cacheConfig(up, redisCacheParams(t, host, port, time.Second)))
 	chatVia(t, gw, "soon stale")
 	if _, h := chatVia(t, gw, "soon stale"); h.Get("X-Llmedge-Cache") != "hit" {
 		t.Fatal("no hit within the TTL")
@@ -67,7 +70,7 @@ func TestCacheRedisTTLExpiry(t *testing.T) {
 func TestCacheRedisKilledMidRun(t *testing.T) {
 	rd := startOwnRedis(t)
 	up := newFakeOpenAI(t)
-	gw := startGateway(t, cacheConfig(up, redisCacheParams(t, "127.0.0.1", rd.port, nil)))
+	gw := startGateway(t, cacheConfig(up, redisCacheParams(t, "127.0.0.1", rd.port, 0)))
 	chatVia(t, gw, "before")
 	if _, h := chatVia(t, gw, "before"); h.Get("X-Llmedge-Cache") != "hit" {
 		t.Fatal("no hit with Redis up")

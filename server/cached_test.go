@@ -22,9 +22,9 @@ import (
 )
 
 // cacheConfig is a one-model config with litellm_settings.cache on.
-func cacheConfig(up *fakeOpenAI, params map[string]any) *config.Config {
+func cacheConfig(up *fakeOpenAI, params *config.CacheParams) *config.Config {
 	cfg := testConfig(dep(0, "m", "openai/m", up.base(), "k"))
-	cfg.LiteLLM.Raw = map[string]any{"cache": true, "cache_params": params}
+	cfg.LiteLLM.Cache, cfg.LiteLLM.CacheParams = true, params
 	return cfg
 }
 
@@ -45,7 +45,7 @@ func chatVia(t *testing.T, gw *gateway, text string, opts ...option.RequestOptio
 
 func TestCacheHitMissAndHeaders(t *testing.T) {
 	up := newFakeOpenAI(t)
-	gw := startGateway(t, cacheConfig(up, map[string]any{"type": "local"}))
+	gw := startGateway(t, cacheConfig(up, &config.CacheParams{Type: "local"}))
 	a, h1 := chatVia(t, gw, "capital of France?")
 	if h1.Get("X-Llmedge-Cache") != "miss" || len(h1.Get("X-Litellm-Cache-Key")) != 64 {
 		t.Fatalf("first call: cache %q key %q", h1.Get("X-Llmedge-Cache"), h1.Get("X-Litellm-Cache-Key"))
@@ -107,7 +107,7 @@ func TestCacheNoCacheNoStoreAndDefaultOff(t *testing.T) {
 		t.Fatalf("bad cache control: %d %s", r.StatusCode, r.Body)
 	}
 
-	off := startGateway(t, cacheConfig(up, map[string]any{"mode": "default_off"}))
+	off := startGateway(t, cacheConfig(up, &config.CacheParams{Mode: "default_off"}))
 	for range 2 {
 		if _, h := chatVia(t, off, "z"); h.Get("X-Llmedge-Cache") != "bypass" {
 			t.Fatal("default_off cached a request that did not ask")
@@ -381,7 +381,7 @@ func TestCacheHitCountsAsRequestNotTokens(t *testing.T) {
 	up := newFakeOpenAI(t)
 	key := randomKey(t)
 	cfg := limitsConfig(map[string]any{"api_keys": []any{map[string]any{"key": key, "rpm_limit": 3}}}, dep(0, "m", "openai/m", up.base(), "k"))
-	cfg.LiteLLM.Raw = map[string]any{"cache": true}
+	cfg.LiteLLM.Cache = true
 	gw := startGateway(t, cfg)
 	body := `{"model":"m","messages":[{"role":"user","content":"r"}]}`
 	var got []string
@@ -412,7 +412,7 @@ func TestCacheRoutesEmbeddingsAndResponses(t *testing.T) {
 			answerJSON("chat")(w, r, body)
 		}
 	})
-	gw := startGateway(t, cacheConfig(up, map[string]any{"supported_call_types": []any{"aembedding", "aresponses"}}))
+	gw := startGateway(t, cacheConfig(up, &config.CacheParams{SupportedCallTypes: []string{"aembedding", "aresponses"}}))
 	client := sdk(gw, testMasterKey)
 	for i, want := range []string{"miss", "hit"} {
 		var hr *http.Response

@@ -554,7 +554,7 @@ func TestMaxParallelSlotFreedByEveryEnding(t *testing.T) {
 	d := dep(0, "m", "openai/m", up.base(), "k")
 	d.MaxParallel = 1
 	cfg := testConfig(d)
-	cfg.Router.Raw = map[string]any{"max_retry_wait_seconds": 0.5}
+	setSettings(cfg, "router_settings", map[string]any{"max_retry_wait_seconds": 0.5})
 	gw := startGateway(t, cfg)
 	stream := `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`
 	for i := range 3 {

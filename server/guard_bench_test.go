@@ -14,8 +14,8 @@ func withLimits(cfg *config.Config) {
 	for i := range keys {
 		keys[i] = map[string]any{"key": "sk-bench-key-" + itoa(100+i), "rpm_limit": 1 << 40, "tpm_limit": 1 << 40, "max_parallel_requests": 1 << 20}
 	}
-	cfg.General.Raw = map[string]any{"api_keys": keys, "global_max_parallel_requests": 1 << 20,
-		"user_rpm_limit": 1 << 40, "user_tpm_limit": 1 << 40}
+	setSettings(cfg, "general_settings", map[string]any{"api_keys": keys, "global_max_parallel_requests": 1 << 20,
+		"user_rpm_limit": 1 << 40, "user_tpm_limit": 1 << 40})
 }
 
 // BenchmarkProxyNonStreamLimited is BenchmarkProxyNonStream with keys

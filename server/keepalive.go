@@ -6,33 +6,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
-
-// keepaliveInterval reads general_settings.stream_keepalive_seconds
-// (0 or absent: no pings). Fractions are allowed.
-func keepaliveInterval(cfg *config.Config) time.Duration {
-	if cfg == nil {
-		return 0
-	}
-	var f float64
-	switch v := cfg.General.Raw["stream_keepalive_seconds"].(type) {
-	case int:
-		f = float64(v)
-	case int64:
-		f = float64(v)
-	case uint64:
-		f = float64(v)
-	case float64:
-		f = v
-	}
-	if f <= 0 || f > 3600 {
-		return 0
-	}
-	return time.Duration(f * float64(time.Second))
-}
 
 var pingEvent = []byte(": ping\n\n")
 

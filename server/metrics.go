@@ -30,7 +30,6 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
-	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -415,18 +414,6 @@ func costPerToken(info map[string]any, key string) float64 {
 		return 0
 	}
 	return f
-}
-
-// metricsRequireAuth reads general_settings.metrics_require_auth.
-func metricsRequireAuth(cfg *config.Config) bool {
-	switch v := cfg.General.Raw["metrics_require_auth"].(type) {
-	case bool:
-		return v
-	case string:
-		b, _ := strconv.ParseBool(strings.TrimSpace(v))
-		return b
-	}
-	return false
 }
 
 // quoteLabel renders a Prometheus label value: quoted, with \, " and

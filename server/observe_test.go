@@ -295,7 +295,7 @@ func TestAccessLogLine(t *testing.T) {
 
 func TestMetricsRequireAuth(t *testing.T) {
 	cfg := testConfig(dep(0, "m", "mock/m", "", ""))
-	cfg.General.Raw = map[string]any{"metrics_require_auth": true}
+	setSettings(cfg, "general_settings", map[string]any{"metrics_require_auth": true})
 	gw, _ := startObserved(t, cfg, Options{})
 	if r := rawRequest(t, gw, "GET", "/metrics", ""); r.StatusCode != 401 {
 		t.Fatalf("unauthenticated /metrics: %d", r.StatusCode)
@@ -313,7 +313,7 @@ func TestNoSecretInMetricsOrLogs(t *testing.T) {
 	d.ExtraHeaders = []config.Header{{Name: "X-Org", Value: "org-SECRET-hdr"}}
 	cfg := testConfig(d, dep(1, "down", "openai/x", "http://127.0.0.1:1/v1", upKey))
 	cfg.General.MasterKey = master
-	cfg.General.Raw = map[string]any{"master_key": master}
+	setSettings(cfg, "general_settings", map[string]any{"master_key": master})
 	var loads int
 	opts := Options{ObserveOptions: ObserveOptions{AccessLog: true, LoadConfig: func() (*config.Config, error) {
 		loads++
@@ -586,8 +586,8 @@ func TestReliabilityMetrics(t *testing.T) {
 		answerJSON("ok")(w, r, body)
 	})
 	cfg := testConfig(dep(0, "m", "openai/bad", up.base(), "k"), dep(1, "m", "openai/bad", up.base(), "k"), dep(2, "f", "openai/good", up.base(), "k"))
-	cfg.Router.Raw = map[string]any{"fallbacks": []any{map[string]any{"m": []any{"f"}}}, "allowed_fails": 0, "cooldown_time": 30,
-		"num_retries": 1, "retry_backoff_seconds": 0}
+	setSettings(cfg, "router_settings", map[string]any{"fallbacks": []any{map[string]any{"m": []any{"f"}}}, "allowed_fails": 0, "cooldown_time": 30,
+		"num_retries": 1, "retry_backoff_seconds": 0})
 	gw, _ := startObserved(t, cfg, Options{})
 	if r := rawPost(t, gw, "/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`, testMasterKey); r.StatusCode != 200 {
 		t.Fatalf("fallback did not answer: %d %s", r.StatusCode, r.Body)
@@ -616,7 +616,7 @@ func TestKeepaliveStreamObserved(t *testing.T) {
 	up := newFakeOpenAI(t)
 	up.setHandler(streamWords([]string{"a", "b"}, 0, nil))
 	cfg := testConfig(dep(0, "m", "openai/m", up.base(), "k"))
-	cfg.General.Raw = map[string]any{"stream_keepalive_seconds": 5}
+	setSettings(cfg, "general_settings", map[string]any{"stream_keepalive_seconds": 5})
 	gw, logs := startObserved(t, cfg, Options{ObserveOptions: ObserveOptions{AccessLog: true}})
 	r := rawPost(t, gw, "/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`, testMasterKey)
 	if r.StatusCode != 200 || !strings.HasSuffix(r.Body, "data: [DONE]\n\n") {

@@ -158,16 +158,7 @@ type redisRelease struct {
 	args []any
 }
 
-// quietRedis drops go-redis's own log lines: the store logs outages
-// itself, once, through the server's logger.
-type quietRedis struct{}
-
-func (quietRedis) Printf(context.Context, string, ...any) {}
-
-var setRedisLogger sync.Once
-
 func newRedisStore(c redisConf, local *limiter, log *slog.Logger) (*redisStore, error) {
-	setRedisLogger.Do(func() { redis.SetLogger(quietRedis{}) })
 	opt, err := redisconn.Options(c.url, c.addr, c.username, c.password, c.db, redisTimeout)
 	if err != nil {
 		return nil, errors.New("router_settings.redis_url: " + err.Error())

@@ -40,7 +40,7 @@ func randomKey(t testing.TB) string {
 
 func redisConfig(host, port string, key map[string]any, deps ...*config.Deployment) *config.Config {
 	cfg := limitsConfig(map[string]any{"api_keys": []any{key}}, deps...)
-	cfg.Router.Raw = map[string]any{"redis_host": host, "redis_port": port}
+	setSettings(cfg, "router_settings", map[string]any{"redis_host": host, "redis_port": port})
 	return cfg
 }
 

@@ -30,7 +30,7 @@ func relConfig(router map[string]any, deps ...*config.Deployment) *config.Config
 	for k, v := range router {
 		r[k] = v
 	}
-	cfg.Router.Raw = r
+	setSettings(cfg, "router_settings", r)
 	return cfg
 }
 
@@ -503,7 +503,7 @@ func TestStreamKeepalivePings(t *testing.T) {
 	up := newFakeOpenAI(t)
 	up.setHandler(waitThen(400*time.Millisecond, streamWords([]string{"finally"}, 0, nil)))
 	cfg := relConfig(nil, dep(0, "m", "openai/m", up.base(), "k"))
-	cfg.General.Raw = map[string]any{"stream_keepalive_seconds": 0.1}
+	setSettings(cfg, "general_settings", map[string]any{"stream_keepalive_seconds": 0.1})
 	gw := startGateway(t, cfg)
 	conn, br := rawStreamOpen(t, gw, streamReq)
 	defer conn.Close()
@@ -546,7 +546,7 @@ func TestStreamKeepaliveErrorBeforeFirstEvent(t *testing.T) {
 		io.WriteString(w, "{\n  \"error\": {\"message\": \"bad key\", \"type\": \"authentication_error\", \"param\": null, \"code\": \"invalid_api_key\"}\n}")
 	})
 	cfg := relConfig(nil, dep(0, "m", "openai/m", up.base(), "k"))
-	cfg.General.Raw = map[string]any{"stream_keepalive_seconds": int64(5)}
+	setSettings(cfg, "general_settings", map[string]any{"stream_keepalive_seconds": int64(5)})
 	gw := startGateway(t, cfg)
 	r := rawPost(t, gw, "/v1/chat/completions", streamReq, testMasterKey)
 	if r.StatusCode != 200 || r.Body != "data: {   \"error\": {\"message\": \"bad key\", \"type\": \"authentication_error\", \"param\": null, \"code\": \"invalid_api_key\"} }\n\ndata: [DONE]\n\n" {
@@ -558,7 +558,7 @@ func TestClientDisconnectWithKeepaliveCancelsUpstream(t *testing.T) {
 	up := newFakeOpenAI(t)
 	up.setHandler(waitThen(10*time.Second, streamWords([]string{"never"}, 0, nil)))
 	cfg := relConfig(nil, dep(0, "m", "openai/m", up.base(), "k"))
-	cfg.General.Raw = map[string]any{"stream_keepalive_seconds": 0.05}
+	setSettings(cfg, "general_settings", map[string]any{"stream_keepalive_seconds": 0.05})
 	gw := startGateway(t, cfg)
 	conn, br := rawStreamOpen(t, gw, streamReq)
 	if ev := readEvent(t, conn, br); ev != ": ping\n" {
@@ -592,7 +592,7 @@ func TestPoolReadTimeoutCatchesStalledBody(t *testing.T) {
 	})
 	d := dep(0, "m", "openai/m", up.base(), "k")
 	d.Timeout = 10 * time.Second
-	d.Params = map[string]any{"connection_pool": map[string]any{"read_timeout": 0.2, "max_connections": int64(4)}}
+	d.ConnectionPool = &config.ConnectionPool{ReadTimeout: 200 * time.Millisecond, MaxConnections: 4}
 	gw := startGateway(t, relConfig(map[string]any{"num_retries": int64(0)}, d))
 	start := time.Now()
 	r := rawPost(t, gw, "/v1/chat/completions", chatBody, testMasterKey)
@@ -663,7 +663,7 @@ func TestStreamKeepalivePingsBetweenEvents(t *testing.T) {
 	up := newFakeOpenAI(t)
 	up.setHandler(streamWords([]string{"a", "b"}, 350*time.Millisecond, nil))
 	cfg := relConfig(nil, dep(0, "m", "openai/m", up.base(), "k"))
-	cfg.General.Raw = map[string]any{"stream_keepalive_seconds": 0.1}
+	setSettings(cfg, "general_settings", map[string]any{"stream_keepalive_seconds": 0.1})
 	gw := startGateway(t, cfg)
 	conn, br := rawStreamOpen(t, gw, streamReq)
 	defer conn.Close()
@@ -700,7 +700,7 @@ func TestStreamKeepaliveErrorOnResponsesRoute(t *testing.T) {
 	up := newFakeOpenAI(t)
 	up.setHandler(status(503))
 	cfg := relConfig(map[string]any{"num_retries": int64(0)}, dep(0, "m", "openai/m", up.base(), "k"))
-	cfg.General.Raw = map[string]any{"stream_keepalive_seconds": int64(5)}
+	setSettings(cfg, "general_settings", map[string]any{"stream_keepalive_seconds": int64(5)})
 	gw := startGateway(t, cfg)
 	r := rawPost(t, gw, "/v1/responses", `{"model":"m","input":"x","stream":true}`, testMasterKey)
 	if r.StatusCode != 200 || !strings.HasPrefix(r.Body, "event: error\ndata: {\"type\":\"error\"") || strings.Contains(r.Body, "[DONE]") || !strings.Contains(r.Body, "injected 503") {

@@ -107,7 +107,7 @@ func TestUpstreamErrorScrubbedOnEveryPath(t *testing.T) {
 		up := newFakeOpenAI(t)
 		up.setHandler(echo)
 		cfg := testConfig(dep(0, "m", "openai/m", up.base(), "k"), dep(1, "o", "openai/o", up.base(), other))
-		cfg.General.Raw = map[string]any{"stream_keepalive_seconds": int64(5)}
+		setSettings(cfg, "general_settings", map[string]any{"stream_keepalive_seconds": int64(5)})
 		gw := startGateway(t, cfg)
 		r := rawPost(t, gw, "/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`, testMasterKey)
 		if strings.Contains(r.Body, other) || !strings.Contains(r.Body, "invalid_api_key") {
@@ -152,7 +152,7 @@ func TestStalledStreamClientIsCut(t *testing.T) {
 			})
 			cfg := testConfig(dep(0, "m", "openai/m", up.base(), "sk-up"))
 			if keepalive {
-				cfg.General.Raw = map[string]any{"stream_keepalive_seconds": 0.05}
+				setSettings(cfg, "general_settings", map[string]any{"stream_keepalive_seconds": 0.05})
 			}
 			gw := startGateway(t, cfg)
 			conn, err := net.DialTimeout("tcp", gw.addr, 2*time.Second)

@@ -121,7 +121,7 @@ func TestMessagesFallbackSkipsNonAnthropicGroups(t *testing.T) {
 	an.setHandler(anthropicFail(500, "api_error", "Internal server error"))
 	oa := newFakeOpenAI(t)
 	cfg := testConfig(anthropicDep(0, "claude", an), dep(1, "gpt", "openai/gpt-4o", oa.base(), "sk-up"))
-	cfg.Router.Raw = map[string]any{"fallbacks": []any{map[string]any{"claude": []any{"gpt"}}}, "num_retries": int64(0)}
+	setSettings(cfg, "router_settings", map[string]any{"fallbacks": []any{map[string]any{"claude": []any{"gpt"}}}, "num_retries": int64(0)})
 	gw := startGateway(t, cfg)
 	r := rawRequest(t, gw, "POST", "/v1/messages", `{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`, claudeHeaders()...)
 	if n := len(oa.requests()); n != 0 {
@@ -211,7 +211,7 @@ func TestStaleKeepAliveConnectionIsRetried(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	cfg := testConfig(dep(0, "gpt", "openai/gpt-4o", "http://"+ln.Addr().String()+"/v1", "sk-up"))
-	cfg.Router.Raw = map[string]any{"num_retries": int64(0)}
+	setSettings(cfg, "router_settings", map[string]any{"num_retries": int64(0)})
 	gw := startGateway(t, cfg)
 	call := func() rawResponse {
 		return rawRequest(t, gw, "POST", "/v1/chat/completions", `{"model":"gpt","messages":[{"role":"user","content":"hi"}]}`,

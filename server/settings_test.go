@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -80,12 +81,12 @@ func TestEmptyKeyEntrySkipped(t *testing.T) {
 
 func TestRedisURLChecked(t *testing.T) {
 	cfg := limitsConfig(nil)
-	cfg.Router.Raw = map[string]any{"redis_url": "http://user:hunter2secret@host"}
+	setSettings(cfg, "router_settings", map[string]any{"redis_url": "http://user:hunter2secret@host"})
 	err := CheckConfig(cfg)
 	if err == nil || !strings.Contains(err.Error(), "router_settings.redis_url") || strings.Contains(err.Error(), "hunter2secret") {
 		t.Fatalf("%v", err)
 	}
-	cfg.Router.Raw = map[string]any{"redis_url": "redis://:pw@127.0.0.1:6379/2"}
+	setSettings(cfg, "router_settings", map[string]any{"redis_url": "redis://:pw@127.0.0.1:6379/2"})
 	if err := CheckConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func TestKeyNamesUniqueAndUserIDChecked(t *testing.T) {
 		map[string]any{"key": "sk-one-0123456789", "name": "team"},
 		map[string]any{"key": "sk-two-0123456789", "name": "team"},
 		map[string]any{"key": "sk-three-0123456789", "name": "a:b"},
-		map[string]any{"key": "sk-four-0123456789", "user_id": 7},
+		map[string]any{"key": "sk-four-0123456789", "user_id": "a\x01b"},
 	}})
 	err := CheckConfig(cfg)
 	if err == nil {
@@ -108,5 +109,34 @@ func TestKeyNamesUniqueAndUserIDChecked(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not say %q:\n%v", want, err)
 		}
+	}
+}
+
+// setSettings replaces one settings section of cfg (general_settings,
+// litellm_settings or router_settings) with m, read by the real loader
+// (JSON is YAML), so tests can write settings as map literals. A
+// general_settings without master_key keeps cfg's.
+func setSettings(cfg *config.Config, section string, m map[string]any) {
+	data, err := json.Marshal(map[string]any{section: m})
+	if err != nil {
+		panic(err)
+	}
+	parsed, err := config.Parse(data, config.Options{Getenv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		panic(err)
+	}
+	switch section {
+	case "general_settings":
+		mk := cfg.General.MasterKey
+		cfg.General = parsed.General
+		if cfg.General.MasterKey == "" {
+			cfg.General.MasterKey = mk
+		}
+	case "litellm_settings":
+		cfg.LiteLLM = parsed.LiteLLM
+	case "router_settings":
+		cfg.Router = parsed.Router
+	default:
+		panic("setSettings: no section " + section)
 	}
 }

@@ -45,10 +45,10 @@ func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapsh
 		cfg:         cfg,
 		reg:         reg,
 		modelsJSON:  buildModelsJSON(reg, s.started.Unix()),
-		metricsAuth: metricsRequireAuth(cfg),
+		metricsAuth: cfg.General.MetricsRequireAuth,
 		metrics:     newRegMetrics(s.metrics, reg),
 		mem:         newMemoryRouter(cfg.UserIDMappings, s.opts.Logger),
-		keepalive:   keepaliveInterval(cfg),
+		keepalive:   cfg.General.StreamKeepalive,
 	}
 	if cfg.General.MasterKey != "" {
 		sn.keyName = "master"

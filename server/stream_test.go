@@ -18,7 +18,7 @@ func TestHTTP10StreamIsCloseDelimited(t *testing.T) {
 	for _, keepalive := range []bool{false, true} {
 		cfg := testConfig(mock)
 		if keepalive {
-			cfg.General.Raw = map[string]any{"stream_keepalive_seconds": 5}
+			setSettings(cfg, "general_settings", map[string]any{"stream_keepalive_seconds": 5})
 		}
 		gw := startGateway(t, cfg)
 		body := `{"model":"demo","stream":true,"messages":[{"role":"user","content":"hi"}]}`

@@ -187,7 +187,7 @@ func (reg *Registry) noteFailure(d *Deployment, g *Group, route Route, e *Error,
 	if !reg.policy.countsForCooldown(e, c) || !hasAlternative(g, d, route) {
 		return
 	}
-	if e.Status == 404 && (route.spec().byID || d.wildcard) {
+	if e.Status == 404 && (route.Spec().ByID || d.Wildcard) {
 		// The client named what was not found (a stored response, a
 		// model under a wildcard): not the deployment's fault, and no
 		// key may cool a deployment down for others by asking for it.
@@ -227,7 +227,7 @@ func (p *policy) countsForCooldown(e *Error, c errClass) bool {
 // may serve route.
 func hasAlternative(g *Group, d *Deployment, route Route) bool {
 	for _, x := range g.Deployments {
-		if x != d && x.unavailable == "" && x.routes.has(route) {
+		if x != d && x.Unavailable == "" && x.routes.Has(route) {
 			return true
 		}
 	}

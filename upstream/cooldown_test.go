@@ -80,8 +80,7 @@ func TestAllowedFailsPolicyPerClass(t *testing.T) {
 		w.WriteHeader(500)
 		_, _ = w.Write([]byte(`{"error":{"message":"boom","type":"server_error","param":null,"code":null}}`))
 	})
-	cfg := &config.Config{Router: config.RouterSettings{Raw: map[string]any{"num_retries": 0, "allowed_fails_policy": map[string]any{
-		"AuthenticationErrorAllowedFails": 0, "InternalServerErrorAllowedFails": 2}}}}
+	cfg := settingsConfig(t, "router_settings: {num_retries: 0, allowed_fails_policy: {AuthenticationErrorAllowedFails: 0, InternalServerErrorAllowedFails: 2}}\n")
 	for i, base := range []string{badKey, broken} {
 		cfg.Deployments = append(cfg.Deployments, &config.Deployment{Index: i, ModelName: "m", ID: "m-" + string(rune('0'+i)),
 			Model: "openai/gpt-4o", Provider: "openai", UpstreamModel: "gpt-4o", APIBase: base, APIKey: "k"})
@@ -116,18 +115,20 @@ func TestAllowedFailsPolicyPerClass(t *testing.T) {
 // allowed_fails_policy is parsed like retry_policy; a bad class or count
 // names the key. An allowed_fails of LiteLLM's default keeps the rate.
 func TestAllowedFailsPolicySettings(t *testing.T) {
-	p, errs := newPolicy(&config.Config{Router: config.RouterSettings{Raw: map[string]any{"allowed_fails": 3}}})
+	p, errs := newPolicy(settingsConfig(t, "router_settings: {allowed_fails: 3}\n"))
 	if len(errs) != 0 || p.countFails {
 		t.Fatalf("allowed_fails 3: countFails %v %v", p.countFails, errs)
 	}
-	p, errs = newPolicy(&config.Config{LiteLLM: config.LiteLLMSettings{Raw: map[string]any{"allowed_fails_policy": map[string]any{"TimeoutErrorAllowedFails": 7}}}})
+	p, errs = newPolicy(settingsConfig(t, "litellm_settings: {allowed_fails_policy: {TimeoutErrorAllowedFails: 7}}\n"))
 	if len(errs) != 0 || !p.countFails || p.allowedFailsFor(classTimeout) != 7 || p.allowedFailsFor(classInternal) != DefaultAllowedFails {
 		t.Fatalf("policy: %+v %v", p.allowedFailsPolicy, errs)
 	}
-	_, errs = newPolicy(&config.Config{Router: config.RouterSettings{Raw: map[string]any{"allowed_fails_policy": map[string]any{
-		"TimeoutErrorRetries": 1, "RateLimitErrorAllowedFails": -2}}}})
-	msg := errs.Error()
-	for _, want := range []string{"router_settings.allowed_fails_policy.TimeoutErrorRetries", "unknown error class", "router_settings.allowed_fails_policy.RateLimitErrorAllowedFails"} {
+	_, err := config.Parse([]byte("router_settings: {allowed_fails_policy: {TimeoutErrorRetries: 1, RateLimitErrorAllowedFails: -2}}\n"), config.Options{})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, want := range []string{"router_settings.allowed_fails_policy.TimeoutErrorRetries", "unknown key", "router_settings.allowed_fails_policy.RateLimitErrorAllowedFails"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("errors do not say %q: %s", want, msg)
 		}

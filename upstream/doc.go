@@ -1,29 +1,40 @@
-// Package upstream owns everything on the provider side of llmedge: the
-// deployments built from the config, the router (selection, retries,
-// cooldowns, fallbacks, max_parallel_requests slots), one connection
-// pool per upstream host, the providers' wire formats, timeouts and
-// cancellation.
+// Package upstream owns the provider side of llmedge's request path
+// above the wire: the registry of deployments built from the config
+// (registry.go, providers.go, routes.go, settings.go), and the router
+// that serves a call on them: selection (selection.go), retries
+// (retry.go), cooldowns (cooldown.go), fallbacks (fallbacks.go),
+// max_parallel_requests slots (parallel.go), with the hooks metrics
+// observe (observe.go). Chat (chat.go) is its one entry point: the
+// router picks a deployment and hands the attempt to its provider.
 //
-// Providers are descriptors (provider.go): each one, in its own files,
-// declares the routes its API serves, how a deployment is built from
-// litellm_params, and how one attempt runs; a streaming attempt hands a
-// translator of upstream events to the one relay driver (relay.go),
-// which owns writing, flushing, the client going away, draining and the
-// final error event. providerTable lists them all. Adding a provider is
-// one new file set and one table line:
+// What is below it lives in subpackages: upstream/provider is the
+// contract every provider implements and shares (Descriptor, Endpoint,
+// Request, Answer, the one relay driver, client-facing errors);
+// upstream/provider/<name> is one provider each (anthropic, azure,
+// bedrock, cloudflare, mock, openai for the OpenAI-compatible family,
+// vertex); upstream/transport moves the bytes (pools, dialing, the
+// exchange, framing, redirects, cookies). providerTable
+// (providers.go) is the one list of providers: adding one is a new
+// package exporting its Descriptor and one table line:
 //
-//	// acme.go
-//	var acmeProvider = provider{routes: routesChatOnly, build: buildAcme, attempt: (*Registry).acmeAttempt}
+//	// upstream/provider/acme/acme.go
+//	var Provider = provider.Descriptor{Routes: provider.RoutesChatOnly, Build: build, Attempt: attempt}
 //
-//	// provider.go, providerTable
-//	"acme": &acmeProvider,
+//	// upstream/providers.go, providerTable
+//	"acme": &acme.Provider,
 //
 // (an OpenAI-compatible server needs only the table line:
-// openAICompatible(routes, defaultBase, keyEnv)).
+// openai.Compatible(routes, defaultBase, keyEnv)).
+//
+// The names server/ uses whose home is a subpackage (ChatRequest, Error,
+// Usage, Route, Stream, Cancel, PoolSettings...) are aliases here
+// (aliases.go), so callers need not know how upstream is divided.
 //
 // It knows nothing of llmedge's HTTP server: it takes a client body and
 // a few request facts and returns either a complete response or a Stream
 // of events in the client's format. It must not write client-facing
-// headers, decide authentication, or log secrets. Error bodies are
-// written by internal/errbody and JSON is walked by internal/jsonx.
+// headers, decide authentication, or log secrets, and must not speak a
+// provider's wire format itself (that is the provider packages').
+// Error bodies are written by internal/errbody and JSON is walked by
+// internal/jsonx.
 package upstream

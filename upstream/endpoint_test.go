@@ -2,11 +2,10 @@ package upstream
 
 import (
 	"testing"
-	"time"
 
 	"github.com/llmedge/llmedge/config"
-	"github.com/valyala/fasthttp"
-	"golang.org/x/oauth2"
+	"github.com/llmedge/llmedge/upstream/provider/azure"
+	"github.com/llmedge/llmedge/upstream/provider/bedrock"
 )
 
 // The documented default endpoint of every per-deployment provider.
@@ -19,12 +18,12 @@ func TestPerDeploymentEndpoints(t *testing.T) {
 		want   string
 	}{
 		{"cloudflare/@cf/meta/llama-3.1-8b-instruct", nil, "https://api.cloudflare.com/client/v4/accounts/acct123/ai/v1/chat/completions"},
-		{"azure/gpt4o", nil, "https://res.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version=" + DefaultAzureAPIVersion},
+		{"azure/gpt4o", nil, "https://res.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version=" + azure.DefaultAPIVersion},
 		{"azure/gpt-5", map[string]any{"api_version": "v1"}, "https://res.openai.azure.com/openai/v1/chat/completions"},
 		{"vertex_ai/gemini-2.5-flash", nil, "https://us-central1-aiplatform.googleapis.com/v1/projects/proj/locations/us-central1/endpoints/openapi/chat/completions"},
 		{"vertex_ai/gemini-3-pro-preview", map[string]any{"vertex_location": "global"}, "https://aiplatform.googleapis.com/v1/projects/proj/locations/global/endpoints/openapi/chat/completions"},
 		{"vertex_ai/claude-opus-4-6@default", map[string]any{"vertex_location": "global"}, "https://aiplatform.googleapis.com/v1/projects/proj/locations/global/publishers/anthropic/models/claude-opus-4-6@default:rawPredict"},
-		{"bedrock/amazon.nova-pro-v1:0", nil, "https://bedrock-runtime." + DefaultBedrockRegion + ".amazonaws.com/model/amazon.nova-pro-v1%3A0/converse"},
+		{"bedrock/amazon.nova-pro-v1:0", nil, "https://bedrock-runtime." + bedrock.DefaultRegion + ".amazonaws.com/model/amazon.nova-pro-v1%3A0/converse"},
 	} {
 		provider, up, _ := cutProvider(tc.model)
 		cd := &config.Deployment{ModelName: "m", ID: "m-0", Model: tc.model, Provider: provider, UpstreamModel: up, Params: tc.params}
@@ -35,8 +34,8 @@ func TestPerDeploymentEndpoints(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.model, err)
 		}
-		if d := reg.Groups()[0].Deployments[0]; d.uri != tc.want {
-			t.Errorf("%s:\n got %s\nwant %s", tc.model, d.uri, tc.want)
+		if d := reg.Groups()[0].Deployments[0]; d.URI != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.model, d.URI, tc.want)
 		}
 	}
 }
@@ -48,26 +47,4 @@ func cutProvider(model string) (string, string, bool) {
 		}
 	}
 	return "", model, false
-}
-
-// BenchmarkSetAuth is the per-request auth cost of the pass-through path
-// for an api-key deployment (azure) and a cached OAuth token (vertex).
-func BenchmarkSetAuth(b *testing.B) {
-	var req fasthttp.Request
-	azure := &Deployment{auth: []byte("azure-key"), px: endpointExtras{authHeader: "api-key"}}
-	vt := &vertexTokens{src: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "ya29.token", Expiry: time.Now().Add(time.Hour)})}
-	vertex := &Deployment{px: endpointExtras{token: vt.token}}
-	for _, c := range []struct {
-		name string
-		d    *Deployment
-	}{{"azure", azure}, {"vertex", vertex}} {
-		b.Run(c.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if e := c.d.setAuth(&req); e != nil {
-					b.Fatal(e)
-				}
-			}
-		})
-	}
 }

@@ -1,6 +1,6 @@
 package upstream
 
-import "time"
+import "github.com/llmedge/llmedge/upstream/transport"
 
 // Observer receives the reliability events of a Registry, for metrics.
 // Methods are called on the request's goroutine, inline: they must be
@@ -40,60 +40,28 @@ func (r *Registry) observeCooldown(d *Deployment) {
 	}
 }
 
-// Observed is what a call measured about itself, for metrics, access
-// logs and the x-llmedge-*-duration headers. It is embedded in Response.
-type Observed struct {
-	// UpstreamWait is the time spent waiting on upstreams: connecting,
-	// sending, waiting for response headers, and blocked reading
-	// response bodies (for a stream, until it is fully relayed), over
-	// every attempt.
-	UpstreamWait time.Duration
-	// HeadersAt is when the answering attempt's response headers
-	// arrived (zero for in-process answers such as mock).
-	HeadersAt time.Time
-}
-
-// UsageFromBody reads Usage from a non-stream answer's Body when its
-// wire format did not (mock, Anthropic): metrics and access logs count
-// the tokens of every answer. A no-op once Usage is known.
-func (r *Response) UsageFromBody() {
-	if !r.Usage.Reported && r.Stream == nil {
-		r.Usage.observeBody(r.Body)
-	}
-}
-
 // poolsFor returns the connection pools of a new Registry whose global
 // pool settings are s: on a reload with unchanged settings, the previous
 // Registry's (connections to hosts still in the config survive, pools
 // are keyed by host and settings), else fresh ones.
-func (o Options) poolsFor(s PoolSettings) *pools {
-	if p := o.Previous; p != nil && p.pools != nil && p.pools.settings.key() == s.withDefaults().key() {
-		return p.pools
+func (o Options) poolsFor(s PoolSettings) *transport.Pools {
+	if p := o.Previous; p != nil && p.net.Pools != nil && p.net.Pools.Settings().Key() == s.WithDefaults().Key() {
+		return p.net.Pools
 	}
-	return newPools(s)
+	return transport.NewPools(s)
 }
 
 // cookieJarFor returns the cookie store of a new Registry: on a reload
 // with the same cookie_store_path, the previous Registry's, so cookies
 // not yet saved are kept; else one read from path.
-func (o Options) cookieJarFor(path string) (*cookieJar, error) {
-	if p := o.Previous; p != nil && p.cookies != nil && p.cookies.path == path {
-		return p.cookies, nil
+func (o Options) cookieJarFor(path string) (*transport.CookieJar, error) {
+	if p := o.Previous; p != nil && p.net.Cookies != nil && p.net.Cookies.Path() == path {
+		return p.net.Cookies, nil
 	}
-	return newCookieJar(path)
+	return transport.NewCookieJar(path)
 }
 
 // SharesCookies reports whether r and o use the same cookie store (a
 // reload kept it); when not, the replaced Registry is Closed to save its
 // cookies.
-func (r *Registry) SharesCookies(o *Registry) bool { return r.cookies == o.cookies }
-
-// waited accounts for one round trip that started at start; on success
-// its end is when the response headers arrived.
-func (o *Observed) waited(start time.Time, err *error) {
-	now := time.Now()
-	o.UpstreamWait += now.Sub(start)
-	if *err == nil {
-		o.HeadersAt = now
-	}
-}
+func (r *Registry) SharesCookies(o *Registry) bool { return r.net.Cookies == o.net.Cookies }

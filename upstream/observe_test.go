@@ -30,13 +30,13 @@ func TestReloadSharesPoolsByHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r2.pools != r1.pools {
+	if r2.net.Pools != r1.net.Pools {
 		t.Fatal("reloaded registry does not share the pools")
 	}
-	if r2.Lookup([]byte("a2")).Deployments[0].pool != r1.Lookup([]byte("a")).Deployments[0].pool {
+	if r2.Lookup([]byte("a2")).Deployments[0].Pool != r1.Lookup([]byte("a")).Deployments[0].Pool {
 		t.Error("same host got a new pool across reload")
 	}
-	if r2.Lookup([]byte("c")).Deployments[0].pool == r1.Lookup([]byte("b")).Deployments[0].pool {
+	if r2.Lookup([]byte("c")).Deployments[0].Pool == r1.Lookup([]byte("b")).Deployments[0].Pool {
 		t.Error("different hosts share a pool")
 	}
 	if !r2.SharesCookies(r1) {
@@ -46,16 +46,16 @@ func TestReloadSharesPoolsByHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r3.pools == r1.pools {
+	if r3.net.Pools == r1.net.Pools {
 		t.Error("registry without Previous reused pools")
 	}
 	// New global pool settings: new pools.
-	cfg4 := &config.Config{Deployments: cfg2.Deployments, Router: config.RouterSettings{Raw: map[string]any{"connection_pool": map[string]any{"max_connections": 10}}}}
+	cfg4 := &config.Config{Deployments: cfg2.Deployments, Router: config.RouterSettings{ConnectionPool: &config.ConnectionPool{MaxConnections: 10}}}
 	r4, err := NewRegistry(cfg4, Options{LookupEnv: noEnv, Previous: r2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r4.pools == r2.pools {
+	if r4.net.Pools == r2.net.Pools {
 		t.Error("changed connection_pool settings kept the old pools")
 	}
 }

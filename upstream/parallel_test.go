@@ -32,9 +32,9 @@ func gatedStreams(t *testing.T, open <-chan struct{}, failFirst *atomic.Bool) st
 	})
 }
 
-func capRegistry(t *testing.T, caps []int, router map[string]any, base string) *Registry {
+func capRegistry(t *testing.T, caps []int, router string, base string) *Registry {
 	t.Helper()
-	cfg := &config.Config{Router: config.RouterSettings{Raw: router}}
+	cfg := settingsConfig(t, "router_settings: {"+router+"}\n")
 	for i, c := range caps {
 		cfg.Deployments = append(cfg.Deployments, &config.Deployment{ModelName: "m", ID: fmt.Sprintf("m-%d", i), Model: "openai/gpt-4o",
 			Provider: "openai", UpstreamModel: "gpt-4o", APIBase: base, APIKey: "k", MaxParallel: c})
@@ -106,7 +106,7 @@ func finishStream(t *testing.T, r callResult) {
 // the router spreads calls over the deployments that have room.
 func TestMaxParallelRequestsQueuesCalls(t *testing.T) {
 	open := make(chan struct{})
-	reg := capRegistry(t, []int{1, 1}, nil, gatedStreams(t, open, nil))
+	reg := capRegistry(t, []int{1, 1}, "", gatedStreams(t, open, nil))
 	a := await(t, startStream(reg, nil), "first call")
 	b := await(t, startStream(reg, nil), "second call")
 	if a.err != nil || b.err != nil || a.out.Deployment == b.out.Deployment {
@@ -138,7 +138,7 @@ func TestMaxParallelRequestsWaitIsBounded(t *testing.T) {
 	defer close(open)
 	var failFirst atomic.Bool
 	failFirst.Store(true)
-	reg := capRegistry(t, []int{0}, map[string]any{"default_max_parallel_requests": int64(1), "max_retry_wait_seconds": 0.2, "num_retries": int64(0)},
+	reg := capRegistry(t, []int{0}, "default_max_parallel_requests: 1, max_retry_wait_seconds: 200ms, num_retries: 0",
 		gatedStreams(t, open, &failFirst))
 	if r := await(t, startStream(reg, nil), "failing call"); r.err == nil {
 		t.Fatal("the first call should fail (upstream 500)")

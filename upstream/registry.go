@@ -9,6 +9,8 @@ import (
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/jsonx"
+	"github.com/llmedge/llmedge/upstream/provider"
+	"github.com/llmedge/llmedge/upstream/transport"
 )
 
 // Defaults for calls whose config sets no timeout.
@@ -38,65 +40,26 @@ type Options struct {
 	Previous *Registry
 }
 
-// Deployment is one model_list entry ready to serve.
+// Deployment is one model_list entry ready to serve. Its Endpoint
+// (Config, ID, ModelName, Provider and what reaching the upstream takes)
+// is what a provider's attempt sees; the rest is the router's.
 type Deployment struct {
-	// Config is the entry as loaded.
-	Config *config.Deployment
-	// ID is the deployment id (model_info.id or generated).
-	ID string
-	// ModelName is the public model name.
-	ModelName string
-	// Provider is the provider prefix.
-	Provider string
+	provider.Endpoint
 
-	// provider is what the deployment's provider prefix names
-	// (provider.go); nil when llmedge does not serve it.
-	provider *provider
-	pool     connPool
-	// uri is the full upstream chat URL; host is its Host header.
-	uri  string
-	host string
-	// uris are the upstream URLs per route; routes and mode say which
-	// routes the deployment serves (routes.go).
-	uris   [numRoutes]string
-	routes routeSet
+	// desc is what the deployment's provider prefix names (providers.go);
+	// nil when llmedge does not serve it.
+	desc *provider.Descriptor
+	// routes and mode say which routes the deployment serves (routes.go).
+	routes provider.Routes
 	mode   string
-	// quotedModel is the upstream model id as a JSON string literal.
-	quotedModel []byte
-	// wildcard is true when the upstream model id comes from the request
-	// (model "openai/*").
-	wildcard bool
-	auth     []byte // "Bearer <key>" or nil
-	key      string // for scrubbing upstream error text
-	// sessionToken is a second credential scrubbed like key: the AWS
-	// session token, which SigV4 errors can echo in their canonical
-	// request (from the config or, unlike config values, the environment).
-	sessionToken string
-	// headerSecrets are the credential values among headers (scrub.go).
-	headerSecrets []string
-	headers       []config.Header
-	px            endpointExtras // azure, vertex_ai, bedrock (endpoint.go)
-
-	timeout       time.Duration
-	streamTimeout time.Duration
-
-	// unavailable is why requests for this deployment fail ("" = serving);
-	// unavailableStatus is the HTTP status they get.
-	unavailable       string
-	unavailableStatus int
-	unavailableCode   string
 
 	inflight atomic.Int64
 	slots    parallelSlots // max_parallel_requests (parallel.go)
-
-	ext    deploymentExtras // provider-specific settings (deployment_extras.go)
-	health health
-	// readTimeout bounds silences in a non-stream body (pool setting).
-	readTimeout time.Duration
+	health   health
 }
 
 // Available reports whether the deployment can serve, and why not.
-func (d *Deployment) Available() (bool, string) { return d.unavailable == "", d.unavailable }
+func (d *Deployment) Available() (bool, string) { return d.Unavailable == "", d.Unavailable }
 
 // InFlight is the number of calls currently using the deployment.
 func (d *Deployment) InFlight() int64 { return d.inflight.Load() }
@@ -116,10 +79,10 @@ type Registry struct {
 	groups   map[string]*Group
 	patterns []*Group
 	order    []*Group
-	pools    *pools
+	// net is the pools and cookie store every exchange uses.
+	net      transport.Session
 	warnings []string
 	policy   policy
-	cookies  *cookieJar
 	obs      Observer  // metrics hooks (observe.go); nil = none
 	freed    slotFreed // wakes calls waiting for a deployment slot
 }
@@ -131,7 +94,7 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
-	r := &Registry{groups: make(map[string]*Group), pools: newPools(opts.Pool)}
+	r := &Registry{groups: make(map[string]*Group), net: transport.Session{Pools: transport.NewPools(opts.Pool)}}
 	errs := r.initRouter(cfg, opts)
 	for _, cd := range cfg.Deployments {
 		d, err := r.build(cd, cfg, opts, lookup)
@@ -151,7 +114,7 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 			r.order = append(r.order, g)
 		}
 		g.Deployments = append(g.Deployments, d)
-		if d.unavailable == "" {
+		if d.Unavailable == "" {
 			g.available++
 		}
 	}
@@ -163,8 +126,8 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 
 func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options, lookup func(string) (string, bool)) (*Deployment, *config.Error) {
 	path := fmt.Sprintf("model_list[%d].litellm_params", cd.Index)
-	d := &Deployment{Config: cd, ID: cd.ID, ModelName: cd.ModelName, Provider: cd.Provider, headers: cd.ExtraHeaders,
-		headerSecrets: credentialHeaderSecrets(cd.ExtraHeaders)}
+	d := &Deployment{Endpoint: provider.Endpoint{Config: cd, ID: cd.ID, ModelName: cd.ModelName, Provider: cd.Provider, Net: &r.net,
+		Headers: cd.ExtraHeaders, HeaderSecrets: provider.CredentialHeaderSecrets(cd.ExtraHeaders)}}
 	if w := d.initRoutes(cd, providerTable[cd.Provider]); w != "" {
 		r.warnings = append(r.warnings, w)
 	}
@@ -178,39 +141,43 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 		if opts.Strict {
 			return nil, &config.Error{Path: path + ".model", Msg: msg}
 		}
-		d.unavailable = fmt.Sprintf("model %q is unavailable: %s", cd.ModelName, msg)
-		d.unavailableStatus, d.unavailableCode = 501, "provider_not_supported"
+		d.Unavailable = fmt.Sprintf("model %q is unavailable: %s", cd.ModelName, msg)
+		d.UnavailableStatus, d.UnavailableCode = 501, "provider_not_supported"
 		r.warnings = append(r.warnings, fmt.Sprintf("deployment %s (model_name %q): %s; requests for it will fail", cd.ID, cd.ModelName, msg))
 		return d, nil
 	}
-	d.provider = p
+	d.desc = p
 	if len(cd.MissingEnv) > 0 {
-		d.unavailable = fmt.Sprintf("model %q is unavailable: environment variable %s is not set", cd.ModelName, strings.Join(cd.MissingEnv, ", "))
-		d.unavailableStatus, d.unavailableCode = 503, "missing_environment_variable"
+		d.Unavailable = fmt.Sprintf("model %q is unavailable: environment variable %s is not set", cd.ModelName, strings.Join(cd.MissingEnv, ", "))
+		d.UnavailableStatus, d.UnavailableCode = 503, "missing_environment_variable"
 	}
-	d.timeout = cd.Timeout
-	if d.timeout <= 0 {
-		d.timeout = r.policy.timeout
+	d.Timeout = cd.Timeout
+	if d.Timeout <= 0 {
+		d.Timeout = r.policy.timeout
 	}
 	d.slots.max = int64(cd.MaxParallel)
 	if d.slots.max == 0 {
 		d.slots.max = int64(r.policy.defaultMaxParallel)
 	}
-	d.streamTimeout = cd.StreamTimeout
-	if d.streamTimeout <= 0 {
-		d.streamTimeout = r.policy.streamTimeout
+	d.StreamTimeout = cd.StreamTimeout
+	if d.StreamTimeout <= 0 {
+		d.StreamTimeout = r.policy.streamTimeout
 	}
-	d.wildcard = cd.UpstreamModel == "*" || strings.HasSuffix(cd.UpstreamModel, "/*")
-	d.quotedModel = jsonx.AppendString(nil, cd.UpstreamModel)
-	if p.build == nil {
+	d.Wildcard = cd.UpstreamModel == "*" || strings.HasSuffix(cd.UpstreamModel, "/*")
+	d.QuotedModel = jsonx.AppendString(nil, cd.UpstreamModel)
+	if p.Build == nil {
 		return d, nil
 	}
-	if e := p.build(r, d, &buildEnv{cfg: cfg, path: path, lookup: lookup}); e != nil {
-		return nil, e
+	b := &provider.BuildEnv{Cfg: cfg, Path: path, Lookup: lookup, Pool: r.deploymentPool, Provider: p}
+	e := p.Build(&d.Endpoint, b)
+	if e == nil {
+		// drop_params, supermemory keys, and the Anthropic options
+		// (thinking, max_tokens) of the descriptor Build settled on.
+		d.desc = b.Provider
+		e = b.BuildOptions(&d.Endpoint, d.desc)
 	}
-	// drop_params, supermemory keys, and the Anthropic options
-	// (thinking, max_tokens).
-	if e := r.buildExtras(d, cfg, path, d.host, lookup); e != nil {
+	r.warnings = append(r.warnings, b.Warnings...)
+	if e != nil {
 		return nil, e
 	}
 	return d, nil

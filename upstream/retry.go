@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/valyala/fasthttp"
 )
 
 // tryGroup is the retry loop, the only one in llmedge: it runs attempts
@@ -46,7 +44,7 @@ func (reg *Registry) tryGroup(g *Group, req *ChatRequest, out *Response, cs *cal
 				return last
 			}
 			if serr != nil {
-				if u := firstUnavailable(g); u != nil && serr.Message == u.unavailable {
+				if u := firstUnavailable(g); u != nil && serr.Message == u.Unavailable {
 					out.Deployment = u
 				}
 				return serr
@@ -102,7 +100,7 @@ func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Respons
 	out.Attempts++
 	reg.observeAttempt(d, out.Attempts > 1)
 	out.Deployment = d
-	out.upResp = nil // headers of a failed attempt are not relayed
+	out.UpResp = nil // headers of a failed attempt are not relayed
 	out.Stream = nil
 	cs.note(d)
 	tokens := int64(len(req.Body)/4 + 1)
@@ -146,7 +144,7 @@ func waitError(g *Group, wait time.Duration) *Error {
 
 func firstUnavailable(g *Group) *Deployment {
 	for _, d := range g.Deployments {
-		if d.unavailable != "" {
+		if d.Unavailable != "" {
 			return d
 		}
 	}
@@ -207,18 +205,6 @@ func (p *policy) retriesFor(e *Error) int {
 		return p.numRetries
 	}
 	return 0
-}
-
-// retryAfterHeader returns an upstream's wait hint: retry-after-ms (as
-// seconds with a fraction, the precision the OpenAI SDKs read) when
-// present, else Retry-After (seconds or an HTTP date). Nil when neither.
-func retryAfterHeader(h *fasthttp.ResponseHeader) []byte {
-	if ms := h.Peek("Retry-After-Ms"); len(ms) > 0 {
-		if f, err := strconv.ParseFloat(string(bytes.TrimSpace(ms)), 64); err == nil && f >= 0 && f < 1e9 {
-			return strconv.AppendFloat(nil, f/1000, 'f', -1, 64)
-		}
-	}
-	return h.Peek("Retry-After")
 }
 
 // retryAfterDuration parses a Retry-After value: seconds (a fraction

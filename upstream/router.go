@@ -43,7 +43,7 @@
 //	connection_pool            see poolconfig.go.
 //
 // and general_settings.cookie_store_path: file that keeps the upstream
-// cookie store (cookies.go) across restarts; default none (memory only).
+// cookie store (transport/cookies.go) across restarts; default none (memory only).
 
 package upstream
 
@@ -132,13 +132,11 @@ func (r *Registry) initRouter(cfg *config.Config, opts Options) config.Errors {
 	p, errs := newPolicy(cfg)
 	r.policy = p
 	r.warnings = append(r.warnings, p.warnings...)
-	ps, perrs := poolSettingsFrom(cfg.Router.Raw["connection_pool"], "router_settings.connection_pool", opts.Pool)
-	errs = append(errs, perrs...)
-	r.pools = opts.poolsFor(ps)
+	r.net.Pools = opts.poolsFor(poolWithConfig(opts.Pool, cfg.Router.ConnectionPool))
 	jar, err := opts.cookieJarFor(p.cookieStore)
 	if err != nil {
 		r.warnings = append(r.warnings, "general_settings.cookie_store_path: "+err.Error())
 	}
-	r.cookies = jar
+	r.net.Cookies = jar
 	return errs
 }

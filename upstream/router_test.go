@@ -1,11 +1,13 @@
 package upstream
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/valyala/fasthttp"
 )
 
 func mockDep(i int, name string) *config.Deployment {
@@ -13,23 +15,21 @@ func mockDep(i int, name string) *config.Deployment {
 }
 
 func TestPolicyFromConfig(t *testing.T) {
-	two := 2
-	cfg := &config.Config{
-		Router: config.RouterSettings{RoutingStrategy: "least-busy", Raw: map[string]any{
-			"retry_policy":             map[string]any{"RateLimitErrorRetries": int64(5), "BadRequestErrorRetries": int64(1)},
-			"allowed_fails":            int64(7),
-			"cooldown_time":            1.5,
-			"fallbacks":                []any{map[string]any{"a": []any{"b", "c"}}},
-			"context_window_fallbacks": []any{map[string]any{"a": []any{"big"}}},
-			"timeout":                  int64(12),
-		}},
-		LiteLLM: config.LiteLLMSettings{NumRetries: &two, Raw: map[string]any{
-			"num_retries":       int64(2),
-			"allowed_fails":     int64(1), // router_settings wins
-			"default_fallbacks": []any{"d"},
-			"max_fallbacks":     int64(1),
-		}},
-	}
+	cfg := settingsConfig(t, `
+router_settings:
+  routing_strategy: least-busy
+  retry_policy: {RateLimitErrorRetries: 5, BadRequestErrorRetries: 1}
+  allowed_fails: 7
+  cooldown_time: 1.5
+  fallbacks: [{a: [b, c]}]
+  context_window_fallbacks: [{a: [big]}]
+  timeout: 12s
+litellm_settings:
+  num_retries: 2
+  allowed_fails: 1 # router_settings wins
+  default_fallbacks: [d]
+  max_fallbacks: 1
+`)
 	p, errs := newPolicy(cfg)
 	if len(errs) > 0 {
 		t.Fatal(errs)
@@ -68,20 +68,25 @@ func TestPolicyFromConfig(t *testing.T) {
 }
 
 func TestPolicyErrorsNameTheKey(t *testing.T) {
-	cfg := &config.Config{Router: config.RouterSettings{RoutingStrategy: "fastest-please", Raw: map[string]any{
-		"retry_policy":    map[string]any{"NopeErrorRetries": int64(1)},
-		"allowed_fails":   -1.0,
-		"fallbacks":       "a",
-		"connection_pool": map[string]any{"max_connections": int64(0)},
-	}}}
-	_, err := NewRegistry(cfg, Options{})
+	// Type errors are the loader's; the strategy name is the router's.
+	_, err := config.Parse([]byte(`
+router_settings:
+  retry_policy: {NopeErrorRetries: 1}
+  allowed_fails: -1.0
+  fallbacks: a
+  connection_pool: {max_connections: 0}
+`), config.Options{})
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"router_settings.routing_strategy", "router_settings.retry_policy.NopeErrorRetries", "router_settings.allowed_fails", "router_settings.fallbacks", "router_settings.connection_pool.max_connections"} {
+	for _, want := range []string{"router_settings.retry_policy.NopeErrorRetries", "router_settings.allowed_fails", "router_settings.fallbacks", "router_settings.connection_pool.max_connections"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s: %v", want, err)
 		}
+	}
+	_, err = NewRegistry(settingsConfig(t, "router_settings: {routing_strategy: fastest-please}\n"), Options{})
+	if err == nil || !strings.Contains(err.Error(), "router_settings.routing_strategy") {
+		t.Errorf("error does not name router_settings.routing_strategy: %v", err)
 	}
 }
 
@@ -286,13 +291,8 @@ func TestMaxFallbacksAndAttemptsAcrossGroups(t *testing.T) {
 		ok   bool
 		want string
 	}{{1, false, "a-0"}, {2, true, "c-3"}} {
-		cfg := &config.Config{
-			Deployments: []*config.Deployment{broken(0, "a"), broken(1, "b"), mockDep(3, "c")},
-			Router: config.RouterSettings{Raw: map[string]any{
-				"fallbacks":     []any{map[string]any{"a": []any{"b", "c"}}},
-				"max_fallbacks": tc.max,
-			}},
-		}
+		cfg := settingsConfig(t, fmt.Sprintf("router_settings: {fallbacks: [{a: [b, c]}], max_fallbacks: %d}\n", tc.max))
+		cfg.Deployments = []*config.Deployment{broken(0, "a"), broken(1, "b"), mockDep(3, "c")}
 		cfg.Deployments[2].Index = 2
 		reg, err := NewRegistry(cfg, Options{})
 		if err != nil {
@@ -318,12 +318,15 @@ func TestMaxFallbacksAndAttemptsAcrossGroups(t *testing.T) {
 
 func TestCookieStorePathThroughRegistry(t *testing.T) {
 	path := t.TempDir() + "/jar.json"
-	cfg := &config.Config{Deployments: []*config.Deployment{mockDep(0, "m")}, General: config.GeneralSettings{Raw: map[string]any{"cookie_store_path": path}}}
+	cfg := &config.Config{Deployments: []*config.Deployment{mockDep(0, "m")}, General: config.GeneralSettings{CookieStorePath: path}}
 	reg, err := NewRegistry(cfg, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	answer(reg.cookies, "https://api.example.com/v1/chat/completions", "cf_clearance=kept; Path=/; Max-Age=600")
+	cookieReq, cookieResp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	cookieReq.SetRequestURI("https://api.example.com/v1/chat/completions")
+	cookieResp.Header.Add("Set-Cookie", "cf_clearance=kept; Path=/; Max-Age=600")
+	reg.net.Cookies.Store(cookieReq, cookieResp)
 	if err := reg.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +334,9 @@ func TestCookieStorePathThroughRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := sent(reg2.cookies, "https://api.example.com/v1/chat/completions"); got != "cf_clearance=kept" {
+	cookieReq.Header.DelAllCookies()
+	reg2.net.Cookies.Apply(cookieReq)
+	if got := string(cookieReq.Header.Cookie("cf_clearance")); got != "kept" {
 		t.Fatalf("after restart %q", got)
 	}
 }

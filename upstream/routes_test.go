@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/upstream/provider"
 )
 
 func TestRouteURIs(t *testing.T) {
@@ -15,10 +16,10 @@ func TestRouteURIs(t *testing.T) {
 		"https://x.openai.azure.com/openai/v1/":       "https://x.openai.azure.com/openai/v1/embeddings",
 		"https://api.perplexity.ai/chat/completions/": "https://api.perplexity.ai/embeddings",
 	} {
-		d := &Deployment{uri: base}
-		d.initRouteURIs(base)
-		if d.uris[RouteEmbeddings] != want || d.uris[RouteResponseGet] != strings.TrimSuffix(want, "embeddings")+"responses/" {
-			t.Errorf("%s: %q %q", base, d.uris[RouteEmbeddings], d.uris[RouteResponseGet])
+		d := &provider.Endpoint{URI: base}
+		d.InitRouteURIs(base)
+		if d.URIs[RouteEmbeddings] != want || d.URIs[RouteResponseGet] != strings.TrimSuffix(want, "embeddings")+"responses/" {
+			t.Errorf("%s: %q %q", base, d.URIs[RouteEmbeddings], d.URIs[RouteResponseGet])
 		}
 	}
 }

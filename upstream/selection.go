@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"github.com/llmedge/llmedge/upstream/provider"
 )
 
 // callState is what one client call remembers across its attempts:
@@ -67,12 +69,12 @@ func (reg *Registry) choose(g *Group, route Route, cs *callState, now int64) (*D
 	serving, limited, busy := false, false, false
 	soonest, cooledUntil := int64(math.MaxInt64), int64(0)
 	for _, d := range g.Deployments {
-		if !d.routes.has(route) {
+		if !d.routes.Has(route) {
 			// Not an option for this route (a chat model asked for
 			// embeddings): never tried, never cooled down for it.
 			continue
 		}
-		if d.unavailable != "" {
+		if d.Unavailable != "" {
 			continue
 		}
 		serving = true
@@ -138,8 +140,8 @@ func (reg *Registry) choose(g *Group, route Route, cs *callState, now int64) (*D
 		return nil, 0, limitError(g, now)
 	case !serving:
 		for _, d := range g.Deployments {
-			if d.unavailable != "" {
-				return nil, 0, &Error{Status: d.unavailableStatus, Type: errorType(d.unavailableStatus), Code: d.unavailableCode, Message: d.unavailable}
+			if d.Unavailable != "" {
+				return nil, 0, &Error{Status: d.UnavailableStatus, Type: provider.ErrorType(d.UnavailableStatus), Code: d.UnavailableCode, Message: d.Unavailable}
 			}
 		}
 		return nil, 0, &Error{Status: 503, Type: "service_unavailable_error", Message: fmt.Sprintf("no deployment available for model %q", g.Name)}

@@ -6,7 +6,9 @@
 package redisconn
 
 import (
+	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -16,9 +18,18 @@ import (
 // may quote the URL, password included).
 var ErrBadURL = errors.New("not a valid redis:// or rediss:// URL")
 
+// quiet drops go-redis's own log lines: each caller logs outages
+// itself, once, through the server's logger.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+var setLogger sync.Once
+
 // Options returns client options for url (when set) or addr, with
 // every round trip bounded by timeout and no retries.
 func Options(url, addr, username, password string, db int, timeout time.Duration) (*redis.Options, error) {
+	setLogger.Do(func() { redis.SetLogger(quiet{}) })
 	var opt *redis.Options
 	if url != "" {
 		var err error

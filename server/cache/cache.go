@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/llmedge/llmedge/config"
 )
 
 // Cache is one configured cache: its store, its coalescer, its health
@@ -47,13 +49,13 @@ func New(st Settings, log *slog.Logger) (*Cache, error) {
 		}
 		r, err := NewRedis(st.Redis, prefix)
 		if err != nil {
-			return nil, &Error{Path: paramsPath + ".url", Msg: err.Error()}
+			return nil, &config.Error{Path: paramsPath + ".url", Msg: err.Error()}
 		}
 		s = r
 	case "disk":
 		d, err := NewDisk(st.Dir, st.MaxBytes)
 		if err != nil {
-			return nil, &Error{Path: paramsPath + ".disk_cache_dir", Msg: err.Error()}
+			return nil, &config.Error{Path: paramsPath + ".disk_cache_dir", Msg: err.Error()}
 		}
 		s = d
 	default:

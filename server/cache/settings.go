@@ -2,11 +2,9 @@ package cache
 
 import (
 	"fmt"
-	"math"
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +15,7 @@ import (
 // Route is a cacheable route.
 type Route uint8
 
+// The cacheable routes.
 const (
 	RouteChat Route = 1 << iota
 	RouteCompletions
@@ -38,7 +37,8 @@ const (
 	ScopeUser
 )
 
-// Settings are litellm_settings.cache and cache_params.
+// Settings are litellm_settings.cache and cache_params with the
+// defaults applied.
 type Settings struct {
 	// Enabled is litellm_settings.cache.
 	Enabled bool
@@ -74,7 +74,7 @@ const (
 
 // callTypes maps LiteLLM's supported_call_types to routes. LiteLLM
 // call types llmedge has no route for (transcription, rerank, ...) are
-// accepted and reported as ignored.
+// accepted and have no effect.
 var callTypes = map[string]Route{
 	"completion": RouteChat, "acompletion": RouteChat,
 	"text_completion": RouteCompletions, "atext_completion": RouteCompletions,
@@ -88,133 +88,73 @@ var otherCallTypes = map[string]bool{
 	"moderation": true, "amoderation": true,
 }
 
-// Error is a problem with one settings key.
-type Error struct{ Path, Msg string }
-
-func (e *Error) Error() string { return e.Path + ": " + e.Msg }
-
 const paramsPath = "litellm_settings.cache_params"
 
-// Parse reads the cache settings from litellm_settings (after
-// os.environ/ resolution). env looks up REDIS_* fallbacks (os.Getenv in
-// production). Ignored lists the keys read but not acted on.
-func Parse(ls map[string]any, env func(string) string) (st Settings, ignored []string, errs []error) {
+// Parse applies the defaults to the decoded settings and checks what
+// the config decoder does not: the enumerations and the Redis address.
+// env looks up LiteLLM's REDIS_* fallbacks (os.Getenv in production).
+// Errors are *config.Error naming the key.
+func Parse(ls *config.LiteLLMSettings, env func(string) string) (st Settings, errs config.Errors) {
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, &Error{Path: paramsPath + "." + key, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, &config.Error{Path: paramsPath + "." + key, Msg: fmt.Sprintf(format, args...)})
 	}
-	switch v := ls["cache"].(type) {
-	case nil:
-	case bool:
-		st.Enabled = v
+	st = Settings{Enabled: ls.Cache, Type: "local", TTL: DefaultTTL, Scope: ScopeKey,
+		Routes: RouteChat | RouteCompletions | RouteEmbeddings | RouteResponses, MaxEntryBytes: DefaultMaxEntryBytes}
+	p := ls.CacheParams
+	if p == nil {
+		p = &config.CacheParams{}
+	}
+	switch p.Type {
+	case "":
+	case "local", "redis", "disk":
+		st.Type = p.Type
 	default:
-		errs = append(errs, &Error{Path: "litellm_settings.cache", Msg: "must be true or false"})
+		bad("type", "%q is not served (known: local, redis, disk)", p.Type)
 	}
-	st.Type, st.TTL, st.Scope, st.Routes = "local", DefaultTTL, ScopeKey, RouteChat|RouteCompletions|RouteEmbeddings|RouteResponses
-	st.MaxEntryBytes = DefaultMaxEntryBytes
-	p, isMap := ls["cache_params"].(map[string]any)
-	if ls["cache_params"] != nil && !isMap {
-		errs = append(errs, &Error{Path: paramsPath, Msg: "must be a mapping"})
+	switch {
+	case p.TTL > 0:
+		st.TTL = p.TTL
+	case st.Type == "local" && p.DefaultInMemoryTTL > 0:
+		st.TTL = p.DefaultInMemoryTTL
+	case st.Type == "redis" && p.DefaultInRedisTTL > 0:
+		st.TTL = p.DefaultInRedisTTL
 	}
-	if t, ok := p["type"]; ok && t != nil {
-		s, _ := t.(string)
-		switch s {
-		case "local", "redis", "disk":
-			st.Type = s
-		default:
-			bad("type", "%q is not served (known: local, redis, disk)", fmt.Sprint(t))
-		}
-	}
-	str := func(k string) string {
-		v, ok := p[k]
-		if !ok || v == nil {
-			return ""
-		}
-		switch v := v.(type) {
-		case string:
-			return v
-		case int, int64, uint64, float64:
-			return fmt.Sprint(v)
-		}
-		bad(k, "must be a string")
-		return ""
-	}
-	num := func(k string, min, max float64) (float64, bool) {
-		v, ok := p[k]
-		if !ok || v == nil {
-			return 0, false
-		}
-		f, ok := config.Number(v)
-		if !ok {
-			bad(k, "must be a number")
-			return 0, false
-		}
-		if math.IsNaN(f) || f < min || f > max {
-			bad(k, "must be between %g and %g", min, max)
-			return 0, false
-		}
-		return f, true
-	}
-	for k := range p {
-		switch k {
-		case "type", "host", "port", "password", "username", "url", "redis_url", "db", "disk_cache_dir",
-			"ttl", "default_in_memory_ttl", "default_in_redis_ttl", "namespace", "supported_call_types",
-			"mode", "scope", "max_bytes", "max_entry_bytes":
-		default:
-			ignored = append(ignored, paramsPath+"."+k)
-		}
-	}
-	sort.Strings(ignored)
-
-	if v, ok := num("ttl", 1, 10*365*86400); ok {
-		st.TTL = time.Duration(v * float64(time.Second))
-	}
-	typed := map[string]string{"local": "default_in_memory_ttl", "redis": "default_in_redis_ttl"}[st.Type]
-	if _, set := p["ttl"]; !set && typed != "" {
-		if v, ok := num(typed, 1, 10*365*86400); ok {
-			st.TTL = time.Duration(v * float64(time.Second))
-		}
-	}
-	st.Namespace = str("namespace")
-	if v, ok := p["supported_call_types"]; ok && v != nil {
-		list, ok := v.([]any)
-		if !ok {
-			bad("supported_call_types", "must be a list of call types (completion, acompletion, text_completion, embedding, responses, ...)")
-		}
+	st.Namespace = p.Namespace
+	if p.SupportedCallTypes != nil {
 		st.Routes = 0
-		for i, c := range list {
-			s, _ := c.(string)
-			if r, ok := callTypes[s]; ok {
+		for i, c := range p.SupportedCallTypes {
+			if r, ok := callTypes[c]; ok {
 				st.Routes |= r
-			} else if !otherCallTypes[s] {
-				bad("supported_call_types["+strconv.Itoa(i)+"]", "unknown call type %q (known: completion, acompletion, text_completion, atext_completion, embedding, aembedding, responses, aresponses)", fmt.Sprint(c))
+			} else if !otherCallTypes[c] {
+				bad("supported_call_types["+strconv.Itoa(i)+"]", "unknown call type %q (known: completion, acompletion, text_completion, atext_completion, embedding, aembedding, responses, aresponses)", c)
 			}
 		}
 	}
-	switch m := str("mode"); m {
+	switch p.Mode {
 	case "", "default_on":
 	case "default_off":
 		st.DefaultOff = true
 	default:
-		bad("mode", "%q is not a mode (known: default_on, default_off)", m)
+		bad("mode", "%q is not a mode (known: default_on, default_off)", p.Mode)
 	}
-	switch s := str("scope"); s {
+	switch p.Scope {
 	case "", "key":
 	case "global":
 		st.Scope = ScopeGlobal
 	case "user":
 		st.Scope = ScopeUser
 	default:
-		bad("scope", "%q is not a scope (known: key, global, user)", s)
+		bad("scope", "%q is not a scope (known: key, global, user)", p.Scope)
 	}
-	if v, ok := num("max_entry_bytes", 1024, 1<<30); ok {
-		st.MaxEntryBytes = int(v)
+	if p.MaxEntryBytes > 0 {
+		st.MaxEntryBytes = int(p.MaxEntryBytes)
 	}
 	switch st.Type {
 	case "local":
 		st.MaxBytes = DefaultLocalBytes
 	case "disk":
 		st.MaxBytes = DefaultDiskBytes
-		st.Dir = str("disk_cache_dir")
+		st.Dir = p.DiskCacheDir
 		if st.Dir == "" {
 			st.Dir = ".llmedge_cache"
 		}
@@ -226,55 +166,48 @@ func Parse(ls map[string]any, env func(string) string) (st Settings, ignored []s
 			st.Dir = filepath.Join(home, rest)
 		}
 	case "redis":
-		parseRedis(&st, str, num, bad, env)
+		if msg, key := redisSettings(&st.Redis, p, env); msg != "" {
+			bad(key, "%s", msg)
+		}
 	}
-	if v, ok := num("max_bytes", 1<<20, 1<<50); ok {
-		st.MaxBytes = int64(v)
+	if p.MaxBytes > 0 {
+		st.MaxBytes = p.MaxBytes
 	}
-	return st, ignored, errs
+	return st, errs
 }
 
-func parseRedis(st *Settings, str func(string) string, num func(string, float64, float64) (float64, bool),
-	bad func(string, string, ...any), env func(string) string) {
-	r := &st.Redis
-	r.URL = str("url")
-	if r.URL == "" {
-		r.URL = str("redis_url")
-	}
-	host, port := str("host"), str("port")
-	r.Password, r.Username = str("password"), str("username")
-	if v, ok := num("db", 0, 1<<16); ok {
-		r.DB = int(v)
+// redisSettings fills r from p, falling back to LiteLLM's REDIS_*
+// variables; a problem comes back as a message and the key it is about.
+func redisSettings(r *RedisConf, p *config.CacheParams, env func(string) string) (msg, key string) {
+	r.URL, r.Password, r.Username, r.DB = p.URL, p.Password, p.Username, p.DB
+	host, port := p.Host, ""
+	if p.Port != 0 {
+		port = strconv.Itoa(p.Port)
 	}
 	if r.URL == "" && host == "" {
-		// LiteLLM's fallbacks.
-		r.URL, host, port = env("REDIS_URL"), env("REDIS_HOST"), firstNonEmpty(port, env("REDIS_PORT"))
+		r.URL, host = env("REDIS_URL"), env("REDIS_HOST")
+		if port == "" {
+			port = env("REDIS_PORT")
+		}
 		if r.Password == "" {
 			r.Password = env("REDIS_PASSWORD")
 		}
 	}
 	if r.URL != "" {
 		if _, err := NewRedis(RedisConf{URL: r.URL}, ""); err != nil {
-			bad("url", "not a valid redis:// or rediss:// URL")
+			return "not a valid redis:// or rediss:// URL", "url"
 		}
-		return
+		return "", ""
 	}
 	if host == "" {
-		bad("host", "type redis needs host (or url, or the REDIS_HOST / REDIS_URL variables)")
-		return
+		return "type redis needs host (or url, or the REDIS_HOST / REDIS_URL variables)", "host"
 	}
 	if port == "" {
 		port = "6379"
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		bad("port", "must be a TCP port, not %q", port)
+		return "must be a TCP port, not " + strconv.Quote(port), "port"
 	}
 	r.Addr = net.JoinHostPort(host, port)
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+	return "", ""
 }

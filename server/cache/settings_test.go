@@ -4,69 +4,89 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/llmedge/llmedge/config"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
+// loadCache loads a config file's litellm_settings through the config
+// decoder, as the gateway does.
+func loadCache(t *testing.T, litellm string) (Settings, error) {
+	t.Helper()
+	cfg, err := config.Parse([]byte("model_list: []\nlitellm_settings:\n"+litellm), config.Options{})
+	if err != nil {
+		return Settings{}, err
+	}
+	st, errs := Parse(&cfg.LiteLLM, env(map[string]string{"REDIS_HOST": "envhost", "REDIS_PORT": "7000", "REDIS_PASSWORD": "pw"}))
+	if len(errs) > 0 {
+		return st, errs
+	}
+	return st, nil
+}
+
 func TestParseCorpusShapes(t *testing.T) {
 	for _, c := range []struct {
-		ls   map[string]any
+		yaml string
 		want func(Settings) bool
 	}{
-		{map[string]any{"cache": true}, func(s Settings) bool {
+		{"  cache: true\n", func(s Settings) bool {
 			return s.Enabled && s.Type == "local" && s.TTL == DefaultTTL && s.Scope == ScopeKey && s.MaxBytes == DefaultLocalBytes
 		}},
-		{map[string]any{"cache": true, "cache_params": map[string]any{"type": "local", "ttl": 300}}, func(s Settings) bool { return s.TTL == 300*time.Second }},
-		{map[string]any{"cache": true, "cache_params": map[string]any{"type": "redis", "host": "127.0.0.1", "port": "6379", "ttl": 10368000}},
+		{"  cache: true\n  cache_params:\n    type: local\n    ttl: 300\n", func(s Settings) bool { return s.TTL == 300*time.Second }},
+		{"  cache: true\n  cache_params:\n    type: redis\n    ttl: 10368000  # 120 days\n    host: \"127.0.0.1\"\n    port: \"6379\"\n",
 			func(s Settings) bool { return s.Redis.Addr == "127.0.0.1:6379" && s.TTL == 10368000*time.Second }},
-		{map[string]any{"cache": true, "cache_params": map[string]any{"type": "redis", "host": "redis", "port": 6379, "ttl": 3600}},
+		{"  cache: true\n  cache_params:\n    type: redis\n    host: redis\n    port: 6379\n    ttl: 3600\n",
 			func(s Settings) bool { return s.Redis.Addr == "redis:6379" }},
-		{map[string]any{"cache": true, "cache_params": map[string]any{"type": "disk", "disk_cache_dir": "~/.litellm/cache", "ttl": 3600}},
+		{"  cache: true\n  cache_params:\n    type: disk\n    disk_cache_dir: ~/.litellm/cache\n    ttl: 3600\n",
 			func(s Settings) bool {
 				return strings.HasSuffix(s.Dir, "/.litellm/cache") && !strings.HasPrefix(s.Dir, "~") && s.MaxBytes == DefaultDiskBytes
 			}},
-		{map[string]any{"cache": true, "cache_params": map[string]any{"type": "redis"}},
+		{"  cache: true\n  cache_params:\n    type: redis\n",
 			func(s Settings) bool { return s.Redis.Addr == "envhost:7000" && s.Redis.Password == "pw" }},
-		{map[string]any{"cache": true, "cache_params": map[string]any{"mode": "default_off", "scope": "global", "namespace": "ns",
-			"supported_call_types": []any{"acompletion", "aembedding", "atranscription"}}},
+		{"  cache: true\n  cache_params:\n    mode: default_off\n    scope: global\n    namespace: ns\n    supported_call_types: [acompletion, aembedding, atranscription]\n",
 			func(s Settings) bool {
 				return s.DefaultOff && s.Scope == ScopeGlobal && s.Namespace == "ns" && s.Routes == RouteChat|RouteEmbeddings
 			}},
+		{"  cache: true\n  cache_params:\n    type: redis\n    host: h\n    default_in_redis_ttl: 90\n", func(s Settings) bool { return s.TTL == 90*time.Second }},
 	} {
-		s, _, errs := Parse(c.ls, env(map[string]string{"REDIS_HOST": "envhost", "REDIS_PORT": "7000", "REDIS_PASSWORD": "pw"}))
-		if len(errs) != 0 || !c.want(s) {
-			t.Errorf("%v: %+v %v", c.ls, s, errs)
+		s, err := loadCache(t, c.yaml)
+		if err != nil || !c.want(s) {
+			t.Errorf("%s: %+v %v", c.yaml, s, err)
 		}
 	}
 }
 
 func TestParseErrorsNameTheKey(t *testing.T) {
-	for _, c := range []struct {
-		p    map[string]any
-		path string
-	}{
-		{map[string]any{"type": "s3"}, "cache_params.type"},
-		{map[string]any{"ttl": -1}, "cache_params.ttl"},
-		{map[string]any{"ttl": "soon"}, "cache_params.ttl"},
-		{map[string]any{"type": "redis"}, "cache_params.host"},
-		{map[string]any{"type": "redis", "host": "h", "port": "x"}, "cache_params.port"},
-		{map[string]any{"type": "redis", "url": "http://h"}, "cache_params.url"},
-		{map[string]any{"mode": "sometimes"}, "cache_params.mode"},
-		{map[string]any{"scope": "team"}, "cache_params.scope"},
-		{map[string]any{"supported_call_types": []any{"completion", "chat"}}, "cache_params.supported_call_types[1]"},
-		{map[string]any{"max_bytes": 10}, "cache_params.max_bytes"},
+	for _, c := range []struct{ params, path string }{
+		{"type: s3", "cache_params.type"},
+		{"ttl: -1", "cache_params.ttl"},
+		{"ttl: soon", "cache_params.ttl"},
+		{"type: redis", ""}, // REDIS_HOST is set in loadCache
+		{"type: redis\n    host: h\n    port: x", "cache_params.port"},
+		{"type: redis\n    url: http://h", "cache_params.url"},
+		{"mode: sometimes", "cache_params.mode"},
+		{"scope: team", "cache_params.scope"},
+		{"supported_call_types: [completion, chat]", "cache_params.supported_call_types[1]"},
+		{"max_bytes: 10", "cache_params.max_bytes"},
+		{"similarity_threshold: 0.8", "cache_params.similarity_threshold"},
 	} {
-		_, _, errs := Parse(map[string]any{"cache": true, "cache_params": c.p}, env(nil))
-		if len(errs) != 1 || !strings.Contains(errs[0].Error(), c.path) {
-			t.Errorf("%v: %v, want one error naming %s", c.p, errs, c.path)
+		_, err := loadCache(t, "  cache: true\n  cache_params:\n    "+c.params+"\n")
+		if c.path == "" {
+			if err != nil {
+				t.Errorf("%s: %v", c.params, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), c.path) {
+			t.Errorf("%s: %v, want an error naming %s", c.params, err, c.path)
 		}
 	}
-	_, ign, errs := Parse(map[string]any{"cache": true, "cache_params": map[string]any{"similarity_threshold": 0.8}}, env(nil))
-	if len(errs) != 0 || len(ign) != 1 || ign[0] != "litellm_settings.cache_params.similarity_threshold" {
-		t.Errorf("unknown key: %v %v", ign, errs)
+	if _, errs := Parse(&config.LiteLLMSettings{Cache: true, CacheParams: &config.CacheParams{Type: "redis"}}, env(nil)); len(errs) != 1 || !strings.Contains(errs[0].Error(), "cache_params.host") {
+		t.Errorf("redis without host or REDIS_*: %v", errs)
 	}
-	if _, _, errs := Parse(map[string]any{"cache": "yes"}, env(nil)); len(errs) != 1 || !strings.Contains(errs[0].Error(), "litellm_settings.cache") {
-		t.Errorf("cache: yes: %v", errs)
+	if _, err := loadCache(t, "  cache: yes please\n"); err == nil || !strings.Contains(err.Error(), "litellm_settings.cache") {
+		t.Errorf("cache: yes please: %v", err)
 	}
 }
 

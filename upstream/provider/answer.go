@@ -1,0 +1,123 @@
+package provider
+
+import (
+	"bytes"
+
+	"github.com/llmedge/llmedge/sse"
+	"github.com/llmedge/llmedge/upstream/transport"
+	"github.com/valyala/fasthttp"
+)
+
+// Answer is where an attempt leaves its result: a complete answer
+// (StatusCode, ContentType, Body) or a started Stream, with the usage it
+// reported. It also holds what the attempts of one call reuse: the
+// upstream request and response, the exchange, the SSE scanner and
+// buffers. upstream.Response embeds it.
+type Answer struct {
+	// StatusCode and ContentType of a non-stream answer.
+	StatusCode  int
+	ContentType []byte
+	// Body of a non-stream answer.
+	Body []byte
+	// Stream is set when the answer is a stream.
+	Stream Stream
+	// Usage is what the answer reported: known after a non-stream
+	// answer, or once Stream.Relay returned.
+	Usage Usage
+	// Observed holds timings for metrics.
+	transport.Observed
+
+	// SlowUpstream is set by the router for each attempt: the
+	// deployment's answers are slow to come (or not yet timed), so the
+	// exchange waits for the first byte without a read buffer.
+	SlowUpstream bool
+
+	// Req and Resp are the upstream request and response of the
+	// attempt; X is its exchange; SC the scanner of an upstream SSE
+	// stream, kept with its buffer; UpResp the upstream response whose
+	// headers are relayed to the client.
+	Req    fasthttp.Request
+	Resp   fasthttp.Response
+	X      transport.Exchange
+	SC     *sse.Scanner
+	UpResp *fasthttp.Response
+	// ReqBody is the upstream request body being sent, Raw an upstream
+	// answer read before translation (both kept for reuse).
+	ReqBody, Raw []byte
+	// relay is the Stream of a streamed answer (relay.go).
+	relay relay
+}
+
+// Reset closes the answer's stream and connection, if any, and empties
+// it for the next call, keeping its buffers.
+func (a *Answer) Reset() {
+	a.X.Release(&a.Resp)
+	a.Resp.Reset()
+	a.Req.Reset()
+	a.StatusCode = 0
+	a.ContentType = a.ContentType[:0]
+	a.Body = a.Body[:0]
+	a.Stream = nil
+	a.Usage = Usage{}
+	a.relay.reset()
+	if cap(a.Raw) > 64<<10 {
+		a.Raw = nil
+	}
+	a.UpResp = nil
+	a.Observed = transport.Observed{}
+	a.SlowUpstream = false
+}
+
+// UsageFromBody reads Usage from a non-stream answer's Body when its
+// wire format did not (mock, Anthropic): metrics and access logs count
+// the tokens of every answer. A no-op once Usage is known.
+func (a *Answer) UsageFromBody() {
+	if !a.Usage.Reported && a.Stream == nil {
+		a.Usage.ObserveBody(a.Body)
+	}
+}
+
+// relayedHeader reports whether an upstream response header is passed
+// to the client: rate limits, retry hints and OpenAI's timing and API
+// version. Nothing that names the provider account (openai-organization,
+// openai-project, Anthropic's anthropic-organization-id), no cookies,
+// no hop-by-hop or content headers. A list of names rather than a
+// prefix: a header a provider adds later stays with llmedge.
+func relayedHeader(k []byte) bool {
+	switch {
+	case len(k) > 12 && bytes.EqualFold(k[:12], []byte("x-ratelimit-")):
+		return true
+	case bytes.EqualFold(k, []byte("openai-processing-ms")), bytes.EqualFold(k, []byte("openai-version")):
+		return true
+	case bytes.EqualFold(k, []byte("retry-after")), bytes.EqualFold(k, []byte("retry-after-ms")):
+		return true
+	}
+	return false
+}
+
+// VisitHeaders calls f for every upstream response header relayed to
+// the client (relayedHeader).
+func (r *Answer) VisitHeaders(f func(k, v []byte)) {
+	if r.UpResp == nil {
+		return
+	}
+	for k, v := range r.UpResp.Header.All() {
+		if relayedHeader(k) {
+			f(k, v)
+		}
+	}
+}
+
+// VisitAnthropicHeaders calls f for the upstream headers relayed on the
+// native Anthropic route: anthropic-ratelimit-*, request-id, retry-after.
+func (r *Answer) VisitAnthropicHeaders(f func(k, v []byte)) {
+	if r.UpResp == nil {
+		return
+	}
+	for k, v := range r.UpResp.Header.All() {
+		if (len(k) > 20 && bytes.EqualFold(k[:20], []byte("anthropic-ratelimit-"))) ||
+			bytes.EqualFold(k, []byte("request-id")) || bytes.EqualFold(k, []byte("retry-after")) {
+			f(k, v)
+		}
+	}
+}

@@ -1,0 +1,56 @@
+package provider
+
+import "github.com/llmedge/llmedge/upstream/transport"
+
+// Request is one client request as received: an OpenAI chat
+// completion, or another route's call.
+// Body must stay valid and unchanged until the answer is released.
+type Request struct {
+	// Body is the client's JSON body.
+	Body []byte
+	// ModelStart and ModelEnd delimit the "model" string literal (with
+	// its quotes) in Body; it is replaced by the upstream model id.
+	ModelStart, ModelEnd int
+	// Model is the requested model name (unescaped).
+	Model []byte
+	// Stream is the body's "stream" flag.
+	Stream bool
+	// IncludeUsage is the body's stream_options.include_usage.
+	IncludeUsage bool
+	// RequestID is sent upstream as x-request-id.
+	RequestID []byte
+	// UserID, when set, is sent upstream as x-sm-user-id.
+	UserID []byte
+	// Cancel stops every attempt of the call; required.
+	Cancel *transport.Cancel
+	// Anthropic, when set, is a native Anthropic Messages call
+	// (POST /v1/messages) passed through instead of translated.
+	Anthropic *AnthropicInbound
+	// Route is the endpoint called (zero: chat). By-id routes (GET and
+	// DELETE of a stored response) have no Body and name ResponseID.
+	Route      Route
+	ResponseID []byte
+	// Query, when set, is the raw query string passed upstream.
+	Query []byte
+	// WantUsage asks for the answer's token usage in Response.Usage
+	// even for a stream whose client did not ask (tokens-per-minute
+	// limits).
+	WantUsage bool
+	// UsagePatch, when set, is spliced into Body at UsagePatchAt in
+	// place of UsagePatchDel bytes to turn on
+	// stream_options.include_usage; the usage-only chunk this adds is
+	// then kept from the client.
+	UsagePatch                  []byte
+	UsagePatchAt, UsagePatchDel int
+}
+
+// AnthropicInbound describes a native Anthropic Messages call
+// (POST /v1/messages or /v1/messages/count_tokens) whose body is passed
+// through with only "model" rewritten.
+type AnthropicInbound struct {
+	// CountTokens selects /v1/messages/count_tokens.
+	CountTokens bool
+	// Version and Beta are the client's anthropic-version and
+	// anthropic-beta headers (empty = not sent).
+	Version, Beta []byte
+}

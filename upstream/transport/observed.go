@@ -1,0 +1,27 @@
+package transport
+
+import "time"
+
+// Observed is what a call measured about itself, for metrics, access
+// logs and the x-llmedge-*-duration headers (upstream.Response embeds
+// it).
+type Observed struct {
+	// UpstreamWait is the time spent waiting on upstreams: connecting,
+	// sending, waiting for response headers, and blocked reading
+	// response bodies (for a stream, until it is fully relayed), over
+	// every attempt.
+	UpstreamWait time.Duration
+	// HeadersAt is when the answering attempt's response headers
+	// arrived (zero for in-process answers such as mock).
+	HeadersAt time.Time
+}
+
+// waited accounts for one round trip that started at start; on success
+// its end is when the response headers arrived.
+func (o *Observed) waited(start time.Time, err *error) {
+	now := time.Now()
+	o.UpstreamWait += now.Sub(start)
+	if *err == nil {
+		o.HeadersAt = now
+	}
+}
