@@ -85,6 +85,9 @@ func viewBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(
 func (s *Server) serveCached(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, key *apiKey, g *upstream.Group) bool {
 	sc, cc := sn.cache, &c.cache
 	h := &ctx.Response.Header
+	if cacheRoute(c.req.Route) == 0 {
+		return false // a by-id route: never cacheable, nothing to say
+	}
 	if !cc.use {
 		sc.Bypasses.Add(1)
 		h.Set("X-Llmedge-Cache", cacheBypass)

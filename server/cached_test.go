@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -436,5 +437,34 @@ func TestCacheRoutesEmbeddingsAndResponses(t *testing.T) {
 	// chat is not among supported_call_types here.
 	if _, h := chatVia(t, gw, "x"); h.Get("X-Llmedge-Cache") != "bypass" {
 		t.Fatalf("chat with supported_call_types [aembedding, aresponses]: %q", h.Get("X-Llmedge-Cache"))
+	}
+}
+
+// The disk store keeps answers across a restart, and a disk that fails
+// under it turns into bypasses, never failed requests.
+func TestCacheDiskSurvivesRestartAndFailure(t *testing.T) {
+	up := newFakeOpenAI(t)
+	dir := t.TempDir() + "/cache"
+	params := &config.CacheParams{Type: "disk", DiskCacheDir: dir}
+	a := startGateway(t, cacheConfig(up, params))
+	chatVia(t, a, "kept on disk")
+	b := startGateway(t, cacheConfig(up, params)) // a second process on the same directory
+	if _, h := chatVia(t, b, "kept on disk"); h.Get("X-Llmedge-Cache") != "hit" {
+		t.Fatalf("after a restart: %q", h.Get("X-Llmedge-Cache"))
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"bypass", "bypass"} { // the read fails, then the store is left alone
+		c, h := chatVia(t, b, "disk gone")
+		if h.Get("X-Llmedge-Cache") != want || c.Choices[0].Message.Content == "" {
+			t.Fatalf("request %d with the disk gone: %q, want %q", i, h.Get("X-Llmedge-Cache"), want)
+		}
+	}
+	if ready := rawRequest(t, b, "GET", "/health/readiness", "").Body; !strings.Contains(ready, `"cache":{"type":"disk","healthy":false`) {
+		t.Fatalf("readiness: %s", ready)
 	}
 }
