@@ -23,7 +23,7 @@ const answerPart = 64 << 10
 // released.
 type answerBody struct {
 	s    *Server
-	c    *chatCall
+	c    *call
 	resp *upstream.Response
 	done bool
 }
@@ -38,21 +38,21 @@ func (b *answerBody) WriteTo(w io.Writer) (int64, error) {
 	start := time.Now()
 	for len(p) > 0 {
 		part := p[:min(len(p), answerPart)]
-		b.c.obs.armWriteDeadline(time.Now())
+		b.c.out.armDeadline(time.Now())
 		m, err := w.Write(part)
 		n += int64(m)
 		if err != nil {
-			b.c.obs.clientWait = time.Since(start)
-			b.c.obs.relayErr = err
+			b.c.out.wait = time.Since(start)
+			b.c.out.err = err
 			if isTimeout(err) {
-				b.s.metrics.answerWriteTimeouts.Inc()
-				resetOnClose(b.c.obs.ctx.Conn())
+				b.s.obs.AnswerWriteTimeout()
+				resetOnClose(b.c.out.ctx.Conn())
 			}
 			return n, err
 		}
 		p = p[len(part):]
 	}
-	b.c.obs.clientWait = time.Since(start)
+	b.c.out.wait = time.Since(start)
 	return n, nil
 }
 

@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/openai/openai-go/v3"
 	"strings"
 	"testing"
 
 	"github.com/llmedge/llmedge/config"
-	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/shared"
 )
 

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 
+	"github.com/llmedge/llmedge/server/limits"
 	"github.com/valyala/fasthttp"
 )
 
@@ -23,7 +24,7 @@ type authenticator struct {
 	// master is the master key's entry (nil when none is set).
 	master *apiKey
 	// names names the keys' and users' rate-limit counters.
-	names counterNamer
+	names limits.CounterNamer
 }
 
 // presentedKey returns the key from Authorization: Bearer, x-api-key or

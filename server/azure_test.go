@@ -2,12 +2,11 @@ package server
 
 import (
 	"context"
+	"github.com/openai/openai-go/v3"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/openai/openai-go/v3"
 )
 
 // azureSeen records what the fake Azure OpenAI resource received.

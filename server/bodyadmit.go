@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"github.com/llmedge/llmedge/server/observe"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -199,7 +200,7 @@ func (s *Server) refuseBody(ctx *fasthttp.RequestCtx) bool {
 		} else {
 			writeAuthError(ctx)
 		}
-		s.observeRejected(ctx, s.current(), nil, false, rejectAuth)
+		s.observeRejected(ctx, s.current(), nil, false, observe.RejectAuth)
 	case bodyOverBudget:
 		ctx.Response.Header.Set("Retry-After", "1")
 		msg := "the gateway holds " + strconv.FormatInt(s.bodies.limit>>20, 10) + " MiB of request bodies in flight, its limit: retry shortly"
@@ -208,7 +209,7 @@ func (s *Server) refuseBody(ctx *fasthttp.RequestCtx) bool {
 		} else {
 			writeError(ctx, fasthttp.StatusServiceUnavailable, msg, "server_error", "", "request_bodies_in_flight")
 		}
-		s.observeRejected(ctx, s.current(), nil, false, rejectBodiesInFlight)
+		s.observeRejected(ctx, s.current(), nil, false, observe.RejectBodiesInFlight)
 	}
 	return true
 }

@@ -25,7 +25,7 @@ type cacheDriver struct {
 	cancel upstream.Cancel
 }
 
-func newCacheDriver(sn *snapshot, c *chatCall, g *upstream.Group, f *cache.Flight, store bool) *cacheDriver {
+func newCacheDriver(sn *snapshot, c *call, g *upstream.Group, f *cache.Flight, store bool) *cacheDriver {
 	d := &cacheDriver{reg: sn.reg, g: g, sc: sn.cache, f: f, key: c.cache.key, store: store, ttl: c.cache.ctl.TTL}
 	d.req = c.req
 	// The client's buffers go back to their pools when its request

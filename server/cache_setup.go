@@ -9,6 +9,7 @@ import (
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/server/cache"
+	"github.com/llmedge/llmedge/server/observe"
 )
 
 // cacheSettings reads litellm_settings.cache and cache_params; errs
@@ -99,7 +100,7 @@ func writeCacheMetrics(w io.Writer, sn *snapshot) {
 		return
 	}
 	var b []byte
-	b = appendMetadata(b, "llmedge_cache_requests_total", "counter")
+	b = observe.AppendMetadata(b, "llmedge_cache_requests_total", "counter")
 	for _, r := range [...]struct {
 		v string
 		n int64
@@ -125,7 +126,7 @@ func writeCacheMetrics(w io.Writer, sn *snapshot) {
 		if m.n < 0 {
 			continue
 		}
-		b = appendMetadata(b, m.name, m.typ)
+		b = observe.AppendMetadata(b, m.name, m.typ)
 		b = append(b, m.name...)
 		b = append(b, ' ')
 		b = strconv.AppendInt(b, m.n, 10)

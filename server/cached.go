@@ -62,7 +62,7 @@ func cacheRoute(r upstream.Route) cache.Route {
 
 // cachePrepare reads the request's cache controls (before admission, so
 // that a malformed one is a plain 400).
-func cachePrepare(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, route upstream.Route, body []byte) *scanError {
+func cachePrepare(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, route upstream.Route, body []byte) *scanError {
 	c.cache.use = false
 	sc := sn.cache
 	if sc == nil || !route.HasBody() {
@@ -82,7 +82,7 @@ func viewBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(
 
 // serveCached serves c through the cache when it is cacheable; false
 // when it must go upstream the usual way (the answer then says bypass).
-func (s *Server) serveCached(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, key *apiKey, g *upstream.Group) bool {
+func (s *Server) serveCached(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, key *apiKey, g *upstream.Group) bool {
 	sc, cc := sn.cache, &c.cache
 	h := &ctx.Response.Header
 	if cacheRoute(c.req.Route) == 0 {
@@ -91,7 +91,7 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall
 	if !cc.use {
 		sc.Bypasses.Add(1)
 		h.Set("X-Llmedge-Cache", cacheBypass)
-		c.obs.cache = cacheBypass
+		c.obs.SetCache(cacheBypass)
 		return false
 	}
 	ns := cc.ctl.Namespace
@@ -117,7 +117,7 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall
 	if !ok {
 		sc.Bypasses.Add(1)
 		h.Set("X-Llmedge-Cache", cacheBypass)
-		c.obs.cache = cacheBypass
+		c.obs.SetCache(cacheBypass)
 		return false
 	}
 	h.SetBytesV("X-Litellm-Cache-Key", cc.key.Hex(cc.hexKey[:0]))
@@ -164,7 +164,7 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall
 		sc.Bypasses.Add(1)
 	}
 	h.Set("X-Llmedge-Cache", state)
-	c.obs.cache = state
+	c.obs.SetCache(state)
 	s.serveFlight(ctx, sn, c, f, leader)
 	return true
 }
@@ -172,7 +172,7 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall
 // fitEntry returns e in the form c wants (nil: e cannot serve c, a
 // miss): a chat answer converts between stream and JSON; a stream
 // stored without the usage chunk cannot serve a client asking for it.
-func fitEntry(e *cache.Entry, c *chatCall) *cache.Entry {
+func fitEntry(e *cache.Entry, c *call) *cache.Entry {
 	if e == nil {
 		return nil
 	}
@@ -202,12 +202,12 @@ func fitEntry(e *cache.Entry, c *chatCall) *cache.Entry {
 
 // serveHit answers c from a stored entry: no upstream call, no upstream
 // tokens (the rate limits count the request and settle zero tokens).
-func (s *Server) serveHit(ctx *fasthttp.RequestCtx, c *chatCall, sc *cache.Cache, e *cache.Entry, now time.Time) {
+func (s *Server) serveHit(ctx *fasthttp.RequestCtx, c *call, sc *cache.Cache, e *cache.Entry, now time.Time) {
 	sc.Hits.Add(1)
 	sc.SavedTokens.Add(e.Tokens)
 	ctx.Response.Header.Set("X-Llmedge-Cache", cacheHit)
 	ctx.Response.Header.SetBytesV("X-Request-Id", c.reqID)
-	c.obs.cache = cacheHit
+	c.obs.SetCache(cacheHit)
 	resp := upstream.AcquireResponse()
 	resp.Usage.Reported = true // zero upstream tokens
 	cs := &c.cache.stream
@@ -247,7 +247,7 @@ var errClientLeft = &upstream.Error{Status: 499, Type: "api_error", Code: "clien
 	Message: "the client closed the request before the answer"}
 
 // serveFlight answers c from the flight f once it has an answer.
-func (s *Server) serveFlight(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall, f *cache.Flight, leader bool) {
+func (s *Server) serveFlight(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, f *cache.Flight, leader bool) {
 	resp := upstream.AcquireResponse()
 	ctx.Response.Header.SetBytesV("X-Request-Id", c.reqID)
 	if !f.WaitHead(c.cancel.Done()) {
@@ -260,7 +260,7 @@ func (s *Server) serveFlight(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall
 	fi, _ := r.Info.(*flightInfo)
 	if leader && fi != nil {
 		fi.applyTo(resp)
-		c.obs.answered(resp)
+		c.obs.Answered(resp)
 		if fi.deployment != nil {
 			ctx.Response.Header.Set("X-Llmedge-Model-Id", fi.deployment.ID)
 		}

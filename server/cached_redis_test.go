@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/redistest"
 )
 
 // redisCacheParams is cache_params for a Redis cache on host:port under
@@ -68,14 +69,14 @@ func TestCacheRedisTTLExpiry(t *testing.T) {
 }
 
 func TestCacheRedisKilledMidRun(t *testing.T) {
-	rd := startOwnRedis(t)
+	rd := redistest.Start(t)
 	up := newFakeOpenAI(t)
-	gw := startGateway(t, cacheConfig(up, redisCacheParams(t, "127.0.0.1", rd.port, 0)))
+	gw := startGateway(t, cacheConfig(up, redisCacheParams(t, "127.0.0.1", rd.Port, 0)))
 	chatVia(t, gw, "before")
 	if _, h := chatVia(t, gw, "before"); h.Get("X-Llmedge-Cache") != "hit" {
 		t.Fatal("no hit with Redis up")
 	}
-	rd.kill()
+	rd.Kill()
 	// Requests keep working, answered upstream, marked bypass.
 	for i := range 3 {
 		c, h := chatVia(t, gw, "during")
@@ -91,7 +92,7 @@ func TestCacheRedisKilledMidRun(t *testing.T) {
 	if !strings.Contains(m, "llmedge_cache_up 0") || strings.Contains(m, "llmedge_cache_store_errors_total 0\n") {
 		t.Fatalf("metrics with Redis down lack llmedge_cache_up 0 / store errors")
 	}
-	rd.start()
+	rd.Restart()
 	waitFor(t, 10*time.Second, "the cache back after Redis restarted", func() bool {
 		_, h := chatVia(t, gw, "after")
 		return h.Get("X-Llmedge-Cache") == "hit"

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"github.com/openai/openai-go/v3"
 	"net"
 	"net/http"
 	"strings"
@@ -12,7 +13,6 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
-	"github.com/openai/openai-go/v3"
 )
 
 // Cooldowns seen by a client of the gateway: upstream noise must never

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"github.com/openai/openai-go/v3"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/upstream"
-	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 )
 

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"strconv"
+
 	"github.com/llmedge/llmedge/internal/errbody"
+	"github.com/llmedge/llmedge/server/limits"
 	"github.com/valyala/fasthttp"
 )
 
@@ -10,4 +13,11 @@ func writeError(ctx *fasthttp.RequestCtx, status int, message, typ, param, code 
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.SetStatusCode(status)
 	ctx.Response.SetBodyRaw(errbody.AppendOpenAI(ctx.Response.Body()[:0], message, typ, param, code))
+}
+
+// writeRateLimited answers 429 for a refused admission.
+func writeRateLimited(ctx *fasthttp.RequestCtx, v *limits.Verdict) {
+	var buf [24]byte
+	ctx.Response.Header.SetBytesV("Retry-After", strconv.AppendInt(buf[:0], v.RetryAfter(), 10))
+	writeError(ctx, fasthttp.StatusTooManyRequests, v.Message(), "rate_limit_error", "", "rate_limit_exceeded")
 }

@@ -10,8 +10,8 @@ import (
 // waits for the upstream it holds none.
 func TestEventBufHeldOnlyWhileWriting(t *testing.T) {
 	var out bytes.Buffer
-	c := &chatCall{}
-	c.obs.writeDeadline = time.Now().Add(time.Hour) // no deadline to move
+	c := &call{}
+	c.out.deadline = time.Now().Add(time.Hour) // no deadline to move
 	b := &streamBody{out: &out, c: c}
 	if b.buf.b != nil {
 		t.Fatal("a buffer before the first event")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/openai/openai-go/v3"
 	"io"
 	"net"
 	"net/http"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
-	"github.com/openai/openai-go/v3"
 )
 
 func TestSDKNonStreamPassThrough(t *testing.T) {

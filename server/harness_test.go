@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/llmedge/llmedge/internal/wait"
+	"github.com/openai/openai-go/v3"
 	"io"
 	"net"
 	"net/http"
@@ -12,10 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"bytes"
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/upstream"
-	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"log/slog"
+	"math"
+	"sort"
+	"strconv"
 )
 
 const testMasterKey = "sk-master-test-1234"
@@ -227,11 +233,89 @@ func userMsg(text string) openai.ChatCompletionNewParams {
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
+	wait.For(t, d, what, cond)
+}
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startObserved is startGateway with server options and a JSON log
+// captured in the returned buffer.
+func startObserved(t *testing.T, cfg *config.Config, opts Options) (*gateway, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+	}
+	opts.Registry.LookupEnv = func(string) (string, bool) { return "", false }
+	reg, err := upstream.NewRegistry(cfg, opts.Registry)
+	if err != nil {
+		t.Fatalf("registry: %v", err)
+	}
+	srv := New(cfg, reg, opts)
+	base := serveOnLoopback(t, srv)
+	return &gateway{srv: srv, reg: reg, addr: strings.TrimPrefix(base, "http://")}, logs
+}
+
+// scrape reads /metrics into series -> value.
+func scrape(t *testing.T, gw *gateway, headers ...string) map[string]float64 {
+	t.Helper()
+	resp := rawRequest(t, gw, "GET", "/metrics", "", headers...)
+	if resp.StatusCode != 200 {
+		t.Fatalf("/metrics status %d: %s", resp.StatusCode, resp.Body)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+		t.Errorf("/metrics content-type %q", ct)
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(resp.Body, "\n") {
+		if line == "" || line[0] == '#' {
+			continue
 		}
-		time.Sleep(5 * time.Millisecond)
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			t.Fatalf("bad exposition line %q", line)
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("bad value in %q", line)
+		}
+		out[line[:i]] = v
+	}
+	return out
+}
+
+func wantSeries(t *testing.T, m map[string]float64, series string, want float64) {
+	t.Helper()
+	got, ok := m[series]
+	if !ok {
+		var near []string
+		fam, _, _ := strings.Cut(series, "{")
+		for k := range m {
+			if strings.HasPrefix(k, fam) {
+				near = append(near, k)
+			}
+		}
+		sort.Strings(near)
+		t.Errorf("series %s missing; have:\n  %s", series, strings.Join(near, "\n  "))
+		return
+	}
+	if math.Abs(got-want) > 1e-9*math.Max(1, math.Abs(want)) {
+		t.Errorf("%s = %v, want %v", series, got, want)
 	}
 }

@@ -86,3 +86,15 @@ func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.Response.SetBodyRaw(b)
 }
+
+// handleMetrics serves the Prometheus text exposition (package
+// observe); with metrics_require_auth it needs the master key.
+func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
+	sn := s.current()
+	if sn.metricsAuth && !sn.auth.admin(&ctx.Request.Header) {
+		writeAuthError(ctx)
+		return
+	}
+	ctx.Response.Header.SetContentType("text/plain; version=0.0.4; charset=utf-8")
+	ctx.Response.SetBodyRaw(s.obs.AppendExposition(nil))
+}

@@ -21,15 +21,16 @@ var pingEvent = []byte(": ping\n\n")
 // the first event can no longer change the status; it becomes an SSE
 // error event and a clean end, and the x-llmedge-model-id and
 // x-llmedge-attempts headers are not sent (they are not known yet).
-func (s *Server) streamWithKeepalive(ctx *fasthttp.RequestCtx, c *chatCall, g *upstream.Group) {
+func (s *Server) streamWithKeepalive(ctx *fasthttp.RequestCtx, c *call, g *upstream.Group) {
 	ctx.Response.Header.SetBytesV("X-Request-Id", c.reqID)
-	s.keepaliveStarts(ctx, c)
+	s.obs.Answering(ctx, &c.obs, nil)
+	s.streams.add(c)
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.Response.Header.SetContentType("text/event-stream")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
 	ctx.Response.ImmediateHeaderFlush = true
-	sendStream(ctx, &keepaliveBody{s: s, c: c, g: g, every: c.obs.sn.keepalive})
+	sendStream(ctx, &keepaliveBody{s: s, c: c, g: g, every: c.sn.keepalive})
 }
 
 // keepaliveBody is the body of a stream with keepalive pings: like
@@ -38,7 +39,7 @@ func (s *Server) streamWithKeepalive(ctx *fasthttp.RequestCtx, c *chatCall, g *u
 // shares out under mu.
 type keepaliveBody struct {
 	s     *Server
-	c     *chatCall
+	c     *call
 	g     *upstream.Group
 	every time.Duration
 	resp  *upstream.Response
@@ -63,10 +64,10 @@ func (b *keepaliveBody) WriteTo(w io.Writer) (int64, error) {
 	b.wg.Add(1)
 	go b.pinger()
 	b.resp = upstream.AcquireResponse()
-	err := b.c.obs.sn.reg.Chat(b.g, &b.c.req, b.resp)
-	b.c.obs.answered(b.resp)
+	err := b.c.sn.reg.Chat(b.g, &b.c.req, b.resp)
+	b.c.obs.Answered(b.resp)
 	switch {
-	case err != nil && b.c.obs.cut.Load():
+	case err != nil && b.c.out.cut.Load():
 		err = endCut(b.c, b, err)
 	case err != nil:
 		b.writeError(err)
@@ -74,11 +75,11 @@ func (b *keepaliveBody) WriteTo(w io.Writer) (int64, error) {
 		b.writeError(&upstream.Error{Status: 502, Type: "api_error", Code: "upstream_not_streaming",
 			Message: "the upstream answered a stream request with a non-stream body"})
 	default:
-		if err = b.resp.Stream.Relay(b); err != nil && b.c.obs.cut.Load() {
+		if err = b.resp.Stream.Relay(b); err != nil && b.c.out.cut.Load() {
 			err = endCut(b.c, b, err)
 		}
 	}
-	b.c.obs.relayErr = err
+	b.c.out.err = err
 	close(b.stop)
 	b.wg.Wait()
 	if errors.Is(err, upstream.ErrClientGone) || errors.Is(err, upstream.ErrCanceled) || b.failed {
@@ -105,9 +106,9 @@ func (b *keepaliveBody) Flush() error {
 		return nil
 	}
 	start := time.Now()
-	b.c.obs.armWriteDeadline(start)
+	b.c.out.armDeadline(start)
 	_, err := b.out.Write(p)
-	b.c.obs.clientWait += time.Since(start)
+	b.c.out.wait += time.Since(start)
 	b.buf.release()
 	if err != nil {
 		b.failed = true
@@ -145,7 +146,7 @@ func (b *keepaliveBody) ping() bool {
 		return true
 	}
 	b.last = time.Now()
-	b.c.obs.armWriteDeadline(b.last)
+	b.c.out.armDeadline(b.last)
 	if _, err := b.out.Write(pingEvent); err != nil {
 		b.failed = true
 		return false
@@ -163,7 +164,7 @@ func (b *keepaliveBody) writeError(err error) {
 		return
 	}
 	ev := upstream.AppendStreamError(make([]byte, 0, 512), b.c.req.Route, ue)
-	_, _ = b.Write(upstream.ScrubSecrets(ev, b.c.obs.sn.edge.secrets))
+	_, _ = b.Write(upstream.ScrubSecrets(ev, b.c.sn.edge.secrets))
 	_ = b.Flush()
 }
 

@@ -3,6 +3,8 @@ package server
 import (
 	"crypto/sha256"
 	"strings"
+
+	"github.com/llmedge/llmedge/server/limits"
 )
 
 // apiKey is one caller identity: the master key, an api_keys entry, or
@@ -15,7 +17,7 @@ type apiKey struct {
 	name string
 	// id names the key's rate-limit counters (shared through Redis by
 	// every process with the same config): a keyed hash of the digest
-	// (counternames.go), so the Redis keyspace does not reveal the key.
+	// (limits.CounterNamer), so the Redis keyspace does not reveal the key.
 	id string
 	// all is true when the key may use every model; else models and
 	// prefixes ("openai/*" entries) say which.
@@ -23,7 +25,7 @@ type apiKey struct {
 	models   map[string]struct{}
 	prefixes []string
 	// sc is the key's limiter scope (nil when it has no limits).
-	sc *scope
+	sc *limits.Scope
 	// userID is the memory user id the key is bound to
 	// (api_keys[].user_id): it always acts as that user. Else
 	// userPrefix ("<name>:") namespaces the ids its requests name; the
@@ -36,9 +38,9 @@ type apiKey struct {
 	modelsJSON []byte
 }
 
-func newAPIKey(value, name string, models []string, lim limits, names *counterNamer) *apiKey {
+func newAPIKey(value, name string, models []string, lim limits.Quota, names *limits.CounterNamer) *apiKey {
 	k := &apiKey{digest: sha256.Sum256([]byte(value)), name: name}
-	k.id = names.name('k', k.digest[:])
+	k.id = names.Name('k', k.digest[:])
 	k.all = models == nil
 	k.models = map[string]struct{}{}
 	for _, m := range models {
@@ -51,8 +53,8 @@ func newAPIKey(value, name string, models []string, lim limits, names *counterNa
 			k.models[m] = struct{}{}
 		}
 	}
-	if lim.any() {
-		k.sc = newScope(k.id, lim)
+	if lim.Any() {
+		k.sc = limits.NewScope(k.id, lim)
 	}
 	return k
 }
@@ -77,14 +79,18 @@ func (k *apiKey) allows(model []byte) bool {
 // newAuthenticatorFrom builds the key table from the master key and
 // api_keys.
 func newAuthenticatorFrom(masterKey string, keys []keyConf) *authenticator {
-	a := &authenticator{names: newCounterNamer(masterKey, keys)}
+	values := make([]string, len(keys))
+	for i, kc := range keys {
+		values[i] = kc.key
+	}
+	a := &authenticator{names: limits.NewCounterNamer(masterKey, values)}
 	if masterKey == "" && len(keys) == 0 {
 		a.open = true
-		a.anon = newAPIKey("", "anonymous", nil, limits{}, &a.names)
+		a.anon = newAPIKey("", "anonymous", nil, limits.Quota{}, &a.names)
 		return a
 	}
 	if masterKey != "" {
-		a.master = newAPIKey(masterKey, "master", nil, limits{}, &a.names)
+		a.master = newAPIKey(masterKey, "master", nil, limits.Quota{}, &a.names)
 		a.keys = append(a.keys, a.master)
 	}
 	for _, kc := range keys {

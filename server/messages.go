@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"github.com/llmedge/llmedge/server/observe"
 
 	"github.com/llmedge/llmedge/internal/errbody"
 	"github.com/llmedge/llmedge/upstream"
@@ -52,34 +53,34 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 	key := sn.auth.identify(&ctx.Request.Header)
 	if key == nil {
 		writeAnthropicAuthError(ctx)
-		s.observeRejected(ctx, sn, nil, false, rejectAuth)
+		s.observeRejected(ctx, sn, nil, false, observe.RejectAuth)
 		return
 	}
-	c := chatCallPool.Get().(*chatCall)
+	c := callPool.Get().(*call)
 	body := ctx.PostBody()
 	if err := scanChat(body, &c.fields); err != nil {
-		chatCallPool.Put(c)
+		callPool.Put(c)
 		writeAnthropicError(ctx, fasthttp.StatusBadRequest, "invalid_request_error", err.msg)
-		s.observeRejected(ctx, sn, nil, false, rejectBadRequest)
+		s.observeRejected(ctx, sn, nil, false, observe.RejectBadRequest)
 		return
 	}
 	if !s.permitModel(ctx, sn, c, key, true) {
-		chatCallPool.Put(c)
+		callPool.Put(c)
 		return
 	}
 	g := sn.reg.Lookup(c.fields.model)
 	if g == nil {
 		msg := "model '" + safePath(c.fields.model) + "' not found: GET /v1/models lists the models this gateway serves"
 		writeAnthropicError(ctx, fasthttp.StatusNotFound, "not_found_error", msg)
-		s.observeRejected(ctx, sn, nil, c.fields.stream, rejectModelNotFound)
-		chatCallPool.Put(c)
+		s.observeRejected(ctx, sn, nil, c.fields.stream, observe.RejectModelNotFound)
+		callPool.Put(c)
 		return
 	}
 	if !g.SpeaksAnthropic() {
 		msg := "model '" + safePath(c.fields.model) + "' is not served by an anthropic/ deployment: /v1/messages only reaches Anthropic models; use /v1/chat/completions for it"
 		writeAnthropicError(ctx, fasthttp.StatusBadRequest, "invalid_request_error", msg)
-		s.observeRejected(ctx, sn, g, c.fields.stream, rejectBadRequest)
-		chatCallPool.Put(c)
+		s.observeRejected(ctx, sn, g, c.fields.stream, observe.RejectBadRequest)
+		callPool.Put(c)
 		return
 	}
 	c.fields.noOutput = countTokens
@@ -101,19 +102,11 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		UserID:     c.userID,
 		Cancel:     &c.cancel,
 		Anthropic:  &c.anth,
-		WantUsage:  c.adm.wantsTokens(),
+		WantUsage:  c.adm.WantsTokens(),
 	}
-	c.obs.stream = c.req.Stream
-	c.watch.start(ctx.Conn(), &c.cancel)
+	c.watch.Start(ctx.Conn(), &c.cancel)
 
-	resp := upstream.AcquireResponse()
-	err := sn.reg.Chat(g, &c.req, resp)
-	c.obs.answered(resp)
-	ctx.Response.Header.SetBytesV("X-Request-Id", c.reqID)
-	if resp.Deployment != nil {
-		ctx.Response.Header.Set("X-Llmedge-Model-Id", resp.Deployment.ID)
-	}
-	ctx.Response.Header.Set("X-Llmedge-Attempts", itoa(resp.Attempts))
+	resp, err := s.ask(ctx, sn, c, g)
 	if err != nil {
 		var ue *upstream.Error
 		if errors.As(err, &ue) {

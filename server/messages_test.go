@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -160,5 +161,80 @@ func TestMessagesErrorsAreAnthropicShaped(t *testing.T) {
 	r := rawRequest(t, gw, "POST", "/v1/messages", `{"model":"claude","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"x"}]}`, claudeHeaders()...)
 	if r.StatusCode != 529 || r.Body != `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}` {
 		t.Errorf("first-event error: %d %s", r.StatusCode, r.Body)
+	}
+}
+
+// A wildcard anthropic/* deployment on the native /v1/messages route must
+// send the client's body with only "model" replaced. The body used to be
+// built with SetBodyRaw over the request's own pooled buffer followed by
+// AppendBody, which dropped everything before the model (and handed a
+// buffer still in use back to fasthttp's pool).
+func TestMessagesWildcardBodyIntact(t *testing.T) {
+	up := newFakeOpenAI(t)
+	up.setHandler(anthropicJSON(`[{"type":"text","text":"Hello!"}]`, "end_turn", 10, 2, 0, 0))
+	d := dep(0, "claude-*", "anthropic/*", "http://"+up.ln.Addr().String(), anthropicTestKey)
+	gw := startGateway(t, testConfig(d))
+	body := strings.Replace(fmt.Sprintf(claudeCodeBody, ""), `"model":"claude"`, `"model":"claude-opus-4"`, 1)
+	for i := 0; i < 3; i++ {
+		r := rawRequest(t, gw, "POST", "/v1/messages", body, claudeHeaders()...)
+		if r.StatusCode != 200 {
+			t.Fatalf("%d %s", r.StatusCode, r.Body)
+		}
+		got := string(up.requests()[i].Body)
+		if want := strings.Replace(body, `"model":"claude-opus-4"`, `"model":"opus-4"`, 1); got != want {
+			t.Fatalf("upstream body:\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+// A native /v1/messages call (Anthropic body, Anthropic answer expected)
+// must not fall back to a group that does not speak Anthropic: the
+// Anthropic body went to an OpenAI endpoint and its chat.completion
+// answer came back to the Claude client as if it were a message.
+func TestMessagesFallbackSkipsNonAnthropicGroups(t *testing.T) {
+	an := newFakeOpenAI(t)
+	an.setHandler(anthropicFail(500, "api_error", "Internal server error"))
+	oa := newFakeOpenAI(t)
+	cfg := testConfig(anthropicDep(0, "claude", an), dep(1, "gpt", "openai/gpt-4o", oa.base(), "sk-up"))
+	setSettings(cfg, "router_settings", map[string]any{"fallbacks": []any{map[string]any{"claude": []any{"gpt"}}}, "num_retries": int64(0)})
+	gw := startGateway(t, cfg)
+	r := rawRequest(t, gw, "POST", "/v1/messages", `{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`, claudeHeaders()...)
+	if n := len(oa.requests()); n != 0 {
+		t.Fatalf("the Anthropic body was sent to the OpenAI group (%d requests); client got %d %s", n, r.StatusCode, r.Body)
+	}
+	if r.StatusCode == 200 || !strings.Contains(r.Body, `"type":"error"`) {
+		t.Fatalf("want the Anthropic group's error, got %d %s", r.StatusCode, r.Body)
+	}
+}
+
+// The native /v1/messages stream ends at message_stop too: an upstream
+// that holds the connection open after it must not hold the Claude
+// client's response open until stream_timeout.
+func TestMessagesStreamEndsAtMessageStopWhenUpstreamHoldsOpen(t *testing.T) {
+	an := newFakeOpenAI(t)
+	an.setHandler(holdAfter(20*time.Second,
+		"event: message_start\ndata: "+anStart("claude", 3, 0, 0).data+"\n\n",
+		"event: content_block_delta\ndata: "+anTextDelta(0, "hi").data+"\n\n",
+		"event: message_delta\ndata: "+anMessageDelta("end_turn", 1).data+"\n\n",
+		"event: message_stop\ndata: "+anStop.data+"\n\n"))
+	gw := startGateway(t, testConfig(anthropicDep(0, "claude", an)))
+	req, _ := http.NewRequest("POST", gw.url()+"/v1/messages",
+		strings.NewReader(`{"model":"claude","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`))
+	for _, h := range claudeHeaders() {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Set(k, strings.TrimSpace(v))
+	}
+	start := time.Now()
+	resp, err := (&http.Client{Timeout: 8 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("body not ended after %s: %v (%s)", time.Since(start), err, b)
+	}
+	if !strings.HasSuffix(string(b), "event: message_stop\ndata: "+anStop.data+"\n\n") {
+		t.Fatalf("%s", b)
 	}
 }

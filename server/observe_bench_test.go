@@ -61,7 +61,7 @@ func benchGateway(b *testing.B, opts Options) *fasthttp.HostClient {
 }
 
 func fastStream(body []byte) bool {
-	var f chatFields
+	var f bodyFields
 	return scanChat(body, &f) == nil && f.stream
 }
 
@@ -113,54 +113,5 @@ func BenchmarkObserveOverhead(b *testing.B) {
 				}
 			})
 		}
-	}
-}
-
-// BenchmarkMetricsRecord is the metrics work of one finished request
-// alone: series lookup, counters, three histograms, usage.
-func BenchmarkMetricsRecord(b *testing.B) {
-	d := dep(0, "gpt-4o", "mock/gpt-4o", "", "")
-	d.ModelInfo = map[string]any{"input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05}
-	cfg := testConfig(d)
-	reg, err := upstream.NewRegistry(cfg, upstream.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := New(cfg, reg, Options{})
-	sn := s.current()
-	g := reg.Groups()[0]
-	dep := g.Deployments[0]
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		dm := sn.metrics.forCall(g, dep)
-		dm.observe(200, false, 120*time.Millisecond, 80*time.Millisecond, 150*time.Microsecond)
-		dm.usage("master", 12, 10)
-	}
-}
-
-// BenchmarkAccessLogLine: one access line through slog's handlers
-// (the fallback, Options.AccessLogOut nil) and formatted in place (the
-// sink llmedge serve uses), each into io.Discard.
-func BenchmarkAccessLogLine(b *testing.B) {
-	e := accessEntry{reqID: []byte("llmedge-0a1b2c3d-1f"), model: "gpt-4o", deployment: "gpt-4o-0", key: "master",
-		status: 200, attempts: 1, ttfb: 80 * time.Millisecond, duration: 120 * time.Millisecond, overhead: 150 * time.Microsecond,
-		upstream: 119 * time.Millisecond, prompt: 12, completion: 10}
-	for _, bc := range []struct {
-		name string
-		opts Options
-	}{
-		{"slog-text", Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}},
-		{"slog-json", Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}},
-		{"sink-text", Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ObserveOptions: ObserveOptions{AccessLogOut: io.Discard}}},
-		{"sink-json", Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), ObserveOptions: ObserveOptions{AccessLogOut: io.Discard, AccessLogJSON: true}}},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			s := &Server{opts: bc.opts}
-			b.ReportAllocs()
-			for b.Loop() {
-				s.logAccess(&e)
-			}
-		})
 	}
 }

@@ -30,7 +30,7 @@ func newInMemoryStack(b testing.TB, events int, mut ...func(*config.Config)) *in
 		if !ctx.IsPost() {
 			return
 		}
-		var f chatFields
+		var f bodyFields
 		_ = scanChat(ctx.PostBody(), &f)
 		if !f.stream {
 			ctx.SetContentType("application/json")

@@ -16,9 +16,8 @@ func TestTokensCountedForAnthropic(t *testing.T) {
 	gw := startGateway(t, cfg)
 	sc := gw.srv.current().auth.keys[1].sc
 	tokens := func() int64 {
-		sc.mu.Lock()
-		defer sc.mu.Unlock()
-		return sc.toks
+		_, toks, _ := sc.Counts()
+		return toks
 	}
 	stream := anthropicSSE(anStart("claude-sonnet-4-5", 30, 0, 0), anBlockStart(0, `{"type":"text","text":""}`),
 		anTextDelta(0, "Hi"), anBlockStop(0), anMessageDelta("end_turn", 12), anStop)

@@ -44,15 +44,15 @@ func (s *Server) routeResponses(r *router.Router) {
 // stream=true from the query. The query string goes upstream without
 // "model". openai-go's GetStreaming sends {"stream":true} as a GET body
 // instead of the documented query parameter: it is moved to the query.
-func (s *Server) scanResponseRef(ctx *fasthttp.RequestCtx, sn *snapshot, c *chatCall) *scanError {
-	c.fields = chatFields{}
+func (s *Server) scanResponseRef(ctx *fasthttp.RequestCtx, sn *snapshot, c *call) *scanError {
+	c.fields = bodyFields{}
 	id, _ := ctx.UserValue("id").(string)
 	if !validResponseID(id) {
 		return errResponseID
 	}
 	c.route.id = append(c.route.id, id...)
 	args := ctx.QueryArgs()
-	var inBody chatFields
+	var inBody bodyFields
 	if body := ctx.PostBody(); len(body) > 0 {
 		if err := scanChat(body, &inBody); err != nil && err != errNoModel {
 			return err

@@ -16,7 +16,7 @@ type routeFields struct {
 // scanRoute finds the model (and stream flags) of a request of route:
 // in the JSON body for every route with one, in the header, query or
 // config default for the by-id routes.
-func (s *Server) scanRoute(ctx *fasthttp.RequestCtx, sn *snapshot, route upstream.Route, body []byte, c *chatCall) *scanError {
+func (s *Server) scanRoute(ctx *fasthttp.RequestCtx, sn *snapshot, route upstream.Route, body []byte, c *call) *scanError {
 	c.route = routeFields{}
 	if !route.HasBody() {
 		return s.scanResponseRef(ctx, sn, c)
@@ -39,7 +39,7 @@ func (s *Server) scanRoute(ctx *fasthttp.RequestCtx, sn *snapshot, route upstrea
 // upstream call, dial included (stack_test.go).
 //
 //go:noinline
-func (c *chatCall) setRequest(body []byte, route upstream.Route) {
+func (c *call) setRequest(body []byte, route upstream.Route) {
 	c.req = upstream.ChatRequest{
 		Body:         body,
 		ModelStart:   c.fields.modelStart,
@@ -54,5 +54,4 @@ func (c *chatCall) setRequest(body []byte, route upstream.Route) {
 		ResponseID:   c.route.id,
 		Query:        c.route.query,
 	}
-	c.obs.stream = c.req.Stream
 }

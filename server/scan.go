@@ -3,14 +3,15 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/llmedge/llmedge/server/limits"
 	"unicode/utf8"
 
 	"github.com/llmedge/llmedge/internal/jsonx"
 )
 
-// chatFields are the few facts the hot path needs from a chat body,
+// bodyFields are the few facts the hot path needs from a chat body,
 // found without decoding it.
-type chatFields struct {
+type bodyFields struct {
 	// modelStart and modelEnd delimit the model string literal (quotes
 	// included); model is its value (aliasing the body unless it had
 	// escapes).
@@ -29,7 +30,7 @@ type chatFields struct {
 	messages int
 	// maxOut is the largest of max_tokens, max_completion_tokens and
 	// max_output_tokens (0: none); n the number of choices asked for
-	// (0: absent). They size the request's token reservation (tpm.go).
+	// (0: absent). They size the request's token reservation (limits.EstimateTokens).
 	maxOut, n int64
 	// noOutput is set for routes that generate no tokens (embeddings,
 	// by-id Responses routes, count_tokens).
@@ -61,13 +62,13 @@ var (
 // JSON syntax, nesting depth and the fields validate.go lists, without
 // building any value, and allocates nothing for a valid body whose
 // model name has no escapes.
-func scanChat(b []byte, f *chatFields) *scanError { return scanRequest(b, f, true) }
+func scanChat(b []byte, f *bodyFields) *scanError { return scanRequest(b, f, true) }
 
 // scanRequest is scanChat for every route with a JSON body; messages is
 // required only when needMessages (chat completions, Anthropic
 // messages), and checked wherever it appears.
-func scanRequest(b []byte, f *chatFields, needMessages bool) *scanError {
-	*f = chatFields{}
+func scanRequest(b []byte, f *bodyFields, needMessages bool) *scanError {
+	*f = bodyFields{}
 	if !utf8.Valid(b) {
 		return errBadUTF8
 	}
@@ -193,7 +194,7 @@ func scanRequest(b []byte, f *chatFields, needMessages bool) *scanError {
 			var v float64
 			var isNum bool
 			v, i, isNum, serr = scanNumber(b, i)
-			if isNum && v >= 1 && v <= maxEstimate {
+			if isNum && v >= 1 && v <= limits.MaxEstimate {
 				f.maxOut = max(f.maxOut, int64(v))
 			}
 		default:
@@ -227,7 +228,7 @@ func scanRequest(b []byte, f *chatFields, needMessages bool) *scanError {
 	return nil
 }
 
-func scanStreamOptions(b []byte, i int, f *chatFields) (int, *scanError) {
+func scanStreamOptions(b []byte, i int, f *bodyFields) (int, *scanError) {
 	if isNull(b, i) {
 		return i + 4, nil
 	}

@@ -39,7 +39,7 @@ func TestScanChat(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var f chatFields
+			var f bodyFields
 			err := scanChat([]byte(tc.body), &f)
 			if tc.param != "" {
 				if err == nil {
@@ -73,7 +73,7 @@ var realisticBody = []byte(`{"messages":[{"role":"system","content":"You are a h
 	`"model":"gpt-4o","temperature":0.2,"stream":true,"stream_options":{"include_usage":true}}`)
 
 func BenchmarkScanChat(b *testing.B) {
-	var f chatFields
+	var f bodyFields
 	b.ReportAllocs()
 	b.SetBytes(int64(len(realisticBody)))
 	for b.Loop() {
@@ -84,7 +84,7 @@ func BenchmarkScanChat(b *testing.B) {
 }
 
 func TestScanChatAllocatesNothing(t *testing.T) {
-	var f chatFields
+	var f bodyFields
 	if n := testing.AllocsPerRun(100, func() { _ = scanChat(realisticBody, &f) }); n != 0 {
 		t.Fatalf("scanChat allocates %v per call", n)
 	}
@@ -94,7 +94,7 @@ func FuzzScanChat(f *testing.F) {
 	f.Add(realisticBody)
 	f.Add([]byte(`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var fields chatFields
+		var fields bodyFields
 		if err := scanChat(body, &fields); err != nil {
 			return
 		}

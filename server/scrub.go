@@ -27,7 +27,7 @@ func collectSecrets(cfg *config.Config, st edgeSettings) []string {
 	for _, k := range st.keys {
 		add(k.key)
 	}
-	add(st.redis.password)
+	add(st.redis.Password)
 	for _, d := range cfg.Deployments {
 		add(d.APIKey)
 		for k, v := range d.Params {

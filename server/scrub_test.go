@@ -72,3 +72,38 @@ func TestUnprefixedUpstreamKeyEchoedInErrorIsScrubbed(t *testing.T) {
 		})
 	}
 }
+
+// Upstream error text is scrubbed of every configured secret (not only
+// the answering deployment's own key, which upstream/ scrubs) on every
+// way it reaches a client: with keepalive pings the error becomes an SSE
+// event, and /v1/messages answers Anthropic's error shape. Here an
+// upstream echoes another deployment's key (Azure-style hex, which no
+// key-shape rule catches).
+func TestUpstreamErrorScrubbedOnEveryPath(t *testing.T) {
+	const other = "0123456789abcdef0123456789abcdef"
+	echo := func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(401)
+		io.WriteString(w, `{"error":{"message":"key `+other+` is not valid here","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`)
+	}
+	t.Run("keepalive stream", func(t *testing.T) {
+		up := newFakeOpenAI(t)
+		up.setHandler(echo)
+		cfg := testConfig(dep(0, "m", "openai/m", up.base(), "k"), dep(1, "o", "openai/o", up.base(), other))
+		setSettings(cfg, "general_settings", map[string]any{"stream_keepalive_seconds": int64(5)})
+		gw := startGateway(t, cfg)
+		r := rawPost(t, gw, "/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`, testMasterKey)
+		if strings.Contains(r.Body, other) || !strings.Contains(r.Body, "invalid_api_key") {
+			t.Fatalf("keepalive error event: %d %q", r.StatusCode, r.Body)
+		}
+	})
+	t.Run("messages", func(t *testing.T) {
+		up := newFakeOpenAI(t)
+		up.setHandler(anthropicFail(401, "authentication_error", "key "+other+" is not valid here"))
+		gw := startGateway(t, testConfig(anthropicDep(0, "claude", up), dep(1, "o", "openai/o", up.base(), other)))
+		r := rawPost(t, gw, "/v1/messages", `{"model":"claude","max_tokens":5,"messages":[{"role":"user","content":"x"}]}`, testMasterKey)
+		if r.StatusCode != 401 || strings.Contains(r.Body, other) || !strings.Contains(r.Body, "authentication_error") {
+			t.Fatalf("messages error: %d %q", r.StatusCode, r.Body)
+		}
+	})
+}

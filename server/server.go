@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/fasthttp/router"
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/server/connwatch"
+	"github.com/llmedge/llmedge/server/observe"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -45,8 +48,34 @@ type Options struct {
 	// before the connection is cut: a stream's next event, a complete
 	// answer's next bytes (writestall.go). Default 2 minutes.
 	ClientWriteTimeout time.Duration
-	// Observability and reload (observe.go, snapshot.go).
+	// Observability and reload (package observe, snapshot.go).
 	ObserveOptions
+}
+
+// ObserveOptions are the Options for metrics, access logs and config
+// reload.
+type ObserveOptions struct {
+	// AccessLog writes one info line per chat request to Logger.
+	// Default off (llmedge serve turns it on).
+	AccessLog bool
+	// AccessLogOut, when set, receives the access-log lines directly:
+	// formatted in place as Logger's handler would print them if it is
+	// slog's TextHandler (JSONHandler with AccessLogJSON) without
+	// ReplaceAttr/AddSource/WithAttrs, one Write per line, no
+	// allocation. Pass the writer under that handler so lines
+	// interleave; it must be safe for concurrent use. Logger still
+	// decides whether info is enabled. Nil: lines go through Logger.
+	AccessLogOut  io.Writer
+	AccessLogJSON bool
+	// DisableMetrics stops recording request metrics; GET /metrics then
+	// shows process metrics only. Default false.
+	DisableMetrics bool
+	// LoadConfig re-reads the config file for Reload (SIGHUP, POST
+	// /config/reload). Nil: reload is unavailable.
+	LoadConfig func() (*config.Config, error)
+	// Registry are the options a reloaded config's registry is built
+	// with (Previous is set by the server).
+	Registry upstream.Options
 }
 
 func (o Options) withDefaults() Options {
@@ -80,9 +109,10 @@ type Server struct {
 	// snap is the config in force (snapshot.go); reloads swap it.
 	snap     atomic.Pointer[snapshot]
 	reloadMu sync.Mutex
-	metrics  *serverMetrics
-	opts     Options
-	srv      *fasthttp.Server
+	// obs records metrics and the access log (package observe).
+	obs  *observe.Recorder
+	opts Options
+	srv  *fasthttp.Server
 
 	started time.Time
 
@@ -97,7 +127,7 @@ type Server struct {
 	// bodies bounds the large request bodies held (bodyadmit.go).
 	bodies *bodyBudget
 
-	// setupErr is a problem in the settings guard.go enforces: Serve
+	// setupErr is a problem in the settings admission.go enforces: Serve
 	// refuses to start with it.
 	setupErr error
 }
@@ -110,7 +140,13 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
 	hex.Encode(s.idPrefix[:], rnd[:])
-	s.metrics = newServerMetrics(s, opts.DisableMetrics)
+	s.obs = observe.New(observe.Options{
+		Logger: opts.Logger, AccessLog: opts.AccessLog, AccessLogOut: opts.AccessLogOut, AccessLogJSON: opts.AccessLogJSON,
+		DisableMetrics: opts.DisableMetrics, Version: Version, Started: s.started,
+		InFlight: s.inflight.Load, BodyBytes: s.bodies.used.Load,
+		Current: func() *observe.Series { return s.current().series },
+	})
+	s.obs.AddWriter(func(w io.Writer) { writeCacheMetrics(w, s.current()) })
 	s.snap.Store(s.newSnapshot(cfg, reg))
 
 	r := router.New()
@@ -170,7 +206,7 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 		CloseOnShutdown:               true,
 		DisableHeaderNamesNormalizing: false,
 		ErrorHandler:                  s.handleTransportError,
-		ConnState:                     trackHeads,
+		ConnState:                     connwatch.TrackHeads,
 		Logger:                        discardLogger{},
 	}
 	return s
@@ -194,8 +230,8 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 		status, msg = fasthttp.StatusRequestHeaderFieldsTooLarge, "request headers too large"
 	case isTimeout(err):
 		status, msg = fasthttp.StatusRequestTimeout, "timed out reading the request"
-	case errors.Is(err, errBareLFHeaderEnd):
-		msg = "malformed HTTP request: " + errBareLFHeaderEnd.Error()
+	case errors.Is(err, connwatch.ErrBareLFHeaderEnd):
+		msg = "malformed HTTP request: " + connwatch.ErrBareLFHeaderEnd.Error()
 	}
 	ctx.SetConnectionClose()
 	writeError(ctx, status, msg, "invalid_request_error", "", "")
@@ -210,7 +246,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		_ = ln.Close()
 		return s.setupErr
 	}
-	return s.srv.Serve(lfListener{ln})
+	return s.srv.Serve(connwatch.Listen(ln))
 }
 
 // InFlight is the number of requests being served.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/server/limits"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -25,7 +26,7 @@ type edgeSettings struct {
 	globalParallel int64
 	// userLimits apply to each memory user id (general_settings
 	// user_rpm_limit, user_tpm_limit, user_max_parallel_requests).
-	userLimits limits
+	userLimits limits.Quota
 
 	corsOrigins []string
 
@@ -38,7 +39,7 @@ type edgeSettings struct {
 	bodiesInFlight int64
 	writeTimeout   time.Duration
 
-	redis redisConf
+	redis limits.Redis
 
 	// warnings are logged at startup (never with a secret).
 	warnings []string
@@ -49,21 +50,11 @@ type keyConf struct {
 	key    string
 	name   string
 	models []string // nil = every model
-	lim    limits
+	lim    limits.Quota
 	// userID, when set, is the memory user id the key always acts as
 	// (memory.go); else the key's user ids are namespaced by its name.
 	userID string
 }
-
-type redisConf struct {
-	url      string // redis_url, or built from host/port
-	addr     string
-	password string
-	username string
-	db       int
-}
-
-func (r redisConf) enabled() bool { return r.addr != "" || r.url != "" }
 
 // settingsError collects problems with config paths.
 type settingsError struct{ errs config.Errors }
@@ -100,7 +91,7 @@ func parseEdgeSettings(cfg *config.Config) (edgeSettings, error) {
 	for i, e := range g.APIKeys {
 		p := "general_settings.api_keys[" + strconv.Itoa(i) + "]"
 		kc := keyConf{key: e.Key, name: e.Name, userID: e.UserID, models: e.Models,
-			lim: limits{rpm: e.RPMLimit, tpm: e.TPMLimit, parallel: e.MaxParallelRequests}}
+			lim: limits.Quota{RPM: e.RPMLimit, TPM: e.TPMLimit, Parallel: e.MaxParallelRequests}}
 		if kc.key == "" {
 			// os.environ/VAR with VAR unset: nobody can use this key,
 			// which is safe; say so and go on.
@@ -139,7 +130,7 @@ func parseEdgeSettings(cfg *config.Config) (edgeSettings, error) {
 	if b := g.GlobalMaxParallelRequests; b > 0 && (st.globalParallel == 0 || b < st.globalParallel) {
 		st.globalParallel = b
 	}
-	st.userLimits = limits{rpm: g.UserRPMLimit, tpm: g.UserTPMLimit, parallel: g.UserMaxParallelRequests}
+	st.userLimits = limits.Quota{RPM: g.UserRPMLimit, TPM: g.UserTPMLimit, Parallel: g.UserMaxParallelRequests}
 	for _, o := range g.CORSAllowOrigins {
 		st.corsOrigins = append(st.corsOrigins, strings.TrimRight(o, "/"))
 	}
@@ -158,16 +149,16 @@ func parseEdgeSettings(cfg *config.Config) (edgeSettings, error) {
 
 	r := &cfg.Router
 	if r.RedisURL != "" {
-		st.redis.url = r.RedisURL
+		st.redis.URL = r.RedisURL
 		if _, err := redis.ParseURL(r.RedisURL); err != nil {
 			// The parse error may quote the URL and its password.
 			errs.add("router_settings.redis_url", "not a valid redis:// or rediss:// URL")
 		}
 	} else if r.RedisHost != "" {
-		st.redis.addr = net.JoinHostPort(r.RedisHost, strconv.Itoa(cmp.Or(r.RedisPort, 6379)))
-		st.redis.password = r.RedisPassword
-		st.redis.username = r.RedisUsername
-		st.redis.db = r.RedisDB
+		st.redis.Addr = net.JoinHostPort(r.RedisHost, strconv.Itoa(cmp.Or(r.RedisPort, 6379)))
+		st.redis.Password = r.RedisPassword
+		st.redis.Username = r.RedisUsername
+		st.redis.DB = r.RedisDB
 	}
 	return st, errs.err()
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"github.com/llmedge/llmedge/server/limits"
 	"strings"
 	"testing"
 	"time"
@@ -51,16 +52,16 @@ router_settings:
 		t.Fatal(err)
 	}
 	if len(st.keys) != 2 || st.keys[0].key != "sk-team-a-value-0001" || st.keys[0].name != "team-a" ||
-		st.keys[0].lim != (limits{rpm: 600, tpm: 200000, parallel: 20}) || len(st.keys[0].models) != 2 ||
+		st.keys[0].lim != (limits.Quota{RPM: 600, TPM: 200000, Parallel: 20}) || len(st.keys[0].models) != 2 ||
 		st.keys[1].models != nil || st.keys[1].name != "key-1" {
 		t.Fatalf("keys: %+v", st.keys)
 	}
-	if st.globalParallel != 50 || st.userLimits.rpm != 60 || st.corsOrigins[0] != "https://app.example.com" ||
+	if st.globalParallel != 50 || st.userLimits.RPM != 60 || st.corsOrigins[0] != "https://app.example.com" ||
 		st.maxBody != 8<<20 || st.readTimeout != 30*time.Second || st.idleTimeout != 90*time.Second ||
 		st.maxHeaderBytes != 32768 || st.maxConnsPerIP != 64 {
 		t.Fatalf("settings: %+v", st)
 	}
-	if st.redis.addr != "10.0.0.5:6390" || st.redis.password != "redis-pass-xyz" {
+	if st.redis.Addr != "10.0.0.5:6390" || st.redis.Password != "redis-pass-xyz" {
 		t.Fatalf("redis: %+v", st.redis)
 	}
 	secrets := strings.Join(collectSecrets(cfg, st), " ")

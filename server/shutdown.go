@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"github.com/llmedge/llmedge/internal/errbody"
+	"github.com/llmedge/llmedge/server/observe"
 	"sync"
 	"time"
 
@@ -17,23 +18,18 @@ import (
 // a second more than this.
 const streamCutTimeout = 2 * time.Second
 
-// errStreamCut is a stream's outcome when the shutdown grace ran out
-// before it ended (access log "error", llmedge_stream_errors_total
-// reason "shutdown").
-var errStreamCut = errors.New("stream cut: llmedge is shutting down and its grace period ran out")
-
 // openStreams are the SSE answers being relayed, so that Shutdown can
 // wait for them (an HTTP/1.0 stream's connection is no longer
 // fasthttp's to wait for) and cut them when the grace runs out. An
 // intrusive list: adding and removing a stream allocates nothing.
 type openStreams struct {
 	mu    sync.Mutex
-	head  *chatCall
+	head  *call
 	n     int
 	empty chan struct{} // closed when n drops to 0; made by a waiter
 }
 
-func (o *openStreams) add(c *chatCall) {
+func (o *openStreams) add(c *call) {
 	o.mu.Lock()
 	c.nextOpen, c.prevOpen = o.head, nil
 	if o.head != nil {
@@ -44,7 +40,7 @@ func (o *openStreams) add(c *chatCall) {
 	o.mu.Unlock()
 }
 
-func (o *openStreams) remove(c *chatCall) {
+func (o *openStreams) remove(c *call) {
 	o.mu.Lock()
 	if c.prevOpen != nil {
 		c.prevOpen.nextOpen = c.nextOpen
@@ -93,8 +89,8 @@ func (o *openStreams) cut() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for c := o.head; c != nil; c = c.nextOpen {
-		c.obs.cut.Store(true)
-		_ = c.obs.ctx.SetWriteDeadline(deadline)
+		c.out.cut.Store(true)
+		_ = c.out.ctx.SetWriteDeadline(deadline)
 		c.cancel.Cancel()
 	}
 }
@@ -105,7 +101,7 @@ func (o *openStreams) cut() {
 // returns (it waits for them at most streamCutTimeout and a second).
 // Non-stream requests still running are left to the process's exit.
 func (s *Server) Shutdown(ctx context.Context) error {
-	defer s.current().edge.limits.close()
+	defer s.current().edge.gate.Close()
 	err := s.srv.ShutdownWithContext(ctx)
 	if err == nil {
 		err = s.streams.wait(ctx)
@@ -125,7 +121,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Responses API's error event; Anthropic's "event: error" on
 // /v1/messages) through w unless the relay already ended the stream
 // with an error event of its own, and returns the stream's outcome.
-func endCut(c *chatCall, w upstream.Writer, relayErr error) error {
+func endCut(c *call, w upstream.Writer, relayErr error) error {
 	if errors.Is(relayErr, upstream.ErrClientGone) {
 		return relayErr
 	}
@@ -146,7 +142,7 @@ func endCut(c *chatCall, w upstream.Writer, relayErr error) error {
 			return upstream.ErrClientGone
 		}
 	}
-	return errStreamCut
+	return observe.ErrStreamCut
 }
 
 // isCancel reports whether err is a call stopped by its Cancel (the

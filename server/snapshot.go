@@ -6,6 +6,7 @@ import (
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/server/cache"
+	"github.com/llmedge/llmedge/server/observe"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -26,15 +27,13 @@ type snapshot struct {
 	// metricsAuth: GET /metrics needs the master key
 	// (general_settings.metrics_require_auth).
 	metricsAuth bool
-	// keyName labels the usage of requests made with the master key
-	// ("" when the gateway is open).
-	keyName string
-	metrics *regMetrics
+	// series are the metrics of the registry's deployments.
+	series *observe.Series
 	// mem resolves memory user ids (user_id_mappings, memory.go).
 	mem *memoryRouter
 	// keepalive is general_settings.stream_keepalive_seconds (0 = off).
 	keepalive time.Duration
-	// edge holds rate limits, CORS and the secrets to scrub (guard.go).
+	// edge holds rate limits, CORS and the secrets to scrub (admission.go).
 	edge *edge
 	// cache is the response cache (cached.go); nil when off.
 	cache *cache.Cache
@@ -46,19 +45,13 @@ func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapsh
 		reg:         reg,
 		modelsJSON:  buildModelsJSON(reg, s.started.Unix()),
 		metricsAuth: cfg.General.MetricsRequireAuth,
-		metrics:     newRegMetrics(s.metrics, reg),
+		series:      s.obs.Series(reg),
 		mem:         newMemoryRouter(cfg.UserIDMappings, s.opts.Logger),
 		keepalive:   cfg.General.StreamKeepalive,
-	}
-	if cfg.General.MasterKey != "" {
-		sn.keyName = "master"
 	}
 	prev := s.snap.Load()
 	sn.auth, sn.edge = s.newEdge(cfg, reg, prev)
 	sn.cache = s.newCache(cfg, prev)
-	if !s.metrics.off {
-		reg.SetObserver(sn.metrics)
-	}
 	return sn
 }
 
@@ -120,8 +113,7 @@ func (s *Server) applyLocked(cfg *config.Config) error {
 			s.opts.Logger.Warn("saving the previous upstream cookie store", "err", err.Error())
 		}
 	}
-	s.metrics.reloadOK.Inc()
-	s.metrics.reloadedAt.Set(float64(time.Now().Unix()))
+	s.obs.Reloaded(true)
 	log := s.opts.Logger
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
@@ -134,7 +126,7 @@ func (s *Server) applyLocked(cfg *config.Config) error {
 }
 
 func (s *Server) reloadFailed(err error) error {
-	s.metrics.reloadFailed.Inc()
+	s.obs.Reloaded(false)
 	s.opts.Logger.Error("config reload rejected, keeping the running config", "reason", err.Error())
 	return err
 }

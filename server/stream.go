@@ -22,7 +22,7 @@ var errReadUnsupported = errors.New("llmedge: stream bodies are written with Wri
 // chunk (one syscall); a lone event is flushed alone, immediately.
 type streamBody struct {
 	s    *Server
-	c    *chatCall
+	c    *call
 	resp *upstream.Response
 	out  io.Writer
 	buf  eventBuf
@@ -36,10 +36,10 @@ func (b *streamBody) SupportsBodyWriteTo() bool { return true }
 func (b *streamBody) WriteTo(w io.Writer) (int64, error) {
 	b.out = w
 	err := b.resp.Stream.Relay(b)
-	if err != nil && b.c.obs.cut.Load() {
+	if err != nil && b.c.out.cut.Load() {
 		err = endCut(b.c, b, err)
 	}
-	b.c.obs.relayErr = err
+	b.c.out.err = err
 	if errors.Is(err, upstream.ErrClientGone) || errors.Is(err, upstream.ErrCanceled) {
 		return 0, err
 	}
@@ -59,9 +59,9 @@ func (b *streamBody) Flush() error {
 		return nil
 	}
 	start := time.Now()
-	b.c.obs.armWriteDeadline(start)
+	b.c.out.armDeadline(start)
 	_, err := b.out.Write(p)
-	b.c.obs.clientWait += time.Since(start)
+	b.c.out.wait += time.Since(start)
 	b.buf.release()
 	return err
 }
@@ -83,17 +83,14 @@ func (b *streamBody) Close() error {
 // answer hands a successful upstream answer to the client: a complete
 // body as is (answerBody), or a stream as SSE relayed event by event by
 // streamBody. Either finishes the call when fasthttp has written it.
-func (s *Server) answer(ctx *fasthttp.RequestCtx, c *chatCall, resp *upstream.Response) {
+func (s *Server) answer(ctx *fasthttp.RequestCtx, c *call, resp *upstream.Response) {
 	if resp.Stream == nil {
 		ctx.SetStatusCode(resp.StatusCode)
 		ctx.Response.Header.SetContentTypeBytes(resp.ContentType)
-		o := &c.obs
-		o.status, o.answering = resp.StatusCode, true
-		dur := time.Since(o.start)
-		setTimingHeaders(ctx, dur, overheadOf(dur, resp.UpstreamWait, 0))
+		s.obs.Answering(ctx, &c.obs, resp)
 		// The deadline covers the headers too (fasthttp sends them with
 		// the first part).
-		o.armWriteDeadline(time.Now())
+		c.out.armDeadline(time.Now())
 		c.answer = answerBody{s: s, c: c, resp: resp}
 		ctx.Response.SetBodyStream(&c.answer, len(resp.Body))
 		return
@@ -102,7 +99,8 @@ func (s *Server) answer(ctx *fasthttp.RequestCtx, c *chatCall, resp *upstream.Re
 	ctx.Response.Header.SetContentType("text/event-stream")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
-	s.streamStarts(ctx, c, resp)
+	s.obs.Answering(ctx, &c.obs, resp)
+	s.streams.add(c)
 	c.body = streamBody{s: s, c: c, resp: resp}
 	sendStream(ctx, &c.body)
 }

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -58,5 +60,82 @@ func TestHTTP10StreamIsCloseDelimited(t *testing.T) {
 			t.Errorf("keepalive=%v: body is not bare SSE: %q", keepalive, payload)
 		}
 		waitFor(t, 3*time.Second, "the stream finished", func() bool { return gw.srv.InFlight() == 0 })
+	}
+}
+
+// holdAfter writes events, flushes, then keeps the response open (no
+// end of body) until the client goes away or hold passes.
+func holdAfter(hold time.Duration, events ...string) func(http.ResponseWriter, *http.Request, []byte) {
+	return func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, ev := range events {
+			fmt.Fprint(w, ev)
+		}
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-time.After(hold):
+		}
+	}
+}
+
+// An upstream that sends [DONE] (or message_stop) and then holds the
+// connection open must not hold the client's response open until
+// stream_timeout: the answer is complete. The drain after the end used
+// to read until EOF with the full stream_timeout per read (and forever
+// if the upstream kept sending keep-alive comments).
+func TestStreamEndsAtDoneWhenUpstreamHoldsOpen(t *testing.T) {
+	up := newFakeOpenAI(t)
+	chunk := `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}` + "\n\n"
+	up.setHandler(holdAfter(20*time.Second, chunk, "data: [DONE]\n\n", ": keep-alive\n\n"))
+	an := newFakeOpenAI(t)
+	an.setHandler(holdAfter(20*time.Second,
+		"event: message_start\ndata: "+anStart("claude", 3, 0, 0).data+"\n\n",
+		"event: content_block_delta\ndata: "+anTextDelta(0, "hi").data+"\n\n",
+		"event: message_delta\ndata: "+anMessageDelta("end_turn", 1).data+"\n\n",
+		"event: message_stop\ndata: "+anStop.data+"\n\n"))
+	gw := startGateway(t, testConfig(dep(0, "gpt", "openai/gpt-4o", up.base(), "sk-up"), anthropicDep(1, "claude", an)))
+	for _, model := range []string{"gpt", "claude"} {
+		req, _ := http.NewRequest("POST", gw.url()+"/v1/chat/completions",
+			strings.NewReader(`{"model":"`+model+`","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+		req.Header.Set("Authorization", "Bearer "+testMasterKey)
+		start := time.Now()
+		resp, err := (&http.Client{Timeout: 8 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("%s: body not ended after %s: %v (%s)", model, time.Since(start), err, b)
+		}
+		if !strings.Contains(string(b), `"hi"`) || !strings.HasSuffix(string(b), "data: [DONE]\n\n") {
+			t.Fatalf("%s: %s", model, b)
+		}
+	}
+}
+
+// A Responses API stream ends at its terminal event (response.completed)
+// even when the upstream holds the connection open after it.
+func TestResponsesStreamEndsAtCompletedWhenUpstreamHoldsOpen(t *testing.T) {
+	up := newFakeOpenAI(t)
+	up.setHandler(holdAfter(20*time.Second,
+		"event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"in_progress\",\"output\":[]}}\n\n",
+		"event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":1,\"response\":{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"completed\",\"output\":[],\"usage\":{\"input_tokens\":3,\"output_tokens\":1,\"total_tokens\":4}}}\n\n"))
+	gw := startGateway(t, testConfig(dep(0, "gpt", "openai/gpt-4o", up.base(), "sk-up")))
+	req, _ := http.NewRequest("POST", gw.url()+"/v1/responses", strings.NewReader(`{"model":"gpt","stream":true,"input":"hi"}`))
+	req.Header.Set("Authorization", "Bearer "+testMasterKey)
+	start := time.Now()
+	resp, err := (&http.Client{Timeout: 8 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("body not ended after %s: %v (%s)", time.Since(start), err, b)
+	}
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "response.completed") {
+		t.Fatalf("%d %s", resp.StatusCode, b)
 	}
 }

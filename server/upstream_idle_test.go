@@ -3,12 +3,14 @@ package server
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -102,5 +104,76 @@ func TestUpstreamClosedIdleConnectionsLeaveCloseWait(t *testing.T) {
 	r := rawPost(t, gw, "/v1/chat/completions", streamReq, testMasterKey)
 	if r.StatusCode != 200 || !strings.Contains(r.Body, "[DONE]") {
 		t.Fatalf("after the sweep: %d %s", r.StatusCode, r.Body)
+	}
+}
+
+// An upstream closes kept-alive connections after its own idle timeout
+// (uvicorn, so vLLM and LiteLLM: 5 s; Node: 5 s), shorter than llmedge's
+// 90 s. The next call took the dead connection from the pool and failed:
+// a 503 "unreachable: EOF" with retries off, a retry with backoff with
+// them on. Such a call is now sent again on another connection, which
+// is then kept for reuse.
+func TestStaleKeepAliveConnectionIsRetried(t *testing.T) {
+	var mu sync.Mutex
+	idle := map[net.Conn]bool{}
+	var opened, closed, requests atomic.Int32
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		b, _ := io.ReadAll(r.Body)
+		answerJSON("hi")(w, r, b)
+	})}
+	srv.ConnState = func(c net.Conn, s http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch s {
+		case http.StateNew:
+			opened.Add(1)
+		case http.StateIdle:
+			idle[c] = true
+		case http.StateActive:
+			delete(idle, c)
+		case http.StateClosed, http.StateHijacked:
+			delete(idle, c)
+			closed.Add(1)
+		}
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	cfg := testConfig(dep(0, "gpt", "openai/gpt-4o", "http://"+ln.Addr().String()+"/v1", "sk-up"))
+	setSettings(cfg, "router_settings", map[string]any{"num_retries": int64(0)})
+	gw := startGateway(t, cfg)
+	call := func() rawResponse {
+		return rawRequest(t, gw, "POST", "/v1/chat/completions", `{"model":"gpt","messages":[{"role":"user","content":"hi"}]}`,
+			"Authorization: Bearer "+testMasterKey)
+	}
+	if r := call(); r.StatusCode != 200 {
+		t.Fatalf("%d %s", r.StatusCode, r.Body)
+	}
+	// The upstream closes its idle connection, as its idle timeout would.
+	waitFor(t, 5*time.Second, "the upstream connection to go idle", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for c := range idle {
+			_ = c.Close()
+			return true
+		}
+		return false
+	})
+	waitFor(t, 5*time.Second, "the close", func() bool { return closed.Load() == 1 })
+	if r := call(); r.StatusCode != 200 {
+		t.Fatalf("call on a stale pooled connection: %d %s", r.StatusCode, r.Body)
+	}
+	if r := call(); r.StatusCode != 200 {
+		t.Fatalf("%d %s", r.StatusCode, r.Body)
+	}
+	if n := opened.Load(); n != 2 {
+		t.Errorf("%d upstream connections opened, want 2 (the one dialed after the stale one is kept)", n)
+	}
+	if n := requests.Load(); n != 3 {
+		t.Errorf("upstream saw %d requests, want 3", n)
 	}
 }

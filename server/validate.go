@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"github.com/llmedge/llmedge/server/limits"
 	"strconv"
 	"sync"
 	"unsafe"
@@ -283,7 +284,7 @@ func scanAtLeastOne(b []byte, i int, bad *scanError) (int, int64, *scanError) {
 	if !isNum || v < 1 || v != float64(int64(v)) {
 		return 0, 0, bad
 	}
-	return e, min(int64(v), maxEstimate), nil
+	return e, min(int64(v), limits.MaxEstimate), nil
 }
 
 // validRole reports whether a role string literal's content is one of
@@ -298,7 +299,7 @@ func validRole(r []byte) bool {
 
 // scanMessages checks the messages array at b[i]: 1..maxMessages
 // objects, each with one valid role.
-func scanMessages(b []byte, i int, f *chatFields) (int, *scanError) {
+func scanMessages(b []byte, i int, f *bodyFields) (int, *scanError) {
 	if b[i] != '[' {
 		if _, serr := skipValue(b, i, 1); serr != nil {
 			return 0, serr

@@ -21,7 +21,7 @@ func TestScanChatAccepts(t *testing.T) {
 		`{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":null,"top_p":null,"n":null,"max_tokens":null,"stream":null,"stream_options":null}`,
 		`{"model":"m","messages":[{"role":"user","content":"x"}],"metadata":{"a":[1,-2.5e-3,true,false,null,"s",{}]}}`,
 	} {
-		var f chatFields
+		var f bodyFields
 		if err := scanChat([]byte(body), &f); err != nil {
 			t.Errorf("rejected valid body %s: %v (param %q)", body, err, err.param)
 		}
@@ -83,7 +83,7 @@ func TestScanChatRejects(t *testing.T) {
 		{`{"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":[]}`, "stream_options", "must be an object"},
 		{`{"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":"y"}}`, "stream_options.include_usage", "boolean"},
 	} {
-		var f chatFields
+		var f bodyFields
 		err := scanChat([]byte(tc.body), &f)
 		short := tc.body
 		if len(short) > 80 {
@@ -102,7 +102,7 @@ func TestScanChatRejects(t *testing.T) {
 // TestScanChatStreamOptionsSpans checks the spans askUsage splices.
 func TestScanChatStreamOptionsSpans(t *testing.T) {
 	b := []byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"include_usage":false}}`)
-	var f chatFields
+	var f bodyFields
 	if err := scanChat(b, &f); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func FuzzValidateChat(f *testing.F) {
 	f.Add([]byte(okBody))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var fields chatFields
+		var fields bodyFields
 		err := scanChat(b, &fields)
 		if err != nil {
 			return
@@ -169,7 +169,7 @@ func BenchmarkValidateChat(b *testing.B) {
 	body := []byte(okBody)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
-	var f chatFields
+	var f bodyFields
 	for b.Loop() {
 		if err := scanChat(body, &f); err != nil {
 			b.Fatal(err)
@@ -183,7 +183,7 @@ func BenchmarkScanChatLarge(b *testing.B) {
 	body := []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,` + img + `"}}]}]}`)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
-	var f chatFields
+	var f bodyFields
 	for b.Loop() {
 		if err := scanChat(body, &f); err != nil {
 			b.Fatal(err)

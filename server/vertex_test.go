@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/openai/openai-go/v3"
 	"io"
 	"net/http"
 	"net/url"
@@ -21,8 +22,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-
-	"github.com/openai/openai-go/v3"
 )
 
 // fakeVertex is Google's OAuth token endpoint plus Vertex AI's

@@ -1,6 +1,11 @@
 package server
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
 
 // clientWriteTimeout is the default of Options.ClientWriteTimeout: how
 // long one write to a client may block. A client that stops reading (a
@@ -14,18 +19,39 @@ import "time"
 // response, and streams last minutes.
 var clientWriteTimeout = 2 * time.Minute
 
-// armWriteDeadline keeps the call's write deadline at least half of its
-// writeTimeout ahead of now, moving it only then (once a minute, not
+// clientWrite is the writing of a call's answer to its client: the
+// write deadline, the time spent blocked writing and how it ended. Part
+// of the pooled call.
+type clientWrite struct {
+	// ctx is the request: a non-stream call's finish runs in the
+	// handler with it, and a stream's write deadline is set through it
+	// while fasthttp writes the response.
+	ctx *fasthttp.RequestCtx
+	// deadline is the client write deadline, kept timeout ahead of the
+	// last write.
+	deadline time.Time
+	timeout  time.Duration
+	// cut is set by Shutdown when the grace ran out with the stream
+	// open (shutdown.go).
+	cut atomic.Bool
+	// wait is the time the answer spent blocked writing to the client.
+	wait time.Duration
+	// err is how the stream's relay (or the answer's write) ended badly.
+	err error
+}
+
+// armDeadline keeps the call's write deadline at least half of its
+// timeout ahead of now, moving it only then (once a minute, not
 // once per event). fasthttp clears a deadline set through the
 // RequestCtx once the response is written, so the connection's next
 // request is not affected. The caller serializes calls (the response's
 // writer; keepaliveBody holds its mutex).
 //
 // A stream cut by Shutdown keeps the short deadline the cut set.
-func (o *callObs) armWriteDeadline(now time.Time) {
-	if o.writeDeadline.Sub(now) > o.writeTimeout/2 || o.cut.Load() {
+func (o *clientWrite) armDeadline(now time.Time) {
+	if o.deadline.Sub(now) > o.timeout/2 || o.cut.Load() {
 		return
 	}
-	o.writeDeadline = now.Add(o.writeTimeout)
-	_ = o.ctx.SetWriteDeadline(o.writeDeadline)
+	o.deadline = now.Add(o.timeout)
+	_ = o.ctx.SetWriteDeadline(o.deadline)
 }

@@ -1,0 +1,8 @@
+// Package connwatch watches client connections below the HTTP layer:
+// the disconnect watcher (a client that leaves while its request is in
+// flight cancels the upstream call: epoll on Linux, a parked read
+// elsewhere) and the bare-LF guard on request heads (a listener
+// wrapper). It knows net.Conn and fasthttp's connection states only:
+// it must not touch requests, routes, upstreams or answers; what a
+// watch stops is the Canceler it is handed.
+package connwatch

@@ -1,0 +1,12 @@
+// Package observe records what the server's calls do: Prometheus
+// metrics (metrics.go; a registry's series in series.go; help texts in
+// metrics_help.go), the access log (accesslog.go, formatted in place by
+// accesslog_line.go) and the timing headers, through one Call per
+// request: Begin when it is admitted, Answered and Answering as its
+// answer comes and goes out, Finish once it is written (call.go);
+// Rejected for a request refused before any upstream.
+//
+// It observes only: it must not decide anything about a request (admit,
+// route, answer), write a response body, or read settings. Label values
+// come from the config or fixed sets, never from request text or a key.
+package observe

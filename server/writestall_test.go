@@ -1,0 +1,95 @@
+package server
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A client that stops reading a stream (a paused process: its kernel
+// keeps the connection open with a zero window) must not pin the
+// connection goroutine and the upstream call forever: a write to it that
+// blocks for clientWriteTimeout ends the stream and the upstream call.
+func TestStalledStreamClientIsCut(t *testing.T) {
+	for _, keepalive := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "keepalive"}[keepalive], func(t *testing.T) {
+			old := clientWriteTimeout
+			clientWriteTimeout = 300 * time.Millisecond
+			t.Cleanup(func() { clientWriteTimeout = old })
+			up := newFakeOpenAI(t)
+			up.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				fl := w.(http.Flusher)
+				ev := "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + strings.Repeat("x", 8000) + "\"},\"finish_reason\":null}]}\n\n"
+				for i := 0; i < 50000; i++ { // at most 400 MB: the test fails long before
+					if _, err := io.WriteString(w, ev); err != nil {
+						return
+					}
+					fl.Flush()
+					if r.Context().Err() != nil {
+						return
+					}
+				}
+			})
+			cfg := testConfig(dep(0, "m", "openai/m", up.base(), "sk-up"))
+			if keepalive {
+				setSettings(cfg, "general_settings", map[string]any{"stream_keepalive_seconds": 0.05})
+			}
+			gw := startGateway(t, cfg)
+			conn, err := net.DialTimeout("tcp", gw.addr, 2*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.(*net.TCPConn).SetReadBuffer(4096)
+			writeRequest(t, conn, "POST", "/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`, "Authorization: Bearer "+testMasterKey)
+			// Never read.
+			select {
+			case <-up.closed:
+			case <-time.After(10 * time.Second):
+				t.Fatal("a client that stopped reading still holds the upstream call")
+			}
+			waitFor(t, 5*time.Second, "in-flight back to 0", func() bool { return gw.srv.InFlight() == 0 })
+		})
+	}
+}
+
+// The stream's write deadline ends with its response: the connection's
+// next request, long after the deadline, is answered.
+func TestStreamWriteDeadlineClearedForNextRequest(t *testing.T) {
+	old := clientWriteTimeout
+	clientWriteTimeout = 100 * time.Millisecond
+	t.Cleanup(func() { clientWriteTimeout = old })
+	up := newFakeOpenAI(t)
+	gw := startGateway(t, testConfig(dep(0, "m", "openai/m", up.base(), "sk-up")))
+	conn, err := net.DialTimeout("tcp", gw.addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	auth := "Authorization: Bearer " + testMasterKey
+	for i, body := range []string{
+		`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`,
+		`{"model":"m","messages":[{"role":"user","content":"x"}]}`,
+	} {
+		if i == 1 {
+			time.Sleep(3 * clientWriteTimeout) // past the stream's deadline, by design
+		}
+		writeRequest(t, conn, "POST", "/v1/chat/completions", body, auth)
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || len(b) == 0 {
+			t.Fatalf("request %d: %d %v", i, resp.StatusCode, err)
+		}
+	}
+}
