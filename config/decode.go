@@ -17,7 +17,10 @@ import (
 // came from an os.environ/ variable is never shown (it may be a secret).
 // A value whose variable is unset counts as absent.
 
-var durationType = reflect.TypeFor[time.Duration]()
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	hostPortType = reflect.TypeFor[HostPort]()
+)
 
 // Default bounds by Go type; a field's min/max tags narrow them.
 const (
@@ -208,7 +211,12 @@ func (b *builder) decodeSlice(n *node, path string, v reflect.Value) bool {
 	for i, e := range n.vals {
 		p := indexPath(path, i)
 		if out.Index(i).Kind() == reflect.String {
-			if s, isText := e.val.(string); isText && s != "" && e.kind == kindScalar {
+			// In a [host, port] pair a number is taken as its text.
+			s, isText := e.val.(string)
+			if !isText && v.Type() == hostPortType && e.kind == kindScalar && !e.isNull() && !e.missing {
+				s, isText = e.text, true
+			}
+			if isText && s != "" && e.kind == kindScalar {
 				out.Index(i).SetString(s)
 			} else {
 				b.errAt(e, p, "want a non-empty string, got %s", shown(e))

@@ -110,6 +110,12 @@ type RouterSettings struct {
 	// DefaultMaxParallelRequests caps the calls in flight on a
 	// deployment without its own max_parallel_requests (default none).
 	DefaultMaxParallelRequests int `yaml:"default_max_parallel_requests" max:"1000000"`
+	// ResponsesStore* bound the responses llmedge keeps for
+	// previous_response_id when it translates the Responses API (TTL
+	// default 1 h, 10000 entries, 256 MB in memory); llmedge's.
+	ResponsesStoreTTL        time.Duration `yaml:"responses_store_ttl_seconds" max:"8760h"`
+	ResponsesStoreMaxEntries int           `yaml:"responses_store_max_entries" max:"100000000"`
+	ResponsesStoreMaxMB      int           `yaml:"responses_store_max_mb" max:"1048576"`
 	// ConnectionPool applies to every upstream host (nil = defaults).
 	ConnectionPool *ConnectionPool `yaml:"connection_pool"`
 	// Redis shares limits and counters across processes: RedisURL, or
@@ -121,8 +127,29 @@ type RouterSettings struct {
 	RedisPassword string `yaml:"redis_password"`
 	RedisUsername string `yaml:"redis_username"`
 	RedisDB       int    `yaml:"redis_db"`
+	// Redis as it is run at scale, named as LiteLLM's cache_params name
+	// it (server/replicas, docs/replicas.md): SSL (a rediss:// URL sets
+	// it too) with SSLCACerts (PEM roots; default the system's);
+	// SentinelNodes ([host, port] pairs) with ServiceName and
+	// SentinelPassword; RedisStartupNodes for Redis Cluster. Default none.
+	SSL               bool        `yaml:"ssl"`
+	SSLCACerts        string      `yaml:"ssl_ca_certs"`
+	SentinelNodes     []HostPort  `yaml:"sentinel_nodes"`
+	ServiceName       string      `yaml:"service_name"`
+	SentinelPassword  string      `yaml:"sentinel_password"`
+	RedisStartupNodes []RedisNode `yaml:"redis_startup_nodes"`
 	// RetrySettings win over litellm_settings' key by key.
 	RetrySettings `yaml:",inline"`
+}
+
+// HostPort is a [host, port] pair as LiteLLM writes Sentinel nodes; the
+// port may be a number.
+type HostPort []string
+
+// RedisNode is one Redis Cluster startup node.
+type RedisNode struct {
+	Host string `yaml:"host,required"`
+	Port int    `yaml:"port" max:"65535"`
 }
 
 // RetrySettings are the retry, cooldown and fallback keys LiteLLM reads

@@ -5,11 +5,14 @@ import (
 	"os"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/server/cache"
 	"github.com/llmedge/llmedge/server/observe"
+	"github.com/llmedge/llmedge/server/replicas"
+	"github.com/redis/go-redis/v9"
 )
 
 // cacheSettings reads litellm_settings.cache and cache_params; errs
@@ -49,7 +52,17 @@ func (s *Server) newCache(cfg *config.Config, prev *snapshot) *cache.Cache {
 	if old != nil && reflect.DeepEqual(old.St, st) {
 		return old
 	}
-	c, err := cache.New(st, s.opts.Logger)
+	var rdb redis.UniversalClient
+	var where string
+	if st.Type == "redis" {
+		rc := replicas.Conf{URL: st.Redis.URL, Addrs: st.Redis.Addr, Username: st.Redis.Username, Password: st.Redis.Password, DB: st.Redis.DB}
+		if rdb, err = replicas.Open(rc); err != nil {
+			s.opts.Logger.Error("response cache off", "reason", err.Error())
+			return nil
+		}
+		where = rc.Where()
+	}
+	c, err := cache.New(st, s.opts.Logger, rdb, where)
 	if err != nil {
 		s.opts.Logger.Error("response cache off", "reason", err.Error())
 		return nil
@@ -57,11 +70,7 @@ func (s *Server) newCache(cfg *config.Config, prev *snapshot) *cache.Cache {
 	if old != nil {
 		time.AfterFunc(cacheCloseDelay, func() { _ = old.Close() })
 	}
-	where := st.Type
-	if r, ok := c.Store.(*cache.Redis); ok {
-		where += " " + r.Where()
-	}
-	s.opts.Logger.Info("response cache on", "store", where, "ttl", st.TTL.String(), "scope", scopeName(st.Scope))
+	s.opts.Logger.Info("response cache on", "store", strings.TrimSpace(st.Type+" "+where), "ttl", st.TTL.String(), "scope", scopeName(st.Scope))
 	return c
 }
 

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
-	"github.com/llmedge/llmedge/internal/redistest"
+	"github.com/llmedge/llmedge/internal/testredis"
 )
 
 // redisCacheParams is cache_params for a Redis cache on host:port under
@@ -69,7 +69,7 @@ func TestCacheRedisTTLExpiry(t *testing.T) {
 }
 
 func TestCacheRedisKilledMidRun(t *testing.T) {
-	rd := redistest.Start(t)
+	rd := testredis.Start(t)
 	up := newFakeOpenAI(t)
 	gw := startGateway(t, cacheConfig(up, redisCacheParams(t, "127.0.0.1", rd.Port, 0)))
 	chatVia(t, gw, "before")

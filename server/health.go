@@ -17,6 +17,7 @@ func (s *Server) handleReadiness(ctx *fasthttp.RequestCtx) {
 	b = appendInt(b, s.inflight.Load())
 	b = s.appendLimitStatus(b)
 	b = s.appendCacheStatus(b)
+	b = s.appendReplicaStatus(b)
 	b = append(b, '}')
 	ctx.Response.SetBodyRaw(b)
 }

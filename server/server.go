@@ -127,6 +127,9 @@ type Server struct {
 	// bodies bounds the large request bodies held (bodyadmit.go).
 	bodies *bodyBudget
 
+	// replicaNode shares state with the other replicas (replicas.go).
+	replicaNode atomic.Pointer[replicaNode]
+
 	// setupErr is a problem in the settings admission.go enforces: Serve
 	// refuses to start with it.
 	setupErr error
@@ -148,6 +151,7 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	})
 	s.obs.AddWriter(func(w io.Writer) { writeCacheMetrics(w, s.current()) })
 	s.snap.Store(s.newSnapshot(cfg, reg))
+	s.joinReplicas(s.current())
 
 	r := router.New()
 	r.SaveMatchedRoutePath = false

@@ -7,6 +7,7 @@ import (
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/server/cache"
 	"github.com/llmedge/llmedge/server/observe"
+	"github.com/llmedge/llmedge/server/replicas"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -35,6 +36,8 @@ type snapshot struct {
 	keepalive time.Duration
 	// edge holds rate limits, CORS and the secrets to scrub (admission.go).
 	edge *edge
+	// version names the config file's content (replicas.go).
+	version string
 	// cache is the response cache (cached.go); nil when off.
 	cache *cache.Cache
 }
@@ -48,9 +51,15 @@ func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapsh
 		series:      s.obs.Series(reg),
 		mem:         newMemoryRouter(cfg.UserIDMappings, s.opts.Logger),
 		keepalive:   cfg.General.StreamKeepalive,
+		version:     replicas.Version(cfg.Path),
 	}
 	prev := s.snap.Load()
 	sn.auth, sn.edge = s.newEdge(cfg, reg, prev)
+	if rdb := sn.edge.gate.Redis(); rdb != nil {
+		// Translated responses live where the limits do, so any
+		// replica can continue them.
+		reg.UseRedisForResponses(rdb)
+	}
 	sn.cache = s.newCache(cfg, prev)
 	return sn
 }
@@ -107,6 +116,7 @@ func (s *Server) applyLocked(cfg *config.Config) error {
 	}
 	sn := s.newSnapshot(cfg, reg)
 	s.snap.Store(sn)
+	s.joinReplicas(sn)
 	if !reg.SharesCookies(prev) {
 		// cookie_store_path changed: save what the old store holds.
 		if err := prev.Close(); err != nil {
@@ -142,12 +152,5 @@ func (s *Server) handleReload(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, status, "config reload failed, running config kept: "+err.Error(), "invalid_request_error", "", code)
 		return
 	}
-	sn := s.current()
-	b := append(ctx.Response.Body()[:0], `{"status":"reloaded","models":`...)
-	b = appendInt(b, int64(len(sn.reg.Groups())))
-	b = append(b, `,"deployments":`...)
-	b = appendInt(b, int64(len(sn.cfg.Deployments)))
-	b = append(b, '}')
-	ctx.Response.Header.SetContentType("application/json")
-	ctx.Response.SetBodyRaw(b)
+	s.writeReloaded(ctx, s.announceReload())
 }

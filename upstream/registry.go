@@ -10,6 +10,7 @@ import (
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/upstream/provider"
+	"github.com/llmedge/llmedge/upstream/respstore"
 	"github.com/llmedge/llmedge/upstream/transport"
 )
 
@@ -52,6 +53,9 @@ type Deployment struct {
 	// routes and mode say which routes the deployment serves (routes.go).
 	routes provider.Routes
 	mode   string
+	// nativeResponses: the Responses API is passed through; else it is
+	// translated to chat (routes.go, translateResponses).
+	nativeResponses bool
 
 	inflight atomic.Int64
 	slots    parallelSlots // max_parallel_requests (parallel.go)
@@ -85,6 +89,12 @@ type Registry struct {
 	policy   policy
 	obs      Observer  // metrics hooks (observe.go); nil = none
 	freed    slotFreed // wakes calls waiting for a deployment slot
+	// store keeps translated responses (responses_chat.go); shared
+	// with the registry this one replaces.
+	store    respstore.Store
+	memStore *respstore.Memory
+	storeCfg storeSettings
+	sync     syncState // SyncHealth (shared.go)
 }
 
 // NewRegistry builds deployments from cfg. Errors are config errors
@@ -96,6 +106,7 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 	}
 	r := &Registry{groups: make(map[string]*Group), net: transport.Session{Pools: transport.NewPools(opts.Pool)}}
 	errs := r.initRouter(cfg, opts)
+	errs = append(errs, r.initStore(cfg, opts.Previous)...)
 	for _, cd := range cfg.Deployments {
 		d, err := r.build(cd, cfg, opts, lookup)
 		if err != nil {

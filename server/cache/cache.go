@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/redis/go-redis/v9"
 )
 
 // Cache is one configured cache: its store, its coalescer, its health
@@ -38,8 +39,9 @@ const (
 	WarnEvery  = 30 * time.Second
 )
 
-// New opens the store the settings name.
-func New(st Settings, log *slog.Logger) (*Cache, error) {
+// New opens the store the settings name; rdb is the Redis client of
+// type redis (nil otherwise), where its address for logs.
+func New(st Settings, log *slog.Logger, rdb redis.UniversalClient, where string) (*Cache, error) {
 	var s Store
 	switch st.Type {
 	case "redis":
@@ -47,11 +49,7 @@ func New(st Settings, log *slog.Logger) (*Cache, error) {
 		if st.Namespace != "" {
 			prefix += st.Namespace + ":"
 		}
-		r, err := NewRedis(st.Redis, prefix)
-		if err != nil {
-			return nil, &config.Error{Path: paramsPath + ".url", Msg: err.Error()}
-		}
-		s = r
+		s = NewRedis(rdb, prefix, where)
 	case "disk":
 		d, err := NewDisk(st.Dir, st.MaxBytes)
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/llmedge/llmedge/internal/redisconn"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -16,25 +15,23 @@ const RedisTimeout = 100 * time.Millisecond
 // answers. Each entry is one string value under prefix+hex(key), with
 // the entry's TTL as the key's expiry.
 type Redis struct {
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	prefix string
 	where  string
 }
 
-// RedisConf says where the Redis is (url wins over addr).
+// RedisConf says where the Redis is (URL wins over Addr). The server
+// opens the client (package replicas: TLS, Sentinel and Cluster as for
+// router_settings).
 type RedisConf struct {
 	URL, Addr, Username, Password string
 	DB                            int
 }
 
-// NewRedis returns a Redis store whose keys start with prefix. It does
-// not connect: the first Get or Set does.
-func NewRedis(c RedisConf, prefix string) (*Redis, error) {
-	opt, err := redisconn.Options(c.URL, c.Addr, c.Username, c.Password, c.DB, RedisTimeout)
-	if err != nil {
-		return nil, err
-	}
-	return &Redis{rdb: redis.NewClient(opt), prefix: prefix, where: opt.Addr}, nil
+// NewRedis returns a Redis store on rdb whose keys start with prefix;
+// where names it in logs (never with a password).
+func NewRedis(rdb redis.UniversalClient, prefix, where string) *Redis {
+	return &Redis{rdb: rdb, prefix: prefix, where: where}
 }
 
 // Name implements Store.

@@ -7,6 +7,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // testRedis returns a Redis store on LLMEDGE_TEST_REDIS under a prefix
@@ -22,10 +24,7 @@ func testRedis(t *testing.T) *Redis {
 	}
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
-	r, err := NewRedis(RedisConf{Addr: addr}, "llmedge-test:"+hex.EncodeToString(rnd[:])+":")
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := NewRedis(redis.NewClient(&redis.Options{Addr: addr}), "llmedge-test:"+hex.EncodeToString(rnd[:])+":", addr)
 	t.Cleanup(func() { _ = r.Close() })
 	return r
 }
@@ -65,10 +64,7 @@ func TestRedisHitMissAndTTL(t *testing.T) {
 }
 
 func TestRedisDownIsAnErrorNotAMiss(t *testing.T) {
-	r, err := NewRedis(RedisConf{Addr: "127.0.0.1:1"}, "x:")
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := NewRedis(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1}), "x:", "127.0.0.1:1")
 	defer r.Close()
 	kk := k(1)
 	if _, err := r.Get(context.Background(), &kk, time.Now()); err == nil {

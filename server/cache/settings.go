@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/redis/go-redis/v9"
 )
 
 // Route is a cacheable route.
@@ -194,7 +195,7 @@ func redisSettings(r *RedisConf, p *config.CacheParams, env func(string) string)
 		}
 	}
 	if r.URL != "" {
-		if _, err := NewRedis(RedisConf{URL: r.URL}, ""); err != nil {
+		if _, err := redis.ParseURL(r.URL); err != nil {
 			return "not a valid redis:// or rediss:// URL", "url"
 		}
 		return "", ""

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"github.com/llmedge/llmedge/internal/wait"
 	"io"
 	"log/slog"
 	"net"
@@ -14,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmedge/llmedge/internal/redistest"
+	"github.com/llmedge/llmedge/internal/testredis"
+	"github.com/llmedge/llmedge/internal/wait"
 )
 
 // Redis tests run against a real redis-server named by
@@ -29,7 +29,7 @@ func testRedis(t testing.TB) Redis {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		t.Fatalf("LLMEDGE_TEST_REDIS=%q: %v", addr, err)
 	}
-	return Redis{Addr: addr}
+	return Redis{Addrs: addr}
 }
 
 func randomID(t testing.TB) string {
@@ -181,9 +181,9 @@ func withinOneWindow(need time.Duration) int64 {
 // Redis did. Now each replica admits only its share while Redis is down
 // and tells the restarted Redis what it admitted.
 func TestRedisRestartDoesNotAddWindows(t *testing.T) {
-	rd := redistest.Start(t)
+	rd := testredis.Start(t)
 	const limit = 20
-	gs := replicaGates(t, Redis{Addr: "127.0.0.1:" + rd.Port}, 2)
+	gs := replicaGates(t, Redis{Addrs: rd.Addr()}, 2)
 	id := randomID(t)
 	// Each replica has its own scope object for the key, named alike.
 	scopes := []*Scope{NewScope(id, Quota{RPM: limit}), NewScope(id, Quota{RPM: limit})}

@@ -1,8 +1,7 @@
-// Package redistest starts a redis-server of a test's own, on a free
-// loopback port, that the test may kill and restart (the shared one on
-// LLMEDGE_TEST_REDIS is never stopped or flushed). Test helper only:
-// nothing in the product imports it.
-package redistest
+// Package testredis runs a redis-server of a test's own on a loopback
+// port, which the test may kill and restart (never the shared one).
+// Only tests import it; it must not be imported by the product.
+package testredis
 
 import (
 	"context"
@@ -16,16 +15,17 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Server is a redis-server process of one test.
+// Server is a redis-server started by a test.
 type Server struct {
-	t         testing.TB
-	bin, Port string
-	cmd       *exec.Cmd
+	t    *testing.T
+	bin  string
+	Port string
+	cmd  *exec.Cmd
 }
 
-// Start starts one, stopped when the test ends. Without redis-server on
-// PATH the test is skipped, or fails when CI is set.
-func Start(t testing.TB) *Server {
+// Start starts one on a free loopback port; it is killed when the test
+// ends. Without redis-server on PATH the test is skipped (fails in CI).
+func Start(t *testing.T) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -46,28 +46,28 @@ func Start(t testing.TB) *Server {
 	return r
 }
 
-// Restart starts the process again on the same port (empty: no
-// persistence) and waits, at most 10 s, until it answers.
+// Addr is its host:port.
+func (r *Server) Addr() string { return "127.0.0.1:" + r.Port }
+
+// Restart starts it (again, empty) on its port and waits until it answers.
 func (r *Server) Restart() {
 	r.t.Helper()
 	r.cmd = exec.Command(r.bin, "--port", r.Port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + r.Port})
+	c := redis.NewClient(&redis.Options{Addr: r.Addr()})
 	defer c.Close()
 	deadline := time.Now().Add(10 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
 	for c.Ping(context.Background()).Err() != nil {
 		if time.Now().After(deadline) {
-			r.t.Fatal("redis-server not up after 10s")
+			r.t.Fatal("redis-server did not answer within 10s")
 		}
-		<-tick.C
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
-// Kill stops the process at once (SIGKILL).
+// Kill stops it at once.
 func (r *Server) Kill() {
 	if r.cmd != nil && r.cmd.Process != nil {
 		_ = r.cmd.Process.Kill()
