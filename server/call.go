@@ -30,6 +30,7 @@ type call struct {
 	body   streamBody
 	answer answerBody
 	anth   upstream.AnthropicInbound // set on /v1/messages (messages.go)
+	cache  cacheCall                 // response cache state (cached.go)
 	// sn is the config snapshot the call was admitted under.
 	sn *snapshot
 	// obs observes the call for metrics and the access log (package
@@ -75,6 +76,12 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		s.observeRejected(ctx, sn, nil, false, observe.RejectBadRequest)
 		return
 	}
+	if err := cachePrepare(ctx, sn, c, route, body); err != nil {
+		callPool.Put(c)
+		writeError(ctx, fasthttp.StatusBadRequest, err.Msg, "invalid_request_error", err.Param, "")
+		s.observeRejected(ctx, sn, nil, false, observe.RejectBadRequest)
+		return
+	}
 	if !s.permitModel(ctx, sn, c, key, false) {
 		callPool.Put(c)
 		return
@@ -100,6 +107,9 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 	c.req.Tracer = s.obs.Trace(ctx, &c.obs, observe.Traced{Route: route, Model: c.fields.Model, Stream: c.fields.Stream, ReqID: c.reqID})
 	s.askUsage(c)
 	c.watch.Start(ctx.Conn(), &c.cancel)
+	if sn.cache != nil && s.serveCached(ctx, sn, c, key, g) {
+		return
+	}
 	if c.req.Stream && sn.keepalive > 0 {
 		s.streamWithKeepalive(ctx, c, g)
 		return
@@ -162,6 +172,7 @@ func (s *Server) finish(c *call, resp *upstream.Response) {
 	c.route = routeFields{}
 	c.obs = observe.Call{}
 	c.out = clientWrite{}
+	c.cache.reset()
 	c.sn = nil
 	c.entry = nil
 	callPool.Put(c)

@@ -166,6 +166,7 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	if opts.Keys != nil {
 		s.dbKeys = newDBKeys(opts.Keys)
 	}
+	s.obs.AddWriter(func(w io.Writer) { writeCacheMetrics(w, s.current()) })
 	s.snap.Store(s.newSnapshot(cfg, reg))
 	s.joinReplicas(s.current())
 
