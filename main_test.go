@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llmedge/llmedge/internal/wait"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 )
@@ -207,7 +208,17 @@ func TestGracefulShutdownFinishesStreams(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // let the signal land while the stream is open
+	// The signal has landed once shutdown closed the listener: the stream
+	// is still open, its upstream not yet released.
+	addr := strings.TrimPrefix(p.base, "http://")
+	wait.For(t, 10*time.Second, "llmedge to stop accepting connections after SIGTERM", func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return true
+		}
+		c.Close()
+		return false
+	})
 	close(release)
 	rest, err := io.ReadAll(br)
 	if err != nil {

@@ -1,13 +1,13 @@
 package server
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"testing"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/corpus"
 	"github.com/llmedge/llmedge/upstream"
 )
 
@@ -15,16 +15,7 @@ import (
 // only providers outside LiteLLM's chat providers (README "Providers",
 // "Corpus status"). Any other unavailable deployment is a regression.
 func TestCorpusUnservedProviders(t *testing.T) {
-	dir := ""
-	for d, _ := os.Getwd(); filepath.Dir(d) != d; d = filepath.Dir(d) {
-		if st, err := os.Stat(filepath.Join(d, "shared", "litellm-configs")); err == nil && st.IsDir() {
-			dir = filepath.Join(d, "shared", "litellm-configs")
-			break
-		}
-	}
-	if dir == "" {
-		t.Skip("shared/litellm-configs not found beside the repository")
-	}
+	files := corpus.Files(t)
 	// Dummy values for everything, but no Google key file: Vertex then
 	// uses application default credentials on first use.
 	env := func(k string) (string, bool) {
@@ -33,7 +24,6 @@ func TestCorpusUnservedProviders(t *testing.T) {
 		}
 		return corpusEnv(k)
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	unserved := map[string]int{}
 	total := 0
 	for _, f := range files {

@@ -1,29 +1,18 @@
 package upstream
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/corpus"
 )
 
 // Every config of the LiteLLM corpus builds a Registry: the router's
 // settings parsing never rejects what LiteLLM accepts.
 func TestCorpusRouterSettings(t *testing.T) {
-	var dir string
-	for d, _ := os.Getwd(); d != filepath.Dir(d); d = filepath.Dir(d) {
-		p := filepath.Join(d, "shared", "litellm-configs")
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			dir = p
-			break
-		}
-	}
-	if dir == "" {
-		t.Skip("shared/litellm-configs not found")
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	files := corpus.Files(t)
 	for _, f := range files {
 		cfg, err := config.Load(f, config.Options{Getenv: corpusEnv})
 		if err != nil {
