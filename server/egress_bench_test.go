@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
-	"syscall"
 	"testing"
 	"time"
 
@@ -73,11 +72,6 @@ func BenchmarkEgress(b *testing.B) {
 	}
 }
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // benchUpstream serves benchAnswer on loopback (over TLS with conf).
 func benchUpstream(b *testing.B, conf *tls.Config) string {
