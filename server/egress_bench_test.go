@@ -72,7 +72,6 @@ func BenchmarkEgress(b *testing.B) {
 	}
 }
 
-
 // benchUpstream serves benchAnswer on loopback (over TLS with conf).
 func benchUpstream(b *testing.B, conf *tls.Config) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
