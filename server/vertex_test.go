@@ -22,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/llmedge/llmedge/upstream/provider/providertest"
 )
 
 // fakeVertex is Google's OAuth token endpoint plus Vertex AI's
@@ -329,3 +331,5 @@ func TestVertexClaudeThroughRawPredict(t *testing.T) {
 		t.Fatalf("body %v", b)
 	}
 }
+
+var jsonPath = providertest.JSONPath
