@@ -200,6 +200,32 @@ func ResetConn(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 }
 
+// HeadersThenWait sends SSE headers and then waits (for the first event
+// that never comes) until d or the client leaves.
+func HeadersThenWait(d time.Duration) Handler {
+	return func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-time.After(d):
+		}
+	}
+}
+
+// WaitThen answers with next after d, unless the client left.
+func WaitThen(d time.Duration, next Handler) Handler {
+	return func(w http.ResponseWriter, r *http.Request, body []byte) {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(d):
+		}
+		next(w, r, body)
+	}
+}
+
 // JSONPath walks decoded JSON by object keys (string) and array
 // indexes (int); nil when a step is missing.
 func JSONPath(v any, path ...any) any {
