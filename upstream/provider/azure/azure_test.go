@@ -34,7 +34,6 @@ func azureDep(name, model, base, key, version string) *config.Deployment {
 	return d
 }
 
-
 func chat(model string, stream bool) string {
 	s := ""
 	if stream {
