@@ -1,8 +1,6 @@
 package upstream_test
 
 import (
-	"io"
-	"net/http"
 	"testing"
 
 	pt "github.com/llmedge/llmedge/upstream/provider/providertest"
@@ -33,11 +31,7 @@ func Test503ThenFallback(t *testing.T) {
 }
 
 func TestContextWindowFallback(t *testing.T) {
-	small := pt.NewUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(400)
-		io.WriteString(w, `{"error":{"message":"This model's maximum context length is 8192 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}`)
-	})
+	small := pt.NewUpstream(t, pt.JSONAnswer(400, `{"error":{"message":"This model's maximum context length is 8192 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}`))
 	big := pt.NewUpstream(t, nil)
 	never := upstreamtest.Dep("never", "openai/never", "http://127.0.0.1:1/v1", "k")
 	reg := routerRegistry(t, "context_window_fallbacks: [{m: [big]}], fallbacks: [{m: [never]}]", openaiDep("m", small), openaiDep("big", big), never)
@@ -54,11 +48,7 @@ func TestContextWindowFallback(t *testing.T) {
 }
 
 func TestContentPolicyFallback(t *testing.T) {
-	strict := pt.NewUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(400)
-		io.WriteString(w, `{"error":{"message":"The response was filtered due to the prompt triggering content management policy.","type":"invalid_request_error","param":"prompt","code":"content_filter"}}`)
-	})
+	strict := pt.NewUpstream(t, pt.JSONAnswer(400, `{"error":{"message":"The response was filtered due to the prompt triggering content management policy.","type":"invalid_request_error","param":"prompt","code":"content_filter"}}`))
 	lenient := pt.NewUpstream(t, nil)
 	reg := routerRegistry(t, "content_policy_fallbacks: [{m: [other]}]", openaiDep("m", strict), openaiDep("other", lenient))
 	r := upstreamtest.Chat(t, reg, chatBody)

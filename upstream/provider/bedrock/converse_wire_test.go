@@ -19,12 +19,7 @@ var jsonPath = providertest.JSONPath
 
 func bedrockDep(name, model, endpoint string) *config.Deployment {
 	d := upstreamtest.Dep(name, model, "", "")
-	d.Params = map[string]any{
-		"aws_access_key_id":            providertest.BedrockCreds.AccessKeyID,
-		"aws_secret_access_key":        providertest.BedrockCreds.SecretAccessKey,
-		"aws_region_name":              providertest.BedrockRegion,
-		"aws_bedrock_runtime_endpoint": endpoint,
-	}
+	d.Params = providertest.BedrockParams(endpoint)
 	return d
 }
 

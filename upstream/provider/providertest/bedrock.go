@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -39,10 +37,10 @@ type BedrockAnswer func(w http.ResponseWriter, op string, req map[string]any)
 // signature is recomputed with the AWS SDK's signer from Creds; a
 // mismatch gets Bedrock's 403.
 type Bedrock struct {
+	*Upstream
 	t      testing.TB
-	ln     net.Listener
-	creds  aws.Credentials
 	mu     sync.Mutex
+	creds  aws.Credentials
 	seen   []BedrockSeen
 	answer BedrockAnswer
 }
@@ -57,22 +55,23 @@ type BedrockSeen struct {
 }
 
 // NewBedrock starts a fake Bedrock answering with answer until the test
-// ends.
+// ends; its URL is the aws_bedrock_runtime_endpoint.
 func NewBedrock(t testing.TB, answer BedrockAnswer) *Bedrock {
-	f := &Bedrock{t: t, creds: BedrockCreds, answer: answer}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.ln = ln
-	srv := &http.Server{Handler: http.HandlerFunc(f.serve), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	f := &Bedrock{Upstream: NewUpstream(t, nil), t: t, creds: BedrockCreds, answer: answer}
+	f.SetHandler(f.serve)
 	return f
 }
 
-// URL is the endpoint to set as aws_bedrock_runtime_endpoint.
-func (f *Bedrock) URL() string { return "http://" + f.ln.Addr().String() }
+// BedrockParams are the litellm_params of a deployment on the fake at
+// endpoint, signing with BedrockCreds.
+func BedrockParams(endpoint string) map[string]any {
+	return map[string]any{
+		"aws_access_key_id":            BedrockCreds.AccessKeyID,
+		"aws_secret_access_key":        BedrockCreds.SecretAccessKey,
+		"aws_region_name":              BedrockRegion,
+		"aws_bedrock_runtime_endpoint": endpoint,
+	}
+}
 
 // SetAnswer changes how the next requests are answered.
 func (f *Bedrock) SetAnswer(a BedrockAnswer) {
@@ -89,15 +88,15 @@ func (f *Bedrock) RequireSessionToken(tok string) {
 	f.mu.Unlock()
 }
 
-// Requests is every verified request so far.
+// Requests is every verified request so far (Upstream.Requests has
+// every request received).
 func (f *Bedrock) Requests() []BedrockSeen {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]BedrockSeen(nil), f.seen...)
 }
 
-func (f *Bedrock) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
+func (f *Bedrock) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 	// /model/{modelId}/converse[-stream], modelId path-escaped.
 	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), "/model/")
 	id, op, ok2 := strings.Cut(rest, "/")

@@ -177,6 +177,15 @@ func Status(code int, headers ...string) Handler {
 	}
 }
 
+// JSONAnswer answers code with the JSON document body.
+func JSONAnswer(code int, body string) Handler {
+	return func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		io.WriteString(w, body)
+	}
+}
+
 // Sequence answers the n-th request (from 0) with steps[n], the last
 // step repeating.
 func Sequence(steps ...Handler) Handler {
