@@ -89,6 +89,7 @@ func TestEachProviderThroughGateway(t *testing.T) {
 					providertest.ESEvent("messageStart", `{"role":"assistant"}`),
 					providertest.ESEvent("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"text":"Bon"}}`),
 					providertest.ESEvent("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"text":"jour."}}`),
+					providertest.ESEvent("contentBlockStop", `{"contentBlockIndex":0}`),
 					providertest.ESEvent("messageStop", `{"stopReason":"end_turn"}`),
 					providertest.ESEvent("metadata", `{"usage":{"inputTokens":3,"outputTokens":2,"totalTokens":5}}`))
 			})
@@ -98,7 +99,7 @@ func TestEachProviderThroughGateway(t *testing.T) {
 			up := providertest.NewUpstream(t, byStream(
 				anthropicJSON(`[{"type":"text","text":"Hello world"}]`, "end_turn", 10, 7, 0, 0),
 				anthropicSSE(anStart("claude-sonnet-4-5", 12, 0, 0), anBlockStart(0, `{"type":"text","text":""}`),
-					anTextDelta(0, "Hello"), anTextDelta(0, " world"), anBlockStop(0), anMessageDelta("end_turn", 15), anStop)))
+					anTextDelta(0, "Hello"), anPing, anTextDelta(0, " world"), anBlockStop(0), anMessageDelta("end_turn", 15), anStop)))
 			return dep(0, "m", "anthropic/claude-sonnet-4-5", up.URL(), anthropicTestKey), "Hello world"
 		}},
 	} {
