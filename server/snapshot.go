@@ -56,6 +56,12 @@ func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapsh
 		// replica can continue them.
 		reg.UseRedisForResponses(rdb)
 	}
+	if s.opts.Keys != nil {
+		// Spend counters too, so budgets hold across replicas (nil:
+		// on the database alone). The namespace is per deployment,
+		// as the rate-limit counters' names.
+		s.opts.Keys.UseRedis(sn.edge.gate.Redis(), sn.auth.names.Name('$', []byte("spend")))
+	}
 	return sn
 }
 
