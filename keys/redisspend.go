@@ -152,6 +152,9 @@ func (c *Cache) redisLoop(rs *redisSpend) {
 		case <-rs.stop:
 			return
 		case <-rs.wake:
+			if rs.down {
+				continue // the next tick tries
+			}
 			if err := c.redisSend(rs); err != nil {
 				c.redisHealth(rs, err)
 			}
