@@ -174,7 +174,9 @@ func TestRedisSpendPeriod(t *testing.T) {
 	defer rdb.Close()
 	end := time.Now().Add(1500 * time.Millisecond).UnixMilli()
 	c, e, ns, _ := redisCache(t, rdb, "30s", end)
-	name := func(p int64) string { return "{llmedge}:spend:" + ns + ":k:" + Hash("sk-test-abcd") + ":" + strconv.FormatInt(p, 10) }
+	name := func(p int64) string {
+		return "{llmedge}:spend:" + ns + ":k:" + Hash("sk-test-abcd") + ":" + strconv.FormatInt(p, 10)
+	}
 	now := func() int64 { return time.Now().UnixMilli() }
 	c.AddSpend(e, &Usage{RequestID: []byte("r1"), Model: "m", Cost: 0.3, Start: time.Now(), End: time.Now()})
 	wait.For(t, 2*time.Second, "the spend to reach Redis", func() bool { return near(redisFloat(t, rdb, name(end)), 0.3) })
