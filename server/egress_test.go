@@ -13,6 +13,8 @@ import (
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/egresstest"
+	"github.com/llmedge/llmedge/upstream"
+	"github.com/llmedge/llmedge/upstream/provider/providertest"
 	"github.com/openai/openai-go/v3"
 )
 
@@ -55,7 +57,7 @@ func startEgressGateway(t *testing.T, yaml string, env map[string]string) *gatew
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	return startGatewayEnv(t, cfg, env)
+	return startGatewayWith(t, cfg, upstream.Options{LookupEnv: lookup})
 }
 
 func egressYAML(apiBase string, litellmSettings, params string) string {
@@ -237,12 +239,12 @@ func TestEgressClientCertificateThroughTunnel(t *testing.T) {
 
 func TestEgressVertexTokenFetchThroughProxy(t *testing.T) {
 	proxy := egresstest.StartTinyproxy(t, "alice", "pr0xy-pass")
-	up := newFakeVertex(t)
-	d := dep(0, "gemini", "vertex_ai/gemini-2.5-flash", up.root(), "")
-	d.Params = map[string]any{"vertex_project": "my-proj", "vertex_location": "europe-west4", "vertex_credentials": string(up.serviceAccountJSON())}
+	up := providertest.NewVertex(t)
+	d := dep(0, "gemini", "vertex_ai/gemini-2.5-flash", up.URL(), "")
+	d.Params = map[string]any{"vertex_project": "my-proj", "vertex_location": "europe-west4", "vertex_credentials": string(up.ServiceAccountJSON())}
 	proxyURL := proxy.URL("alice", "pr0xy-pass")
 	d.Egress = &config.Egress{HTTPProxy: &proxyURL} // per deployment
-	gw := startGatewayEnv(t, testConfig(d), nil)
+	gw := startGatewayWith(t, testConfig(d), upstream.Options{})
 	p := userMsg("hi")
 	p.Model = "gemini"
 	c := sdk(gw, testMasterKey)
@@ -250,7 +252,7 @@ func TestEgressVertexTokenFetchThroughProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	var token, chat bool
-	for _, r := range up.requests() {
+	for _, r := range up.Requests() {
 		via := strings.Contains(r.Header.Get("Via"), "tinyproxy")
 		if !via {
 			t.Errorf("%s reached the upstream directly", r.Path)
