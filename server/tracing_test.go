@@ -231,6 +231,11 @@ func TestTracingStreamSpanEndsWithStream(t *testing.T) {
 	if c, _ := strconv.ParseFloat(server.Attr("llmedge.cost_usd"), 64); !closeTo(c, wantCost) {
 		t.Fatalf("stream span cost %q", server.Attr("llmedge.cost_usd"))
 	}
+	// The finish reason is the last chunk's ("finish_reason":null in the
+	// first is skipped).
+	if fr := server.Attr("gen_ai.response.finish_reasons"); fr != "stop" {
+		t.Fatalf("stream span finish reasons %q, want stop", fr)
+	}
 	// Both spans outlive the first event: they end with the stream,
 	// which lasts streamGap more.
 	for _, sp := range []tracingtest.Span{server, attempt} {
@@ -245,3 +250,25 @@ func TestTracingStreamSpanEndsWithStream(t *testing.T) {
 }
 
 func closeTo(a, b float64) bool { d := a - b; return d < 1e-12 && d > -1e-12 }
+
+// A /v1/messages stream (Anthropic events, translated from the chat
+// deployment's stream) has its span's finish reasons from the events
+// the client got: message_delta's stop_reason, not message_start's null.
+func TestTracingMessagesStreamFinishReason(t *testing.T) {
+	recv := tracingtest.StartHTTP(t)
+	up := &pricedUpstream{}
+	g := startTracedGateway(t, recv, dep(0, "claude-x", "openai/gpt-4o", up.start(t), "sk-up"))
+	r := rawRequest(t, g, "POST", "/v1/messages",
+		`{"model":"claude-x","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}`,
+		"x-api-key: "+testMasterKey, "anthropic-version: 2023-06-01")
+	if r.StatusCode != 200 || !strings.Contains(r.Body, `"stop_reason":"end_turn"`) {
+		t.Fatalf("%d %s", r.StatusCode, r.Body)
+	}
+	spans := recv.WaitFor(t, 10*time.Second, "messages stream span", func(s []tracingtest.Span) bool {
+		return len(spanNamed(s, tracepb.Span_SPAN_KIND_SERVER)) == 1
+	})
+	server := spanNamed(spans, tracepb.Span_SPAN_KIND_SERVER)[0]
+	if fr := server.Attr("gen_ai.response.finish_reasons"); fr != "end_turn" {
+		t.Fatalf("messages stream finish reasons %q, want end_turn; attrs %v", fr, server.Attributes)
+	}
+}
