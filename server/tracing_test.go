@@ -259,7 +259,7 @@ func TestTracingMessagesStreamFinishReason(t *testing.T) {
 	up := &pricedUpstream{}
 	g := startTracedGateway(t, recv, dep(0, "claude-x", "openai/gpt-4o", up.start(t), "sk-up"))
 	r := rawRequest(t, g, "POST", "/v1/messages",
-		`{"model":"claude-x","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"claude-x","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"`+promptText+`"}]}`,
 		"x-api-key: "+testMasterKey, "anthropic-version: 2023-06-01")
 	if r.StatusCode != 200 || !strings.Contains(r.Body, `"stop_reason":"end_turn"`) {
 		t.Fatalf("%d %s", r.StatusCode, r.Body)
@@ -271,4 +271,20 @@ func TestTracingMessagesStreamFinishReason(t *testing.T) {
 	if fr := server.Attr("gen_ai.response.finish_reasons"); fr != "end_turn" {
 		t.Fatalf("messages stream finish reasons %q, want end_turn; attrs %v", fr, server.Attributes)
 	}
+	// No message text by default: neither the prompt nor a message or
+	// completion attribute on any span.
+	for _, sp := range spans {
+		if strings.Contains(sp.String(), promptText) {
+			t.Fatalf("span %q carries the prompt text: %v", sp.Name, sp.Span)
+		}
+		for _, a := range sp.Attributes {
+			if k := a.Key; strings.Contains(k, "message") || strings.Contains(k, "prompt") || strings.Contains(k, "completion") {
+				t.Fatalf("span %q has message attribute %s", sp.Name, k)
+			}
+		}
+	}
 }
+
+// promptText is a prompt no span may carry while no setting asks for
+// message text.
+const promptText = "llmedge-prompt-text-7f3a"
