@@ -99,6 +99,11 @@ type LiteLLMSettings struct {
 	// (docs/tracing.md); llmedge runs no other. Default none.
 	Callbacks       []string `yaml:"callbacks"`
 	SuccessCallback []string `yaml:"success_callback"`
+	// TurnOffMessageLogging keeps message text off spans even when
+	// OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT asks for it
+	// (LiteLLM's name; llmedge records no text by default). Default
+	// false.
+	TurnOffMessageLogging bool `yaml:"turn_off_message_logging"`
 	// RetrySettings given here apply where router_settings has none.
 	RetrySettings `yaml:",inline"`
 }

@@ -5,7 +5,8 @@ package observe
 // ends with the answer (a stream's last event, in Finish); under it one
 // client span per upstream attempt, retries and fallbacks included,
 // whose traceparent goes upstream. Attributes follow the GenAI semantic
-// conventions; message text is never recorded. Tracing off: Call's
+// conventions; message text is recorded only when the tracer asks for
+// it (CaptureContent: request body, complete answer body). Tracing off: Call's
 // trace stays zero and each hook is one nil check.
 
 import (
@@ -124,7 +125,21 @@ func (r *Recorder) Trace(ctx *fasthttp.RequestCtx, c *Call, t Traced) upstream.A
 			tracing.HTTPRequestMethod.String(string(ctx.Method())),
 			tracing.HTTPRoute.String(route),
 		))
+	if tracer.CaptureContent {
+		tr.span.SetAttributes(tracing.LLMEdgeRequestBody.String(capped(ctx.Request.Body())))
+	}
 	return tr
+}
+
+// maxContent bounds a body recorded on a span (CaptureContent).
+const maxContent = 64 << 10
+
+// capped is b as a string, cut at maxContent bytes.
+func capped(b []byte) string {
+	if len(b) > maxContent {
+		b = b[:maxContent]
+	}
+	return string(b)
 }
 
 // StartAttempt implements upstream.AttemptTracer.
@@ -239,6 +254,9 @@ func (tr *callTrace) end(c *Call, resp *upstream.Response, out *Outcome) {
 	}
 	if len(fr) > 0 {
 		attrs = append(attrs, tracing.GenAIFinishReasons.StringSlice(fr))
+	}
+	if tr.t.CaptureContent && resp.Stream == nil && len(resp.Body) > 0 {
+		attrs = append(attrs, tracing.LLMEdgeResponseBody.String(capped(resp.Body)))
 	}
 	span.SetAttributes(attrs...)
 	switch {
