@@ -21,5 +21,5 @@ func startTracing(cfg *config.Config) (*tracing.Tracer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tracing.New(context.Background(), tracing.Options{Version: server.Version, Egress: egress})
+	return tracing.New(context.Background(), tracing.Options{Version: server.Version, Egress: egress, NoContent: cfg.LiteLLM.TurnOffMessageLogging})
 }

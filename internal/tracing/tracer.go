@@ -19,6 +19,10 @@ type Tracer struct {
 	prop propagation.TextMapPropagator
 	// Protocol is the OTLP transport in use.
 	Protocol string
+	// CaptureContent: request and answer bodies go on server spans
+	// (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true and not
+	// Options.NoContent). Off by default.
+	CaptureContent bool
 }
 
 // Options are New's.
@@ -32,6 +36,9 @@ type Options struct {
 	// like an upstream call (docs/egress.md); gRPC's reads the proxy
 	// variables itself.
 	Egress *transport.Egress
+	// NoContent keeps message text off spans whatever the environment
+	// says (litellm_settings.turn_off_message_logging).
+	NoContent bool
 }
 
 // New builds the tracer from the standard OTEL_* variables:
@@ -59,6 +66,10 @@ func New(ctx context.Context, o Options) (*Tracer, error) {
 	if err != nil {
 		return nil, err
 	}
+	content, err := e.captureContent()
+	if err != nil {
+		return nil, err
+	}
 	exp, err := newExporter(ctx, e, proto, o.Egress)
 	if err != nil {
 		return nil, err
@@ -73,10 +84,11 @@ func New(ctx context.Context, o Options) (*Tracer, error) {
 		sdktrace.WithResource(res),
 	)
 	return &Tracer{
-		tp:       tp,
-		tr:       tp.Tracer("github.com/llmedge/llmedge"),
-		prop:     propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
-		Protocol: proto,
+		tp:             tp,
+		tr:             tp.Tracer("github.com/llmedge/llmedge"),
+		prop:           propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		Protocol:       proto,
+		CaptureContent: content && !o.NoContent,
 	}, nil
 }
 
