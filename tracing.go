@@ -6,6 +6,7 @@ import (
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/tracing"
 	"github.com/llmedge/llmedge/server"
+	"github.com/llmedge/llmedge/upstream"
 )
 
 // startTracing builds the OpenTelemetry tracer when litellm_settings
@@ -16,5 +17,9 @@ func startTracing(cfg *config.Config) (*tracing.Tracer, error) {
 	if !tracing.Enabled(cfg.LiteLLM.Callbacks, cfg.LiteLLM.SuccessCallback) {
 		return nil, nil
 	}
-	return tracing.New(context.Background(), tracing.Options{Version: server.Version, NoContent: cfg.LiteLLM.TurnOffMessageLogging})
+	egress, err := upstream.GlobalEgress(cfg, nil) // the exporter leaves through the proxy too
+	if err != nil {
+		return nil, err
+	}
+	return tracing.New(context.Background(), tracing.Options{Version: server.Version, Egress: egress, NoContent: cfg.LiteLLM.TurnOffMessageLogging})
 }

@@ -150,6 +150,12 @@ func (b *builder) deployment(e *node, label string, index int) *Deployment {
 	d.MaxParallel = derefOr(b.count(lp.get("max_parallel_requests"), p("max_parallel_requests")), 0)
 	d.Weight, _ = b.number(lp.get("weight"), p("weight"), "a number >= 0")
 	b.decodeValue(lp.get("connection_pool"), p("connection_pool"), reflect.ValueOf(&d.ConnectionPool).Elem(), fieldSpec{})
+	var eg Egress
+	b.decodeStruct(lp, lpPath, reflect.ValueOf(&eg).Elem(), false)
+	if !eg.IsZero() {
+		d.Egress = &eg
+		b.checkEgress(d.Egress, lpPath)
+	}
 
 	if mr := lp.get("mock_response"); !mr.isNull() {
 		v, ok := b.str(mr, p("mock_response"))

@@ -99,6 +99,10 @@ type Deployment struct {
 	// deployment's own pool settings, its keys winning over
 	// router_settings' (nil = none).
 	ConnectionPool *ConnectionPool
+	// Egress is this deployment's own egress keys from litellm_params
+	// (forward proxy, ssl_verify, client certificate; nil = none): each
+	// wins over litellm_settings' (egress.go).
+	Egress *Egress
 
 	// MockResponse is litellm_params.mock_response; HasMockResponse tells
 	// an explicit empty string from absence.

@@ -145,6 +145,7 @@ func (b *builder) load(root *node, opts Options) {
 
 	b.general(sections["general_settings"])
 	b.settings(sections["litellm_settings"], "litellm_settings", &b.cfg.LiteLLM)
+	b.checkEgress(&b.cfg.LiteLLM.Egress, "litellm_settings")
 	b.router(sections["router_settings"])
 	b.userIDMappings(sections["user_id_mappings"])
 

@@ -110,6 +110,9 @@ type LiteLLMSettings struct {
 	TurnOffMessageLogging bool `yaml:"turn_off_message_logging"`
 	// RetrySettings given here apply where router_settings has none.
 	RetrySettings `yaml:",inline"`
+	// Egress is the forward proxies and TLS of every upstream
+	// connection (egress.go).
+	Egress `yaml:",inline"`
 }
 
 // RouterSettings is router_settings.

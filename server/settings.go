@@ -147,6 +147,7 @@ func parseEdgeSettings(cfg *config.Config) (edgeSettings, error) {
 
 	r := &cfg.Router
 	rc, rerrs := replicas.ParseConf(r, "router_settings")
+	rc.Egress = replicas.EgressTLS(cfg.LiteLLM.Egress) // rediss:// trusts what the upstreams do (docs/egress.md)
 	st.redis = rc
 	errs.errs = append(errs.errs, rerrs...)
 	return st, errs.err()

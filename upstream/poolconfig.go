@@ -28,5 +28,8 @@ func poolWithConfig(s PoolSettings, c *config.ConnectionPool) PoolSettings {
 // deploymentPool returns the pool for d's host with d's settings.
 func (r *Registry) deploymentPool(cd *config.Deployment, addr string, tls bool) (transport.Pool, time.Duration) {
 	s := poolWithConfig(r.net.Pools.Settings(), cd.ConnectionPool).WithDefaults()
+	if cd.Egress != nil {
+		s.Egress, _ = r.egress.build(cd.Egress, "") // checked by build
+	}
 	return r.net.Pools.GetWith(addr, tls, s), s.ReadTimeout
 }

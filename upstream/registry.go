@@ -101,6 +101,7 @@ type Registry struct {
 	memStore *respstore.Memory
 	storeCfg storeSettings
 	sync     syncState // SyncHealth (shared.go)
+	egress   *egressBuilder
 }
 
 // NewRegistry builds deployments from cfg. Errors are config errors
@@ -111,7 +112,13 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 		lookup = os.LookupEnv
 	}
 	r := &Registry{groups: make(map[string]*Group), net: transport.Session{Pools: transport.NewPools(opts.Pool)}}
+	r.egress = newEgressBuilder(cfg, lookup)
+	global, gerr := r.egress.build(nil, "litellm_settings")
+	opts.Pool.Egress = global // egress.go
 	errs := r.initRouter(cfg, opts)
+	if gerr != nil {
+		errs = append(errs, gerr)
+	}
 	errs = append(errs, r.initStore(cfg, opts.Previous)...)
 	for _, cd := range cfg.Deployments {
 		d, err := r.build(cd, cfg, opts, lookup)
@@ -135,6 +142,7 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 			g.available++
 		}
 	}
+	r.warnings = append(r.warnings, r.egress.warnings...)
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -190,6 +198,11 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 	if p.Build == nil {
 		return d, nil
 	}
+	eg, egErr := r.egress.build(cd.Egress, path)
+	if egErr != nil {
+		return nil, egErr
+	}
+	d.Egress = eg
 	b := &provider.BuildEnv{Cfg: cfg, Path: path, Lookup: lookup, Pool: r.deploymentPool, Provider: p}
 	e := p.Build(&d.Endpoint, b)
 	if e == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/llmedge/llmedge/upstream/transport"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -14,7 +15,7 @@ import (
 // that they are validated once and a test can set them without the
 // process environment. The certificate and _INSECURE variables are read
 // by the exporter itself; an http:// endpoint is plaintext.
-func newExporter(ctx context.Context, e env, proto string) (*otlptrace.Exporter, error) {
+func newExporter(ctx context.Context, e env, proto string, eg *transport.Egress) (*otlptrace.Exporter, error) {
 	endpoint, err := e.endpoint(proto)
 	if err != nil {
 		return nil, err
@@ -54,6 +55,12 @@ func newExporter(ctx context.Context, e env, proto string) (*otlptrace.Exporter,
 		}
 		if gz {
 			opts = append(opts, otlptracehttp.WithCompression(otlptracehttp.GzipCompression))
+		}
+		if eg != nil {
+			opts = append(opts, otlptracehttp.WithProxy(eg.HTTPTransport().Proxy))
+			if eg.TLS != nil {
+				opts = append(opts, otlptracehttp.WithTLSClientConfig(eg.TLS.Clone()))
+			}
 		}
 		exp, err = otlptracehttp.New(ctx, opts...)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 
+	"github.com/llmedge/llmedge/upstream/transport"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -30,6 +31,11 @@ type Options struct {
 	Version string
 	// LookupEnv reads the OTEL_* variables (nil: os.LookupEnv).
 	LookupEnv func(string) (string, bool)
+	// Egress is litellm_settings' forward proxy and TLS (nil: the
+	// exporter's defaults). The OTLP/HTTP exporter goes out through it
+	// like an upstream call (docs/egress.md); gRPC's reads the proxy
+	// variables itself.
+	Egress *transport.Egress
 	// NoContent keeps message text off spans whatever the environment
 	// says (litellm_settings.turn_off_message_logging).
 	NoContent bool
@@ -64,7 +70,7 @@ func New(ctx context.Context, o Options) (*Tracer, error) {
 	if err != nil {
 		return nil, err
 	}
-	exp, err := newExporter(ctx, e, proto)
+	exp, err := newExporter(ctx, e, proto, o.Egress)
 	if err != nil {
 		return nil, err
 	}

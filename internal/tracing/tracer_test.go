@@ -6,8 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/egresstest"
 	"github.com/llmedge/llmedge/internal/tracing"
 	"github.com/llmedge/llmedge/internal/tracing/tracingtest"
+	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -129,4 +132,33 @@ func TestSamplerAlwaysOffExportsNothingButPropagates(t *testing.T) {
 		t.Fatal("always_off sampled a span")
 	}
 	span.End()
+}
+
+// The OTLP/HTTP exporter leaves through litellm_settings' forward proxy
+// like an upstream call (issue 18).
+func TestExportOverHTTPThroughForwardProxy(t *testing.T) {
+	proxy := egresstest.StartTinyproxy(t, "", "")
+	r := tracingtest.StartHTTP(t)
+	cfg := &config.Config{}
+	proxyURL := proxy.URL("", "")
+	cfg.LiteLLM.Egress.HTTPProxy = &proxyURL
+	eg, err := upstream.GlobalEgress(cfg, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := tracing.New(context.Background(), tracing.Options{Version: "test", Egress: eg,
+		LookupEnv: lookup(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": r.Endpoint, "OTEL_BSP_SCHEDULE_DELAY": "50"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tr.Shutdown(context.Background()) }()
+	_, span := tr.Start(context.Background(), "chat m")
+	span.End()
+	if err := tr.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.WaitFor(t, 10*time.Second, "exported span", func(s []tracingtest.Span) bool { return len(s) > 0 })
+	if via := r.Header("Via"); !strings.Contains(via, "tinyproxy") {
+		t.Fatalf("export did not go through the proxy (Via %q)", via)
+	}
 }

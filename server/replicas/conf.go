@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/upstream/transport"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -38,6 +39,17 @@ type Conf struct {
 	SentinelPassword string
 	// Cluster: Addrs are Redis Cluster startup nodes.
 	Cluster bool
+	// Egress is litellm_settings' TLS keys (ssl_verify, its CA bundle,
+	// ssl_certificate, ssl_min_version), applied over TLS as to the
+	// upstreams; CAFile, when set, wins for the roots. Only its string
+	// keys are kept (EgressTLS), so Confs stay comparable across reloads.
+	Egress config.Egress
+}
+
+// EgressTLS is e's TLS keys alone (its proxy keys are not Redis's).
+func EgressTLS(e config.Egress) config.Egress {
+	e.HTTPProxy, e.HTTPSProxy, e.NoProxy = nil, nil, nil
+	return e
 }
 
 // Enabled reports whether a Redis is configured.
@@ -170,7 +182,15 @@ func Open(c Conf) (redis.UniversalClient, error) {
 		}
 	}
 	if c.TLS {
-		o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName}
+		base, cerr := transport.TLSFromSettings(c.Egress, func(key string) string { return "litellm_settings." + key })
+		if cerr != nil {
+			return nil, cerr
+		}
+		if base == nil {
+			base = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		o.TLSConfig = base.Clone()
+		o.TLSConfig.ServerName = serverName
 		if c.CAFile != "" {
 			p, err := caPool(c.CAFile)
 			if err != nil {

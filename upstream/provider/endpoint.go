@@ -29,6 +29,10 @@ type Endpoint struct {
 	// Pool is the connection pool of the deployment's host.
 	Net  *transport.Session
 	Pool transport.Pool
+	// Egress is the deployment's forward proxy and TLS settings (nil:
+	// direct, Go's defaults), for what it fetches outside the pools
+	// (OAuth tokens).
+	Egress *transport.Egress
 	// URI is the full upstream chat URL; Host is its Host header.
 	URI  string
 	Host string

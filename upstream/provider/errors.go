@@ -123,6 +123,26 @@ func TransportError(d *Endpoint, err error) *Error {
 		return &Error{Status: 502, Type: "api_error", Code: "upstream_redirect",
 			Message: fmt.Sprintf("upstream deployment %s (model %q) %s", d.ID, d.ModelName, re.Error())}
 	}
+	var pe *transport.ProxyError
+	if errors.As(err, &pe) && pe.Status != 0 {
+		// The proxy refused the tunnel: 407 and 403 are its policy or
+		// its credentials, the same on every attempt; a 5xx of its own
+		// (it could not reach the host) may pass.
+		retry := pe.Status >= 500
+		code := "proxy_error"
+		if pe.Status == 407 || pe.Status == 401 {
+			code = "proxy_authentication_required"
+		}
+		return &Error{Status: 502, Type: "api_error", Code: code, Retryable: retry,
+			Message: fmt.Sprintf("upstream deployment %s (model %q) at %s: %s", d.ID, d.ModelName, d.Host, transport.FailureKind(err)),
+			Detail:  FailureDetail(d, err)}
+	}
+	if transport.CertificateProblem(err) {
+		// A certificate is the same on the next attempt.
+		return &Error{Status: 502, Type: "api_error", Code: "upstream_certificate_error",
+			Message: fmt.Sprintf("upstream deployment %s (model %q) at %s: %s", d.ID, d.ModelName, d.Host, transport.FailureKind(err)),
+			Detail:  FailureDetail(d, err)}
+	}
 	kind := transport.FailureKind(err)
 	if strings.HasPrefix(kind, transport.MalformedAnswer) {
 		// The upstream is up and answered wrong: another attempt may

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/url"
 	"sync"
 	"time"
 
@@ -34,6 +35,9 @@ type dialer struct {
 	tls          bool
 	maxDial      time.Duration
 	writeTimeout time.Duration
+	// proxy is the forward proxy the pool's connections go through
+	// (proxydial.go); nil dials addr directly.
+	proxy *url.URL
 
 	tlsOnce sync.Once
 	tlsConf *tls.Config
@@ -61,12 +65,19 @@ func (d *dialer) dialTimeout(addr string, timeout time.Duration) (net.Conn, erro
 
 func (d *dialer) dial(addr string, timeout time.Duration) (net.Conn, error) {
 	deadline := time.Now().Add(d.writeTimeout)
-	c, err := fasthttp.DialTimeout(addr, timeout)
+	var c, sock net.Conn
+	var err error
+	if d.proxy == nil {
+		c, err = fasthttp.DialTimeout(addr, timeout)
+		sock = c
+	} else {
+		c, sock, err = d.dialProxy(addr, timeout)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if !d.tls {
-		return trackConn(c, c), nil // idleprobe.go
+		return trackConn(c, sock), nil // idleprobe.go
 	}
 	conf, err := d.tlsConfig(addr)
 	if err != nil {
@@ -74,13 +85,13 @@ func (d *dialer) dial(addr string, timeout time.Duration) (net.Conn, error) {
 		return nil, err
 	}
 	if d.writeTimeout == 0 {
-		return trackConn(tls.Client(c, conf), c), nil // fasthttp's way: handshake on first use
+		return trackConn(tls.Client(c, conf), sock), nil // fasthttp's way: handshake on first use
 	}
 	tc, err := handshake(c, conf, deadline)
 	if err != nil {
 		return nil, err
 	}
-	return trackConn(tc, c), nil
+	return trackConn(tc, sock), nil
 }
 
 // tlsConfig is fasthttp's per-address client TLS config: the

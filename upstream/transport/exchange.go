@@ -120,7 +120,7 @@ func (x *Exchange) try(req *fasthttp.Request, resp *fasthttp.Response, headerDea
 	if err := conn.SetDeadline(headerDeadline); err != nil {
 		return false, x.fail(err)
 	}
-	bw := hc.AcquireWriter(conn)
+	bw := hc.AcquireWriter(x.Pool.requestWriter(conn))
 	err = req.Write(bw)
 	if err == nil {
 		err = bw.Flush()

@@ -3,6 +3,7 @@ package transport
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"sync"
 	"time"
 
@@ -38,8 +39,12 @@ type PoolSettings struct {
 	// well under it).
 	ReadBufferSize int
 	// Dial opens connections; nil dials TCP (tests and benchmarks plug
-	// in-memory listeners here).
+	// in-memory listeners here; Egress is then not applied).
 	Dial func(addr string) (net.Conn, error)
+	// Egress is the forward proxy and TLS settings of the pool's
+	// connections (egress.go); nil dials directly with Go's TLS
+	// defaults.
+	Egress *Egress
 }
 
 // WithDefaults fills in the defaults of unset fields.
@@ -72,6 +77,14 @@ func (s PoolSettings) WithDefaults() PoolSettings {
 type Pool interface {
 	acquire(wait time.Duration) (pooledConn, error)
 	client() *fasthttp.HostClient
+	// settings are the pool's settings (a redirect's pool gets the same).
+	settings() PoolSettings
+	// requestWriter is where a request to the pool's host is written on
+	// conn: conn itself, or through a plain-HTTP forward proxy the
+	// absolute-form writer.
+	requestWriter(conn net.Conn) net.Conn
+	// forwardProxy is the proxy's scheme://host:port ("" for direct).
+	forwardProxy() string
 }
 
 // pooledConn is one connection taken from a Pool.
@@ -88,11 +101,16 @@ type pooledConn interface {
 // fasthttp's connection type is unexported: the type parameter is
 // inferred from HostClient's methods and never named.
 type hostPool[C fasthttpConn] struct {
-	hc      *fasthttp.HostClient
-	acq     func(time.Duration, bool) (C, error)
-	rel     func(C)
-	cls     func(C)
-	handles sync.Pool
+	hc  *fasthttp.HostClient
+	set PoolSettings
+	// origin and proxyAuth are set when requests go to a plain-HTTP
+	// forward proxy in absolute form (proxydial.go).
+	origin, proxyAuth string
+	proxy             string // RedactProxy of the forward proxy, "" for direct
+	acq               func(time.Duration, bool) (C, error)
+	rel               func(C)
+	cls               func(C)
+	handles           sync.Pool
 }
 
 // fasthttpConn is what llmedge uses of fasthttp's (unexported)
@@ -129,7 +147,7 @@ func (h *hostConn[C]) put(reuse bool) {
 	p.handles.Put(h)
 }
 
-func newHostPool[C fasthttpConn](hc *fasthttp.HostClient, acq func(time.Duration, bool) (C, error), rel, cls func(C)) Pool {
+func newHostPool[C fasthttpConn](hc *fasthttp.HostClient, acq func(time.Duration, bool) (C, error), rel, cls func(C)) *hostPool[C] {
 	p := &hostPool[C]{hc: hc, acq: acq, rel: rel, cls: cls}
 	p.handles.New = func() any { return &hostConn[C]{p: p} }
 	return p
@@ -155,6 +173,17 @@ func (p *hostPool[C]) acquire(wait time.Duration) (pooledConn, error) {
 }
 
 func (p *hostPool[C]) client() *fasthttp.HostClient { return p.hc }
+
+func (p *hostPool[C]) settings() PoolSettings { return p.set }
+
+func (p *hostPool[C]) forwardProxy() string { return p.proxy }
+
+func (p *hostPool[C]) requestWriter(conn net.Conn) net.Conn {
+	if p.origin == "" {
+		return conn
+	}
+	return &absoluteForm{Conn: conn, origin: p.origin, auth: p.proxyAuth}
+}
 
 // pools holds one Pool per scheme+host:port, shared by every
 // deployment on that host.
@@ -200,6 +229,11 @@ func (ps *Pools) GetWith(addr string, tls bool, s PoolSettings) Pool {
 		DisableHeaderNamesNormalizing: false,
 		NoDefaultUserAgentHeader:      true,
 	}
+	var proxy *url.URL
+	if s.Egress != nil && s.Dial == nil {
+		hc.TLSConfig = s.Egress.TLS
+		proxy = s.Egress.ProxyFor(addr, tls)
+	}
 	if s.Dial != nil {
 		hc.Dial = func(addr string) (net.Conn, error) {
 			c, err := s.Dial(addr)
@@ -209,10 +243,18 @@ func (ps *Pools) GetWith(addr string, tls bool, s PoolSettings) Pool {
 			return trackConn(c, c), nil
 		}
 	} else {
-		d := &dialer{hc: hc, tls: tls, maxDial: s.DialTimeout, writeTimeout: s.WriteTimeout}
+		d := &dialer{hc: hc, tls: tls, maxDial: s.DialTimeout, writeTimeout: s.WriteTimeout, proxy: proxy}
 		hc.DialTimeout = d.dialTimeout // dial.go: off the caller's stack
 	}
 	p := newHostPool(hc, hc.AcquireConn, hc.ReleaseConn, hc.CloseConn)
+	p.set = s
+	p.proxy = RedactProxy(proxy)
+	if proxy != nil && !tls && (proxy.Scheme == "http" || proxy.Scheme == "https") {
+		p.origin = "http://" + addr
+		if a := proxyAuth(proxy); a != "" {
+			p.proxyAuth = "Proxy-Authorization: " + a + "\r\n"
+		}
+	}
 	ps.byHost[key] = p
 	return p
 }
@@ -220,7 +262,12 @@ func (ps *Pools) GetWith(addr string, tls bool, s PoolSettings) Pool {
 // Settings are the pools' default settings, defaults filled in.
 func (ps *Pools) Settings() PoolSettings { return ps.settings }
 
-// Key identifies settings for pool sharing (Dial is per Registry).
+// Key identifies settings for pool sharing (Dial is per Registry; an
+// Egress by its ID).
 func (s PoolSettings) Key() string {
-	return fmt.Sprintf("%d|%s|%s|%s|%s|%d", s.MaxConns, s.MaxConnWait, s.IdleTimeout, s.DialTimeout, s.WriteTimeout, s.ReadBufferSize)
+	k := fmt.Sprintf("%d|%s|%s|%s|%s|%d", s.MaxConns, s.MaxConnWait, s.IdleTimeout, s.DialTimeout, s.WriteTimeout, s.ReadBufferSize)
+	if s.Egress != nil {
+		k += "|egress:" + s.Egress.ID
+	}
+	return k
 }

@@ -46,8 +46,14 @@ func (s *Session) Send(x *Exchange, ureq *fasthttp.Request, uresp *fasthttp.Resp
 		if err := x.RoundTrip(ureq, uresp, deadline); err != nil {
 			return err
 		}
-		s.Cookies.Store(ureq, uresp)
 		status := uresp.StatusCode()
+		if status == fasthttp.StatusProxyAuthRequired && x.Pool.forwardProxy() != "" {
+			// The forward proxy's answer, not the upstream's.
+			x.failed = true
+			x.Release(uresp)
+			return &ProxyError{Proxy: x.Pool.forwardProxy(), Status: status}
+		}
+		s.Cookies.Store(ureq, uresp)
 		if hops >= maxRedirects || !isRedirect(status) {
 			return nil
 		}
@@ -115,7 +121,9 @@ func (s *Session) redirect(stream bool, secretHeaders []config.Header, x *Exchan
 	ureq.Header.DelAllCookies()
 	ureq.SetRequestURI(next.String())
 	ureq.Header.SetHost(next.Host)
-	*x = Exchange{Pool: s.Pools.Get(DialAddr(next), next.Scheme == "https"), Cancel: x.Cancel, Deadline: x.Deadline, ReadTimeout: x.ReadTimeout, Obs: x.Obs}
+	// The same pool settings and egress; the proxy is chosen anew for
+	// the new host (NO_PROXY).
+	*x = Exchange{Pool: s.Pools.GetWith(DialAddr(next), next.Scheme == "https", x.Pool.settings()), Cancel: x.Cancel, Deadline: x.Deadline, ReadTimeout: x.ReadTimeout, Obs: x.Obs}
 	return true, nil
 }
 

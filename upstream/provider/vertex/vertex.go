@@ -21,6 +21,7 @@ import (
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/upstream/provider"
+	"github.com/llmedge/llmedge/upstream/transport"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 )
@@ -127,6 +128,7 @@ func buildVertex(d *provider.Endpoint, b *provider.BuildEnv) *config.Error {
 		return nil
 	}
 	ts := newVertexTokens(credJSON)
+	ts.egress = d.Egress
 	d.Token, d.LastToken = ts.token, ts.lastToken
 	return nil
 }
@@ -181,7 +183,10 @@ func readCredentialsFile(name, from string) ([]byte, error) {
 type vertexTokens struct {
 	mu   sync.Mutex
 	json []byte
-	src  oauth2.TokenSource
+	// egress is the deployment's proxy and TLS (nil: direct): the token
+	// endpoint is reached the way the model is.
+	egress *transport.Egress
+	src    oauth2.TokenSource
 	// last is the last token handed out and header its
 	// "Bearer <token>" value, reused while the token lasts.
 	last   string
@@ -226,7 +231,7 @@ func (v *vertexTokens) lastToken() string {
 }
 
 func (v *vertexTokens) source() (oauth2.TokenSource, error) {
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Timeout: tokenFetchTimeout})
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Timeout: tokenFetchTimeout, Transport: v.egress.HTTPTransport()})
 	if v.json == nil {
 		creds, err := google.FindDefaultCredentials(ctx, vertexScope)
 		if err != nil {
