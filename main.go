@@ -68,6 +68,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	strict := fs.Bool("strict", false, "fail at startup on a deployment whose provider llmedge does not serve (default: load it as unavailable)")
 	logLevel := fs.String("log-level", envOr("LLMEDGE_LOG_LEVEL", envOr("LITELLM_LOG", "info")), "log level: debug, info, warn, error (env LLMEDGE_LOG_LEVEL, else LiteLLM's LITELLM_LOG)")
 	maxBody := fs.Int("max-body-mb", 0, "largest request body accepted, in MiB (0: general_settings.max_request_size_mb, else 32)")
+	allowNoAuth := fs.Bool("allow-no-auth", envBool("LLMEDGE_ALLOW_NO_AUTH", false), "serve without authentication when neither general_settings.master_key nor LITELLM_MASTER_KEY is set (env LLMEDGE_ALLOW_NO_AUTH; default: refuse to start)")
 	accessLog := fs.Bool("access-log", envBool("LLMEDGE_ACCESS_LOG", true), "log one line per chat request (env LLMEDGE_ACCESS_LOG)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: llmedge serve --config FILE [flags]\n\nServe the OpenAI-compatible API on HOST:PORT for the models in FILE.\n\nFlags:\n")
@@ -85,7 +86,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	cfg, err := config.Load(*cfgPath, config.Options{})
+	load := func() (*config.Config, error) {
+		cfg, err := config.Load(*cfgPath, config.Options{})
+		if err == nil && cfg.General.MasterKey == "" && len(cfg.General.APIKeys) == 0 && !*allowNoAuth {
+			return nil, errNoAuth
+		}
+		return cfg, err
+	}
+	cfg, err := load()
 	if err != nil {
 		fmt.Fprintf(stderr, "llmedge: cannot load %s:\n%s\n", *cfgPath, err)
 		return 2
@@ -120,8 +128,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if len(cfg.Ignored) > 0 {
 		log.Info("config keys llmedge does not act on (ignored)", "keys", strings.Join(cfg.Ignored, ", "))
 	}
-	if cfg.General.MasterKey == "" {
-		log.Warn("NO AUTHENTICATION: general_settings.master_key is not set, so anyone who can reach this port can use every model")
+	if cfg.General.MasterKey == "" && len(cfg.General.APIKeys) == 0 {
+		log.Warn("NO AUTHENTICATION (--allow-no-auth): neither general_settings.master_key nor LITELLM_MASTER_KEY is set, so anyone who can reach this port can use every model")
 	}
 
 	if path := os.Getenv("LLMEDGE_CPUPROFILE"); path != "" {
@@ -137,7 +145,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 
 	srv := server.New(cfg, reg, server.Options{Logger: log, MaxRequestBodySize: *maxBody << 20,
 		ObserveOptions: server.ObserveOptions{AccessLog: *accessLog, AccessLogOut: logOut, AccessLogJSON: jsonLogs, Registry: regOpts,
-			LoadConfig: func() (*config.Config, error) { return config.Load(*cfgPath, config.Options{}) }}})
+			LoadConfig: load}})
 	defer func() {
 		// A reload may have replaced the registry (and its cookie store).
 		if r := srv.Registry(); r != reg {
@@ -179,6 +187,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	log.Info("shutdown complete")
 	return 0
 }
+
+// errNoAuth refuses a config that would serve everyone: an open gateway
+// spends the operator's provider keys for anyone who can reach the port,
+// and a Compose file that forgot LITELLM_MASTER_KEY must not do so
+// silently.
+var errNoAuth = errors.New("general_settings.master_key is not set, LITELLM_MASTER_KEY is empty and there are no api_keys: refusing to serve without authentication (set one, or pass --allow-no-auth / LLMEDGE_ALLOW_NO_AUTH=true to run open)")
 
 func envOr(k, def string) string {
 	if v, ok := os.LookupEnv(k); ok && v != "" {

@@ -33,6 +33,10 @@ type Config struct {
 	LiteLLM LiteLLMSettings `yaml:"litellm_settings"`
 	Router  RouterSettings  `yaml:"router_settings"`
 
+	// MasterKeyFromEnv is true when General.MasterKey came from
+	// LITELLM_MASTER_KEY because the file sets no master_key.
+	MasterKeyFromEnv bool
+
 	// UserIDMappings is the user_id_mappings section (memory routing).
 	UserIDMappings UserIDMappings `yaml:"user_id_mappings"`
 

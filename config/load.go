@@ -21,6 +21,10 @@ type Options struct {
 	BaseDir string
 }
 
+// masterKeyEnv is the variable LiteLLM takes the master key from when
+// general_settings.master_key is not set.
+const masterKeyEnv = "LITELLM_MASTER_KEY"
+
 // maxIncludeSize bounds an included file; config files are small and an
 // include must not be able to make the loader read something huge.
 const maxIncludeSize = 16 << 20
@@ -86,6 +90,14 @@ func Parse(data []byte, opts Options) (*Config, error) {
 		return nil, b.errs
 	}
 	cfg := b.cfg
+	if cfg.General.MasterKey == "" {
+		// LiteLLM reads the master key from LITELLM_MASTER_KEY when the
+		// file sets none; Compose setups rely on it.
+		if v, ok := opts.Getenv(masterKeyEnv); ok && strings.TrimSpace(v) != "" {
+			cfg.General.MasterKey = strings.TrimSpace(v)
+			cfg.MasterKeyFromEnv = true
+		}
+	}
 	for k := range b.ignored {
 		cfg.Ignored = append(cfg.Ignored, k)
 	}
