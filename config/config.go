@@ -138,6 +138,9 @@ type UserIDMappings struct {
 	HeaderPatterns []HeaderPattern `yaml:"header_patterns"`
 	// DefaultUserID is used when nothing matched. Default "default-dev".
 	DefaultUserID string `yaml:"default_user_id"`
+	// Configured is true when the file has a user_id_mappings section:
+	// only then does x-sm-user-id go to every upstream.
+	Configured bool
 }
 
 // HeaderPattern maps a regex match on a header to a user id.

@@ -235,6 +235,7 @@ func (s *Server) startCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, key 
 		return false
 	}
 	c.userID = id
+	c.memoryRouting = sn.mem.upstream || key.userID != nil
 	if !s.admitCall(ctx, sn, c, key, g, anthropic) {
 		callPool.Put(c)
 		return false

@@ -49,8 +49,8 @@ func TestAnthropicNonStreamTranslation(t *testing.T) {
 	if r.Path != "/v1/messages" || r.Header.Get("X-Api-Key") != anthropicTestKey || r.Header.Get("Anthropic-Version") != "2023-06-01" {
 		t.Errorf("path %q headers %v", r.Path, r.Header)
 	}
-	if got := r.Header.Get("X-Sm-User-Id"); got != "default-dev" {
-		t.Errorf("x-sm-user-id = %q", got)
+	if got, ok := r.Header["X-Sm-User-Id"]; ok {
+		t.Errorf("x-sm-user-id = %q without user_id_mappings", got)
 	}
 	body := jsonMap(t, r.Body)
 	want := map[string]any{

@@ -93,16 +93,17 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		Beta:        ctx.Request.Header.Peek("Anthropic-Beta"),
 	}
 	c.req = upstream.ChatRequest{
-		Body:       body,
-		ModelStart: c.fields.modelStart,
-		ModelEnd:   c.fields.modelEnd,
-		Model:      c.fields.model,
-		Stream:     c.fields.stream && !countTokens,
-		RequestID:  c.reqID,
-		UserID:     c.userID,
-		Cancel:     &c.cancel,
-		Anthropic:  &c.anth,
-		WantUsage:  c.adm.WantsTokens(),
+		Body:          body,
+		ModelStart:    c.fields.modelStart,
+		ModelEnd:      c.fields.modelEnd,
+		Model:         c.fields.model,
+		Stream:        c.fields.stream && !countTokens,
+		RequestID:     c.reqID,
+		UserID:        c.userID,
+		MemoryRouting: c.memoryRouting,
+		Cancel:        &c.cancel,
+		Anthropic:     &c.anth,
+		WantUsage:     c.adm.WantsTokens(),
 	}
 	c.watch.Start(ctx.Conn(), &c.cancel)
 

@@ -41,17 +41,18 @@ func (s *Server) scanRoute(ctx *fasthttp.RequestCtx, sn *snapshot, route upstrea
 //go:noinline
 func (c *call) setRequest(body []byte, route upstream.Route) {
 	c.req = upstream.ChatRequest{
-		Body:         body,
-		ModelStart:   c.fields.modelStart,
-		ModelEnd:     c.fields.modelEnd,
-		Model:        c.fields.model,
-		Stream:       c.fields.stream,
-		IncludeUsage: c.fields.includeUsage,
-		RequestID:    c.reqID,
-		UserID:       c.userID,
-		Cancel:       &c.cancel,
-		Route:        route,
-		ResponseID:   c.route.id,
-		Query:        c.route.query,
+		Body:          body,
+		ModelStart:    c.fields.modelStart,
+		ModelEnd:      c.fields.modelEnd,
+		Model:         c.fields.model,
+		Stream:        c.fields.stream,
+		IncludeUsage:  c.fields.includeUsage,
+		RequestID:     c.reqID,
+		UserID:        c.userID,
+		MemoryRouting: c.memoryRouting,
+		Cancel:        &c.cancel,
+		Route:         route,
+		ResponseID:    c.route.id,
+		Query:         c.route.query,
 	}
 }
