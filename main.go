@@ -65,7 +65,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	host := fs.String("host", envOr("LLMEDGE_HOST", "0.0.0.0"), "address to listen on (env LLMEDGE_HOST)")
 	port := fs.Int("port", envInt("PORT", 4000), "port to listen on (env PORT; LiteLLM's default 4000)")
 	grace := fs.Duration("grace", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests and streams may run before they are cut")
-	strict := fs.Bool("strict", false, "fail at startup on a deployment whose provider llmedge does not serve (default: load it as unavailable)")
+	strict := fs.Bool("strict", false, "fail at startup on a config key llmedge does not act on, or a deployment it cannot serve (default: warn, and load such a deployment as unavailable)")
 	logLevel := fs.String("log-level", envOr("LLMEDGE_LOG_LEVEL", envOr("LITELLM_LOG", "info")), "log level: debug, info, warn, error (env LLMEDGE_LOG_LEVEL, else LiteLLM's LITELLM_LOG)")
 	maxBody := fs.Int("max-body-mb", 0, "largest request body accepted, in MiB (0: general_settings.max_request_size_mb, else 32)")
 	allowNoAuth := fs.Bool("allow-no-auth", envBool("LLMEDGE_ALLOW_NO_AUTH", false), "serve without authentication when neither general_settings.master_key nor LITELLM_MASTER_KEY is set (env LLMEDGE_ALLOW_NO_AUTH; default: refuse to start)")
@@ -125,8 +125,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	for _, w := range reg.Warnings() {
 		log.Warn(w)
 	}
-	if len(cfg.Ignored) > 0 {
-		log.Info("config keys llmedge does not act on (ignored)", "keys", strings.Join(cfg.Ignored, ", "))
+	if ignored := cfg.IgnoredWarnings(); len(ignored) > 0 {
+		if *strict {
+			fmt.Fprintf(stderr, "llmedge: %s has keys llmedge does not act on (--strict):\n  %s\n", *cfgPath, strings.Join(ignored, "\n  "))
+			return 2
+		}
+		for _, w := range ignored {
+			log.Warn("config key not acted on: " + w)
+		}
 	}
 	if cfg.General.MasterKey == "" && len(cfg.General.APIKeys) == 0 {
 		log.Warn("NO AUTHENTICATION (--allow-no-auth): neither general_settings.master_key nor LITELLM_MASTER_KEY is set, so anyone who can reach this port can use every model")

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llmedge/llmedge/internal/wait"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 )
@@ -172,6 +173,7 @@ func TestConfigErrorExitsTwoNamingThePath(t *testing.T) {
 		"master key env unset":     {"model_list: []\ngeneral_settings:\n  master_key: os.environ/LLMEDGE_TEST_UNSET_MASTER\n", "LLMEDGE_TEST_UNSET_MASTER"},
 		"api_base required":        {"model_list:\n  - model_name: a\n    litellm_params: {model: hosted_vllm/x}\ngeneral_settings: {master_key: sk-1}\n", "model_list[0].litellm_params.api_base"},
 		"unknown provider, strict": {"model_list:\n  - model_name: a\n    litellm_params: {model: nosuchprovider/x}\ngeneral_settings: {master_key: sk-1}\n", "nosuchprovider"},
+		"ignored key, strict":      {"model_lists:\n  - model_name: a\n    litellm_params: {model: mock/x}\ngeneral_settings: {master_key: sk-1}\n", "did you mean model_list?"},
 		"no key anywhere":          {"model_list:\n  - model_name: a\n    litellm_params: {model: mock/x}\n", "LITELLM_MASTER_KEY"},
 	}
 	for name, tc := range cases {
@@ -217,6 +219,18 @@ func TestMasterKeyFromEnvironment(t *testing.T) {
 		case !wantOK && (!errors.As(err, &apiErr) || apiErr.StatusCode != 401):
 			t.Errorf("wrong key: %v, want 401", err)
 		}
+	}
+}
+
+// Keys llmedge does not act on are warnings, visible at --log-level warn.
+func TestIgnoredKeysWarnAtStartup(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(cfg, []byte("model_list:\n  - model_name: m\n    litellm_params: {model: mock/m}\ngeneral_settings:\n  master_key: sk-1\n  allowed_ips: [10.0.0.1]\nlitellm_settings:\n  cache: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, buildBinary(t), nil, "--config", cfg, "--log-level", "warn")
+	for _, want := range []string{"general_settings.allowed_ips: connections are accepted from every address", "litellm_settings.cache: no response cache"} {
+		wait.For(t, 10*time.Second, "warning "+want, func() bool { return strings.Contains(p.stderr.String(), want) })
 	}
 }
 

@@ -129,7 +129,9 @@ func (b *builder) load(root *node, opts Options) {
 	entries = append(entries, b.includes(root, opts.BaseDir)...)
 
 	for _, k := range root.keys {
-		if !topLevelSections[k] {
+		// Keys starting with "." or "x-" hold YAML anchors for the rest
+		// of the file (Compose's convention): used, not ignored.
+		if !topLevelSections[k] && !strings.HasPrefix(k, ".") && !strings.HasPrefix(k, "x-") {
 			b.ignored[k] = true
 		}
 	}

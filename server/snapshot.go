@@ -113,6 +113,9 @@ func (s *Server) applyLocked(cfg *config.Config) error {
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
+	for _, w := range cfg.IgnoredWarnings() {
+		log.Warn("config key not acted on: " + w)
+	}
 	for _, w := range reg.Warnings() {
 		log.Warn(w)
 	}
