@@ -87,7 +87,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 
 	load := func() (*config.Config, error) {
-		cfg, err := config.Load(*cfgPath, config.Options{})
+		cfg, err := config.Load(*cfgPath, config.Options{Strict: *strict})
 		if err == nil && cfg.General.MasterKey == "" && len(cfg.General.APIKeys) == 0 && !*allowNoAuth {
 			return nil, errNoAuth
 		}

@@ -121,6 +121,11 @@ type Deployment struct {
 	// that are unset. A deployment with MissingEnv is loaded but
 	// unavailable: requests for it get 503 naming the variable.
 	MissingEnv []string
+	// Invalid lists the problems of an entry whose settings are invalid
+	// (an extra_headers name, a timeout, ...), each naming its key. Such
+	// a deployment is loaded but unavailable (503 naming the problem)
+	// so that the others are served; Options.Strict makes it an error.
+	Invalid []string
 }
 
 // Header is one name/value pair, kept in file order.

@@ -32,7 +32,7 @@ func mustParse(t *testing.T, src string, vars map[string]string) *Config {
 // parseErrs parses src expecting failure and returns the errors.
 func parseErrs(t *testing.T, src string, vars map[string]string) Errors {
 	t.Helper()
-	cfg, err := Parse([]byte(src), Options{Getenv: env(vars)})
+	cfg, err := Parse([]byte(src), Options{Getenv: env(vars), Strict: true})
 	if err == nil {
 		t.Fatalf("Parse succeeded (%d deployments), want error\n--- input ---\n%s", len(cfg.Deployments), src)
 	}
@@ -314,7 +314,7 @@ litellm_settings:
 
 	// The aggregate is usable with errors.As for a single *Error, and its
 	// text has one line per problem in the documented format.
-	_, err := Parse([]byte(src), Options{Getenv: env(nil)})
+	_, err := Parse([]byte(src), Options{Getenv: env(nil), Strict: true})
 	var one *Error
 	if !errors.As(err, &one) {
 		t.Fatal("errors.As(*Error) failed on Errors")

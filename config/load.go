@@ -19,6 +19,10 @@ type Options struct {
 	// BaseDir resolves relative include: paths. Load defaults it to the
 	// config file's directory, Parse to the current directory.
 	BaseDir string
+	// Strict makes a model_list entry with an invalid setting an error.
+	// By default such an entry loads as unavailable (Deployment.Invalid)
+	// and the others are served.
+	Strict bool
 }
 
 // masterKeyEnv is the variable LiteLLM takes the master key from when
@@ -83,6 +87,7 @@ func Parse(data []byte, opts Options) (*Config, error) {
 		ignored:  map[string]bool{},
 		labels:   map[*Deployment]string{},
 		warnings: warnings,
+		strict:   opts.Strict,
 		env:      &resolver{getenv: opts.Getenv, overlay: map[string]string{}},
 	}
 	b.load(root, opts)

@@ -147,6 +147,11 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 		return d, nil
 	}
 	d.desc = p
+	if len(cd.Invalid) > 0 {
+		d.Unavailable = fmt.Sprintf("model %q is unavailable: its config is invalid: %s", cd.ModelName, strings.Join(cd.Invalid, "; "))
+		d.UnavailableStatus, d.UnavailableCode = 503, "invalid_deployment_config"
+		return d, nil
+	}
 	if len(cd.MissingEnv) > 0 {
 		d.Unavailable = fmt.Sprintf("model %q is unavailable: environment variable %s is not set", cd.ModelName, strings.Join(cd.MissingEnv, ", "))
 		d.UnavailableStatus, d.UnavailableCode = 503, "missing_environment_variable"
