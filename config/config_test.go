@@ -387,7 +387,8 @@ litellm_settings:
   callbacks: [otel]
 router_settings:
   num_retries: 2
-  model_group_alias: {a: b}
+  model_group_alias: {a: b, c: {model: d, hidden: true}}
+  enable_pre_call_checks: true
 `, nil)
 	if cfg.General.MasterKey != "sk-1234" {
 		t.Errorf("general: %+v", cfg.General)
@@ -400,8 +401,11 @@ router_settings:
 	if r.RoutingStrategy != "simple-shuffle" || r.NumRetries == nil || *r.NumRetries != 2 {
 		t.Errorf("router: %+v", r)
 	}
-	if want := []string{"general_settings.database_url", "litellm_settings.callbacks", "router_settings.model_group_alias"}; !slices.Equal(cfg.Ignored, want) {
+	if want := []string{"general_settings.database_url", "litellm_settings.callbacks", "router_settings.enable_pre_call_checks"}; !slices.Equal(cfg.Ignored, want) {
 		t.Errorf("Ignored = %q, want %q", cfg.Ignored, want)
+	}
+	if a := cfg.Router.ModelGroupAlias; len(a) != 2 || a["a"] != (GroupAlias{Model: "b"}) || a["c"] != (GroupAlias{Model: "d", Hidden: true}) {
+		t.Errorf("model_group_alias = %+v", a)
 	}
 	if len(cfg.Deployments) != 0 || len(cfg.Models()) != 0 {
 		t.Error("a file without model_list must load with zero deployments")

@@ -17,7 +17,10 @@ import (
 // came from an os.environ/ variable is never shown (it may be a secret).
 // A value whose variable is unset counts as absent.
 
-var durationType = reflect.TypeFor[time.Duration]()
+var (
+	durationType   = reflect.TypeFor[time.Duration]()
+	groupAliasType = reflect.TypeFor[GroupAlias]()
+)
 
 // Default bounds by Go type; a field's min/max tags narrow them.
 const (
@@ -126,6 +129,16 @@ func (b *builder) refuseUnknown(n *node, path string, known []string) bool {
 func (b *builder) decodeValue(n *node, path string, v reflect.Value, f fieldSpec) bool {
 	if n.isNull() {
 		return false
+	}
+	if v.Type() == groupAliasType && n.kind == kindScalar {
+		// model_group_alias's short form: the group's name alone.
+		s, ok := b.str(n, path)
+		if ok && strings.TrimSpace(s) == "" {
+			b.errAt(n, path, "want a model group name, got \"\"")
+			return false
+		}
+		v.Field(0).SetString(strings.TrimSpace(s))
+		return ok
 	}
 	if v.Type() == durationType {
 		d, ok := b.duration(n, path, f.durationMin, f.durationMax)

@@ -117,8 +117,18 @@ type RouterSettings struct {
 	RedisPassword string `yaml:"redis_password"`
 	RedisUsername string `yaml:"redis_username"`
 	RedisDB       int    `yaml:"redis_db"`
+	// ModelGroupAlias maps a name clients may ask for to a model group:
+	// {alias: group} or {alias: {model: group, hidden: true}} (hidden
+	// aliases are served but not listed by /v1/models).
+	ModelGroupAlias map[string]GroupAlias `yaml:"model_group_alias"`
 	// RetrySettings win over litellm_settings' key by key.
 	RetrySettings `yaml:",inline"`
+}
+
+// GroupAlias is one model_group_alias entry; a plain string is Model.
+type GroupAlias struct {
+	Model  string `yaml:"model,required"`
+	Hidden bool   `yaml:"hidden"`
 }
 
 // RetrySettings are the retry, cooldown and fallback keys LiteLLM reads

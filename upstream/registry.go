@@ -79,6 +79,9 @@ type Registry struct {
 	groups   map[string]*Group
 	patterns []*Group
 	order    []*Group
+	// aliases are router_settings.model_group_alias (groupalias.go).
+	aliases   map[string]*Group
+	aliasList []Alias
 	// net is the pools and cookie store every exchange uses.
 	net      transport.Session
 	warnings []string
@@ -121,6 +124,7 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	r.initAliases(cfg)
 	return r, nil
 }
 
@@ -197,6 +201,11 @@ func (r *Registry) Groups() []*Group { return r.order }
 // Lookup finds the group serving model. Exact names win over patterns.
 // It does not allocate.
 func (r *Registry) Lookup(model []byte) *Group {
+	if r.aliases != nil {
+		if g, ok := r.aliases[string(model)]; ok {
+			return g
+		}
+	}
 	if g, ok := r.groups[string(model)]; ok {
 		return g
 	}
