@@ -142,6 +142,7 @@ func (b *builder) deployment(e *node, label string, index int) *Deployment {
 	d.APIKey, _ = b.str(lp.get("api_key"), p("api_key"))
 	d.APIVersion, _ = b.str(lp.get("api_version"), p("api_version"))
 	d.ExtraHeaders = b.headers(lp.get("extra_headers"), p("extra_headers"))
+	b.requestDefaults(d, lpPath)
 
 	d.Timeout, _ = b.duration(lp.get("timeout"), p("timeout"), 0, maxDuration)
 	if d.Timeout == 0 {

@@ -76,8 +76,13 @@ type Deployment struct {
 	APIKey  string // litellm_params.api_key; never logged
 	// APIVersion is litellm_params.api_version (Azure and similar).
 	APIVersion string
-	// ExtraHeaders are litellm_params.extra_headers, in file order.
+	// ExtraHeaders are litellm_params.extra_headers, in file order, then
+	// OpenAI-Organization from litellm_params.organization.
 	ExtraHeaders []Header
+	// Defaults are the request parameters litellm_params sets
+	// (temperature, max_tokens, ..., extra_body's members), sorted by
+	// key: each is added to a request body that lacks it (defaults.go).
+	Defaults []BodyDefault
 
 	// Timeout bounds a whole non-stream call (litellm_params.timeout,
 	// else litellm_settings.request_timeout, else 0 = the upstream

@@ -21,6 +21,12 @@ type Response struct {
 	// answer holds (parallel.go); nil when none.
 	slot    *Deployment
 	slotReg *Registry
+
+	// defaultsReq and defaultsBody are the request with the answering
+	// deployment's request defaults merged in (defaults.go); the body
+	// must outlive the attempt, so they live with the answer.
+	defaultsReq  ChatRequest
+	defaultsBody []byte
 }
 
 var responsePool = sync.Pool{New: func() any { return new(Response) }}
@@ -34,6 +40,10 @@ func ReleaseResponse(r *Response) {
 	r.freeSlot()
 	r.Deployment = nil
 	r.Attempts = 0
+	r.defaultsReq = ChatRequest{}
+	if cap(r.defaultsBody) > 64<<10 {
+		r.defaultsBody = nil // do not pool a large body's buffer
+	}
 	responsePool.Put(r)
 }
 
@@ -61,5 +71,5 @@ func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Res
 		model = g.wildcardPart(req.Model)
 	}
 	out.SlowUpstream = d.slowAnswers()
-	return d.desc.Attempt(&d.Endpoint, req, model, &out.Answer)
+	return d.desc.Attempt(&d.Endpoint, withDefaults(d, req, out), model, &out.Answer)
 }
