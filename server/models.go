@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/llmedge/llmedge/internal/jsonx"
@@ -23,11 +24,14 @@ func buildModelsJSONFor(reg *upstream.Registry, created int64, allow func(name s
 	}
 	entries := make([]entry, 0, len(reg.Groups()))
 	for _, g := range reg.Groups() {
+		if g.Name == "*" {
+			continue // the catch-all is not a model a client can pick
+		}
 		entries = append(entries, entry{g.Name, g})
 	}
 	// model_group_alias names are listed unless hidden, as in LiteLLM.
 	for _, a := range reg.Aliases() {
-		if !a.Hidden {
+		if !a.Hidden && !slices.ContainsFunc(entries, func(e entry) bool { return e.name == a.Name }) {
 			entries = append(entries, entry{a.Name, a.Group})
 		}
 	}

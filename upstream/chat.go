@@ -59,16 +59,26 @@ func (reg *Registry) Chat(g *Group, req *ChatRequest, out *Response) error {
 }
 
 func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
+	model := req.Model
+	if d.Wildcard {
+		model = g.wildcardPart(req.Model)
+	}
+	if d.catchAll != nil {
+		sd, m, err := d.catchAll.pick(d, model)
+		if err != nil {
+			return err
+		}
+		if sd.Unavailable != "" {
+			return &Error{Status: sd.UnavailableStatus, Type: provider.ErrorType(sd.UnavailableStatus), Code: sd.UnavailableCode, Message: sd.Unavailable}
+		}
+		d, model = sd, m
+	}
 	if err := d.routeError(req.Route); err != nil {
 		err.Retryable = true // another deployment of the group may serve it
 		return err
 	}
 	if d.desc == nil {
 		return &Error{Status: d.UnavailableStatus, Type: provider.ErrorType(d.UnavailableStatus), Code: d.UnavailableCode, Message: d.Unavailable}
-	}
-	model := req.Model
-	if d.Wildcard {
-		model = g.wildcardPart(req.Model)
 	}
 	out.SlowUpstream = d.slowAnswers()
 	return d.desc.Attempt(&d.Endpoint, withDefaults(d, req, out), model, &out.Answer)

@@ -56,6 +56,8 @@ type Deployment struct {
 	inflight atomic.Int64
 	slots    parallelSlots // max_parallel_requests (parallel.go)
 	health   health
+	// catchAll is set on a "*" catch-all deployment (catchall.go).
+	catchAll *catchAll
 }
 
 // Available reports whether the deployment can serve, and why not.
@@ -100,7 +102,13 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 	r := &Registry{groups: make(map[string]*Group), net: transport.Session{Pools: transport.NewPools(opts.Pool)}}
 	errs := r.initRouter(cfg, opts)
 	for _, cd := range cfg.Deployments {
-		d, err := r.build(cd, cfg, opts, lookup)
+		var d *Deployment
+		var err *config.Error
+		if cd.IsCatchAll() {
+			d = r.buildCatchAll(cd, cfg, opts, lookup)
+		} else {
+			d, err = r.build(cd, cfg, opts, lookup)
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue
