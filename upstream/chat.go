@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"sync"
+	"time"
 
 	"github.com/llmedge/llmedge/upstream/provider"
 )
@@ -13,6 +14,10 @@ type Response struct {
 	Deployment *Deployment
 	// Attempts counts upstream attempts made.
 	Attempts int
+	// BackoffWait is the time the call slept between attempts (retry
+	// backoff, Retry-After): neither llmedge's work nor the upstream's,
+	// so it is reported apart from both.
+	BackoffWait time.Duration
 	// Answer is what the answering attempt left: StatusCode,
 	// ContentType, Body or Stream, Usage, and the timings (Observed).
 	provider.Answer
@@ -40,6 +45,7 @@ func ReleaseResponse(r *Response) {
 	r.freeSlot()
 	r.Deployment = nil
 	r.Attempts = 0
+	r.BackoffWait = 0
 	r.defaultsReq = ChatRequest{}
 	if cap(r.defaultsBody) > 64<<10 {
 		r.defaultsBody = nil // do not pool a large body's buffer

@@ -69,11 +69,14 @@ func (reg *Registry) tryGroup(g *Group, req *ChatRequest, out *Response, cs *cal
 				}
 				return waitError(g, wait)
 			}
+			slept := time.Now()
 			if !sleep(req.Cancel, wait) {
+				out.BackoffWait += time.Since(slept)
 				return canceledError()
 			}
 			cs.waited += wait
 			now = time.Now()
+			out.BackoffWait += now.Sub(slept)
 		}
 		if req.Cancel.Canceled() {
 			return canceledError()

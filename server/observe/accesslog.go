@@ -18,13 +18,14 @@ type accessEntry struct {
 	attempts           int
 	ttfb, duration     time.Duration
 	overhead, upstream time.Duration
+	backoff            time.Duration // slept between attempts (omitted when 0)
 	prompt, completion int64
 	reason             string // why it was refused before any upstream
 	err                error  // a stream that failed after it started
 }
 
-// maxAccessAttrs bounds accessAttrs' output (14 always, 4 optional).
-const maxAccessAttrs = 18
+// maxAccessAttrs bounds accessAttrs' output (14 always, 5 optional).
+const maxAccessAttrs = 19
 
 // logAccess writes e as one "request" line at info level, if Logger
 // has info enabled. With Options.AccessLogOut set the line is
@@ -78,6 +79,9 @@ func accessAttrs(a []slog.Attr, e *accessEntry, reqID, userID string) []slog.Att
 		slog.Int64("upstream_us", e.upstream.Microseconds()),
 		slog.Int64("prompt_tokens", e.prompt),
 		slog.Int64("completion_tokens", e.completion))
+	if e.backoff > 0 {
+		a = append(a, slog.Int64("backoff_us", e.backoff.Microseconds()))
+	}
 	if e.reason != "" {
 		a = append(a, slog.String("rejected", e.reason))
 	}
