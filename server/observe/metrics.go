@@ -59,6 +59,11 @@ const (
 	RejectUserMismatch = "user_mismatch"
 	// RejectBodiesInFlight: the bodies in flight are at their bound (503).
 	RejectBodiesInFlight = "bodies_in_flight"
+	// RejectBodyTooLarge: the body is over the size limit (413).
+	RejectBodyTooLarge = "body_too_large"
+	// RejectMalformed: fasthttp could not read the request (400, 408,
+	// 431).
+	RejectMalformed = "malformed_request"
 )
 
 var exposeMetadataOnce sync.Once
