@@ -225,11 +225,11 @@ func TestMasterKeyFromEnvironment(t *testing.T) {
 // Keys llmedge does not act on are warnings, visible at --log-level warn.
 func TestIgnoredKeysWarnAtStartup(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "c.yaml")
-	if err := os.WriteFile(cfg, []byte("model_list:\n  - model_name: m\n    litellm_params: {model: mock/m}\ngeneral_settings:\n  master_key: sk-1\n  allowed_ips: [10.0.0.1]\nlitellm_settings:\n  cache: true\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("model_list:\n  - model_name: m\n    litellm_params: {model: mock/m}\ngeneral_settings:\n  master_key: sk-1\n  database_url: postgres://x\nlitellm_settings:\n  cache: true\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p := start(t, buildBinary(t), nil, "--config", cfg, "--log-level", "warn")
-	for _, want := range []string{"general_settings.allowed_ips: connections are accepted from every address", "litellm_settings.cache: no response cache"} {
+	for _, want := range []string{"general_settings.database_url: llmedge has no database", "litellm_settings.cache: no response cache"} {
 		wait.For(t, 10*time.Second, "warning "+want, func() bool { return strings.Contains(p.stderr.String(), want) })
 	}
 }

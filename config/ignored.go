@@ -32,8 +32,6 @@ var insteadOf = map[string]string{
 	"general_settings.disable_error_logs":                  noDatabase,
 	"general_settings.proxy_budget_rescheduler_max_time":   noDatabase,
 	"general_settings.proxy_budget_rescheduler_min_time":   noDatabase,
-	"general_settings.allowed_routes":                      "every route is served: restrict routes in front of llmedge",
-	"general_settings.allowed_ips":                         "connections are accepted from every address: restrict them with a firewall",
 	"general_settings.custom_auth":                         "only master_key and api_keys authenticate; the custom auth module is not run",
 	"general_settings.pass_through_endpoints":              "pass-through endpoints are not served (404)",
 	"general_settings.enable_admin_ui":                     "there is no admin UI",

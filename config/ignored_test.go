@@ -18,6 +18,7 @@ x-shared: {b: 1}
 general_settings:
   master_key: sk-1
   allowed_routes: ["/v1/chat/completions"]
+  pass_through_endpoints: []
   database_url: postgres://x
   mastr_key: sk-2
 litellm_settings:
@@ -28,9 +29,9 @@ router_settings:
 `, nil)
 	got := cfg.IgnoredWarnings()
 	want := []string{
-		"general_settings.allowed_routes: every route is served",
 		"general_settings.database_url: llmedge has no database",
 		"general_settings.mastr_key: not acted on; llmedge behaves as if it were absent; did you mean general_settings.master_key?",
+		"general_settings.pass_through_endpoints: pass-through endpoints are not served",
 		"litellm_settings.callbacks: no callbacks",
 		"litellm_settings.drop_param: not acted on; llmedge behaves as if it were absent; did you mean litellm_settings.drop_params?",
 		"model_lists: not a section llmedge reads; ignored; did you mean model_list?",

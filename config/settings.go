@@ -59,6 +59,13 @@ type GeneralSettings struct {
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
 	// MaxConnectionsPerIP caps one client address (default unlimited).
 	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
+	// AllowedIPs are the client addresses or CIDR ranges served; others
+	// get 403 (default: every address).
+	AllowedIPs []string `yaml:"allowed_ips"`
+	// AllowedRoutes are the paths served ("/v1/chat/completions" also
+	// allows "/chat/completions"; "/responses/*" a subtree); others get
+	// 403 (default: every route).
+	AllowedRoutes []string `yaml:"allowed_routes"`
 }
 
 // APIKey is one general_settings.api_keys entry.

@@ -19,6 +19,7 @@ type edge struct {
 	gate    *limits.Gate
 	st      edgeSettings
 	cors    *corsPolicy
+	access  *accessRules // allowed_ips / allowed_routes (access.go)
 	secrets []string
 }
 
@@ -61,7 +62,7 @@ func (s *Server) newEdge(cfg *config.Config, reg *upstream.Registry, prev *snaps
 		s.opts.Logger.Warn(w)
 	}
 	auth := newAuthenticatorFrom(cfg.General.MasterKey, st.keys)
-	e := &edge{st: st, cors: newCORSPolicy(st.corsOrigins), secrets: collectSecrets(cfg, st)}
+	e := &edge{st: st, cors: newCORSPolicy(st.corsOrigins), access: st.access, secrets: collectSecrets(cfg, st)}
 	var prevGate *limits.Gate
 	if prev != nil {
 		prevGate = prev.edge.gate
