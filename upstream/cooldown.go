@@ -32,6 +32,8 @@ type health struct {
 	mu         sync.Mutex
 	failMinute int64
 	fails      [numClasses]int
+	// failStreak counts the attempts in a row that failed (probe.go).
+	failStreak atomic.Int64
 }
 
 // The failure rate that cools a deployment down (LiteLLM's

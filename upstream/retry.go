@@ -117,6 +117,9 @@ func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Respons
 		out.freeSlot()
 	}
 	end := time.Now()
+	if err == nil || err.Status != 499 && !req.Cancel.Canceled() {
+		d.health.noteStreak(err)
+	}
 	if err == nil {
 		d.health.observe(end.Sub(start))
 		if out.Stream == nil && out.Usage.Reported {
