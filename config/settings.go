@@ -59,6 +59,11 @@ type GeneralSettings struct {
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
 	// MaxConnectionsPerIP caps one client address (default unlimited).
 	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
+	// BackgroundHealthChecks probes every deployment every
+	// HealthCheckInterval (default off; interval default 300 s, at
+	// least 0.1 s): one 1-token call each, results in /health.
+	BackgroundHealthChecks bool          `yaml:"background_health_checks"`
+	HealthCheckInterval    time.Duration `yaml:"health_check_interval" min:"100ms" max:"24h"`
 	// AllowedIPs are the client addresses or CIDR ranges served; others
 	// get 403 (default: every address).
 	AllowedIPs []string `yaml:"allowed_ips"`

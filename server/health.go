@@ -43,7 +43,7 @@ func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
 	groups := sn.reg.Groups()
 	// ?model= probes that model's deployments now (health_probe.go);
 	// without it the state is the router's (passive).
-	var probed map[*upstream.Deployment]error
+	probed := sn.probeResults()
 	if m := ctx.QueryArgs().Peek("model"); len(m) > 0 {
 		g := sn.reg.Lookup(m)
 		if g == nil || !detail && !key.allows(m) {
@@ -125,7 +125,7 @@ func deploymentHealth(d *upstream.Deployment, probed map[*upstream.Deployment]er
 	if ok, why := d.Available(); !ok {
 		return false, why
 	}
-	if err, was := probed[d]; was && err != nil {
+	if err, was := probed[d]; was && err != nil && err != upstream.ErrNotProbed {
 		return false, "probe failed: " + err.Error()
 	} else if was {
 		return true, ""

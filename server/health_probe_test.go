@@ -2,8 +2,11 @@ package server
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 type healthAnswer struct {
@@ -54,5 +57,33 @@ func TestHealthProbesAndPassiveState(t *testing.T) {
 	h = getHealth(t, gw, "")
 	if len(h.Unhealthy) != 1 || h.Unhealthy[0]["model"] != "dead" || !strings.Contains(h.Unhealthy[0]["error"].(string), "calls failed") {
 		t.Fatalf("passive /health after failures: %+v", h)
+	}
+}
+
+// background_health_checks probes every deployment at start and then
+// once per health_check_interval, never more often; /health shows the
+// results without ?model=.
+func TestBackgroundHealthChecks(t *testing.T) {
+	up := newFakeOpenAI(t)
+	var calls atomic.Int32
+	up.setHandler(func(w http.ResponseWriter, r *http.Request, b []byte) {
+		if calls.Add(1) > 1 {
+			w.WriteHeader(500)
+			_, _ = w.Write([]byte(`{"error":{"message":"down","type":"server_error"}}`))
+			return
+		}
+		answerJSON("ok")(w, r, b)
+	})
+	cfg := limitsConfig(map[string]any{"background_health_checks": true, "health_check_interval": 0.3}, dep(0, "m", "openai/gpt-4o", up.base(), "k"))
+	start := time.Now()
+	gw := startGateway(t, cfg)
+	waitFor(t, 10*time.Second, "the first probe", func() bool { return calls.Load() >= 1 })
+	waitFor(t, 10*time.Second, "the second probe's result in /health", func() bool {
+		h := getHealth(t, gw, "")
+		return len(h.Unhealthy) == 1 && strings.Contains(h.Unhealthy[0]["error"].(string), "probe failed")
+	})
+	// Probes at 0, 0.3, 0.6 s...: never more than one per interval.
+	if n, max := calls.Load(), int32(time.Since(start)/(300*time.Millisecond))+1; n > max {
+		t.Errorf("%d probes in %v: more than one per 0.3 s interval", n, time.Since(start))
 	}
 }

@@ -34,6 +34,8 @@ type snapshot struct {
 	keepalive time.Duration
 	// edge holds rate limits, CORS and the secrets to scrub (admission.go).
 	edge *edge
+	// probes are the background health checks' results (health_probe.go).
+	probes probeLoop
 }
 
 func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapshot {
@@ -47,6 +49,7 @@ func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapsh
 		keepalive:   cfg.General.StreamKeepalive,
 	}
 	sn.auth, sn.edge = s.newEdge(cfg, reg, s.snap.Load())
+	sn.startProbes()
 	return sn
 }
 
@@ -101,7 +104,8 @@ func (s *Server) applyLocked(cfg *config.Config) error {
 		return s.reloadFailed(err)
 	}
 	sn := s.newSnapshot(cfg, reg)
-	s.snap.Store(sn)
+	old := s.snap.Swap(sn)
+	old.stopProbes()
 	if !reg.SharesCookies(prev) {
 		// cookie_store_path changed: save what the old store holds.
 		if err := prev.Close(); err != nil {

@@ -9,6 +9,9 @@ import (
 	"github.com/llmedge/llmedge/internal/jsonx"
 )
 
+// ErrNotProbed is Probe's answer for a deployment it cannot probe.
+var ErrNotProbed = errors.New("not probed: a wildcard deployment has no model of its own to call")
+
 // Probe checks that d answers now: one chat completion asking for a
 // single token ("ping", max_tokens 1), sent to d alone: no retry, no
 // fallback, no cooldown or rate-limit accounting. It is what GET
@@ -19,7 +22,7 @@ func (reg *Registry) Probe(d *Deployment, timeout time.Duration) error {
 		return errors.New(why)
 	}
 	if d.Wildcard || d.catchAll != nil || strings.Contains(d.ModelName, "*") {
-		return errors.New("not probed: a wildcard deployment has no model of its own to call")
+		return ErrNotProbed
 	}
 	g := reg.groups[d.ModelName]
 	body := []byte(`{"model":`)
