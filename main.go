@@ -112,6 +112,19 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "llmedge: invalid config %s:\n%s\n", *cfgPath, err)
 		return 2
 	}
+	tracer, err := startTracing(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "llmedge: invalid config %s:\n%s\n", *cfgPath, err)
+		return 2
+	}
+	if tracer != nil {
+		log.Info("OpenTelemetry tracing on (litellm_settings callbacks: otel)", "protocol", tracer.Protocol)
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			logIfErr(log, "exporting the last spans", tracer.Shutdown(ctx))
+		}()
+	}
 	regOpts := upstream.Options{Strict: *strict}
 	reg, err := upstream.NewRegistry(cfg, regOpts)
 	if err != nil {
@@ -149,8 +162,16 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		defer stop()
 	}
 
-	srv := server.New(cfg, reg, server.Options{Logger: log, MaxRequestBodySize: *maxBody << 20,
-		ObserveOptions: server.ObserveOptions{AccessLog: *accessLog, AccessLogOut: logOut, AccessLogJSON: jsonLogs, Registry: regOpts,
+	kc, err := openKeys(cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "llmedge: general_settings.database_url: %v\n", err)
+		return 1
+	}
+	if kc != nil {
+		defer closeKeys(kc, log)
+	}
+	srv := server.New(cfg, reg, server.Options{Logger: log, MaxRequestBodySize: *maxBody << 20, Keys: kc,
+		ObserveOptions: server.ObserveOptions{AccessLog: *accessLog, AccessLogOut: logOut, AccessLogJSON: jsonLogs, Registry: regOpts, Tracer: tracer,
 			LoadConfig: load}})
 	defer func() {
 		// A reload may have replaced the registry (and its cookie store).

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/llmedge/llmedge/internal/testbin"
 	"io"
 	"net"
 	"net/http"
@@ -23,38 +24,12 @@ import (
 	"github.com/openai/openai-go/v3/option"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
 // buildBinary builds llmedge (with the race detector) once per test run.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "llmedge-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "llmedge")
-		out, err := exec.Command("go", "build", "-race", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+func buildBinary(t *testing.T) string { return testbin.Build(t, ".", true) }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	testbin.Cleanup()
 	os.Exit(code)
 }
 
@@ -225,11 +200,11 @@ func TestMasterKeyFromEnvironment(t *testing.T) {
 // Keys llmedge does not act on are warnings, visible at --log-level warn.
 func TestIgnoredKeysWarnAtStartup(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "c.yaml")
-	if err := os.WriteFile(cfg, []byte("model_list:\n  - model_name: m\n    litellm_params: {model: mock/m}\ngeneral_settings:\n  master_key: sk-1\n  database_url: postgres://x\nlitellm_settings:\n  cache: true\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("model_list:\n  - model_name: m\n    litellm_params: {model: mock/m}\ngeneral_settings:\n  master_key: sk-1\n  store_model_in_db: true\nlitellm_settings:\n  cache: true\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p := start(t, buildBinary(t), nil, "--config", cfg, "--log-level", "warn")
-	for _, want := range []string{"general_settings.database_url: llmedge has no database", "litellm_settings.cache: no response cache"} {
+	for _, want := range []string{"general_settings.store_model_in_db: not acted on: models come from this file only", "litellm_settings.cache: no response cache"} {
 		wait.For(t, 10*time.Second, "warning "+want, func() bool { return strings.Contains(p.stderr.String(), want) })
 	}
 }

@@ -390,18 +390,21 @@ router_settings:
   model_group_alias: {a: b, c: {model: d, hidden: true}}
   enable_pre_call_checks: true
 `, nil)
-	if cfg.General.MasterKey != "sk-1234" {
+	if cfg.General.MasterKey != "sk-1234" || cfg.General.DatabaseURL != "postgres://x" {
 		t.Errorf("general: %+v", cfg.General)
 	}
 	l := cfg.LiteLLM
-	if !l.DropParams || l.NumRetries == nil || *l.NumRetries != 3 || l.RequestTimeout != 600*time.Second || !l.JSONLogs {
+	if !l.DropParams || l.NumRetries == nil || *l.NumRetries != 3 || l.RequestTimeout != 600*time.Second || !l.JSONLogs ||
+		!slices.Equal(l.Callbacks, []string{"otel"}) {
 		t.Errorf("litellm: %+v", l)
 	}
 	r := cfg.Router
 	if r.RoutingStrategy != "simple-shuffle" || r.NumRetries == nil || *r.NumRetries != 2 {
 		t.Errorf("router: %+v", r)
 	}
-	if want := []string{"general_settings.database_url", "litellm_settings.callbacks", "router_settings.enable_pre_call_checks"}; !slices.Equal(cfg.Ignored, want) {
+	// database_url is read (keys/); callbacks too: "otel" turns
+	// tracing on (internal/tracing).
+	if want := []string{"router_settings.enable_pre_call_checks"}; !slices.Equal(cfg.Ignored, want) {
 		t.Errorf("Ignored = %q, want %q", cfg.Ignored, want)
 	}
 	if a := cfg.Router.ModelGroupAlias; len(a) != 2 || a["a"] != (GroupAlias{Model: "b"}) || a["c"] != (GroupAlias{Model: "d", Hidden: true}) {
@@ -451,13 +454,10 @@ user_id_mappings: {}
 	want := []string{
 		"agents",
 		"general_settings.alerting",
-		"general_settings.database_url",
 		"general_settings.store_model_in_db",
 		"guardrails",
-		"litellm_settings.callbacks",
 		"litellm_settings.failure_callback",
 		"litellm_settings.guardrails",
-		"litellm_settings.success_callback",
 		"model_list[].tags",
 		"router_settings.enable_pre_call_checks",
 	}

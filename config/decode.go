@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
@@ -20,6 +21,7 @@ import (
 var (
 	durationType   = reflect.TypeFor[time.Duration]()
 	groupAliasType = reflect.TypeFor[GroupAlias]()
+	hostPortType   = reflect.TypeFor[HostPort]()
 )
 
 // Default bounds by Go type; a field's min/max tags narrow them.
@@ -221,7 +223,12 @@ func (b *builder) decodeSlice(n *node, path string, v reflect.Value) bool {
 	for i, e := range n.vals {
 		p := indexPath(path, i)
 		if out.Index(i).Kind() == reflect.String {
-			if s, isText := e.val.(string); isText && s != "" && e.kind == kindScalar {
+			// In a [host, port] pair a number is taken as its text.
+			s, isText := e.val.(string)
+			if !isText && v.Type() == hostPortType && e.kind == kindScalar && !e.isNull() && !e.missing {
+				s, isText = e.text, true
+			}
+			if isText && s != "" && e.kind == kindScalar {
 				out.Index(i).SetString(s)
 			} else {
 				b.errAt(e, p, "want a non-empty string, got %s", shown(e))
@@ -336,27 +343,11 @@ func (b *builder) numeric(n *node, path, want string) (f float64, present, isNum
 	if n.kind != kindScalar {
 		return 0, true, false
 	}
-	switch v := n.val.(type) {
-	case int64:
-		f = float64(v)
-	case uint64:
-		f = float64(v)
-	case float64:
-		f = v
-	case string:
-		s := strings.ReplaceAll(strings.TrimSpace(v), "_", "")
-		if s == "" && n.envVar != "" {
-			return 0, false, true
-		}
-		var err error
-		if f, err = strconv.ParseFloat(s, 64); err != nil {
-			i, ierr := strconv.ParseInt(s, 0, 64)
-			if ierr != nil {
-				return 0, true, false
-			}
-			f = float64(i)
-		}
-	default:
+	if v, ok := n.val.(string); ok && strings.TrimSpace(v) == "" && n.envVar != "" {
+		return 0, false, true
+	}
+	f, isNum = scalarNumber(n.val)
+	if !isNum {
 		return 0, true, false
 	}
 	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
@@ -364,6 +355,49 @@ func (b *builder) numeric(n *node, path, want string) (f float64, present, isNum
 		return 0, false, true
 	}
 	return f, true, true
+}
+
+// scalarNumber is a scalar's value as a number: a YAML (or JSON)
+// number, or a string holding one ("2.5e-06", "1_000", "0x10"). ok is
+// false for anything else.
+func scalarNumber(v any) (f float64, ok bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case float64:
+		return x, true
+	case string:
+		s := strings.ReplaceAll(strings.TrimSpace(x), "_", "")
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return f, true
+		}
+		if i, err := strconv.ParseInt(s, 0, 64); err == nil {
+			return float64(i), true
+		}
+	}
+	return 0, false
+}
+
+// Number reads a number from a free-form mapping (model_info,
+// litellm_params, a price table) the way the typed settings read
+// theirs: a number or a numeric string, finite and not negative. want
+// names what was wanted, for the error.
+func Number(v any, want string) (float64, error) {
+	f, ok := scalarNumber(v)
+	if !ok {
+		if s, isStr := v.(string); isStr {
+			return 0, fmt.Errorf("want %s, got %q", want, s)
+		}
+		return 0, fmt.Errorf("want %s, got a %T", want, v)
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+		return 0, fmt.Errorf("want %s, got %v", want, f)
+	}
+	return f, nil
 }
 
 // whole reads a whole number within [lo, hi].

@@ -13,7 +13,7 @@ import (
 // "did you mean" when it is one typo away from a key llmedge reads.
 
 const (
-	noDatabase  = "llmedge has no database: keys, models and budgets come from this file only, spend is not stored"
+	noDatabase  = "not acted on: models come from this file only (database_url holds keys, budgets and spend, with llmedge's own pool)"
 	noCallbacks = "no callbacks or loggers run: the access log and /metrics are llmedge's telemetry"
 	noCache     = "no response cache: every request goes upstream"
 	noSection   = "not a section llmedge reads; ignored"
@@ -22,7 +22,6 @@ const (
 // insteadOf says, per ignored key path, what llmedge does instead. A
 // path of a model_list entry is written "model_list[].key".
 var insteadOf = map[string]string{
-	"general_settings.database_url":                        noDatabase,
 	"general_settings.database_connection_pool_limit":      noDatabase,
 	"general_settings.database_connection_timeout":         noDatabase,
 	"general_settings.store_model_in_db":                   noDatabase,

@@ -19,20 +19,20 @@ general_settings:
   master_key: sk-1
   allowed_routes: ["/v1/chat/completions"]
   pass_through_endpoints: []
-  database_url: postgres://x
+  store_model_in_db: true
   mastr_key: sk-2
 litellm_settings:
   drop_param: true
-  callbacks: [otel]
+  cache: true
 router_settings:
   some_future_key: 1
 `, nil)
 	got := cfg.IgnoredWarnings()
 	want := []string{
-		"general_settings.database_url: llmedge has no database",
 		"general_settings.mastr_key: not acted on; llmedge behaves as if it were absent; did you mean general_settings.master_key?",
 		"general_settings.pass_through_endpoints: pass-through endpoints are not served",
-		"litellm_settings.callbacks: no callbacks",
+		"general_settings.store_model_in_db: not acted on: models come from this file only",
+		"litellm_settings.cache: no response cache",
 		"litellm_settings.drop_param: not acted on; llmedge behaves as if it were absent; did you mean litellm_settings.drop_params?",
 		"model_lists: not a section llmedge reads; ignored; did you mean model_list?",
 		"router_settings.some_future_key: not acted on; llmedge behaves as if it were absent",

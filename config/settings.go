@@ -49,6 +49,10 @@ type GeneralSettings struct {
 	// CookieStorePath is the file upstream cookies persist in (default
 	// none: cookies kept in memory).
 	CookieStorePath string `yaml:"cookie_store_path"`
+	// DatabaseURL holds virtual keys, budgets and spend (keys/):
+	// postgresql://... or sqlite:///path; "" = the embedded SQLite file
+	// (opened only with a master key).
+	DatabaseURL string `yaml:"database_url"`
 	// HTTPReadTimeout, HTTPIdleTimeout and HTTPWriteTimeout bound reading
 	// one request, an idle keep-alive connection and one blocked write
 	// to a client (default the server's).
@@ -102,6 +106,11 @@ type LiteLLMSettings struct {
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	// JSONLogs writes logs as JSON. Default false.
 	JSONLogs bool `yaml:"json_logs"`
+	// Callbacks and SuccessCallback name LiteLLM's logging
+	// integrations: "otel" turns on OpenTelemetry traces
+	// (docs/tracing.md); llmedge runs no other. Default none.
+	Callbacks       []string `yaml:"callbacks"`
+	SuccessCallback []string `yaml:"success_callback"`
 	// RetrySettings given here apply where router_settings has none.
 	RetrySettings `yaml:",inline"`
 }
@@ -118,6 +127,12 @@ type RouterSettings struct {
 	// DefaultMaxParallelRequests caps the calls in flight on a
 	// deployment without its own max_parallel_requests (default none).
 	DefaultMaxParallelRequests int `yaml:"default_max_parallel_requests" max:"1000000"`
+	// ResponsesStore* bound the responses llmedge keeps for
+	// previous_response_id when it translates the Responses API (TTL
+	// default 1 h, 10000 entries, 256 MB in memory); llmedge's.
+	ResponsesStoreTTL        time.Duration `yaml:"responses_store_ttl_seconds" max:"8760h"`
+	ResponsesStoreMaxEntries int           `yaml:"responses_store_max_entries" max:"100000000"`
+	ResponsesStoreMaxMB      int           `yaml:"responses_store_max_mb" max:"1048576"`
 	// ConnectionPool applies to every upstream host (nil = defaults).
 	ConnectionPool *ConnectionPool `yaml:"connection_pool"`
 	// Redis shares limits and counters across processes: RedisURL, or
@@ -133,6 +148,17 @@ type RouterSettings struct {
 	// {alias: group} or {alias: {model: group, hidden: true}} (hidden
 	// aliases are served but not listed by /v1/models).
 	ModelGroupAlias map[string]GroupAlias `yaml:"model_group_alias"`
+	// Redis as it is run at scale, named as LiteLLM's cache_params name
+	// it (server/replicas, docs/replicas.md): SSL (a rediss:// URL sets
+	// it too) with SSLCACerts (PEM roots; default the system's);
+	// SentinelNodes ([host, port] pairs) with ServiceName and
+	// SentinelPassword; RedisStartupNodes for Redis Cluster. Default none.
+	SSL               bool        `yaml:"ssl"`
+	SSLCACerts        string      `yaml:"ssl_ca_certs"`
+	SentinelNodes     []HostPort  `yaml:"sentinel_nodes"`
+	ServiceName       string      `yaml:"service_name"`
+	SentinelPassword  string      `yaml:"sentinel_password"`
+	RedisStartupNodes []RedisNode `yaml:"redis_startup_nodes"`
 	// RetrySettings win over litellm_settings' key by key.
 	RetrySettings `yaml:",inline"`
 }
@@ -141,6 +167,16 @@ type RouterSettings struct {
 type GroupAlias struct {
 	Model  string `yaml:"model,required"`
 	Hidden bool   `yaml:"hidden"`
+}
+
+// HostPort is a [host, port] pair as LiteLLM writes Sentinel nodes; the
+// port may be a number.
+type HostPort []string
+
+// RedisNode is one Redis Cluster startup node.
+type RedisNode struct {
+	Host string `yaml:"host,required"`
+	Port int    `yaml:"port" max:"65535"`
 }
 
 // RetrySettings are the retry, cooldown and fallback keys LiteLLM reads

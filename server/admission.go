@@ -62,6 +62,9 @@ func (s *Server) newEdge(cfg *config.Config, reg *upstream.Registry, prev *snaps
 		s.opts.Logger.Warn(w)
 	}
 	auth := newAuthenticatorFrom(cfg.General.MasterKey, st.keys)
+	if !auth.open && s.dbKeys != nil {
+		auth.db = s.dbKeys
+	}
 	e := &edge{st: st, cors: newCORSPolicy(st.corsOrigins), access: st.access, secrets: collectSecrets(cfg, st)}
 	var prevGate *limits.Gate
 	if prev != nil {
@@ -103,11 +106,7 @@ func (s *Server) permitModel(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, ke
 		return true
 	}
 	msg := "key '" + key.name + "' may not use model '" + safePath(c.fields.model) + "'"
-	if anthropic {
-		writeAnthropicError(ctx, fasthttp.StatusForbidden, "permission_error", msg)
-	} else {
-		writeError(ctx, fasthttp.StatusForbidden, msg, "permission_error", "model", "model_not_allowed")
-	}
+	refuse(ctx, anthropic, fasthttp.StatusForbidden, "permission_error", "permission_error", "model", "model_not_allowed", msg)
 	// The group only labels the metrics (config names, never sent back).
 	s.observeRejected(ctx, sn, sn.reg.Lookup(c.fields.model), c.fields.stream, observe.RejectModelNotAllowed)
 	return false
@@ -226,17 +225,19 @@ func (s *Server) startCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, key 
 	id, _, ok := sn.mem.userFor(key, &ctx.Request.Header, &c.userBuf)
 	if !ok {
 		msg := sn.mem.userMismatchMessage(key)
-		if anthropic {
-			writeAnthropicError(ctx, fasthttp.StatusForbidden, "permission_error", msg)
-		} else {
-			writeError(ctx, fasthttp.StatusForbidden, msg, "permission_error", "", "user_id_mismatch")
-		}
+		refuse(ctx, anthropic, fasthttp.StatusForbidden, "permission_error", "permission_error", "", "user_id_mismatch", msg)
 		s.observeRejected(ctx, sn, g, c.fields.stream, observe.RejectUserMismatch)
 		callPool.Put(c)
 		return false
 	}
 	c.userID = id
 	c.memoryRouting = sn.mem.upstream || key.userID != nil
+	if key.entry != nil && !s.checkDBKey(ctx, key.entry, anthropic) {
+		s.observeRejected(ctx, sn, g, c.fields.stream, observe.RejectBudget)
+		callPool.Put(c)
+		return false
+	}
+	c.entry = key.entry
 	if !s.admitCall(ctx, sn, c, key, g, anthropic) {
 		callPool.Put(c)
 		return false

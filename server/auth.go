@@ -25,6 +25,8 @@ type authenticator struct {
 	master *apiKey
 	// names names the keys' and users' rate-limit counters.
 	names limits.CounterNamer
+	// db holds the database's virtual keys (nil without a database).
+	db *dbKeys
 }
 
 // presentedKey returns the key from Authorization: Bearer, x-api-key or
@@ -61,6 +63,9 @@ func (a *authenticator) identify(h *fasthttp.RequestHeader) *apiKey {
 		found = subtle.ConstantTimeSelect(digestEqual(&d, &key.digest), i, found)
 	}
 	if found < 0 {
+		if a.db != nil {
+			return a.db.lookup(&d, &a.names)
+		}
 		return nil
 	}
 	return a.keys[found]

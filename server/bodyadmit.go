@@ -204,11 +204,7 @@ func (s *Server) refuseBody(ctx *fasthttp.RequestCtx) bool {
 	case bodyOverBudget:
 		ctx.Response.Header.Set("Retry-After", "1")
 		msg := "the gateway holds " + strconv.FormatInt(s.bodies.limit>>20, 10) + " MiB of request bodies in flight, its limit: retry shortly"
-		if anthropic {
-			writeAnthropicError(ctx, fasthttp.StatusServiceUnavailable, "overloaded_error", msg)
-		} else {
-			writeError(ctx, fasthttp.StatusServiceUnavailable, msg, "server_error", "", "request_bodies_in_flight")
-		}
+		refuse(ctx, anthropic, fasthttp.StatusServiceUnavailable, "server_error", "overloaded_error", "", "request_bodies_in_flight", msg)
 		s.observeRejected(ctx, s.current(), nil, false, observe.RejectBodiesInFlight)
 	}
 	return true

@@ -2,11 +2,12 @@ package server
 
 import (
 	"errors"
-	"github.com/llmedge/llmedge/server/observe"
 	"sync"
 
+	"github.com/llmedge/llmedge/keys"
 	"github.com/llmedge/llmedge/server/connwatch"
 	"github.com/llmedge/llmedge/server/limits"
+	"github.com/llmedge/llmedge/server/observe"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -45,6 +46,9 @@ type call struct {
 	// reported in x-ratelimit-* headers.
 	adm limits.Admission
 	v   limits.Verdict
+	// entry is the caller's database key, when it is one: the answer's
+	// cost is added to its spend (finish, dbkeys.go).
+	entry *keys.Entry
 	// nextOpen and prevOpen link the call into Server.streams while its
 	// SSE answer is open (shutdown.go).
 	nextOpen, prevOpen *call
@@ -95,6 +99,7 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		return
 	}
 	c.setRequest(body, route)
+	c.req.Tracer = s.obs.Trace(ctx, &c.obs, observe.Traced{Route: route, Model: c.fields.model, Stream: c.fields.stream, ReqID: c.reqID})
 	s.askUsage(c)
 	c.watch.Start(ctx.Conn(), &c.cancel)
 	if c.req.Stream && sn.keepalive > 0 {
@@ -140,6 +145,9 @@ func (s *Server) ask(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, g *upstrea
 // the call state.
 func (s *Server) finish(c *call, resp *upstream.Response) {
 	s.obs.Finish(c.out.ctx, &c.obs, resp, observe.Outcome{ReqID: c.reqID, UserID: c.req.UserID, ClientWait: c.out.wait, Err: c.out.err})
+	if c.entry != nil {
+		s.addSpend(c, resp)
+	}
 	if c.obs.Streaming() {
 		// After the access-log line: Shutdown waits for this.
 		s.streams.remove(c)
@@ -157,6 +165,7 @@ func (s *Server) finish(c *call, resp *upstream.Response) {
 	c.obs = observe.Call{}
 	c.out = clientWrite{}
 	c.sn = nil
+	c.entry = nil
 	callPool.Put(c)
 	s.inflight.Add(-1)
 }

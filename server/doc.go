@@ -1,6 +1,8 @@
 // Package server is llmedge's HTTP edge: the OpenAI-compatible and
 // Anthropic Messages routes and their handlers, authentication and
-// keys, body scanning and validation, request bodies in flight, CORS,
+// keys (the database's virtual keys from package keys: dbkeys.go,
+// with LiteLLM's management routes and budget refusals), body
+// scanning and validation, request bodies in flight, CORS,
 // memory user ids, writing answers and SSE streams to clients (with
 // write deadlines, keepalive pings and the shutdown cut), the error
 // shapes clients see (built by internal/errbody), health, the config

@@ -15,6 +15,17 @@ func writeError(ctx *fasthttp.RequestCtx, status int, message, typ, param, code 
 	ctx.Response.SetBodyRaw(errbody.AppendOpenAI(ctx.Response.Body()[:0], message, typ, param, code))
 }
 
+// refuse writes an OpenAI error (typ, param, code) or, on
+// /v1/messages, an Anthropic one (anthType): every refusal a model
+// route makes in both shapes goes through here.
+func refuse(ctx *fasthttp.RequestCtx, anthropic bool, status int, typ, anthType, param, code, msg string) {
+	if anthropic {
+		writeAnthropicError(ctx, status, anthType, msg)
+		return
+	}
+	writeError(ctx, status, msg, typ, param, code)
+}
+
 // writeRateLimited answers 429 for a refused admission.
 func writeRateLimited(ctx *fasthttp.RequestCtx, v *limits.Verdict) {
 	var buf [24]byte

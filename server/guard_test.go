@@ -30,8 +30,8 @@ func TestModelPermissionComesBeforeModelValidation(t *testing.T) {
 		{"embeddings, unknown model", "/v1/embeddings", `{"model":"secret-model","input":"hi"}`, 403},
 		{"completions, unknown model", "/v1/completions", `{"model":"secret-model","prompt":"hi"}`, 403},
 		{"responses, unknown model", "/v1/responses", `{"model":"secret-model","input":"hi"}`, 403},
-		// The key's own model is validated as before.
-		{"messages, allowed non-anthropic model", "/v1/messages", `{"model":"gpt-4o","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`, 400},
+		// The key's own model is served (translated to chat).
+		{"messages, allowed non-anthropic model", "/v1/messages", `{"model":"gpt-4o","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`, 200},
 	} {
 		r := rawPost(t, gw, tc.path, tc.body, teamKey)
 		if r.StatusCode != tc.want {
@@ -49,7 +49,7 @@ func TestModelPermissionComesBeforeModelValidation(t *testing.T) {
 	if r := rawPost(t, gw, "/v1/chat/completions", `{"model":"secret-model","messages":[{"role":"user","content":"hi"}]}`, testMasterKey); r.StatusCode != 404 {
 		t.Errorf("master key, unknown model: %d", r.StatusCode)
 	}
-	if r := rawPost(t, gw, "/v1/messages", `{"model":"other","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`, testMasterKey); r.StatusCode != 400 {
-		t.Errorf("master key, non-anthropic model on /v1/messages: %d", r.StatusCode)
+	if r := rawPost(t, gw, "/v1/messages", `{"model":"other","max_tokens":5,"messages":[]}`, testMasterKey); r.StatusCode != 400 || !strings.Contains(r.Body, "messages") {
+		t.Errorf("master key, bad body on /v1/messages: %d %s", r.StatusCode, r.Body)
 	}
 }

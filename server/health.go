@@ -16,11 +16,14 @@ func (s *Server) handleLiveliness(ctx *fasthttp.RequestCtx) {
 
 func (s *Server) handleReadiness(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.SetContentType("application/json")
-	b := append(ctx.Response.Body()[:0], `{"status":"healthy","db":"Not connected","cache":null,"litellm_version":`...)
+	b := append(ctx.Response.Body()[:0], `{"status":"healthy","db":`...)
+	b = s.appendDBStatus(b)
+	b = append(b, `,"cache":null,"litellm_version":`...)
 	b = appendJSONString(b, "llmedge "+Version)
 	b = append(b, `,"in_flight":`...)
 	b = appendInt(b, s.inflight.Load())
 	b = s.appendLimitStatus(b)
+	b = s.appendReplicaStatus(b)
 	b = append(b, '}')
 	ctx.Response.SetBodyRaw(b)
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"strings"
 
+	"github.com/llmedge/llmedge/keys"
 	"github.com/llmedge/llmedge/server/limits"
 )
 
@@ -33,13 +34,20 @@ type apiKey struct {
 	// user (memory.go).
 	userID     []byte
 	userPrefix []byte
+	// entry is the database record of a virtual key (nil for the
+	// master key and api_keys): its budgets and spend (dbkeys.go).
+	entry *keys.Entry
 	// modelsJSON is GET /v1/models for a key limited to some models
 	// (nil: the full list).
 	modelsJSON []byte
 }
 
 func newAPIKey(value, name string, models []string, lim limits.Quota, names *limits.CounterNamer) *apiKey {
-	k := &apiKey{digest: sha256.Sum256([]byte(value)), name: name}
+	return newAPIKeyDigest(sha256.Sum256([]byte(value)), name, models, lim, names)
+}
+
+func newAPIKeyDigest(d keyDigest, name string, models []string, lim limits.Quota, names *limits.CounterNamer) *apiKey {
+	k := &apiKey{digest: d, name: name}
 	k.id = names.Name('k', k.digest[:])
 	k.all = models == nil
 	k.models = map[string]struct{}{}

@@ -11,8 +11,9 @@ import (
 
 // Inbound Anthropic Messages API (POST /v1/messages and
 // /v1/messages/count_tokens), for Claude Code and other Anthropic
-// clients. Bodies pass through to anthropic/ deployments with "model"
-// rewritten; errors are Anthropic-shaped:
+// clients, on every deployment: bodies pass through to anthropic/
+// deployments with "model" rewritten and are translated to chat for
+// the rest (upstream/messages_chat.go); errors are Anthropic-shaped:
 // {"type":"error","error":{"type":...,"message":...}}.
 
 // writeAnthropicError answers with Anthropic's error JSON.
@@ -76,13 +77,6 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		callPool.Put(c)
 		return
 	}
-	if !g.SpeaksAnthropic() {
-		msg := "model '" + safePath(c.fields.model) + "' is not served by an anthropic/ deployment: /v1/messages only reaches Anthropic models; use /v1/chat/completions for it"
-		writeAnthropicError(ctx, fasthttp.StatusBadRequest, "invalid_request_error", msg)
-		s.observeRejected(ctx, sn, g, c.fields.stream, observe.RejectBadRequest)
-		callPool.Put(c)
-		return
-	}
 	c.fields.noOutput = countTokens
 	if !s.startCall(ctx, sn, c, key, g, true) {
 		return
@@ -105,6 +99,7 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		Anthropic:     &c.anth,
 		WantUsage:     c.adm.WantsTokens(),
 	}
+	c.req.Tracer = s.obs.Trace(ctx, &c.obs, observe.Traced{Route: upstream.RouteChat, Anthropic: true, Model: c.fields.model, Stream: c.fields.stream, ReqID: c.reqID})
 	c.watch.Start(ctx.Conn(), &c.cancel)
 
 	resp, err := s.ask(ctx, sn, c, g)

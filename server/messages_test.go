@@ -131,6 +131,11 @@ func TestMessagesErrorsAreAnthropicShaped(t *testing.T) {
 	an := newFakeOpenAI(t)
 	an.setHandler(anthropicFail(529, "overloaded_error", "Overloaded"))
 	oa := newFakeOpenAI(t)
+	oa.setHandler(func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(400)
+		fmt.Fprint(w, `{"error":{"message":"max_tokens is too large","type":"invalid_request_error","param":"max_tokens","code":null}}`)
+	})
 	gw := startGateway(t, testConfig(anthropicDep(0, "claude", an), dep(1, "gpt", "openai/gpt-4o", oa.base(), "k")))
 	body := `{"model":"%s","max_tokens":10,"messages":[{"role":"user","content":"x"}]}`
 	cases := []struct {
@@ -140,7 +145,7 @@ func TestMessagesErrorsAreAnthropicShaped(t *testing.T) {
 		typ     string
 	}{
 		{"claude", claudeHeaders(), 529, "overloaded_error"},
-		{"gpt", claudeHeaders(), 400, "invalid_request_error"},
+		{"gpt", claudeHeaders(), 400, "invalid_request_error"}, // translated; the fake refuses (below)
 		{"nope", claudeHeaders(), 404, "not_found_error"},
 		{"claude", []string{"x-api-key: wrong"}, 401, "authentication_error"},
 	}
@@ -153,8 +158,10 @@ func TestMessagesErrorsAreAnthropicShaped(t *testing.T) {
 	if r := rawRequest(t, gw, "POST", "/v1/messages", `{"max_tokens":1}`, claudeHeaders()...); r.StatusCode != 400 || !strings.Contains(r.Body, "model") {
 		t.Errorf("missing model: %d %s", r.StatusCode, r.Body)
 	}
-	if len(oa.requests()) != 0 {
-		t.Error("a /v1/messages call reached an OpenAI deployment")
+	// The OpenAI deployment's error reaches the Claude client in
+	// Anthropic's shape, its message kept.
+	if r := rawRequest(t, gw, "POST", "/v1/messages", fmt.Sprintf(body, "gpt"), claudeHeaders()...); !strings.Contains(r.Body, "max_tokens is too large") {
+		t.Errorf("upstream message lost: %s", r.Body)
 	}
 	// A stream whose first event is an error: Anthropic's document, its status.
 	an.setHandler(anthropicSSE(anEvent{"error", `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`}))
@@ -187,11 +194,10 @@ func TestMessagesWildcardBodyIntact(t *testing.T) {
 	}
 }
 
-// A native /v1/messages call (Anthropic body, Anthropic answer expected)
-// must not fall back to a group that does not speak Anthropic: the
-// Anthropic body went to an OpenAI endpoint and its chat.completion
-// answer came back to the Claude client as if it were a message.
-func TestMessagesFallbackSkipsNonAnthropicGroups(t *testing.T) {
+// A /v1/messages call falling back to a group that does not speak
+// Anthropic is translated there: the OpenAI group gets a chat request,
+// the Claude client an Anthropic message.
+func TestMessagesFallbackTranslatesForNonAnthropicGroups(t *testing.T) {
 	an := newFakeOpenAI(t)
 	an.setHandler(anthropicFail(500, "api_error", "Internal server error"))
 	oa := newFakeOpenAI(t)
@@ -199,11 +205,12 @@ func TestMessagesFallbackSkipsNonAnthropicGroups(t *testing.T) {
 	setSettings(cfg, "router_settings", map[string]any{"fallbacks": []any{map[string]any{"claude": []any{"gpt"}}}, "num_retries": int64(0)})
 	gw := startGateway(t, cfg)
 	r := rawRequest(t, gw, "POST", "/v1/messages", `{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`, claudeHeaders()...)
-	if n := len(oa.requests()); n != 0 {
-		t.Fatalf("the Anthropic body was sent to the OpenAI group (%d requests); client got %d %s", n, r.StatusCode, r.Body)
+	reqs := oa.requests()
+	if len(reqs) != 1 || !strings.Contains(string(reqs[0].Body), `"messages":[{"role":"user","content":"hi"}]`) || !strings.Contains(string(reqs[0].Body), `"max_completion_tokens":10`) {
+		t.Fatalf("the OpenAI group got %d requests: %v", len(reqs), reqs)
 	}
-	if r.StatusCode == 200 || !strings.Contains(r.Body, `"type":"error"`) {
-		t.Fatalf("want the Anthropic group's error, got %d %s", r.StatusCode, r.Body)
+	if r.StatusCode != 200 || !strings.Contains(r.Body, `"type":"message"`) || !strings.Contains(r.Body, `"model":"gpt"`) {
+		t.Fatalf("want an Anthropic message, got %d %s", r.StatusCode, r.Body)
 	}
 }
 

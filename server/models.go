@@ -63,8 +63,14 @@ func (s *Server) handleModels(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.SetContentType("application/json")
 	sn := s.current()
 	body := sn.modelsJSON
-	if k := sn.auth.identify(&ctx.Request.Header); k != nil && k.modelsJSON != nil {
+	switch k := sn.auth.identify(&ctx.Request.Header); {
+	case k == nil || k.all:
+	case k.modelsJSON != nil:
 		body = k.modelsJSON // a key limited to some models lists only those
+	case k.entry != nil:
+		// A database key outlives snapshots (dbkeys.go): its list is
+		// drawn from the registry in force, when asked.
+		body = buildModelsJSONFor(sn.reg, s.started.Unix(), func(name string) bool { return k.allows([]byte(name)) })
 	}
 	ctx.Response.SetBodyRaw(body)
 }

@@ -25,6 +25,10 @@ type inMemoryStack struct {
 }
 
 func newInMemoryStack(b *testing.B, events int, mut ...func(*config.Config)) *inMemoryStack {
+	return newInMemoryStackOpts(b, events, Options{}, mut...)
+}
+
+func newInMemoryStackOpts(b *testing.B, events int, opts Options, mut ...func(*config.Config)) *inMemoryStack {
 	upLn := fasthttputil.NewInmemoryListener()
 	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		if !ctx.IsPost() {
@@ -58,7 +62,7 @@ func newInMemoryStack(b *testing.B, events int, mut ...func(*config.Config)) *in
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := New(cfg, reg, Options{})
+	srv := New(cfg, reg, opts)
 	ln := fasthttputil.NewInmemoryListener()
 	go func() { _ = srv.Serve(ln) }()
 	client := &fasthttp.HostClient{Addr: "llmedge.local", Dial: func(string) (net.Conn, error) { return ln.Dial() }, MaxConns: 1024}

@@ -79,7 +79,6 @@ func TestRouteNotServedIs400(t *testing.T) {
 		{"/v1/embeddings", "codex", `model \"codex\" has model_info.mode \"responses\": it does not serve POST /v1/embeddings; call POST /v1/responses`},
 		{"/v1/chat/completions", "codex", `does not serve POST /v1/chat/completions`},
 		{"/v1/embeddings", "claude", `model \"claude\" (provider \"anthropic\") does not serve POST /v1/embeddings`},
-		{"/v1/responses", "ds", `model \"ds\" (provider \"deepseek\") does not serve POST /v1/responses`},
 		{"/v1/completions", "mock", `model \"mock\" (provider \"mock\") does not serve POST /v1/completions`},
 	}
 	for _, tc := range cases {

@@ -27,7 +27,9 @@ func collectSecrets(cfg *config.Config, st edgeSettings) []string {
 	for _, k := range st.keys {
 		add(k.key)
 	}
-	add(st.redis.Password)
+	for _, p := range st.redis.Secrets() {
+		add(p)
+	}
 	for _, d := range cfg.Deployments {
 		add(d.APIKey)
 		for k, v := range d.Params {

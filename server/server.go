@@ -14,6 +14,8 @@ import (
 
 	"github.com/fasthttp/router"
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/tracing"
+	"github.com/llmedge/llmedge/keys"
 	"github.com/llmedge/llmedge/server/connwatch"
 	"github.com/llmedge/llmedge/server/observe"
 	"github.com/llmedge/llmedge/upstream"
@@ -48,6 +50,11 @@ type Options struct {
 	// before the connection is cut: a stream's next event, a complete
 	// answer's next bytes (writestall.go). Default 2 minutes.
 	ClientWriteTimeout time.Duration
+	// Keys, when set, holds the database's virtual keys: they
+	// authenticate beside api_keys, their budgets are enforced and
+	// their spend added, and LiteLLM's management API is served
+	// (dbkeys.go). Its owner closes it after Shutdown (spend flushed).
+	Keys *keys.Cache
 	// Observability and reload (package observe, snapshot.go).
 	ObserveOptions
 }
@@ -76,6 +83,9 @@ type ObserveOptions struct {
 	// Registry are the options a reloaded config's registry is built
 	// with (Previous is set by the server).
 	Registry upstream.Options
+	// Tracer, when set, traces every proxied request (server/observe,
+	// trace.go); nil (tracing off) costs a nil check per request.
+	Tracer *tracing.Tracer
 }
 
 func (o Options) withDefaults() Options {
@@ -127,6 +137,11 @@ type Server struct {
 	// bodies bounds the large request bodies held (bodyadmit.go).
 	bodies *bodyBudget
 
+	// replicaNode shares state with the other replicas (replicas.go).
+	replicaNode atomic.Pointer[replicaNode]
+	// dbKeys are the database's virtual keys (nil without Options.Keys).
+	dbKeys *dbKeys
+
 	// setupErr is a problem in the settings admission.go enforces: Serve
 	// refuses to start with it.
 	setupErr error
@@ -145,8 +160,13 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 		DisableMetrics: opts.DisableMetrics, Version: Version, Started: s.started,
 		InFlight: s.inflight.Load, BodyBytes: s.bodies.used.Load,
 		Current: func() *observe.Series { return s.current().series },
+		Tracer:  opts.Tracer,
 	})
+	if opts.Keys != nil {
+		s.dbKeys = newDBKeys(opts.Keys)
+	}
 	s.snap.Store(s.newSnapshot(cfg, reg))
+	s.joinReplicas(s.current())
 
 	r := router.New()
 	r.SaveMatchedRoutePath = false
@@ -169,6 +189,7 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	s.routeMemoryAndMessages(r)
 	r.GET("/metrics", s.handleMetrics)
 	r.POST("/config/reload", s.adminOnly(s.handleReload))
+	s.routeKeyAPI(r)
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusNotFound, "unknown route: "+string(ctx.Method())+" "+safePath(ctx.Path()), "invalid_request_error", "", "route_not_found")
 	}

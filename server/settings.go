@@ -1,16 +1,14 @@
 package server
 
 import (
-	"cmp"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/server/limits"
-	"github.com/redis/go-redis/v9"
+	"github.com/llmedge/llmedge/server/replicas"
 )
 
 // edgeSettings are the general_settings / router_settings keys the
@@ -147,18 +145,9 @@ func parseEdgeSettings(cfg *config.Config) (edgeSettings, error) {
 	st.writeTimeout = g.HTTPWriteTimeout
 
 	r := &cfg.Router
-	if r.RedisURL != "" {
-		st.redis.URL = r.RedisURL
-		if _, err := redis.ParseURL(r.RedisURL); err != nil {
-			// The parse error may quote the URL and its password.
-			errs.add("router_settings.redis_url", "not a valid redis:// or rediss:// URL")
-		}
-	} else if r.RedisHost != "" {
-		st.redis.Addr = net.JoinHostPort(r.RedisHost, strconv.Itoa(cmp.Or(r.RedisPort, 6379)))
-		st.redis.Password = r.RedisPassword
-		st.redis.Username = r.RedisUsername
-		st.redis.DB = r.RedisDB
-	}
+	rc, rerrs := replicas.ParseConf(r, "router_settings")
+	st.redis = rc
+	errs.errs = append(errs.errs, rerrs...)
 	return st, errs.err()
 }
 

@@ -61,7 +61,7 @@ router_settings:
 		st.maxHeaderBytes != 32768 || st.maxConnsPerIP != 64 {
 		t.Fatalf("settings: %+v", st)
 	}
-	if st.redis.Addr != "10.0.0.5:6390" || st.redis.Password != "redis-pass-xyz" {
+	if st.redis.Addrs != "10.0.0.5:6390" || st.redis.Password != "redis-pass-xyz" {
 		t.Fatalf("redis: %+v", st.redis)
 	}
 	secrets := strings.Join(collectSecrets(cfg, st), " ")

@@ -103,6 +103,7 @@ func (o *openStreams) cut() {
 func (s *Server) Shutdown(ctx context.Context) error {
 	defer s.current().edge.gate.Close()
 	defer s.current().stopProbes()
+	defer s.leaveReplicas()
 	err := s.srv.ShutdownWithContext(ctx)
 	if err == nil {
 		err = s.streams.wait(ctx)

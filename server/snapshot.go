@@ -6,6 +6,7 @@ import (
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/server/observe"
+	"github.com/llmedge/llmedge/server/replicas"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -36,6 +37,8 @@ type snapshot struct {
 	edge *edge
 	// probes are the background health checks' results (health_probe.go).
 	probes probeLoop
+	// version names the config file's content (replicas.go).
+	version string
 }
 
 func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapshot {
@@ -47,9 +50,15 @@ func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapsh
 		series:      s.obs.Series(reg),
 		mem:         newMemoryRouter(cfg.UserIDMappings, s.opts.Logger),
 		keepalive:   cfg.General.StreamKeepalive,
+		version:     replicas.Version(cfg.Path),
 	}
 	sn.auth, sn.edge = s.newEdge(cfg, reg, s.snap.Load())
 	sn.startProbes()
+	if rdb := sn.edge.gate.Redis(); rdb != nil {
+		// Translated responses live where the limits do, so any
+		// replica can continue them.
+		reg.UseRedisForResponses(rdb)
+	}
 	return sn
 }
 
@@ -106,6 +115,7 @@ func (s *Server) applyLocked(cfg *config.Config) error {
 	sn := s.newSnapshot(cfg, reg)
 	old := s.snap.Swap(sn)
 	old.stopProbes()
+	s.joinReplicas(sn)
 	if !reg.SharesCookies(prev) {
 		// cookie_store_path changed: save what the old store holds.
 		if err := prev.Close(); err != nil {
@@ -144,12 +154,5 @@ func (s *Server) handleReload(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, status, "config reload failed, running config kept: "+err.Error(), "invalid_request_error", "", code)
 		return
 	}
-	sn := s.current()
-	b := append(ctx.Response.Body()[:0], `{"status":"reloaded","models":`...)
-	b = appendInt(b, int64(len(sn.reg.Groups())))
-	b = append(b, `,"deployments":`...)
-	b = appendInt(b, int64(len(sn.cfg.Deployments)))
-	b = append(b, '}')
-	ctx.Response.Header.SetContentType("application/json")
-	ctx.Response.SetBodyRaw(b)
+	s.writeReloaded(ctx, s.announceReload())
 }

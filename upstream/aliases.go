@@ -27,6 +27,14 @@ type Observed = transport.Observed
 // ChatRequest is one client request as received (provider.Request).
 type ChatRequest = provider.Request
 
+// Endpoint is the part of a Deployment a provider's attempt sees
+// (provider.Endpoint).
+type Endpoint = provider.Endpoint
+
+// AttemptTracer traces a call's upstream attempts
+// (provider.AttemptTracer).
+type AttemptTracer = provider.AttemptTracer
+
 // AnthropicInbound describes a native Anthropic Messages call
 // (provider.AnthropicInbound).
 type AnthropicInbound = provider.AnthropicInbound

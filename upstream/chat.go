@@ -32,6 +32,9 @@ type Response struct {
 	// must outlive the attempt, so they live with the answer.
 	defaultsReq  ChatRequest
 	defaultsBody []byte
+	// cx is the translation state of a call from a client of another
+	// API (client_stream.go, messages_chat.go, responses_chat.go).
+	cx clientXlat
 }
 
 var responsePool = sync.Pool{New: func() any { return new(Response) }}
@@ -42,6 +45,7 @@ func AcquireResponse() *Response { return responsePool.Get().(*Response) }
 // ReleaseResponse closes r's stream (if any) and returns r to the pool.
 func ReleaseResponse(r *Response) {
 	r.Answer.Reset()
+	r.cx.reset()
 	r.freeSlot()
 	r.Deployment = nil
 	r.Attempts = 0
@@ -87,5 +91,26 @@ func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Res
 		return &Error{Status: d.UnavailableStatus, Type: provider.ErrorType(d.UnavailableStatus), Code: d.UnavailableCode, Message: d.Unavailable}
 	}
 	out.SlowUpstream = d.slowAnswers()
+	switch spec := req.Route.Spec(); {
+	case req.Anthropic != nil && !d.desc.AnthropicMessages:
+		return reg.messagesViaChat(d, g, req, out)
+	case req.Route == RouteResponses && !d.nativeResponses:
+		return reg.responsesViaChat(d, g, req, out)
+	case spec.ByID && spec.Family == RouteResponses:
+		if ok := reg.storedResponse(req, out); ok {
+			return nil
+		}
+		if !d.nativeResponses {
+			return responseNotFound(req)
+		}
+	}
 	return d.desc.Attempt(&d.Endpoint, withDefaults(d, req, out), model, &out.Answer)
+}
+
+// attemptModel is the requested model as d's wildcard sees it.
+func (d *Deployment) attemptModel(g *Group, req *ChatRequest) []byte {
+	if d.Wildcard {
+		return g.wildcardPart(req.Model)
+	}
+	return req.Model
 }

@@ -34,6 +34,14 @@ type health struct {
 	fails      [numClasses]int
 	// failStreak counts the attempts in a row that failed (probe.go).
 	failStreak atomic.Int64
+	// With failures counted per class: failBase is what a cooldown reset
+	// from fails this minute (so that fails+failBase only grows, for the
+	// exchange), othersBase the other replicas' failures then.
+	failBase   [numClasses]int64
+	othersBase [numClasses]int64
+
+	// shared is what the other replicas counted (shared.go).
+	shared sharedView
 }
 
 // The failure rate that cools a deployment down (LiteLLM's
@@ -65,20 +73,24 @@ func (h *health) fail(now int64, c errClass, atOnce bool, p *policy) (cooled boo
 	defer h.mu.Unlock()
 	if h.failMinute != m {
 		h.failMinute, h.fails = m, [numClasses]int{}
+		h.failBase, h.othersBase = [numClasses]int64{}, [numClasses]int64{}
 	}
 	h.fails[c]++
 	var cool bool
 	if p.countFails {
-		cool = h.fails[c] > p.allowedFailsFor(c)
+		others := h.shared.othersFailed(now, int(c))
+		cool = int64(h.fails[c])+max(others-h.othersBase[c], 0) > int64(p.allowedFailsFor(c))
 		if cool {
+			h.failBase[c] += int64(h.fails[c])
 			h.fails[c] = 0
+			h.othersBase[c] = others
 		}
 	} else {
-		failed := 0
+		failed := h.shared.othersFailed(now, -1)
 		for _, n := range h.fails {
-			failed += n
+			failed += int64(n)
 		}
-		cool = atOnce || (calls >= coolMinCalls && 100*int64(failed) > coolFailurePercent*calls)
+		cool = atOnce || (calls >= coolMinCalls && 100*failed > coolFailurePercent*calls)
 	}
 	if !cool {
 		return false
@@ -140,12 +152,14 @@ func (h *health) roll(now int64) {
 	}
 }
 
-// usage returns the requests and tokens counted in the current minute.
+// usage returns the requests and tokens counted in the current minute,
+// by every replica when they share health (shared.go).
 func (h *health) usage(now int64) (rpm, tpm int64) {
+	rpm, tpm = h.shared.others(now)
 	if h.minute.Load() != now/int64(time.Minute) {
-		return 0, 0
+		return rpm, tpm
 	}
-	return h.rpm.Load(), h.tpm.Load()
+	return rpm + h.rpm.Load(), tpm + h.tpm.Load()
 }
 
 // atLimit reports whether d used up its rpm or tpm for this minute.

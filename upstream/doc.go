@@ -30,6 +30,12 @@
 // Usage, Route, Stream, Cancel, PoolSettings...) are aliases here
 // (aliases.go), so callers need not know how upstream is divided.
 //
+// Clients of another API reach any deployment through its chat
+// attempt: /v1/messages and /v1/responses calls to a deployment without
+// that API are translated by translate/messages and translate/responses
+// (messages_chat.go, responses_chat.go), the relay's translator wrapped
+// by clientStream; translated responses are kept in respstore.
+//
 // It knows nothing of llmedge's HTTP server: it takes a client body and
 // a few request facts and returns either a complete response or a Stream
 // of events in the client's format. It must not write client-facing

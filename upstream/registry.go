@@ -9,7 +9,9 @@ import (
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/jsonx"
+	"github.com/llmedge/llmedge/upstream/pricing"
 	"github.com/llmedge/llmedge/upstream/provider"
+	"github.com/llmedge/llmedge/upstream/respstore"
 	"github.com/llmedge/llmedge/upstream/transport"
 )
 
@@ -52,6 +54,14 @@ type Deployment struct {
 	// routes and mode say which routes the deployment serves (routes.go).
 	routes provider.Routes
 	mode   string
+	// nativeResponses: the Responses API is passed through; else it is
+	// translated to chat (routes.go, translateResponses).
+	nativeResponses bool
+
+	// Price is what the deployment charges: the built-in table's price
+	// for its model under model_info and litellm_params overrides
+	// (upstream/pricing). Unknown (zero) for unpriced models.
+	Price pricing.Price
 
 	inflight atomic.Int64
 	slots    parallelSlots // max_parallel_requests (parallel.go)
@@ -90,6 +100,12 @@ type Registry struct {
 	policy   policy
 	obs      Observer  // metrics hooks (observe.go); nil = none
 	freed    slotFreed // wakes calls waiting for a deployment slot
+	// store keeps translated responses (responses_chat.go); shared
+	// with the registry this one replaces.
+	store    respstore.Store
+	memStore *respstore.Memory
+	storeCfg storeSettings
+	sync     syncState // SyncHealth (shared.go)
 }
 
 // NewRegistry builds deployments from cfg. Errors are config errors
@@ -101,6 +117,7 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 	}
 	r := &Registry{groups: make(map[string]*Group), net: transport.Session{Pools: transport.NewPools(opts.Pool)}}
 	errs := r.initRouter(cfg, opts)
+	errs = append(errs, r.initStore(cfg, opts.Previous)...)
 	for _, cd := range cfg.Deployments {
 		var d *Deployment
 		var err *config.Error
@@ -180,6 +197,11 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 	if d.StreamTimeout <= 0 {
 		d.StreamTimeout = r.policy.streamTimeout
 	}
+	price, perr := pricing.Builtin.Resolve(cd.Provider, cd.UpstreamModel, cd.ModelInfo, cd.Params, fmt.Sprintf("model_list[%d]", cd.Index))
+	if perr != nil {
+		return nil, &config.Error{Path: perr.Path, Msg: perr.Msg}
+	}
+	d.Price = price
 	d.Wildcard = cd.UpstreamModel == "*" || strings.HasSuffix(cd.UpstreamModel, "/*")
 	d.QuotedModel = jsonx.AppendString(nil, cd.UpstreamModel)
 	if p.Build == nil {

@@ -108,9 +108,15 @@ func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Respons
 	cs.note(d)
 	tokens := int64(len(req.Body)/4 + 1)
 	d.health.use(start.UnixNano(), tokens)
+	if req.Tracer != nil {
+		req.Traceparent, req.Tracestate = req.Tracer.StartAttempt(&d.Endpoint, out.Attempts, out.Attempts > 1)
+	}
 	d.inflight.Add(1)
 	err := reg.attempt(d, g, req, out)
 	d.inflight.Add(-1)
+	if req.Tracer != nil {
+		req.Tracer.EndAttempt(err, err == nil && out.Stream != nil)
+	}
 	if err != nil || out.Stream == nil {
 		// Nothing of d is in use any more (a stream keeps its slot
 		// until its Response is released).

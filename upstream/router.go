@@ -85,10 +85,9 @@ func (reg *Registry) route(g *Group, req *ChatRequest, out *Response) *Error {
 			break
 		}
 		fg := reg.Group(name)
-		// A native Anthropic call can only go where Anthropic's format
-		// is spoken: elsewhere its body is not understood and the
-		// answer would not be in the client's format.
-		if fg == nil || containsGroup(tried, fg) || !fg.Serves(req.Route) || (req.Anthropic != nil && !fg.SpeaksAnthropic()) {
+		// A /v1/messages call goes to any group: where Anthropic's
+		// format is not spoken it is translated (messages_chat.go).
+		if fg == nil || containsGroup(tried, fg) || !fg.Serves(req.Route) {
 			continue
 		}
 		tried = append(tried, fg)

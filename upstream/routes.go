@@ -57,6 +57,7 @@ func (d *Deployment) initRoutes(cd *config.Deployment, p *provider.Descriptor) (
 	d.routes = routes
 	allowed, known := modeRoutes[d.mode]
 	if !known {
+		d.translateResponses()
 		if d.mode != "" {
 			warning = fmt.Sprintf("deployment %s (model_name %q): model_info.mode %q is not one llmedge knows (chat, completion, embedding, responses, ...): it restricts no route", d.ID, d.ModelName, d.mode)
 		}
@@ -66,7 +67,18 @@ func (d *Deployment) initRoutes(cd *config.Deployment, p *provider.Descriptor) (
 	if primary, ok := modeRoute[d.mode]; ok && widens {
 		d.routes |= provider.RoutesOf(primary)
 	}
+	d.translateResponses()
 	return ""
+}
+
+// translateResponses decides how d serves the Responses API: natively
+// where its provider has one and model_info.mode does not say "chat",
+// else translated to chat (responses_chat.go) wherever it serves chat.
+func (d *Deployment) translateResponses() {
+	d.nativeResponses = d.routes.Has(RouteResponses) && d.mode != "chat"
+	if d.routes.Has(RouteChat) {
+		d.routes |= provider.RoutesOf(RouteResponses)
+	}
 }
 
 // routeError is the 400 for a route d cannot serve, naming the model,
@@ -109,15 +121,4 @@ func (g *Group) Serves(r Route) bool {
 		}
 	}
 	return false
-}
-
-// SpeaksAnthropic reports whether every deployment of g talks to
-// Anthropic's Messages API (so native /v1/messages calls can be served).
-func (g *Group) SpeaksAnthropic() bool {
-	for _, d := range g.Deployments {
-		if d.desc == nil || !d.desc.AnthropicMessages {
-			return false
-		}
-	}
-	return len(g.Deployments) > 0
 }

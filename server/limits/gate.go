@@ -3,6 +3,8 @@ package limits
 import (
 	"log/slog"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Config are the limits a config sets besides the keys' own (each key
@@ -67,6 +69,16 @@ func (g *Gate) redisStore() (*redisStore, bool) {
 	}
 	rs, ok := g.store.(*redisStore)
 	return rs, ok
+}
+
+// Redis is the client of the Redis the limits are kept on (nil when
+// they are in memory): other state shared across replicas (translated
+// responses) lives there too.
+func (g *Gate) Redis() redis.UniversalClient {
+	if rs, ok := g.redisStore(); ok {
+		return rs.rdb
+	}
+	return nil
 }
 
 // Global is the gateway-wide scope (nil when unlimited).

@@ -6,12 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/llmedge/llmedge/server/replicas"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -44,7 +44,7 @@ import (
 const (
 	// redisTimeout bounds one admission round trip: past it the request
 	// is admitted locally and Redis is marked unreachable.
-	redisTimeout = 250 * time.Millisecond
+	redisTimeout = replicas.Timeout
 	// redisLease is how long a parallel-request slot is held at most if
 	// its release never arrives (the process died). Longer than the
 	// default upstream timeout.
@@ -118,21 +118,13 @@ end
 return 1
 `)
 
-// Redis is where shared limits are counted (router_settings.redis_*):
-// a redis:// URL, or an address with its credentials.
-type Redis struct {
-	URL      string // redis_url
-	Addr     string // redis_host:redis_port
-	Password string
-	Username string
-	DB       int
-}
-
-// Enabled reports whether limits are shared through Redis.
-func (r Redis) Enabled() bool { return r.Addr != "" || r.URL != "" }
+// Redis is where shared limits are counted: router_settings' Redis
+// keys as server/replicas reads them (one node, Sentinel or Cluster,
+// TLS), the same Redis the replicas share their other state on.
+type Redis = replicas.Conf
 
 type redisStore struct {
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	local *limiter
 	log   *slog.Logger
 	where string // host:port, for logs (never the password)
@@ -170,40 +162,19 @@ type redisRelease struct {
 	args []any
 }
 
-// quietRedis drops go-redis's own log lines: the store logs outages
-// itself, once, through the server's logger.
-type quietRedis struct{}
-
-func (quietRedis) Printf(context.Context, string, ...any) {}
-
-var setRedisLogger sync.Once
-
 func newRedisStore(c Redis, local *limiter, log *slog.Logger) (*redisStore, error) {
-	setRedisLogger.Do(func() { redis.SetLogger(quietRedis{}) })
-	var opt *redis.Options
-	if c.URL != "" {
-		var err error
-		if opt, err = redis.ParseURL(c.URL); err != nil {
-			// The parse error may quote the URL and its password.
-			return nil, errors.New("router_settings.redis_url: not a valid redis:// or rediss:// URL")
-		}
-	} else {
-		opt = &redis.Options{Addr: c.Addr, Password: c.Password, Username: c.Username, DB: c.DB}
+	// No retries: a failed round trip falls back to local limits.
+	rdb, err := replicas.Open(c)
+	if err != nil {
+		return nil, err
 	}
-	opt.DialTimeout = redisTimeout
-	opt.ReadTimeout = redisTimeout
-	opt.WriteTimeout = redisTimeout
-	opt.MaxRetries = -1 // no retries: fall back to local limits instead
-	opt.DialerRetries = 1
-	opt.DialerRetryTimeout = 10 * time.Millisecond
-	opt.ContextTimeoutEnabled = true
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	s := &redisStore{
-		rdb:      redis.NewClient(opt),
+		rdb:      rdb,
 		local:    local,
 		log:      log,
-		where:    opt.Addr,
+		where:    c.Where(),
 		proc:     hex.EncodeToString(rnd[:]),
 		releases: make(chan redisRelease, 4096),
 		stop:     make(chan struct{}),
@@ -324,7 +295,7 @@ func (s *redisStore) runRelease(r redisRelease) {
 // connection's (a Redis error reply is logged but keeps Redis in use).
 func (s *redisStore) down(err error) {
 	var re redis.Error
-	if errors.As(err, &re) && !isConnErr(err) {
+	if errors.As(err, &re) && !replicas.IsConnErr(err) {
 		s.log.Error("rate-limit script failed on Redis; this request was limited locally", "redis", s.where, "err", err.Error())
 		return
 	}
@@ -341,11 +312,6 @@ func (s *redisStore) down(err error) {
 		s.wg.Add(1)
 		go s.probe()
 	}
-}
-
-func isConnErr(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // probe pings Redis until it answers, then switches back to it.

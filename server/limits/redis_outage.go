@@ -115,7 +115,16 @@ func (s *redisStore) heartbeat() {
 func (s *redisStore) checkRunID() (bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), redisTimeout)
 	defer cancel()
-	info, err := s.rdb.Info(ctx, "server").Result()
+	// On Cluster, the node that holds the {llmedge} slot.
+	var node redis.Cmdable = s.rdb
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		m, err := cc.MasterForKey(ctx, "{llmedge}")
+		if err != nil {
+			return false, err
+		}
+		node = m
+	}
+	info, err := node.Info(ctx, "server").Result()
 	if err != nil {
 		return false, err
 	}

@@ -4,19 +4,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"github.com/llmedge/llmedge/internal/wait"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/llmedge/llmedge/internal/testredis"
+	"github.com/llmedge/llmedge/internal/wait"
 )
 
 // Redis tests run against a real redis-server named by
@@ -31,7 +29,7 @@ func testRedis(t testing.TB) Redis {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		t.Fatalf("LLMEDGE_TEST_REDIS=%q: %v", addr, err)
 	}
-	return Redis{Addr: addr}
+	return Redis{Addrs: addr}
 }
 
 func randomID(t testing.TB) string {
@@ -169,53 +167,6 @@ func awayFromMinuteEnd() {
 	}
 }
 
-// ownRedis is a redis-server this test starts, kills and restarts on
-// one loopback port (never the shared one).
-type ownRedis struct {
-	t         *testing.T
-	bin, port string
-	cmd       *exec.Cmd
-}
-
-func startOwnRedis(t *testing.T) *ownRedis {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("redis-server not on PATH")
-		}
-		t.Skip("redis-server not on PATH")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	r := &ownRedis{t: t, bin: bin, port: port}
-	r.start()
-	t.Cleanup(r.kill)
-	return r
-}
-
-func (r *ownRedis) start() {
-	r.t.Helper()
-	r.cmd = exec.Command(r.bin, "--port", r.port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatal(err)
-	}
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + r.port})
-	defer c.Close()
-	waitFor(r.t, 10*time.Second, "redis-server up", func() bool { return c.Ping(context.Background()).Err() == nil })
-}
-
-func (r *ownRedis) kill() {
-	if r.cmd != nil && r.cmd.Process != nil {
-		_ = r.cmd.Process.Kill()
-		_ = r.cmd.Wait()
-		r.cmd = nil
-	}
-}
-
 // withinOneWindow waits, if needed, for a fixed minute with at least
 // need left, and returns it.
 func withinOneWindow(need time.Duration) int64 {
@@ -230,9 +181,9 @@ func withinOneWindow(need time.Duration) int64 {
 // Redis did. Now each replica admits only its share while Redis is down
 // and tells the restarted Redis what it admitted.
 func TestRedisRestartDoesNotAddWindows(t *testing.T) {
-	rd := startOwnRedis(t)
+	rd := testredis.Start(t)
 	const limit = 20
-	gs := replicaGates(t, Redis{Addr: "127.0.0.1:" + rd.port}, 2)
+	gs := replicaGates(t, Redis{Addrs: rd.Addr()}, 2)
 	id := randomID(t)
 	// Each replica has its own scope object for the key, named alike.
 	scopes := []*Scope{NewScope(id, Quota{RPM: limit}), NewScope(id, Quota{RPM: limit})}
@@ -252,7 +203,7 @@ func TestRedisRestartDoesNotAddWindows(t *testing.T) {
 	}
 	send(3) // 6 through Redis
 	before := admitted[0] + admitted[1]
-	rd.kill()
+	rd.Kill()
 	send(limit) // Redis down: local limits
 	for i, g := range gs {
 		if _, healthy, _ := g.Status(); healthy {
@@ -260,7 +211,7 @@ func TestRedisRestartDoesNotAddWindows(t *testing.T) {
 		}
 	}
 	during := admitted[0] + admitted[1] - before
-	rd.start() // a fresh, empty Redis on the same port
+	rd.Restart() // a fresh, empty Redis on the same port
 	for _, g := range gs {
 		waitFor(t, 10*time.Second, "back on Redis", func() bool { _, ok, _ := g.Status(); return ok })
 	}

@@ -20,8 +20,9 @@ type accessEntry struct {
 	overhead, upstream time.Duration
 	backoff            time.Duration // slept between attempts (omitted when 0)
 	prompt, completion int64
-	reason             string // why it was refused before any upstream
-	err                error  // a stream that failed after it started
+	cost               float64 // USD, 0 when the deployment has no price
+	reason             string  // why it was refused before any upstream
+	err                error   // a stream that failed after it started
 }
 
 // maxAccessAttrs bounds accessAttrs' output (14 always, 5 optional).
@@ -57,7 +58,8 @@ func accessRecord(t time.Time, e *accessEntry) slog.Record {
 
 // accessAttrs appends the line's fields, in order, to a. It is the one
 // list both the slog and the in-place path print. Durations are integer
-// microseconds; every value is a string, an int64 or a bool.
+// microseconds; every value is a string, an int64, a bool or (the
+// cost) a float64.
 func accessAttrs(a []slog.Attr, e *accessEntry, reqID, userID string) []slog.Attr {
 	a = append(a,
 		slog.String("request_id", reqID),
@@ -81,6 +83,9 @@ func accessAttrs(a []slog.Attr, e *accessEntry, reqID, userID string) []slog.Att
 		slog.Int64("completion_tokens", e.completion))
 	if e.backoff > 0 {
 		a = append(a, slog.Int64("backoff_us", e.backoff.Microseconds()))
+	}
+	if e.cost > 0 {
+		a = append(a, slog.Float64("cost_usd", e.cost))
 	}
 	if e.reason != "" {
 		a = append(a, slog.String("rejected", e.reason))

@@ -56,6 +56,8 @@ func appendAccessLine(b []byte, json bool, t time.Time, e *accessEntry) []byte {
 				b = strconv.AppendInt(b, v.Int64(), 10)
 			case slog.KindBool:
 				b = strconv.AppendBool(b, v.Bool())
+			case slog.KindFloat64:
+				b = strconv.AppendFloat(b, v.Float64(), 'g', -1, 64)
 			default: // accessAttrs makes only strings otherwise
 				b = append(b, '"')
 				b = appendJSONEscaped(b, v.String())
@@ -76,6 +78,8 @@ func appendAccessLine(b []byte, json bool, t time.Time, e *accessEntry) []byte {
 			b = strconv.AppendInt(b, v.Int64(), 10)
 		case slog.KindBool:
 			b = strconv.AppendBool(b, v.Bool())
+		case slog.KindFloat64:
+			b = strconv.AppendFloat(b, v.Float64(), 'g', -1, 64)
 		default:
 			if s := v.String(); textNeedsQuoting(s) {
 				b = strconv.AppendQuote(b, s)

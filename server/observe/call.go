@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/upstream"
+	"github.com/llmedge/llmedge/upstream/pricing"
 	"github.com/valyala/fasthttp"
 )
 
@@ -31,6 +32,11 @@ type Call struct {
 	// answering: a complete answer was handed to fasthttp, its headers
 	// are out of reach.
 	answering bool
+	// cost is what the answer cost in USD (Finish sets it; 0 when
+	// unpriced or nothing was used).
+	cost float64
+	// trace is the call's spans when tracing is on (trace.go).
+	trace callTrace
 }
 
 // Begin starts observing a call routed to g, made with the key named
@@ -41,6 +47,15 @@ func (c *Call) Begin(ctx *fasthttp.RequestCtx, series *Series, g *upstream.Group
 
 // Streaming reports whether the answer goes out as SSE.
 func (c *Call) Streaming() bool { return c.sse }
+
+// Cost is what the finished call cost in USD (0 before Finish).
+func (c *Call) Cost() float64 { return c.cost }
+
+// Start is when the call's request was read.
+func (c *Call) Start() time.Time { return c.start }
+
+// Group is the model group the call was routed to.
+func (c *Call) Group() *upstream.Group { return c.group }
 
 // requestStart is when the request was read (fasthttp records it).
 func requestStart(ctx *fasthttp.RequestCtx) time.Time {
@@ -83,6 +98,10 @@ func (r *Recorder) Answering(ctx *fasthttp.RequestCtx, c *Call, resp *upstream.R
 		c.status, c.answering = resp.StatusCode, true
 		dur := time.Since(c.start)
 		setTimingHeaders(ctx, dur, overheadOf(dur, resp.UpstreamWait+resp.BackoffWait, 0))
+		if c.status < 300 {
+			resp.UsageFromBody()
+			setCostHeader(ctx, callCost(resp, dur))
+		}
 	}
 }
 
@@ -106,26 +125,33 @@ func (r *Recorder) Finish(ctx *fasthttp.RequestCtx, c *Call, resp *upstream.Resp
 	} else {
 		if !c.answering { // still in the handler
 			c.status = ctx.Response.StatusCode()
-			setTimingHeaders(ctx, dur, over)
 		}
 		if c.status < 300 {
 			resp.UsageFromBody()
 		}
 	}
+	c.cost = callCost(resp, dur)
+	if !c.sse && !c.answering {
+		setTimingHeaders(ctx, dur, over)
+		setCostHeader(ctx, c.cost)
+	}
 	prompt, completion := int64(resp.Usage.PromptTokens), int64(resp.Usage.CompletionTokens)
 	if !r.off {
 		dm := c.series.forCall(c.group, resp.Deployment)
 		dm.observe(c.status, c.stream, dur, c.ttfb, over)
-		dm.usage(c.key, prompt, completion)
+		dm.usage(c.key, prompt, completion, c.cost)
 		if out.Err != nil {
 			dm.streamError(streamErrorCause(out.Err))
 		}
+	}
+	if c.trace.span != nil {
+		c.trace.end(c, resp, &out)
 	}
 	if r.opts.AccessLog {
 		e := accessEntry{
 			reqID: out.ReqID, userID: out.UserID, key: c.key, status: c.status, stream: c.stream,
 			attempts: resp.Attempts, ttfb: c.ttfb, duration: dur, overhead: over, upstream: resp.UpstreamWait, backoff: resp.BackoffWait,
-			prompt: prompt, completion: completion, err: out.Err,
+			prompt: prompt, completion: completion, cost: c.cost, err: out.Err,
 		}
 		if c.group != nil {
 			e.model = c.group.Name
@@ -144,6 +170,9 @@ func (r *Recorder) Rejected(ctx *fasthttp.RequestCtx, series *Series, g *upstrea
 	dur := time.Since(requestStart(ctx))
 	setTimingHeaders(ctx, dur, dur)
 	status := ctx.Response.StatusCode()
+	if r.opts.Tracer != nil {
+		r.traceRejected(ctx, g, status, reason)
+	}
 	if !r.off {
 		r.rejectedInc(reason)
 		series.forCall(g, nil).observe(status, stream, dur, 0, dur)
@@ -155,6 +184,30 @@ func (r *Recorder) Rejected(ctx *fasthttp.RequestCtx, series *Series, g *upstrea
 		}
 		r.logAccess(&e)
 	}
+}
+
+// setCostHeader sets x-llmedge-response-cost (USD) on a complete
+// answer whose cost is known.
+func setCostHeader(ctx *fasthttp.RequestCtx, cost float64) {
+	if cost > 0 {
+		var buf [32]byte
+		ctx.Response.Header.SetBytesV("X-Llmedge-Response-Cost", strconv.AppendFloat(buf[:0], cost, 'g', -1, 64))
+	}
+}
+
+// callCost is what the answer cost at its deployment's price
+// (upstream/pricing: cached and reasoning tokens at their own prices);
+// 0 when unpriced or nothing was reported.
+func callCost(resp *upstream.Response, dur time.Duration) float64 {
+	d := resp.Deployment
+	if d == nil || !d.Price.Known() || !resp.Usage.Reported {
+		return 0
+	}
+	u := &resp.Usage
+	return d.Price.Cost(pricing.Usage{
+		Prompt: int64(u.PromptTokens), CacheRead: int64(u.CacheReadTokens), CacheWrite: int64(u.CacheWriteTokens),
+		Completion: int64(u.CompletionTokens), Reasoning: int64(u.ReasoningTokens), Duration: dur,
+	})
 }
 
 func overheadOf(total, upstreamWait, clientWait time.Duration) time.Duration {

@@ -47,7 +47,7 @@ func TestMetricsRecordAllocs(t *testing.T) {
 	record := func() {
 		dm := series.forCall(g, dep)
 		dm.observe(200, false, 120*time.Millisecond, 80*time.Millisecond, 150*time.Microsecond)
-		dm.usage("master", 12, 10)
+		dm.usage("master", 12, 10, 0)
 	}
 	record() // creates the series
 	if allocs := testing.AllocsPerRun(100, record); allocs != 0 {
@@ -64,7 +64,7 @@ func BenchmarkMetricsRecord(b *testing.B) {
 	for b.Loop() {
 		dm := series.forCall(g, dep)
 		dm.observe(200, false, 120*time.Millisecond, 80*time.Millisecond, 150*time.Microsecond)
-		dm.usage("master", 12, 10)
+		dm.usage("master", 12, 10, 0)
 	}
 }
 

@@ -4,7 +4,9 @@
 // accesslog_line.go) and the timing headers, through one Call per
 // request: Begin when it is admitted, Answered and Answering as its
 // answer comes and goes out, Finish once it is written (call.go);
-// Rejected for a request refused before any upstream.
+// Rejected for a request refused before any upstream. Finish prices the
+// answer (upstream/pricing; Call.Cost, the number budgets add too) and,
+// with tracing on, Trace's spans end there (trace.go).
 //
 // It observes only: it must not decide anything about a request (admit,
 // route, answer), write a response body, or read settings. Label values

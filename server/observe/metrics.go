@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/llmedge/llmedge/internal/tracing"
 	"github.com/llmedge/llmedge/upstream"
 )
 
@@ -68,6 +69,8 @@ const (
 	// RejectMalformed: fasthttp could not read the request (400, 408,
 	// 431).
 	RejectMalformed = "malformed_request"
+	// RejectBudget: a database key blocked, expired or over a budget.
+	RejectBudget = "budget"
 )
 
 var exposeMetadataOnce sync.Once
@@ -101,6 +104,9 @@ type Options struct {
 	// Current returns the series of the config in force (its
 	// deployments' gauges are written at scrape time).
 	Current func() *Series
+	// Tracer, when set, traces every proxied request (trace.go); nil
+	// (tracing off) costs a nil check per request.
+	Tracer *tracing.Tracer
 }
 
 // Recorder records what the server's calls do: every series of one
@@ -247,9 +253,6 @@ type depMetrics struct {
 	d          *upstream.Deployment // nil for group and unrouted series
 	group      *groupMetrics
 
-	// USD per token, from model_info; 0 = unknown.
-	inCost, outCost float64
-
 	requests [6][2]atomic.Pointer[metrics.Counter]
 	duration [2]atomic.Pointer[metrics.PrometheusHistogram]
 	ttfb     [2]atomic.Pointer[metrics.PrometheusHistogram]
@@ -337,15 +340,16 @@ func (dm *depMetrics) streamError(cause int) {
 	c.Inc()
 }
 
-// usage records tokens and their estimated cost under the key name.
-func (dm *depMetrics) usage(key string, prompt, completion int64) {
+// usage records tokens and their cost (USD, Call.Cost: the
+// deployment's price from upstream/pricing) under the key name.
+func (dm *depMetrics) usage(key string, prompt, completion int64, cost float64) {
 	if prompt <= 0 && completion <= 0 {
 		return
 	}
 	tc := dm.group.tokens.get(key, func() *tokenCounters { return newTokenCounters(dm.set, dm.modelName, key) })
 	tc.prompt.AddInt64(prompt)
 	tc.completion.AddInt64(completion)
-	if cost := float64(prompt)*dm.inCost + float64(completion)*dm.outCost; cost > 0 {
+	if cost > 0 {
 		tc.cost.Add(cost)
 	}
 }

@@ -24,7 +24,7 @@ var metricHelp = map[string]string{
 	"llmedge_stream_errors_total":                          "Streams that ended badly after their 200, by cause (upstream, client_gone, shutdown).",
 	"llmedge_prompt_tokens_total":                          "Prompt tokens reported by upstreams, by model and key name.",
 	"llmedge_completion_tokens_total":                      "Completion tokens reported by upstreams, by model and key name.",
-	"llmedge_cost_usd_total":                               "Estimated spend in USD from model_info token prices, by model and key name.",
+	"llmedge_cost_usd_total":                               "Spend in USD: tokens (cached and reasoning tokens at their own prices) times the deployment's price from the built-in table, model_info or litellm_params, by model and key name.",
 	"llmedge_config_reloads_total":                         "Config reloads by result.",
 	"llmedge_config_last_reload_success_timestamp_seconds": "Unix time the config in force was loaded.",
 	"llmedge_deployment_in_flight":                         "Calls in flight to a deployment.",

@@ -1,10 +1,6 @@
 package observe
 
 import (
-	"math"
-	"strconv"
-	"strings"
-
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/llmedge/llmedge/upstream"
 )
@@ -33,10 +29,6 @@ func (m *Recorder) Series(reg *upstream.Registry) *Series {
 		rm.groups[g] = gm
 		for _, d := range g.Deployments {
 			dm := newDepMetrics(m.set, gm, d.ID)
-			if d.Config != nil {
-				dm.inCost = costPerToken(d.Config.ModelInfo, "input_cost_per_token")
-				dm.outCost = costPerToken(d.Config.ModelInfo, "output_cost_per_token")
-			}
 			dm.d = d
 			rm.deps[d] = dm
 			rm.ordered = append(rm.ordered, dm)
@@ -90,26 +82,4 @@ func (rm *Series) Fallback(from, to *upstream.Group) {
 	m.fallbacks.get(from.Name+"\x00"+to.Name, func() *metrics.Counter {
 		return m.set.GetOrCreateCounter(`llmedge_fallbacks_total{model_name=` + quoteLabel(from.Name) + `,fallback=` + quoteLabel(to.Name) + `}`)
 	}).Inc()
-}
-
-// costPerToken reads a model_info price; YAML may give a number or a
-// string such as "2.5e-06".
-func costPerToken(info map[string]any, key string) float64 {
-	var f float64
-	switch v := info[key].(type) {
-	case float64:
-		f = v
-	case int:
-		f = float64(v)
-	case int64:
-		f = float64(v)
-	case uint64:
-		f = float64(v)
-	case string:
-		f, _ = strconv.ParseFloat(strings.TrimSpace(v), 64)
-	}
-	if f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0
-	}
-	return f
 }

@@ -16,7 +16,8 @@ type Descriptor struct {
 	// its own route even where Routes lacks it.
 	OpenAICompatible bool
 	// AnthropicMessages: the provider speaks Anthropic's Messages API,
-	// so native /v1/messages calls are passed through (Group.SpeaksAnthropic).
+	// so native /v1/messages calls are passed through; other providers
+	// get them translated to chat (upstream/messages_chat.go).
 	AnthropicMessages bool
 	// AnthropicOptions: litellm_params thinking and max_tokens apply
 	// (the OpenAI to Anthropic translation reads them).

@@ -74,6 +74,15 @@ func (out *Answer) StartRelay(t Translator, x *transport.Exchange) {
 	out.Stream = &out.relay
 }
 
+// WrapTranslator puts wrap's translator around the started stream's
+// (a client of another API reading a chat stream: upstream's
+// clientStream); a no-op when the answer is not a stream.
+func (out *Answer) WrapTranslator(wrap func(Translator) Translator) {
+	if out.Stream != nil && out.relay.t != nil {
+		out.relay.t = wrap(out.relay.t)
+	}
+}
+
 func (r *relay) reset() {
 	if r.t != nil {
 		r.t.Release()

@@ -48,6 +48,11 @@ type Request struct {
 	// then kept from the client.
 	UsagePatch                  []byte
 	UsagePatchAt, UsagePatchDel int
+	// Tracer, when set, traces each attempt (trace.go); the router sets
+	// Traceparent and Tracestate to the current attempt's, which
+	// SetTraceHeaders sends upstream.
+	Tracer                  AttemptTracer
+	Traceparent, Tracestate string
 }
 
 // AnthropicInbound describes a native Anthropic Messages call

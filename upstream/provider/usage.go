@@ -3,6 +3,7 @@ package provider
 import (
 	"bytes"
 	"strconv"
+	"strings"
 
 	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
@@ -14,8 +15,17 @@ import (
 // Responses API (input_tokens, output_tokens, in response.completed when
 // streamed).
 type Usage struct {
+	// PromptTokens counts every prompt token, cached ones included.
 	PromptTokens     int
 	CompletionTokens int
+	// CacheReadTokens and CacheWriteTokens are the part of PromptTokens
+	// read from and written to the provider's prompt cache (OpenAI's
+	// prompt_tokens_details.cached_tokens, Anthropic's
+	// cache_read_input_tokens and cache_creation_input_tokens);
+	// ReasoningTokens the part of CompletionTokens spent reasoning
+	// (completion_tokens_details.reasoning_tokens). They price a call
+	// (upstream/pricing).
+	CacheReadTokens, CacheWriteTokens, ReasoningTokens int
 	// Reported is true once a usage object was read.
 	Reported bool
 }
@@ -42,8 +52,8 @@ func (u *Usage) ObserveBody(b []byte) {
 		if i < 0 {
 			return
 		}
-		if p, c, ok := parseUsageAt(b, i+len(usageKey)); ok {
-			u.PromptTokens, u.CompletionTokens, u.Reported = p, c, true
+		if v, ok := parseUsageAt(b, i+len(usageKey)); ok {
+			*u = v
 			return
 		}
 		end = i
@@ -102,64 +112,95 @@ func TerminalResponseEvent(name []byte) bool {
 	return false
 }
 
-// parseUsageAt parses `: {...}` at b[i:] (just after the "usage" key)
-// and returns its prompt/input and completion/output token counts.
-// Anthropic counts cached prompt tokens apart from input_tokens
-// (cache_creation_input_tokens, cache_read_input_tokens): they are part
-// of the prompt. ok is false when the value is not an object (null) or
-// is malformed.
-func parseUsageAt(b []byte, i int) (prompt, completion int, ok bool) {
-	cached := 0
+// parseUsageAt parses `: {...}` at b[i:] (just after the "usage" key).
+// OpenAI's prompt_tokens include cached tokens (told apart in
+// prompt_tokens_details); Anthropic's input_tokens do not: its
+// cache_creation_input_tokens and cache_read_input_tokens are added to
+// the prompt. The Responses API's input_tokens include them, like
+// OpenAI's. ok is false when the value is not an object (null) or is
+// malformed.
+func parseUsageAt(b []byte, i int) (u Usage, ok bool) {
+	var f usageFields
+	if _, ok = f.parse(b, i, 0); !ok {
+		return Usage{}, false
+	}
+	u.PromptTokens, u.CompletionTokens, u.Reported = f.input, f.completion, true
+	u.CacheReadTokens, u.CacheWriteTokens, u.ReasoningTokens = f.detailRead, f.detailWrite, f.reasoning
+	if f.anthRead >= 0 || f.anthWrite >= 0 {
+		u.CacheReadTokens, u.CacheWriteTokens = max(f.anthRead, 0), max(f.anthWrite, 0)
+	}
+	switch {
+	case f.prompt >= 0:
+		u.PromptTokens = f.prompt
+	case f.detailRead == 0 && f.detailWrite == 0:
+		// Anthropic: cache tokens are beside input_tokens.
+		u.PromptTokens += u.CacheReadTokens + u.CacheWriteTokens
+	}
+	return u, true
+}
+
+// usageFields are the counts one usage object names (-1: absent).
+type usageFields struct {
+	prompt, input, completion          int
+	anthRead, anthWrite                int
+	detailRead, detailWrite, reasoning int
+}
+
+// parse reads the object at b[i:] (after its key, at the ':'); depth 1
+// is a *_details object, whose cached_tokens, cache_creation_tokens
+// and reasoning_tokens are kept. It returns the index past the object.
+func (f *usageFields) parse(b []byte, i, depth int) (int, bool) {
+	if depth == 0 {
+		*f = usageFields{prompt: -1, anthRead: -1, anthWrite: -1}
+	}
 	i = jsonx.SkipSpace(b, i)
 	if i >= len(b) || b[i] != ':' {
-		return 0, 0, false
+		return 0, false
 	}
 	i = jsonx.SkipSpace(b, i+1)
 	if i >= len(b) || b[i] != '{' {
-		return 0, 0, false
+		return 0, false
 	}
 	i++
 	for {
 		i = jsonx.SkipSpace(b, i)
 		if i >= len(b) {
-			return 0, 0, false
+			return 0, false
 		}
 		switch b[i] {
 		case '}':
-			return prompt + cached, completion, true
+			return i + 1, true
 		case ',':
 			i++
 			continue
 		case '"':
 		default:
-			return 0, 0, false
+			return 0, false
 		}
 		ke, kok := jsonx.SkipString(b, i)
 		if !kok {
-			return 0, 0, false
+			return 0, false
 		}
-		key := b[i+1 : ke-1]
-		i = jsonx.SkipSpace(b, ke)
-		if i >= len(b) || b[i] != ':' {
-			return 0, 0, false
-		}
-		i = jsonx.SkipSpace(b, i+1)
-		var dst *int
-		switch string(key) {
-		case "prompt_tokens", "input_tokens":
-			dst = &prompt
-		case "completion_tokens", "output_tokens":
-			dst = &completion
-		case "cache_creation_input_tokens", "cache_read_input_tokens":
-			if n, e := parseUint(b, i); e > i {
-				cached += n
-				i = e
-				continue
+		key := string(b[i+1 : ke-1])
+		if depth == 0 && strings.HasSuffix(key, "_tokens_details") {
+			if j := jsonx.SkipSpace(b, ke); j < len(b) && b[j] == ':' {
+				if k := jsonx.SkipSpace(b, j+1); k < len(b) && b[k] == '{' {
+					e, ok := f.parse(b, ke, 1)
+					if !ok {
+						return 0, false
+					}
+					i = e
+					continue
+				}
 			}
 		}
-		if dst != nil {
-			n, e := parseUint(b, i)
-			if e > i {
+		i = jsonx.SkipSpace(b, ke)
+		if i >= len(b) || b[i] != ':' {
+			return 0, false
+		}
+		i = jsonx.SkipSpace(b, i+1)
+		if dst := f.dest(key, depth); dst != nil {
+			if n, e := parseUint(b, i); e > i {
 				*dst = n
 				i = e
 				continue
@@ -167,10 +208,37 @@ func parseUsageAt(b []byte, i int) (prompt, completion int, ok bool) {
 		}
 		e, vok := jsonx.SkipValue(b, i)
 		if !vok {
-			return 0, 0, false
+			return 0, false
 		}
 		i = e
 	}
+}
+
+func (f *usageFields) dest(key string, depth int) *int {
+	if depth > 0 {
+		switch key {
+		case "cached_tokens":
+			return &f.detailRead
+		case "cache_creation_tokens":
+			return &f.detailWrite
+		case "reasoning_tokens":
+			return &f.reasoning
+		}
+		return nil
+	}
+	switch key {
+	case "prompt_tokens":
+		return &f.prompt
+	case "input_tokens":
+		return &f.input
+	case "completion_tokens", "output_tokens":
+		return &f.completion
+	case "cache_read_input_tokens":
+		return &f.anthRead
+	case "cache_creation_input_tokens":
+		return &f.anthWrite
+	}
+	return nil
 }
 
 // parseUint reads a non-negative integer at b[i:], returning the index
@@ -204,6 +272,8 @@ func (u *Usage) NoteAnthropic(data []byte) {
 	}
 	u.PromptTokens = max(u.PromptTokens, v.PromptTokens)
 	u.CompletionTokens = max(u.CompletionTokens, v.CompletionTokens)
+	u.CacheReadTokens = max(u.CacheReadTokens, v.CacheReadTokens)
+	u.CacheWriteTokens = max(u.CacheWriteTokens, v.CacheWriteTokens)
 	u.Reported = true
 }
 

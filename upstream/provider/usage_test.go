@@ -34,6 +34,28 @@ func TestUsageObserveBody(t *testing.T) {
 	}
 }
 
+// Cached and reasoning tokens, which price a call: OpenAI's details
+// (cached inside prompt_tokens), the Responses API's, Anthropic's
+// top-level cache counts (beside input_tokens), and the translated
+// chat answer carrying both shapes (counted once).
+func TestUsageCachedAndReasoningTokens(t *testing.T) {
+	for _, tc := range []struct {
+		name, body        string
+		p, read, write, r int
+	}{
+		{"openai", `{"usage":{"prompt_tokens":1000,"completion_tokens":100,"prompt_tokens_details":{"cached_tokens":400},"completion_tokens_details":{"reasoning_tokens":60}}}`, 1000, 400, 0, 60},
+		{"responses", `{"usage":{"input_tokens":50,"input_tokens_details":{"cached_tokens":20},"output_tokens":9,"output_tokens_details":{"reasoning_tokens":4}}}`, 50, 20, 0, 4},
+		{"anthropic", `{"usage":{"input_tokens":10,"cache_creation_input_tokens":3,"cache_read_input_tokens":4,"output_tokens":2}}`, 17, 4, 3, 0},
+		{"translated anthropic", `{"usage":{"prompt_tokens":17,"completion_tokens":2,"total_tokens":19,"prompt_tokens_details":{"cached_tokens":4,"cache_creation_tokens":3},"cache_creation_input_tokens":3,"cache_read_input_tokens":4}}`, 17, 4, 3, 0},
+	} {
+		var u Usage
+		u.ObserveBody([]byte(tc.body))
+		if u.PromptTokens != tc.p || u.CacheReadTokens != tc.read || u.CacheWriteTokens != tc.write || u.ReasoningTokens != tc.r {
+			t.Errorf("%s: got %+v, want prompt %d cache read %d write %d reasoning %d", tc.name, u, tc.p, tc.read, tc.write, tc.r)
+		}
+	}
+}
+
 func TestUsageObserveEvent(t *testing.T) {
 	var u Usage
 	ev := sse.Event{Name: []byte("response.output_text.delta"), Data: []byte(`{"type":"response.output_text.delta","usage":{"input_tokens":1}}`)}
@@ -43,13 +65,13 @@ func TestUsageObserveEvent(t *testing.T) {
 	}
 	ev = sse.Event{Name: []byte("response.completed"), Data: []byte(`{"type":"response.completed","response":{"usage":{"input_tokens":36,"output_tokens":87}}}`)}
 	u.ObserveEvent(&ev)
-	if u != (Usage{36, 87, true}) {
+	if u != (Usage{PromptTokens: 36, CompletionTokens: 87, Reported: true}) {
 		t.Fatalf("completed: %+v", u)
 	}
 	u = Usage{}
 	ev = sse.Event{Data: []byte(`{"object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":4,"completion_tokens":2,"total_tokens":6}}`)}
 	u.ObserveEvent(&ev)
-	if u != (Usage{4, 2, true}) {
+	if u != (Usage{PromptTokens: 4, CompletionTokens: 2, Reported: true}) {
 		t.Fatalf("chunk: %+v", u)
 	}
 	var nilU *Usage
@@ -82,7 +104,7 @@ func FuzzUsage(f *testing.F) {
 		whole := append(append([]byte(nil), b...), `,"usage":{"prompt_tokens":7,"completion_tokens":9}}`...)
 		u = Usage{}
 		u.ObserveBody(whole)
-		if u != (Usage{7, 9, true}) {
+		if u != (Usage{PromptTokens: 7, CompletionTokens: 9, Reported: true}) {
 			t.Fatalf("usage after %q not found: %+v", b, u)
 		}
 	})

@@ -75,6 +75,7 @@ func SetHeaders(d *provider.Endpoint, ureq *fasthttp.Request, req *provider.Requ
 	if len(req.RequestID) > 0 {
 		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
 	}
+	req.SetTraceHeaders(&ureq.Header)
 	if req.SendUserID(d) {
 		ureq.Header.SetBytesV("X-Sm-User-Id", req.UserID)
 	}

@@ -269,7 +269,8 @@ func (s *anthropicStream) translate(b []byte, ev sse.Event) ([]byte, bool, *prov
 		b = s.closeChunk(b, finish)
 		if s.out != nil {
 			u := s.usage.openAI()
-			s.out.Usage = provider.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, Reported: true}
+			s.out.Usage = provider.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, Reported: true,
+				CacheReadTokens: u.PromptTokensDetails.CachedTokens, CacheWriteTokens: u.PromptTokensDetails.CacheCreationTokens}
 		}
 		if s.includeUsage {
 			b = append(b, s.prefix...)

@@ -222,6 +222,7 @@ func bedrockAttempt(d *provider.Endpoint, req *provider.Request, model []byte, o
 	if len(req.RequestID) > 0 {
 		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
 	}
+	req.SetTraceHeaders(&ureq.Header)
 
 	uresp, e := provider.Call(d, req, out, func(status int, body []byte, h *fasthttp.ResponseHeader) *provider.Error {
 		return bedrockError(d, status, h.Peek("X-Amzn-Errortype"), body, h.Peek("Retry-After"))

@@ -231,7 +231,8 @@ func (s *bedrockStream) translate(m *esMessage) error {
 	case "metadata":
 		if ev.Usage != nil && s.usage != nil {
 			u := ev.Usage
-			*s.usage = provider.Usage{PromptTokens: u.InputTokens + u.CacheReadInputTokens + u.CacheWriteInputTokens, CompletionTokens: u.OutputTokens, Reported: true}
+			*s.usage = provider.Usage{PromptTokens: u.InputTokens + u.CacheReadInputTokens + u.CacheWriteInputTokens, CompletionTokens: u.OutputTokens, Reported: true,
+				CacheReadTokens: u.CacheReadInputTokens, CacheWriteTokens: u.CacheWriteInputTokens}
 		}
 		if s.includeUsage && ev.Usage != nil {
 			s.chunk()

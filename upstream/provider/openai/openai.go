@@ -98,6 +98,7 @@ func PassThrough(d *provider.Endpoint, req *provider.Request, model []byte, out 
 	if len(req.RequestID) > 0 {
 		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
 	}
+	req.SetTraceHeaders(&ureq.Header)
 	if req.SendUserID(d) {
 		ureq.Header.SetBytesV("X-Sm-User-Id", req.UserID)
 	}

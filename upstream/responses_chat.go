@@ -1,0 +1,190 @@
+package upstream
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"github.com/llmedge/llmedge/upstream/provider"
+	"time"
+
+	"github.com/bytedance/sonic"
+	"github.com/llmedge/llmedge/internal/jsonx"
+	"github.com/llmedge/llmedge/upstream/respstore"
+	"github.com/llmedge/llmedge/upstream/translate/messages"
+	"github.com/llmedge/llmedge/upstream/translate/responses"
+)
+
+// Codex on any deployment: a /v1/responses call to a deployment
+// without a Responses API is translated to OpenAI chat
+// (translate/responses) and sent through the deployment's own chat
+// attempt; the answer becomes a response document or the Responses
+// event stream. The gateway keeps what it answered (respstore) for
+// previous_response_id and GET / DELETE by id.
+
+// storeTimeout bounds one store call (a Redis round trip).
+const storeTimeout = 2 * time.Second
+
+// responsesConv is the clientConv of a translated /v1/responses stream.
+type responsesConv struct {
+	s     responses.Stream
+	store func()
+}
+
+func (c *responsesConv) event(dst, data []byte) ([]byte, bool) { return c.s.Event(dst, data) }
+func (c *responsesConv) end(dst []byte) []byte                 { return c.s.End(dst) }
+func (c *responsesConv) fail(dst, msg []byte) []byte           { return c.s.AppendError(dst, msg) }
+func (c *responsesConv) finished() {
+	if c.store != nil {
+		c.store()
+		c.store = nil
+	}
+}
+
+// responsesCall prepares the call's translation once: the decoded
+// request, its id and the stored turns it continues.
+func (reg *Registry) responsesCall(req *ChatRequest, out *Response) *Error {
+	cx := &out.cx
+	if cx.rsp != nil {
+		return nil
+	}
+	r, err := responses.Decode(req.Body)
+	if err != nil {
+		return translateError(err)
+	}
+	if r.PreviousResponseID != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		e, ok, serr := reg.respStore().Get(ctx, r.PreviousResponseID)
+		cancel()
+		if serr != nil {
+			return &Error{Status: 503, Type: "api_error", Code: "response_store_unavailable", Retryable: false,
+				Message: "the response store is unavailable: previous_response_id cannot be read"}
+		}
+		if !ok {
+			return &Error{Status: 400, Type: "invalid_request_error", Param: "previous_response_id", Code: "previous_response_not_found",
+				Message: fmt.Sprintf("Previous response with id '%s' not found.", r.PreviousResponseID)}
+		}
+		cx.history = e.Conversation
+	}
+	var id [12]byte
+	_, _ = rand.Read(id[:])
+	cx.meta = responses.NewMeta(r, "resp_"+hex.EncodeToString(id[:]), time.Now().Unix())
+	cx.meta.Model = string(req.Model)
+	cx.rsp = r
+	return nil
+}
+
+// responsesViaChat serves one attempt of a /v1/responses call on a
+// deployment without the Responses API.
+func (reg *Registry) responsesViaChat(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
+	if e := d.routeError(RouteChat); e != nil {
+		e.Retryable = true
+		return e
+	}
+	if e := reg.responsesCall(req, out); e != nil {
+		return e
+	}
+	cx := &out.cx
+	cr, input, err := cx.rsp.ToChat(d.chatTarget(req.Model), "", cx.history)
+	if err != nil {
+		return translateError(err)
+	}
+	cx.input, _ = sonic.Marshal(input)
+	if e := reg.chatAttempt(d, g, req, out, cr); e != nil {
+		return e
+	}
+	if out.Stream != nil {
+		c := &cx.rconv
+		c.s.Reset(cx.meta)
+		c.store = nil
+		if cx.meta.Store {
+			c.store = func() { reg.storeResponse(cx, &c.s.Result) }
+		}
+		out.WrapTranslator(func(t provider.Translator) provider.Translator { return newClientStream(t, c) })
+		return nil
+	}
+	var res responses.Result
+	if err := res.ReadAnswer(out.Body, &cx.meta); err != nil {
+		return &Error{Status: 502, Type: "api_error", Code: "upstream_bad_response", Retryable: true,
+			Message: fmt.Sprintf("upstream deployment %s sent an answer that is not a chat completion", d.ID)}
+	}
+	out.Raw, out.Body = out.Body, responses.AppendResponse(out.Raw[:0], &cx.meta, &res, "completed")
+	out.ContentType = append(out.ContentType[:0], "application/json"...)
+	if cx.meta.Store {
+		reg.storeResponse(cx, &res)
+	}
+	return nil
+}
+
+// storeResponse keeps a finished translated response. A store failure
+// costs the continuation, not the answer already given.
+func (reg *Registry) storeResponse(cx *clientXlat, res *responses.Result) {
+	e := &respstore.Entry{
+		Response:     responses.AppendResponse(nil, &cx.meta, res, "completed"),
+		Conversation: responses.AppendConversation(nil, cx.history, cx.input, res),
+		Model:        cx.meta.Model,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	_ = reg.respStore().Put(ctx, cx.meta.ID, e)
+	cancel()
+}
+
+// storedResponse serves GET and DELETE of a response llmedge made by
+// translation; handled is false when the store does not have id (the
+// call then goes to a deployment with a Responses API, if any).
+func (reg *Registry) storedResponse(req *ChatRequest, out *Response) (handled bool) {
+	if req.Route != RouteResponseGet && req.Route != RouteResponseDelete {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	id := string(req.ResponseID)
+	st := reg.respStore()
+	if req.Route == RouteResponseGet {
+		entry, ok, err := st.Get(ctx, id)
+		if err != nil || !ok {
+			return false
+		}
+		out.Body = append(out.Body[:0], entry.Response...)
+	} else {
+		ok, err := st.Delete(ctx, id)
+		if err != nil || !ok {
+			return false
+		}
+		out.Body = append(out.Body[:0], `{"id":`...)
+		out.Body = jsonx.AppendString(out.Body, id)
+		out.Body = append(out.Body, `,"object":"response","deleted":true}`...)
+	}
+	out.StatusCode = 200
+	out.ContentType = append(out.ContentType[:0], "application/json"...)
+	return true
+}
+
+// responseNotFound is the 404 for a by-id call on a deployment without
+// a Responses API for an id the gateway does not hold.
+func responseNotFound(req *ChatRequest) *Error {
+	return &Error{Status: 404, Type: "invalid_request_error", Param: "response_id", Code: "response_not_found",
+		Message: fmt.Sprintf("Response with id '%s' not found.", req.ResponseID)}
+}
+
+// clientXlat is a call's state for a client of another API: decoded
+// once, kept across attempts, released with the Response.
+type clientXlat struct {
+	msg     *messages.Request
+	rsp     *responses.Request
+	meta    responses.Meta
+	history []byte
+	input   []byte
+	body    []byte
+	sub     ChatRequest
+	mconv   messagesConv
+	rconv   responsesConv
+}
+
+func (cx *clientXlat) reset() {
+	body := cx.body[:0]
+	if cap(body) > 64<<10 {
+		body = nil
+	}
+	*cx = clientXlat{body: body, mconv: cx.mconv, rconv: responsesConv{s: cx.rconv.s}}
+}

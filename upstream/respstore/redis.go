@@ -1,0 +1,69 @@
+package respstore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis is a Store on Redis: one hash per response under prefix+id,
+// expiring after ttl, so any replica sharing the Redis can continue or
+// read a response another one made.
+type Redis struct {
+	rdb    redis.UniversalClient
+	prefix string
+	ttl    time.Duration
+	// maxBytes bounds one entry (Redis memory is the operator's).
+	maxBytes int
+}
+
+// NewRedis returns a Redis store (ttl 0 = DefaultTTL).
+func NewRedis(rdb redis.UniversalClient, prefix string, ttl time.Duration, maxBytes int) *Redis {
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	return &Redis{rdb: rdb, prefix: prefix, ttl: ttl, maxBytes: maxBytes}
+}
+
+// Get implements Store.
+func (r *Redis) Get(ctx context.Context, id string) (*Entry, bool, error) {
+	vals, err := r.rdb.HMGet(ctx, r.prefix+id, "r", "c", "m").Result()
+	if err != nil {
+		return nil, false, err
+	}
+	resp, ok1 := vals[0].(string)
+	conv, ok2 := vals[1].(string)
+	model, _ := vals[2].(string)
+	if !ok1 || !ok2 {
+		return nil, false, nil
+	}
+	return &Entry{Response: []byte(resp), Conversation: []byte(conv), Model: model}, true, nil
+}
+
+// Put implements Store.
+func (r *Redis) Put(ctx context.Context, id string, e *Entry) error {
+	if e.size() > r.maxBytes {
+		return ErrTooLarge
+	}
+	key := r.prefix + id
+	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, "r", e.Response, "c", e.Conversation, "m", e.Model)
+		p.PExpire(ctx, key, r.ttl)
+		return nil
+	})
+	return err
+}
+
+// Delete implements Store.
+func (r *Redis) Delete(ctx context.Context, id string) (bool, error) {
+	n, err := r.rdb.Del(ctx, r.prefix+id).Result()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	return n > 0, err
+}
