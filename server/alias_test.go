@@ -4,15 +4,13 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"github.com/llmedge/llmedge/config"
 )
 
 // router_settings.model_group_alias: both forms are served; hidden
 // aliases are not listed by /v1/models.
 func TestModelGroupAlias(t *testing.T) {
 	up := newFakeOpenAI(t)
-	cfg, err := config.Parse([]byte(`
+	cfg := parseYAML(t, `
 model_list:
   - model_name: gpt-4o
     litellm_params: {model: openai/gpt-4o-2024, api_base: `+up.base()+`, api_key: k}
@@ -22,10 +20,7 @@ router_settings:
     secret: {model: gpt-4o, hidden: true}
 general_settings:
   master_key: `+testMasterKey+`
-`), config.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	gw := startGateway(t, cfg)
 	client := sdk(gw, testMasterKey)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

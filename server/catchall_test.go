@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/upstream"
 )
 
@@ -13,16 +12,13 @@ import (
 // environment, and /v1/models does not list "*".
 func TestCatchAllInfersProvider(t *testing.T) {
 	up := newFakeOpenAI(t)
-	cfg, err := config.Parse([]byte(`
+	cfg := parseYAML(t, `
 model_list:
   - model_name: "*"
     litellm_params: {model: "*", api_base: `+up.base()+`}
 general_settings:
   master_key: `+testMasterKey+`
-`), config.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	env := map[string]string{"OPENAI_API_KEY": "sk-env-openai", "GROQ_API_KEY": "gsk-env-groq"}
 	gw := startGatewayWith(t, cfg, upstream.Options{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
 	for _, m := range []string{"gpt-4o", "groq/llama-3.3-70b"} {

@@ -319,3 +319,13 @@ func wantSeries(t *testing.T, m map[string]float64, series string, want float64)
 		t.Errorf("%s = %v, want %v", series, got, want)
 	}
 }
+
+// parseYAML loads a config written as YAML through the real loader.
+func parseYAML(t *testing.T, src string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse([]byte(src), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmedge/llmedge/config"
 	"github.com/openai/openai-go/v3"
 )
 
@@ -15,7 +14,7 @@ import (
 // naming the key); the others are served.
 func TestInvalidDeploymentIsUnavailableOthersServed(t *testing.T) {
 	up := newFakeOpenAI(t)
-	cfg, err := config.Parse([]byte(`
+	cfg := parseYAML(t, `
 model_list:
   - model_name: good
     litellm_params: {model: openai/gpt-4o, api_base: `+up.base()+`, api_key: k}
@@ -27,10 +26,7 @@ model_list:
       extra_headers: {"x bad": v}
 general_settings:
   master_key: `+testMasterKey+`
-`), config.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	gw := startGateway(t, cfg)
 	client := sdk(gw, testMasterKey)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -41,7 +37,7 @@ general_settings:
 		t.Fatalf("good: %v", err)
 	}
 	p.Model = "bad"
-	_, err = client.Chat.Completions.New(ctx, p)
+	_, err := client.Chat.Completions.New(ctx, p)
 	var apiErr *openai.Error
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 503 || !strings.Contains(apiErr.Message, "extra_headers.x bad: not a valid HTTP header name") {
 		t.Fatalf("bad: %v, want 503 naming the header", err)

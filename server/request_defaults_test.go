@@ -2,8 +2,6 @@ package server
 
 import (
 	"testing"
-
-	"github.com/llmedge/llmedge/config"
 )
 
 // litellm_params request defaults reach the upstream merged into the
@@ -12,7 +10,7 @@ import (
 func TestRequestDefaultsReachUpstream(t *testing.T) {
 	oa, an := newFakeOpenAI(t), newFakeOpenAI(t)
 	an.setHandler(anthropicJSON(`[{"type":"text","text":"ok"}]`, "end_turn", 1, 1, 0, 0))
-	cfg, err := config.Parse([]byte(`
+	cfg := parseYAML(t, `
 model_list:
   - model_name: gpt-4-team2
     litellm_params:
@@ -35,10 +33,7 @@ model_list:
       max_tokens: 321
 general_settings:
   master_key: `+testMasterKey+`
-`), config.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	gw := startGateway(t, cfg)
 	if r := rawPost(t, gw, "/v1/chat/completions", `{"model":"gpt-4-team2","messages":[{"role":"user","content":"x"}],"seed":1}`, testMasterKey); r.StatusCode != 200 {
 		t.Fatalf("openai: %d %s", r.StatusCode, r.Body)
