@@ -200,11 +200,11 @@ func TestMasterKeyFromEnvironment(t *testing.T) {
 // Keys llmedge does not act on are warnings, visible at --log-level warn.
 func TestIgnoredKeysWarnAtStartup(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "c.yaml")
-	if err := os.WriteFile(cfg, []byte("model_list:\n  - model_name: m\n    litellm_params: {model: mock/m}\ngeneral_settings:\n  master_key: sk-1\n  store_model_in_db: true\nlitellm_settings:\n  cache: true\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("model_list:\n  - model_name: m\n    litellm_params: {model: mock/m}\ngeneral_settings:\n  master_key: sk-1\n  store_model_in_db: true\nrouter_settings:\n  cache_responses: true\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p := start(t, buildBinary(t), nil, "--config", cfg, "--log-level", "warn")
-	for _, want := range []string{"general_settings.store_model_in_db: not acted on: models come from this file only", "litellm_settings.cache: no response cache"} {
+	for _, want := range []string{"general_settings.store_model_in_db: not acted on: models come from this file only", "router_settings.cache_responses: not acted on: the response cache is set by litellm_settings.cache"} {
 		wait.For(t, 10*time.Second, "warning "+want, func() bool { return strings.Contains(p.stderr.String(), want) })
 	}
 }
@@ -248,7 +248,17 @@ func TestGracefulShutdownFinishesStreams(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // let the signal land while the stream is open
+	// The signal has landed once shutdown closed the listener: the stream
+	// is still open, its upstream not yet released.
+	addr := strings.TrimPrefix(p.base, "http://")
+	wait.For(t, 10*time.Second, "llmedge to stop accepting connections after SIGTERM", func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return true
+		}
+		c.Close()
+		return false
+	})
 	close(release)
 	rest, err := io.ReadAll(br)
 	if err != nil {

@@ -10,29 +10,8 @@ import (
 	"testing"
 
 	"github.com/goccy/go-yaml"
+	"github.com/llmedge/llmedge/internal/corpus"
 )
-
-// corpusDir finds shared/litellm-configs, which sits beside the
-// repository (or beside the worktree the tests run in): walk up from the
-// test's directory and take the first ancestor that has it.
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "litellm-configs")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("shared/litellm-configs not found beside the repository; skipping the corpus test")
-		}
-		dir = parent
-	}
-}
 
 // dummyEnv sets every variable, shaped the way the corpus README says:
 // ports and URLs point at loopback port 9, everything else is a dummy.
@@ -71,14 +50,7 @@ func plainModelNames(t *testing.T, data []byte) (names []string, hasModelList bo
 var envRefPattern = regexp.MustCompile(`os\.environ/[A-Za-z0-9_]+`)
 
 func TestCorpusLoads(t *testing.T) {
-	dir := corpusDir(t)
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Skipf("no *.yaml in %s", dir)
-	}
+	files := corpus.Files(t)
 	total := 0
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
@@ -133,7 +105,7 @@ func TestCorpusLoads(t *testing.T) {
 
 // TestCorpusSpecialCases pins what the corpus README calls out.
 func TestCorpusSpecialCases(t *testing.T) {
-	dir := corpusDir(t)
+	dir := corpus.Dir(t)
 	load := func(prefix string) *Config {
 		t.Helper()
 		m, _ := filepath.Glob(filepath.Join(dir, prefix+"-*.yaml"))

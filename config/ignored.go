@@ -15,7 +15,7 @@ import (
 const (
 	noDatabase  = "not acted on: models come from this file only (database_url holds keys, budgets and spend, with llmedge's own pool)"
 	noCallbacks = "no callbacks or loggers run: the access log and /metrics are llmedge's telemetry"
-	noCache     = "no response cache: every request goes upstream"
+	noCache     = "not acted on: the response cache is set by litellm_settings.cache and cache_params"
 	noSection   = "not a section llmedge reads; ignored"
 )
 

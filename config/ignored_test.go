@@ -23,7 +23,7 @@ general_settings:
   mastr_key: sk-2
 litellm_settings:
   drop_param: true
-  cache: true
+  telemetry: false
 router_settings:
   some_future_key: 1
 `, nil)
@@ -32,8 +32,8 @@ router_settings:
 		"general_settings.mastr_key: not acted on; llmedge behaves as if it were absent; did you mean general_settings.master_key?",
 		"general_settings.pass_through_endpoints: pass-through endpoints are not served",
 		"general_settings.store_model_in_db: not acted on: models come from this file only",
-		"litellm_settings.cache: no response cache",
 		"litellm_settings.drop_param: not acted on; llmedge behaves as if it were absent; did you mean litellm_settings.drop_params?",
+		"litellm_settings.telemetry: not acted on; llmedge behaves as if it were absent",
 		"model_lists: not a section llmedge reads; ignored; did you mean model_list?",
 		"router_settings.some_future_key: not acted on; llmedge behaves as if it were absent",
 	}

@@ -111,6 +111,10 @@ type LiteLLMSettings struct {
 	// (docs/tracing.md); llmedge runs no other. Default none.
 	Callbacks       []string `yaml:"callbacks"`
 	SuccessCallback []string `yaml:"success_callback"`
+	// Cache turns the response cache on (server/cache). Default false.
+	Cache bool `yaml:"cache"`
+	// CacheParams configures it (cache.go); nil = every default.
+	CacheParams *CacheParams `yaml:"cache_params"`
 	// RetrySettings given here apply where router_settings has none.
 	RetrySettings `yaml:",inline"`
 }

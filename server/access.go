@@ -8,6 +8,7 @@ import (
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/server/observe"
+	"github.com/llmedge/llmedge/server/request"
 	"github.com/valyala/fasthttp"
 )
 
@@ -117,7 +118,7 @@ func (s *Server) withAccessRules(h fasthttp.RequestHandler) fasthttp.RequestHand
 		case !a.ipAllowed(ip):
 			msg, code, reason = "access forbidden: this client address is not in general_settings.allowed_ips", "ip_not_allowed", observe.RejectIPNotAllowed
 		case !a.routeAllowed(ctx.Path()):
-			msg, code, reason = "route "+safePath(ctx.Path())+" is not in general_settings.allowed_routes", "route_not_allowed", observe.RejectRouteNotAllowed
+			msg, code, reason = "route "+request.Printable(ctx.Path())+" is not in general_settings.allowed_routes", "route_not_allowed", observe.RejectRouteNotAllowed
 		default:
 			h(ctx)
 			return

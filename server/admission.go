@@ -7,6 +7,7 @@ import (
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/server/limits"
+	"github.com/llmedge/llmedge/server/request"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -102,13 +103,13 @@ func (s *Server) newEdge(cfg *config.Config, reg *upstream.Registry, prev *snaps
 // /v1/messages) and returns false when the call may not go on; c is
 // the caller's to release.
 func (s *Server) permitModel(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, key *apiKey, anthropic bool) bool {
-	if key.allows(c.fields.model) {
+	if key.allows(c.fields.Model) {
 		return true
 	}
-	msg := "key '" + key.name + "' may not use model '" + safePath(c.fields.model) + "'"
+	msg := "key '" + key.name + "' may not use model '" + request.Printable(c.fields.Model) + "'"
 	refuse(ctx, anthropic, fasthttp.StatusForbidden, "permission_error", "permission_error", "model", "model_not_allowed", msg)
 	// The group only labels the metrics (config names, never sent back).
-	s.observeRejected(ctx, sn, sn.reg.Lookup(c.fields.model), c.fields.stream, observe.RejectModelNotAllowed)
+	s.observeRejected(ctx, sn, sn.reg.Lookup(c.fields.Model), c.fields.Stream, observe.RejectModelNotAllowed)
 	return false
 }
 
@@ -128,7 +129,7 @@ func (s *Server) admitCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, key 
 	var reserve int64
 	if c.adm.WantsTokens() {
 		f := &c.fields
-		reserve = limits.EstimateTokens(len(ctx.PostBody()), f.maxOut, f.n, f.noOutput)
+		reserve = limits.EstimateTokens(len(ctx.PostBody()), f.MaxOut, f.N, f.NoOutput)
 	}
 	c.v = c.adm.Admit(gate, reserve)
 	c.v.SetHeaders(&ctx.Response.Header)
@@ -137,7 +138,7 @@ func (s *Server) admitCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, key 
 		if anthropic {
 			writeAnthropicError(ctx, fasthttp.StatusTooManyRequests, "rate_limit_error", c.v.Message())
 		}
-		s.observeRejected(ctx, sn, g, c.fields.stream, observe.RejectRateLimited)
+		s.observeRejected(ctx, sn, g, c.fields.Stream, observe.RejectRateLimited)
 		return false
 	}
 	return true
@@ -181,24 +182,24 @@ func (s *Server) askUsage(c *call) {
 	}
 	c.req.WantUsage = true
 	f := &c.fields
-	if !f.stream || f.includeUsage || (c.req.Route != upstream.RouteChat && c.req.Route != upstream.RouteCompletions) {
+	if !f.Stream || f.IncludeUsage || (c.req.Route != upstream.RouteChat && c.req.Route != upstream.RouteCompletions) {
 		// Responses streams always end with usage; others do not stream.
 		return
 	}
 	b := c.req.Body
 	r := &c.req
 	switch {
-	case f.iuEnd != 0: // "include_usage": false
-		r.UsagePatchAt, r.UsagePatchDel, r.UsagePatch = f.iuStart, f.iuEnd-f.iuStart, patchTrue
-	case f.soEnd != 0 && b[f.soStart] == '{':
-		r.UsagePatchAt, r.UsagePatch = f.soStart+1, patchIUFirst
-		if b[jsonx.SkipSpace(b, f.soStart+1)] == '}' {
+	case f.UsageEnd != 0: // "include_usage": false
+		r.UsagePatchAt, r.UsagePatchDel, r.UsagePatch = f.UsageStart, f.UsageEnd-f.UsageStart, patchTrue
+	case f.OptionsEnd != 0 && b[f.OptionsStart] == '{':
+		r.UsagePatchAt, r.UsagePatch = f.OptionsStart+1, patchIUFirst
+		if b[jsonx.SkipSpace(b, f.OptionsStart+1)] == '}' {
 			r.UsagePatch = patchIUOnly
 		}
-	case f.soEnd != 0: // null
-		r.UsagePatchAt, r.UsagePatchDel, r.UsagePatch = f.soStart, f.soEnd-f.soStart, patchSOObject
+	case f.OptionsEnd != 0: // null
+		r.UsagePatchAt, r.UsagePatchDel, r.UsagePatch = f.OptionsStart, f.OptionsEnd-f.OptionsStart, patchSOObject
 	default:
-		r.UsagePatchAt, r.UsagePatch = f.objStart+1, patchStreamOption
+		r.UsagePatchAt, r.UsagePatch = f.ObjStart+1, patchStreamOption
 	}
 }
 
@@ -226,14 +227,14 @@ func (s *Server) startCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, key 
 	if !ok {
 		msg := sn.mem.userMismatchMessage(key)
 		refuse(ctx, anthropic, fasthttp.StatusForbidden, "permission_error", "permission_error", "", "user_id_mismatch", msg)
-		s.observeRejected(ctx, sn, g, c.fields.stream, observe.RejectUserMismatch)
+		s.observeRejected(ctx, sn, g, c.fields.Stream, observe.RejectUserMismatch)
 		callPool.Put(c)
 		return false
 	}
 	c.userID = id
 	c.memoryRouting = sn.mem.upstream || key.userID != nil
 	if key.entry != nil && !s.checkDBKey(ctx, key.entry, anthropic) {
-		s.observeRejected(ctx, sn, g, c.fields.stream, observe.RejectBudget)
+		s.observeRejected(ctx, sn, g, c.fields.Stream, observe.RejectBudget)
 		callPool.Put(c)
 		return false
 	}
@@ -245,7 +246,7 @@ func (s *Server) startCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, key 
 	s.inflight.Add(1)
 	c.reqID = s.requestID(ctx, c.reqID[:0])
 	c.sn = sn
-	c.obs.Begin(ctx, sn.series, g, key.name, c.fields.stream && !c.fields.noOutput)
+	c.obs.Begin(ctx, sn.series, g, key.name, c.fields.Stream && !c.fields.NoOutput)
 	c.out = clientWrite{ctx: ctx, timeout: s.opts.ClientWriteTimeout}
 	c.cancel.Reset()
 	return true

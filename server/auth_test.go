@@ -5,9 +5,20 @@ import (
 	"github.com/llmedge/llmedge/config"
 	"github.com/valyala/fasthttp"
 	"testing"
+
+	"github.com/llmedge/llmedge/internal/allocs"
 )
 
 func BenchmarkAuthIdentify(b *testing.B) {
+	identify := identifier(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		identify()
+	}
+}
+
+// identifier identifies the last of 20 keys and checks its model.
+func identifier(tb testing.TB) func() {
 	keys := make([]keyConf, 20)
 	for i := range keys {
 		keys[i] = keyConf{key: fmt.Sprintf("sk-team-%02d-xxxxxxxxxxxxxxxx", i), name: fmt.Sprint(i), models: []string{"gpt-4o"}}
@@ -15,13 +26,16 @@ func BenchmarkAuthIdentify(b *testing.B) {
 	a := newAuthenticatorFrom(testMasterKey, keys)
 	var h fasthttp.RequestHeader
 	h.Set("Authorization", "Bearer sk-team-19-xxxxxxxxxxxxxxxx")
-	b.ReportAllocs()
-	for b.Loop() {
+	return func() {
 		k := a.identify(&h)
 		if k == nil || !k.allows([]byte("gpt-4o")) {
-			b.Fatal("not identified")
+			tb.Fatal("not identified")
 		}
 	}
+}
+
+func TestAuthIdentifyAllocs(t *testing.T) {
+	allocs.None(t, "identifying a key and checking its model", 1000, identifier(t))
 }
 
 func TestAuthIdentifiesKeysAndModels(t *testing.T) {

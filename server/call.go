@@ -8,6 +8,7 @@ import (
 	"github.com/llmedge/llmedge/server/connwatch"
 	"github.com/llmedge/llmedge/server/limits"
 	"github.com/llmedge/llmedge/server/observe"
+	"github.com/llmedge/llmedge/server/request"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -20,7 +21,7 @@ import (
 // (upstream), answer (stream.go) hands the answer to fasthttp, and
 // finish (below) records it and releases everything.
 type call struct {
-	fields bodyFields
+	fields request.Fields
 	route  routeFields
 	req    upstream.ChatRequest
 	cancel upstream.Cancel
@@ -29,6 +30,7 @@ type call struct {
 	body   streamBody
 	answer answerBody
 	anth   upstream.AnthropicInbound // set on /v1/messages (messages.go)
+	cache  cacheCall                 // response cache state (cached.go)
 	// sn is the config snapshot the call was admitted under.
 	sn *snapshot
 	// obs observes the call for metrics and the access log (package
@@ -73,7 +75,13 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 	body := ctx.PostBody()
 	if err := s.scanRoute(ctx, sn, route, body, c); err != nil {
 		callPool.Put(c)
-		writeError(ctx, fasthttp.StatusBadRequest, err.msg, "invalid_request_error", err.param, "")
+		writeError(ctx, fasthttp.StatusBadRequest, err.Msg, "invalid_request_error", err.Param, "")
+		s.observeRejected(ctx, sn, nil, false, observe.RejectBadRequest)
+		return
+	}
+	if err := cachePrepare(ctx, sn, c, route, body); err != nil {
+		callPool.Put(c)
+		writeError(ctx, fasthttp.StatusBadRequest, err.Msg, "invalid_request_error", err.Param, "")
 		s.observeRejected(ctx, sn, nil, false, observe.RejectBadRequest)
 		return
 	}
@@ -81,17 +89,17 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		callPool.Put(c)
 		return
 	}
-	g := sn.reg.Lookup(c.fields.model)
+	g := sn.reg.Lookup(c.fields.Model)
 	if g == nil {
-		msg := "model '" + safePath(c.fields.model) + "' not found: GET /v1/models lists the models this gateway serves"
+		msg := "model '" + request.Printable(c.fields.Model) + "' not found: GET /v1/models lists the models this gateway serves"
 		writeError(ctx, fasthttp.StatusNotFound, msg, "invalid_request_error", "model", "model_not_found")
-		s.observeRejected(ctx, sn, nil, c.fields.stream, observe.RejectModelNotFound)
+		s.observeRejected(ctx, sn, nil, c.fields.Stream, observe.RejectModelNotFound)
 		callPool.Put(c)
 		return
 	}
 	if e := g.RouteError(route); e != nil {
 		s.writeUpstreamError(ctx, sn, e)
-		s.observeRejected(ctx, sn, g, c.fields.stream, observe.RejectRouteNotServed)
+		s.observeRejected(ctx, sn, g, c.fields.Stream, observe.RejectRouteNotServed)
 		callPool.Put(c)
 		return
 	}
@@ -99,9 +107,12 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		return
 	}
 	c.setRequest(body, route)
-	c.req.Tracer = s.obs.Trace(ctx, &c.obs, observe.Traced{Route: route, Model: c.fields.model, Stream: c.fields.stream, ReqID: c.reqID})
+	c.req.Tracer = s.obs.Trace(ctx, &c.obs, observe.Traced{Route: route, Model: c.fields.Model, Stream: c.fields.Stream, ReqID: c.reqID})
 	s.askUsage(c)
 	c.watch.Start(ctx.Conn(), &c.cancel)
+	if sn.cache != nil && s.serveCached(ctx, sn, c, key, g) {
+		return
+	}
 	if c.req.Stream && sn.keepalive > 0 {
 		s.streamWithKeepalive(ctx, c, g)
 		return
@@ -160,10 +171,11 @@ func (s *Server) finish(c *call, resp *upstream.Response) {
 	releaseLimits(c, resp)
 	upstream.ReleaseResponse(resp)
 	c.req = upstream.ChatRequest{}
-	c.fields = bodyFields{}
+	c.fields = request.Fields{}
 	c.route = routeFields{}
 	c.obs = observe.Call{}
 	c.out = clientWrite{}
+	c.cache.reset()
 	c.sn = nil
 	c.entry = nil
 	callPool.Put(c)

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"github.com/openai/openai-go/v3"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/corpus"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/openai/openai-go/v3/option"
 )
@@ -32,20 +32,7 @@ func corpusEnv(name string) (string, bool) {
 // Every real-world LiteLLM config starts (without reaching any
 // provider) and GET /v1/models lists every model_name in it.
 func TestCorpusConfigsServeTheirModelList(t *testing.T) {
-	dir := ""
-	for d, _ := os.Getwd(); ; d = filepath.Dir(d) {
-		if st, err := os.Stat(filepath.Join(d, "shared", "litellm-configs")); err == nil && st.IsDir() {
-			dir = filepath.Join(d, "shared", "litellm-configs")
-			break
-		}
-		if filepath.Dir(d) == d {
-			t.Skip("shared/litellm-configs not found beside the repository")
-		}
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if len(files) == 0 {
-		t.Skip("empty corpus")
-	}
+	files := corpus.Files(t)
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			cfg, err := config.Load(f, config.Options{Getenv: corpusEnv})

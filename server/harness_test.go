@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/upstream"
+	"github.com/llmedge/llmedge/upstream/provider/providertest"
 	"github.com/openai/openai-go/v3/option"
 	"log/slog"
 	"math"
@@ -96,82 +97,13 @@ func (f *fakeOpenAI) setHandler(h func(w http.ResponseWriter, r *http.Request, b
 	f.mu.Unlock()
 }
 
-// upstreamModel reads "model" from a request body.
-func upstreamModel(body []byte) string {
-	var v struct {
-		Model string `json:"model"`
-	}
-	_ = json.Unmarshal(body, &v)
-	return v.Model
-}
-
-// answerJSON answers a non-stream chat.completion.
-func answerJSON(text string) func(http.ResponseWriter, *http.Request, []byte) {
-	return func(w http.ResponseWriter, r *http.Request, body []byte) {
-		var req struct {
-			Stream bool `json:"stream"`
-		}
-		_ = json.Unmarshal(body, &req)
-		if req.Stream {
-			streamWords(strings.Fields(text), 0, nil)(w, r, body)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("X-Ratelimit-Remaining-Requests", "99")
-		w.Header().Set("Set-Cookie", "upstream_secret=1")
-		fmt.Fprintf(w, `{"id":"chatcmpl-up","object":"chat.completion","created":1700000000,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":%q,"refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":6,"total_tokens":11}}`, upstreamModel(body), text)
-	}
-}
-
-// streamWords streams chat.completion.chunk events, one per word, with
-// gap between them; gate (optional) is awaited before every chunk after
-// the first.
-func streamWords(words []string, gap time.Duration, gate chan struct{}) func(http.ResponseWriter, *http.Request, []byte) {
-	return func(w http.ResponseWriter, r *http.Request, body []byte) {
-		model := upstreamModel(body)
-		w.Header().Set("Content-Type", "text/event-stream")
-		w.Header().Set("Cache-Control", "no-cache")
-		fl := w.(http.Flusher)
-		chunk := func(delta string, finish string) {
-			fin := "null"
-			if finish != "" {
-				fin = `"` + finish + `"`
-			}
-			fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-up\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":%s,\"logprobs\":null,\"finish_reason\":%s}]}\n\n", model, delta, fin)
-			fl.Flush()
-		}
-		chunk(`{"role":"assistant","content":""}`, "")
-		for i, word := range words {
-			if i > 0 {
-				if gate != nil {
-					select {
-					case <-gate:
-					case <-r.Context().Done():
-						return
-					case <-time.After(10 * time.Second):
-						return
-					}
-				}
-				if gap > 0 {
-					select {
-					case <-time.After(gap):
-					case <-r.Context().Done():
-						return
-					}
-				}
-			}
-			sep := " "
-			if i == len(words)-1 {
-				sep = ""
-			}
-			b, _ := json.Marshal(map[string]string{"content": word + sep})
-			chunk(string(b), "")
-		}
-		chunk(`{}`, "stop")
-		fmt.Fprint(w, "data: [DONE]\n\n")
-		fl.Flush()
-	}
-}
+// upstreamModel, answerJSON and streamWords are providertest's fake
+// OpenAI API (RequestModel, OpenAIAnswer, OpenAIStream).
+var (
+	upstreamModel = providertest.RequestModel
+	answerJSON    = providertest.OpenAIAnswer
+	streamWords   = providertest.OpenAIStream
+)
 
 // gateway is a real llmedge server on loopback.
 type gateway struct {
@@ -328,4 +260,14 @@ func parseYAML(t *testing.T, src string) *config.Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// jsonMap decodes an upstream body.
+func jsonMap(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, b)
+	}
+	return m
 }

@@ -23,6 +23,7 @@ func (s *Server) handleReadiness(ctx *fasthttp.RequestCtx) {
 	b = append(b, `,"in_flight":`...)
 	b = appendInt(b, s.inflight.Load())
 	b = s.appendLimitStatus(b)
+	b = s.appendCacheStatus(b)
 	b = s.appendReplicaStatus(b)
 	b = append(b, '}')
 	ctx.Response.SetBodyRaw(b)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/llmedge/llmedge/server/request"
 )
 
 // hostileCase is one malformed or hostile request and the answer it
@@ -38,7 +40,7 @@ func hostileBody(extra string) string { return `{"model":"m",` + validMsgs + ext
 
 func hostileCases() []hostileCase {
 	long := strings.Repeat("a", 8<<10)
-	manyMsgs := `{"model":"m","messages":[` + strings.Repeat(`{"role":"user"},`, maxMessages) + `{"role":"user"}]}`
+	manyMsgs := `{"model":"m","messages":[` + strings.Repeat(`{"role":"user"},`, request.MaxMessages) + `{"role":"user"}]}`
 	return []hostileCase{
 		// Bad JSON.
 		{name: "empty body", raw: chatReq(""), status: 400},

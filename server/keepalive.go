@@ -101,15 +101,7 @@ func (b *keepaliveBody) Write(p []byte) (int, error) {
 func (b *keepaliveBody) Flush() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	p := b.buf.bytes()
-	if len(p) == 0 {
-		return nil
-	}
-	start := time.Now()
-	b.c.out.armDeadline(start)
-	_, err := b.out.Write(p)
-	b.c.out.wait += time.Since(start)
-	b.buf.release()
+	err := flushEvents(b.c, &b.buf, b.out)
 	if err != nil {
 		b.failed = true
 	}

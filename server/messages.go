@@ -5,6 +5,7 @@ import (
 	"github.com/llmedge/llmedge/server/observe"
 
 	"github.com/llmedge/llmedge/internal/errbody"
+	"github.com/llmedge/llmedge/server/request"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -59,9 +60,9 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 	}
 	c := callPool.Get().(*call)
 	body := ctx.PostBody()
-	if err := scanChat(body, &c.fields); err != nil {
+	if err := request.ScanChat(body, &c.fields); err != nil {
 		callPool.Put(c)
-		writeAnthropicError(ctx, fasthttp.StatusBadRequest, "invalid_request_error", err.msg)
+		writeAnthropicError(ctx, fasthttp.StatusBadRequest, "invalid_request_error", err.Msg)
 		s.observeRejected(ctx, sn, nil, false, observe.RejectBadRequest)
 		return
 	}
@@ -69,15 +70,15 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		callPool.Put(c)
 		return
 	}
-	g := sn.reg.Lookup(c.fields.model)
+	g := sn.reg.Lookup(c.fields.Model)
 	if g == nil {
-		msg := "model '" + safePath(c.fields.model) + "' not found: GET /v1/models lists the models this gateway serves"
+		msg := "model '" + request.Printable(c.fields.Model) + "' not found: GET /v1/models lists the models this gateway serves"
 		writeAnthropicError(ctx, fasthttp.StatusNotFound, "not_found_error", msg)
-		s.observeRejected(ctx, sn, nil, c.fields.stream, observe.RejectModelNotFound)
+		s.observeRejected(ctx, sn, nil, c.fields.Stream, observe.RejectModelNotFound)
 		callPool.Put(c)
 		return
 	}
-	c.fields.noOutput = countTokens
+	c.fields.NoOutput = countTokens
 	if !s.startCall(ctx, sn, c, key, g, true) {
 		return
 	}
@@ -88,10 +89,10 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 	}
 	c.req = upstream.ChatRequest{
 		Body:          body,
-		ModelStart:    c.fields.modelStart,
-		ModelEnd:      c.fields.modelEnd,
-		Model:         c.fields.model,
-		Stream:        c.fields.stream && !countTokens,
+		ModelStart:    c.fields.ModelStart,
+		ModelEnd:      c.fields.ModelEnd,
+		Model:         c.fields.Model,
+		Stream:        c.fields.Stream && !countTokens,
 		RequestID:     c.reqID,
 		UserID:        c.userID,
 		MemoryRouting: c.memoryRouting,
@@ -99,7 +100,7 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		Anthropic:     &c.anth,
 		WantUsage:     c.adm.WantsTokens(),
 	}
-	c.req.Tracer = s.obs.Trace(ctx, &c.obs, observe.Traced{Route: upstream.RouteChat, Anthropic: true, Model: c.fields.model, Stream: c.fields.stream, ReqID: c.reqID})
+	c.req.Tracer = s.obs.Trace(ctx, &c.obs, observe.Traced{Route: upstream.RouteChat, Anthropic: true, Model: c.fields.Model, Stream: c.fields.Stream, ReqID: c.reqID})
 	c.watch.Start(ctx.Conn(), &c.cancel)
 
 	resp, err := s.ask(ctx, sn, c, g)

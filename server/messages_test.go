@@ -171,6 +171,77 @@ func TestMessagesErrorsAreAnthropicShaped(t *testing.T) {
 	}
 }
 
+// The errors llmedge itself answers on /v1/messages (the upstream never
+// answered, or was not called) are Anthropic-shaped too, with the type
+// Anthropic gives their status and the Retry-After of a 429.
+func TestMessagesGatewayErrorsAreAnthropicShaped(t *testing.T) {
+	slow, held, limited := newFakeOpenAI(t), newFakeOpenAI(t), newFakeOpenAI(t)
+	slow.setHandler(func(w http.ResponseWriter, r *http.Request, b []byte) {
+		select { // slower than the deployment's timeout: the behaviour under test
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	})
+	release := make(chan struct{})
+	defer close(release)
+	held.setHandler(func(w http.ResponseWriter, r *http.Request, b []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	limited.setHandler(anthropicJSON("hi", "end_turn", 1, 1, 0, 0))
+
+	timeout := anthropicDep(0, "slow", slow)
+	timeout.Timeout = 200 * time.Millisecond
+	unavailable := anthropicDep(1, "unset", limited)
+	unavailable.MissingEnv = []string{"ANTHROPIC_API_KEY"}
+	busy := anthropicDep(2, "busy", held)
+	busy.MaxParallel = 1
+	rpm := anthropicDep(3, "rpm", limited)
+	rpm.RPM = 1
+	cfg := testConfig(timeout, unavailable, busy, rpm)
+	setSettings(cfg, "router_settings", map[string]any{"num_retries": 0, "max_retry_wait_seconds": 0.2})
+	gw := startGateway(t, cfg)
+
+	ask := func(model string, stream bool) rawResponse {
+		return rawRequest(t, gw, "POST", "/v1/messages", fmt.Sprintf(`{"model":%q,"stream":%v,"max_tokens":10,"messages":[{"role":"user","content":"x"}]}`, model, stream), claudeHeaders()...)
+	}
+	// retryAfter "*" is any Retry-After, "" none.
+	check := func(what string, r rawResponse, status int, typ, retryAfter, says string) {
+		t.Helper()
+		ra := r.Header.Get("Retry-After")
+		raOK := ra == retryAfter || (retryAfter == "*" && ra != "")
+		if r.StatusCode != status || !strings.HasPrefix(r.Body, `{"type":"error","error":{"type":"`+typ+`","message":"`) ||
+			!strings.Contains(r.Body, says) || !raOK {
+			t.Errorf("%s: %d (Retry-After %q) %s", what, r.StatusCode, r.Header.Get("Retry-After"), r.Body)
+		}
+	}
+
+	check("upstream timeout", ask("slow", false), 408, "timeout_error", "", "")
+	check("deployment unavailable", ask("unset", false), 503, "overloaded_error", "", "ANTHROPIC_API_KEY is not set")
+
+	// One stream holds the deployment's only slot; the next call waits
+	// max_retry_wait_seconds for it, then gets 429.
+	conn, err := net.Dial("tcp", gw.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	writeRequest(t, conn, "POST", "/v1/messages", `{"model":"busy","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"x"}]}`, claudeHeaders()...)
+	waitFor(t, 5*time.Second, "the stream to hold the slot", func() bool { return len(held.requests()) == 1 })
+	check("max_parallel_requests", ask("busy", false), 429, "rate_limit_error", "1", "max_parallel_requests")
+
+	// The deployment's rpm is used up: 429 until the next minute.
+	if r := ask("rpm", false); r.StatusCode != 200 {
+		t.Fatalf("first call under rpm 1: %d %s", r.StatusCode, r.Body)
+	}
+	check("rpm used up", ask("rpm", true), 429, "rate_limit_error", "*", "rpm/tpm limit")
+}
+
 // A wildcard anthropic/* deployment on the native /v1/messages route must
 // send the client's body with only "model" replaced. The body used to be
 // built with SetBodyRaw over the request's own pooled buffer followed by

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llmedge/llmedge/server/request"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
@@ -61,8 +62,8 @@ func benchGateway(b *testing.B, opts Options) *fasthttp.HostClient {
 }
 
 func fastStream(body []byte) bool {
-	var f bodyFields
-	return scanChat(body, &f) == nil && f.stream
+	var f request.Fields
+	return request.ScanChat(body, &f) == nil && f.Stream
 }
 
 // BenchmarkObserveOverhead compares the chat hot path with metrics and

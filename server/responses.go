@@ -2,6 +2,7 @@ package server
 
 import (
 	"github.com/fasthttp/router"
+	"github.com/llmedge/llmedge/server/request"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -15,8 +16,8 @@ const ModelHeader = "X-Llmedge-Model"
 const maxResponseID = 256
 
 var (
-	errResponseID = &scanError{"response_id", "response id must be 1 to 256 letters, digits, '_', '-' or '.'"}
-	errNoResponse = &scanError{"model", "no model serves the Responses API: configure an openai/ deployment, or name the model in the " + ModelHeader + " header or the model query parameter"}
+	errResponseID = &request.Error{Param: "response_id", Msg: "response id must be 1 to 256 letters, digits, '_', '-' or '.'"}
+	errNoResponse = &request.Error{Param: "model", Msg: "no model serves the Responses API: configure an openai/ deployment, or name the model in the " + ModelHeader + " header or the model query parameter"}
 )
 
 // routeResponses serves the Responses API: POST /v1/responses (JSON or
@@ -44,17 +45,17 @@ func (s *Server) routeResponses(r *router.Router) {
 // stream=true from the query. The query string goes upstream without
 // "model". openai-go's GetStreaming sends {"stream":true} as a GET body
 // instead of the documented query parameter: it is moved to the query.
-func (s *Server) scanResponseRef(ctx *fasthttp.RequestCtx, sn *snapshot, c *call) *scanError {
-	c.fields = bodyFields{}
+func (s *Server) scanResponseRef(ctx *fasthttp.RequestCtx, sn *snapshot, c *call) *request.Error {
+	c.fields = request.Fields{}
 	id, _ := ctx.UserValue("id").(string)
 	if !validResponseID(id) {
 		return errResponseID
 	}
 	c.route.id = append(c.route.id, id...)
 	args := ctx.QueryArgs()
-	var inBody bodyFields
+	var inBody request.Fields
 	if body := ctx.PostBody(); len(body) > 0 {
-		if err := scanChat(body, &inBody); err != nil && err != errNoModel {
+		if err := request.ScanChat(body, &inBody); err != nil && err != request.ErrNoModel {
 			return err
 		}
 	}
@@ -63,7 +64,7 @@ func (s *Server) scanResponseRef(ctx *fasthttp.RequestCtx, sn *snapshot, c *call
 		model = args.Peek("model")
 	}
 	if len(model) == 0 {
-		model = inBody.model
+		model = inBody.Model
 	}
 	if len(model) == 0 {
 		model = firstModelServing(sn, upstream.RouteResponses)
@@ -71,17 +72,17 @@ func (s *Server) scanResponseRef(ctx *fasthttp.RequestCtx, sn *snapshot, c *call
 			return errNoResponse
 		}
 	}
-	c.fields.model = model
-	c.fields.noOutput = true // reads or stops a stored response
-	c.fields.stream = string(args.Peek("stream")) == "true"
-	bodyStream := inBody.stream && !args.Has("stream")
+	c.fields.Model = model
+	c.fields.NoOutput = true // reads or stops a stored response
+	c.fields.Stream = string(args.Peek("stream")) == "true"
+	bodyStream := inBody.Stream && !args.Has("stream")
 	if args.Has("model") || bodyStream {
 		var a fasthttp.Args
 		args.CopyTo(&a)
 		a.Del("model")
 		if bodyStream {
 			a.Set("stream", "true")
-			c.fields.stream = true
+			c.fields.Stream = true
 		}
 		c.route.query = a.AppendBytes(nil)
 	} else {

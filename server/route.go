@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/llmedge/llmedge/server/request"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -16,19 +17,19 @@ type routeFields struct {
 // scanRoute finds the model (and stream flags) of a request of route:
 // in the JSON body for every route with one, in the header, query or
 // config default for the by-id routes.
-func (s *Server) scanRoute(ctx *fasthttp.RequestCtx, sn *snapshot, route upstream.Route, body []byte, c *call) *scanError {
+func (s *Server) scanRoute(ctx *fasthttp.RequestCtx, sn *snapshot, route upstream.Route, body []byte, c *call) *request.Error {
 	c.route = routeFields{}
 	if !route.HasBody() {
 		return s.scanResponseRef(ctx, sn, c)
 	}
-	if err := scanRequest(body, &c.fields, route == upstream.RouteChat); err != nil {
+	if err := request.Scan(body, &c.fields, route == upstream.RouteChat); err != nil {
 		return err
 	}
 	if route == upstream.RouteEmbeddings {
 		// Embeddings never stream; a stray "stream" is the upstream's
 		// to reject, not a reason to expect SSE.
-		c.fields.stream, c.fields.includeUsage = false, false
-		c.fields.noOutput = true
+		c.fields.Stream, c.fields.IncludeUsage = false, false
+		c.fields.NoOutput = true
 	}
 	return nil
 }
@@ -42,11 +43,11 @@ func (s *Server) scanRoute(ctx *fasthttp.RequestCtx, sn *snapshot, route upstrea
 func (c *call) setRequest(body []byte, route upstream.Route) {
 	c.req = upstream.ChatRequest{
 		Body:          body,
-		ModelStart:    c.fields.modelStart,
-		ModelEnd:      c.fields.modelEnd,
-		Model:         c.fields.model,
-		Stream:        c.fields.stream,
-		IncludeUsage:  c.fields.includeUsage,
+		ModelStart:    c.fields.ModelStart,
+		ModelEnd:      c.fields.ModelEnd,
+		Model:         c.fields.Model,
+		Stream:        c.fields.Stream,
+		IncludeUsage:  c.fields.IncludeUsage,
 		RequestID:     c.reqID,
 		UserID:        c.userID,
 		MemoryRouting: c.memoryRouting,

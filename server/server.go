@@ -18,6 +18,7 @@ import (
 	"github.com/llmedge/llmedge/keys"
 	"github.com/llmedge/llmedge/server/connwatch"
 	"github.com/llmedge/llmedge/server/observe"
+	"github.com/llmedge/llmedge/server/request"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -165,6 +166,7 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	if opts.Keys != nil {
 		s.dbKeys = newDBKeys(opts.Keys)
 	}
+	s.obs.AddWriter(func(w io.Writer) { writeCacheMetrics(w, s.current()) })
 	s.snap.Store(s.newSnapshot(cfg, reg))
 	s.joinReplicas(s.current())
 
@@ -191,13 +193,13 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	r.POST("/config/reload", s.adminOnly(s.handleReload))
 	s.routeKeyAPI(r)
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
-		writeError(ctx, fasthttp.StatusNotFound, "unknown route: "+string(ctx.Method())+" "+safePath(ctx.Path()), "invalid_request_error", "", "route_not_found")
+		writeError(ctx, fasthttp.StatusNotFound, "unknown route: "+string(ctx.Method())+" "+request.Printable(ctx.Path()), "invalid_request_error", "", "route_not_found")
 	}
 	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
-		writeError(ctx, fasthttp.StatusMethodNotAllowed, "method "+string(ctx.Method())+" not allowed on "+safePath(ctx.Path()), "invalid_request_error", "", "method_not_allowed")
+		writeError(ctx, fasthttp.StatusMethodNotAllowed, "method "+string(ctx.Method())+" not allowed on "+request.Printable(ctx.Path()), "invalid_request_error", "", "method_not_allowed")
 	}
 	r.PanicHandler = func(ctx *fasthttp.RequestCtx, v any) {
-		s.opts.Logger.Error("handler panic", "panic", v, "path", safePath(ctx.Path()))
+		s.opts.Logger.Error("handler panic", "panic", v, "path", request.Printable(ctx.Path()))
 		writeError(ctx, fasthttp.StatusInternalServerError, "internal error", "api_error", "", "internal_error")
 	}
 
@@ -321,20 +323,4 @@ func printable(b []byte) bool {
 		}
 	}
 	return true
-}
-
-// safePath returns a request path fit for an error message: bounded and
-// printable.
-func safePath(p []byte) string {
-	if len(p) > 128 {
-		p = p[:128]
-	}
-	out := make([]byte, 0, len(p))
-	for _, c := range p {
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			c = '?'
-		}
-		out = append(out, c)
-	}
-	return string(out)
 }

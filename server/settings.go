@@ -75,6 +75,10 @@ func (e *settingsError) err() error {
 // New; New refuses to serve a config that fails it.
 func CheckConfig(cfg *config.Config) error {
 	_, err := parseEdgeSettings(cfg)
+	if err != nil {
+		return err
+	}
+	_, err = cacheSettings(cfg)
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/server/cache"
 	"github.com/llmedge/llmedge/server/observe"
 	"github.com/llmedge/llmedge/server/replicas"
 	"github.com/llmedge/llmedge/upstream"
@@ -39,6 +40,8 @@ type snapshot struct {
 	probes probeLoop
 	// version names the config file's content (replicas.go).
 	version string
+	// cache is the response cache (cached.go); nil when off.
+	cache *cache.Cache
 }
 
 func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapshot {
@@ -52,13 +55,15 @@ func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapsh
 		keepalive:   cfg.General.StreamKeepalive,
 		version:     replicas.Version(cfg.Path),
 	}
-	sn.auth, sn.edge = s.newEdge(cfg, reg, s.snap.Load())
+	prev := s.snap.Load()
+	sn.auth, sn.edge = s.newEdge(cfg, reg, prev)
 	sn.startProbes()
 	if rdb := sn.edge.gate.Redis(); rdb != nil {
 		// Translated responses live where the limits do, so any
 		// replica can continue them.
 		reg.UseRedisForResponses(rdb)
 	}
+	sn.cache = s.newCache(cfg, prev)
 	return sn
 }
 

@@ -53,16 +53,21 @@ func (b *streamBody) Write(p []byte) (int, error) {
 }
 
 // Flush sends what Write buffered as one chunk.
-func (b *streamBody) Flush() error {
-	p := b.buf.bytes()
+func (b *streamBody) Flush() error { return flushEvents(b.c, &b.buf, b.out) }
+
+// flushEvents writes the events buf holds to out as one chunk, under
+// the call's write deadline, counting the time blocked as client wait;
+// every stream body's Flush (streamBody, keepaliveBody) is this.
+func flushEvents(c *call, buf *eventBuf, out io.Writer) error {
+	p := buf.bytes()
 	if len(p) == 0 {
 		return nil
 	}
 	start := time.Now()
-	b.c.out.armDeadline(start)
-	_, err := b.out.Write(p)
-	b.c.out.wait += time.Since(start)
-	b.buf.release()
+	c.out.armDeadline(start)
+	_, err := out.Write(p)
+	c.out.wait += time.Since(start)
+	buf.release()
 	return err
 }
 

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/llmedge/llmedge/server/request"
 )
 
 // tpmBurst sends n concurrent chat completions (max_tokens 50) through
@@ -139,12 +141,12 @@ func TestScanReadsOutputCaps(t *testing.T) {
 		{`{"model":"m","messages":[{"role":"user","content":"x"}]}`, 0, 0},
 	}
 	for _, c := range cases {
-		var f bodyFields
-		if err := scanRequest([]byte(c.body), &f, false); err != nil {
+		var f request.Fields
+		if err := request.Scan([]byte(c.body), &f, false); err != nil {
 			t.Fatalf("%s: %v", c.body, err)
 		}
-		if f.maxOut != c.maxOut || f.n != c.n {
-			t.Errorf("%s: maxOut %d n %d, want %d %d", c.body, f.maxOut, f.n, c.maxOut, c.n)
+		if f.MaxOut != c.maxOut || f.N != c.n {
+			t.Errorf("%s: maxOut %d n %d, want %d %d", c.body, f.MaxOut, f.N, c.maxOut, c.n)
 		}
 	}
 }

@@ -13,7 +13,11 @@
 // upstream/provider/<name> is one provider each (anthropic, azure,
 // bedrock, cloudflare, mock, openai for the OpenAI-compatible family,
 // vertex); upstream/transport moves the bytes (pools, dialing, the
-// exchange, framing, redirects, cookies). providerTable
+// exchange, framing, redirects, cookies). Only tests import
+// upstream/provider/providertest (fake provider APIs on loopback, from
+// their documented wire formats) and upstream/upstreamtest (a call run
+// through a Registry as the server runs it): the providers' and the
+// router's tests live beside their code with them. providerTable
 // (providers.go) is the one list of providers: adding one is a new
 // package exporting its Descriptor and one table line:
 //

@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/allocs"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 )
 
 // benchRegistry is a registry whose one deployment is an in-memory
 // fasthttp server answering every route with a small JSON body.
-func benchRegistry(b *testing.B) (*Registry, *Group) {
+func benchRegistry(b testing.TB) (*Registry, *Group) {
 	ln := fasthttputil.NewInmemoryListener()
 	answer := []byte(`{"object":"list","data":[{"object":"embedding","embedding":[0.1,0.2],"index":0}],"model":"m","usage":{"prompt_tokens":8,"total_tokens":8}}`)
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
@@ -48,4 +49,20 @@ func BenchmarkPassThroughRoute(b *testing.B) {
 			}
 		})
 	}
+}
+
+// A pass-through call allocates nothing on llmedge's side of the hop,
+// the pooled Response included.
+func TestPassThroughRouteAllocs(t *testing.T) {
+	reg, g := benchRegistry(t)
+	body := `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
+	i := strings.Index(body, `"m"`)
+	req := &ChatRequest{Body: []byte(body), ModelStart: i, ModelEnd: i + 3, Model: []byte("m"), Route: RouteChat, Cancel: &Cancel{}}
+	allocs.None(t, "a pass-through chat call", 300, func() {
+		out := AcquireResponse()
+		if err := reg.Chat(g, req, out); err != nil {
+			t.Fatal(err)
+		}
+		ReleaseResponse(out)
+	})
 }

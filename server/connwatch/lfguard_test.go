@@ -1,6 +1,10 @@
 package connwatch
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/llmedge/llmedge/internal/allocs"
+)
 
 // BenchmarkHeadScan is lfConn's cost on a typical SDK request head
 // (about 400 bytes): the scan each request pays.
@@ -20,4 +24,13 @@ func BenchmarkHeadScan(b *testing.B) {
 	if c.head || c.bad {
 		b.Fatal("head end not found")
 	}
+}
+
+func TestHeadScanAllocs(t *testing.T) {
+	head := []byte("POST /v1/chat/completions HTTP/1.1\r\nHost: llmedge.local\r\nContent-Length: 2\r\n\r\n{}")
+	c := &lfConn{}
+	allocs.None(t, "the bare-LF guard's head scan", 1000, func() {
+		c.head, c.bad, c.last = true, false, [3]byte{}
+		c.scan(head)
+	})
 }

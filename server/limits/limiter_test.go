@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/llmedge/llmedge/internal/allocs"
 )
 
 // fixedClock is a settable clock for limiter tests.
@@ -141,20 +143,34 @@ func TestLimiterUsersBounded(t *testing.T) {
 
 // BenchmarkLimiterAdmitRelease: the in-memory check path, three scopes.
 func BenchmarkLimiterAdmitRelease(b *testing.B) {
+	admitRelease := admitReleaser(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		admitRelease()
+	}
+}
+
+// admitReleaser is one request's admission and release in memory, in
+// three scopes (global, key, user), none of them reached.
+func admitReleaser(tb testing.TB) func() {
 	l := newLimiter(1<<40, Quota{RPM: 1 << 40, TPM: 1 << 40, Parallel: 1 << 40})
 	k := NewScope("k", Quota{RPM: 1 << 40, TPM: 1 << 40, Parallel: 1 << 40})
 	uid := []byte("user-123")
 	l.user(uid)
-	b.ReportAllocs()
 	var a Admission
-	for b.Loop() {
+	return func() {
 		a.Reset()
 		a.Add(l.global, "global")
 		a.Add(k, "key")
 		a.Add(l.user(uid), "user")
 		if v := l.admit(&a); !v.ok {
-			b.Fatal(v)
+			tb.Fatal(v)
 		}
 		l.release(&a, 10)
 	}
+}
+
+// The README's "allocation-free in memory" rate limits.
+func TestLimiterAdmitReleaseAllocs(t *testing.T) {
+	allocs.None(t, "an admission and its release", 1000, admitReleaser(t))
 }

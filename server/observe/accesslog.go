@@ -22,6 +22,7 @@ type accessEntry struct {
 	prompt, completion int64
 	cost               float64 // USD, 0 when the deployment has no price
 	reason             string  // why it was refused before any upstream
+	cache              string  // x-llmedge-cache: hit, miss, bypass ("" = cache off)
 	err                error   // a stream that failed after it started
 }
 
@@ -86,6 +87,9 @@ func accessAttrs(a []slog.Attr, e *accessEntry, reqID, userID string) []slog.Att
 	}
 	if e.cost > 0 {
 		a = append(a, slog.Float64("cost_usd", e.cost))
+	}
+	if e.cache != "" {
+		a = append(a, slog.String("cache", e.cache))
 	}
 	if e.reason != "" {
 		a = append(a, slog.String("rejected", e.reason))

@@ -37,7 +37,14 @@ type Call struct {
 	cost float64
 	// trace is the call's spans when tracing is on (trace.go).
 	trace callTrace
+	// cache is what the response cache did (x-llmedge-cache), "" when
+	// it is off.
+	cache string
 }
+
+// SetCache records what the response cache did for the call: hit, miss
+// or bypass (the access log's cache field).
+func (c *Call) SetCache(v string) { c.cache = v }
 
 // Begin starts observing a call routed to g, made with the key named
 // key; stream is whether the client asked for a stream.
@@ -151,7 +158,7 @@ func (r *Recorder) Finish(ctx *fasthttp.RequestCtx, c *Call, resp *upstream.Resp
 		e := accessEntry{
 			reqID: out.ReqID, userID: out.UserID, key: c.key, status: c.status, stream: c.stream,
 			attempts: resp.Attempts, ttfb: c.ttfb, duration: dur, overhead: over, upstream: resp.UpstreamWait, backoff: resp.BackoffWait,
-			prompt: prompt, completion: completion, cost: c.cost, err: out.Err,
+			prompt: prompt, completion: completion, cost: c.cost, err: out.Err, cache: c.cache,
 		}
 		if c.group != nil {
 			e.model = c.group.Name

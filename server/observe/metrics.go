@@ -148,6 +148,10 @@ func New(opts Options) *Recorder {
 	return m
 }
 
+// AddWriter adds series written at scrape time by f (the response
+// cache's counters, read from the running config's cache).
+func (m *Recorder) AddWriter(f func(w io.Writer)) { m.set.RegisterMetricsWriter(f) }
+
 // Enabled reports whether request metrics are recorded.
 func (m *Recorder) Enabled() bool { return !m.off }
 

@@ -28,6 +28,14 @@ var metricHelp = map[string]string{
 	"llmedge_config_reloads_total":                         "Config reloads by result.",
 	"llmedge_config_last_reload_success_timestamp_seconds": "Unix time the config in force was loaded.",
 	"llmedge_deployment_in_flight":                         "Calls in flight to a deployment.",
+	"llmedge_cache_requests_total":                         "Cacheable requests by what the response cache did (x-llmedge-cache: hit, miss, bypass).",
+	"llmedge_cache_coalesced_total":                        "Requests that shared an identical request's upstream call in flight (counted as hits).",
+	"llmedge_cache_served_bytes_total":                     "Answer bytes served from the response cache.",
+	"llmedge_cache_saved_tokens_total":                     "Upstream tokens (prompt + completion) the stored answers served from the cache had cost.",
+	"llmedge_cache_stores_total":                           "Answers written to the response cache's store.",
+	"llmedge_cache_store_errors_total":                     "Failed reads and writes of the response cache's store (each one a bypass, never a failed request).",
+	"llmedge_cache_bytes":                                  "Bytes the local or disk response cache holds.",
+	"llmedge_cache_up":                                     "1 when the response cache's store works, 0 while requests bypass it.",
 	"llmedge_deployment_available":                         "1 if a deployment can take calls now, 0 if it is cooling down or unusable.",
 	"llmedge_request_body_bytes_in_flight":                 "Bytes of large request bodies held now (bounded by max_request_body_in_flight_mb).",
 	"llmedge_answer_write_timeouts_total":                  "Answers cut because a write to the client blocked for http_write_timeout.",
@@ -62,8 +70,10 @@ func appendWithHelp(dst, src []byte) []byte {
 	return dst
 }
 
-// appendMetadata appends the HELP and TYPE lines of a family written by
-// hand (writeDeploymentGauges).
+// AppendMetadata appends the HELP and TYPE lines of a family written by
+// hand (writeDeploymentGauges, the server's cache series).
+func AppendMetadata(b []byte, name, typ string) []byte { return appendMetadata(b, name, typ) }
+
 func appendMetadata(b []byte, name, typ string) []byte {
 	b = append(b, "# HELP "...)
 	b = append(b, name...)

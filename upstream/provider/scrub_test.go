@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llmedge/llmedge/internal/allocs"
 	"github.com/llmedge/llmedge/sse"
 )
 
@@ -17,6 +18,14 @@ func BenchmarkScrubErrorEventChunk(b *testing.B) {
 	for b.Loop() {
 		_ = d.ScrubErrorEvent(&ev)
 	}
+}
+
+// Checking a relayed event that is not an error allocates nothing.
+func TestScrubErrorEventChunkAllocs(t *testing.T) {
+	d := &Endpoint{Key: "0123456789abcdef"}
+	data := []byte(`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}`)
+	ev := sse.Event{Raw: append(append([]byte("data: "), data...), "\n\n"...), Data: data}
+	allocs.None(t, "the error-event check of a chunk", 1000, func() { _ = d.ScrubErrorEvent(&ev) })
 }
 
 func TestScrubKeyShapes(t *testing.T) {

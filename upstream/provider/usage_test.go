@@ -4,8 +4,18 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/llmedge/llmedge/internal/allocs"
 	"github.com/llmedge/llmedge/sse"
 )
+
+// Counting usage off each relayed event allocates nothing.
+func TestUsageObserveEventAllocs(t *testing.T) {
+	delta := sse.Event{Name: []byte("response.output_text.delta"), Data: []byte(`{"type":"response.output_text.delta","sequence_number":4,"item_id":"msg_1","output_index":0,"content_index":0,"delta":" world","logprobs":[]}`)}
+	chunk := sse.Event{Data: benchChunk}
+	var u Usage
+	allocs.None(t, "observing a chat chunk's usage", 1000, func() { u.ObserveEvent(&chunk) })
+	allocs.None(t, "observing a Responses delta's usage", 1000, func() { u.ObserveEvent(&delta) })
+}
 
 func TestUsageObserveBody(t *testing.T) {
 	cases := []struct {

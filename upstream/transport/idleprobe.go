@@ -28,7 +28,7 @@ const idleProbeInterval = time.Second
 // trackedConn is a pooled upstream connection with the socket to probe.
 type trackedConn struct {
 	net.Conn
-	raw   syscall.RawConn // the TCP socket (under TLS for https)
+	raw   syscall.RawConn // the TCP socket (under TLS for https); never nil: trackConn makes every trackedConn
 	state atomic.Int32
 	// prev and next link the idle list (idleConns.mu).
 	prev, next *trackedConn

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -87,12 +88,54 @@ func TestIdleProbeClosesOnlyConnectionsTheUpstreamClosed(t *testing.T) {
 
 // BenchmarkIdleProbeTracking is what idle probing adds to a request: its
 // connection goes on the idle list when released and off it when
-// acquired again.
+// acquired again. The connection is a real loopback socket, as every
+// tracked connection is: the once-a-second sweeper may probe it while
+// the benchmark runs.
 func BenchmarkIdleProbeTracking(b *testing.B) {
+	t := loopbackTracked(b)
 	b.ReportAllocs()
-	t := &trackedConn{}
 	for b.Loop() {
 		t.idle()
 		t.busy()
+	}
+}
+
+// loopbackTracked is a tracked connection over a loopback TCP socket
+// whose peer stays open, closed when tb ends.
+func loopbackTracked(tb testing.TB) *trackedConn {
+	tb.Helper()
+	if !canProbe {
+		tb.Skip("idle connections are not probed on this platform")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	peer, err := ln.Accept()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	t := trackConn(c, c).(*trackedConn)
+	tb.Cleanup(func() {
+		_ = t.Close()
+		_ = peer.Close()
+	})
+	return t
+}
+
+// The sweeper probes a connection that is idle, keeps it while its peer
+// is open and closes it once the peer closed: what the benchmark above
+// relies on to run beside it.
+func TestIdleProbeSweepsTrackedLoopback(t *testing.T) {
+	tc := loopbackTracked(t)
+	tc.idle()
+	idleConns.sweep(nil)
+	if !tc.busy() {
+		t.Fatal("the sweeper closed a connection whose peer is open")
 	}
 }

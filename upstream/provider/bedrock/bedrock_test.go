@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/llmedge/llmedge/upstream/provider"
-	"github.com/llmedge/llmedge/upstream/provider/providertest"
 )
 
 func TestBedrockRequestTranslation(t *testing.T) {
@@ -137,20 +136,10 @@ func FuzzBedrockRequest(f *testing.F) {
 // per-event work: decode one event stream message off the wire (CRCs
 // checked), translate it, build the OpenAI chunk.
 func BenchmarkBedrockStreamTextDelta(b *testing.B) {
-	msg := appendESMessage(nil, [][2]string{{":event-type", "contentBlockDelta"}, {":content-type", "application/json"}, {":message-type", "event"}},
-		[]byte(`{"contentBlockIndex":0,"delta":{"text":" the quick brown fox"},"p":"abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"}`))
-	s := &bedrockStream{id: "chatcmpl-0123456789abcdef", created: 1700000000, model: []byte("claude")}
-	s.dec = newESDecoder(&providertest.LoopReader{Block: msg}, 0)
-	b.SetBytes(int64(len(msg)))
+	step, size := textDeltaStep(b)
+	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	for b.Loop() {
-		m, err := s.dec.Next()
-		if err != nil {
-			b.Fatal(err)
-		}
-		s.buf = s.buf[:0]
-		if err := s.translate(m); err != nil {
-			b.Fatal(err)
-		}
+		step()
 	}
 }

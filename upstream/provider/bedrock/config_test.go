@@ -9,7 +9,6 @@ import (
 
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/upstream"
-	"github.com/llmedge/llmedge/upstream/provider/bedrock"
 	"github.com/llmedge/llmedge/upstream/provider/providertest"
 )
 
@@ -38,14 +37,11 @@ func TestBedrockEndpointFromConfig(t *testing.T) {
 // metrics and the router's tpm read it there. It was only ever written
 // into the client's usage chunk, and only when the client asked.
 func TestBedrockStreamReportsUsage(t *testing.T) {
-	ev := func(typ, payload string) []byte {
-		return bedrock.AppendESMessage(nil, [][2]string{{":event-type", typ}, {":content-type", "application/json"}, {":message-type", "event"}}, []byte(payload))
-	}
 	var wire []byte
-	wire = append(wire, ev("messageStart", `{"role":"assistant"}`)...)
-	wire = append(wire, ev("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"text":"hi"}}`)...)
-	wire = append(wire, ev("messageStop", `{"stopReason":"end_turn"}`)...)
-	wire = append(wire, ev("metadata", `{"usage":{"inputTokens":7,"outputTokens":3,"totalTokens":12,"cacheReadInputTokens":2}}`)...)
+	wire = append(wire, esEvent("messageStart", `{"role":"assistant"}`)...)
+	wire = append(wire, esEvent("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"text":"hi"}}`)...)
+	wire = append(wire, esEvent("messageStop", `{"stopReason":"end_turn"}`)...)
+	wire = append(wire, esEvent("metadata", `{"usage":{"inputTokens":7,"outputTokens":3,"totalTokens":12,"cacheReadInputTokens":2}}`)...)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")

@@ -1,6 +1,9 @@
-// Package providertest holds what the tests of providers share: a
-// client connection to relay to and the relay driver over a translator.
-// Only tests import it.
+// Package providertest holds what the tests of providers, of the
+// router and of the server share: fake provider APIs on loopback written
+// from each provider's documented wire format (upstream.go for OpenAI's,
+// anthropic.go, bedrock.go), a client connection to relay to and the
+// relay driver over a translator. Only tests import it; it must not
+// import upstream, since the providers' own in-package tests import it.
 package providertest
 
 import (

@@ -1,8 +1,10 @@
-package server
+package request
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/llmedge/llmedge/internal/allocs"
 )
 
 func TestScanChat(t *testing.T) {
@@ -39,25 +41,25 @@ func TestScanChat(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var f bodyFields
-			err := scanChat([]byte(tc.body), &f)
+			var f Fields
+			err := ScanChat([]byte(tc.body), &f)
 			if tc.param != "" {
 				if err == nil {
 					t.Fatalf("no error for %s", tc.body)
 				}
-				if tc.param != "-" && err.param != tc.param {
-					t.Fatalf("param = %q, want %q (%s)", err.param, tc.param, err.msg)
+				if tc.param != "-" && err.Param != tc.param {
+					t.Fatalf("param = %q, want %q (%s)", err.Param, tc.param, err.Msg)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatalf("error %v", err)
 			}
-			if string(f.model) != tc.model || f.stream != tc.stream || f.includeUsage != tc.usage {
-				t.Fatalf("got model=%q stream=%v usage=%v", f.model, f.stream, f.includeUsage)
+			if string(f.Model) != tc.model || f.Stream != tc.stream || f.IncludeUsage != tc.usage {
+				t.Fatalf("got model=%q stream=%v usage=%v", f.Model, f.Stream, f.IncludeUsage)
 			}
-			if !strings.Contains(tc.body, "\\u") && tc.body[f.modelStart:f.modelEnd] != `"`+tc.model+`"` {
-				t.Fatalf("model span %q", tc.body[f.modelStart:f.modelEnd])
+			if !strings.Contains(tc.body, "\\u") && tc.body[f.ModelStart:f.ModelEnd] != `"`+tc.model+`"` {
+				t.Fatalf("model span %q", tc.body[f.ModelStart:f.ModelEnd])
 			}
 		})
 	}
@@ -73,37 +75,37 @@ var realisticBody = []byte(`{"messages":[{"role":"system","content":"You are a h
 	`"model":"gpt-4o","temperature":0.2,"stream":true,"stream_options":{"include_usage":true}}`)
 
 func BenchmarkScanChat(b *testing.B) {
-	var f bodyFields
+	var f Fields
 	b.ReportAllocs()
 	b.SetBytes(int64(len(realisticBody)))
 	for b.Loop() {
-		if err := scanChat(realisticBody, &f); err != nil {
+		if err := ScanChat(realisticBody, &f); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-func TestScanChatAllocatesNothing(t *testing.T) {
-	var f bodyFields
-	if n := testing.AllocsPerRun(100, func() { _ = scanChat(realisticBody, &f) }); n != 0 {
-		t.Fatalf("scanChat allocates %v per call", n)
-	}
+func TestScanChatAllocs(t *testing.T) {
+	var f Fields
+	ok := []byte(okBody)
+	allocs.None(t, "scanning a chat body", 100, func() { _ = ScanChat(realisticBody, &f) })
+	allocs.None(t, "validating every checked field", 100, func() { _ = ScanChat(ok, &f) })
 }
 
 func FuzzScanChat(f *testing.F) {
 	f.Add(realisticBody)
 	f.Add([]byte(`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var fields bodyFields
-		if err := scanChat(body, &fields); err != nil {
+		var fields Fields
+		if err := ScanChat(body, &fields); err != nil {
 			return
 		}
 		// On success the model span must be a string literal in body.
-		if fields.modelStart < 0 || fields.modelEnd > len(body) || fields.modelStart >= fields.modelEnd ||
-			body[fields.modelStart] != '"' || body[fields.modelEnd-1] != '"' {
-			t.Fatalf("bad model span %d:%d in %q", fields.modelStart, fields.modelEnd, body)
+		if fields.ModelStart < 0 || fields.ModelEnd > len(body) || fields.ModelStart >= fields.ModelEnd ||
+			body[fields.ModelStart] != '"' || body[fields.ModelEnd-1] != '"' {
+			t.Fatalf("bad model span %d:%d in %q", fields.ModelStart, fields.ModelEnd, body)
 		}
-		if len(fields.model) == 0 {
+		if len(fields.Model) == 0 {
 			t.Fatal("empty model accepted")
 		}
 	})

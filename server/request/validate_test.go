@@ -1,4 +1,4 @@
-package server
+package request
 
 import (
 	"bytes"
@@ -21,19 +21,19 @@ func TestScanChatAccepts(t *testing.T) {
 		`{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":null,"top_p":null,"n":null,"max_tokens":null,"stream":null,"stream_options":null}`,
 		`{"model":"m","messages":[{"role":"user","content":"x"}],"metadata":{"a":[1,-2.5e-3,true,false,null,"s",{}]}}`,
 	} {
-		var f bodyFields
-		if err := scanChat([]byte(body), &f); err != nil {
-			t.Errorf("rejected valid body %s: %v (param %q)", body, err, err.param)
+		var f Fields
+		if err := ScanChat([]byte(body), &f); err != nil {
+			t.Errorf("rejected valid body %s: %v (param %q)", body, err, err.Param)
 		}
 	}
 }
 
 func TestScanChatRejects(t *testing.T) {
 	deep := `{"model":"m","messages":[{"role":"user","content":"x"}],"x":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}`
-	many := `{"model":"m","messages":[` + strings.Repeat(`{"role":"user","content":"x"},`, maxMessages) + `{"role":"user","content":"x"}]}`
+	many := `{"model":"m","messages":[` + strings.Repeat(`{"role":"user","content":"x"},`, MaxMessages) + `{"role":"user","content":"x"}]}`
 	var manyKeys strings.Builder
 	manyKeys.WriteString(`{"model":"m","messages":[{"role":"user","content":"x"}]`)
-	for i := 0; i < maxTopKeys; i++ {
+	for i := 0; i < MaxTopKeys; i++ {
 		manyKeys.WriteString(`,"k` + strings.Repeat("x", i) + `":1`)
 	}
 	manyKeys.WriteString("}")
@@ -83,8 +83,8 @@ func TestScanChatRejects(t *testing.T) {
 		{`{"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":[]}`, "stream_options", "must be an object"},
 		{`{"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":"y"}}`, "stream_options.include_usage", "boolean"},
 	} {
-		var f bodyFields
-		err := scanChat([]byte(tc.body), &f)
+		var f Fields
+		err := ScanChat([]byte(tc.body), &f)
 		short := tc.body
 		if len(short) > 80 {
 			short = short[:80] + "..."
@@ -93,8 +93,8 @@ func TestScanChatRejects(t *testing.T) {
 			t.Errorf("accepted %s", short)
 			continue
 		}
-		if err.param != tc.param || !strings.Contains(err.msg, tc.msg) {
-			t.Errorf("%s: got (%q, %q), want param %q and message containing %q", short, err.param, err.msg, tc.param, tc.msg)
+		if err.Param != tc.param || !strings.Contains(err.Msg, tc.msg) {
+			t.Errorf("%s: got (%q, %q), want param %q and message containing %q", short, err.Param, err.Msg, tc.param, tc.msg)
 		}
 	}
 }
@@ -102,26 +102,26 @@ func TestScanChatRejects(t *testing.T) {
 // TestScanChatStreamOptionsSpans checks the spans askUsage splices.
 func TestScanChatStreamOptionsSpans(t *testing.T) {
 	b := []byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"include_usage":false}}`)
-	var f bodyFields
-	if err := scanChat(b, &f); err != nil {
+	var f Fields
+	if err := ScanChat(b, &f); err != nil {
 		t.Fatal(err)
 	}
-	if got := string(b[f.iuStart:f.iuEnd]); got != "false" {
+	if got := string(b[f.UsageStart:f.UsageEnd]); got != "false" {
 		t.Fatalf("include_usage span = %q", got)
 	}
-	if got := string(b[f.soStart:f.soEnd]); got != `{"include_usage":false}` {
+	if got := string(b[f.OptionsStart:f.OptionsEnd]); got != `{"include_usage":false}` {
 		t.Fatalf("stream_options span = %q", got)
 	}
 }
 
-// FuzzValidateChat: scanChat never panics, accepts only valid JSON objects,
+// FuzzValidateChat: ScanChat never panics, accepts only valid JSON objects,
 // and agrees with encoding/json on the model and stream fields.
 func FuzzValidateChat(f *testing.F) {
 	f.Add([]byte(okBody))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var fields bodyFields
-		err := scanChat(b, &fields)
+		var fields Fields
+		err := ScanChat(b, &fields)
 		if err != nil {
 			return
 		}
@@ -136,16 +136,16 @@ func FuzzValidateChat(f *testing.F) {
 		if err := json.Unmarshal(b, &v); err != nil {
 			t.Fatalf("accepted %q that encoding/json rejects: %v", b, err)
 		}
-		if v.Model != string(fields.model) {
-			t.Fatalf("model %q, encoding/json says %q", fields.model, v.Model)
+		if v.Model != string(fields.Model) {
+			t.Fatalf("model %q, encoding/json says %q", fields.Model, v.Model)
 		}
-		if (v.Stream != nil && *v.Stream) != fields.stream {
-			t.Fatalf("stream %v disagrees with encoding/json for %q", fields.stream, b)
+		if (v.Stream != nil && *v.Stream) != fields.Stream {
+			t.Fatalf("stream %v disagrees with encoding/json for %q", fields.Stream, b)
 		}
-		if len(v.Messages) != fields.messages || len(v.Messages) == 0 {
-			t.Fatalf("messages %d, encoding/json says %d", fields.messages, len(v.Messages))
+		if len(v.Messages) != fields.Messages || len(v.Messages) == 0 {
+			t.Fatalf("messages %d, encoding/json says %d", fields.Messages, len(v.Messages))
 		}
-		if got := b[fields.modelStart:fields.modelEnd]; len(got) < 2 || got[0] != '"' {
+		if got := b[fields.ModelStart:fields.ModelEnd]; len(got) < 2 || got[0] != '"' {
 			t.Fatalf("model span %q", got)
 		}
 	})
@@ -169,9 +169,9 @@ func BenchmarkValidateChat(b *testing.B) {
 	body := []byte(okBody)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
-	var f bodyFields
+	var f Fields
 	for b.Loop() {
-		if err := scanChat(body, &f); err != nil {
+		if err := ScanChat(body, &f); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -183,9 +183,9 @@ func BenchmarkScanChatLarge(b *testing.B) {
 	body := []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,` + img + `"}}]}]}`)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
-	var f bodyFields
+	var f Fields
 	for b.Loop() {
-		if err := scanChat(body, &f); err != nil {
+		if err := ScanChat(body, &f); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package server
+package request
 
 import (
 	"bytes"
@@ -9,66 +9,70 @@ import (
 	"github.com/llmedge/llmedge/internal/jsonx"
 )
 
-// bodyFields are the few facts the hot path needs from a chat body,
+// Fields are the few facts the hot path needs from a request body,
 // found without decoding it.
-type bodyFields struct {
-	// modelStart and modelEnd delimit the model string literal (quotes
-	// included); model is its value (aliasing the body unless it had
+type Fields struct {
+	// ModelStart and ModelEnd delimit the model string literal (quotes
+	// included); Model is its value (aliasing the body unless it had
 	// escapes).
-	modelStart, modelEnd int
-	model                []byte
-	stream               bool
-	includeUsage         bool
+	ModelStart, ModelEnd int
+	Model                []byte
+	Stream               bool
+	IncludeUsage         bool
 
-	// objStart is the index of the body's opening '{'.
-	objStart int
-	// soStart/soEnd delimit the stream_options value (0,0 when absent);
-	// iuStart/iuEnd delimit stream_options.include_usage's value.
-	soStart, soEnd int
-	iuStart, iuEnd int
-	// messages is the number of entries in messages.
-	messages int
-	// maxOut is the largest of max_tokens, max_completion_tokens and
-	// max_output_tokens (0: none); n the number of choices asked for
-	// (0: absent). They size the request's token reservation (limits.EstimateTokens).
-	maxOut, n int64
-	// noOutput is set for routes that generate no tokens (embeddings,
-	// by-id Responses routes, count_tokens).
-	noOutput bool
+	// ObjStart is the index of the body's opening '{'.
+	ObjStart int
+	// OptionsStart/OptionsEnd delimit the stream_options value (0,0
+	// when absent); UsageStart/UsageEnd delimit
+	// stream_options.include_usage's value.
+	OptionsStart, OptionsEnd int
+	UsageStart, UsageEnd     int
+	// Messages is the number of entries in messages.
+	Messages int
+	// MaxOut is the largest of max_tokens, max_completion_tokens and
+	// max_output_tokens (0: none); N the number of choices asked for
+	// (0: absent). They size the request's token reservation
+	// (limits.EstimateTokens).
+	MaxOut, N int64
+	// NoOutput is set by the caller for routes that generate no tokens
+	// (embeddings, by-id Responses routes, count_tokens); Scan leaves it
+	// false.
+	NoOutput bool
 }
 
-// scanError is a 400 naming the offending field.
-type scanError struct {
-	param string
-	msg   string
+// Error is a 400 naming the offending field: Param is the field's path
+// ("" for the body as a whole), Msg the message the client reads.
+type Error struct {
+	Param string
+	Msg   string
 }
 
-func (e *scanError) Error() string { return e.msg }
+func (e *Error) Error() string { return e.Msg }
 
 var (
-	errNotObject    = &scanError{"", "request body must be a JSON object"}
-	errMalformed    = &scanError{"", "request body is not valid JSON"}
-	errNoModel      = &scanError{"model", "missing required field: model"}
-	errModelType    = &scanError{"model", "model must be a non-empty string"}
-	errModelDup     = &scanError{"model", "duplicate key: model"}
-	errStreamType   = &scanError{"stream", "stream must be a boolean"}
-	errStreamDup    = &scanError{"stream", "duplicate key: stream"}
-	errStreamOpts   = &scanError{"stream_options", "stream_options must be an object"}
-	errIncludeUsage = &scanError{"stream_options.include_usage", "stream_options.include_usage must be a boolean"}
+	errNotObject    = &Error{"", "request body must be a JSON object"}
+	errMalformed    = &Error{"", "request body is not valid JSON"}
+	ErrNoModel      = &Error{"model", "missing required field: model"}
+	errModelType    = &Error{"model", "model must be a non-empty string"}
+	errModelDup     = &Error{"model", "duplicate key: model"}
+	errStreamType   = &Error{"stream", "stream must be a boolean"}
+	errStreamDup    = &Error{"stream", "duplicate key: stream"}
+	errStreamOpts   = &Error{"stream_options", "stream_options must be an object"}
+	errIncludeUsage = &Error{"stream_options.include_usage", "stream_options.include_usage must be a boolean"}
 )
 
-// scanChat validates a chat completion body and finds model, stream and
+// ScanChat validates a chat completion body and finds model, stream and
 // stream_options.include_usage in it. It walks the body once, checking
 // JSON syntax, nesting depth and the fields validate.go lists, without
 // building any value, and allocates nothing for a valid body whose
 // model name has no escapes.
-func scanChat(b []byte, f *bodyFields) *scanError { return scanRequest(b, f, true) }
+func ScanChat(b []byte, f *Fields) *Error { return Scan(b, f, true) }
 
-// scanRequest is scanChat for every route with a JSON body; messages is
+// Scan is ScanChat for every route with a JSON body; messages is
 // required only when needMessages (chat completions, Anthropic
 // messages), and checked wherever it appears.
-func scanRequest(b []byte, f *bodyFields, needMessages bool) *scanError {
-	*f = bodyFields{}
+func Scan(b []byte, f *Fields, needMessages bool) *Error {
+	*f = Fields{}
 	if !utf8.Valid(b) {
 		return errBadUTF8
 	}
@@ -76,11 +80,11 @@ func scanRequest(b []byte, f *bodyFields, needMessages bool) *scanError {
 	if i >= len(b) || b[i] != '{' {
 		return errNotObject
 	}
-	f.objStart = i
+	f.ObjStart = i
 	i++
 	// The key table is 3 KiB: pooled, not a local, so that this frame
 	// does not grow the goroutine of a request that then streams for
-	// minutes (stack_test.go).
+	// minutes (server/stack_test.go).
 	keys := acquireTopKeys()
 	defer keys.release()
 	seenModel, seenStream, seenMessages := false, false, false
@@ -119,7 +123,7 @@ func scanRequest(b []byte, f *bodyFields, needMessages bool) *scanError {
 			return errMalformed
 		}
 		vs := i
-		var serr *scanError
+		var serr *Error
 		switch string(key) {
 		case "model":
 			if seenModel {
@@ -133,16 +137,16 @@ func scanRequest(b []byte, f *bodyFields, needMessages bool) *scanError {
 			if !ok {
 				return errMalformed
 			}
-			f.modelStart, f.modelEnd = vs, e
-			f.model = b[vs+1 : e-1]
-			if bytes.IndexByte(f.model, '\\') >= 0 {
+			f.ModelStart, f.ModelEnd = vs, e
+			f.Model = b[vs+1 : e-1]
+			if bytes.IndexByte(f.Model, '\\') >= 0 {
 				var s string
 				if json.Unmarshal(b[vs:e], &s) != nil {
 					return errMalformed
 				}
-				f.model = []byte(s)
+				f.Model = []byte(s)
 			}
-			if len(f.model) == 0 {
+			if len(f.Model) == 0 {
 				return errModelType
 			}
 			i = e
@@ -162,14 +166,14 @@ func scanRequest(b []byte, f *bodyFields, needMessages bool) *scanError {
 				}
 				return errStreamType
 			}
-			f.stream = v
+			f.Stream = v
 			i = e
 		case "stream_options":
 			e, serr := scanStreamOptions(b, i, f)
 			if serr != nil {
 				return serr
 			}
-			f.soStart, f.soEnd = vs, e
+			f.OptionsStart, f.OptionsEnd = vs, e
 			i = e
 		case "messages":
 			seenMessages = true
@@ -179,7 +183,7 @@ func scanRequest(b []byte, f *bodyFields, needMessages bool) *scanError {
 		case "top_p":
 			i, serr = scanRange(b, i, 0, 1, errTopP)
 		case "n":
-			i, f.n, serr = scanAtLeastOne(b, i, errN)
+			i, f.N, serr = scanAtLeastOne(b, i, errN)
 		case "max_tokens", "max_completion_tokens":
 			bad := errMaxTokens
 			if len(key) > len("max_tokens") {
@@ -187,7 +191,7 @@ func scanRequest(b []byte, f *bodyFields, needMessages bool) *scanError {
 			}
 			var v int64
 			i, v, serr = scanAtLeastOne(b, i, bad)
-			f.maxOut = max(f.maxOut, v)
+			f.MaxOut = max(f.MaxOut, v)
 		case "max_output_tokens":
 			// Responses API: read when it is a count, else left for
 			// the upstream to judge.
@@ -195,7 +199,7 @@ func scanRequest(b []byte, f *bodyFields, needMessages bool) *scanError {
 			var isNum bool
 			v, i, isNum, serr = scanNumber(b, i)
 			if isNum && v >= 1 && v <= limits.MaxEstimate {
-				f.maxOut = max(f.maxOut, int64(v))
+				f.MaxOut = max(f.MaxOut, int64(v))
 			}
 		default:
 			i, serr = skipValue(b, i, 1)
@@ -220,7 +224,7 @@ func scanRequest(b []byte, f *bodyFields, needMessages bool) *scanError {
 		return errMalformed
 	}
 	if !seenModel {
-		return errNoModel
+		return ErrNoModel
 	}
 	if !seenMessages && needMessages {
 		return errNoMessages
@@ -228,7 +232,7 @@ func scanRequest(b []byte, f *bodyFields, needMessages bool) *scanError {
 	return nil
 }
 
-func scanStreamOptions(b []byte, i int, f *bodyFields) (int, *scanError) {
+func scanStreamOptions(b []byte, i int, f *Fields) (int, *Error) {
 	if isNull(b, i) {
 		return i + 4, nil
 	}
@@ -269,8 +273,8 @@ func scanStreamOptions(b []byte, i int, f *bodyFields) (int, *scanError) {
 			return 0, errMalformed
 		}
 		if string(key) == "include_usage" {
-			if f.iuEnd != 0 {
-				return 0, &scanError{"stream_options.include_usage", "duplicate key: stream_options.include_usage"}
+			if f.UsageEnd != 0 {
+				return 0, &Error{"stream_options.include_usage", "duplicate key: stream_options.include_usage"}
 			}
 			v, e, ok := scanBool(b, i)
 			if !ok {
@@ -279,8 +283,8 @@ func scanStreamOptions(b []byte, i int, f *bodyFields) (int, *scanError) {
 				}
 				return 0, errIncludeUsage
 			}
-			f.includeUsage = v
-			f.iuStart, f.iuEnd = i, e
+			f.IncludeUsage = v
+			f.UsageStart, f.UsageEnd = i, e
 			i = e
 		} else {
 			e, serr := skipValue(b, i, 2)
@@ -335,4 +339,21 @@ func delimited(b []byte, i int) bool {
 		return true
 	}
 	return false
+}
+
+// Printable returns client-sent text (a path, a model or key name) fit
+// to quote in an error message: at most 128 bytes, with control, non-ASCII,
+// quote and backslash bytes written as '?'.
+func Printable(p []byte) string {
+	if len(p) > 128 {
+		p = p[:128]
+	}
+	out := make([]byte, 0, len(p))
+	for _, c := range p {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			c = '?'
+		}
+		out = append(out, c)
+	}
+	return string(out)
 }

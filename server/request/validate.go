@@ -1,4 +1,4 @@
-package server
+package request
 
 import (
 	"bytes"
@@ -10,45 +10,45 @@ import (
 	"github.com/llmedge/llmedge/internal/jsonx"
 )
 
-// Input validation of chat bodies, done while scanChat walks the body
+// Input validation of chat bodies, done while ScanChat walks the body
 // once: no value is built, nothing is allocated for a valid body, CPU is
 // linear in the body size and the stack is bounded whatever the input.
 //
 // Limits (each failure is a 400 naming the field):
 //   - body: valid UTF-8, one JSON object, strict JSON syntax;
-//   - nesting: at most maxDepth levels of objects and arrays;
-//   - top level: at most maxTopKeys keys, none repeated, none escaped
+//   - nesting: at most MaxDepth levels of objects and arrays;
+//   - top level: at most MaxTopKeys keys, none repeated, none escaped
 //     (an escaped key such as "mod\u0065l" would let a client smuggle a
 //     second "model" past this scan to the upstream's parser);
-//   - messages: 1..maxMessages objects, each with a string role among
+//   - messages: 1..MaxMessages objects, each with a string role among
 //     system, developer, user, assistant, tool, function;
 //   - temperature 0..2, top_p 0..1, n, max_tokens and
 //     max_completion_tokens integers >= 1 (null accepted for each).
 const (
-	maxDepth    = 64
-	maxTopKeys  = 128
-	maxMessages = 10000
+	MaxDepth    = 64
+	MaxTopKeys  = 128
+	MaxMessages = 10000
 )
 
 var (
-	errBadUTF8             = &scanError{"", "request body is not valid UTF-8"}
-	errTooDeep             = &scanError{"", "request body nests objects/arrays deeper than " + strconv.Itoa(maxDepth) + " levels"}
-	errTooManyKeys         = &scanError{"", "request body has more than " + strconv.Itoa(maxTopKeys) + " top-level fields"}
-	errEscapedKey          = &scanError{"", "request body has a top-level key written with escapes; write keys literally"}
-	errNoMessages          = &scanError{"messages", "missing required field: messages"}
-	errMessagesType        = &scanError{"messages", "messages must be a non-empty array of message objects"}
-	errTooManyMessages     = &scanError{"messages", "messages has more than " + strconv.Itoa(maxMessages) + " entries"}
-	errTemperature         = &scanError{"temperature", "temperature must be a number between 0 and 2"}
-	errTopP                = &scanError{"top_p", "top_p must be a number between 0 and 1"}
-	errN                   = &scanError{"n", "n must be an integer >= 1"}
-	errMaxTokens           = &scanError{"max_tokens", "max_tokens must be an integer >= 1"}
-	errMaxCompletionTokens = &scanError{"max_completion_tokens", "max_completion_tokens must be an integer >= 1"}
+	errBadUTF8             = &Error{"", "request body is not valid UTF-8"}
+	errTooDeep             = &Error{"", "request body nests objects/arrays deeper than " + strconv.Itoa(MaxDepth) + " levels"}
+	errTooManyKeys         = &Error{"", "request body has more than " + strconv.Itoa(MaxTopKeys) + " top-level fields"}
+	errEscapedKey          = &Error{"", "request body has a top-level key written with escapes; write keys literally"}
+	errNoMessages          = &Error{"messages", "missing required field: messages"}
+	errMessagesType        = &Error{"messages", "messages must be a non-empty array of message objects"}
+	errTooManyMessages     = &Error{"messages", "messages has more than " + strconv.Itoa(MaxMessages) + " entries"}
+	errTemperature         = &Error{"temperature", "temperature must be a number between 0 and 2"}
+	errTopP                = &Error{"top_p", "top_p must be a number between 0 and 1"}
+	errN                   = &Error{"n", "n must be an integer >= 1"}
+	errMaxTokens           = &Error{"max_tokens", "max_tokens must be an integer >= 1"}
+	errMaxCompletionTokens = &Error{"max_completion_tokens", "max_completion_tokens must be an integer >= 1"}
 )
 
 // topKeys remembers the top-level keys seen, to refuse duplicates.
 type topKeys struct {
 	n    int
-	keys [maxTopKeys][]byte
+	keys [MaxTopKeys][]byte
 }
 
 var topKeysPool = sync.Pool{New: func() any { return new(topKeys) }}
@@ -62,16 +62,16 @@ func (k *topKeys) release() {
 	topKeysPool.Put(k)
 }
 
-func (k *topKeys) add(key []byte) *scanError {
+func (k *topKeys) add(key []byte) *Error {
 	if bytes.IndexByte(key, '\\') >= 0 {
 		return errEscapedKey
 	}
-	if k.n == maxTopKeys {
+	if k.n == MaxTopKeys {
 		return errTooManyKeys
 	}
 	for _, seen := range k.keys[:k.n] {
 		if bytes.Equal(seen, key) {
-			return &scanError{string(key), "duplicate key: " + safePath(key)}
+			return &Error{string(key), "duplicate key: " + Printable(key)}
 		}
 	}
 	k.keys[k.n] = key
@@ -84,8 +84,8 @@ func (k *topKeys) add(key []byte) *scanError {
 // holding the value (1 for a top-level field). Containers are walked
 // iteratively with a fixed-size stack, so hostile nesting costs neither
 // goroutine stack nor heap.
-func skipValue(b []byte, i int, depth int) (int, *scanError) {
-	var stack [maxDepth]byte // closing bracket per open container
+func skipValue(b []byte, i int, depth int) (int, *Error) {
+	var stack [MaxDepth]byte // closing bracket per open container
 	n := 0
 	for {
 		// A value starts at i.
@@ -95,7 +95,7 @@ func skipValue(b []byte, i int, depth int) (int, *scanError) {
 		}
 		switch c := b[i]; c {
 		case '{', '[':
-			if depth+n >= maxDepth {
+			if depth+n >= MaxDepth {
 				return 0, errTooDeep
 			}
 			closer := byte('}')
@@ -239,7 +239,7 @@ func skipNumber(b []byte, i int) (int, bool) {
 
 // scanNumber parses the number at b[i]. isNum=false with a nil error
 // means the value is of another type (skipped, end returned).
-func scanNumber(b []byte, i int) (v float64, end int, isNum bool, serr *scanError) {
+func scanNumber(b []byte, i int) (v float64, end int, isNum bool, serr *Error) {
 	c := b[i]
 	if c != '-' && (c < '0' || c > '9') {
 		e, serr := skipValue(b, i, 1)
@@ -259,7 +259,7 @@ func scanNumber(b []byte, i int) (v float64, end int, isNum bool, serr *scanErro
 	return v, e, true, nil
 }
 
-func scanRange(b []byte, i int, lo, hi float64, bad *scanError) (int, *scanError) {
+func scanRange(b []byte, i int, lo, hi float64, bad *Error) (int, *Error) {
 	if isNull(b, i) {
 		return i + 4, nil
 	}
@@ -273,7 +273,7 @@ func scanRange(b []byte, i int, lo, hi float64, bad *scanError) (int, *scanError
 	return e, nil
 }
 
-func scanAtLeastOne(b []byte, i int, bad *scanError) (int, int64, *scanError) {
+func scanAtLeastOne(b []byte, i int, bad *Error) (int, int64, *Error) {
 	if isNull(b, i) {
 		return i + 4, 0, nil
 	}
@@ -297,9 +297,9 @@ func validRole(r []byte) bool {
 	return false
 }
 
-// scanMessages checks the messages array at b[i]: 1..maxMessages
+// scanMessages checks the messages array at b[i]: 1..MaxMessages
 // objects, each with one valid role.
-func scanMessages(b []byte, i int, f *bodyFields) (int, *scanError) {
+func scanMessages(b []byte, i int, f *Fields) (int, *Error) {
 	if b[i] != '[' {
 		if _, serr := skipValue(b, i, 1); serr != nil {
 			return 0, serr
@@ -316,7 +316,7 @@ func scanMessages(b []byte, i int, f *bodyFields) (int, *scanError) {
 		if i >= len(b) {
 			return 0, errMalformed
 		}
-		if n == maxMessages {
+		if n == MaxMessages {
 			return 0, errTooManyMessages
 		}
 		e, serr := scanMessage(b, i, n)
@@ -329,7 +329,7 @@ func scanMessages(b []byte, i int, f *bodyFields) (int, *scanError) {
 			return 0, errMalformed
 		}
 		if b[i] == ']' {
-			f.messages = n
+			f.Messages = n
 			return i + 1, nil
 		}
 		if b[i] != ',' {
@@ -339,17 +339,17 @@ func scanMessages(b []byte, i int, f *bodyFields) (int, *scanError) {
 	}
 }
 
-func messageErr(idx int, field, msg string) *scanError {
+func messageErr(idx int, field, msg string) *Error {
 	p := "messages[" + strconv.Itoa(idx) + "]"
 	if field != "" {
 		p += "." + field
 	}
-	return &scanError{p, p + " " + msg}
+	return &Error{p, p + " " + msg}
 }
 
 // scanMessage checks one message object (the array is depth 1, the
 // message depth 2).
-func scanMessage(b []byte, i int, idx int) (int, *scanError) {
+func scanMessage(b []byte, i int, idx int) (int, *Error) {
 	if b[i] != '{' {
 		if _, serr := skipValue(b, i, 2); serr != nil {
 			return 0, serr

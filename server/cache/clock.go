@@ -1,0 +1,6 @@
+package cache
+
+import "time"
+
+// nowFunc is the clock for replay timestamps.
+var nowFunc = time.Now
