@@ -16,5 +16,5 @@ func startTracing(cfg *config.Config) (*tracing.Tracer, error) {
 	if !tracing.Enabled(cfg.LiteLLM.Callbacks, cfg.LiteLLM.SuccessCallback) {
 		return nil, nil
 	}
-	return tracing.New(context.Background(), tracing.Options{Version: server.Version})
+	return tracing.New(context.Background(), tracing.Options{Version: server.Version, NoContent: cfg.LiteLLM.TurnOffMessageLogging})
 }

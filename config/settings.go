@@ -115,6 +115,11 @@ type LiteLLMSettings struct {
 	Cache bool `yaml:"cache"`
 	// CacheParams configures it (cache.go); nil = every default.
 	CacheParams *CacheParams `yaml:"cache_params"`
+	// TurnOffMessageLogging keeps message text off spans even when
+	// OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT asks for it
+	// (LiteLLM's name; llmedge records no text by default). Default
+	// false.
+	TurnOffMessageLogging bool `yaml:"turn_off_message_logging"`
 	// RetrySettings given here apply where router_settings has none.
 	RetrySettings `yaml:",inline"`
 }

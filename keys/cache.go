@@ -35,6 +35,8 @@ type Cache struct {
 
 	logs spendRing
 
+	redisState
+
 	up        atomic.Bool
 	downSince atomic.Int64 // Unix ms of the first failure of an outage
 	lastErr   atomic.Pointer[string]
@@ -119,6 +121,7 @@ func (c *Cache) Kick() {
 // Close stops the loop after writing all spend not yet written (it
 // tries until ctx ends).
 func (c *Cache) Close(ctx context.Context) error {
+	c.stopRedis()
 	c.once.Do(func() { close(c.stop) })
 	<-c.done
 	var err error

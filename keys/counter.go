@@ -39,6 +39,16 @@ type counter struct {
 	pending, writing atomicFloat
 	// resetAt is the budget period's end (Unix ms; 0 = no period).
 	resetAt atomic.Int64
+
+	// With Redis (redisspend.go): shared is the period's spend across
+	// every replica as Redis last told us, valid while sharedFor is
+	// resetAt+1 (0: not known, or Redis unreachable); unsent is spend
+	// added here not yet sent to Redis, sending what is on its way.
+	shared          atomicFloat
+	sharedFor       atomic.Int64
+	unsent, sending atomicFloat
+	dirty           atomic.Bool
+	used            atomic.Int64 // Unix ms of the last budget check (to the second)
 }
 
 // spend is the record's spend in its current budget period: once the
@@ -46,8 +56,22 @@ type counter struct {
 // what was added here since counts.
 func (c *counter) spend(nowMs int64) float64 {
 	local := c.pending.Load() + c.writing.Load()
-	if r := c.resetAt.Load(); r != 0 && nowMs >= r {
+	r := c.resetAt.Load()
+	if r != 0 && nowMs >= r {
 		return local
 	}
-	return c.stored.Load() + local
+	db := c.stored.Load() + local
+	if c.sharedFor.Load() == r+1 {
+		// Redis's count, never below what the database knows.
+		return max(db, c.shared.Load()+c.unsent.Load()+c.sending.Load())
+	}
+	return db
+}
+
+// touch notes a budget check (the Redis refresh reads the counters
+// checked in the last minute more often). One store a second at most.
+func (c *counter) touch(nowMs int64) {
+	if nowMs-c.used.Load() >= 1000 {
+		c.used.Store(nowMs)
+	}
 }

@@ -8,7 +8,10 @@
 // The request path never waits on the database: Cache.Lookup and
 // Budget checks read memory only; a background loop polls the store's
 // change version (so a change made by any replica is seen within
-// PollInterval) and flushes spend.
+// PollInterval) and flushes spend. With the limits' Redis
+// (Cache.UseRedis) spend is also counted there (redisspend.go), so
+// budgets hold across replicas within RedisRefresh, still without a
+// round trip per request.
 //
 // It must not know about routing, providers or HTTP handling outside
 // its management routes; the server calls it to authenticate, check

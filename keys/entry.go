@@ -47,16 +47,19 @@ func (e *Entry) Usable(nowMs int64) string {
 // budget has room. It allocates only when a budget is exceeded.
 func (e *Entry) OverBudget(nowMs int64) string {
 	if e.maxKey >= 0 {
+		e.key.touch(nowMs)
 		if s := e.key.spend(nowMs); s >= e.maxKey {
 			return "Budget has been exceeded! Key=" + e.Key.KeyName + " Current cost: " + money(s) + ", Max budget: " + money(e.maxKey)
 		}
 	}
 	if e.maxUser >= 0 {
+		e.user.touch(nowMs)
 		if s := e.user.spend(nowMs); s >= e.maxUser {
 			return "Budget has been exceeded! User=" + e.User.UserID + " Current cost: " + money(s) + ", Max budget: " + money(e.maxUser)
 		}
 	}
 	if e.maxTm >= 0 {
+		e.team.touch(nowMs)
 		if s := e.team.spend(nowMs); s >= e.maxTm {
 			return "Budget has been exceeded! Team=" + e.Team.TeamID + " Current cost: " + money(s) + ", Max budget: " + money(e.maxTm)
 		}

@@ -26,12 +26,16 @@ type Usage struct {
 // and allocates nothing once the log ring has grown.
 func (c *Cache) AddSpend(e *Entry, u *Usage) {
 	if u.Cost != 0 {
-		e.key.pending.Add(u.Cost)
+		rs := c.redis.Load()
+		c.add(rs, e.key, u.Cost)
 		if e.user != nil {
-			e.user.pending.Add(u.Cost)
+			c.add(rs, e.user, u.Cost)
 		}
 		if e.team != nil {
-			e.team.pending.Add(u.Cost)
+			c.add(rs, e.team, u.Cost)
+		}
+		if rs != nil {
+			rs.kick()
 		}
 	}
 	c.logs.add(e, u)

@@ -67,13 +67,19 @@ func startKeyGateway(t *testing.T, cfg *config.Config, kc *keys.Cache) *gateway 
 // admin calls a management route with the master key.
 func admin(t *testing.T, g *gateway, method, path string, body any) (int, map[string]any) {
 	t.Helper()
+	return adminAs(t, g, testMasterKey, method, path, body)
+}
+
+// adminAs calls a management route with the master key master.
+func adminAs(t *testing.T, g *gateway, master, method, path string, body any) (int, map[string]any) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequest(method, g.url()+path, rd)
-	req.Header.Set("Authorization", "Bearer "+testMasterKey)
+	req.Header.Set("Authorization", "Bearer "+master)
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
 		t.Fatal(err)

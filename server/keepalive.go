@@ -88,10 +88,12 @@ func (b *keepaliveBody) WriteTo(w io.Writer) (int64, error) {
 	return 0, nil
 }
 
-// Write buffers p until Flush (the relay writes whole events).
+// Write buffers p until Flush (the relay writes whole events); the
+// call's span (tracing on) reads their finish reasons.
 func (b *keepaliveBody) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.c.obs.StreamEvent(p)
 	b.last = time.Now()
 	b.buf.append(p)
 	return len(p), nil

@@ -64,6 +64,12 @@ func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapsh
 		reg.UseRedisForResponses(rdb)
 	}
 	sn.cache = s.newCache(cfg, prev)
+	if s.opts.Keys != nil {
+		// Spend counters too, so budgets hold across replicas (nil:
+		// on the database alone). The namespace is per deployment,
+		// as the rate-limit counters' names.
+		s.opts.Keys.UseRedis(sn.edge.gate.Redis(), sn.auth.names.Name('$', []byte("spend")))
+	}
 	return sn
 }
 

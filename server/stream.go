@@ -46,8 +46,10 @@ func (b *streamBody) WriteTo(w io.Writer) (int64, error) {
 	return 0, nil
 }
 
-// Write buffers p until Flush.
+// Write buffers p until Flush; the call's span (tracing on) reads its
+// finish reasons.
 func (b *streamBody) Write(p []byte) (int, error) {
+	b.c.obs.StreamEvent(p)
 	b.buf.append(p)
 	return len(p), nil
 }

@@ -78,10 +78,20 @@ const wantCost = 600*2.5e-06 + 400*1.25e-06 + 100*1e-05
 
 func startTracedGateway(t *testing.T, recv *tracingtest.Receiver, deps ...*config.Deployment) *gateway {
 	t.Helper()
-	tr, err := tracing.New(context.Background(), tracing.Options{Version: "test", LookupEnv: func(k string) (string, bool) {
-		v, ok := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": recv.Endpoint, "OTEL_BSP_SCHEDULE_DELAY": "20"}[k]
-		return v, ok
-	}})
+	return startTracedGatewayWith(t, recv, tracing.Options{}, nil, deps...)
+}
+
+// startTracedGatewayWith is startTracedGateway with o's NoContent and
+// more OTEL_* variables.
+func startTracedGatewayWith(t *testing.T, recv *tracingtest.Receiver, o tracing.Options, env map[string]string, deps ...*config.Deployment) *gateway {
+	t.Helper()
+	vars := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": recv.Endpoint, "OTEL_BSP_SCHEDULE_DELAY": "20"}
+	for k, v := range env {
+		vars[k] = v
+	}
+	o.Version = "test"
+	o.LookupEnv = func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	tr, err := tracing.New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,6 +241,11 @@ func TestTracingStreamSpanEndsWithStream(t *testing.T) {
 	if c, _ := strconv.ParseFloat(server.Attr("llmedge.cost_usd"), 64); !closeTo(c, wantCost) {
 		t.Fatalf("stream span cost %q", server.Attr("llmedge.cost_usd"))
 	}
+	// The finish reason is the last chunk's ("finish_reason":null in the
+	// first is skipped).
+	if fr := server.Attr("gen_ai.response.finish_reasons"); fr != "stop" {
+		t.Fatalf("stream span finish reasons %q, want stop", fr)
+	}
 	// Both spans outlive the first event: they end with the stream,
 	// which lasts streamGap more.
 	for _, sp := range []tracingtest.Span{server, attempt} {
@@ -245,3 +260,86 @@ func TestTracingStreamSpanEndsWithStream(t *testing.T) {
 }
 
 func closeTo(a, b float64) bool { d := a - b; return d < 1e-12 && d > -1e-12 }
+
+// A /v1/messages stream (Anthropic events, translated from the chat
+// deployment's stream) has its span's finish reasons from the events
+// the client got: message_delta's stop_reason, not message_start's null.
+func TestTracingMessagesStreamFinishReason(t *testing.T) {
+	recv := tracingtest.StartHTTP(t)
+	up := &pricedUpstream{}
+	g := startTracedGateway(t, recv, dep(0, "claude-x", "openai/gpt-4o", up.start(t), "sk-up"))
+	r := rawRequest(t, g, "POST", "/v1/messages",
+		`{"model":"claude-x","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"`+promptText+`"}]}`,
+		"x-api-key: "+testMasterKey, "anthropic-version: 2023-06-01")
+	if r.StatusCode != 200 || !strings.Contains(r.Body, `"stop_reason":"end_turn"`) {
+		t.Fatalf("%d %s", r.StatusCode, r.Body)
+	}
+	spans := recv.WaitFor(t, 10*time.Second, "messages stream span", func(s []tracingtest.Span) bool {
+		return len(spanNamed(s, tracepb.Span_SPAN_KIND_SERVER)) == 1
+	})
+	server := spanNamed(spans, tracepb.Span_SPAN_KIND_SERVER)[0]
+	if fr := server.Attr("gen_ai.response.finish_reasons"); fr != "end_turn" {
+		t.Fatalf("messages stream finish reasons %q, want end_turn; attrs %v", fr, server.Attributes)
+	}
+	// No message text by default: neither the prompt nor a message or
+	// completion attribute on any span.
+	for _, sp := range spans {
+		if strings.Contains(sp.String(), promptText) {
+			t.Fatalf("span %q carries the prompt text: %v", sp.Name, sp.Span)
+		}
+		for _, a := range sp.Attributes {
+			if k := a.Key; strings.Contains(k, "message") || strings.Contains(k, "prompt") || strings.Contains(k, "completion") {
+				t.Fatalf("span %q has message attribute %s", sp.Name, k)
+			}
+		}
+	}
+}
+
+// promptText is a prompt no span may carry while no setting asks for
+// message text.
+const promptText = "llmedge-prompt-text-7f3a"
+
+// Message text goes on the server span only when
+// OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true asks for it,
+// and litellm_settings.turn_off_message_logging (NoContent) wins.
+func TestTracingCaptureMessageContent(t *testing.T) {
+	const capture = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		no   bool
+		want bool
+	}{
+		{"default", nil, false, false},
+		{"capture", map[string]string{capture: "true"}, false, true},
+		{"turned off", map[string]string{capture: "true"}, true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			recv := tracingtest.StartHTTP(t)
+			up := &pricedUpstream{}
+			g := startTracedGatewayWith(t, recv, tracing.Options{NoContent: c.no}, c.env, dep(0, "gpt-4o", "openai/gpt-4o", up.start(t), "sk-up"))
+			r := rawRequest(t, g, "POST", "/v1/chat/completions",
+				`{"model":"gpt-4o","messages":[{"role":"user","content":"`+promptText+`"}]}`,
+				"Authorization: Bearer "+testMasterKey, "Content-Type: application/json")
+			if r.StatusCode != 200 {
+				t.Fatalf("%d %s", r.StatusCode, r.Body)
+			}
+			spans := recv.WaitFor(t, 10*time.Second, "server span", func(s []tracingtest.Span) bool {
+				return len(spanNamed(s, tracepb.Span_SPAN_KIND_SERVER)) == 1
+			})
+			server := spanNamed(spans, tracepb.Span_SPAN_KIND_SERVER)[0]
+			req, resp := server.Attr("llmedge.request.body"), server.Attr("llmedge.response.body")
+			if !c.want {
+				for _, sp := range spans {
+					if strings.Contains(sp.String(), promptText) || sp.Has("llmedge.request.body") || sp.Has("llmedge.response.body") {
+						t.Fatalf("span %q carries message text: %v", sp.Name, sp.Span)
+					}
+				}
+				return
+			}
+			if !strings.Contains(req, promptText) || !strings.Contains(resp, `"content":"hi"`) {
+				t.Fatalf("request body %q, response body %q", req, resp)
+			}
+		})
+	}
+}

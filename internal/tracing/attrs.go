@@ -28,6 +28,8 @@ const (
 	LLMEdgeAttempt          = attribute.Key("llmedge.attempt")
 	LLMEdgeRetry            = attribute.Key("llmedge.retry")
 	LLMEdgeRequestID        = attribute.Key("llmedge.request_id")
+	LLMEdgeRequestBody      = attribute.Key("llmedge.request.body")
+	LLMEdgeResponseBody     = attribute.Key("llmedge.response.body")
 	HTTPResponseStatusCode  = attribute.Key("http.response.status_code")
 	HTTPRequestMethod       = attribute.Key("http.request.method")
 	HTTPRoute               = attribute.Key("http.route")

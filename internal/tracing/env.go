@@ -180,3 +180,17 @@ func (e env) gzip() (bool, error) {
 	}
 	return false, fmt.Errorf("%s: %q is not supported (want gzip or none)", name, v)
 }
+
+// captureContent reads OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
+// (the OpenTelemetry GenAI instrumentations' switch): message text is
+// recorded only when it is "true"; the default is false.
+func (e env) captureContent() (bool, error) {
+	const name = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+	switch strings.ToLower(e.get(name)) {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	}
+	return false, fmt.Errorf("%s: %q is not true or false", name, e.get(name))
+}

@@ -18,6 +18,10 @@ type Tracer struct {
 	prop propagation.TextMapPropagator
 	// Protocol is the OTLP transport in use.
 	Protocol string
+	// CaptureContent: request and answer bodies go on server spans
+	// (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true and not
+	// Options.NoContent). Off by default.
+	CaptureContent bool
 }
 
 // Options are New's.
@@ -26,6 +30,9 @@ type Options struct {
 	Version string
 	// LookupEnv reads the OTEL_* variables (nil: os.LookupEnv).
 	LookupEnv func(string) (string, bool)
+	// NoContent keeps message text off spans whatever the environment
+	// says (litellm_settings.turn_off_message_logging).
+	NoContent bool
 }
 
 // New builds the tracer from the standard OTEL_* variables:
@@ -53,6 +60,10 @@ func New(ctx context.Context, o Options) (*Tracer, error) {
 	if err != nil {
 		return nil, err
 	}
+	content, err := e.captureContent()
+	if err != nil {
+		return nil, err
+	}
 	exp, err := newExporter(ctx, e, proto)
 	if err != nil {
 		return nil, err
@@ -67,10 +78,11 @@ func New(ctx context.Context, o Options) (*Tracer, error) {
 		sdktrace.WithResource(res),
 	)
 	return &Tracer{
-		tp:       tp,
-		tr:       tp.Tracer("github.com/llmedge/llmedge"),
-		prop:     propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
-		Protocol: proto,
+		tp:             tp,
+		tr:             tp.Tracer("github.com/llmedge/llmedge"),
+		prop:           propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		Protocol:       proto,
+		CaptureContent: content && !o.NoContent,
 	}, nil
 }
 

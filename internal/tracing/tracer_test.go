@@ -34,12 +34,13 @@ func TestEnabledByLiteLLMCallbacks(t *testing.T) {
 
 func TestNewRejectsBadVariablesNamingThem(t *testing.T) {
 	for name, val := range map[string]string{
-		"OTEL_EXPORTER_OTLP_PROTOCOL":       "http/json",
-		"OTEL_TRACES_SAMPLER":               "sometimes",
-		"OTEL_BSP_SCHEDULE_DELAY":           "soon",
-		"OTEL_BSP_MAX_QUEUE_SIZE":           "-4",
-		"OTEL_EXPORTER_OTLP_HEADERS":        "authorization",
-		"OTEL_EXPORTER_OTLP_TRACES_HEADERS": "=secret",
+		"OTEL_EXPORTER_OTLP_PROTOCOL":                        "http/json",
+		"OTEL_TRACES_SAMPLER":                                "sometimes",
+		"OTEL_BSP_SCHEDULE_DELAY":                            "soon",
+		"OTEL_BSP_MAX_QUEUE_SIZE":                            "-4",
+		"OTEL_EXPORTER_OTLP_HEADERS":                         "authorization",
+		"OTEL_EXPORTER_OTLP_TRACES_HEADERS":                  "=secret",
+		"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "yes",
 	} {
 		_, err := tracing.New(context.Background(), tracing.Options{LookupEnv: lookup(map[string]string{name: val})})
 		if err == nil || !strings.Contains(err.Error(), name) {

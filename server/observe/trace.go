@@ -5,7 +5,8 @@ package observe
 // ends with the answer (a stream's last event, in Finish); under it one
 // client span per upstream attempt, retries and fallbacks included,
 // whose traceparent goes upstream. Attributes follow the GenAI semantic
-// conventions; message text is never recorded. Tracing off: Call's
+// conventions; message text is recorded only when the tracer asks for
+// it (CaptureContent: request body, complete answer body). Tracing off: Call's
 // trace stays zero and each hook is one nil check.
 
 import (
@@ -33,6 +34,24 @@ type callTrace struct {
 	// attemptOpen: the answering attempt's span stays open while its
 	// stream is relayed and ends with it.
 	attemptOpen bool
+	// finish collects a stream's finish reasons from its events
+	// (StreamEvent).
+	finish []string
+}
+
+// maxFinishReasons bounds what a stream's events may add to
+// gen_ai.response.finish_reasons (one per choice; n is rarely above a
+// few).
+const maxFinishReasons = 64
+
+// StreamEvent reads the finish reasons of a stream's events as they are
+// relayed to the client (p: whole events in the client's format). Off
+// when tracing is: one nil check, nothing read.
+func (c *Call) StreamEvent(p []byte) {
+	if c.trace.span == nil || len(c.trace.finish) >= maxFinishReasons {
+		return
+	}
+	c.trace.finish = appendFinishReasons(c.trace.finish, p)
 }
 
 // operation is gen_ai.operation.name for a route.
@@ -106,7 +125,21 @@ func (r *Recorder) Trace(ctx *fasthttp.RequestCtx, c *Call, t Traced) upstream.A
 			tracing.HTTPRequestMethod.String(string(ctx.Method())),
 			tracing.HTTPRoute.String(route),
 		))
+	if tracer.CaptureContent {
+		tr.span.SetAttributes(tracing.LLMEdgeRequestBody.String(capped(ctx.Request.Body())))
+	}
 	return tr
+}
+
+// maxContent bounds a body recorded on a span (CaptureContent).
+const maxContent = 64 << 10
+
+// capped is b as a string, cut at maxContent bytes.
+func capped(b []byte) string {
+	if len(b) > maxContent {
+		b = b[:maxContent]
+	}
+	return string(b)
 }
 
 // StartAttempt implements upstream.AttemptTracer.
@@ -215,10 +248,15 @@ func (tr *callTrace) end(c *Call, resp *upstream.Response, out *Outcome) {
 	if c.ttfb > 0 {
 		attrs = append(attrs, tracing.LLMEdgeTimeToFirstToken.Float64(float64(c.ttfb.Microseconds())/1000))
 	}
+	fr := tr.finish
 	if resp.Stream == nil {
-		if fr := finishReasons(resp.Body); len(fr) > 0 {
-			attrs = append(attrs, tracing.GenAIFinishReasons.StringSlice(fr))
-		}
+		fr = appendFinishReasons(nil, resp.Body)
+	}
+	if len(fr) > 0 {
+		attrs = append(attrs, tracing.GenAIFinishReasons.StringSlice(fr))
+	}
+	if tr.t.CaptureContent && resp.Stream == nil && len(resp.Body) > 0 {
+		attrs = append(attrs, tracing.LLMEdgeResponseBody.String(capped(resp.Body)))
 	}
 	span.SetAttributes(attrs...)
 	switch {
@@ -232,10 +270,12 @@ func (tr *callTrace) end(c *Call, resp *upstream.Response, out *Outcome) {
 	*tr = callTrace{}
 }
 
-// finishReasons are the "finish_reason" (chat, completions) or
-// "stop_reason" (Anthropic) values of a complete answer, in order.
-func finishReasons(body []byte) []string {
-	var out []string
+// appendFinishReasons appends to out the "finish_reason" (chat,
+// completions) or "stop_reason" (Anthropic) string values of a complete
+// answer or of stream events, in order; null ones (a stream's events
+// before its last) are skipped.
+func appendFinishReasons(out []string, body []byte) []string {
+	n := len(out)
 	for _, key := range [][]byte{[]byte(`"finish_reason"`), []byte(`"stop_reason"`)} {
 		for b := body; ; {
 			i := bytes.Index(b, key)
@@ -253,7 +293,7 @@ func finishReasons(body []byte) []string {
 				}
 			}
 		}
-		if len(out) > 0 {
+		if len(out) > n {
 			return out
 		}
 	}

@@ -21,6 +21,7 @@ func TestBuiltinTableHasSourceAndCommonModels(t *testing.T) {
 		{"vertex_ai", "claude-sonnet-4-5@20250929"},
 		{"azure", "gpt-4o"}, {"groq", "llama-3.3-70b-versatile"}, {"deepseek", "deepseek-chat"},
 		{"mistral", "mistral-large-latest"}, {"mistral", "mistral-small-latest"},
+		{"xai", "grok-4.5"}, {"xai", "grok-4-1-fast-reasoning"}, {"xai", "grok-code-fast-1"},
 	} {
 		if p, ok := Builtin.Lookup(c.provider, c.model); !ok || p.Set&FieldInput == 0 || p.Set&FieldOutput == 0 {
 			t.Errorf("%s/%s: no input and output price", c.provider, c.model)
@@ -50,6 +51,38 @@ func TestCostFromTableCachedTokens(t *testing.T) {
 	want = 500*3e-06 + 1000*3e-07 + 1500*3.75e-06 + 200*1.5e-05
 	if !near(got, want) {
 		t.Fatalf("claude cost %v, want %v", got, want)
+	}
+}
+
+// xAI's entries as LiteLLM keys them ("xai/…"), cached prompt tokens at
+// the cache-read price: the numbers are LiteLLM's at the table's commit.
+func TestCostXAICachedTokens(t *testing.T) {
+	for _, c := range []struct {
+		model                string
+		input, output, cache float64
+	}{
+		{"grok-4.5", 2e-06, 6e-06, 5e-07},
+		{"grok-4.3", 1.25e-06, 2.5e-06, 2e-07},
+		{"grok-4-1-fast-reasoning", 2e-07, 5e-07, 5e-08},
+		{"grok-code-fast-1", 2e-07, 1.5e-06, 2e-08},
+	} {
+		p, ok := Builtin.Lookup("xai", c.model)
+		if !ok {
+			t.Fatalf("xai/%s not in the table", c.model)
+		}
+		got := p.Cost(Usage{Prompt: 1000, CacheRead: 600, Completion: 50})
+		if want := 400*c.input + 600*c.cache + 50*c.output; !near(got, want) {
+			t.Errorf("xai/%s cost %v, want %v", c.model, got, want)
+		}
+	}
+	// grok-4 has no cache-read price in LiteLLM's map: cached tokens
+	// cost the input price.
+	p, _ := Builtin.Lookup("xai", "grok-4")
+	if got, want := p.Cost(Usage{Prompt: 1000, CacheRead: 600, Completion: 50}), 1000*3e-06+50*1.5e-05; !near(got, want) {
+		t.Errorf("xai/grok-4 cost %v, want %v", got, want)
+	}
+	if _, ok := Builtin.Lookup("", "grok-4.5"); ok {
+		t.Error("bare grok-4.5 priced: LiteLLM keys xAI models under xai/ only")
 	}
 }
 
