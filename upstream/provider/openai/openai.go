@@ -99,17 +99,16 @@ func PassThrough(d *provider.Endpoint, req *provider.Request, model []byte, out 
 		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
 	}
 	req.SetTraceHeaders(&ureq.Header)
-	if req.SendUserID(d) {
+	if len(req.UserID) > 0 {
 		ureq.Header.SetBytesV("X-Sm-User-Id", req.UserID)
 	}
 	if req.Route.HasBody() {
 		ureq.Header.SetContentType("application/json")
-		quoted := d.QuotedModel
+		model := d.QuotedModel
 		if d.Wildcard {
-			// model is the part of the requested name the '*' matched.
-			quoted = AppendWildcardModel(nil, d.Config.UpstreamModel, model)
+			model = AppendWildcardModel(nil, d.Config.UpstreamModel, model)
 		}
-		out.ReqBody = appendPatchedBody(out.ReqBody[:0], req, quoted)
+		out.ReqBody = appendPatchedBody(out.ReqBody[:0], req, model)
 		ureq.SetBodyRaw(out.ReqBody)
 	}
 
