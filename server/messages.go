@@ -7,6 +7,7 @@ import (
 	"github.com/llmedge/llmedge/internal/errbody"
 	"github.com/llmedge/llmedge/server/request"
 	"github.com/llmedge/llmedge/upstream"
+	"github.com/llmedge/llmedge/upstream/provider/anthropic"
 	"github.com/valyala/fasthttp"
 )
 
@@ -66,6 +67,7 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		s.observeRejected(ctx, sn, nil, false, observe.RejectBadRequest)
 		return
 	}
+	request.SplitBetas(&c.fields, sn.reg)
 	if !s.permitModel(ctx, sn, c, key, true) {
 		callPool.Put(c)
 		return
@@ -85,7 +87,8 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 	c.anth = upstream.AnthropicInbound{
 		CountTokens: countTokens,
 		Version:     ctx.Request.Header.Peek("Anthropic-Version"),
-		Beta:        ctx.Request.Header.Peek("Anthropic-Beta"),
+		// The client's betas and a model-name suffix's.
+		Beta: anthropic.MergeBetas(ctx.Request.Header.Peek("Anthropic-Beta"), c.fields.Betas),
 	}
 	c.req = upstream.ChatRequest{
 		Body:       body,

@@ -92,7 +92,7 @@ func anthropicAttempt(d *provider.Endpoint, req *provider.Request, model []byte,
 		return terr
 	}
 	ureq := &out.Req
-	SetHeaders(d, ureq, req, d.URI, nil, nil)
+	SetHeaders(d, ureq, req, d.URI, nil, req.AnthropicBeta)
 	ureq.SetBodyRaw(body)
 	return Answer(d, req, out)
 }

@@ -200,6 +200,9 @@ func bedrockAttempt(d *provider.Endpoint, req *provider.Request, model []byte, o
 	if e != nil {
 		return e
 	}
+	if len(req.AnthropicBeta) > 0 && isClaude(modelID) {
+		body = addConverseBetas(body, req.AnthropicBeta)
+	}
 	op := "/converse"
 	if req.Stream {
 		op = "/converse-stream"

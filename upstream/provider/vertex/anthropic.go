@@ -60,7 +60,7 @@ func vertexAnthropicAttempt(d *provider.Endpoint, req *provider.Request, model [
 		uri = d.StreamURI
 	}
 	ureq := &out.Req
-	anthropic.SetHeaders(d, ureq, req, uri, nil, nil)
+	anthropic.SetHeaders(d, ureq, req, uri, nil, vertexBetas.Filter(nil, req.AnthropicBeta))
 	ureq.Header.Del("Anthropic-Version") // Vertex takes it in the body
 	if e := d.SetAuth(ureq); e != nil {
 		return e
