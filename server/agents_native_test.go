@@ -90,16 +90,7 @@ func exerciseNative(t *testing.T, gw *gateway, model string, wantCount int64) {
 	}
 	checkClaudeAnswer(t, "message", msg)
 
-	stream := client.Messages.NewStreaming(ctx, params)
-	var acc anthropic.Message
-	for stream.Next() {
-		if err := acc.Accumulate(stream.Current()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := stream.Err(); err != nil {
-		t.Fatal(err)
-	}
+	acc := claudeStream(t, ctx, client, params)
 	checkClaudeAnswer(t, "stream", &acc)
 
 	// The tool result goes back with the signed thinking block in the

@@ -62,12 +62,8 @@ func (b Betas) AppendJSON(dst, list []byte) ([]byte, bool) {
 
 func (b Betas) each(list []byte, fn func(string)) {
 	for len(list) > 0 {
-		item := list
-		if i := bytes.IndexByte(list, ','); i >= 0 {
-			item, list = list[:i], list[i+1:]
-		} else {
-			list = nil
-		}
+		var item []byte
+		item, list = nextItem(list)
 		if to, ok := b[string(bytes.TrimSpace(item))]; ok {
 			fn(to)
 		}
@@ -76,17 +72,21 @@ func (b Betas) each(list []byte, fn func(string)) {
 
 func containsItem(list []byte, name string) bool {
 	for len(list) > 0 {
-		item := list
-		if i := bytes.IndexByte(list, ','); i >= 0 {
-			item, list = list[:i], list[i+1:]
-		} else {
-			list = nil
-		}
+		var item []byte
+		item, list = nextItem(list)
 		if string(item) == name {
 			return true
 		}
 	}
 	return false
+}
+
+// nextItem splits a comma-separated list's first item from the rest.
+func nextItem(list []byte) (item, rest []byte) {
+	if i := bytes.IndexByte(list, ','); i >= 0 {
+		return list[:i], list[i+1:]
+	}
+	return list, nil
 }
 
 // MergeBetas joins two anthropic-beta lists (either may be empty).
