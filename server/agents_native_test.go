@@ -180,8 +180,14 @@ func TestClaudeSDKOnBedrockClaudeNative(t *testing.T) {
 	var ops []string
 	for _, s := range seen {
 		ops = append(ops, s.Op)
-		if s.ModelID != "us.anthropic.claude-sonnet-4-5-20250929-v1:0" {
-			t.Errorf("model id %q", s.ModelID)
+		// CountTokens takes the foundation model, not the
+		// cross-region profile.
+		want := "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+		if s.Op == "count-tokens" {
+			want = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+		}
+		if s.ModelID != want {
+			t.Errorf("%s: model id %q", s.Op, s.ModelID)
 		}
 		// Betas Bedrock does not know (claude-code, oauth) are dropped;
 		// the rest go in the body.

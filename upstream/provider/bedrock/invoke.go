@@ -161,7 +161,7 @@ func countTokens(d *provider.Endpoint, req *provider.Request, out *provider.Answ
 	enc = append(enc, `{"input":{"invokeModel":{"body":"`...)
 	enc = base64.StdEncoding.AppendEncode(enc, body)
 	enc = append(enc, `"}}}`...)
-	uresp, e := send(d, req, out, be.modelPath, "/count-tokens", enc, false)
+	uresp, e := send(d, req, out, awsPathEscape(countTokensModel(be.modelID)), "/count-tokens", enc, false)
 	if e != nil {
 		return e
 	}
@@ -180,6 +180,18 @@ func countTokens(d *provider.Endpoint, req *provider.Request, out *provider.Answ
 	out.StatusCode = 200
 	out.ContentType = append(out.ContentType[:0], "application/json"...)
 	return nil
+}
+
+// countTokensModel is the model id CountTokens takes: the foundation
+// model's. It refuses cross-region inference profile ids
+// ("us.anthropic.claude-…"), so their region prefix is cut (as LiteLLM
+// does); ARNs are left as they are.
+func countTokensModel(id string) string {
+	i := strings.Index(id, "anthropic.")
+	if i <= 0 || strings.ContainsAny(id[:i], ":/") {
+		return id
+	}
+	return id[i:]
 }
 
 // invokeStream relays an InvokeModelWithResponseStream answer as

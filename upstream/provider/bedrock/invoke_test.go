@@ -38,3 +38,16 @@ func BenchmarkInvokeStreamDelta(b *testing.B) {
 		step()
 	}
 }
+
+func TestCountTokensModel(t *testing.T) {
+	for in, want := range map[string]string{
+		"anthropic.claude-sonnet-4-5-20250929-v1:0":                           "anthropic.claude-sonnet-4-5-20250929-v1:0",
+		"us.anthropic.claude-sonnet-4-5-20250929-v1:0":                        "anthropic.claude-sonnet-4-5-20250929-v1:0",
+		"global.anthropic.claude-opus-4-5-20251101-v1:0":                      "anthropic.claude-opus-4-5-20251101-v1:0",
+		"arn:aws:bedrock:us-east-1:1:inference-profile/us.anthropic.claude-x": "arn:aws:bedrock:us-east-1:1:inference-profile/us.anthropic.claude-x",
+	} {
+		if got := countTokensModel(in); got != want {
+			t.Errorf("countTokensModel(%q) = %q", in, got)
+		}
+	}
+}
