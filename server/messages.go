@@ -14,8 +14,9 @@ import (
 // Inbound Anthropic Messages API (POST /v1/messages and
 // /v1/messages/count_tokens), for Claude Code and other Anthropic
 // clients, on every deployment: bodies pass through to anthropic/
-// deployments with "model" rewritten and are translated to chat for
-// the rest (upstream/messages_chat.go); errors are Anthropic-shaped:
+// deployments with "model" rewritten, and to Claude on Vertex AI and
+// Bedrock in their native form, and are translated to chat for the rest
+// (upstream/messages_chat.go); errors are Anthropic-shaped:
 // {"type":"error","error":{"type":...,"message":...}}.
 
 // writeAnthropicError answers with Anthropic's error JSON.

@@ -57,7 +57,8 @@ type Request struct {
 
 // AnthropicInbound describes a native Anthropic Messages call
 // (POST /v1/messages or /v1/messages/count_tokens) whose body is passed
-// through with only "model" rewritten.
+// through: "model" rewritten for Anthropic, the host's own form for
+// Claude on Vertex AI and Bedrock.
 type AnthropicInbound struct {
 	// CountTokens selects /v1/messages/count_tokens.
 	CountTokens bool
