@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/keys/keystest"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/responses"
 	"github.com/redis/go-redis/v9"
@@ -198,5 +199,32 @@ func TestStoredResponsesTwoGatewaysOneRedis(t *testing.T) {
 		if strings.Contains(k, master1) || strings.Contains(k, master2) {
 			t.Fatalf("a master key in a Redis key: %s", k)
 		}
+	}
+}
+
+// Database virtual keys are callers like api_keys entries: one key's
+// stored response is unknown to another.
+func TestStoredResponsesOfDatabaseKeys(t *testing.T) {
+	an := newFakeOpenAI(t)
+	an.setHandler(anthropicJSON(`[{"type":"text","text":"Once upon a time."}]`, "end_turn", 11, 5, 0, 0))
+	kc := openCache(t, keystest.URL(t, "sqlite"))
+	t.Cleanup(func() { closeCache(t, kc) })
+	gw := startKeyGateway(t, testConfig(anthropicDep(0, "claude", an)), kc)
+	_, out := admin(t, gw, "POST", "/key/generate", map[string]any{})
+	k1, _ := out["key"].(string)
+	_, out = admin(t, gw, "POST", "/key/generate", map[string]any{})
+	k2, _ := out["key"].(string)
+	if k1 == "" || k2 == "" {
+		t.Fatalf("keys not generated: %v", out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	r, err := newResponse(ctx, sdk(gw, k1), "", "Tell me a story")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameAsUnknown(t, ctx, "virtual key 2", sdk(gw, k2), r.ID)
+	if _, err := newResponse(ctx, sdk(gw, k1), r.ID, "And then?"); err != nil {
+		t.Fatalf("virtual key 1's continuation: %v", err)
 	}
 }
