@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"sync"
+	"time"
 
 	"github.com/llmedge/llmedge/upstream/provider"
 )
@@ -13,6 +14,10 @@ type Response struct {
 	Deployment *Deployment
 	// Attempts counts upstream attempts made.
 	Attempts int
+	// BackoffWait is the time the call slept between attempts (retry
+	// backoff, Retry-After): neither llmedge's work nor the upstream's,
+	// so it is reported apart from both.
+	BackoffWait time.Duration
 	// Answer is what the answering attempt left: StatusCode,
 	// ContentType, Body or Stream, Usage, and the timings (Observed).
 	provider.Answer
@@ -21,6 +26,12 @@ type Response struct {
 	// answer holds (parallel.go); nil when none.
 	slot    *Deployment
 	slotReg *Registry
+
+	// defaultsReq and defaultsBody are the request with the answering
+	// deployment's request defaults merged in (defaults.go); the body
+	// must outlive the attempt, so they live with the answer.
+	defaultsReq  ChatRequest
+	defaultsBody []byte
 	// cx is the translation state of a call from a client of another
 	// API (client_stream.go, messages_chat.go, responses_chat.go).
 	cx clientXlat
@@ -38,6 +49,11 @@ func ReleaseResponse(r *Response) {
 	r.freeSlot()
 	r.Deployment = nil
 	r.Attempts = 0
+	r.BackoffWait = 0
+	r.defaultsReq = ChatRequest{}
+	if cap(r.defaultsBody) > 64<<10 {
+		r.defaultsBody = nil // do not pool a large body's buffer
+	}
 	responsePool.Put(r)
 }
 
@@ -53,6 +69,20 @@ func (reg *Registry) Chat(g *Group, req *ChatRequest, out *Response) error {
 }
 
 func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
+	model := req.Model
+	if d.Wildcard {
+		model = g.wildcardPart(req.Model)
+	}
+	if d.catchAll != nil {
+		sd, m, err := d.catchAll.pick(d, model)
+		if err != nil {
+			return err
+		}
+		if sd.Unavailable != "" {
+			return &Error{Status: sd.UnavailableStatus, Type: provider.ErrorType(sd.UnavailableStatus), Code: sd.UnavailableCode, Message: sd.Unavailable}
+		}
+		d, model = sd, m
+	}
 	if err := d.routeError(req.Route); err != nil {
 		err.Retryable = true // another deployment of the group may serve it
 		return err
@@ -74,7 +104,7 @@ func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Res
 			return responseNotFound(req)
 		}
 	}
-	return d.desc.Attempt(&d.Endpoint, req, d.attemptModel(g, req), &out.Answer)
+	return d.desc.Attempt(&d.Endpoint, withDefaults(d, req, out), model, &out.Answer)
 }
 
 // attemptModel is the requested model as d's wildcard sees it.

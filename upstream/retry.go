@@ -69,11 +69,14 @@ func (reg *Registry) tryGroup(g *Group, req *ChatRequest, out *Response, cs *cal
 				}
 				return waitError(g, wait)
 			}
+			slept := time.Now()
 			if !sleep(req.Cancel, wait) {
+				out.BackoffWait += time.Since(slept)
 				return canceledError()
 			}
 			cs.waited += wait
 			now = time.Now()
+			out.BackoffWait += now.Sub(slept)
 		}
 		if req.Cancel.Canceled() {
 			return canceledError()
@@ -120,6 +123,9 @@ func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Respons
 		out.freeSlot()
 	}
 	end := time.Now()
+	if err == nil || err.Status != 499 && !req.Cancel.Canceled() {
+		d.health.noteStreak(err)
+	}
 	if err == nil {
 		d.health.observe(end.Sub(start))
 		if out.Stream == nil && out.Usage.Reported {

@@ -99,16 +99,17 @@ func PassThrough(d *provider.Endpoint, req *provider.Request, model []byte, out 
 		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
 	}
 	req.SetTraceHeaders(&ureq.Header)
-	if len(req.UserID) > 0 {
+	if req.SendUserID(d) {
 		ureq.Header.SetBytesV("X-Sm-User-Id", req.UserID)
 	}
 	if req.Route.HasBody() {
 		ureq.Header.SetContentType("application/json")
-		model := d.QuotedModel
+		quoted := d.QuotedModel
 		if d.Wildcard {
-			model = AppendWildcardModel(nil, d.Config.UpstreamModel, model)
+			// model is the part of the requested name the '*' matched.
+			quoted = AppendWildcardModel(nil, d.Config.UpstreamModel, model)
 		}
-		out.ReqBody = appendPatchedBody(out.ReqBody[:0], req, model)
+		out.ReqBody = appendPatchedBody(out.ReqBody[:0], req, quoted)
 		ureq.SetBodyRaw(out.ReqBody)
 	}
 
