@@ -102,32 +102,35 @@ func isProbe(path []byte) bool {
 	return false
 }
 
-// withAccessRules refuses requests allowed_ips or allowed_routes do not
-// allow (403, counted and logged as rejected) before any other work.
-func (s *Server) withAccessRules(h fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
-		sn := s.current()
-		a := sn.edge.access
-		if a == nil || isProbe(ctx.Path()) {
-			h(ctx)
-			return
-		}
-		ip, _ := netip.AddrFromSlice(ctx.RemoteIP())
-		var msg, code, reason string
-		switch {
-		case !a.ipAllowed(ip):
-			msg, code, reason = "access forbidden: this client address is not in general_settings.allowed_ips", "ip_not_allowed", observe.RejectIPNotAllowed
-		case !a.routeAllowed(ctx.Path()):
-			msg, code, reason = "route "+request.Printable(ctx.Path())+" is not in general_settings.allowed_routes", "route_not_allowed", observe.RejectRouteNotAllowed
-		default:
-			h(ctx)
-			return
-		}
-		if isMessagesPath(ctx.Path()) {
-			writeAnthropicError(ctx, fasthttp.StatusForbidden, "permission_error", msg)
-		} else {
-			writeError(ctx, fasthttp.StatusForbidden, msg, "permission_error", "", code)
-		}
-		s.observeRejected(ctx, sn, nil, false, reason)
+// refuseAccess answers a request allowed_ips or allowed_routes do not
+// allow (403, counted and logged as rejected) and reports whether it did.
+// withBodyHold calls it, before any other work, only when the config has
+// access rules; it is a function of its own, not a handler wrapper, so
+// that a request without rules pays no extra frame on its connection's
+// stack (a stream holds that stack for its whole life: stack_test.go).
+//
+//go:noinline
+func (s *Server) refuseAccess(ctx *fasthttp.RequestCtx) bool {
+	sn := s.current()
+	a := sn.edge.access
+	if a == nil || isProbe(ctx.Path()) {
+		return false
 	}
+	ip, _ := netip.AddrFromSlice(ctx.RemoteIP())
+	var msg, code, reason string
+	switch {
+	case !a.ipAllowed(ip):
+		msg, code, reason = "access forbidden: this client address is not in general_settings.allowed_ips", "ip_not_allowed", observe.RejectIPNotAllowed
+	case !a.routeAllowed(ctx.Path()):
+		msg, code, reason = "route "+request.Printable(ctx.Path())+" is not in general_settings.allowed_routes", "route_not_allowed", observe.RejectRouteNotAllowed
+	default:
+		return false
+	}
+	if isMessagesPath(ctx.Path()) {
+		writeAnthropicError(ctx, fasthttp.StatusForbidden, "permission_error", msg)
+	} else {
+		writeError(ctx, fasthttp.StatusForbidden, msg, "permission_error", "", code)
+	}
+	s.observeRejected(ctx, sn, nil, false, reason)
+	return true
 }

@@ -204,7 +204,7 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	}
 
 	s.srv = &fasthttp.Server{
-		Handler:            s.withBodyHold(s.withAccessRules(s.withCORS(r.Handler))),
+		Handler:            s.withBodyHold(s.withCORS(r.Handler)),
 		HeaderReceived:     s.admitBody,
 		Name:               "llmedge",
 		ReadTimeout:        opts.ReadTimeout,

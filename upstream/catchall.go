@@ -67,6 +67,9 @@ func (ca *catchAll) pick(d *Deployment, model []byte) (*Deployment, []byte, *Err
 		}
 		return nil, nil, &Error{Status: 400, Type: provider.ErrorType(400), Code: "provider_not_inferred", Message: msg}
 	}
+	if sd.Unavailable != "" {
+		return nil, nil, &Error{Status: sd.UnavailableStatus, Type: provider.ErrorType(sd.UnavailableStatus), Code: sd.UnavailableCode, Message: sd.Unavailable}
+	}
 	if len(up) < len(model) {
 		model = model[len(model)-len(up):]
 	}

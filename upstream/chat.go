@@ -68,21 +68,21 @@ func (reg *Registry) Chat(g *Group, req *ChatRequest, out *Response) error {
 	return nil
 }
 
-func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
-	model := req.Model
-	if d.Wildcard {
-		model = g.wildcardPart(req.Model)
+// attemptCatchAll makes the attempt on the deployment a "*" catch-all
+// picks for the requested model (catchall.go).
+//
+//go:noinline
+func (reg *Registry) attemptCatchAll(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
+	sd, model, err := d.catchAll.pick(d, d.attemptModel(g, req))
+	if err != nil {
+		return err
 	}
-	if d.catchAll != nil {
-		sd, m, err := d.catchAll.pick(d, model)
-		if err != nil {
-			return err
-		}
-		if sd.Unavailable != "" {
-			return &Error{Status: sd.UnavailableStatus, Type: provider.ErrorType(sd.UnavailableStatus), Code: sd.UnavailableCode, Message: sd.Unavailable}
-		}
-		d, model = sd, m
-	}
+	return reg.attempt(sd, g, req, out, model)
+}
+
+// attempt makes one attempt on d, which serves the request as model
+// (a catch-all deployment's attempts go through attemptCatchAll).
+func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Response, model []byte) *Error {
 	if err := d.routeError(req.Route); err != nil {
 		err.Retryable = true // another deployment of the group may serve it
 		return err

@@ -36,7 +36,7 @@ func (reg *Registry) Probe(d *Deployment, timeout time.Duration) error {
 	defer t.Stop()
 	out := AcquireResponse()
 	defer ReleaseResponse(out)
-	if err := reg.attempt(d, g, req, out); err != nil {
+	if err := reg.attempt(d, g, req, out, req.Model); err != nil {
 		if req.Cancel.Canceled() {
 			return errors.New("no answer within " + timeout.String())
 		}

@@ -186,5 +186,14 @@ func (cx *clientXlat) reset() {
 	if cap(body) > 64<<10 {
 		body = nil
 	}
-	*cx = clientXlat{body: body, mconv: cx.mconv, rconv: responsesConv{s: cx.rconv.s}}
+	// Field by field, in place, keeping mconv and rconv.s: a composite
+	// literal with fields, or a copy of mconv, would be built in a
+	// temporary on the stack first (~1.5 KiB), and the release runs on
+	// a connection goroutine's stack (server/stack_test.go). A field
+	// added to clientXlat must be reset here.
+	cx.msg, cx.rsp = nil, nil
+	cx.meta = responses.Meta{}
+	cx.history, cx.input, cx.body = nil, nil, body
+	cx.sub = ChatRequest{}
+	cx.rconv.store = nil
 }

@@ -83,7 +83,7 @@ func accessAttrs(a []slog.Attr, e *accessEntry, reqID, userID string) []slog.Att
 		slog.Int64("prompt_tokens", e.prompt),
 		slog.Int64("completion_tokens", e.completion))
 	if e.backoff > 0 {
-		a = append(a, slog.Int64("backoff_us", e.backoff.Microseconds()))
+		a = appendBackoff(a, e.backoff)
 	}
 	if e.cost > 0 {
 		a = append(a, slog.Float64("cost_usd", e.cost))
@@ -104,4 +104,13 @@ func accessAttrs(a []slog.Attr, e *accessEntry, reqID, userID string) []slog.Att
 // one call while b is not written.
 func bytesView(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// appendBackoff adds the time slept between attempts: rare, so kept out
+// of accessAttrs' frame (a stream's access record is written on its
+// connection's stack: server/stack_test.go).
+//
+//go:noinline
+func appendBackoff(a []slog.Attr, backoff time.Duration) []slog.Attr {
+	return append(a, slog.Int64("backoff_us", backoff.Microseconds()))
 }
