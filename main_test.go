@@ -149,7 +149,9 @@ func TestConfigErrorExitsTwoNamingThePath(t *testing.T) {
 		"api_base required":        {"model_list:\n  - model_name: a\n    litellm_params: {model: hosted_vllm/x}\ngeneral_settings: {master_key: sk-1}\n", "model_list[0].litellm_params.api_base"},
 		"unknown provider, strict": {"model_list:\n  - model_name: a\n    litellm_params: {model: nosuchprovider/x}\ngeneral_settings: {master_key: sk-1}\n", "nosuchprovider"},
 		"ignored key, strict":      {"model_lists:\n  - model_name: a\n    litellm_params: {model: mock/x}\ngeneral_settings: {master_key: sk-1}\n", "did you mean model_list?"},
-		"no key anywhere":          {"model_list:\n  - model_name: a\n    litellm_params: {model: mock/x}\n", "LITELLM_MASTER_KEY"},
+		"litellm_params key, strict": {"model_list:\n  - model_name: a\n    litellm_params: {model: mock/x, temprature: 0.2}\ngeneral_settings: {master_key: sk-1}\n",
+			`model_list[].litellm_params.temprature (model_name "a"): not a litellm_params key llmedge acts on; ignored; did you mean temperature?`},
+		"no key anywhere": {"model_list:\n  - model_name: a\n    litellm_params: {model: mock/x}\n", "LITELLM_MASTER_KEY"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -200,11 +202,12 @@ func TestMasterKeyFromEnvironment(t *testing.T) {
 // Keys llmedge does not act on are warnings, visible at --log-level warn.
 func TestIgnoredKeysWarnAtStartup(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "c.yaml")
-	if err := os.WriteFile(cfg, []byte("model_list:\n  - model_name: m\n    litellm_params: {model: mock/m}\ngeneral_settings:\n  master_key: sk-1\n  store_model_in_db: true\nrouter_settings:\n  cache_responses: true\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("model_list:\n  - model_name: m\n    litellm_params: {model: mock/m, region_name: eu}\ngeneral_settings:\n  master_key: sk-1\n  store_model_in_db: true\nrouter_settings:\n  cache_responses: true\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p := start(t, buildBinary(t), nil, "--config", cfg, "--log-level", "warn")
-	for _, want := range []string{"general_settings.store_model_in_db: not acted on: models come from this file only", "router_settings.cache_responses: not acted on: the response cache is set by litellm_settings.cache"} {
+	for _, want := range []string{"general_settings.store_model_in_db: true is not acted on: models come from this file only",
+		`model_list[].litellm_params.region_name (model_name \"m\"): deployments are not chosen by the client's region`, "router_settings.cache_responses: not acted on: the response cache is set by litellm_settings.cache"} {
 		wait.For(t, 10*time.Second, "warning "+want, func() bool { return strings.Contains(p.stderr.String(), want) })
 	}
 }

@@ -66,6 +66,9 @@ func rawMap(n *node) map[string]any {
 
 func (b *builder) general(n *node) {
 	s := b.settings(n, "general_settings", &b.cfg.General)
+	if b.cfg.General.StoreModelInDB {
+		b.ignored["general_settings.store_model_in_db"] = true
+	}
 	if mk := s.get("master_key"); mk != nil && mk.envVar != "" && !mk.missing && b.cfg.General.MasterKey == "" {
 		b.errAt(mk, "general_settings.master_key", "environment variable %s is empty (refusing to start without the master key it names)", mk.envVar)
 	}
@@ -118,6 +121,7 @@ func (b *builder) deployment(e *node, label string, index int) *Deployment {
 		return nil
 	}
 	d.Params = rawMap(lp)
+	b.checkParams(lp, d.ModelName)
 	p := func(k string) string { return lpPath + "." + k }
 	// Errors before this point leave nothing to serve; after it (see
 	// the end) they make the deployment unavailable unless strict.

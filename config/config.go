@@ -44,6 +44,9 @@ type Config struct {
 	// on (e.g. "litellm_settings.callbacks", "general_settings.database_url"),
 	// sorted, each once. main reports them at startup.
 	Ignored []string
+	// ignoredIn names, per ignored litellm_params key path, the
+	// model_name of each deployment that sets it (params.go).
+	ignoredIn map[string][]string
 
 	// Warnings are non-fatal problems found while loading (a deployment
 	// whose os.environ variable is unset, a duplicate key, ...). They never

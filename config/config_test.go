@@ -458,6 +458,7 @@ user_id_mappings: {}
 		"guardrails",
 		"litellm_settings.failure_callback",
 		"litellm_settings.guardrails",
+		"model_list[].litellm_params.region_name",
 		"model_list[].tags",
 		"router_settings.enable_pre_call_checks",
 	}

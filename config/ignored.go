@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"slices"
 	"strings"
 )
@@ -13,7 +14,8 @@ import (
 // "did you mean" when it is one typo away from a key llmedge reads.
 
 const (
-	noDatabase  = "not acted on: models come from this file only (database_url holds keys, budgets and spend, with llmedge's own pool)"
+	noDatabase  = "not acted on: llmedge sizes and times its own pool for the key database (database_url: keys, budgets and spend)"
+	noModelInDB = "true is not acted on: models come from this file only; llmedge neither stores nor reads models in the database (database_url holds keys, budgets and spend)"
 	noCallbacks = "no callbacks or loggers run: the access log and /metrics are llmedge's telemetry"
 	noCache     = "not acted on: the response cache is set by litellm_settings.cache and cache_params"
 	noSection   = "not a section llmedge reads; ignored"
@@ -24,13 +26,13 @@ const (
 var insteadOf = map[string]string{
 	"general_settings.database_connection_pool_limit":      noDatabase,
 	"general_settings.database_connection_timeout":         noDatabase,
-	"general_settings.store_model_in_db":                   noDatabase,
-	"general_settings.store_prompts_in_spend_logs":         noDatabase,
-	"general_settings.proxy_batch_write_at":                noDatabase,
-	"general_settings.maximum_spend_logs_retention_period": noDatabase,
-	"general_settings.disable_error_logs":                  noDatabase,
-	"general_settings.proxy_budget_rescheduler_max_time":   noDatabase,
-	"general_settings.proxy_budget_rescheduler_min_time":   noDatabase,
+	"general_settings.store_model_in_db":                   noModelInDB,
+	"general_settings.store_prompts_in_spend_logs":         "prompts are never stored: a spend log row holds the model, tokens, cost and times",
+	"general_settings.proxy_batch_write_at":                "spend is written every 500 ms (docs/keys.md)",
+	"general_settings.maximum_spend_logs_retention_period": "spend logs are kept until deleted: llmedge does not prune them",
+	"general_settings.disable_error_logs":                  "llmedge writes no error logs to the database, only spend logs",
+	"general_settings.proxy_budget_rescheduler_max_time":   "a budget resets as soon as its budget_duration ends: there is no rescheduler to tune",
+	"general_settings.proxy_budget_rescheduler_min_time":   "a budget resets as soon as its budget_duration ends: there is no rescheduler to tune",
 	"general_settings.custom_auth":                         "only master_key and api_keys authenticate; the custom auth module is not run",
 	"general_settings.pass_through_endpoints":              "pass-through endpoints are not served (404)",
 	"general_settings.enable_admin_ui":                     "there is no admin UI",
@@ -92,6 +94,10 @@ func IgnoredWarning(path string) string {
 func (c *Config) IgnoredWarnings() []string {
 	out := make([]string, 0, len(c.Ignored))
 	for _, p := range c.Ignored {
+		if k, ok := strings.CutPrefix(p, paramsPath("")); ok {
+			out = append(out, paramWarning(k, c.ignoredIn[p]))
+			continue
+		}
 		out = append(out, IgnoredWarning(p))
 	}
 	return out
@@ -104,35 +110,33 @@ func didYouMean(path string) string {
 	if i := strings.LastIndexByte(path, '.'); i >= 0 {
 		section, key = path[:i], path[i+1:]
 	}
-	var known []string
+	known := map[string]bool{}
 	switch {
 	case section == "":
-		for k := range topLevelSections {
-			known = append(known, k)
-		}
+		known = topLevelSections
 	case section == "model_list[]":
-		for k := range deploymentKeys {
-			known = append(known, k)
-		}
-		known = append(known, "litellm_params", "model_info")
+		maps.Copy(known, deploymentKeys)
+		known["litellm_params"], known["model_info"] = true, true
 	default:
-		for k := range sectionKeys[section] {
-			known = append(known, k)
-		}
+		known = sectionKeys[section]
 	}
-	slices.Sort(known)
+	best := closest(key, known)
+	if best == "" || section == "" {
+		return best
+	}
+	return section + "." + best
+}
+
+// closest returns the key of known within a typo or two of key (the
+// nearest; the first in order on a tie), or "".
+func closest(key string, known map[string]bool) string {
+	keys := slices.Sorted(maps.Keys(known))
 	best, bestD := "", 3
-	for _, k := range known {
+	for _, k := range keys {
 		limit := min(2, max(1, len(k)/4))
 		if d := editDistance(strings.ToLower(key), k); d <= limit && d < bestD {
 			best, bestD = k, d
 		}
-	}
-	if best == "" {
-		return ""
-	}
-	if section != "" {
-		return section + "." + best
 	}
 	return best
 }

@@ -31,7 +31,7 @@ router_settings:
 	want := []string{
 		"general_settings.mastr_key: not acted on; llmedge behaves as if it were absent; did you mean general_settings.master_key?",
 		"general_settings.pass_through_endpoints: pass-through endpoints are not served",
-		"general_settings.store_model_in_db: not acted on: models come from this file only",
+		"general_settings.store_model_in_db: true is not acted on: models come from this file only",
 		"litellm_settings.drop_param: not acted on; llmedge behaves as if it were absent; did you mean litellm_settings.drop_params?",
 		"litellm_settings.telemetry: not acted on; llmedge behaves as if it were absent",
 		"model_lists: not a section llmedge reads; ignored; did you mean model_list?",

@@ -53,6 +53,10 @@ type GeneralSettings struct {
 	// postgresql://... or sqlite:///path; "" = the embedded SQLite file
 	// (opened only with a master key).
 	DatabaseURL string `yaml:"database_url"`
+	// StoreModelInDB is LiteLLM's switch to keep models in its
+	// database. llmedge's models come from this file only: true is
+	// reported as not acted on (ignored.go), false is what llmedge does.
+	StoreModelInDB bool `yaml:"store_model_in_db"`
 	// HTTPReadTimeout, HTTPIdleTimeout and HTTPWriteTimeout bound reading
 	// one request, an idle keep-alive connection and one blocked write
 	// to a client (default the server's).
