@@ -30,6 +30,11 @@ var requestDefaultKeys = []string{
 type BodyDefault struct {
 	Key   string
 	Value []byte
+	// Alias is the other name of the same parameter: a body that has
+	// it gets no default either (max_tokens and max_completion_tokens,
+	// which OpenAI refuses together; a Claude client's required
+	// max_tokens reaches an OpenAI deployment as max_completion_tokens).
+	Alias string
 }
 
 // requestDefaults collects d's request defaults from litellm_params,
@@ -69,6 +74,14 @@ func (b *builder) requestDefaults(d *Deployment, lpPath string) {
 		}
 	}
 	slices.SortFunc(d.Defaults, func(a, b BodyDefault) int { return strings.Compare(a.Key, b.Key) })
+	for i := range d.Defaults {
+		switch d.Defaults[i].Key {
+		case "max_tokens":
+			d.Defaults[i].Alias = "max_completion_tokens"
+		case "max_completion_tokens":
+			d.Defaults[i].Alias = "max_tokens"
+		}
+	}
 	if org, ok := d.Params["organization"].(string); ok && strings.TrimSpace(org) != "" {
 		if !slices.ContainsFunc(d.ExtraHeaders, func(h Header) bool { return strings.EqualFold(h.Name, "OpenAI-Organization") }) {
 			d.ExtraHeaders = append(d.ExtraHeaders, Header{Name: "OpenAI-Organization", Value: strings.TrimSpace(org)})

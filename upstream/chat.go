@@ -93,9 +93,9 @@ func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Res
 	out.SlowUpstream = d.slowAnswers()
 	switch spec := req.Route.Spec(); {
 	case req.Anthropic != nil && !d.desc.AnthropicMessages:
-		return reg.messagesViaChat(d, g, req, out)
+		return reg.messagesViaChat(d, req, out, model)
 	case req.Route == RouteResponses && !d.nativeResponses:
-		return reg.responsesViaChat(d, g, req, out)
+		return reg.responsesViaChat(d, req, out, model)
 	case spec.ByID && spec.Family == RouteResponses:
 		if ok := reg.storedResponse(req, out); ok {
 			return nil

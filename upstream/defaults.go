@@ -64,7 +64,7 @@ func mergeDefaults(dst, body []byte, defs []config.BodyDefault) ([]byte, int) {
 		}
 		key := body[i+1 : end-1]
 		for n := range defs[:min(len(defs), maxDefaults)] {
-			if string(key) == defs[n].Key {
+			if string(key) == defs[n].Key || defs[n].Alias != "" && string(key) == defs[n].Alias {
 				present |= 1 << n
 			}
 		}

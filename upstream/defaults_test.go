@@ -11,8 +11,11 @@ import (
 )
 
 func TestMergeDefaults(t *testing.T) {
-	defs := []config.BodyDefault{{Key: "max_tokens", Value: []byte("100")}, {Key: "stop", Value: []byte(`["\n"]`)}, {Key: "temperature", Value: []byte("0.2")}}
+	defs := []config.BodyDefault{{Key: "max_tokens", Value: []byte("100"), Alias: "max_completion_tokens"}, {Key: "stop", Value: []byte(`["\n"]`)}, {Key: "temperature", Value: []byte("0.2")}}
 	cases := []struct{ body, want string }{
+		// max_completion_tokens is max_tokens by another name: OpenAI
+		// refuses both in one request.
+		{`{"model":"m","max_completion_tokens":5}`, `{"stop":["\n"],"temperature":0.2,"model":"m","max_completion_tokens":5}`},
 		{`{"model":"m","messages":[]}`, `{"max_tokens":100,"stop":["\n"],"temperature":0.2,"model":"m","messages":[]}`},
 		// The client's own value wins; a nested key of the same name is not the client's.
 		{`{"model":"m","temperature":1,"response_format":{"max_tokens":5}}`, `{"max_tokens":100,"stop":["\n"],"model":"m","temperature":1,"response_format":{"max_tokens":5}}`},

@@ -76,7 +76,7 @@ func (reg *Registry) responsesCall(req *ChatRequest, out *Response) *Error {
 
 // responsesViaChat serves one attempt of a /v1/responses call on a
 // deployment without the Responses API.
-func (reg *Registry) responsesViaChat(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
+func (reg *Registry) responsesViaChat(d *Deployment, req *ChatRequest, out *Response, model []byte) *Error {
 	if e := d.routeError(RouteChat); e != nil {
 		e.Retryable = true
 		return e
@@ -90,7 +90,7 @@ func (reg *Registry) responsesViaChat(d *Deployment, g *Group, req *ChatRequest,
 		return translateError(err)
 	}
 	cx.input, _ = sonic.Marshal(input)
-	if e := reg.chatAttempt(d, g, req, out, cr); e != nil {
+	if e := reg.chatAttempt(d, req, out, cr, model); e != nil {
 		return e
 	}
 	if out.Stream != nil {
