@@ -86,6 +86,11 @@ type Deployment struct {
 	// (temperature, max_tokens, ..., extra_body's members), sorted by
 	// key: each is added to a request body that lacks it (defaults.go).
 	Defaults []BodyDefault
+	// AnthropicDefaults are the Defaults an Anthropic Messages body has
+	// too, for a Claude client's request passed through to an Anthropic
+	// deployment (an OpenAI-only parameter there, seed or stop, is a
+	// 400); a token count gets none.
+	AnthropicDefaults []BodyDefault
 
 	// Timeout bounds a whole non-stream call (litellm_params.timeout,
 	// else litellm_settings.request_timeout, else 0 = the upstream

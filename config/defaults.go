@@ -25,6 +25,10 @@ var requestDefaultKeys = []string{
 	"web_search_options",
 }
 
+// anthropicDefaultKeys are the request defaults that are Anthropic
+// Messages parameters of the same name and meaning.
+var anthropicDefaultKeys = []string{"max_tokens", "temperature", "top_k", "top_p"}
+
 // BodyDefault is one request parameter a deployment sets: its key and
 // its value as JSON.
 type BodyDefault struct {
@@ -74,6 +78,11 @@ func (b *builder) requestDefaults(d *Deployment, lpPath string) {
 		}
 	}
 	slices.SortFunc(d.Defaults, func(a, b BodyDefault) int { return strings.Compare(a.Key, b.Key) })
+	for _, def := range d.Defaults {
+		if slices.Contains(anthropicDefaultKeys, def.Key) {
+			d.AnthropicDefaults = append(d.AnthropicDefaults, def)
+		}
+	}
 	for i := range d.Defaults {
 		switch d.Defaults[i].Key {
 		case "max_tokens":

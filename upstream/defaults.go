@@ -22,6 +22,13 @@ func withDefaults(d *Deployment, req *ChatRequest, out *Response) *ChatRequest {
 		return req
 	}
 	defs := d.Config.Defaults
+	if req.Anthropic != nil {
+		// A Claude client's body passed through as it is: only the
+		// parameters Anthropic's Messages API has, none on a count.
+		if defs = d.Config.AnthropicDefaults; len(defs) == 0 || req.Anthropic.CountTokens {
+			return req
+		}
+	}
 	body, delta := mergeDefaults(out.defaultsBody[:0], req.Body, defs)
 	if delta == 0 {
 		return req
