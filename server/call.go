@@ -106,7 +106,7 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 	if !s.startCall(ctx, sn, c, key, g, false) {
 		return
 	}
-	c.setRequest(body, route)
+	c.setRequest(body, route, key, key == sn.auth.master)
 	c.req.Tracer = s.obs.Trace(ctx, &c.obs, observe.Traced{Route: route, Model: c.fields.Model, Stream: c.fields.Stream, ReqID: c.reqID})
 	s.askUsage(c)
 	c.watch.Start(ctx.Conn(), &c.cancel)

@@ -41,7 +41,7 @@ func (s *Server) scanRoute(ctx *fasthttp.RequestCtx, sn *snapshot, route upstrea
 // upstream call, dial included (stack_test.go).
 //
 //go:noinline
-func (c *call) setRequest(body []byte, route upstream.Route) {
+func (c *call) setRequest(body []byte, route upstream.Route, key *apiKey, admin bool) {
 	c.req = upstream.ChatRequest{
 		Body:          body,
 		ModelStart:    c.fields.ModelStart,
@@ -56,6 +56,8 @@ func (c *call) setRequest(body []byte, route upstream.Route) {
 		Route:         route,
 		ResponseID:    c.route.id,
 		Query:         c.route.query,
+		Caller:        key.id,
+		Admin:         admin,
 		// A model-name suffix's betas, for Claude hosts.
 		AnthropicBeta: c.fields.Betas,
 	}

@@ -60,8 +60,10 @@ func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapsh
 	sn.startProbes()
 	if rdb := sn.edge.gate.Redis(); rdb != nil {
 		// Translated responses live where the limits do, so any
-		// replica can continue them.
-		reg.UseRedisForResponses(rdb)
+		// replica can continue them, under a namespace derived from the
+		// master key (as the counters' names), so another gateway on
+		// the same Redis reaches none of them.
+		reg.UseRedisForResponses(rdb, sn.auth.names.Name('s', []byte("responses")))
 	}
 	sn.cache = s.newCache(cfg, prev)
 	if s.opts.Keys != nil {

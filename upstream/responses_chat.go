@@ -54,7 +54,9 @@ func (reg *Registry) responsesCall(req *ChatRequest, out *Response) *Error {
 	}
 	if r.PreviousResponseID != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-		e, ok, serr := reg.respStore().Get(ctx, r.PreviousResponseID)
+		// Only the caller's own: continuing is a client's turn, so even
+		// the master key continues only what it made.
+		e, ok, serr := reg.respStore().Get(ctx, r.PreviousResponseID, req.Caller)
 		cancel()
 		if serr != nil {
 			return &Error{Status: 503, Type: "api_error", Code: "response_store_unavailable", Retryable: false,
@@ -71,6 +73,7 @@ func (reg *Registry) responsesCall(req *ChatRequest, out *Response) *Error {
 	cx.meta = responses.NewMeta(r, "resp_"+hex.EncodeToString(id[:]), time.Now().Unix())
 	cx.meta.Model = string(req.Model)
 	cx.rsp = r
+	cx.owner = req.Caller
 	return nil
 }
 
@@ -123,6 +126,7 @@ func (reg *Registry) storeResponse(cx *clientXlat, res *responses.Result) {
 		Response:     responses.AppendResponse(nil, &cx.meta, res, "completed"),
 		Conversation: responses.AppendConversation(nil, cx.history, cx.input, res),
 		Model:        cx.meta.Model,
+		Owner:        cx.owner,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	_ = reg.respStore().Put(ctx, cx.meta.ID, e)
@@ -130,8 +134,10 @@ func (reg *Registry) storeResponse(cx *clientXlat, res *responses.Result) {
 }
 
 // storedResponse serves GET and DELETE of a response llmedge made by
-// translation; handled is false when the store does not have id (the
-// call then goes to a deployment with a Responses API, if any).
+// translation; handled is false when the store does not have id, or
+// has it for another caller (the call then goes to a deployment with a
+// Responses API, if any, exactly as for an id never stored). The master
+// key reaches every caller's.
 func (reg *Registry) storedResponse(req *ChatRequest, out *Response) (handled bool) {
 	if req.Route != RouteResponseGet && req.Route != RouteResponseDelete {
 		return false
@@ -140,14 +146,18 @@ func (reg *Registry) storedResponse(req *ChatRequest, out *Response) (handled bo
 	defer cancel()
 	id := string(req.ResponseID)
 	st := reg.respStore()
+	owner := req.Caller
+	if req.Admin {
+		owner = respstore.AnyOwner
+	}
 	if req.Route == RouteResponseGet {
-		entry, ok, err := st.Get(ctx, id)
+		entry, ok, err := st.Get(ctx, id, owner)
 		if err != nil || !ok {
 			return false
 		}
 		out.Body = append(out.Body[:0], entry.Response...)
 	} else {
-		ok, err := st.Delete(ctx, id)
+		ok, err := st.Delete(ctx, id, owner)
 		if err != nil || !ok {
 			return false
 		}
@@ -175,6 +185,7 @@ type clientXlat struct {
 	meta    responses.Meta
 	history []byte
 	input   []byte
+	owner   string // the caller, who will own the stored response
 	body    []byte
 	sub     ChatRequest
 	mconv   messagesConv

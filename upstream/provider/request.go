@@ -42,6 +42,12 @@ type Request struct {
 	// DELETE of a stored response) have no Body and name ResponseID.
 	Route      Route
 	ResponseID []byte
+	// Caller names the caller for the responses the gateway stores: a
+	// keyed hash of its API key, never the key. A stored response is
+	// reached by its caller only; Admin (the master key) may also read
+	// and delete any other's (upstream/respstore).
+	Caller string
+	Admin  bool
 	// Query, when set, is the raw query string passed upstream.
 	Query []byte
 	// WantUsage asks for the answer's token usage in Response.Usage
