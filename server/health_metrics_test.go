@@ -1,6 +1,8 @@
 package server
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -132,5 +134,83 @@ general_settings:
 	// A deployment the background leaves out is probed on request.
 	if h := getHealth(t, gw, "?model=skipped"); len(h.Unhealthy) != 1 || calls.Load() != 2 {
 		t.Errorf("?model=skipped: %+v, %d calls", h, calls.Load())
+	}
+}
+
+// Concurrent /health?model= requests share one probe per deployment.
+func TestConcurrentProbesShareOneCall(t *testing.T) {
+	up := newFakeOpenAI(t)
+	release := make(chan struct{})
+	var calls atomic.Int32
+	up.setHandler(func(w http.ResponseWriter, r *http.Request, b []byte) {
+		calls.Add(1)
+		select {
+		case <-release:
+		case <-time.After(10 * time.Second):
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(modelsList))
+	})
+	gw := startGateway(t, testConfig(dep(0, "m", "openai/gpt-4o", up.base(), "k")))
+	type answer struct {
+		status int
+		body   string
+		err    error
+	}
+	done := make(chan answer, 3)
+	for range 3 {
+		go func() {
+			req, _ := http.NewRequest("GET", gw.url()+"/health?model=m", nil)
+			req.Header.Set("Authorization", "Bearer "+testMasterKey)
+			resp, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
+			if err != nil {
+				done <- answer{err: err}
+				return
+			}
+			b, err := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			done <- answer{resp.StatusCode, string(b), err}
+		}()
+	}
+	d := gw.reg.Lookup([]byte("m")).Deployments[0]
+	waitFor(t, 10*time.Second, "two requests waiting on the first one's probe", func() bool {
+		p := &gw.srv.current().probes
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.calls[d] != nil && p.calls[d].joined == 2
+	})
+	close(release)
+	for range 3 {
+		select {
+		case a := <-done:
+			var h healthAnswer
+			if a.err != nil || a.status != 200 || json.Unmarshal([]byte(a.body), &h) != nil || len(h.Healthy) != 1 {
+				t.Errorf("/health?model=m: %d %v %s", a.status, a.err, a.body)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a /health request did not finish")
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d upstream probes for 3 concurrent /health?model= requests, want 1", n)
+	}
+}
+
+// A reload's background loop waits for the interval since the last
+// round began: a reload never makes the probes more frequent.
+func TestFirstRoundDelay(t *testing.T) {
+	now := time.Unix(1000, 0)
+	for _, c := range []struct {
+		last  int64
+		every time.Duration
+		want  time.Duration
+	}{
+		{0, time.Minute, 0},
+		{now.Add(-10 * time.Second).UnixNano(), time.Minute, 50 * time.Second},
+		{now.Add(-2 * time.Minute).UnixNano(), time.Minute, 0},
+	} {
+		if got := firstRoundDelay(c.last, c.every, now); got != c.want {
+			t.Errorf("firstRoundDelay(%d, %v) = %v, want %v", c.last, c.every, got, c.want)
+		}
 	}
 }

@@ -44,6 +44,8 @@ type probeLoop struct {
 type probeCall struct {
 	done chan struct{}
 	res  upstream.ProbeResult
+	// joined counts the callers that share the call (under mu).
+	joined int
 }
 
 // startProbes starts sn's background probes when the config asks.
@@ -58,10 +60,7 @@ func (sn *snapshot) startProbes(lastRound *atomic.Int64) {
 		every = defaultHealthCheckInterval
 	}
 	sn.probes.stop = make(chan struct{})
-	first := time.Duration(0)
-	if last := lastRound.Load(); last != 0 {
-		first = max(0, time.Until(time.Unix(0, last).Add(every)))
-	}
+	first := firstRoundDelay(lastRound.Load(), every, time.Now())
 	go func() {
 		t := time.NewTimer(first)
 		defer t.Stop()
@@ -82,6 +81,16 @@ func (sn *snapshot) startProbes(lastRound *atomic.Int64) {
 			t.Reset(every)
 		}
 	}()
+}
+
+// firstRoundDelay is how long a new snapshot waits before its first
+// round: until an interval has passed since the last round of any
+// snapshot began (lastRound, unix ns; 0 = none yet, no wait).
+func firstRoundDelay(lastRound int64, every time.Duration, now time.Time) time.Duration {
+	if lastRound == 0 {
+		return 0
+	}
+	return max(0, time.Unix(0, lastRound).Add(every).Sub(now))
 }
 
 // stopProbes ends sn's background probes (idempotent; nil-safe).
@@ -147,6 +156,7 @@ func (sn *snapshot) probe(d *upstream.Deployment) upstream.ProbeResult {
 	p := &sn.probes
 	p.mu.Lock()
 	if c := p.calls[d]; c != nil {
+		c.joined++
 		p.mu.Unlock()
 		<-c.done
 		return c.res
