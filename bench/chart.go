@@ -175,30 +175,66 @@ func svgOpen(b *strings.Builder, h int, title string, ss []series) {
 	b.WriteString("</text>\n")
 }
 
-// writeCDF draws the CDFs of histograms (ns) on a log latency axis.
-func writeCDF(b *strings.Builder, title string, ss ...series) {
+// startLogChart opens a chart of ss and returns its log latency axis;
+// false, the chart closed saying so, when they hold no data.
+func startLogChart(b *strings.Builder, title string, ss []series) (logAxis, bool) {
 	svgOpen(b, svgH, title, ss)
 	lo, hi := histRange(ss)
 	if hi == 0 {
 		b.WriteString(`<text x="60" y="60">no data</text></svg>` + "\n")
+		return logAxis{}, false
+	}
+	return newLogAxis(lo, hi), true
+}
+
+// latencyTicks draws ax's 1-2-5 ticks: grid lines across the plot at
+// pos(v) and the labels that do not overlap, below the plot (x axis) or
+// left of it (vertical: y axis).
+func latencyTicks(b *strings.Builder, ax logAxis, pos func(float64) float64, vertical bool) {
+	ticks := ticks125(ax.lo, ax.hi)
+	ps := make([]float64, len(ticks))
+	for i, v := range ticks {
+		ps[i] = pos(v)
+	}
+	gap := minLabelGapX
+	if vertical {
+		gap = minLabelGapY
+	}
+	keep := thin(ps, gap)
+	ph := svgH - padT - padB
+	for i, v := range ticks {
+		p := ps[i]
+		if vertical {
+			fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e4e4e4"/>`+"\n", padL, p, svgW-padR, p)
+		} else {
+			fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e4e4e4"/>`+"\n", p, padT, p, padT+ph)
+		}
+		switch {
+		case !keep[i]:
+		case vertical:
+			fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end">%s</text>`+"\n", padL-4, p+4, fmtDur(v))
+		default:
+			fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`+"\n", p, padT+ph+15, fmtDur(v))
+		}
+	}
+}
+
+// polyline draws one series' line through points.
+func polyline(b *strings.Builder, s series, points string) {
+	fmt.Fprintf(b, `<polyline fill="none" stroke="%s" stroke-width="1.8" points="%s"><title>%s</title></polyline>`+"\n",
+		s.color, points, html.EscapeString(s.name))
+}
+
+// writeCDF draws the CDFs of histograms (ns) on a log latency axis.
+func writeCDF(b *strings.Builder, title string, ss ...series) {
+	ax, ok := startLogChart(b, title, ss)
+	if !ok {
 		return
 	}
-	ax := newLogAxis(lo, hi)
 	pw, ph := svgW-padL-padR, svgH-padT-padB
 	x := func(ms float64) float64 { return padL + ax.frac(ms)*pw }
 	y := func(f float64) float64 { return padT + (1-f)*ph }
-	ticks := ticks125(ax.lo, ax.hi)
-	pos := make([]float64, len(ticks))
-	for i, v := range ticks {
-		pos[i] = x(v)
-	}
-	keep := thin(pos, minLabelGapX)
-	for i, v := range ticks {
-		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e4e4e4"/>`+"\n", pos[i], padT, pos[i], padT+ph)
-		if keep[i] {
-			fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`+"\n", pos[i], padT+ph+15, fmtDur(v))
-		}
-	}
+	latencyTicks(b, ax, x, false)
 	fs := []float64{1, 0.99, 0.9, 0.75, 0.5, 0.25, 0}
 	ypos := make([]float64, len(fs))
 	for i, f := range fs {
@@ -225,8 +261,7 @@ func writeCDF(b *strings.Builder, title string, ss ...series) {
 			cum += c
 			fmt.Fprintf(&pts, " %.1f,%.1f", x(float64(v)/1e6), y(float64(cum)/n))
 		})
-		fmt.Fprintf(b, `<polyline fill="none" stroke="%s" stroke-width="1.8" points="%s"><title>%s</title></polyline>`+"\n",
-			s.color, pts.String(), html.EscapeString(s.name))
+		polyline(b, s, pts.String())
 	}
 	b.WriteString("</svg>\n")
 }
@@ -235,10 +270,8 @@ func writeCDF(b *strings.Builder, title string, ss ...series) {
 // HdrHistogram axis: x = log10(1/(1-q)), so 90%, 99%, 99.9% are equally
 // spaced and the tail is visible.
 func writePercentiles(b *strings.Builder, title string, ss ...series) {
-	svgOpen(b, svgH, title, ss)
-	lo, hi := histRange(ss)
-	if hi == 0 {
-		b.WriteString(`<text x="60" y="60">no data</text></svg>` + "\n")
+	ax, ok := startLogChart(b, title, ss)
+	if !ok {
 		return
 	}
 	var n uint64
@@ -247,7 +280,6 @@ func writePercentiles(b *strings.Builder, title string, ss ...series) {
 			n = max(n, s.h.Count())
 		}
 	}
-	ax := newLogAxis(lo, hi)
 	xmax := math.Min(math.Max(math.Ceil(math.Log10(float64(n))), 1), 6)
 	pw, ph := svgW-padL-padR, svgH-padT-padB
 	xq := func(q float64) float64 {
@@ -264,18 +296,7 @@ func writePercentiles(b *strings.Builder, title string, ss ...series) {
 		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/><text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`+"\n",
 			x, padT, x, padT+ph, x, padT+ph+15, strconv.FormatFloat(q*100, 'f', int(max(d-2, 0)), 64)+"%")
 	}
-	ticks := ticks125(ax.lo, ax.hi)
-	pos := make([]float64, len(ticks))
-	for i, v := range ticks {
-		pos[i] = y(v)
-	}
-	keep := thin(pos, minLabelGapY)
-	for i, v := range ticks {
-		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e4e4e4"/>`+"\n", padL, pos[i], padL+pw, pos[i])
-		if keep[i] {
-			fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end">%s</text>`+"\n", padL-4, pos[i]+4, fmtDur(v))
-		}
-	}
+	latencyTicks(b, ax, y, true)
 	fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="middle">percentile</text>`+"\n", padL+pw/2, svgH-5)
 	fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="#999"/>`+"\n", padL, padT, pw, ph)
 	for _, s := range ss {
@@ -291,8 +312,7 @@ func writePercentiles(b *strings.Builder, title string, ss ...series) {
 			ms := float64(v) / 1e6
 			fmt.Fprintf(&pts, "%.1f,%.1f %.1f,%.1f ", xq(q0), y(ms), xq(float64(cum)/total), y(ms))
 		})
-		fmt.Fprintf(b, `<polyline fill="none" stroke="%s" stroke-width="1.8" points="%s"><title>%s</title></polyline>`+"\n",
-			s.color, strings.TrimSpace(pts.String()), html.EscapeString(s.name))
+		polyline(b, s, strings.TrimSpace(pts.String()))
 	}
 	b.WriteString("</svg>\n")
 }

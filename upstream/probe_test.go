@@ -32,6 +32,21 @@ func probeUpstream(t *testing.T) *providertest.Upstream {
 	})
 }
 
+// probeRegistry builds the registry of a config written as YAML, with
+// an empty environment.
+func probeRegistry(t *testing.T, yaml string) *Registry {
+	t.Helper()
+	cfg, err := config.Parse([]byte(yaml), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := NewRegistry(cfg, Options{LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
 // Each provider is probed with the cheapest call it has: a GET of its
 // models where that proves the base and key (OpenAI-compatible servers,
 // Azure, Anthropic), else a call asking for one token to the route
@@ -39,7 +54,7 @@ func probeUpstream(t *testing.T) *providertest.Upstream {
 func TestProbeIsTheCheapestCallEachProviderHas(t *testing.T) {
 	up := probeUpstream(t)
 	base := up.URL()
-	cfg, err := config.Parse([]byte(`
+	reg := probeRegistry(t, `
 model_list:
   - model_name: openai
     litellm_params: {model: openai/gpt-4o, api_base: `+base+`/v1, api_key: sk-openai}
@@ -62,14 +77,7 @@ model_list:
     model_info: {health_check_model: perplexity/sonar-pro}
   - model_name: pplx-nomodel/*
     litellm_params: {model: perplexity/*, api_base: `+base+`/pplx, api_key: pplx-key}
-`), config.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := NewRegistry(cfg, Options{LookupEnv: func(string) (string, bool) { return "", false }})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	for _, c := range []struct {
 		model, method, uri, header, body string
 	}{
@@ -130,7 +138,7 @@ func TestProbeFailureClasses(t *testing.T) {
 	up := probeUpstream(t)
 	hang := providertest.NewUpstream(t, providertest.WaitThen(10*time.Second, providertest.Status(200)))
 	base := up.URL()
-	cfg, err := config.Parse([]byte(`
+	reg := probeRegistry(t, `
 model_list:
   - model_name: wrong-base
     litellm_params: {model: openai/gpt-4o, api_base: `+base+`/nope, api_key: k}
@@ -142,14 +150,7 @@ model_list:
   - model_name: bad-timeout
     litellm_params: {model: openai/gpt-4o, api_base: `+base+`/v1, api_key: k}
     model_info: {health_check_timeout: soon}
-`), config.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := NewRegistry(cfg, Options{LookupEnv: func(string) (string, bool) { return "", false }})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	for model, class := range map[string]string{"wrong-base": ProbeNotFound, "refused": ProbeUnreachable, "slow": ProbeTimeout, "bad-timeout": ProbeUnavailable} {
 		start := time.Now()
 		r := reg.Probe(reg.Lookup([]byte(model)).Deployments[0], 5*time.Second)

@@ -14,6 +14,22 @@ import (
 // probed with a 1-token call.
 type Probe func(d *Endpoint, ureq *fasthttp.Request, model string) *Error
 
+// ProbeGET fills ureq with a GET of uri carrying the deployment's
+// credentials (auth: d.SetAuth, or the provider's own header) and its
+// extra_headers, for a Probe.
+func ProbeGET(d *Endpoint, ureq *fasthttp.Request, uri string, auth func(*fasthttp.Request) *Error) *Error {
+	ureq.Reset()
+	ureq.Header.SetMethod(fasthttp.MethodGet)
+	ureq.SetRequestURI(uri)
+	if e := auth(ureq); e != nil {
+		return e
+	}
+	for _, h := range d.Headers {
+		ureq.Header.Set(h.Name, h.Value)
+	}
+	return nil
+}
+
 // SendProbe sends out.Req, filled by a Probe, and reads its answer to
 // the end: nil when the upstream answered 2xx.
 func SendProbe(d *Endpoint, req *Request, out *Answer) *Error {

@@ -13,8 +13,6 @@ import (
 // api-key or AD token. It proves the resource and the credential; the
 // data-plane API has no call that describes one deployment.
 func modelsProbe(d *provider.Endpoint, ureq *fasthttp.Request, _ string) *provider.Error {
-	ureq.Reset()
-	ureq.Header.SetMethod(fasthttp.MethodGet)
 	uri, query, _ := strings.Cut(d.URI, "?")
 	base, rest, _ := strings.Cut(uri, "/openai/")
 	models := base + "/openai/models"
@@ -24,12 +22,5 @@ func modelsProbe(d *provider.Endpoint, ureq *fasthttp.Request, _ string) *provid
 	if query != "" {
 		models += "?" + query
 	}
-	ureq.SetRequestURI(models)
-	if e := d.SetAuth(ureq); e != nil {
-		return e
-	}
-	for _, h := range d.Headers {
-		ureq.Header.Set(h.Name, h.Value)
-	}
-	return nil
+	return provider.ProbeGET(d, ureq, models, d.SetAuth)
 }

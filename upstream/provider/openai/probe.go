@@ -12,16 +12,7 @@ import (
 // that lists its models) with the deployment's key and extra headers.
 // It proves the base URL and the key, not the model.
 func ModelsProbe(d *provider.Endpoint, ureq *fasthttp.Request, _ string) *provider.Error {
-	ureq.Reset()
-	ureq.Header.SetMethod(fasthttp.MethodGet)
-	ureq.SetRequestURI(strings.TrimSuffix(d.URI, "/chat/completions") + "/models")
-	if e := d.SetAuth(ureq); e != nil {
-		return e
-	}
-	for _, h := range d.Headers {
-		ureq.Header.Set(h.Name, h.Value)
-	}
-	return nil
+	return provider.ProbeGET(d, ureq, strings.TrimSuffix(d.URI, "/chat/completions")+"/models", d.SetAuth)
 }
 
 // CallProbe returns p without a models probe: its servers' list is
