@@ -219,6 +219,13 @@ func latencyTicks(b *strings.Builder, ax logAxis, pos func(float64) float64, ver
 	}
 }
 
+// frame draws the plot's border and the x axis' title.
+func frame(b *strings.Builder, xTitle string) {
+	pw, ph := svgW-padL-padR, svgH-padT-padB
+	fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", padL+pw/2, svgH-5, xTitle)
+	fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="#999"/>`+"\n", padL, padT, pw, ph)
+}
+
 // polyline draws one series' line through points.
 func polyline(b *strings.Builder, s series, points string) {
 	fmt.Fprintf(b, `<polyline fill="none" stroke="%s" stroke-width="1.8" points="%s"><title>%s</title></polyline>`+"\n",
@@ -247,8 +254,7 @@ func writeCDF(b *strings.Builder, title string, ss ...series) {
 			fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end">%g</text>`+"\n", padL-4, ypos[i]+4, f)
 		}
 	}
-	fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="middle">latency (log scale)</text>`+"\n", padL+pw/2, svgH-5)
-	fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="#999"/>`+"\n", padL, padT, pw, ph)
+	frame(b, "latency (log scale)")
 	for _, s := range ss {
 		if s.h == nil || s.h.Count() == 0 {
 			continue
@@ -297,8 +303,7 @@ func writePercentiles(b *strings.Builder, title string, ss ...series) {
 			x, padT, x, padT+ph, x, padT+ph+15, strconv.FormatFloat(q*100, 'f', int(max(d-2, 0)), 64)+"%")
 	}
 	latencyTicks(b, ax, y, true)
-	fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="middle">percentile</text>`+"\n", padL+pw/2, svgH-5)
-	fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="#999"/>`+"\n", padL, padT, pw, ph)
+	frame(b, "percentile")
 	for _, s := range ss {
 		if s.h == nil || s.h.Count() == 0 {
 			continue
