@@ -41,6 +41,9 @@ type call struct {
 	// resolved; userBuf holds it when it is namespaced by the key.
 	userID  []byte
 	userBuf []byte
+	// memoryRouting says whether userID goes upstream as x-sm-user-id
+	// (memoryRouter.sendsUpstream).
+	memoryRouting bool
 	// adm is the call's hold on its rate-limit scopes; v the verdict
 	// reported in x-ratelimit-* headers.
 	adm limits.Admission

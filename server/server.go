@@ -118,8 +118,11 @@ func (o Options) withDefaults() Options {
 // Server is llmedge's client-facing HTTP server.
 type Server struct {
 	// snap is the config in force (snapshot.go); reloads swap it.
-	snap     atomic.Pointer[snapshot]
-	reloadMu sync.Mutex
+	snap atomic.Pointer[snapshot]
+	// lastProbeRound is when the last background health-probe round
+	// started (unix ns), so a reload does not probe sooner (health_probe.go).
+	lastProbeRound atomic.Int64
+	reloadMu       sync.Mutex
 	// obs records metrics and the access log (package observe).
 	obs  *observe.Recorder
 	opts Options
@@ -245,9 +248,11 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 		return
 	}
 	status, msg := fasthttp.StatusBadRequest, "malformed HTTP request"
+	reason := observe.RejectMalformed
 	switch {
 	case isBodyTooLarge(err):
 		status, msg = fasthttp.StatusRequestEntityTooLarge, "request body exceeds "+strconv.Itoa(s.opts.MaxRequestBodySize)+" bytes"
+		reason = observe.RejectBodyTooLarge
 	case isSmallBuffer(err):
 		status, msg = fasthttp.StatusRequestHeaderFieldsTooLarge, "request headers too large"
 	case isTimeout(err):
@@ -257,6 +262,9 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 	}
 	ctx.SetConnectionClose()
 	writeError(ctx, status, msg, "invalid_request_error", "", "")
+	// Counted and logged like every refusal (llmedge_rejected_requests_total,
+	// access log "rejected").
+	s.observeRejected(ctx, s.current(), nil, false, reason)
 }
 
 // Handler returns the request handler (for in-memory tests).

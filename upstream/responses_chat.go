@@ -79,7 +79,7 @@ func (reg *Registry) responsesCall(req *ChatRequest, out *Response) *Error {
 
 // responsesViaChat serves one attempt of a /v1/responses call on a
 // deployment without the Responses API.
-func (reg *Registry) responsesViaChat(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
+func (reg *Registry) responsesViaChat(d *Deployment, req *ChatRequest, out *Response, model []byte) *Error {
 	if e := d.routeError(RouteChat); e != nil {
 		e.Retryable = true
 		return e
@@ -93,7 +93,7 @@ func (reg *Registry) responsesViaChat(d *Deployment, g *Group, req *ChatRequest,
 		return translateError(err)
 	}
 	cx.input, _ = sonic.Marshal(input)
-	if e := reg.chatAttempt(d, g, req, out, cr); e != nil {
+	if e := reg.chatAttempt(d, req, out, cr, model); e != nil {
 		return e
 	}
 	if out.Stream != nil {
@@ -197,5 +197,14 @@ func (cx *clientXlat) reset() {
 	if cap(body) > 64<<10 {
 		body = nil
 	}
-	*cx = clientXlat{body: body, mconv: cx.mconv, rconv: responsesConv{s: cx.rconv.s}}
+	// Field by field, in place, keeping mconv and rconv.s: a composite
+	// literal with fields, or a copy of mconv, would be built in a
+	// temporary on the stack first (~1.5 KiB), and the release runs on
+	// a connection goroutine's stack (server/stack_test.go). A field
+	// added to clientXlat must be reset here.
+	cx.msg, cx.rsp = nil, nil
+	cx.meta = responses.Meta{}
+	cx.history, cx.input, cx.body = nil, nil, body
+	cx.sub = ChatRequest{}
+	cx.rconv.store = nil
 }

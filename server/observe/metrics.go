@@ -60,6 +60,15 @@ const (
 	RejectUserMismatch = "user_mismatch"
 	// RejectBodiesInFlight: the bodies in flight are at their bound (503).
 	RejectBodiesInFlight = "bodies_in_flight"
+	// RejectIPNotAllowed and RejectRouteNotAllowed: general_settings
+	// allowed_ips / allowed_routes refused the request (403).
+	RejectIPNotAllowed    = "ip_not_allowed"
+	RejectRouteNotAllowed = "route_not_allowed"
+	// RejectBodyTooLarge: the body is over the size limit (413).
+	RejectBodyTooLarge = "body_too_large"
+	// RejectMalformed: fasthttp could not read the request (400, 408,
+	// 431).
+	RejectMalformed = "malformed_request"
 	// RejectBudget: a database key blocked, expired or over a budget.
 	RejectBudget = "budget"
 )
@@ -136,6 +145,7 @@ func New(opts Options) *Recorder {
 	m.reloadedAt = m.set.NewGauge(`llmedge_config_last_reload_success_timestamp_seconds`, nil)
 	m.reloadedAt.Set(float64(opts.Started.Unix()))
 	m.set.RegisterMetricsWriter(func(w io.Writer) { writeDeploymentGauges(w, opts.Current()) })
+	m.set.RegisterMetricsWriter(func(w io.Writer) { writeProbeGauges(w, opts.Current()) })
 	return m
 }
 
@@ -256,6 +266,8 @@ type depMetrics struct {
 	attempts, retries, cooldowns atomic.Pointer[metrics.Counter]
 	// streams that ended badly after their 200, by streamErrorReasons
 	streamErrors [3]atomic.Pointer[metrics.Counter]
+	// probe is the last health probe (probe.go).
+	probe probeState
 }
 
 func newDepMetrics(set *metrics.Set, g *groupMetrics, deployment string) *depMetrics {

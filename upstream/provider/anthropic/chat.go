@@ -31,6 +31,7 @@ var Provider = provider.Descriptor{
 	AnthropicOptions:  true,
 	Build:             openai.AtBaseURL("https://api.anthropic.com", "ANTHROPIC_API_KEY", MessagesURL),
 	Attempt:           anthropicAttempt,
+	Probe:             modelsProbe,
 }
 
 // AnthropicVersion is the anthropic-version header sent when the client
@@ -78,7 +79,7 @@ func SetHeaders(d *provider.Endpoint, ureq *fasthttp.Request, req *provider.Requ
 		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
 	}
 	req.SetTraceHeaders(&ureq.Header)
-	if len(req.UserID) > 0 {
+	if req.SendUserID(d) {
 		ureq.Header.SetBytesV("X-Sm-User-Id", req.UserID)
 	}
 }
