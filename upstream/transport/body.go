@@ -38,7 +38,7 @@ type leadByte struct {
 // buffer until they come.
 func (l *leadByte) wait(conn net.Conn, readSize int) error {
 	l.conn, l.given = conn, false
-	if rc := plainSocket(conn); rc != nil {
+	if rc := plainSocket(conn); rc != nil && waitPooled {
 		l.given = true
 		return l.first.Wait(rc, readSize)
 	}
@@ -76,6 +76,14 @@ func (x *Exchange) readConn(p []byte) (int, error) {
 	}
 	return x.pc.Conn().Read(p)
 }
+
+// waitPooled turns the pooled-buffer wait on for upstream answers. Off:
+// the wait runs deep in the connection goroutine's stack, and taking a
+// buffer there allocates it when the pool is empty (after a GC), which
+// grew that stack past 8 KiB in 2 of 50 runs of server's
+// TestStreamStackWithin8K; the answer's first byte is read alone until
+// the wait can take a buffer without allocating.
+const waitPooled = false
 
 // plainSocket is the socket under conn when conn reads it as it is (no
 // TLS or other layer in between), else nil.
