@@ -71,6 +71,11 @@ func tickValue(s string) (float64, bool) {
 // is125 reports whether |v| is 1, 2 or 5 times a power of ten.
 func is125(v float64) bool {
 	v = math.Abs(v)
+	if v == 0 {
+		// An axis over data that reaches 0 (gaps between events on
+		// loopback can be under a microsecond) starts at 0.
+		return true
+	}
 	e := math.Pow(10, math.Floor(math.Log10(v)+1e-9))
 	m := v / e
 	return math.Abs(m-1) < 1e-6 || math.Abs(m-2) < 1e-6 || math.Abs(m-5) < 1e-6
