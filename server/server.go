@@ -276,7 +276,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		_ = ln.Close()
 		return s.setupErr
 	}
-	return s.srv.Serve(connwatch.Listen(ln))
+	return s.srv.Serve(connwatch.Listen(ln, s.opts.MaxHeaderBytes))
 }
 
 // InFlight is the number of requests being served.

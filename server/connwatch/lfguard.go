@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"syscall"
+
+	"github.com/llmedge/llmedge/internal/firstread"
 
 	"github.com/valyala/fasthttp"
 )
@@ -29,16 +32,25 @@ var ErrBareLFHeaderEnd = errors.New("the request's header block ends with a bare
 
 // Listen wraps ln so that the TCP connections it accepts have their
 // request heads checked (lfConn); pair it with TrackHeads as the
-// server's ConnState hook.
-func Listen(ln net.Listener) net.Listener { return lfListener{ln} }
+// server's ConnState hook. readSize is the server's read buffer size:
+// the wait for a request's first bytes reads as much as the server's
+// buffered read would have.
+func Listen(ln net.Listener, readSize int) net.Listener { return lfListener{ln, readSize} }
 
 // lfListener wraps the TCP connections it accepts in lfConn.
-type lfListener struct{ net.Listener }
+type lfListener struct {
+	net.Listener
+	readSize int
+}
 
 func (l lfListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if tc, ok := c.(*net.TCPConn); ok && err == nil {
-		return &lfConn{TCPConn: tc, head: true}, nil
+		lc := &lfConn{TCPConn: tc, head: true, readSize: l.readSize}
+		if rc, err := tc.SyscallConn(); err == nil {
+			lc.raw = rc
+		}
+		return lc, nil
 	}
 	return c, err
 }
@@ -55,13 +67,32 @@ type lfConn struct {
 	bad bool
 	// last are the head's last three bytes before this read.
 	last [3]byte
+	// lead holds the first read of a request head (package
+	// firstread); raw is the socket it waits on.
+	lead     firstread.Lead
+	raw      syscall.RawConn
+	readSize int
 }
 
-func (c *lfConn) Read(p []byte) (int, error) {
+func (c *lfConn) Read(p []byte) (n int, err error) {
 	if c.bad {
 		return 0, ErrBareLFHeaderEnd
 	}
-	n, err := c.TCPConn.Read(p)
+	switch {
+	case c.lead.Buffered() > 0:
+		n = c.lead.Read(p)
+	case c.head && len(p) == 1 && c.raw != nil:
+		// fasthttp's wait for the next request without a read buffer
+		// (Server.ReduceMemoryUsage reads its first byte alone): the
+		// wait and one read syscall, whose bytes the parser's next read
+		// takes from the lead instead of a second syscall.
+		if err = c.lead.Wait(c.raw, c.readSize); err != nil {
+			return 0, err
+		}
+		n = c.lead.Read(p)
+	default:
+		n, err = c.TCPConn.Read(p)
+	}
 	if c.head && n > 0 {
 		c.scan(p[:n])
 	}

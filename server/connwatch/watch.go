@@ -7,13 +7,14 @@ import (
 	"time"
 )
 
-// watchDelay is how long a request runs before its client connection is
-// watched. Under load most answers take over a millisecond only because
-// they queue, and a watch costs a registration (or, off Linux, a
-// goroutine, a read syscall and three deadline updates); LLM calls last
-// hundreds of milliseconds to minutes, so a client that leaves is still
-// noticed within 25ms of its request's start, or at once when the
-// request is already older than that.
+// watchDelay is how long a request runs, at least, before its client
+// connection is watched (at most twice that: arming.go). Under load most
+// answers take over a millisecond only because they queue, and a watch
+// costs a registration (or, off Linux, a goroutine, a read syscall and
+// three deadline updates); LLM calls last hundreds of milliseconds to
+// minutes, so a client that leaves is still noticed within 50ms of its
+// request's start, or at once when the request is already older than
+// that.
 const watchDelay = 25 * time.Millisecond
 
 // Canceler stops the call a watched request is waiting on.
@@ -41,7 +42,10 @@ func Begun() uint64 { return begun.Load() }
 type Watcher struct {
 	conn   net.Conn
 	cancel Canceler
-	timer  *time.Timer
+	// armedAt is the arming tick the watch was armed in; prev and next
+	// link it into the armed list while its delay runs (arming.go).
+	armedAt    uint64
+	prev, next *Watcher
 
 	// mu orders start, the timer's fire, stop and the poller's event
 	// for this watcher: none of them waits for another beyond it.
@@ -59,32 +63,31 @@ type watchState uint8
 
 const (
 	watchIdle    watchState = iota // not watching
-	watchArmed                     // the delay runs
+	watchArmed                     // the delay runs (on the armed list)
 	watchPolled                    // registered with the shared epoll poller
 	watchReading                   // a goroutine reads the connection
 )
 
 var pastDeadline = time.Unix(1, 0)
 
-// Start arms the watch: it begins after watchDelay unless stop comes
-// first.
+// Start arms the watch: it begins after watchDelay (up to twice that)
+// unless stop comes first.
 func (w *Watcher) Start(conn net.Conn, cancel Canceler) {
+	if w.done == nil {
+		w.done = make(chan struct{}, 1)
+	}
 	w.mu.Lock()
 	w.conn = conn
 	w.cancel = cancel
 	w.state = watchArmed
 	w.mu.Unlock()
-	if w.timer == nil {
-		w.done = make(chan struct{}, 1)
-		w.timer = time.AfterFunc(watchDelay, w.fire)
-		return
-	}
-	w.timer.Reset(watchDelay)
+	armed.add(w)
 }
 
-// fire begins the watch, on the timer's goroutine. A late fire of an
-// earlier request's timer may begin this request's watch early, which
-// is harmless; it never begins one twice (the state says).
+// fire begins the watch, on the arming goroutine (a goroutine watcher
+// gets a goroutine of its own). A late fire of an earlier request's
+// arming may begin this request's watch early, which is harmless; it
+// never begins one twice (the state says).
 func (w *Watcher) fire() {
 	w.mu.Lock()
 	if w.state != watchArmed {
@@ -101,7 +104,7 @@ func (w *Watcher) fire() {
 	w.stopped.Store(false)
 	w.gotData = false
 	w.mu.Unlock()
-	w.run()
+	go w.run()
 }
 
 // Conn is the connection being watched (nil before the first Start).
@@ -114,7 +117,7 @@ func (w *Watcher) Stop() bool {
 	if w.conn == nil {
 		return true
 	}
-	w.timer.Stop()
+	armed.remove(w)
 	w.mu.Lock()
 	state := w.state
 	w.state = watchIdle

@@ -309,3 +309,16 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	wait.For(t, d, what, cond)
 }
+
+// BenchmarkWatchStartStop is what a request that ends before its watch
+// begins (most of them) pays for the watch: arm, then stop.
+func BenchmarkWatchStartStop(b *testing.B) {
+	srv, _ := tcpPair(b)
+	var w Watcher
+	var c upstream.Cancel
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Start(srv, &c)
+		w.Stop()
+	}
+}

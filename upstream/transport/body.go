@@ -5,6 +5,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"syscall"
+
+	"github.com/llmedge/llmedge/internal/firstread"
 
 	"github.com/valyala/fasthttp"
 )
@@ -18,18 +21,27 @@ import (
 // whole life (10,000 open streams hold 80 MB less), and an event is
 // copied once, not twice.
 
-// leadByte is the first byte of an answer, read on its own (wait), then
-// given to the header reader ahead of the rest of the connection.
+// leadByte is the first bytes of an answer, waited for without a read
+// buffer (wait), then given to the header reader ahead of the rest of
+// the connection. On a plain TCP connection the wait parks in the poller
+// and the read that ends it takes a pooled buffer (package firstread):
+// no read syscall more than a buffered read. Otherwise (TLS, a tunnel,
+// in-memory connections) the first byte is read on its own.
 type leadByte struct {
 	b     [1]byte
 	given bool
 	conn  net.Conn
+	first firstread.Lead
 }
 
-// wait reads the answer's first byte, parked in the poller without a
-// buffer until it comes.
-func (l *leadByte) wait(conn net.Conn) error {
+// wait reads the answer's first bytes, parked in the poller without a
+// buffer until they come.
+func (l *leadByte) wait(conn net.Conn, readSize int) error {
 	l.conn, l.given = conn, false
+	if rc := plainSocket(conn); rc != nil && waitPooled {
+		l.given = true
+		return l.first.Wait(rc, readSize)
+	}
 	for {
 		n, err := conn.Read(l.b[:])
 		if n == 1 {
@@ -44,6 +56,9 @@ func (l *leadByte) wait(conn net.Conn) error {
 // Read hands over the lead byte with whatever follows it at once, then
 // reads the connection.
 func (l *leadByte) Read(p []byte) (int, error) {
+	if l.first.Buffered() > 0 {
+		return l.first.Read(p), nil
+	}
 	if l.given || len(p) == 0 {
 		return l.conn.Read(p)
 	}
@@ -51,6 +66,40 @@ func (l *leadByte) Read(p []byte) (int, error) {
 	p[0] = l.b[0]
 	n, err := l.conn.Read(p[1:])
 	return n + 1, err
+}
+
+// readConn reads the connection: first what the lead's read took from
+// it that the header reader had no room for.
+func (x *Exchange) readConn(p []byte) (int, error) {
+	if x.lead.first.Buffered() > 0 {
+		return x.lead.first.Read(p), nil
+	}
+	return x.pc.Conn().Read(p)
+}
+
+// waitPooled turns the pooled-buffer wait on for upstream answers. Off:
+// the wait runs deep in the connection goroutine's stack, and taking a
+// buffer there allocates it when the pool is empty (after a GC), which
+// grew that stack past 8 KiB in 2 of 50 runs of server's
+// TestStreamStackWithin8K; the answer's first byte is read alone until
+// the wait can take a buffer without allocating.
+const waitPooled = false
+
+// plainSocket is the socket under conn when conn reads it as it is (no
+// TLS or other layer in between), else nil.
+func plainSocket(conn net.Conn) syscall.RawConn {
+	if t, ok := conn.(*trackedConn); ok {
+		if _, plain := t.Conn.(*net.TCPConn); plain {
+			return t.raw
+		}
+		return nil
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		if rc, err := tc.SyscallConn(); err == nil {
+			return rc
+		}
+	}
+	return nil
 }
 
 // bodyFraming is how the end of a response body is found.
@@ -288,7 +337,7 @@ func (x *Exchange) readBody(p []byte) (int, error) {
 			case derr != nil:
 				return m, derr
 			case done:
-				if extra > 0 || (x.br != nil && x.br.Buffered() > 0) {
+				if extra > 0 || (x.br != nil && x.br.Buffered() > 0) || x.lead.first.Buffered() > 0 {
 					// Bytes after the end of the body: the connection
 					// is not at a message boundary and cannot be reused.
 					x.failed = true
@@ -315,14 +364,14 @@ func (x *Exchange) readRaw(p []byte) (int, error) {
 		return 0, nil
 	}
 	if x.br == nil {
-		return x.pc.Conn().Read(p)
+		return x.readConn(p)
 	}
 	var n int
 	var err error
 	if x.br.Buffered() > 0 {
 		n, err = x.br.Read(p)
 	} else {
-		n, err = x.pc.Conn().Read(p)
+		n, err = x.readConn(p)
 	}
 	if x.br.Buffered() == 0 {
 		x.Pool.client().ReleaseReader(x.br)

@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"strings"
 	"testing"
+	"time"
 )
 
 // decodeSplit runs a fresh chunkDecoder over in, fed in pieces cut at
@@ -153,7 +154,7 @@ func TestLeadByteHandsOverFirstByte(t *testing.T) {
 		_, _ = srv.Write([]byte("rest"))
 	}()
 	var l leadByte
-	if err := l.wait(cli); err != nil || l.b[0] != 'H' {
+	if err := l.wait(cli, 8<<10); err != nil || l.b[0] != 'H' {
 		t.Fatalf("wait: %q %v", l.b[0], err)
 	}
 	br := bufio.NewReader(&l)
@@ -164,5 +165,49 @@ func TestLeadByteHandsOverFirstByte(t *testing.T) {
 	rest := make([]byte, 4)
 	if _, err := io.ReadFull(br, rest); err != nil || string(rest) != "rest" {
 		t.Fatalf("rest %q, %v", rest, err)
+	}
+}
+
+// On a plain TCP connection the wait for an answer's first bytes reads
+// them with one syscall and hands them all to the header reader: with
+// the read deadline past, a second read of the socket would fail.
+func TestLeadWaitReadsTheAnswerOnce(t *testing.T) {
+	if !waitPooled {
+		t.Skip("the pooled-buffer wait is off for upstream answers (waitPooled)")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cli, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	srv, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	answer := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+	go func() { _, _ = srv.Write([]byte(answer)) }()
+	_ = cli.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var l leadByte
+	if err := l.wait(cli, 8<<10); err != nil {
+		t.Fatal(err)
+	}
+	_ = cli.SetReadDeadline(time.Unix(1, 0))
+	got := make([]byte, 0, len(answer))
+	buf := make([]byte, 16)
+	for len(got) < len(answer) {
+		n, err := l.Read(buf)
+		if err != nil {
+			t.Fatalf("after %q: %v (a second read syscall?)", got, err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if string(got) != answer {
+		t.Fatalf("got %q", got)
 	}
 }

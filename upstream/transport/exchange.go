@@ -98,6 +98,7 @@ func (x *Exchange) RoundTrip(req *fasthttp.Request, resp *fasthttp.Response, hea
 // before the first byte of the answer.
 func (x *Exchange) try(req *fasthttp.Request, resp *fasthttp.Response, headerDeadline time.Time) (stale bool, err error) {
 	x.failed, x.eof = false, false // a stale connection's failure is not this one's
+	x.lead.first.Release()         // nor its bytes
 	wait := time.Until(headerDeadline)
 	if wait <= 0 {
 		return false, ErrTimeout
@@ -130,7 +131,7 @@ func (x *Exchange) try(req *fasthttp.Request, resp *fasthttp.Response, headerDea
 		return reused && !isTimeout(err), x.fail(err)
 	}
 	if x.WaitBare {
-		if err := x.lead.wait(conn); err != nil {
+		if err := x.lead.wait(conn, hc.ReadBufferSize); err != nil {
 			// Closed before the first byte (a reset included), as
 			// fasthttp reports it for the read below.
 			return reused && !isTimeout(err), x.fail(err)
