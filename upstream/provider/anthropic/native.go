@@ -23,16 +23,22 @@ func anthropicNative(d *provider.Endpoint, req *provider.Request, model []byte, 
 	}
 	ureq := &out.Req
 	SetHeaders(d, ureq, req, uri, req.Anthropic.Version, req.Anthropic.Beta)
-	ureq.AppendBody(req.Body[:req.ModelStart])
+	quoted := d.QuotedModel
 	if d.Wildcard {
+		quoted = openai.AppendWildcardModel(nil, d.Config.UpstreamModel, model)
+	}
+	if fixed, ok := provider.FitThinkingBody(req.Body, quoted); ok && !req.Anthropic.CountTokens {
+		// A thinking budget below Anthropic's minimum, or max_tokens not
+		// above it: the rare body rebuilt rather than refused.
+		ureq.AppendBody(fixed)
+	} else {
 		// Appended, not SetBodyRaw over ureq.Body(): that would hand the
 		// buffer back to fasthttp's pool and the next AppendBody would
 		// start a fresh one, losing the body before the model.
-		ureq.AppendBody(openai.AppendWildcardModel(nil, d.Config.UpstreamModel, model))
-	} else {
-		ureq.AppendBody(d.QuotedModel)
+		ureq.AppendBody(req.Body[:req.ModelStart])
+		ureq.AppendBody(quoted)
+		ureq.AppendBody(req.Body[req.ModelEnd:])
 	}
-	ureq.AppendBody(req.Body[req.ModelEnd:])
 	uresp, err := anthropicSend(d, req, out)
 	if err != nil {
 		return err

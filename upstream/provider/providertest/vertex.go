@@ -185,6 +185,17 @@ func (f *Vertex) claude(w http.ResponseWriter, r *http.Request, body []byte) {
 		fmt.Fprint(w, `{"type":"error","error":{"type":"invalid_request_error","message":"anthropic_version: vertex-2023-10-16 required; model: Extra inputs are not permitted"}}`)
 		return
 	}
+	var th struct {
+		Thinking  json.RawMessage `json:"thinking"`
+		MaxTokens int             `json:"max_tokens"`
+	}
+	_ = json.Unmarshal(body, &th)
+	if msg := ThinkingError(th.Thinking, th.MaxTokens); msg != "" {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(400)
+		fmt.Fprintf(w, `{"type":"error","error":{"type":"invalid_request_error","message":%q}}`, msg)
+		return
+	}
 	if strings.HasSuffix(r.URL.Path, ":streamRawPredict") {
 		w.Header().Set("Content-Type", "text/event-stream")
 		fl := w.(http.Flusher)
