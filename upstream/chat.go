@@ -61,6 +61,7 @@ func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Res
 		return &Error{Status: d.UnavailableStatus, Type: provider.ErrorType(d.UnavailableStatus), Code: d.UnavailableCode, Message: d.Unavailable}
 	}
 	out.SlowUpstream = d.slowAnswers()
+	out.RepeatLimit = reg.policy.repeatLimit
 	switch spec := req.Route.Spec(); {
 	case req.Anthropic != nil && !d.desc.AnthropicMessages:
 		return reg.messagesViaChat(d, g, req, out)

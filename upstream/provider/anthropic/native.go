@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/llmedge/llmedge/internal/errbody"
+	"github.com/llmedge/llmedge/internal/jsonx"
+	"github.com/llmedge/llmedge/sse"
 	"github.com/llmedge/llmedge/upstream/provider"
 )
 
@@ -79,6 +81,8 @@ type nativeStream struct {
 	d *provider.Endpoint
 	// out, when set, receives the usage of message_start/message_delta.
 	out *provider.Answer
+	// last is the event Next returned last (LastText).
+	last sse.Event
 }
 
 var nativeStreams = sync.Pool{New: func() any { return new(nativeStream) }}
@@ -99,9 +103,22 @@ func (s *nativeStream) Next() ([]byte, bool, error) {
 	if s.out != nil {
 		s.out.Usage.NoteAnthropic(ev.Data)
 	}
+	s.last = ev
 	// At message_stop the answer is complete: what follows is at most
 	// the end of the body, drained for a bounded time.
 	return s.d.ScrubErrorEvent(&ev), string(eventType(ev)) == "message_stop", nil
+}
+
+// LastText implements provider.TextReporter: a text_delta's text.
+func (s *nativeStream) LastText() []byte {
+	if string(eventType(s.last)) != "content_block_delta" {
+		return nil
+	}
+	typ, text := jsonx.Get2(jsonx.Get(s.last.Data, "delta"), "type", "text")
+	if string(typ) != `"text_delta"` {
+		return nil
+	}
+	return jsonx.LitVal(text)
 }
 
 func (s *nativeStream) Failure(dst []byte, err error) ([]byte, error) {
