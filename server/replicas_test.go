@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,6 +15,8 @@ import (
 	"github.com/llmedge/llmedge/config"
 	"github.com/llmedge/llmedge/internal/testredis"
 	"github.com/llmedge/llmedge/upstream"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/responses"
 )
 
 // replica is one of the test's gateways, started from its own config
@@ -65,6 +68,9 @@ type readiness struct {
 	SharedState   struct {
 		Healthy bool `json:"healthy"`
 	} `json:"shared_state"`
+	RateLimits struct {
+		Healthy bool `json:"healthy"`
+	} `json:"rate_limits"`
 	Replicas []struct {
 		Replica       string `json:"replica"`
 		ConfigVersion string `json:"config_version"`
@@ -84,8 +90,10 @@ func (r *replica) readiness(t *testing.T) readiness {
 // Three replicas on loopback sharing one redis-server (started by the
 // test, which kills and restarts it): a cooldown started on one is
 // seen by the others within a second, a key's rpm holds exactly across
-// them, one POST /config/reload reloads all three, and through a Redis
-// outage each goes on alone and shares again when Redis is back.
+// them, a Responses conversation stored by one is continued on another
+// and read on the third, one POST /config/reload reloads all three, and
+// through a Redis outage each goes on alone and shares again when Redis
+// is back.
 func TestThreeReplicasShareState(t *testing.T) {
 	rd := testredis.Start(t)
 	good := newFakeOpenAI(t)
@@ -111,13 +119,14 @@ func TestThreeReplicasShareState(t *testing.T) {
   - {model_name: m, litellm_params: {model: openai/m, api_base: %q, api_key: k}, model_info: {id: m-good}}
   - {model_name: m, litellm_params: {model: openai/m, api_base: %q, api_key: k}, model_info: {id: m-broken}}
   - {model_name: m, litellm_params: {model: openai/m, api_base: %q, api_key: k}, model_info: {id: m-late}}
-%s
+  - {model_name: chat, litellm_params: {model: openai/c, api_base: %[1]q, api_key: k}, model_info: {id: c, mode: chat}}
+%[4]s
 general_settings:
-  master_key: %s
-  api_keys: [{key: %s, name: team, rpm_limit: 9}]
+  master_key: %[5]s
+  api_keys: [{key: %[6]s, name: team, rpm_limit: 9}]
 router_settings:
   redis_host: 127.0.0.1
-  redis_port: %s
+  redis_port: %[7]s
   cooldown_time: 60
 `, good.base(), broken.base(), late.base(), extra, testMasterKey, key, rd.Port)
 	}
@@ -165,6 +174,38 @@ router_settings:
 	}
 	if ok != 9 {
 		t.Fatalf("three replicas admitted %d requests of a key with rpm_limit 9", ok)
+	}
+
+	// A conversation stored by replica 0 (the Responses API translated
+	// to chat) is continued on replica 1 and read on replica 2.
+	ctx := context.Background()
+	c0, c1, c2 := sdk(reps[0].gateway, testMasterKey), sdk(reps[1].gateway, testMasterKey), sdk(reps[2].gateway, testMasterKey)
+	first, err := c0.Responses.New(ctx, responses.ResponseNewParams{Model: "chat",
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Tell me a story")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(good.requests())
+	second, err := c1.Responses.New(ctx, responses.ResponseNewParams{Model: "chat",
+		PreviousResponseID: openai.String(first.ID),
+		Input:              responses.ResponseNewParamsInputUnion{OfString: openai.String("And then?")}})
+	if err != nil {
+		t.Fatalf("continuing replica 0's response on replica 1: %v", err)
+	}
+	var sent struct {
+		Messages []struct {
+			Role    string `json:"role"`
+			Content string `json:"content"`
+		} `json:"messages"`
+	}
+	if reqs := good.requests(); len(reqs) != before+1 || json.Unmarshal(reqs[before].Body, &sent) != nil || len(sent.Messages) != 3 ||
+		sent.Messages[0].Content != "Tell me a story" || sent.Messages[1].Role != "assistant" || sent.Messages[1].Content != first.OutputText() ||
+		sent.Messages[2].Content != "And then?" {
+		t.Fatalf("replica 1 sent upstream: %s", reqs[len(reqs)-1].Body)
+	}
+	got, err := c2.Responses.Get(ctx, second.ID, responses.ResponseGetParams{})
+	if err != nil || got.PreviousResponseID != first.ID || got.OutputText() != second.OutputText() {
+		t.Fatalf("replica 2 reading replica 1's response: %+v, %v", got, err)
 	}
 
 	// One reload call reloads all three, each from its own file.

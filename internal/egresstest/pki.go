@@ -96,12 +96,24 @@ func (ca *CA) ServerCert(t testing.TB, hosts ...string) tls.Certificate {
 // (for ssl_certificate and ssl_certificate_key).
 func (ca *CA) ClientCertFiles(t testing.TB, cn string) (certPath, keyPath string) {
 	t.Helper()
-	c := ca.issue(t, cn, nil, x509.ExtKeyUsageClientAuth)
+	return ca.certFiles(t, cn, ca.issue(t, cn, nil, x509.ExtKeyUsageClientAuth))
+}
+
+// ServerCertFiles writes a server certificate for hosts and its key as
+// PEM files (for a server the test runs, such as redis-server's
+// --tls-cert-file and --tls-key-file).
+func (ca *CA) ServerCertFiles(t testing.TB, hosts ...string) (certPath, keyPath string) {
+	t.Helper()
+	return ca.certFiles(t, hosts[0], ca.ServerCert(t, hosts...))
+}
+
+func (ca *CA) certFiles(t testing.TB, name string, c tls.Certificate) (certPath, keyPath string) {
+	t.Helper()
 	kder, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	certPath = ca.write(t, cn+".pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}))
-	keyPath = ca.write(t, cn+"-key.pem", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
+	certPath = ca.write(t, name+".pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}))
+	keyPath = ca.write(t, name+"-key.pem", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
 	return certPath, keyPath
 }

@@ -4,92 +4,20 @@ import (
 	"context"
 	"net"
 	"os"
-	"os/exec"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/llmedge/llmedge/internal/testredis"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/redis/go-redis/v9"
 )
-
-// startCluster starts three redis-server nodes in cluster mode on
-// loopback (own ports and data dirs) and joins them with
-// redis-cli --cluster create. It returns their addresses.
-func startCluster(t *testing.T) []string {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	cli, err2 := exec.LookPath("redis-cli")
-	if err != nil || err2 != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("redis-server / redis-cli not on PATH")
-		}
-		t.Skip("redis-server / redis-cli not on PATH")
-	}
-	var addrs []string
-	for i := 0; i < 3; i++ {
-		// Cluster nodes also listen on port+10000: pick ports below 55000.
-		var port int
-		for {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			port = ln.Addr().(*net.TCPAddr).Port
-			ln.Close()
-			if port < 55000 {
-				if bus, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+10000)); err == nil {
-					bus.Close()
-					break
-				}
-			}
-		}
-		dir := t.TempDir()
-		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-			"--cluster-config-file", dir+"/nodes.conf", "--dir", dir, "--save", "", "--appendonly", "no")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		addr := "127.0.0.1:" + strconv.Itoa(port)
-		c := redis.NewClient(&redis.Options{Addr: addr})
-		deadline := time.Now().Add(10 * time.Second)
-		for c.Ping(context.Background()).Err() != nil {
-			if time.Now().After(deadline) {
-				t.Fatalf("redis-server %s did not start", addr)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		c.Close()
-		addrs = append(addrs, addr)
-	}
-	args := append([]string{"--cluster", "create"}, addrs...)
-	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
-	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
-		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
-	}
-	c := redis.NewClient(&redis.Options{Addr: addrs[0]})
-	defer c.Close()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		info, _ := c.ClusterInfo(context.Background()).Result()
-		if strings.Contains(info, "cluster_state:ok") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cluster not ok:\n%s", info)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return addrs
-}
 
 // On a real three-node Redis Cluster, named as LiteLLM names it
 // (redis_startup_nodes), the health exchange script runs (its keys in
 // one hash slot) and two replicas see each other's counts and cooldowns.
 func TestClusterExchange(t *testing.T) {
-	addrs := startCluster(t)
+	addrs := testredis.StartCluster(t)
 	// One startup node is enough to find the rest.
 	h0, p0, _ := net.SplitHostPort(addrs[0])
 	conf, err := confFrom(t, "  redis_startup_nodes: [{host: "+h0+", port: "+p0+"}]\n")
