@@ -68,8 +68,8 @@ func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Res
 	case req.Route == RouteResponses && !d.nativeResponses:
 		return reg.responsesViaChat(d, g, req, out)
 	case spec.ByID && spec.Family == RouteResponses:
-		if ok := reg.storedResponse(req, out); ok {
-			return nil
+		if ok, err := reg.storedResponse(req, out); ok {
+			return err
 		}
 		if !d.nativeResponses {
 			return responseNotFound(req)

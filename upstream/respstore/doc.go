@@ -1,6 +1,7 @@
 // Package respstore keeps the responses llmedge made itself by
 // translating the Responses API to chat, so previous_response_id can
-// continue them and GET / DELETE /v1/responses/{id} can find them: in
+// continue them and GET / DELETE /v1/responses/{id} (and its
+// input_items) can find them: in
 // memory (bounded by a TTL, an entry count and bytes) or on Redis,
 // where every replica sharing it sees every response.
 //
@@ -23,9 +24,15 @@ type Entry struct {
 	Conversation []byte
 	// Model is the model name the response was made for.
 	Model string
+	// Input is the request's input items (a JSON array, as
+	// GET .../input_items lists them); nil for entries stored before it
+	// was kept.
+	Input []byte
 }
 
-func (e *Entry) size() int { return len(e.Response) + len(e.Conversation) + len(e.Model) + 64 }
+func (e *Entry) size() int {
+	return len(e.Response) + len(e.Conversation) + len(e.Model) + len(e.Input) + 64
+}
 
 // Store keeps entries by response id for a time.
 type Store interface {

@@ -32,7 +32,7 @@ func NewRedis(rdb redis.UniversalClient, prefix string, ttl time.Duration, maxBy
 
 // Get implements Store.
 func (r *Redis) Get(ctx context.Context, id string) (*Entry, bool, error) {
-	vals, err := r.rdb.HMGet(ctx, r.prefix+id, "r", "c", "m").Result()
+	vals, err := r.rdb.HMGet(ctx, r.prefix+id, "r", "c", "m", "i").Result()
 	if err != nil {
 		return nil, false, err
 	}
@@ -42,7 +42,11 @@ func (r *Redis) Get(ctx context.Context, id string) (*Entry, bool, error) {
 	if !ok1 || !ok2 {
 		return nil, false, nil
 	}
-	return &Entry{Response: []byte(resp), Conversation: []byte(conv), Model: model}, true, nil
+	e := &Entry{Response: []byte(resp), Conversation: []byte(conv), Model: model}
+	if in, ok := vals[3].(string); ok {
+		e.Input = []byte(in)
+	}
+	return e, true, nil
 }
 
 // Put implements Store.
@@ -52,7 +56,7 @@ func (r *Redis) Put(ctx context.Context, id string, e *Entry) error {
 	}
 	key := r.prefix + id
 	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, key, "r", e.Response, "c", e.Conversation, "m", e.Model)
+		p.HSet(ctx, key, "r", e.Response, "c", e.Conversation, "m", e.Model, "i", e.Input)
 		p.PExpire(ctx, key, r.ttl)
 		return nil
 	})

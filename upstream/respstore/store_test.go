@@ -82,12 +82,13 @@ func TestRedisSharedAcrossReplicas(t *testing.T) {
 	b := NewRedis(rdb, prefix, time.Minute, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	e := &Entry{Response: []byte(`{"id":"resp_x"}`), Conversation: []byte(`[{"role":"user","content":"hi"}]`), Model: "m"}
+	e := &Entry{Response: []byte(`{"id":"resp_x"}`), Conversation: []byte(`[{"role":"user","content":"hi"}]`), Model: "m",
+		Input: []byte(`[{"id":"msg_x_in0","type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]}]`)}
 	if err := a.Put(ctx, "resp_x", e); err != nil {
 		t.Fatal(err)
 	}
 	got, ok, err := b.Get(ctx, "resp_x")
-	if err != nil || !ok || string(got.Conversation) != string(e.Conversation) || got.Model != "m" {
+	if err != nil || !ok || string(got.Conversation) != string(e.Conversation) || got.Model != "m" || string(got.Input) != string(e.Input) {
 		t.Fatalf("replica b: %v %v %+v", ok, err, got)
 	}
 	if ttl := rdb.PTTL(ctx, prefix+"resp_x").Val(); ttl <= 0 || ttl > time.Minute {
