@@ -263,3 +263,21 @@ func TestBedrockThinkingBudgetRaisedToMinimum(t *testing.T) {
 		t.Fatalf("thinking %v inferenceConfig %v", b["additionalModelRequestFields"], b["inferenceConfig"])
 	}
 }
+
+// A ConverseStream repeating one text delta is ended at
+// REPEATED_STREAMING_CHUNK_LIMIT with the chat error event.
+func TestBedrockRepeatedChunksEndStream(t *testing.T) {
+	up := providertest.NewBedrock(t, func(w http.ResponseWriter, op string, req map[string]any) {
+		msgs := [][]byte{providertest.ESEvent("messageStart", `{"role":"assistant"}`)}
+		for range 50 {
+			msgs = append(msgs, providertest.ESEvent("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"text":"loop loop"}}`))
+		}
+		msgs = append(msgs, providertest.ESEvent("contentBlockStop", `{"contentBlockIndex":0}`), providertest.ESEvent("messageStop", `{"stopReason":"end_turn"}`))
+		providertest.WriteEvents(w, msgs...)
+	})
+	reg := upstreamtest.Registry(t, upstreamtest.Config(t, "litellm_settings:\n  REPEATED_STREAMING_CHUNK_LIMIT: 5\n", bedrockDep("claude", "bedrock/anthropic.claude-sonnet-4-5-v1:0", up.URL())), nil)
+	r := upstreamtest.Chat(t, reg, `{"model":"claude","stream":true,"messages":[{"role":"user","content":"x"}]}`)
+	if r.RelayErr == nil || !strings.Contains(r.Body, `"code":"repeated_streaming_chunk"`) || strings.Count(r.Body, "loop loop") != 5 {
+		t.Fatalf("relay error %v, body %s", r.RelayErr, r.Body)
+	}
+}

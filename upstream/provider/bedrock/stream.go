@@ -183,7 +183,10 @@ func (s *bedrockStream) translate(m *esMessage) error {
 		// no decoding.
 		if lit := jsonx.Lit(jsonx.Get(m.Payload, "delta"), "text"); lit != nil {
 			s.openDelta()
-			s.buf = append(append(s.buf, `"content":`...), lit...)
+			s.buf = append(s.buf, `"content":`...)
+			s.textAt = len(s.buf)
+			s.buf = append(s.buf, lit...)
+			s.textEnd = len(s.buf)
 			s.closeDelta("")
 			return nil
 		}
