@@ -104,7 +104,7 @@ func mainUpstream(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 1
 	}
 	u := NewUpstream(o)
-	fmt.Fprintf(stdout, "fake upstream on http://%s (OpenAI: /v1/chat/completions, Anthropic: /v1/messages)\n", ln.Addr())
+	fmt.Fprintf(stdout, "fake upstream on http://%s (OpenAI: /v1/chat/completions and /v1/responses, Anthropic: /v1/messages)\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- u.Serve(ln) }()
 	select {
@@ -169,6 +169,7 @@ func mainRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Model, "model", "", "model name to request (required)")
 	fs.BoolVar(&o.Stream, "stream", false, "request SSE streams (OpenAI: with stream_options.include_usage)")
 	fs.BoolVar(&o.Anthropic, "anthropic", false, "send Anthropic Messages requests (/v1/messages) instead of OpenAI chat completions")
+	fs.BoolVar(&o.Responses, "responses", false, "send OpenAI Responses API requests (/v1/responses) instead of chat completions")
 	fs.StringVar(&o.APIKey, "api-key", "", "API key (Authorization: Bearer, or x-api-key with --anthropic)")
 	fs.IntVar(&o.Concurrency, "concurrency", 8, "closed loop: number of workers, each sending its next request when the previous ends")
 	fs.Var(&rate, "rate", "open loop: `R/s` requests per second (e.g. 200, 200/s, 6000/m); latency counts from each request's scheduled send time")
@@ -209,7 +210,7 @@ func mainRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func mainCompare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("compare", "compare [--duration D] [--rounds N] [--concurrency N | --rate R/s] [--stream] [--anthropic] [--report out.html] [--llmedge PATH]", stderr)
+	fs := newFlagSet("compare", "compare [--duration D] [--rounds N] [--concurrency N | --rate R/s] [--stream] [--anthropic | --responses] [--client openai|anthropic|responses] [--report out.html] [--llmedge PATH]", stderr)
 	o := CompareOptions{Upstream: UpstreamOptions{Chunks: 16, ChunkBytes: 8}}
 	var rate rateFlag
 	var report string
@@ -220,7 +221,9 @@ func mainCompare(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.IntVar(&o.Concurrency, "concurrency", 8, "closed-loop workers per lane")
 	fs.Var(&rate, "rate", "drive both lanes open-loop at `R/s` requests per second (e.g. 500 or 500/s) instead of --concurrency")
 	fs.BoolVar(&o.Stream, "stream", false, "request SSE streams")
-	fs.BoolVar(&o.Anthropic, "anthropic", false, "through lane: llmedge model bench-anthropic (OpenAI in, Anthropic out); direct lane: the fake's /v1/messages")
+	fs.BoolVar(&o.Anthropic, "anthropic", false, "upstream speaks Anthropic: through lane llmedge model bench-anthropic; direct lane the fake's /v1/messages")
+	fs.BoolVar(&o.Responses, "responses", false, "upstream speaks OpenAI's Responses API (with --client responses: pass-through); direct lane the fake's /v1/responses")
+	fs.StringVar(&o.Client, "client", "openai", "API the through lane's client speaks to llmedge: openai (chat), anthropic (/v1/messages) or responses (/v1/responses); translated when the upstream's differs")
 	fs.StringVar(&report, "report", "", "write a self-contained HTML report to this file")
 	fs.StringVar(&o.LLMedgePath, "llmedge", "", "llmedge binary to start (default: this executable)")
 	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "per-request timeout")

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -25,6 +26,15 @@ type CompareOptions struct {
 	// which llmedge translates to the fake upstream's Anthropic API; the
 	// direct lane then calls the fake's /v1/messages.
 	Anthropic bool
+	// Client is the API the through lane's client speaks to llmedge:
+	// "openai" (default: chat completions), "anthropic" (/v1/messages)
+	// or "responses" (/v1/responses). With an upstream of another API
+	// llmedge translates; with the same API it passes through.
+	Client string
+	// Responses: the upstream is an OpenAI Responses API (llmedge model
+	// "bench", /v1/responses passed through); only with Client
+	// "responses". The direct lane then calls the fake's /v1/responses.
+	Responses bool
 	// Upstream shapes the fake upstream.
 	Upstream UpstreamOptions
 	// Timeout bounds each request (default 10 s).
@@ -86,11 +96,15 @@ type CompareResult struct {
 	ThroughputRatio float64       `json:"throughput_ratio"` // through ÷ direct
 	// ProxyPID is 0 when the proxy had no process of its own; the two
 	// fields below are then absent.
-	ProxyPID          int      `json:"proxy_pid"`
-	CPUPerRequestUS   *float64 `json:"proxy_cpu_us_per_request,omitempty"`
+	ProxyPID        int      `json:"proxy_pid"`
+	CPUPerRequestUS *float64 `json:"proxy_cpu_us_per_request,omitempty"`
+	// CPUPerEventUS is the CPU per content event of the through lane's
+	// streams (--stream only).
+	CPUPerEventUS     *float64 `json:"proxy_cpu_us_per_event,omitempty"`
 	PeakRSSBytes      *int64   `json:"proxy_peak_rss_bytes,omitempty"`
 	proxyCPUTicks     int64
 	proxyCPURequestsN int64
+	proxyCPUEventsN   int64
 }
 
 // Compare measures the fake upstream directly and through the proxy, in
@@ -110,6 +124,12 @@ func Compare(ctx context.Context, o CompareOptions) (*CompareResult, error) {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
+	}
+	if o.Client == "" {
+		o.Client = apiOpenAI
+	}
+	if err := o.check(); err != nil {
+		return nil, err
 	}
 	if o.Upstream.Chunks <= 0 {
 		o.Upstream.Chunks = 16
@@ -142,11 +162,11 @@ func Compare(ctx context.Context, o CompareOptions) (*CompareResult, error) {
 	defer stop()
 	logf("proxy at %s (pid %d)", base, pid)
 
-	direct := RunOptions{Target: "http://" + upAddr, Model: "bench-model", Anthropic: o.Anthropic}
-	through := RunOptions{Target: base, Model: "bench", APIKey: "sk-bench"}
+	direct := RunOptions{Target: "http://" + upAddr, Model: "bench-model", Anthropic: o.Anthropic, Responses: o.Responses}
+	through := RunOptions{Target: base, Model: throughModel(o), APIKey: "sk-bench",
+		Anthropic: o.Client == apiAnthropic, Responses: o.Client == apiResponses}
 	if o.Anthropic {
 		direct.Model = "claude-bench"
-		through.Model = "bench-anthropic"
 	}
 	for _, r := range []*RunOptions{&direct, &through} {
 		r.Stream, r.Concurrency, r.Rate, r.Timeout = o.Stream, o.Concurrency, o.Rate, o.Timeout
@@ -158,8 +178,8 @@ func Compare(ctx context.Context, o CompareOptions) (*CompareResult, error) {
 	res := &CompareResult{
 		Rounds: o.Rounds, DurationS: o.Duration.Seconds(), Concurrency: o.Concurrency, Rate: o.Rate,
 		Stream: o.Stream, Anthropic: o.Anthropic, ProxyPID: pid,
-		Direct:  Lane{Name: "direct", Target: direct.Target, Model: direct.Model, API: apiName(direct.Anthropic)},
-		Through: Lane{Name: "through llmedge", Target: base, Model: through.Model, API: "openai"},
+		Direct:  Lane{Name: "direct", Target: direct.Target, Model: direct.Model, API: direct.api()},
+		Through: Lane{Name: "through llmedge", Target: base, Model: through.Model, API: o.Client},
 	}
 	if o.Warmup > 0 {
 		for _, r := range []RunOptions{direct, through} {
@@ -196,6 +216,7 @@ func Compare(ctx context.Context, o CompareOptions) (*CompareResult, error) {
 				if after, err := procCPUTicks(pid); err == nil {
 					res.proxyCPUTicks += after - before
 					res.proxyCPURequestsN += out.Requests
+					res.proxyCPUEventsN += out.Events
 				}
 			}
 			logf("round %d %-15s %8.1f req/s  p50 %.3f ms  p99 %.3f ms  errors %d",
@@ -218,6 +239,10 @@ func Compare(ctx context.Context, o CompareOptions) (*CompareResult, error) {
 			us := float64(res.proxyCPUTicks) * 1e6 / clockTicks / float64(res.proxyCPURequestsN)
 			res.CPUPerRequestUS = &us
 		}
+		if o.Stream && res.proxyCPUEventsN > 0 {
+			us := float64(res.proxyCPUTicks) * 1e6 / clockTicks / float64(res.proxyCPUEventsN)
+			res.CPUPerEventUS = &us
+		}
 		if rss, err := procPeakRSS(pid); err == nil {
 			res.PeakRSSBytes = &rss
 		}
@@ -225,11 +250,35 @@ func Compare(ctx context.Context, o CompareOptions) (*CompareResult, error) {
 	return res, nil
 }
 
-func apiName(anthropic bool) string {
-	if anthropic {
-		return "anthropic"
+// check refuses combinations llmedge has no route for.
+func (o *CompareOptions) check() error {
+	switch o.Client {
+	case apiOpenAI, apiAnthropic, apiResponses:
+	default:
+		return fmt.Errorf("client %q: want openai, anthropic or responses", o.Client)
 	}
-	return "openai"
+	if o.Anthropic && o.Responses {
+		return errors.New("the upstream is either Anthropic or a Responses API, not both")
+	}
+	if o.Responses && o.Client != apiResponses {
+		return errors.New("a Responses API upstream needs --client responses")
+	}
+	return nil
+}
+
+// throughModel is the llmedge model of the through lane: the one on the
+// upstream's API, passed through or translated from the client's
+// (CompareConfig). A Responses client on a chat upstream needs
+// "bench-chat", whose model_info.mode: chat makes llmedge translate
+// instead of passing /v1/responses on.
+func throughModel(o CompareOptions) string {
+	switch {
+	case o.Anthropic:
+		return "bench-anthropic"
+	case o.Client == apiResponses && !o.Responses:
+		return "bench-chat"
+	}
+	return "bench"
 }
 
 // mergeResults folds b into a (a may be nil), recomputing the summaries.
@@ -297,6 +346,9 @@ func (c *CompareResult) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "throughput ratio (through/direct): %.3f\n", c.ThroughputRatio)
 	if c.CPUPerRequestUS != nil {
 		fmt.Fprintf(w, "llmedge CPU per request: %.1f µs\n", *c.CPUPerRequestUS)
+		if c.CPUPerEventUS != nil {
+			fmt.Fprintf(w, "llmedge CPU per stream event: %.2f µs (client %s, upstream %s)\n", *c.CPUPerEventUS, c.Through.API, c.Direct.API)
+		}
 	}
 	if c.PeakRSSBytes != nil {
 		fmt.Fprintf(w, "llmedge peak RSS (VmHWM): %.1f MiB\n", float64(*c.PeakRSSBytes)/(1<<20))

@@ -67,14 +67,18 @@ func procPeakRSS(pid int) (int64, error) {
 }
 
 // CompareConfig returns the llmedge config.yaml compare uses: model "bench"
-// (OpenAI) and "bench-anthropic" (Anthropic) on the fake upstream, master
-// key sk-bench.
+// (OpenAI, chat and Responses), "bench-anthropic" (Anthropic) and
+// "bench-chat" (OpenAI chat only: /v1/responses translated) on the fake
+// upstream, master key sk-bench.
 func CompareConfig(upstreamAddr string) string {
 	return fmt.Sprintf(`model_list:
   - model_name: bench
     litellm_params: {model: openai/bench-model, api_base: http://%[1]s/v1, api_key: sk-fake}
   - model_name: bench-anthropic
     litellm_params: {model: anthropic/claude-bench, api_base: http://%[1]s, api_key: sk-fake}
+  - model_name: bench-chat
+    litellm_params: {model: openai/bench-model, api_base: http://%[1]s/v1, api_key: sk-fake}
+    model_info: {mode: chat}
 general_settings: {master_key: sk-bench}
 `, upstreamAddr)
 }

@@ -27,8 +27,10 @@ type RunOptions struct {
 	// OpenAI requests).
 	Stream bool
 	// Anthropic sends Anthropic Messages requests (/v1/messages) instead of
-	// OpenAI chat completions.
+	// OpenAI chat completions; Responses sends OpenAI Responses API
+	// requests (/v1/responses).
 	Anthropic bool
+	Responses bool
 	// APIKey is sent as "Authorization: Bearer" (OpenAI) or "x-api-key"
 	// (Anthropic) when not empty.
 	APIKey string
@@ -62,8 +64,26 @@ type RunOptions struct {
 	Progress io.Writer
 }
 
+// api is the wire format o speaks: "openai", "anthropic" or "responses".
+func (o *RunOptions) api() string {
+	switch {
+	case o.Anthropic:
+		return apiAnthropic
+	case o.Responses:
+		return apiResponses
+	}
+	return apiOpenAI
+}
+
+// The wire formats of a run's requests and of the fake upstream.
+const (
+	apiOpenAI    = "openai"
+	apiAnthropic = "anthropic"
+	apiResponses = "responses"
+)
+
 // endpoint resolves o.Target to the request URL.
-func endpoint(target string, anthropic bool) (*url.URL, error) {
+func endpoint(target string, api string) (*url.URL, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, err
@@ -73,8 +93,11 @@ func endpoint(target string, anthropic bool) (*url.URL, error) {
 	}
 	p := strings.TrimSuffix(u.Path, "/")
 	suffix := "/chat/completions"
-	if anthropic {
+	switch api {
+	case apiAnthropic:
 		suffix = "/messages"
+	case apiResponses:
+		suffix = "/responses"
 	}
 	switch {
 	case strings.HasSuffix(p, suffix):
@@ -88,6 +111,13 @@ func endpoint(target string, anthropic bool) (*url.URL, error) {
 }
 
 func requestBody(o *RunOptions) []byte {
+	if o.Responses {
+		m := obj{"model": o.Model, "input": o.Prompt, "max_output_tokens": o.MaxTokens, "store": false}
+		if o.Stream {
+			m["stream"] = true
+		}
+		return mustJSON(m)
+	}
 	m := obj{
 		"model":      o.Model,
 		"messages":   []any{obj{"role": "user", "content": o.Prompt}},
@@ -141,7 +171,10 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 	if o.Model == "" {
 		return nil, errors.New("model is required")
 	}
-	u, err := endpoint(o.Target, o.Anthropic)
+	if o.Anthropic && o.Responses {
+		return nil, errors.New("anthropic and responses exclude each other")
+	}
+	u, err := endpoint(o.Target, o.api())
 	if err != nil {
 		return nil, err
 	}
@@ -226,14 +259,12 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 	s.hc.CloseIdleConnections()
 
 	r := &Result{
-		Mode: mode, Target: s.uri, Model: o.Model, API: "openai", Stream: o.Stream,
+		Mode: mode, Target: s.uri, Model: o.Model, Stream: o.Stream,
 		Rate: o.Rate, ElapsedS: elapsed.Seconds(),
 		ErrorsByKind: map[string]int64{}, ExpectedEvents: o.ExpectEvents,
 		LatencyHist: NewHistogram(), TTFTHist: NewHistogram(), GapHist: NewHistogram(),
 	}
-	if o.Anthropic {
-		r.API = "anthropic"
-	}
+	r.API = o.api()
 	if o.Rate > 0 {
 		r.MaxOutstanding = workers
 	} else {

@@ -82,28 +82,28 @@ func TestOpenLoopShowsStallsOfQueuedRequests(t *testing.T) {
 
 func TestClosedLoopStreamAgainstUpstream(t *testing.T) {
 	u, addr := startUpstream(t, UpstreamOptions{Chunks: 5, ChunkBytes: 8, TTFT: 2 * time.Millisecond, Gap: time.Millisecond})
-	for _, anthropic := range []bool{false, true} {
+	for _, api := range []string{apiOpenAI, apiAnthropic, apiResponses} {
 		r, err := Run(testCtx(t), RunOptions{
-			Target: "http://" + addr, Model: "m", Stream: true, Anthropic: anthropic,
+			Target: "http://" + addr, Model: "m", Stream: true, Anthropic: api == apiAnthropic, Responses: api == apiResponses,
 			Concurrency: 2, Requests: 40, ExpectEvents: 6, Timeout: 5 * time.Second,
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if r.Requests != 40 || r.OK != 40 || r.Errors != 0 {
-			t.Fatalf("anthropic=%v: requests %d ok %d errors %v", anthropic, r.Requests, r.OK, r.ErrorsByKind)
+			t.Fatalf("%s: requests %d ok %d errors %v", api, r.Requests, r.OK, r.ErrorsByKind)
 		}
 		if r.Events != 200 || r.LostEvents != 40 { // 5 received of 6 expected
-			t.Errorf("anthropic=%v: events %d lost %d", anthropic, r.Events, r.LostEvents)
+			t.Errorf("%s: events %d lost %d", api, r.Events, r.LostEvents)
 		}
 		if r.TTFT.Count != 40 || r.TTFT.P50 < 2 || r.Gap.Count != 160 || r.Gap.P50 < 0.9 {
-			t.Errorf("anthropic=%v: ttft %+v gap %+v", anthropic, r.TTFT, r.Gap)
+			t.Errorf("%s: ttft %+v gap %+v", api, r.TTFT, r.Gap)
 		}
 		if r.Latency.P50 < r.TTFT.P50 {
 			t.Errorf("latency p50 %.3f < ttft p50 %.3f", r.Latency.P50, r.TTFT.P50)
 		}
 	}
-	if st := u.Stats(); st.Streams != 80 || st.ClosedEarly != 0 {
+	if st := u.Stats(); st.Streams != 120 || st.ClosedEarly != 0 {
 		t.Errorf("upstream stats %+v", st)
 	}
 }
@@ -132,21 +132,22 @@ func TestRunCountsErrorsByStatus(t *testing.T) {
 
 func TestEndpoint(t *testing.T) {
 	for _, c := range []struct {
-		in        string
-		anthropic bool
-		want      string
+		in   string
+		api  string
+		want string
 	}{
-		{"http://h:1", false, "http://h:1/v1/chat/completions"},
-		{"http://h:1/", true, "http://h:1/v1/messages"},
-		{"http://h:1/v1", false, "http://h:1/v1/chat/completions"},
-		{"https://h/openai/v1/chat/completions", false, "https://h/openai/v1/chat/completions"},
+		{"http://h:1", apiOpenAI, "http://h:1/v1/chat/completions"},
+		{"http://h:1/", apiAnthropic, "http://h:1/v1/messages"},
+		{"http://h:1/v1", apiResponses, "http://h:1/v1/responses"},
+		{"http://h:1/v1", apiOpenAI, "http://h:1/v1/chat/completions"},
+		{"https://h/openai/v1/chat/completions", apiOpenAI, "https://h/openai/v1/chat/completions"},
 	} {
-		u, err := endpoint(c.in, c.anthropic)
+		u, err := endpoint(c.in, c.api)
 		if err != nil || u.String() != c.want {
 			t.Errorf("endpoint(%q) = %v, %v; want %s", c.in, u, err, c.want)
 		}
 	}
-	if _, err := endpoint("h:1", false); err == nil {
+	if _, err := endpoint("h:1", apiOpenAI); err == nil {
 		t.Error("want an error for a URL without scheme")
 	}
 }
@@ -179,5 +180,33 @@ func TestStreamTimeoutIsAnError(t *testing.T) {
 	}
 	if r.Errors != 1 || r.ErrorsByKind["timeout"] != 1 || time.Since(start) > time.Second {
 		t.Errorf("errors %v after %s", r.ErrorsByKind, time.Since(start))
+	}
+}
+
+// compare picks the llmedge model that passes each client's API through
+// or translates it, and refuses pairs llmedge has no route for.
+func TestCompareThroughModel(t *testing.T) {
+	for _, c := range []struct {
+		o    CompareOptions
+		want string
+	}{
+		{CompareOptions{Client: apiOpenAI}, "bench"},
+		{CompareOptions{Client: apiAnthropic}, "bench"},                            // /v1/messages translated to chat
+		{CompareOptions{Client: apiAnthropic, Anthropic: true}, "bench-anthropic"}, // passed through
+		{CompareOptions{Client: apiResponses}, "bench-chat"},                       // translated to chat
+		{CompareOptions{Client: apiResponses, Responses: true}, "bench"},           // passed through
+		{CompareOptions{Client: apiResponses, Anthropic: true}, "bench-anthropic"},
+	} {
+		if err := c.o.check(); err != nil {
+			t.Errorf("%+v: %v", c.o, err)
+		}
+		if got := throughModel(c.o); got != c.want {
+			t.Errorf("%+v: model %q, want %q", c.o, got, c.want)
+		}
+	}
+	for _, bad := range []CompareOptions{{Client: "grpc"}, {Client: apiOpenAI, Responses: true}, {Client: apiResponses, Responses: true, Anthropic: true}} {
+		if bad.check() == nil {
+			t.Errorf("%+v accepted", bad)
+		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 // and a non-empty error kind when the stream reported an error, broke, or
 // was still going at deadline ("timeout").
 func (w *worker) readStream(r io.Reader, start, deadline time.Time) (events int64, complete bool, errKind string) {
-	anthropic := w.s.o.Anthropic
+	api := w.s.o.api()
 	buf := w.buf[:0]
 	var last time.Time
 	var evName []byte
@@ -64,7 +64,8 @@ func (w *worker) readStream(r io.Reader, start, deadline time.Time) (events int6
 			switch {
 			case bytes.HasPrefix(line, []byte("event:")):
 				evName = append(nameBuf[:0], bytes.TrimSpace(line[6:])...)
-				if anthropic {
+				switch api {
+				case apiAnthropic:
 					switch string(evName) {
 					case "content_block_delta":
 						isContent = true
@@ -73,12 +74,21 @@ func (w *worker) readStream(r io.Reader, start, deadline time.Time) (events int6
 					case "error":
 						isError = true
 					}
-				} else if string(evName) == "error" {
-					isError = true
+				case apiResponses:
+					switch string(evName) {
+					case "response.output_text.delta":
+						isContent = true
+					case "response.completed":
+						isDone = true
+					case "error", "response.failed", "response.incomplete":
+						isError = true
+					}
+				default:
+					isError = string(evName) == "error"
 				}
 			case bytes.HasPrefix(line, []byte("data:")):
 				hasData = true
-				if !anthropic {
+				if api == apiOpenAI {
 					data := bytes.TrimSpace(line[5:])
 					switch {
 					case string(data) == "[DONE]":

@@ -42,8 +42,8 @@ type UpstreamStats struct {
 	NotFound    int64 `json:"not_found"`    // requests to unknown paths or bad bodies
 }
 
-// Upstream is a fake LLM server speaking OpenAI's chat completions API
-// (JSON and SSE) and Anthropic's Messages API (JSON and SSE). All response
+// Upstream is a fake LLM server speaking OpenAI's chat completions API,
+// OpenAI's Responses API and Anthropic's Messages API (JSON and SSE). All response
 // bytes are precomputed per model name, so serving costs no JSON encoding.
 type Upstream struct {
 	opts UpstreamOptions
@@ -56,8 +56,8 @@ type Upstream struct {
 }
 
 type bodyKey struct {
-	model     string
-	anthropic bool
+	model string
+	api   string
 }
 
 // precomputed holds every byte a response for one model needs.
@@ -130,11 +130,13 @@ type upstreamRequest struct {
 
 func (u *Upstream) handle(ctx *fasthttp.RequestCtx) {
 	u.requests.Add(1)
-	var anthropic bool
+	api := apiOpenAI
 	switch string(ctx.Path()) {
 	case "/v1/chat/completions", "/chat/completions":
 	case "/v1/messages", "/messages":
-		anthropic = true
+		api = apiAnthropic
+	case "/v1/responses", "/responses":
+		api = apiResponses
 	default:
 		u.notFound.Add(1)
 		ctx.SetStatusCode(fasthttp.StatusNotFound)
@@ -155,7 +157,7 @@ func (u *Upstream) handle(ctx *fasthttp.RequestCtx) {
 		ctx.SetBodyString(`{"error":{"message":"invalid JSON body","type":"invalid_request_error","param":null,"code":null}}`)
 		return
 	}
-	p := u.responses(req.Model, anthropic)
+	p := u.responses(req.Model, api)
 	if u.opts.ErrorRate > 0 && rand.Float64() < u.opts.ErrorRate {
 		u.injected.Add(1)
 		ctx.SetStatusCode(u.opts.ErrorStatus)
@@ -170,7 +172,7 @@ func (u *Upstream) handle(ctx *fasthttp.RequestCtx) {
 		ctx.SetBody(p.jsonBody)
 		return
 	}
-	usage := !anthropic && req.StreamOptions != nil && req.StreamOptions.IncludeUsage
+	usage := api == apiOpenAI && req.StreamOptions != nil && req.StreamOptions.IncludeUsage
 	u.streams.Add(1)
 	ctx.SetContentType("text/event-stream")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
@@ -227,11 +229,11 @@ func decodeRequest(body []byte, req *upstreamRequest) error {
 }
 
 // responses returns the precomputed bytes for model, building them once.
-func (u *Upstream) responses(model string, anthropic bool) *precomputed {
+func (u *Upstream) responses(model string, api string) *precomputed {
 	if model == "" || len(model) > 200 {
 		model = "bench-model"
 	}
-	k := bodyKey{model, anthropic}
+	k := bodyKey{model, api}
 	u.mu.RLock()
 	p := u.bodies[k]
 	u.mu.RUnlock()
@@ -248,9 +250,12 @@ func (u *Upstream) responses(model string, anthropic bool) *precomputed {
 	}
 	model = strings.Clone(model) // may alias the request buffer
 	k.model = model
-	if anthropic {
+	switch api {
+	case apiAnthropic:
 		p = buildAnthropic(model, u.opts)
-	} else {
+	case apiResponses:
+		p = buildResponses(model, u.opts)
+	default:
 		p = buildOpenAI(model, u.opts)
 	}
 	u.bodies[k] = p

@@ -23,6 +23,22 @@ func claudeSDK(g *gateway) anthropic.Client {
 		anthropicopt.WithMaxRetries(0), anthropicopt.WithRequestTimeout(20*time.Second))
 }
 
+// claudeStream streams a message with the SDK and accumulates it.
+func claudeStream(t *testing.T, ctx context.Context, client anthropic.Client, params anthropic.MessageNewParams) anthropic.Message {
+	t.Helper()
+	stream := client.Messages.NewStreaming(ctx, params)
+	var acc anthropic.Message
+	for stream.Next() {
+		if err := acc.Accumulate(stream.Current()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return acc
+}
+
 // streamToolCall streams a chat answer with text, then a tool call
 // whose arguments come in three fragments.
 func streamToolCall(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -65,17 +81,8 @@ func TestClaudeSDKOnOpenAIDeployment(t *testing.T) {
 	}
 
 	// Text, stream.
-	stream := client.Messages.NewStreaming(ctx, anthropic.MessageNewParams{Model: "gpt", MaxTokens: 100,
+	acc := claudeStream(t, ctx, client, anthropic.MessageNewParams{Model: "gpt", MaxTokens: 100,
 		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}})
-	var acc anthropic.Message
-	for stream.Next() {
-		if err := acc.Accumulate(stream.Current()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := stream.Err(); err != nil {
-		t.Fatal(err)
-	}
 	if len(acc.Content) != 1 || acc.Content[0].Text != "Hello from the fake upstream." || acc.StopReason != "end_turn" {
 		t.Fatalf("streamed: %+v", acc)
 	}
@@ -84,7 +91,7 @@ func TestClaudeSDKOnOpenAIDeployment(t *testing.T) {
 	up.setHandler(streamToolCall)
 	tool := anthropic.ToolParam{Name: "Bash", Description: anthropic.String("run"),
 		InputSchema: anthropic.ToolInputSchemaParam{Properties: map[string]any{"command": map[string]any{"type": "string"}}}}
-	stream = client.Messages.NewStreaming(ctx, anthropic.MessageNewParams{Model: "gpt", MaxTokens: 100,
+	stream := client.Messages.NewStreaming(ctx, anthropic.MessageNewParams{Model: "gpt", MaxTokens: 100,
 		Tools:    []anthropic.ToolUnionParam{{OfTool: &tool}},
 		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("list"))}})
 	acc = anthropic.Message{}

@@ -7,14 +7,16 @@ import (
 	"github.com/llmedge/llmedge/internal/errbody"
 	"github.com/llmedge/llmedge/server/request"
 	"github.com/llmedge/llmedge/upstream"
+	"github.com/llmedge/llmedge/upstream/provider/anthropic"
 	"github.com/valyala/fasthttp"
 )
 
 // Inbound Anthropic Messages API (POST /v1/messages and
 // /v1/messages/count_tokens), for Claude Code and other Anthropic
 // clients, on every deployment: bodies pass through to anthropic/
-// deployments with "model" rewritten and are translated to chat for
-// the rest (upstream/messages_chat.go); errors are Anthropic-shaped:
+// deployments with "model" rewritten, and to Claude on Vertex AI and
+// Bedrock in their native form, and are translated to chat for the rest
+// (upstream/messages_chat.go); errors are Anthropic-shaped:
 // {"type":"error","error":{"type":...,"message":...}}.
 
 // writeAnthropicError answers with Anthropic's error JSON.
@@ -66,6 +68,7 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		s.observeRejected(ctx, sn, nil, false, observe.RejectBadRequest)
 		return
 	}
+	request.SplitBetas(&c.fields, sn.reg)
 	if !s.permitModel(ctx, sn, c, key, true) {
 		callPool.Put(c)
 		return
@@ -85,7 +88,8 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 	c.anth = upstream.AnthropicInbound{
 		CountTokens: countTokens,
 		Version:     ctx.Request.Header.Peek("Anthropic-Version"),
-		Beta:        ctx.Request.Header.Peek("Anthropic-Beta"),
+		// The client's betas and a model-name suffix's.
+		Beta: anthropic.MergeBetas(ctx.Request.Header.Peek("Anthropic-Beta"), c.fields.Betas),
 	}
 	c.req = upstream.ChatRequest{
 		Body:       body,

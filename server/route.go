@@ -25,6 +25,7 @@ func (s *Server) scanRoute(ctx *fasthttp.RequestCtx, sn *snapshot, route upstrea
 	if err := request.Scan(body, &c.fields, route == upstream.RouteChat); err != nil {
 		return err
 	}
+	request.SplitBetas(&c.fields, sn.reg)
 	if route == upstream.RouteEmbeddings {
 		// Embeddings never stream; a stray "stream" is the upstream's
 		// to reject, not a reason to expect SSE.
@@ -54,5 +55,7 @@ func (c *call) setRequest(body []byte, route upstream.Route) {
 		Route:        route,
 		ResponseID:   c.route.id,
 		Query:        c.route.query,
+		// A model-name suffix's betas, for Claude hosts.
+		AnthropicBeta: c.fields.Betas,
 	}
 }

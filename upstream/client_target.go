@@ -48,7 +48,7 @@ func (reg *Registry) chatAttempt(d *Deployment, g *Group, req *ChatRequest, out 
 // for in the body already.
 func chatSubRequest(sub *ChatRequest, req *ChatRequest, body []byte) {
 	*sub = ChatRequest{Body: body, Model: req.Model, Stream: req.Stream, IncludeUsage: req.Stream,
-		RequestID: req.RequestID, UserID: req.UserID, Cancel: req.Cancel, WantUsage: req.WantUsage}
+		RequestID: req.RequestID, UserID: req.UserID, Cancel: req.Cancel, WantUsage: req.WantUsage, AnthropicBeta: req.AnthropicBeta}
 	if i := bytes.Index(body, []byte(`"model":""`)); i >= 0 {
 		sub.ModelStart, sub.ModelEnd = i+8, i+10
 	}

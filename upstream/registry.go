@@ -224,6 +224,14 @@ func (r *Registry) Warnings() []string { return r.warnings }
 // Groups returns the model groups in config order.
 func (r *Registry) Groups() []*Group { return r.order }
 
+// Known reports whether model is a group's own name, not matched
+// through a pattern (request.Models: "claude-*" must not keep
+// "claude-sonnet-4-5,context-1m-2025-08-07" whole).
+func (r *Registry) Known(model []byte) bool {
+	_, ok := r.groups[string(model)]
+	return ok
+}
+
 // Lookup finds the group serving model. Exact names win over patterns.
 // It does not allocate.
 func (r *Registry) Lookup(model []byte) *Group {

@@ -34,6 +34,9 @@ type Fields struct {
 	// (0: absent). They size the request's token reservation
 	// (limits.EstimateTokens).
 	MaxOut, N int64
+	// Betas is the anthropic-beta list of a model-name suffix, cut from
+	// Model by SplitBetas (nil: none).
+	Betas []byte
 	// NoOutput is set by the caller for routes that generate no tokens
 	// (embeddings, by-id Responses routes, count_tokens); Scan leaves it
 	// false.

@@ -31,7 +31,8 @@ type Options struct {
 	Thinking []byte
 	// MaxTokens is litellm_params.max_tokens (0 = default).
 	MaxTokens int
-	// CountTokensURI is the anthropic count_tokens endpoint.
+	// CountTokensURI is the count_tokens endpoint of a host of
+	// Anthropic's Messages API (Anthropic's, or Vertex AI's).
 	CountTokensURI string
 	// Supermemory is true when api_base is supermemory's proxy.
 	Supermemory bool
@@ -60,7 +61,10 @@ func (b *BuildEnv) BuildOptions(d *Endpoint, p *Descriptor) *config.Error {
 	if !p.AnthropicOptions {
 		return nil
 	}
-	d.Options.CountTokensURI = d.URI + "/count_tokens"
+	if d.Options.CountTokensURI == "" {
+		// Anthropic's own; other hosts set theirs in Build (vertex).
+		d.Options.CountTokensURI = d.URI + "/count_tokens"
+	}
 	if t, ok := cd.Params["thinking"]; ok && t != nil {
 		b, err := sonic.Marshal(t)
 		if err != nil || len(b) == 0 || b[0] != '{' {

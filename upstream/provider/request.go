@@ -26,6 +26,12 @@ type Request struct {
 	// Anthropic, when set, is a native Anthropic Messages call
 	// (POST /v1/messages) passed through instead of translated.
 	Anthropic *AnthropicInbound
+	// AnthropicBeta is the anthropic-beta list a model-name suffix asked
+	// for on an OpenAI route ("claude-sonnet-4-5,context-1m-2025-08-07"),
+	// sent by the providers hosting Claude (filtered to what each
+	// accepts) and ignored by the rest. /v1/messages calls carry theirs,
+	// merged with the client's header, in Anthropic.Beta.
+	AnthropicBeta []byte
 	// Route is the endpoint called (zero: chat). By-id routes (GET and
 	// DELETE of a stored response) have no Body and name ResponseID.
 	Route      Route
@@ -51,7 +57,8 @@ type Request struct {
 
 // AnthropicInbound describes a native Anthropic Messages call
 // (POST /v1/messages or /v1/messages/count_tokens) whose body is passed
-// through with only "model" rewritten.
+// through: "model" rewritten for Anthropic, the host's own form for
+// Claude on Vertex AI and Bedrock.
 type AnthropicInbound struct {
 	// CountTokens selects /v1/messages/count_tokens.
 	CountTokens bool

@@ -2,7 +2,9 @@
 // translated to it and back (request.go, response.go, stream.go), native
 // /v1/messages calls passed through (native.go), Anthropic's errors
 // mapped (errors.go). It exports the translation (TranslateRequest,
-// SetHeaders, Answer) for other hosts of the same API (vertex).
+// SetHeaders, Answer), the native relay (RelayNative) and the rewriting
+// of native bodies and beta lists (NativeBody, Betas) for other hosts
+// of the same API (vertex, bedrock).
 // It implements the upstream/provider contract and must not know the
 // router or the HTTP server.
 package anthropic
@@ -92,7 +94,7 @@ func anthropicAttempt(d *provider.Endpoint, req *provider.Request, model []byte,
 		return terr
 	}
 	ureq := &out.Req
-	SetHeaders(d, ureq, req, d.URI, nil, nil)
+	SetHeaders(d, ureq, req, d.URI, nil, req.AnthropicBeta)
 	ureq.SetBodyRaw(body)
 	return Answer(d, req, out)
 }

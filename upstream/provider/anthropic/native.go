@@ -41,6 +41,15 @@ func anthropicNative(d *provider.Endpoint, req *provider.Request, model []byte, 
 		ureq.AppendBody(quoted)
 		ureq.AppendBody(req.Body[req.ModelEnd:])
 	}
+	return RelayNative(d, req, out)
+}
+
+// RelayNative sends out.Req, a native Anthropic Messages request built
+// by the caller (anthropic/, or Claude on Vertex AI), and leaves the
+// answer as it came: a stream relayed event by event (its first event
+// read, so a failure before it can be retried elsewhere), or the JSON
+// message (or count_tokens document) in out.Body.
+func RelayNative(d *provider.Endpoint, req *provider.Request, out *provider.Answer) *provider.Error {
 	uresp, err := anthropicSend(d, req, out)
 	if err != nil {
 		return err

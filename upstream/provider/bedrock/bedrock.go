@@ -1,7 +1,9 @@
 // Package bedrock is Amazon Bedrock's Converse and ConverseStream API:
 // OpenAI chat requests translated to it and back (request.go,
 // response.go, stream.go), signed with SigV4, streams read from AWS's
-// binary event stream (eventstream.go). It implements the
+// binary event stream (eventstream.go). Anthropic Messages calls to
+// Claude models pass through InvokeModel with Claude's native body
+// (invoke.go). It implements the
 // upstream/provider contract and must not know the router or the HTTP
 // server.
 package bedrock
@@ -102,6 +104,10 @@ func buildBedrock(d *provider.Endpoint, b *provider.BuildEnv) *config.Error {
 	}
 	be.host = d.Host
 	d.Ext = be
+	if !d.Wildcard && isClaude(model) {
+		// Native /v1/messages calls go to InvokeModel (invoke.go).
+		b.Provider = &claudeProvider
+	}
 	d.QuotedModel = jsonx.AppendString(nil, model)
 	if d.Unavailable != "" {
 		return nil
@@ -194,39 +200,14 @@ func bedrockAttempt(d *provider.Endpoint, req *provider.Request, model []byte, o
 	if e != nil {
 		return e
 	}
+	if len(req.AnthropicBeta) > 0 && isClaude(modelID) {
+		body = addConverseBetas(body, req.AnthropicBeta)
+	}
 	op := "/converse"
 	if req.Stream {
 		op = "/converse-stream"
 	}
-	out.X.Release(&out.Resp)
-	ureq := &out.Req
-	ureq.Reset()
-	ureq.Header.SetMethod(fasthttp.MethodPost)
-	rawPath := "/model/" + modelPath + op
-	ureq.SetRequestURI(be.base + rawPath)
-	// Send the path exactly as signed ("v1%3A0", not "v1:0").
-	ureq.URI().DisablePathNormalizing = true
-	ureq.Header.SetContentType("application/json")
-	if req.Stream {
-		ureq.Header.Set("Accept", "application/vnd.amazon.eventstream")
-	} else {
-		ureq.Header.Set("Accept", "application/json")
-	}
-	ureq.SetBodyRaw(body)
-	if err := be.sign(ureq, rawPath, body, time.Now()); err != nil {
-		return &provider.Error{Status: 500, Type: "api_error", Code: "signing_failed", Message: fmt.Sprintf("deployment %s: SigV4 signing failed: %v", d.ID, err)}
-	}
-	for _, h := range d.Headers {
-		ureq.Header.Set(h.Name, h.Value)
-	}
-	if len(req.RequestID) > 0 {
-		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
-	}
-	req.SetTraceHeaders(&ureq.Header)
-
-	uresp, e := provider.Call(d, req, out, func(status int, body []byte, h *fasthttp.ResponseHeader) *provider.Error {
-		return bedrockError(d, status, h.Peek("X-Amzn-Errortype"), body, h.Peek("Retry-After"))
-	})
+	uresp, e := send(d, req, out, modelPath, op, body, req.Stream)
 	if e != nil {
 		return e
 	}
@@ -267,6 +248,42 @@ func bedrockAttempt(d *provider.Endpoint, req *provider.Request, model []byte, o
 	out.StatusCode = 200
 	out.ContentType = append(out.ContentType[:0], "application/json"...)
 	return nil
+}
+
+// send signs and sends one request to bedrock-runtime's
+// /model/{modelPath}{op} and returns the response once its headers are
+// in, or Bedrock's error mapped for a non-2xx answer. An event-stream
+// answer is asked for when stream is set.
+func send(d *provider.Endpoint, req *provider.Request, out *provider.Answer, modelPath, op string, body []byte, stream bool) (*fasthttp.Response, *provider.Error) {
+	be := d.Ext.(*bedrockEndpoint)
+	out.X.Release(&out.Resp)
+	ureq := &out.Req
+	ureq.Reset()
+	ureq.Header.SetMethod(fasthttp.MethodPost)
+	rawPath := "/model/" + modelPath + op
+	ureq.SetRequestURI(be.base + rawPath)
+	// Send the path exactly as signed ("v1%3A0", not "v1:0").
+	ureq.URI().DisablePathNormalizing = true
+	ureq.Header.SetContentType("application/json")
+	if stream {
+		ureq.Header.Set("Accept", "application/vnd.amazon.eventstream")
+	} else {
+		ureq.Header.Set("Accept", "application/json")
+	}
+	ureq.SetBodyRaw(body)
+	if err := be.sign(ureq, rawPath, body, time.Now()); err != nil {
+		return nil, &provider.Error{Status: 500, Type: "api_error", Code: "signing_failed", Message: fmt.Sprintf("deployment %s: SigV4 signing failed: %v", d.ID, err)}
+	}
+	for _, h := range d.Headers {
+		ureq.Header.Set(h.Name, h.Value)
+	}
+	if len(req.RequestID) > 0 {
+		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
+	}
+	req.SetTraceHeaders(&ureq.Header)
+	return provider.Call(d, req, out, func(status int, body []byte, h *fasthttp.ResponseHeader) *provider.Error {
+		return bedrockError(d, status, h.Peek("X-Amzn-Errortype"), body, h.Peek("Retry-After"))
+	})
 }
 
 // appendWildcardID is the upstream model id of a wildcard deployment.

@@ -63,13 +63,19 @@ func AnthropicSSE(events ...AnEvent) Handler {
 		if !CheckAnthropicRequest(w, r, body) {
 			return
 		}
-		w.Header().Set("Content-Type", "text/event-stream")
-		w.Header().Set("Cache-Control", "no-cache")
-		fl := w.(http.Flusher)
-		for _, ev := range events {
-			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Name, ev.Data)
-			fl.Flush()
-		}
+		WriteAnthropicEvents(w, events...)
+	}
+}
+
+// WriteAnthropicEvents writes events as Anthropic's server-sent events,
+// flushing each (no checks: hosts other than Anthropic use it too).
+func WriteAnthropicEvents(w http.ResponseWriter, events ...AnEvent) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	fl := w.(http.Flusher)
+	for _, ev := range events {
+		fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Name, ev.Data)
+		fl.Flush()
 	}
 }
 

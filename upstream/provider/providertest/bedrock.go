@@ -3,6 +3,7 @@ package providertest
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -26,14 +27,18 @@ var BedrockCreds = aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: 
 
 const BedrockRegion = "eu-west-3"
 
-// BedrockAnswer answers a verified Converse request: op is "converse"
-// or "converse-stream", req the decoded body.
+// BedrockAnswer answers a verified request: op is "converse",
+// "converse-stream", "invoke", "invoke-with-response-stream" or
+// "count-tokens", req the decoded body (for count-tokens, the decoded
+// InvokeModel body it counts).
 type BedrockAnswer func(w http.ResponseWriter, op string, req map[string]any)
 
 // Bedrock is a bedrock-runtime endpoint written from the Amazon
 // Bedrock API reference: POST /model/{modelId}/converse answers a
 // Converse JSON document, POST /model/{modelId}/converse-stream answers
-// application/vnd.amazon.eventstream messages. Every request's SigV4
+// application/vnd.amazon.eventstream messages; /invoke,
+// /invoke-with-response-stream and /count-tokens take Claude's native
+// body (anthropic_version bedrock-2023-05-31, no model, no stream). Every request's SigV4
 // signature is recomputed with the AWS SDK's signer from Creds; a
 // mismatch gets Bedrock's 403.
 type Bedrock struct {
@@ -100,7 +105,7 @@ func (f *Bedrock) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 	// /model/{modelId}/converse[-stream], modelId path-escaped.
 	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), "/model/")
 	id, op, ok2 := strings.Cut(rest, "/")
-	if !ok || !ok2 || (op != "converse" && op != "converse-stream") || r.Method != http.MethodPost {
+	if !ok || !ok2 || !bedrockOps[op] || r.Method != http.MethodPost {
 		w.WriteHeader(404)
 		return
 	}
@@ -123,9 +128,30 @@ func (f *Bedrock) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 		fmt.Fprint(w, `{"message":"Malformed input request"}`)
 		return
 	}
-	if _, has := req["model"]; has {
+	if op == "count-tokens" {
+		// {"input":{"invokeModel":{"body": base64 of an InvokeModel body}}}
+		inner, _ := JSONPath(req, "input", "invokeModel", "body").(string)
+		raw, err := base64.StdEncoding.DecodeString(inner)
+		req = nil
+		if err != nil || json.Unmarshal(raw, &req) != nil {
+			w.Header().Set("X-Amzn-ErrorType", "ValidationException")
+			w.WriteHeader(400)
+			fmt.Fprint(w, `{"message":"input.invokeModel.body is not a base64 JSON document"}`)
+			return
+		}
+	}
+	for _, k := range []string{"model", "stream"} {
+		if _, has := req[k]; has && (k == "model" || op != "converse" && op != "converse-stream") {
+			w.Header().Set("X-Amzn-ErrorType", "ValidationException")
+			w.WriteHeader(400)
+			fmt.Fprintf(w, `{"message":"extraneous key [%s] is not permitted"}`, k)
+			return
+		}
+	}
+	if op != "converse" && op != "converse-stream" && req["anthropic_version"] != "bedrock-2023-05-31" {
+		w.Header().Set("X-Amzn-ErrorType", "ValidationException")
 		w.WriteHeader(400)
-		fmt.Fprint(w, `{"message":"extraneous key [model] is not permitted"}`)
+		fmt.Fprint(w, `{"message":"anthropic_version: bedrock-2023-05-31 is required"}`)
 		return
 	}
 	var th struct {
@@ -157,6 +183,8 @@ func (f *Bedrock) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 	f.mu.Unlock()
 	answer(w, op, req)
 }
+
+var bedrockOps = map[string]bool{"converse": true, "converse-stream": true, "invoke": true, "invoke-with-response-stream": true, "count-tokens": true}
 
 // verifySigV4 recomputes the request's signature with the AWS SDK signer
 // over the headers it claims to sign and compares.
@@ -255,5 +283,38 @@ func ConverseText(text, stop string) BedrockAnswer {
 	return func(w http.ResponseWriter, op string, req map[string]any) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"output":{"message":{"role":"assistant","content":[{"text":%q}]}},"stopReason":%q,"usage":{"inputTokens":10,"outputTokens":5,"totalTokens":17,"cacheReadInputTokens":2},"metrics":{"latencyMs":42}}`, text, stop)
+	}
+}
+
+// ESChunk is an InvokeModelWithResponseStream message carrying one
+// Anthropic event (its JSON base64-encoded in "bytes").
+func ESChunk(event string) []byte {
+	payload, _ := json.Marshal(map[string]string{"bytes": base64.StdEncoding.EncodeToString([]byte(event))})
+	return ESMessage([][2]string{{":event-type", "chunk"}, {":content-type", "application/json"}, {":message-type", "event"}}, string(payload))
+}
+
+// ClaudeInvoke answers Claude's native operations: invoke with message
+// (an Anthropic message document), invoke-with-response-stream with
+// events as chunks, count-tokens with inputTokens.
+func ClaudeInvoke(message string, events []AnEvent, inputTokens int) BedrockAnswer {
+	return func(w http.ResponseWriter, op string, req map[string]any) {
+		switch op {
+		case "invoke":
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, message)
+		case "invoke-with-response-stream":
+			msgs := make([][]byte, len(events))
+			for i, ev := range events {
+				msgs[i] = ESChunk(ev.Data)
+			}
+			WriteEvents(w, msgs...)
+		case "count-tokens":
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"inputTokens":%d}`, inputTokens)
+		default:
+			w.Header().Set("X-Amzn-ErrorType", "ValidationException")
+			w.WriteHeader(400)
+			fmt.Fprint(w, `{"message":"this fake model answers only InvokeModel"}`)
+		}
 	}
 }

@@ -40,6 +40,17 @@ type Vertex struct {
 	chats  []VertexChat
 	// claudeBodies are the bodies of Claude (rawPredict) calls.
 	claudeBodies []map[string]any
+	// claudeH, when set, answers the Claude calls the checks pass.
+	claudeH Handler
+}
+
+// SetClaude makes h answer the Claude (rawPredict, streamRawPredict)
+// calls that carry Vertex's anthropic_version and no model.
+// count-tokens:rawPredict (model in the body) always answers 42.
+func (f *Vertex) SetClaude(h Handler) {
+	f.mu.Lock()
+	f.claudeH = h
+	f.mu.Unlock()
 }
 
 // VertexChat is a model call the fake received: its path, Authorization
@@ -179,10 +190,16 @@ func (f *Vertex) claude(w http.ResponseWriter, r *http.Request, body []byte) {
 	f.mu.Lock()
 	f.claudeBodies = append(f.claudeBodies, req)
 	f.mu.Unlock()
-	if _, has := req["model"]; has || req["anthropic_version"] != "vertex-2023-10-16" {
+	countTokens := strings.HasSuffix(r.URL.Path, "/count-tokens:rawPredict")
+	if _, has := req["model"]; has != countTokens || req["anthropic_version"] != "vertex-2023-10-16" {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(400)
 		fmt.Fprint(w, `{"type":"error","error":{"type":"invalid_request_error","message":"anthropic_version: vertex-2023-10-16 required; model: Extra inputs are not permitted"}}`)
+		return
+	}
+	if countTokens {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"input_tokens":42}`)
 		return
 	}
 	var th struct {
@@ -194,6 +211,13 @@ func (f *Vertex) claude(w http.ResponseWriter, r *http.Request, body []byte) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(400)
 		fmt.Fprintf(w, `{"type":"error","error":{"type":"invalid_request_error","message":%q}}`, msg)
+		return
+	}
+	f.mu.Lock()
+	h := f.claudeH
+	f.mu.Unlock()
+	if h != nil {
+		h(w, r, body)
 		return
 	}
 	if strings.HasSuffix(r.URL.Path, ":streamRawPredict") {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bytedance/sonic"
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/upstream/provider"
 )
 
@@ -17,7 +18,8 @@ const vertexAnthropicVersion = "vertex-2023-10-16"
 // vertexAnthropicProvider is Claude on Vertex AI: Anthropic's Messages
 // format on rawPredict / streamRawPredict. vertex_ai deployments of
 // Claude models become it when built (buildVertex).
-var vertexAnthropicProvider = provider.Descriptor{Routes: provider.RoutesChatOnly, AnthropicOptions: true, Attempt: vertexAnthropicAttempt}
+// Native /v1/messages calls pass through (native.go).
+var vertexAnthropicProvider = provider.Descriptor{Routes: provider.RoutesChatOnly, AnthropicMessages: true, AnthropicOptions: true, Attempt: vertexAnthropicAttempt}
 
 // buildVertexAnthropic sets up Claude on Vertex AI: Anthropic's Messages
 // format posted to the model's rawPredict (or streamRawPredict) method,
@@ -33,12 +35,17 @@ func buildVertexAnthropic(d *provider.Endpoint, b *provider.BuildEnv, prefix, mo
 		return nil
 	}
 	d.StreamURI = prefix + "/publishers/anthropic/models/" + url.PathEscape(model) + ":streamRawPredict"
+	d.Options.CountTokensURI = prefix + "/publishers/anthropic/models/count-tokens:rawPredict"
+	d.QuotedModel = jsonx.AppendString(nil, model)
 	return nil
 }
 
 // vertexAnthropicAttempt serves one OpenAI chat request on a Claude
 // deployment of Vertex AI.
 func vertexAnthropicAttempt(d *provider.Endpoint, req *provider.Request, model []byte, out *provider.Answer) *provider.Error {
+	if req.Anthropic != nil {
+		return vertexNative(d, req, out)
+	}
 	out.X.Release(&out.Resp)
 	body, terr := anthropic.TranslateRequest(d, req.Body, "", req.Stream)
 	if terr != nil {
@@ -53,7 +60,7 @@ func vertexAnthropicAttempt(d *provider.Endpoint, req *provider.Request, model [
 		uri = d.StreamURI
 	}
 	ureq := &out.Req
-	anthropic.SetHeaders(d, ureq, req, uri, nil, nil)
+	anthropic.SetHeaders(d, ureq, req, uri, nil, vertexBetas.Filter(nil, req.AnthropicBeta))
 	ureq.Header.Del("Anthropic-Version") // Vertex takes it in the body
 	if e := d.SetAuth(ureq); e != nil {
 		return e

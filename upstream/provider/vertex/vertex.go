@@ -1,6 +1,7 @@
 // Package vertex is Google Vertex AI: its OpenAI-compatible endpoint
 // for Gemini and open models (passed through), and Claude models in
-// Anthropic's format at rawPredict (anthropic.go), with a Google OAuth
+// Anthropic's format at rawPredict (anthropic.go translates OpenAI chat,
+// native.go passes native /v1/messages calls through), with a Google OAuth
 // token per request. It implements the upstream/provider contract and
 // must not know the router or the HTTP server.
 package vertex

@@ -1,0 +1,53 @@
+package bedrock
+
+import (
+	"testing"
+
+	"github.com/llmedge/llmedge/internal/allocs"
+	"github.com/llmedge/llmedge/upstream/provider"
+	"github.com/llmedge/llmedge/upstream/provider/providertest"
+)
+
+// invokeDeltaStep is the per-event work of a native InvokeModel stream:
+// decode one event-stream chunk (a text_delta) and write it out as an
+// Anthropic server-sent event.
+func invokeDeltaStep(tb testing.TB) (step func(), size int) {
+	msg := providertest.ESChunk(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" the quick brown fox"}}`)
+	s := &invokeStream{d: &provider.Endpoint{ID: "br-0"}, usage: &provider.Usage{}}
+	s.dec = newESDecoder(&providertest.LoopReader{Block: msg}, 0)
+	return func() {
+		b, end, err := s.Next()
+		if err != nil || end || len(b) == 0 {
+			tb.Fatal(err, end, len(b))
+		}
+	}, len(msg)
+}
+
+// The native Bedrock relay allocates nothing per event.
+func TestInvokeStreamDeltaAllocs(t *testing.T) {
+	step, _ := invokeDeltaStep(t)
+	step()
+	allocs.None(t, "one InvokeModel stream chunk", 1000, step)
+}
+
+func BenchmarkInvokeStreamDelta(b *testing.B) {
+	step, size := invokeDeltaStep(b)
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for b.Loop() {
+		step()
+	}
+}
+
+func TestCountTokensModel(t *testing.T) {
+	for in, want := range map[string]string{
+		"anthropic.claude-sonnet-4-5-20250929-v1:0":                           "anthropic.claude-sonnet-4-5-20250929-v1:0",
+		"us.anthropic.claude-sonnet-4-5-20250929-v1:0":                        "anthropic.claude-sonnet-4-5-20250929-v1:0",
+		"global.anthropic.claude-opus-4-5-20251101-v1:0":                      "anthropic.claude-opus-4-5-20251101-v1:0",
+		"arn:aws:bedrock:us-east-1:1:inference-profile/us.anthropic.claude-x": "arn:aws:bedrock:us-east-1:1:inference-profile/us.anthropic.claude-x",
+	} {
+		if got := countTokensModel(in); got != want {
+			t.Errorf("countTokensModel(%q) = %q", in, got)
+		}
+	}
+}
