@@ -65,9 +65,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	host := fs.String("host", envOr("LLMEDGE_HOST", "0.0.0.0"), "address to listen on (env LLMEDGE_HOST)")
 	port := fs.Int("port", envInt("PORT", 4000), "port to listen on (env PORT; LiteLLM's default 4000)")
 	grace := fs.Duration("grace", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests and streams may run before they are cut")
-	strict := fs.Bool("strict", false, "fail at startup on a deployment whose provider llmedge does not serve (default: load it as unavailable)")
+	strict := fs.Bool("strict", false, "fail at startup on a config key llmedge does not act on, or a deployment it cannot serve (default: warn, and load such a deployment as unavailable)")
 	logLevel := fs.String("log-level", envOr("LLMEDGE_LOG_LEVEL", envOr("LITELLM_LOG", "info")), "log level: debug, info, warn, error (env LLMEDGE_LOG_LEVEL, else LiteLLM's LITELLM_LOG)")
 	maxBody := fs.Int("max-body-mb", 0, "largest request body accepted, in MiB (0: general_settings.max_request_size_mb, else 32)")
+	allowNoAuth := fs.Bool("allow-no-auth", envBool("LLMEDGE_ALLOW_NO_AUTH", false), "serve without authentication when neither general_settings.master_key nor LITELLM_MASTER_KEY is set (env LLMEDGE_ALLOW_NO_AUTH; default: refuse to start)")
 	accessLog := fs.Bool("access-log", envBool("LLMEDGE_ACCESS_LOG", true), "log one line per chat request (env LLMEDGE_ACCESS_LOG)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: llmedge serve --config FILE [flags]\n\nServe the OpenAI-compatible API on HOST:PORT for the models in FILE.\n\nFlags:\n")
@@ -85,7 +86,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	cfg, err := config.Load(*cfgPath, config.Options{})
+	load := func() (*config.Config, error) {
+		cfg, err := config.Load(*cfgPath, config.Options{Strict: *strict})
+		if err == nil && cfg.General.MasterKey == "" && len(cfg.General.APIKeys) == 0 && !*allowNoAuth {
+			return nil, errNoAuth
+		}
+		return cfg, err
+	}
+	cfg, err := load()
 	if err != nil {
 		fmt.Fprintf(stderr, "llmedge: cannot load %s:\n%s\n", *cfgPath, err)
 		return 2
@@ -130,11 +138,17 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	for _, w := range reg.Warnings() {
 		log.Warn(w)
 	}
-	if len(cfg.Ignored) > 0 {
-		log.Info("config keys llmedge does not act on (ignored)", "keys", strings.Join(cfg.Ignored, ", "))
+	if ignored := cfg.IgnoredWarnings(); len(ignored) > 0 {
+		if *strict {
+			fmt.Fprintf(stderr, "llmedge: %s has keys llmedge does not act on (--strict):\n  %s\n", *cfgPath, strings.Join(ignored, "\n  "))
+			return 2
+		}
+		for _, w := range ignored {
+			log.Warn("config key not acted on: " + w)
+		}
 	}
-	if cfg.General.MasterKey == "" {
-		log.Warn("NO AUTHENTICATION: general_settings.master_key is not set, so anyone who can reach this port can use every model")
+	if cfg.General.MasterKey == "" && len(cfg.General.APIKeys) == 0 {
+		log.Warn("NO AUTHENTICATION (--allow-no-auth): neither general_settings.master_key nor LITELLM_MASTER_KEY is set, so anyone who can reach this port can use every model")
 	}
 
 	if path := os.Getenv("LLMEDGE_CPUPROFILE"); path != "" {
@@ -158,7 +172,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	srv := server.New(cfg, reg, server.Options{Logger: log, MaxRequestBodySize: *maxBody << 20, Keys: kc,
 		ObserveOptions: server.ObserveOptions{AccessLog: *accessLog, AccessLogOut: logOut, AccessLogJSON: jsonLogs, Registry: regOpts, Tracer: tracer,
-			LoadConfig: func() (*config.Config, error) { return config.Load(*cfgPath, config.Options{}) }}})
+			LoadConfig: load}})
 	defer func() {
 		// A reload may have replaced the registry (and its cookie store).
 		if r := srv.Registry(); r != reg {
@@ -200,6 +214,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	log.Info("shutdown complete")
 	return 0
 }
+
+// errNoAuth refuses a config that would serve everyone: an open gateway
+// spends the operator's provider keys for anyone who can reach the port,
+// and a Compose file that forgot LITELLM_MASTER_KEY must not do so
+// silently.
+var errNoAuth = errors.New("general_settings.master_key is not set, LITELLM_MASTER_KEY is empty and there are no api_keys: refusing to serve without authentication (set one, or pass --allow-no-auth / LLMEDGE_ALLOW_NO_AUTH=true to run open)")
 
 func envOr(k, def string) string {
 	if v, ok := os.LookupEnv(k); ok && v != "" {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"github.com/llmedge/llmedge/internal/testbin"
 	"io"
@@ -145,8 +146,12 @@ func TestConfigErrorExitsTwoNamingThePath(t *testing.T) {
 	cases := map[string]struct{ yaml, want string }{
 		"missing model":            {"model_list:\n  - model_name: a\n    litellm_params: {model: mock/x}\n  - model_name: b\n    litellm_params: {api_key: x}\n", "model_list[1].litellm_params.model"},
 		"master key env unset":     {"model_list: []\ngeneral_settings:\n  master_key: os.environ/LLMEDGE_TEST_UNSET_MASTER\n", "LLMEDGE_TEST_UNSET_MASTER"},
-		"api_base required":        {"model_list:\n  - model_name: a\n    litellm_params: {model: hosted_vllm/x}\n", "model_list[0].litellm_params.api_base"},
-		"unknown provider, strict": {"model_list:\n  - model_name: a\n    litellm_params: {model: nosuchprovider/x}\n", "nosuchprovider"},
+		"api_base required":        {"model_list:\n  - model_name: a\n    litellm_params: {model: hosted_vllm/x}\ngeneral_settings: {master_key: sk-1}\n", "model_list[0].litellm_params.api_base"},
+		"unknown provider, strict": {"model_list:\n  - model_name: a\n    litellm_params: {model: nosuchprovider/x}\ngeneral_settings: {master_key: sk-1}\n", "nosuchprovider"},
+		"ignored key, strict":      {"model_lists:\n  - model_name: a\n    litellm_params: {model: mock/x}\ngeneral_settings: {master_key: sk-1}\n", "did you mean model_list?"},
+		"litellm_params key, strict": {"model_list:\n  - model_name: a\n    litellm_params: {model: mock/x, temprature: 0.2}\ngeneral_settings: {master_key: sk-1}\n",
+			`model_list[].litellm_params.temprature (model_name "a"): not a litellm_params key llmedge acts on; ignored; did you mean temperature?`},
+		"no key anywhere": {"model_list:\n  - model_name: a\n    litellm_params: {model: mock/x}\n", "LITELLM_MASTER_KEY"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -166,6 +171,44 @@ func TestConfigErrorExitsTwoNamingThePath(t *testing.T) {
 				t.Fatalf("output does not name %q:\n%s", tc.want, out)
 			}
 		})
+	}
+}
+
+// LITELLM_MASTER_KEY is the master key when the file sets none, as in
+// LiteLLM: without it such a config would serve everyone.
+func TestMasterKeyFromEnvironment(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(cfg, []byte("model_list:\n  - model_name: m\n    litellm_params: {model: mock/m, mock_response: hi}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bin := buildBinary(t)
+	p := start(t, bin, append(os.Environ(), "LITELLM_MASTER_KEY=sk-env-key"), "--config", cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	params := openai.ChatCompletionNewParams{Model: "m", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}}
+	for key, wantOK := range map[string]bool{"sk-env-key": true, "sk-wrong": false} {
+		client := openai.NewClient(option.WithBaseURL(p.base+"/v1"), option.WithAPIKey(key), option.WithMaxRetries(0))
+		_, err := client.Chat.Completions.New(ctx, params)
+		var apiErr *openai.Error
+		switch {
+		case wantOK && err != nil:
+			t.Errorf("key from LITELLM_MASTER_KEY refused: %v", err)
+		case !wantOK && (!errors.As(err, &apiErr) || apiErr.StatusCode != 401):
+			t.Errorf("wrong key: %v, want 401", err)
+		}
+	}
+}
+
+// Keys llmedge does not act on are warnings, visible at --log-level warn.
+func TestIgnoredKeysWarnAtStartup(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(cfg, []byte("model_list:\n  - model_name: m\n    litellm_params: {model: mock/m, region_name: eu}\ngeneral_settings:\n  master_key: sk-1\n  store_model_in_db: true\nrouter_settings:\n  cache_responses: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, buildBinary(t), nil, "--config", cfg, "--log-level", "warn")
+	for _, want := range []string{"general_settings.store_model_in_db: true is not acted on: models come from this file only",
+		`model_list[].litellm_params.region_name (model_name \"m\"): deployments are not chosen by the client's region`, "router_settings.cache_responses: not acted on: the response cache is set by litellm_settings.cache"} {
+		wait.For(t, 10*time.Second, "warning "+want, func() bool { return strings.Contains(p.stderr.String(), want) })
 	}
 }
 
@@ -192,7 +235,7 @@ func TestGracefulShutdownFinishesStreams(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf("model_list:\n  - model_name: m\n    litellm_params: {model: openai/m, api_base: http://%s/v1, api_key: k}\n", ln.Addr())), 0o600)
 	bin := buildBinary(t)
-	p := start(t, bin, nil, "--config", cfg, "--grace", "10s")
+	p := start(t, bin, nil, "--config", cfg, "--grace", "10s", "--allow-no-auth")
 
 	req, _ := http.NewRequest("POST", p.base+"/v1/chat/completions", strings.NewReader(`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`))
 	resp, err := (&http.Client{Timeout: 15 * time.Second}).Do(req)

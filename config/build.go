@@ -15,6 +15,7 @@ type builder struct {
 	warnings []string
 	ignored  map[string]bool
 	env      *resolver
+	strict   bool
 	// labels maps each deployment to its entry's path for messages.
 	labels map[*Deployment]string
 }
@@ -65,6 +66,9 @@ func rawMap(n *node) map[string]any {
 
 func (b *builder) general(n *node) {
 	s := b.settings(n, "general_settings", &b.cfg.General)
+	if b.cfg.General.StoreModelInDB {
+		b.ignored["general_settings.store_model_in_db"] = true
+	}
 	if mk := s.get("master_key"); mk != nil && mk.envVar != "" && !mk.missing && b.cfg.General.MasterKey == "" {
 		b.errAt(mk, "general_settings.master_key", "environment variable %s is empty (refusing to start without the master key it names)", mk.envVar)
 	}
@@ -117,7 +121,11 @@ func (b *builder) deployment(e *node, label string, index int) *Deployment {
 		return nil
 	}
 	d.Params = rawMap(lp)
+	b.checkParams(lp, d.ModelName)
 	p := func(k string) string { return lpPath + "." + k }
+	// Errors before this point leave nothing to serve; after it (see
+	// the end) they make the deployment unavailable unless strict.
+	nsettings := len(b.errs)
 
 	mod := lp.get("model")
 	switch v, ok := b.str(mod, p("model")); {
@@ -138,6 +146,7 @@ func (b *builder) deployment(e *node, label string, index int) *Deployment {
 	d.APIKey, _ = b.str(lp.get("api_key"), p("api_key"))
 	d.APIVersion, _ = b.str(lp.get("api_version"), p("api_version"))
 	d.ExtraHeaders = b.headers(lp.get("extra_headers"), p("extra_headers"))
+	b.requestDefaults(d, lpPath)
 
 	d.Timeout, _ = b.duration(lp.get("timeout"), p("timeout"), 0, maxDuration)
 	if d.Timeout == 0 {
@@ -163,6 +172,7 @@ func (b *builder) deployment(e *node, label string, index int) *Deployment {
 	}
 
 	mi := e.get("model_info")
+	idErrs := len(b.errs)
 	miPath := label + ".model_info"
 	switch {
 	case mi.isNull():
@@ -175,10 +185,28 @@ func (b *builder) deployment(e *node, label string, index int) *Deployment {
 			d.ID = strings.TrimSpace(d.ID)
 		}
 	}
-	if len(b.errs) > nerr {
+	if len(b.errs) > nerr && (b.strict || nsettings > nerr || d.ModelName == "" || d.Model == "" || hasIDError(b.errs[idErrs:])) {
 		return nil
 	}
+	for _, err := range b.errs[nerr:] {
+		d.Invalid = append(d.Invalid, err.Path+": "+err.Msg)
+	}
+	if len(d.Invalid) > 0 {
+		b.errs = b.errs[:nerr]
+		b.warnf("%s: deployment (model_name %q) is unavailable: %s", label, d.ModelName, strings.Join(d.Invalid, "; "))
+	}
 	return d
+}
+
+// hasIDError reports whether errs include one about model_info.id,
+// which names the deployment and so cannot be demoted.
+func hasIDError(errs Errors) bool {
+	for _, e := range errs {
+		if strings.HasSuffix(e.Path, ".model_info.id") {
+			return true
+		}
+	}
+	return false
 }
 
 // limit reads rpm/tpm from litellm_params, falling back to the entry

@@ -33,6 +33,10 @@ type Config struct {
 	LiteLLM LiteLLMSettings `yaml:"litellm_settings"`
 	Router  RouterSettings  `yaml:"router_settings"`
 
+	// MasterKeyFromEnv is true when General.MasterKey came from
+	// LITELLM_MASTER_KEY because the file sets no master_key.
+	MasterKeyFromEnv bool
+
 	// UserIDMappings is the user_id_mappings section (memory routing).
 	UserIDMappings UserIDMappings `yaml:"user_id_mappings"`
 
@@ -40,6 +44,9 @@ type Config struct {
 	// on (e.g. "litellm_settings.callbacks", "general_settings.database_url"),
 	// sorted, each once. main reports them at startup.
 	Ignored []string
+	// ignoredIn names, per ignored litellm_params key path, the
+	// model_name of each deployment that sets it (params.go).
+	ignoredIn map[string][]string
 
 	// Warnings are non-fatal problems found while loading (a deployment
 	// whose os.environ variable is unset, a duplicate key, ...). They never
@@ -72,8 +79,18 @@ type Deployment struct {
 	APIKey  string // litellm_params.api_key; never logged
 	// APIVersion is litellm_params.api_version (Azure and similar).
 	APIVersion string
-	// ExtraHeaders are litellm_params.extra_headers, in file order.
+	// ExtraHeaders are litellm_params.extra_headers, in file order, then
+	// OpenAI-Organization from litellm_params.organization.
 	ExtraHeaders []Header
+	// Defaults are the request parameters litellm_params sets
+	// (temperature, max_tokens, ..., extra_body's members), sorted by
+	// key: each is added to a request body that lacks it (defaults.go).
+	Defaults []BodyDefault
+	// AnthropicDefaults are the Defaults an Anthropic Messages body has
+	// too, for a Claude client's request passed through to an Anthropic
+	// deployment (an OpenAI-only parameter there, seed or stop, is a
+	// 400); a token count gets none.
+	AnthropicDefaults []BodyDefault
 
 	// Timeout bounds a whole non-stream call (litellm_params.timeout,
 	// else litellm_settings.request_timeout, else 0 = the upstream
@@ -121,6 +138,11 @@ type Deployment struct {
 	// that are unset. A deployment with MissingEnv is loaded but
 	// unavailable: requests for it get 503 naming the variable.
 	MissingEnv []string
+	// Invalid lists the problems of an entry whose settings are invalid
+	// (an extra_headers name, a timeout, ...), each naming its key. Such
+	// a deployment is loaded but unavailable (503 naming the problem)
+	// so that the others are served; Options.Strict makes it an error.
+	Invalid []string
 }
 
 // Header is one name/value pair, kept in file order.
@@ -138,6 +160,9 @@ type UserIDMappings struct {
 	HeaderPatterns []HeaderPattern `yaml:"header_patterns"`
 	// DefaultUserID is used when nothing matched. Default "default-dev".
 	DefaultUserID string `yaml:"default_user_id"`
+	// Configured is true when the file has a user_id_mappings section:
+	// only then does x-sm-user-id go to every upstream.
+	Configured bool
 }
 
 // HeaderPattern maps a regex match on a header to a user id.

@@ -32,7 +32,7 @@ func mustParse(t *testing.T, src string, vars map[string]string) *Config {
 // parseErrs parses src expecting failure and returns the errors.
 func parseErrs(t *testing.T, src string, vars map[string]string) Errors {
 	t.Helper()
-	cfg, err := Parse([]byte(src), Options{Getenv: env(vars)})
+	cfg, err := Parse([]byte(src), Options{Getenv: env(vars), Strict: true})
 	if err == nil {
 		t.Fatalf("Parse succeeded (%d deployments), want error\n--- input ---\n%s", len(cfg.Deployments), src)
 	}
@@ -314,7 +314,7 @@ litellm_settings:
 
 	// The aggregate is usable with errors.As for a single *Error, and its
 	// text has one line per problem in the documented format.
-	_, err := Parse([]byte(src), Options{Getenv: env(nil)})
+	_, err := Parse([]byte(src), Options{Getenv: env(nil), Strict: true})
 	var one *Error
 	if !errors.As(err, &one) {
 		t.Fatal("errors.As(*Error) failed on Errors")
@@ -387,7 +387,8 @@ litellm_settings:
   callbacks: [otel]
 router_settings:
   num_retries: 2
-  model_group_alias: {a: b}
+  model_group_alias: {a: b, c: {model: d, hidden: true}}
+  enable_pre_call_checks: true
 `, nil)
 	if cfg.General.MasterKey != "sk-1234" || cfg.General.DatabaseURL != "postgres://x" {
 		t.Errorf("general: %+v", cfg.General)
@@ -403,8 +404,11 @@ router_settings:
 	}
 	// database_url is read (keys/); callbacks too: "otel" turns
 	// tracing on (internal/tracing).
-	if want := []string{"router_settings.model_group_alias"}; !slices.Equal(cfg.Ignored, want) {
+	if want := []string{"router_settings.enable_pre_call_checks"}; !slices.Equal(cfg.Ignored, want) {
 		t.Errorf("Ignored = %q, want %q", cfg.Ignored, want)
+	}
+	if a := cfg.Router.ModelGroupAlias; len(a) != 2 || a["a"] != (GroupAlias{Model: "b"}) || a["c"] != (GroupAlias{Model: "d", Hidden: true}) {
+		t.Errorf("model_group_alias = %+v", a)
 	}
 	if len(cfg.Deployments) != 0 || len(cfg.Models()) != 0 {
 		t.Error("a file without model_list must load with zero deployments")
@@ -454,6 +458,7 @@ user_id_mappings: {}
 		"guardrails",
 		"litellm_settings.failure_callback",
 		"litellm_settings.guardrails",
+		"model_list[].litellm_params.region_name",
 		"model_list[].tags",
 		"router_settings.enable_pre_call_checks",
 	}

@@ -19,8 +19,9 @@ import (
 // A value whose variable is unset counts as absent.
 
 var (
-	durationType = reflect.TypeFor[time.Duration]()
-	hostPortType = reflect.TypeFor[HostPort]()
+	durationType   = reflect.TypeFor[time.Duration]()
+	groupAliasType = reflect.TypeFor[GroupAlias]()
+	hostPortType   = reflect.TypeFor[HostPort]()
 )
 
 // Default bounds by Go type; a field's min/max tags narrow them.
@@ -130,6 +131,16 @@ func (b *builder) refuseUnknown(n *node, path string, known []string) bool {
 func (b *builder) decodeValue(n *node, path string, v reflect.Value, f fieldSpec) bool {
 	if n.isNull() {
 		return false
+	}
+	if v.Type() == groupAliasType && n.kind == kindScalar {
+		// model_group_alias's short form: the group's name alone.
+		s, ok := b.str(n, path)
+		if ok && strings.TrimSpace(s) == "" {
+			b.errAt(n, path, "want a model group name, got \"\"")
+			return false
+		}
+		v.Field(0).SetString(strings.TrimSpace(s))
+		return ok
 	}
 	if v.Type() == durationType {
 		d, ok := b.duration(n, path, f.durationMin, f.durationMax)

@@ -19,7 +19,15 @@ type Options struct {
 	// BaseDir resolves relative include: paths. Load defaults it to the
 	// config file's directory, Parse to the current directory.
 	BaseDir string
+	// Strict makes a model_list entry with an invalid setting an error.
+	// By default such an entry loads as unavailable (Deployment.Invalid)
+	// and the others are served.
+	Strict bool
 }
+
+// masterKeyEnv is the variable LiteLLM takes the master key from when
+// general_settings.master_key is not set.
+const masterKeyEnv = "LITELLM_MASTER_KEY"
 
 // maxIncludeSize bounds an included file; config files are small and an
 // include must not be able to make the loader read something huge.
@@ -79,6 +87,7 @@ func Parse(data []byte, opts Options) (*Config, error) {
 		ignored:  map[string]bool{},
 		labels:   map[*Deployment]string{},
 		warnings: warnings,
+		strict:   opts.Strict,
 		env:      &resolver{getenv: opts.Getenv, overlay: map[string]string{}},
 	}
 	b.load(root, opts)
@@ -86,6 +95,14 @@ func Parse(data []byte, opts Options) (*Config, error) {
 		return nil, b.errs
 	}
 	cfg := b.cfg
+	if cfg.General.MasterKey == "" {
+		// LiteLLM reads the master key from LITELLM_MASTER_KEY when the
+		// file sets none; Compose setups rely on it.
+		if v, ok := opts.Getenv(masterKeyEnv); ok && strings.TrimSpace(v) != "" {
+			cfg.General.MasterKey = strings.TrimSpace(v)
+			cfg.MasterKeyFromEnv = true
+		}
+	}
 	for k := range b.ignored {
 		cfg.Ignored = append(cfg.Ignored, k)
 	}
@@ -117,7 +134,9 @@ func (b *builder) load(root *node, opts Options) {
 	entries = append(entries, b.includes(root, opts.BaseDir)...)
 
 	for _, k := range root.keys {
-		if !topLevelSections[k] {
+		// Keys starting with "." or "x-" hold YAML anchors for the rest
+		// of the file (Compose's convention): used, not ignored.
+		if !topLevelSections[k] && !strings.HasPrefix(k, ".") && !strings.HasPrefix(k, "x-") {
 			b.ignored[k] = true
 		}
 	}

@@ -72,3 +72,13 @@ func inferProvider(model string) string {
 	}
 	return ""
 }
+
+// SplitModel is how LiteLLM reads a requested model name when a "*"
+// catch-all deployment serves it: "provider/model", or a bare name whose
+// provider is inferred ("gpt-4o" → openai); provider "" when unknown.
+func SplitModel(model string) (provider, upstream string) { return splitModel(model, "") }
+
+// IsCatchAll reports whether d is LiteLLM's catch-all deployment
+// (litellm_params.model "*" without a provider): the provider of each
+// request is inferred from the model it asks for.
+func (d *Deployment) IsCatchAll() bool { return d.Model == "*" && d.Provider == "" }

@@ -53,6 +53,10 @@ type GeneralSettings struct {
 	// postgresql://... or sqlite:///path; "" = the embedded SQLite file
 	// (opened only with a master key).
 	DatabaseURL string `yaml:"database_url"`
+	// StoreModelInDB is LiteLLM's switch to keep models in its
+	// database. llmedge's models come from this file only: true is
+	// reported as not acted on (ignored.go), false is what llmedge does.
+	StoreModelInDB bool `yaml:"store_model_in_db"`
 	// HTTPReadTimeout, HTTPIdleTimeout and HTTPWriteTimeout bound reading
 	// one request, an idle keep-alive connection and one blocked write
 	// to a client (default the server's).
@@ -63,6 +67,18 @@ type GeneralSettings struct {
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
 	// MaxConnectionsPerIP caps one client address (default unlimited).
 	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
+	// BackgroundHealthChecks probes every deployment every
+	// HealthCheckInterval (default off; interval default 300 s, at
+	// least 0.1 s): one 1-token call each, results in /health.
+	BackgroundHealthChecks bool          `yaml:"background_health_checks"`
+	HealthCheckInterval    time.Duration `yaml:"health_check_interval" min:"100ms" max:"24h"`
+	// AllowedIPs are the client addresses or CIDR ranges served; others
+	// get 403 (default: every address).
+	AllowedIPs []string `yaml:"allowed_ips"`
+	// AllowedRoutes are the paths served ("/v1/chat/completions" also
+	// allows "/chat/completions"; "/responses/*" a subtree); others get
+	// 403 (default: every route).
+	AllowedRoutes []string `yaml:"allowed_routes"`
 }
 
 // APIKey is one general_settings.api_keys entry.
@@ -148,6 +164,10 @@ type RouterSettings struct {
 	RedisPassword string `yaml:"redis_password"`
 	RedisUsername string `yaml:"redis_username"`
 	RedisDB       int    `yaml:"redis_db"`
+	// ModelGroupAlias maps a name clients may ask for to a model group:
+	// {alias: group} or {alias: {model: group, hidden: true}} (hidden
+	// aliases are served but not listed by /v1/models).
+	ModelGroupAlias map[string]GroupAlias `yaml:"model_group_alias"`
 	// Redis as it is run at scale, named as LiteLLM's cache_params name
 	// it (server/replicas, docs/replicas.md): SSL (a rediss:// URL sets
 	// it too) with SSLCACerts (PEM roots; default the system's);
@@ -161,6 +181,12 @@ type RouterSettings struct {
 	RedisStartupNodes []RedisNode `yaml:"redis_startup_nodes"`
 	// RetrySettings win over litellm_settings' key by key.
 	RetrySettings `yaml:",inline"`
+}
+
+// GroupAlias is one model_group_alias entry; a plain string is Model.
+type GroupAlias struct {
+	Model  string `yaml:"model,required"`
+	Hidden bool   `yaml:"hidden"`
 }
 
 // HostPort is a [host, port] pair as LiteLLM writes Sentinel nodes; the

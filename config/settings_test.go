@@ -112,9 +112,9 @@ func TestKnownKeysDeriveFromTheStructs(t *testing.T) {
 	cfg := mustParse(t, `
 general_settings: {max_request_body_in_flight_mb: 64, http_write_timeout: 5, alerting: [slack]}
 litellm_settings: {set_verbose: true, retry_backoff_seconds: 1, timeout: 5}
-router_settings: {redis_db: 1, default_max_parallel_requests: 2, model_group_alias: {}}
+router_settings: {redis_db: 1, default_max_parallel_requests: 2, model_group_alias: {}, enable_pre_call_checks: true}
 `, nil)
-	want := []string{"general_settings.alerting", "litellm_settings.timeout", "router_settings.model_group_alias"}
+	want := []string{"general_settings.alerting", "litellm_settings.timeout", "router_settings.enable_pre_call_checks"}
 	if !slices.Equal(cfg.Ignored, want) {
 		t.Errorf("Ignored = %q, want %q", cfg.Ignored, want)
 	}

@@ -18,6 +18,7 @@ func (b *builder) userIDMappings(n *node) {
 		b.errAt(n, sec, "want a mapping, got %s", shown(n))
 		return
 	}
+	u.Configured = true
 	b.refuseUnknown(n, sec, userIDMappingKeys)
 	if ch := n.get("custom_header"); !ch.isNull() {
 		v, ok := b.str(ch, sec+".custom_header")

@@ -107,3 +107,18 @@ func TestNoSecretInMetricsOrLogs(t *testing.T) {
 		t.Error("rejected reload not logged")
 	}
 }
+
+// A body over the size limit (413, answered by fasthttp's error
+// handler) is logged and counted like every refusal.
+func TestBodyTooLargeIsLoggedAndCounted(t *testing.T) {
+	up := newFakeOpenAI(t)
+	cfg := limitsConfig(map[string]any{"max_request_size_mb": 0.001}, dep(0, "m", "openai/m", up.base(), "k"))
+	gw, logs := startObserved(t, cfg, Options{ObserveOptions: ObserveOptions{AccessLog: true}})
+	if r := rawPost(t, gw, "/v1/chat/completions", `{"model":"m","user":"`+strings.Repeat("x", 2000)+`","messages":[]}`, testMasterKey); r.StatusCode != 413 {
+		t.Fatalf("status %d, want 413", r.StatusCode)
+	}
+	wantSeries(t, scrape(t, gw), `llmedge_rejected_requests_total{reason="body_too_large"}`, 1)
+	waitFor(t, 5*time.Second, "the 413's access-log line", func() bool {
+		return strings.Contains(logs.String(), `"status":413`) && strings.Contains(logs.String(), `"rejected":"body_too_large"`)
+	})
+}

@@ -20,6 +20,7 @@ type edge struct {
 	gate    *limits.Gate
 	st      edgeSettings
 	cors    *corsPolicy
+	access  *accessRules // allowed_ips / allowed_routes (access.go)
 	secrets []string
 }
 
@@ -65,7 +66,7 @@ func (s *Server) newEdge(cfg *config.Config, reg *upstream.Registry, prev *snaps
 	if !auth.open && s.dbKeys != nil {
 		auth.db = s.dbKeys
 	}
-	e := &edge{st: st, cors: newCORSPolicy(st.corsOrigins), secrets: collectSecrets(cfg, st)}
+	e := &edge{st: st, cors: newCORSPolicy(st.corsOrigins), access: st.access, secrets: collectSecrets(cfg, st)}
 	var prevGate *limits.Gate
 	if prev != nil {
 		prevGate = prev.edge.gate
@@ -231,6 +232,7 @@ func (s *Server) startCall(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, key 
 		return false
 	}
 	c.userID = id
+	c.memoryRouting = sn.mem.upstream || key.userID != nil
 	if key.entry != nil && !s.checkDBKey(ctx, key.entry, anthropic) {
 		s.observeRejected(ctx, sn, g, c.fields.Stream, observe.RejectBudget)
 		callPool.Put(c)

@@ -172,7 +172,9 @@ func (s *Server) admitBody(hdr *fasthttp.RequestHeader) fasthttp.RequestConfig {
 }
 
 // withBodyHold attaches a large body's hold to its request before the
-// handler runs, counting a chunked body at its real size from now on.
+// handler runs, counting a chunked body at its real size from now on;
+// then it applies allowed_ips / allowed_routes (refuseAccess, access.go),
+// in this frame rather than in a wrapper of its own.
 func (s *Server) withBodyHold(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		if h := s.bodies.take(&ctx.Request); h != nil {
@@ -180,6 +182,9 @@ func (s *Server) withBodyHold(next fasthttp.RequestHandler) fasthttp.RequestHand
 				s.bodies.used.Add(n - h.n)
 				h.n = n
 			}
+		}
+		if s.current().edge.access != nil && s.refuseAccess(ctx) {
+			return
 		}
 		next(ctx)
 	}

@@ -41,6 +41,9 @@ type call struct {
 	// resolved; userBuf holds it when it is namespaced by the key.
 	userID  []byte
 	userBuf []byte
+	// memoryRouting says whether userID goes upstream as x-sm-user-id
+	// (memoryRouter.sendsUpstream).
+	memoryRouting bool
 	// adm is the call's hold on its rate-limit scopes; v the verdict
 	// reported in x-ratelimit-* headers.
 	adm limits.Admission
@@ -103,7 +106,7 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 	if !s.startCall(ctx, sn, c, key, g, false) {
 		return
 	}
-	c.setRequest(body, route)
+	c.setRequest(body, route, key, key == sn.auth.master)
 	c.req.Tracer = s.obs.Trace(ctx, &c.obs, observe.Traced{Route: route, Model: c.fields.Model, Stream: c.fields.Stream, ReqID: c.reqID})
 	s.askUsage(c)
 	c.watch.Start(ctx.Conn(), &c.cancel)

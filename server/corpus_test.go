@@ -56,7 +56,14 @@ func TestCorpusConfigsServeTheirModelList(t *testing.T) {
 			for _, m := range page.Data {
 				got = append(got, m.ID)
 			}
-			want := cfg.Models()
+			// Every model_name but the catch-all "*", then the visible
+			// model_group_alias names that are not model names already.
+			want := slices.DeleteFunc(cfg.Models(), func(m string) bool { return m == "*" })
+			for _, a := range reg.Aliases() {
+				if !a.Hidden && !slices.Contains(want, a.Name) {
+					want = append(want, a.Name)
+				}
+			}
 			if !slices.Equal(got, want) {
 				t.Fatalf("GET /v1/models = %v\nwant %v", got, want)
 			}

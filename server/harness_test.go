@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"github.com/llmedge/llmedge/internal/wait"
 	"github.com/openai/openai-go/v3"
@@ -249,4 +250,24 @@ func wantSeries(t *testing.T, m map[string]float64, series string, want float64)
 	if math.Abs(got-want) > 1e-9*math.Max(1, math.Abs(want)) {
 		t.Errorf("%s = %v, want %v", series, got, want)
 	}
+}
+
+// parseYAML loads a config written as YAML through the real loader.
+func parseYAML(t *testing.T, src string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse([]byte(src), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// jsonMap decodes an upstream body.
+func jsonMap(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, b)
+	}
+	return m
 }

@@ -1,6 +1,11 @@
 package server
 
 import (
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
 
@@ -39,14 +44,27 @@ func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	detail := key == sn.auth.master || (sn.auth.master == nil && key.all)
+	groups := sn.reg.Groups()
+	// ?model= probes that model's deployments now (health_probe.go);
+	// without it the state is the router's (passive).
+	probed := sn.probeResults()
+	if m := ctx.QueryArgs().Peek("model"); len(m) > 0 {
+		g := sn.reg.Lookup(m)
+		if g == nil || !detail && !key.allows(m) {
+			writeError(ctx, fasthttp.StatusNotFound, "model "+strconv.Quote(string(m))+" not found", "invalid_request_error", "model", "model_not_found")
+			return
+		}
+		groups = []*upstream.Group{g}
+		probed = probeGroup(sn.reg, g)
+	}
 	var healthy, unhealthy []byte
 	nh, nu := 0, 0
-	for _, g := range sn.reg.Groups() {
+	for _, g := range groups {
 		if !detail && !key.allows([]byte(g.Name)) {
 			continue
 		}
 		for _, d := range g.Deployments {
-			ok, why := d.Available()
+			ok, why := deploymentHealth(d, probed)
 			e := append([]byte(nil), `{"model":`...)
 			e = appendJSONString(e, d.ModelName)
 			if detail {
@@ -56,6 +74,8 @@ func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
 				e = appendJSONString(e, d.Provider)
 				e = append(e, `,"in_flight":`...)
 				e = appendInt(e, d.InFlight())
+				e = append(e, `,"consecutive_failures":`...)
+				e = appendInt(e, d.FailStreak())
 				if !ok {
 					e = append(e, `,"error":`...)
 					e = appendJSONString(e, why)
@@ -100,4 +120,51 @@ func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.Response.Header.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 	ctx.Response.SetBodyRaw(s.obs.AppendExposition(nil))
+}
+
+// deploymentHealth is d's state for /health: unavailable (config),
+// cooling down after failures (the router's passive state), or, when
+// probed, the probe's outcome.
+func deploymentHealth(d *upstream.Deployment, probed map[*upstream.Deployment]error) (bool, string) {
+	if ok, why := d.Available(); !ok {
+		return false, why
+	}
+	if err, was := probed[d]; was && err != nil && err != upstream.ErrNotProbed {
+		return false, "probe failed: " + err.Error()
+	} else if was {
+		return true, ""
+	}
+	if until := d.CoolingDownUntil(); !until.IsZero() {
+		return false, "cooling down after failures for " + strconv.FormatFloat(time.Until(until).Seconds(), 'f', 1, 64) + "s more"
+	}
+	// A deployment whose last calls all failed (a group of one never
+	// cools down) is not healthy either.
+	if n := d.FailStreak(); n >= unhealthyStreak {
+		return false, "its last " + strconv.FormatInt(n, 10) + " calls failed"
+	}
+	return true, ""
+}
+
+// unhealthyStreak is the failed attempts in a row that make a
+// deployment unhealthy in /health.
+const unhealthyStreak = 3
+
+// healthProbeTimeout bounds one /health?model= probe.
+const healthProbeTimeout = 10 * time.Second
+
+// probeGroup probes every deployment of g at once.
+func probeGroup(reg *upstream.Registry, g *upstream.Group) map[*upstream.Deployment]error {
+	out := make(map[*upstream.Deployment]error, len(g.Deployments))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, d := range g.Deployments {
+		wg.Go(func() {
+			err := reg.Probe(d, healthProbeTimeout)
+			mu.Lock()
+			out[d] = err
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return out
 }

@@ -11,9 +11,11 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Memory routing: every upstream request carries x-sm-user-id, the user
-// id supermemory files memories under; per-user rate limits count by
-// the same id. The id a request names is the value of the custom header
+// Memory routing: when the config has user_id_mappings, every upstream
+// request carries x-sm-user-id, the user id supermemory files memories
+// under (without it, only deployments at supermemory's proxy and calls
+// made with a key bound to a user do); per-user rate limits count by
+// the same id either way. The id a request names is the value of the custom header
 // when the client sends one, else the user id of the first header
 // pattern that matches, else the default. What goes upstream depends on
 // the key (userFor):
@@ -35,6 +37,10 @@ type memoryRouter struct {
 	custom    string
 	patterns  []memoryPattern
 	defaultID []byte
+	// upstream is true when the config has user_id_mappings: only then
+	// does every upstream get x-sm-user-id (a key bound to a user, and
+	// deployments at supermemory's proxy, get it regardless).
+	upstream bool
 }
 
 type memoryPattern struct {
@@ -52,7 +58,7 @@ const (
 )
 
 func newMemoryRouter(m config.UserIDMappings, log *slog.Logger) *memoryRouter {
-	r := &memoryRouter{custom: m.CustomHeader, defaultID: []byte(m.DefaultUserID)}
+	r := &memoryRouter{custom: m.CustomHeader, defaultID: []byte(m.DefaultUserID), upstream: m.Configured}
 	if r.custom == "" {
 		r.custom = defaultCustomHeader
 	}

@@ -20,6 +20,7 @@ func memoryMappings() config.UserIDMappings {
 			{Header: "x-client", Pattern: "cursor", UserID: "cursor-user"},
 		},
 		DefaultUserID: "default-dev",
+		Configured:    true,
 	}
 }
 
@@ -94,14 +95,40 @@ func TestMemoryRoutingInfo(t *testing.T) {
 	}
 }
 
-func TestMemoryRoutingDefaultsWithoutSection(t *testing.T) {
+// An empty user_id_mappings section turns memory routing on with the
+// defaults (custom header x-memory-user-id, default user default-dev).
+func TestMemoryRoutingDefaultsWithEmptySection(t *testing.T) {
 	up := newFakeOpenAI(t)
-	gw := startGateway(t, testConfig(dep(0, "gpt", "openai/gpt-4o", up.base(), "k")))
+	cfg := testConfig(dep(0, "gpt", "openai/gpt-4o", up.base(), "k"))
+	cfg.UserIDMappings.Configured = true
+	gw := startGateway(t, cfg)
 	rawRequest(t, gw, "POST", "/v1/chat/completions", `{"model":"gpt","messages":[{"role":"user","content":"hi"}]}`, "Authorization: Bearer "+testMasterKey, "x-memory-user-id: carol")
 	rawRequest(t, gw, "POST", "/v1/chat/completions", `{"model":"gpt","messages":[{"role":"user","content":"hi"}]}`, "Authorization: Bearer "+testMasterKey)
 	reqs := up.requests()
 	if reqs[0].Header.Get("X-Sm-User-Id") != "carol" || reqs[1].Header.Get("X-Sm-User-Id") != "default-dev" {
 		t.Errorf("defaults: %q %q", reqs[0].Header.Get("X-Sm-User-Id"), reqs[1].Header.Get("X-Sm-User-Id"))
+	}
+}
+
+// Without user_id_mappings no user id goes to third parties: OpenAI-
+// and Anthropic-shaped upstreams get no x-sm-user-id on any route.
+func TestNoMemoryHeaderWithoutMappings(t *testing.T) {
+	oa, an := newFakeOpenAI(t), newFakeOpenAI(t)
+	an.setHandler(anthropicJSON(`[{"type":"text","text":"ok"}]`, "end_turn", 1, 1, 0, 0))
+	gw := startGateway(t, testConfig(dep(0, "gpt", "openai/gpt-4o", oa.base(), "k"), anthropicDep(1, "claude", an)))
+	for _, m := range []string{"gpt", "claude"} {
+		if r := rawRequest(t, gw, "POST", "/v1/chat/completions", `{"model":"`+m+`","messages":[{"role":"user","content":"hi"}]}`, "Authorization: Bearer "+testMasterKey, "x-memory-user-id: carol"); r.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", m, r.StatusCode, r.Body)
+		}
+	}
+	rawRequest(t, gw, "POST", "/v1/embeddings", `{"model":"gpt","input":"x"}`, "Authorization: Bearer "+testMasterKey)
+	for _, r := range append(oa.requests(), an.requests()...) {
+		if v, ok := r.Header["X-Sm-User-Id"]; ok {
+			t.Errorf("%s: x-sm-user-id %q sent without user_id_mappings", r.Path, v)
+		}
+	}
+	if len(oa.requests()) != 2 || len(an.requests()) != 1 {
+		t.Fatalf("upstreams saw %d and %d requests", len(oa.requests()), len(an.requests()))
 	}
 }
 

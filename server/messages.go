@@ -92,16 +92,17 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		Beta: anthropic.MergeBetas(ctx.Request.Header.Peek("Anthropic-Beta"), c.fields.Betas),
 	}
 	c.req = upstream.ChatRequest{
-		Body:       body,
-		ModelStart: c.fields.ModelStart,
-		ModelEnd:   c.fields.ModelEnd,
-		Model:      c.fields.Model,
-		Stream:     c.fields.Stream && !countTokens,
-		RequestID:  c.reqID,
-		UserID:     c.userID,
-		Cancel:     &c.cancel,
-		Anthropic:  &c.anth,
-		WantUsage:  c.adm.WantsTokens(),
+		Body:          body,
+		ModelStart:    c.fields.ModelStart,
+		ModelEnd:      c.fields.ModelEnd,
+		Model:         c.fields.Model,
+		Stream:        c.fields.Stream && !countTokens,
+		RequestID:     c.reqID,
+		UserID:        c.userID,
+		MemoryRouting: c.memoryRouting,
+		Cancel:        &c.cancel,
+		Anthropic:     &c.anth,
+		WantUsage:     c.adm.WantsTokens(),
 	}
 	c.req.Tracer = s.obs.Trace(ctx, &c.obs, observe.Traced{Route: upstream.RouteChat, Anthropic: true, Model: c.fields.Model, Stream: c.fields.Stream, ReqID: c.reqID})
 	c.watch.Start(ctx.Conn(), &c.cancel)

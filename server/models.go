@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/llmedge/llmedge/internal/jsonx"
@@ -17,8 +18,26 @@ func buildModelsJSON(reg *upstream.Registry, created int64) []byte {
 func buildModelsJSONFor(reg *upstream.Registry, created int64, allow func(name string) bool) []byte {
 	b := []byte(`{"object":"list","data":[`)
 	n := 0
+	type entry struct {
+		name string
+		g    *upstream.Group
+	}
+	entries := make([]entry, 0, len(reg.Groups()))
 	for _, g := range reg.Groups() {
-		if allow != nil && !allow(g.Name) {
+		if g.Name == "*" {
+			continue // the catch-all is not a model a client can pick
+		}
+		entries = append(entries, entry{g.Name, g})
+	}
+	// model_group_alias names are listed unless hidden, as in LiteLLM.
+	for _, a := range reg.Aliases() {
+		if !a.Hidden && !slices.ContainsFunc(entries, func(e entry) bool { return e.name == a.Name }) {
+			entries = append(entries, entry{a.Name, a.Group})
+		}
+	}
+	for _, e := range entries {
+		g := e.g
+		if allow != nil && !allow(e.name) {
 			continue
 		}
 		if n > 0 {
@@ -30,7 +49,7 @@ func buildModelsJSONFor(reg *upstream.Registry, created int64, allow func(name s
 			owner = g.Deployments[0].Provider
 		}
 		b = append(b, `{"id":`...)
-		b = appendJSONString(b, g.Name)
+		b = appendJSONString(b, e.name)
 		b = append(b, `,"object":"model","created":`...)
 		b = strconv.AppendInt(b, created, 10)
 		b = append(b, `,"owned_by":`...)

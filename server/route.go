@@ -41,20 +41,23 @@ func (s *Server) scanRoute(ctx *fasthttp.RequestCtx, sn *snapshot, route upstrea
 // upstream call, dial included (stack_test.go).
 //
 //go:noinline
-func (c *call) setRequest(body []byte, route upstream.Route) {
+func (c *call) setRequest(body []byte, route upstream.Route, key *apiKey, admin bool) {
 	c.req = upstream.ChatRequest{
-		Body:         body,
-		ModelStart:   c.fields.ModelStart,
-		ModelEnd:     c.fields.ModelEnd,
-		Model:        c.fields.Model,
-		Stream:       c.fields.Stream,
-		IncludeUsage: c.fields.IncludeUsage,
-		RequestID:    c.reqID,
-		UserID:       c.userID,
-		Cancel:       &c.cancel,
-		Route:        route,
-		ResponseID:   c.route.id,
-		Query:        c.route.query,
+		Body:          body,
+		ModelStart:    c.fields.ModelStart,
+		ModelEnd:      c.fields.ModelEnd,
+		Model:         c.fields.Model,
+		Stream:        c.fields.Stream,
+		IncludeUsage:  c.fields.IncludeUsage,
+		RequestID:     c.reqID,
+		UserID:        c.userID,
+		MemoryRouting: c.memoryRouting,
+		Cancel:        &c.cancel,
+		Route:         route,
+		ResponseID:    c.route.id,
+		Query:         c.route.query,
+		Caller:        key.id,
+		Admin:         admin,
 		// A model-name suffix's betas, for Claude hosts.
 		AnthropicBeta: c.fields.Betas,
 	}

@@ -149,7 +149,9 @@ func TestNewRoutesRetryElsewhere(t *testing.T) {
 // Memory routing applies to every route: the upstream gets x-sm-user-id.
 func TestNewRoutesCarryMemoryUserID(t *testing.T) {
 	up := routedFake(t, nil)
-	gw := startGateway(t, testConfig(dep(0, "m", "openai/gpt-4o", up.base(), "k")))
+	cfg := testConfig(dep(0, "m", "openai/gpt-4o", up.base(), "k"))
+	cfg.UserIDMappings.Configured = true
+	gw := startGateway(t, cfg)
 	auth := "Authorization: Bearer " + testMasterKey
 	rawRequest(t, gw, "POST", "/v1/embeddings", `{"model":"m","input":"x"}`, auth, "x-memory-user-id: alice")
 	rawRequest(t, gw, "POST", "/v1/completions", `{"model":"m","prompt":"x"}`, auth, "x-memory-user-id: alice")

@@ -245,9 +245,11 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 		return
 	}
 	status, msg := fasthttp.StatusBadRequest, "malformed HTTP request"
+	reason := observe.RejectMalformed
 	switch {
 	case isBodyTooLarge(err):
 		status, msg = fasthttp.StatusRequestEntityTooLarge, "request body exceeds "+strconv.Itoa(s.opts.MaxRequestBodySize)+" bytes"
+		reason = observe.RejectBodyTooLarge
 	case isSmallBuffer(err):
 		status, msg = fasthttp.StatusRequestHeaderFieldsTooLarge, "request headers too large"
 	case isTimeout(err):
@@ -257,6 +259,9 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 	}
 	ctx.SetConnectionClose()
 	writeError(ctx, status, msg, "invalid_request_error", "", "")
+	// Counted and logged like every refusal (llmedge_rejected_requests_total,
+	// access log "rejected").
+	s.observeRejected(ctx, s.current(), nil, false, reason)
 }
 
 // Handler returns the request handler (for in-memory tests).

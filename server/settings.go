@@ -27,6 +27,8 @@ type edgeSettings struct {
 	userLimits limits.Quota
 
 	corsOrigins []string
+	// access is allowed_ips / allowed_routes (access.go); nil = none.
+	access *accessRules
 
 	// HTTP server limits (0 = Options default).
 	maxBody        int
@@ -132,6 +134,7 @@ func parseEdgeSettings(cfg *config.Config) (edgeSettings, error) {
 	for _, o := range g.CORSAllowOrigins {
 		st.corsOrigins = append(st.corsOrigins, strings.TrimRight(o, "/"))
 	}
+	st.access = parseAccessRules(g, &errs)
 	st.maxBody = int(g.MaxRequestSizeMB * (1 << 20))
 	st.readTimeout = g.HTTPReadTimeout
 	st.idleTimeout = g.HTTPIdleTimeout

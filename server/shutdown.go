@@ -102,6 +102,7 @@ func (o *openStreams) cut() {
 // Non-stream requests still running are left to the process's exit.
 func (s *Server) Shutdown(ctx context.Context) error {
 	defer s.current().edge.gate.Close()
+	defer s.current().stopProbes()
 	defer s.leaveReplicas()
 	err := s.srv.ShutdownWithContext(ctx)
 	if err == nil {

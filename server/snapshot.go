@@ -36,6 +36,8 @@ type snapshot struct {
 	keepalive time.Duration
 	// edge holds rate limits, CORS and the secrets to scrub (admission.go).
 	edge *edge
+	// probes are the background health checks' results (health_probe.go).
+	probes probeLoop
 	// version names the config file's content (replicas.go).
 	version string
 	// cache is the response cache (cached.go); nil when off.
@@ -55,10 +57,13 @@ func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapsh
 	}
 	prev := s.snap.Load()
 	sn.auth, sn.edge = s.newEdge(cfg, reg, prev)
+	sn.startProbes()
 	if rdb := sn.edge.gate.Redis(); rdb != nil {
 		// Translated responses live where the limits do, so any
-		// replica can continue them.
-		reg.UseRedisForResponses(rdb)
+		// replica can continue them, under a namespace derived from the
+		// master key (as the counters' names), so another gateway on
+		// the same Redis reaches none of them.
+		reg.UseRedisForResponses(rdb, sn.auth.names.Name('s', []byte("responses")))
 	}
 	sn.cache = s.newCache(cfg, prev)
 	if s.opts.Keys != nil {
@@ -121,7 +126,8 @@ func (s *Server) applyLocked(cfg *config.Config) error {
 		return s.reloadFailed(err)
 	}
 	sn := s.newSnapshot(cfg, reg)
-	s.snap.Store(sn)
+	old := s.snap.Swap(sn)
+	old.stopProbes()
 	s.joinReplicas(sn)
 	if !reg.SharesCookies(prev) {
 		// cookie_store_path changed: save what the old store holds.
@@ -133,6 +139,9 @@ func (s *Server) applyLocked(cfg *config.Config) error {
 	log := s.opts.Logger
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
+	}
+	for _, w := range cfg.IgnoredWarnings() {
+		log.Warn("config key not acted on: " + w)
 	}
 	for _, w := range reg.Warnings() {
 		log.Warn(w)

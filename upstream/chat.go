@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"sync"
+	"time"
 
 	"github.com/llmedge/llmedge/upstream/provider"
 )
@@ -13,6 +14,10 @@ type Response struct {
 	Deployment *Deployment
 	// Attempts counts upstream attempts made.
 	Attempts int
+	// BackoffWait is the time the call slept between attempts (retry
+	// backoff, Retry-After): neither llmedge's work nor the upstream's,
+	// so it is reported apart from both.
+	BackoffWait time.Duration
 	// Answer is what the answering attempt left: StatusCode,
 	// ContentType, Body or Stream, Usage, and the timings (Observed).
 	provider.Answer
@@ -21,6 +26,12 @@ type Response struct {
 	// answer holds (parallel.go); nil when none.
 	slot    *Deployment
 	slotReg *Registry
+
+	// defaultsReq and defaultsBody are the request with the answering
+	// deployment's request defaults merged in (defaults.go); the body
+	// must outlive the attempt, so they live with the answer.
+	defaultsReq  ChatRequest
+	defaultsBody []byte
 	// cx is the translation state of a call from a client of another
 	// API (client_stream.go, messages_chat.go, responses_chat.go).
 	cx clientXlat
@@ -38,6 +49,11 @@ func ReleaseResponse(r *Response) {
 	r.freeSlot()
 	r.Deployment = nil
 	r.Attempts = 0
+	r.BackoffWait = 0
+	r.defaultsReq = ChatRequest{}
+	if cap(r.defaultsBody) > 64<<10 {
+		r.defaultsBody = nil // do not pool a large body's buffer
+	}
 	responsePool.Put(r)
 }
 
@@ -52,7 +68,21 @@ func (reg *Registry) Chat(g *Group, req *ChatRequest, out *Response) error {
 	return nil
 }
 
-func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
+// attemptCatchAll makes the attempt on the deployment a "*" catch-all
+// picks for the requested model (catchall.go).
+//
+//go:noinline
+func (reg *Registry) attemptCatchAll(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
+	sd, model, err := d.catchAll.pick(d, d.attemptModel(g, req))
+	if err != nil {
+		return err
+	}
+	return reg.attempt(sd, g, req, out, model)
+}
+
+// attempt makes one attempt on d, which serves the request as model
+// (a catch-all deployment's attempts go through attemptCatchAll).
+func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Response, model []byte) *Error {
 	if err := d.routeError(req.Route); err != nil {
 		err.Retryable = true // another deployment of the group may serve it
 		return err
@@ -64,9 +94,9 @@ func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Res
 	out.RepeatLimit = reg.policy.repeatLimit
 	switch spec := req.Route.Spec(); {
 	case req.Anthropic != nil && !d.desc.AnthropicMessages:
-		return reg.messagesViaChat(d, g, req, out)
+		return reg.messagesViaChat(d, req, out, model)
 	case req.Route == RouteResponses && !d.nativeResponses:
-		return reg.responsesViaChat(d, g, req, out)
+		return reg.responsesViaChat(d, req, out, model)
 	case spec.ByID && spec.Family == RouteResponses:
 		if ok, err := reg.storedResponse(req, out); ok {
 			return err
@@ -75,7 +105,7 @@ func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Res
 			return responseNotFound(req)
 		}
 	}
-	return d.desc.Attempt(&d.Endpoint, req, d.attemptModel(g, req), &out.Answer)
+	return d.desc.Attempt(&d.Endpoint, withDefaults(d, req, out), model, &out.Answer)
 }
 
 // attemptModel is the requested model as d's wildcard sees it.

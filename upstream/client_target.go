@@ -30,9 +30,11 @@ func (d *Deployment) chatTarget(clientModel []byte) chat.Target {
 }
 
 // chatAttempt runs d's own chat attempt for cr, the chat request
-// translated from req (a client of another API); the upstream's error
-// comes back without its OpenAI-shaped body (clientError).
-func (reg *Registry) chatAttempt(d *Deployment, g *Group, req *ChatRequest, out *Response, cr *chat.Request) *Error {
+// translated from req (a client of another API), sent as model (what
+// attempt resolved: a wildcard's part, a catch-all's model id) with d's
+// request defaults merged in; the upstream's error comes back without
+// its OpenAI-shaped body (clientError).
+func (reg *Registry) chatAttempt(d *Deployment, req *ChatRequest, out *Response, cr *chat.Request, model []byte) *Error {
 	cx := &out.cx
 	body, err := marshalChat(cx.body, cr)
 	if err != nil {
@@ -40,7 +42,7 @@ func (reg *Registry) chatAttempt(d *Deployment, g *Group, req *ChatRequest, out 
 	}
 	cx.body = body
 	chatSubRequest(&cx.sub, req, body)
-	return clientError(d.desc.Attempt(&d.Endpoint, &cx.sub, d.attemptModel(g, req), &out.Answer))
+	return clientError(d.desc.Attempt(&d.Endpoint, withDefaults(d, &cx.sub, out), model, &out.Answer))
 }
 
 // chatSubRequest fills sub, the chat request made for req (a client of

@@ -32,6 +32,8 @@ type health struct {
 	mu         sync.Mutex
 	failMinute int64
 	fails      [numClasses]int
+	// failStreak counts the attempts in a row that failed (probe.go).
+	failStreak atomic.Int64
 	// With failures counted per class: failBase is what a cooldown reset
 	// from fails this minute (so that fails+failBase only grows, for the
 	// exchange), othersBase the other replicas' failures then.

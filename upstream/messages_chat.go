@@ -51,7 +51,7 @@ func translateError(err error) *Error {
 
 // messagesViaChat serves one attempt of a /v1/messages call on a
 // deployment without the Messages API.
-func (reg *Registry) messagesViaChat(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
+func (reg *Registry) messagesViaChat(d *Deployment, req *ChatRequest, out *Response, model []byte) *Error {
 	if e := d.routeError(RouteChat); e != nil {
 		e.Retryable = true
 		return e
@@ -74,7 +74,7 @@ func (reg *Registry) messagesViaChat(d *Deployment, g *Group, req *ChatRequest, 
 		return translateError(err)
 	}
 	cx := &out.cx
-	if e := reg.chatAttempt(d, g, req, out, cr); e != nil {
+	if e := reg.chatAttempt(d, req, out, cr, model); e != nil {
 		return e
 	}
 	if out.Stream != nil {

@@ -66,6 +66,8 @@ type Deployment struct {
 	inflight atomic.Int64
 	slots    parallelSlots // max_parallel_requests (parallel.go)
 	health   health
+	// catchAll is set on a "*" catch-all deployment (catchall.go).
+	catchAll *catchAll
 }
 
 // Available reports whether the deployment can serve, and why not.
@@ -89,6 +91,9 @@ type Registry struct {
 	groups   map[string]*Group
 	patterns []*Group
 	order    []*Group
+	// aliases are router_settings.model_group_alias (groupalias.go).
+	aliases   map[string]*Group
+	aliasList []Alias
 	// net is the pools and cookie store every exchange uses.
 	net      transport.Session
 	warnings []string
@@ -121,7 +126,13 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 	}
 	errs = append(errs, r.initStore(cfg, opts.Previous)...)
 	for _, cd := range cfg.Deployments {
-		d, err := r.build(cd, cfg, opts, lookup)
+		var d *Deployment
+		var err *config.Error
+		if cd.IsCatchAll() {
+			d = r.buildCatchAll(cd, cfg, opts, lookup)
+		} else {
+			d, err = r.build(cd, cfg, opts, lookup)
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -146,6 +157,7 @@ func NewRegistry(cfg *config.Config, opts Options) (*Registry, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	r.initAliases(cfg)
 	return r, nil
 }
 
@@ -172,6 +184,11 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 		return d, nil
 	}
 	d.desc = p
+	if len(cd.Invalid) > 0 {
+		d.Unavailable = fmt.Sprintf("model %q is unavailable: its config is invalid: %s", cd.ModelName, strings.Join(cd.Invalid, "; "))
+		d.UnavailableStatus, d.UnavailableCode = 503, "invalid_deployment_config"
+		return d, nil
+	}
 	if len(cd.MissingEnv) > 0 {
 		d.Unavailable = fmt.Sprintf("model %q is unavailable: environment variable %s is not set", cd.ModelName, strings.Join(cd.MissingEnv, ", "))
 		d.UnavailableStatus, d.UnavailableCode = 503, "missing_environment_variable"
@@ -235,6 +252,11 @@ func (r *Registry) Known(model []byte) bool {
 // Lookup finds the group serving model. Exact names win over patterns.
 // It does not allocate.
 func (r *Registry) Lookup(model []byte) *Group {
+	if r.aliases != nil {
+		if g, ok := r.aliases[string(model)]; ok {
+			return g
+		}
+	}
 	if g, ok := r.groups[string(model)]; ok {
 		return g
 	}

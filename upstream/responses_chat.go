@@ -53,7 +53,9 @@ func (reg *Registry) responsesCall(req *ChatRequest, out *Response) *Error {
 	}
 	if r.PreviousResponseID != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-		e, ok, serr := reg.respStore().Get(ctx, r.PreviousResponseID)
+		// Only the caller's own: continuing is a client's turn, so even
+		// the master key continues only what it made.
+		e, ok, serr := reg.respStore().Get(ctx, r.PreviousResponseID, req.Caller)
 		cancel()
 		if serr != nil {
 			return &Error{Status: 503, Type: "api_error", Code: "response_store_unavailable", Retryable: false,
@@ -70,12 +72,13 @@ func (reg *Registry) responsesCall(req *ChatRequest, out *Response) *Error {
 	cx.meta = responses.NewMeta(r, "resp_"+hex.EncodeToString(id[:]), time.Now().Unix())
 	cx.meta.Model = string(req.Model)
 	cx.rsp = r
+	cx.owner = req.Caller
 	return nil
 }
 
 // responsesViaChat serves one attempt of a /v1/responses call on a
 // deployment without the Responses API.
-func (reg *Registry) responsesViaChat(d *Deployment, g *Group, req *ChatRequest, out *Response) *Error {
+func (reg *Registry) responsesViaChat(d *Deployment, req *ChatRequest, out *Response, model []byte) *Error {
 	if e := d.routeError(RouteChat); e != nil {
 		e.Retryable = true
 		return e
@@ -89,7 +92,7 @@ func (reg *Registry) responsesViaChat(d *Deployment, g *Group, req *ChatRequest,
 		return translateError(err)
 	}
 	cx.input, _ = sonic.Marshal(input)
-	if e := reg.chatAttempt(d, g, req, out, cr); e != nil {
+	if e := reg.chatAttempt(d, req, out, cr, model); e != nil {
 		return e
 	}
 	if out.Stream != nil {
@@ -122,6 +125,7 @@ func (reg *Registry) storeResponse(cx *clientXlat, res *responses.Result) {
 		Response:     responses.AppendResponse(nil, &cx.meta, res, "completed"),
 		Conversation: responses.AppendConversation(nil, cx.history, cx.input, res),
 		Model:        cx.meta.Model,
+		Owner:        cx.owner,
 	}
 	if cx.rsp != nil {
 		e.Input, _ = responses.InputItems(cx.rsp.Input, cx.meta.ID)
@@ -139,6 +143,7 @@ type clientXlat struct {
 	meta    responses.Meta
 	history []byte
 	input   []byte
+	owner   string // the caller, who will own the stored response
 	body    []byte
 	sub     ChatRequest
 	mconv   messagesConv
@@ -150,5 +155,14 @@ func (cx *clientXlat) reset() {
 	if cap(body) > 64<<10 {
 		body = nil
 	}
-	*cx = clientXlat{body: body, mconv: cx.mconv, rconv: responsesConv{s: cx.rconv.s}}
+	// Field by field, in place, keeping mconv and rconv.s: a composite
+	// literal with fields, or a copy of mconv, would be built in a
+	// temporary on the stack first (~1.5 KiB), and the release runs on
+	// a connection goroutine's stack (server/stack_test.go). A field
+	// added to clientXlat must be reset here.
+	cx.msg, cx.rsp = nil, nil
+	cx.meta = responses.Meta{}
+	cx.history, cx.input, cx.body = nil, nil, body
+	cx.sub = ChatRequest{}
+	cx.rconv.store = nil
 }

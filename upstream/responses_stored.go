@@ -20,8 +20,14 @@ func (reg *Registry) storedResponse(req *ChatRequest, out *Response) (handled bo
 	defer cancel()
 	id := string(req.ResponseID)
 	st := reg.respStore()
+	// A response is its caller's: another caller's id is not found, as
+	// for one never stored; the master key reaches every caller's.
+	owner := req.Caller
+	if req.Admin {
+		owner = respstore.AnyOwner
+	}
 	if req.Route == RouteResponseDelete {
-		ok, err := st.Delete(ctx, id)
+		ok, err := st.Delete(ctx, id, owner)
 		if err != nil || !ok {
 			return false, nil
 		}
@@ -31,7 +37,7 @@ func (reg *Registry) storedResponse(req *ChatRequest, out *Response) (handled bo
 		jsonAnswer(out)
 		return true, nil
 	}
-	entry, ok, e := st.Get(ctx, id)
+	entry, ok, e := st.Get(ctx, id, owner)
 	if e != nil || !ok {
 		return false, nil
 	}

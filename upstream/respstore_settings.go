@@ -36,9 +36,11 @@ func (r *Registry) initStore(cfg *config.Config, prev *Registry) config.Errors {
 
 // UseRedisForResponses keeps translated responses on rdb (the Redis
 // router_settings names) instead of in memory, so every replica can
-// continue or read any of them.
-func (r *Registry) UseRedisForResponses(rdb redis.UniversalClient) {
-	r.store = respstore.NewRedis(rdb, "llmedge:resp:", r.storeCfg.ttl, r.storeCfg.maxMB<<20)
+// continue or read any of them. Keys are llmedge:resp:<namespace>:<id>:
+// namespace must be the same on every replica of one gateway and differ
+// between gateways (the server derives it from the master key).
+func (r *Registry) UseRedisForResponses(rdb redis.UniversalClient, namespace string) {
+	r.store = respstore.NewRedis(rdb, "llmedge:resp:"+namespace+":", r.storeCfg.ttl, r.storeCfg.maxMB<<20)
 }
 
 func (r *Registry) respStore() respstore.Store { return r.store }

@@ -69,7 +69,7 @@ func (reg *Registry) tryGroup(g *Group, req *ChatRequest, out *Response, cs *cal
 				}
 				return waitError(g, wait)
 			}
-			if !sleep(req.Cancel, wait) {
+			if !sleep(req.Cancel, wait, &out.BackoffWait) {
 				return canceledError()
 			}
 			cs.waited += wait
@@ -109,7 +109,12 @@ func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Respons
 		req.Traceparent, req.Tracestate = req.Tracer.StartAttempt(&d.Endpoint, out.Attempts, out.Attempts > 1)
 	}
 	d.inflight.Add(1)
-	err := reg.attempt(d, g, req, out)
+	var err *Error
+	if d.catchAll == nil {
+		err = reg.attempt(d, g, req, out, d.attemptModel(g, req))
+	} else {
+		err = reg.attemptCatchAll(d, g, req, out)
+	}
 	d.inflight.Add(-1)
 	if req.Tracer != nil {
 		req.Tracer.EndAttempt(err, err == nil && out.Stream != nil)
@@ -120,6 +125,9 @@ func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Respons
 		out.freeSlot()
 	}
 	end := time.Now()
+	if err == nil || err.Status != 499 && !req.Cancel.Canceled() {
+		d.health.noteStreak(err)
+	}
 	if err == nil {
 		d.health.observe(end.Sub(start))
 		if out.Stream == nil && out.Usage.Reported {
@@ -161,11 +169,14 @@ func canceledError() *Error {
 	return &Error{Status: 499, Type: "api_error", Code: "client_closed_request", Message: ErrCanceled.Error()}
 }
 
-// sleep waits d or until the call is canceled; false means canceled.
-func sleep(c *Cancel, d time.Duration) bool {
+// sleep waits d or until the call is canceled, adding the time it
+// waited to *waited; false means canceled.
+func sleep(c *Cancel, d time.Duration, waited *time.Duration) bool {
 	if c.Canceled() {
 		return false
 	}
+	start := time.Now()
+	defer func() { *waited += time.Since(start) }()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

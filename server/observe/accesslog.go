@@ -18,6 +18,7 @@ type accessEntry struct {
 	attempts           int
 	ttfb, duration     time.Duration
 	overhead, upstream time.Duration
+	backoff            time.Duration // slept between attempts (omitted when 0)
 	prompt, completion int64
 	cost               float64 // USD, 0 when the deployment has no price
 	reason             string  // why it was refused before any upstream
@@ -81,6 +82,9 @@ func accessAttrs(a []slog.Attr, e *accessEntry, reqID, userID string) []slog.Att
 		slog.Int64("upstream_us", e.upstream.Microseconds()),
 		slog.Int64("prompt_tokens", e.prompt),
 		slog.Int64("completion_tokens", e.completion))
+	if e.backoff > 0 {
+		a = appendBackoff(a, e.backoff)
+	}
 	if e.cost > 0 {
 		a = append(a, slog.Float64("cost_usd", e.cost))
 	}
@@ -100,4 +104,13 @@ func accessAttrs(a []slog.Attr, e *accessEntry, reqID, userID string) []slog.Att
 // one call while b is not written.
 func bytesView(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// appendBackoff adds the time slept between attempts: rare, so kept out
+// of accessAttrs' frame (a stream's access record is written on its
+// connection's stack: server/stack_test.go).
+//
+//go:noinline
+func appendBackoff(a []slog.Attr, backoff time.Duration) []slog.Attr {
+	return append(a, slog.Int64("backoff_us", backoff.Microseconds()))
 }

@@ -100,11 +100,11 @@ func (r *Recorder) Answering(ctx *fasthttp.RequestCtx, c *Call, resp *upstream.R
 		c.sse, c.status = true, fasthttp.StatusOK
 		r.streams.Add(1)
 		// Read before the relay starts adding to UpstreamWait.
-		setTimingHeaders(ctx, c.ttfb, overheadOf(c.ttfb, resp.UpstreamWait, 0))
+		setTimingHeaders(ctx, c.ttfb, overheadOf(c.ttfb, resp.UpstreamWait+resp.BackoffWait, 0))
 	default:
 		c.status, c.answering = resp.StatusCode, true
 		dur := time.Since(c.start)
-		setTimingHeaders(ctx, dur, overheadOf(dur, resp.UpstreamWait, 0))
+		setTimingHeaders(ctx, dur, overheadOf(dur, resp.UpstreamWait+resp.BackoffWait, 0))
 		if c.status < 300 {
 			resp.UsageFromBody()
 			setCostHeader(ctx, callCost(resp, dur))
@@ -126,7 +126,7 @@ type Outcome struct {
 // runs before resp is released; ctx is only touched in the handler.
 func (r *Recorder) Finish(ctx *fasthttp.RequestCtx, c *Call, resp *upstream.Response, out Outcome) {
 	dur := time.Since(c.start)
-	over := overheadOf(dur, resp.UpstreamWait, out.ClientWait)
+	over := overheadOf(dur, resp.UpstreamWait+resp.BackoffWait, out.ClientWait)
 	if c.sse {
 		r.streams.Add(-1)
 	} else {
@@ -157,7 +157,7 @@ func (r *Recorder) Finish(ctx *fasthttp.RequestCtx, c *Call, resp *upstream.Resp
 	if r.opts.AccessLog {
 		e := accessEntry{
 			reqID: out.ReqID, userID: out.UserID, key: c.key, status: c.status, stream: c.stream,
-			attempts: resp.Attempts, ttfb: c.ttfb, duration: dur, overhead: over, upstream: resp.UpstreamWait,
+			attempts: resp.Attempts, ttfb: c.ttfb, duration: dur, overhead: over, upstream: resp.UpstreamWait, backoff: resp.BackoffWait,
 			prompt: prompt, completion: completion, cost: c.cost, err: out.Err, cache: c.cache,
 		}
 		if c.group != nil {

@@ -60,6 +60,15 @@ const (
 	RejectUserMismatch = "user_mismatch"
 	// RejectBodiesInFlight: the bodies in flight are at their bound (503).
 	RejectBodiesInFlight = "bodies_in_flight"
+	// RejectIPNotAllowed and RejectRouteNotAllowed: general_settings
+	// allowed_ips / allowed_routes refused the request (403).
+	RejectIPNotAllowed    = "ip_not_allowed"
+	RejectRouteNotAllowed = "route_not_allowed"
+	// RejectBodyTooLarge: the body is over the size limit (413).
+	RejectBodyTooLarge = "body_too_large"
+	// RejectMalformed: fasthttp could not read the request (400, 408,
+	// 431).
+	RejectMalformed = "malformed_request"
 	// RejectBudget: a database key blocked, expired or over a budget.
 	RejectBudget = "budget"
 )

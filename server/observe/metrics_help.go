@@ -14,7 +14,7 @@ var metricHelp = map[string]string{
 	"llmedge_requests_total":                               "Finished client requests by status class and whether the client asked for a stream.",
 	"llmedge_request_duration_seconds":                     "Time from reading a request to its last byte written.",
 	"llmedge_ttfb_seconds":                                 "Time from reading a request until llmedge held the answer's first byte.",
-	"llmedge_overhead_seconds":                             "llmedge's own time per request: total minus waiting on the upstream and on the client.",
+	"llmedge_overhead_seconds":                             "llmedge's own time per request: total minus waiting on the upstream, on the client and between retry attempts.",
 	"llmedge_rejected_requests_total":                      "Requests refused before any upstream call, by reason.",
 	"llmedge_rate_limited_total":                           "Requests refused by a rate limit, by the limit that refused them.",
 	"llmedge_upstream_attempts_total":                      "Calls made to a deployment, retries included.",

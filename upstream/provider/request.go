@@ -19,8 +19,14 @@ type Request struct {
 	IncludeUsage bool
 	// RequestID is sent upstream as x-request-id.
 	RequestID []byte
-	// UserID, when set, is sent upstream as x-sm-user-id.
+	// UserID is the memory user id. It is sent upstream as
+	// x-sm-user-id only when MemoryRouting is set or the deployment is
+	// supermemory's proxy (SendUserID): a user id is not sent to third
+	// parties that did not ask for it.
 	UserID []byte
+	// MemoryRouting is true when the config asks for memory routing
+	// (user_id_mappings, or an api_keys entry bound to a user).
+	MemoryRouting bool
 	// Cancel stops every attempt of the call; required.
 	Cancel *transport.Cancel
 	// Anthropic, when set, is a native Anthropic Messages call
@@ -36,6 +42,12 @@ type Request struct {
 	// DELETE of a stored response) have no Body and name ResponseID.
 	Route      Route
 	ResponseID []byte
+	// Caller names the caller for the responses the gateway stores: a
+	// keyed hash of its API key, never the key. A stored response is
+	// reached by its caller only; Admin (the master key) may also read
+	// and delete any other's (upstream/respstore).
+	Caller string
+	Admin  bool
 	// Query, when set, is the raw query string passed upstream.
 	Query []byte
 	// WantUsage asks for the answer's token usage in Response.Usage
@@ -65,4 +77,9 @@ type AnthropicInbound struct {
 	// Version and Beta are the client's anthropic-version and
 	// anthropic-beta headers (empty = not sent).
 	Version, Beta []byte
+}
+
+// SendUserID reports whether req's user id goes to d as x-sm-user-id.
+func (req *Request) SendUserID(d *Endpoint) bool {
+	return len(req.UserID) > 0 && (req.MemoryRouting || d.Options.Supermemory)
 }

@@ -43,7 +43,7 @@ func NewMemory(ttl time.Duration, maxEntries, maxBytes int) *Memory {
 }
 
 // Get implements Store.
-func (m *Memory) Get(_ context.Context, id string) (*Entry, bool, error) {
+func (m *Memory) Get(_ context.Context, id, owner string) (*Entry, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	el, ok := m.byID[id]
@@ -55,11 +55,17 @@ func (m *Memory) Get(_ context.Context, id string) (*Entry, bool, error) {
 		m.remove(el)
 		return nil, false, nil
 	}
+	if !ownedBy(me.e.Owner, owner) {
+		return nil, false, nil
+	}
 	return me.e, true, nil
 }
 
 // Put implements Store.
 func (m *Memory) Put(_ context.Context, id string, e *Entry) error {
+	if e.Owner == "" {
+		return ErrNoOwner
+	}
 	if e.size() > m.maxBytes {
 		return ErrTooLarge
 	}
@@ -82,11 +88,11 @@ func (m *Memory) Put(_ context.Context, id string, e *Entry) error {
 }
 
 // Delete implements Store.
-func (m *Memory) Delete(_ context.Context, id string) (bool, error) {
+func (m *Memory) Delete(_ context.Context, id, owner string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	el, ok := m.byID[id]
-	if !ok {
+	if !ok || !ownedBy(el.Value.(*memEntry).e.Owner, owner) {
 		return false, nil
 	}
 	expired := !m.now().Before(el.Value.(*memEntry).expires)

@@ -78,7 +78,7 @@ func SetHeaders(d *provider.Endpoint, ureq *fasthttp.Request, req *provider.Requ
 		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
 	}
 	req.SetTraceHeaders(&ureq.Header)
-	if len(req.UserID) > 0 {
+	if req.SendUserID(d) {
 		ureq.Header.SetBytesV("X-Sm-User-Id", req.UserID)
 	}
 }

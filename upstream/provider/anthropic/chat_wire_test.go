@@ -45,6 +45,7 @@ func TestAnthropicNonStreamTranslation(t *testing.T) {
 	req := upstreamtest.Request(`{"model":"claude","messages":[{"role":"system","content":"be brief"},{"role":"developer","content":"answer in French"},`+
 		`{"role":"user","content":"hi"},{"role":"user","content":"again"}],"temperature":0.5,"top_p":0.9,"stop":"END","user":"u-42"}`, upstream.RouteChat)
 	req.UserID = []byte("default-dev")
+	req.MemoryRouting = true // user_id_mappings configured
 	r := upstreamtest.Do(t, reg, req)
 	comp := r.Completion(t)
 	if got := comp.Choices[0].Message.Content; got != "Bonjour !" {

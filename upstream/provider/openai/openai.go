@@ -99,16 +99,17 @@ func PassThrough(d *provider.Endpoint, req *provider.Request, model []byte, out 
 		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
 	}
 	req.SetTraceHeaders(&ureq.Header)
-	if len(req.UserID) > 0 {
+	if req.SendUserID(d) {
 		ureq.Header.SetBytesV("X-Sm-User-Id", req.UserID)
 	}
 	if req.Route.HasBody() {
 		ureq.Header.SetContentType("application/json")
-		model := d.QuotedModel
+		quoted := d.QuotedModel
 		if d.Wildcard {
-			model = AppendWildcardModel(nil, d.Config.UpstreamModel, model)
+			// model is the part of the requested name the '*' matched.
+			quoted = AppendWildcardModel(nil, d.Config.UpstreamModel, model)
 		}
-		out.ReqBody = appendPatchedBody(out.ReqBody[:0], req, model)
+		out.ReqBody = appendPatchedBody(out.ReqBody[:0], req, quoted)
 		ureq.SetBodyRaw(out.ReqBody)
 	}
 
@@ -118,49 +119,61 @@ func PassThrough(d *provider.Endpoint, req *provider.Request, model []byte, out 
 	if e != nil {
 		return e
 	}
-	x := &out.X
 	out.UpResp = uresp
 	if req.Stream && bytes.HasPrefix(uresp.Header.ContentType(), []byte("text/event-stream")) {
-		if out.SC == nil {
-			out.SC = sse.NewScanner(x, transport.MaxStreamEvent)
-		} else {
-			out.SC.Reset(x)
-		}
-		ev, err := out.SC.Next()
-		for err == nil && ev.Comment {
-			// An upstream keep-alive (": OPENROUTER PROCESSING") is not
-			// an answer: a failure may still be retried. It proves the
-			// upstream alive, so the wait is renewed.
-			x.ReadTimeout = d.StreamTimeout
-			ev, err = out.SC.Next()
-		}
-		if err != nil {
-			return provider.FirstEventFailed(d, x, uresp, err)
-		}
-		// The first event came within the deadline of the headers; from
-		// now on every gap gets stream_timeout.
-		x.ReadTimeout = d.StreamTimeout
-		// Nothing is retried after the first event: free the request
-		// body now rather than holding a long prompt for the stream's life.
-		ureq.ResetBody()
-		if cap(out.ReqBody) > 64<<10 {
-			out.ReqBody = nil
-		}
-		s := passStreams.Get().(*passStream)
-		// Set field by field on the pooled (zeroed) stream: a composite
-		// literal would be built in this frame first, deepening the
-		// connection goroutine's stack (server/stack_test.go).
-		s.X, s.SC, s.First = x, out.SC, ev
-		s.d, s.named, s.usage = d, req.Route.Spec().Named, provider.StreamUsage(req, out)
-		s.hideUsage = req.UsagePatch != nil
-		out.StartRelay(s, x)
-		return nil
+		return startStream(d, req, out, uresp)
 	}
 	// Non-stream (or a server that answered a stream request with JSON).
 	if e := out.ReadAnswer(d, uresp); e != nil {
 		return e
 	}
 	out.Usage.ObserveBody(out.Body)
+	return nil
+}
+
+// startStream reads a streamed answer's first event and starts the
+// relay. It is a function of its own so that its locals (the passStream
+// literal above all) are not part of PassThrough's frame while the
+// upstream call runs: that is the deepest moment of a stream's
+// connection goroutine (server/stack_test.go).
+//
+//go:noinline
+func startStream(d *provider.Endpoint, req *provider.Request, out *provider.Answer, uresp *fasthttp.Response) *provider.Error {
+	x := &out.X
+	ureq := &out.Req
+	if out.SC == nil {
+		out.SC = sse.NewScanner(x, transport.MaxStreamEvent)
+	} else {
+		out.SC.Reset(x)
+	}
+	ev, err := out.SC.Next()
+	for err == nil && ev.Comment {
+		// An upstream keep-alive (": OPENROUTER PROCESSING") is not
+		// an answer: a failure may still be retried. It proves the
+		// upstream alive, so the wait is renewed.
+		x.ReadTimeout = d.StreamTimeout
+		ev, err = out.SC.Next()
+	}
+	if err != nil {
+		return provider.FirstEventFailed(d, x, uresp, err)
+	}
+	// The first event came within the deadline of the headers; from
+	// now on every gap gets stream_timeout.
+	x.ReadTimeout = d.StreamTimeout
+	// Nothing is retried after the first event: free the request
+	// body now rather than holding a long prompt for the stream's life.
+	ureq.ResetBody()
+	if cap(out.ReqBody) > 64<<10 {
+		out.ReqBody = nil
+	}
+	s := passStreams.Get().(*passStream)
+	// Set field by field on the pooled (zeroed) stream: a composite
+	// literal would be built in this frame first, deepening the
+	// connection goroutine's stack (server/stack_test.go).
+	s.X, s.SC, s.First = x, out.SC, ev
+	s.d, s.named, s.usage = d, req.Route.Spec().Named, provider.StreamUsage(req, out)
+	s.hideUsage = req.UsagePatch != nil
+	out.StartRelay(s, x)
 	return nil
 }
 

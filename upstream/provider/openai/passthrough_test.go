@@ -22,6 +22,7 @@ func TestPassThroughRewritesOnlyTheModel(t *testing.T) {
 	body := `{"messages":[{"role":"user","content":"hi"}],  "model" : "gpt", "seed":7,"x_vendor":{"a":[1,2]}}`
 	req := upstreamtest.Request(body, upstream.RouteChat)
 	req.UserID = []byte("u-1")
+	req.MemoryRouting = true // user_id_mappings configured
 	r := upstreamtest.Do(t, reg, req)
 	if c := r.Completion(t); c.Choices[0].Message.Content != "Hello from the fake upstream." || c.Model != "gpt-4o-2024-08-06" {
 		t.Fatalf("answer %s", r.Body)
