@@ -161,10 +161,11 @@ func isTerminal(w io.Writer) bool {
 }
 
 func mainRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "run --target URL --model M [--stream] [--concurrency N | --rate R/s] [--duration D | --requests N] [flags]", stderr)
+	fs := newFlagSet("run", "run --target URL --model M [--stream] [--concurrency N | --rate R/s] [--duration D | --requests N] [--report out.html] [flags]", stderr)
 	var o RunOptions
 	var rate rateFlag
 	var asJSON bool
+	var report string
 	fs.StringVar(&o.Target, "target", "", "server base URL (http://host:port), a URL ending in /v1, or the full endpoint URL (required)")
 	fs.StringVar(&o.Model, "model", "", "model name to request (required)")
 	fs.BoolVar(&o.Stream, "stream", false, "request SSE streams (OpenAI: with stream_options.include_usage)")
@@ -181,6 +182,7 @@ func mainRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.MaxTokens, "max-tokens", 256, "max_tokens sent with each request")
 	fs.StringVar(&o.Prompt, "prompt", "Say hello.", "user message sent with each request")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object (schema: bench/README.md) instead of text")
+	fs.StringVar(&report, "report", "", "write a self-contained HTML report (latency CDF and percentiles; TTFT and event gaps for streams) to this file")
 	if rc := parseFlags(fs, args); rc >= 0 {
 		return rc
 	}
@@ -203,7 +205,7 @@ func mainRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	printResult(stdout, r, asJSON)
-	if r.OK == 0 {
+	if !writeReportFile(report, "run", r.WriteHTML, stderr) || r.OK == 0 {
 		return 1
 	}
 	return 0
@@ -244,19 +246,8 @@ func mainCompare(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return 1
 	}
 	printResult(stdout, r, asJSON)
-	if report != "" {
-		f, err := os.Create(report)
-		if err == nil {
-			err = r.WriteHTML(f)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-		}
-		if err != nil {
-			fmt.Fprintln(stderr, "llmedge bench compare: report:", err)
-			return 1
-		}
-		fmt.Fprintln(stderr, "report written to", report)
+	if !writeReportFile(report, "compare", r.WriteHTML, stderr) {
+		return 1
 	}
 	return 0
 }

@@ -9,11 +9,13 @@
 //     /v1/messages, closed loop (N workers) or open loop (fixed arrival rate,
 //     latency measured from the scheduled send time), with log-linear
 //     histograms (Histogram) for latency, time to first token and the gap
-//     between stream events;
+//     between stream events, optionally as a self-contained HTML page
+//     (runreport.go);
 //   - compare: starts the fake upstream and an llmedge, measures both
 //     lanes (direct and through llmedge) alternately at the same load, and
 //     reports llmedge's overhead, CPU per request and peak RSS, optionally
-//     as a self-contained HTML page.
+//     as a self-contained HTML page (report.go; the charts of both pages,
+//     with their rounded, data-bound axes, in chart.go).
 //
 // bench is a leaf used by main and by tests. The product (every other
 // package of llmedge) must not import it: nothing here is part of the proxy's

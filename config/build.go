@@ -180,6 +180,7 @@ func (b *builder) deployment(e *node, label string, index int) *Deployment {
 		b.errAt(mi, miPath, "must be a mapping, not %s", describe(mi))
 	default:
 		d.ModelInfo = rawMap(mi)
+		d.Health = b.healthCheck(mi, miPath)
 		if id := mi.get("id"); !id.isNull() {
 			d.ID, _ = b.str(id, miPath+".id")
 			d.ID = strings.TrimSpace(d.ID)

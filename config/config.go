@@ -133,6 +133,9 @@ type Deployment struct {
 	// ModelInfo holds model_info after resolution (mode,
 	// input_cost_per_token, ...).
 	ModelInfo map[string]any `yaml:"model_info"`
+	// Health is the health-probe settings of model_info
+	// (healthcheck.go).
+	Health HealthCheck
 
 	// MissingEnv names the os.environ/ variables this entry references
 	// that are unset. A deployment with MissingEnv is loaded but

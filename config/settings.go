@@ -69,7 +69,8 @@ type GeneralSettings struct {
 	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
 	// BackgroundHealthChecks probes every deployment every
 	// HealthCheckInterval (default off; interval default 300 s, at
-	// least 0.1 s): one 1-token call each, results in /health.
+	// least 0.1 s): the cheapest request each provider has
+	// (server/health_probe.go), results in /health and the metrics.
 	BackgroundHealthChecks bool          `yaml:"background_health_checks"`
 	HealthCheckInterval    time.Duration `yaml:"health_check_interval" min:"100ms" max:"24h"`
 	// AllowedIPs are the client addresses or CIDR ranges served; others

@@ -2,7 +2,6 @@ package server
 
 import (
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/llmedge/llmedge/upstream"
@@ -55,7 +54,7 @@ func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		groups = []*upstream.Group{g}
-		probed = probeGroup(sn.reg, g)
+		probed = sn.probeModel(g)
 	}
 	var healthy, unhealthy []byte
 	nh, nu := 0, 0
@@ -125,12 +124,12 @@ func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
 // deploymentHealth is d's state for /health: unavailable (config),
 // cooling down after failures (the router's passive state), or, when
 // probed, the probe's outcome.
-func deploymentHealth(d *upstream.Deployment, probed map[*upstream.Deployment]error) (bool, string) {
+func deploymentHealth(d *upstream.Deployment, probed map[*upstream.Deployment]upstream.ProbeResult) (bool, string) {
 	if ok, why := d.Available(); !ok {
 		return false, why
 	}
-	if err, was := probed[d]; was && err != nil && err != upstream.ErrNotProbed {
-		return false, "probe failed: " + err.Error()
+	if r, was := probed[d]; was && r.Err != nil && r.Err != upstream.ErrNotProbed {
+		return false, "probe failed: " + r.Err.Error()
 	} else if was {
 		return true, ""
 	}
@@ -148,23 +147,3 @@ func deploymentHealth(d *upstream.Deployment, probed map[*upstream.Deployment]er
 // unhealthyStreak is the failed attempts in a row that make a
 // deployment unhealthy in /health.
 const unhealthyStreak = 3
-
-// healthProbeTimeout bounds one /health?model= probe.
-const healthProbeTimeout = 10 * time.Second
-
-// probeGroup probes every deployment of g at once.
-func probeGroup(reg *upstream.Registry, g *upstream.Group) map[*upstream.Deployment]error {
-	out := make(map[*upstream.Deployment]error, len(g.Deployments))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, d := range g.Deployments {
-		wg.Go(func() {
-			err := reg.Probe(d, healthProbeTimeout)
-			mu.Lock()
-			out[d] = err
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	return out
-}

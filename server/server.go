@@ -118,8 +118,11 @@ func (o Options) withDefaults() Options {
 // Server is llmedge's client-facing HTTP server.
 type Server struct {
 	// snap is the config in force (snapshot.go); reloads swap it.
-	snap     atomic.Pointer[snapshot]
-	reloadMu sync.Mutex
+	snap atomic.Pointer[snapshot]
+	// lastProbeRound is when the last background health-probe round
+	// started (unix ns), so a reload does not probe sooner (health_probe.go).
+	lastProbeRound atomic.Int64
+	reloadMu       sync.Mutex
 	// obs records metrics and the access log (package observe).
 	obs  *observe.Recorder
 	opts Options

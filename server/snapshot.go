@@ -57,7 +57,7 @@ func (s *Server) newSnapshot(cfg *config.Config, reg *upstream.Registry) *snapsh
 	}
 	prev := s.snap.Load()
 	sn.auth, sn.edge = s.newEdge(cfg, reg, prev)
-	sn.startProbes()
+	sn.startProbes(&s.lastProbeRound)
 	if rdb := sn.edge.gate.Redis(); rdb != nil {
 		// Translated responses live where the limits do, so any
 		// replica can continue them, under a namespace derived from the

@@ -4,7 +4,8 @@
 // accesslog_line.go) and the timing headers, through one Call per
 // request: Begin when it is admitted, Answered and Answering as its
 // answer comes and goes out, Finish once it is written (call.go);
-// Rejected for a request refused before any upstream. Finish prices the
+// Rejected for a request refused before any upstream; Series.Probed
+// for a health probe (probe.go). Finish prices the
 // answer (upstream/pricing; Call.Cost, the number budgets add too) and,
 // with tracing on, Trace's spans end there (trace.go).
 //

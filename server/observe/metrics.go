@@ -145,6 +145,7 @@ func New(opts Options) *Recorder {
 	m.reloadedAt = m.set.NewGauge(`llmedge_config_last_reload_success_timestamp_seconds`, nil)
 	m.reloadedAt.Set(float64(opts.Started.Unix()))
 	m.set.RegisterMetricsWriter(func(w io.Writer) { writeDeploymentGauges(w, opts.Current()) })
+	m.set.RegisterMetricsWriter(func(w io.Writer) { writeProbeGauges(w, opts.Current()) })
 	return m
 }
 
@@ -265,6 +266,8 @@ type depMetrics struct {
 	attempts, retries, cooldowns atomic.Pointer[metrics.Counter]
 	// streams that ended badly after their 200, by streamErrorReasons
 	streamErrors [3]atomic.Pointer[metrics.Counter]
+	// probe is the last health probe (probe.go).
+	probe probeState
 }
 
 func newDepMetrics(set *metrics.Set, g *groupMetrics, deployment string) *depMetrics {

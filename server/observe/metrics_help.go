@@ -39,6 +39,11 @@ var metricHelp = map[string]string{
 	"llmedge_deployment_available":                         "1 if a deployment can take calls now, 0 if it is cooling down or unusable.",
 	"llmedge_request_body_bytes_in_flight":                 "Bytes of large request bodies held now (bounded by max_request_body_in_flight_mb).",
 	"llmedge_answer_write_timeouts_total":                  "Answers cut because a write to the client blocked for http_write_timeout.",
+	"llmedge_deployment_healthy":                           "1 if a deployment's last health probe succeeded, 0 if it failed (only deployments probed since the config was loaded).",
+	"llmedge_health_probe_duration_seconds":                "Time a deployment's last health probe took.",
+	"llmedge_health_probe_timestamp_seconds":               "Unix time of a deployment's last health probe.",
+	"llmedge_health_probes_total":                          "Health probes of a deployment (GET /health?model= and background checks), by method: models (a GET of the provider's models), call (a 1-token call), none (not sent: the deployment is unusable).",
+	"llmedge_health_probe_failures_total":                  "Failed health probes of a deployment, by class: unavailable, timeout, unreachable, tls, proxy, bad_response, auth, not_found, rate_limited, client_error, server_error, other.",
 	"process_open_fds":                                     "Open file descriptors (sockets included).",
 	"process_max_fds":                                      "The limit on open file descriptors (RLIMIT_NOFILE).",
 }

@@ -33,4 +33,7 @@ type Descriptor struct {
 	// driver (relay.go). model is the requested model as the
 	// deployment's wildcard sees it (what a pattern group's '*' matched).
 	Attempt func(d *Endpoint, req *Request, model []byte, out *Answer) *Error
+	// Probe, when set, is the health probe cheaper than a 1-token call
+	// (probe.go): a GET of the provider's models.
+	Probe Probe
 }

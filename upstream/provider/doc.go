@@ -1,7 +1,7 @@
 // Package provider is the contract between llmedge's router and the
 // providers: what a provider declares (Descriptor: the routes its API
 // serves, how a deployment is built from litellm_params, how one attempt
-// runs), what an attempt gets (Endpoint: the deployment's address,
+// runs, the health probe cheaper than a call: probe.go), what an attempt gets (Endpoint: the deployment's address,
 // credentials, headers, timeouts and scrubber; Request: the client's
 // request; Answer: where the result goes, with the exchange it reuses),
 // and the pieces every provider shares: the one relay driver with its

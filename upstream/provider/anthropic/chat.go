@@ -31,6 +31,7 @@ var Provider = provider.Descriptor{
 	AnthropicOptions:  true,
 	Build:             openai.AtBaseURL("https://api.anthropic.com", "ANTHROPIC_API_KEY", MessagesURL),
 	Attempt:           anthropicAttempt,
+	Probe:             modelsProbe,
 }
 
 // AnthropicVersion is the anthropic-version header sent when the client

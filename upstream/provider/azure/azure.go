@@ -29,6 +29,7 @@ var Provider = provider.Descriptor{
 	Routes:  provider.RoutesOf(provider.RouteChat, provider.RouteCompletions, provider.RouteEmbeddings),
 	Build:   buildAzure,
 	Attempt: openai.PassThrough,
+	Probe:   modelsProbe,
 }
 
 // buildAzure sets up an azure/ deployment. Azure OpenAI speaks OpenAI's

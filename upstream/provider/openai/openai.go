@@ -30,7 +30,8 @@ import (
 func Compatible(routes provider.Routes, defaultBase, keyEnv string) *provider.Descriptor {
 	return &provider.Descriptor{Routes: routes, OpenAICompatible: true,
 		Build:   AtBaseURL(defaultBase, keyEnv, ChatURL),
-		Attempt: PassThrough}
+		Attempt: PassThrough,
+		Probe:   ModelsProbe}
 }
 
 // AtBaseURL builds a deployment of a provider addressed by one base URL
