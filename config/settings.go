@@ -125,6 +125,10 @@ type LiteLLMSettings struct {
 	// (LiteLLM's name; llmedge records no text by default). Default
 	// false.
 	TurnOffMessageLogging bool `yaml:"turn_off_message_logging"`
+	// RepeatedStreamingChunkLimit ends a stream whose model sends the
+	// same text chunk this many times in a row (LiteLLM's key, upper
+	// case as LiteLLM spells it; default 100, 0 = off).
+	RepeatedStreamingChunkLimit *int `yaml:"REPEATED_STREAMING_CHUNK_LIMIT"`
 	// RetrySettings given here apply where router_settings has none.
 	RetrySettings `yaml:",inline"`
 	// Egress is the forward proxies and TLS of every upstream

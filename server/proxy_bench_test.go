@@ -15,7 +15,12 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 )
 
-var benchChunk = []byte(`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hello "},"finish_reason":null}]}` + "\n\n")
+// benchChunks alternate: a model streaming one chunk over and over is
+// cut by the repeated-chunk guard (REPEATED_STREAMING_CHUNK_LIMIT).
+var benchChunks = [2][]byte{
+	[]byte(`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hello "},"finish_reason":null}]}` + "\n\n"),
+	[]byte(`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"world "},"finish_reason":null}]}` + "\n\n"),
+}
 
 var benchAnswer = []byte(`{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hello there."},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}}`)
 
@@ -46,7 +51,7 @@ func newInMemoryStackOpts(tb testing.TB, events int, opts Options, mut ...func(*
 		ctx.SetContentType("text/event-stream")
 		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 			for i := 0; i < events; i++ {
-				_, _ = w.Write(benchChunk)
+				_, _ = w.Write(benchChunks[i%2])
 				_ = w.Flush()
 			}
 			_, _ = w.WriteString("data: [DONE]\n\n")

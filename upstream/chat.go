@@ -91,14 +91,15 @@ func (reg *Registry) attempt(d *Deployment, g *Group, req *ChatRequest, out *Res
 		return &Error{Status: d.UnavailableStatus, Type: provider.ErrorType(d.UnavailableStatus), Code: d.UnavailableCode, Message: d.Unavailable}
 	}
 	out.SlowUpstream = d.slowAnswers()
+	out.RepeatLimit = reg.policy.repeatLimit
 	switch spec := req.Route.Spec(); {
 	case req.Anthropic != nil && !d.desc.AnthropicMessages:
 		return reg.messagesViaChat(d, req, out, model)
 	case req.Route == RouteResponses && !d.nativeResponses:
 		return reg.responsesViaChat(d, req, out, model)
 	case spec.ByID && spec.Family == RouteResponses:
-		if ok := reg.storedResponse(req, out); ok {
-			return nil
+		if ok, err := reg.storedResponse(req, out); ok {
+			return err
 		}
 		if !d.nativeResponses {
 			return responseNotFound(req)

@@ -37,6 +37,9 @@ type clientConv interface {
 // read back and converted. The relay driver sees one translator.
 type clientStream struct {
 	inner provider.Translator
+	// text is inner when it reports its events' text (the guard reads
+	// the chat text under the translation).
+	text  provider.TextReporter
 	conv  clientConv
 	sc    *sse.Scanner
 	rd    bytes.Reader
@@ -50,6 +53,7 @@ var clientStreams = sync.Pool{New: func() any { return new(clientStream) }}
 func newClientStream(inner provider.Translator, conv clientConv) *clientStream {
 	s := clientStreams.Get().(*clientStream)
 	s.inner, s.conv, s.ended = inner, conv, false
+	s.text, _ = inner.(provider.TextReporter)
 	return s
 }
 
@@ -57,7 +61,7 @@ func (s *clientStream) Release() {
 	if s.inner != nil {
 		s.inner.Release()
 	}
-	s.inner, s.conv = nil, nil
+	s.inner, s.conv, s.text = nil, nil, nil
 	if cap(s.buf) > 64<<10 {
 		s.buf = nil
 	}
@@ -117,7 +121,16 @@ func (s *clientStream) Next() ([]byte, bool, error) {
 }
 
 func (s *clientStream) Buffered() bool { return s.inner.Buffered() }
-func (s *clientStream) Drain()         { s.inner.Drain() }
+
+// LastText implements provider.TextReporter: the text of the chat
+// event under the client's events.
+func (s *clientStream) LastText() []byte {
+	if s.text == nil {
+		return nil
+	}
+	return s.text.LastText()
+}
+func (s *clientStream) Drain() { s.inner.Drain() }
 
 // failure asks the inner translator for its (chat) error event and
 // hands its message to the client's format.

@@ -38,7 +38,9 @@
 // attempt: /v1/messages and /v1/responses calls to a deployment without
 // that API are translated by translate/messages and translate/responses
 // (messages_chat.go, responses_chat.go), the relay's translator wrapped
-// by clientStream; translated responses are kept in respstore.
+// by clientStream; translated responses are kept in respstore and
+// served by id (GET, DELETE, input_items, cancel) from it
+// (responses_stored.go).
 //
 // It knows nothing of llmedge's HTTP server: it takes a client body and
 // a few request facts and returns either a complete response or a Stream

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/bytedance/sonic"
-	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/upstream/respstore"
 	"github.com/llmedge/llmedge/upstream/translate/messages"
 	"github.com/llmedge/llmedge/upstream/translate/responses"
@@ -128,53 +127,12 @@ func (reg *Registry) storeResponse(cx *clientXlat, res *responses.Result) {
 		Model:        cx.meta.Model,
 		Owner:        cx.owner,
 	}
+	if cx.rsp != nil {
+		e.Input, _ = responses.InputItems(cx.rsp.Input, cx.meta.ID)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	_ = reg.respStore().Put(ctx, cx.meta.ID, e)
 	cancel()
-}
-
-// storedResponse serves GET and DELETE of a response llmedge made by
-// translation; handled is false when the store does not have id, or
-// has it for another caller (the call then goes to a deployment with a
-// Responses API, if any, exactly as for an id never stored). The master
-// key reaches every caller's.
-func (reg *Registry) storedResponse(req *ChatRequest, out *Response) (handled bool) {
-	if req.Route != RouteResponseGet && req.Route != RouteResponseDelete {
-		return false
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-	defer cancel()
-	id := string(req.ResponseID)
-	st := reg.respStore()
-	owner := req.Caller
-	if req.Admin {
-		owner = respstore.AnyOwner
-	}
-	if req.Route == RouteResponseGet {
-		entry, ok, err := st.Get(ctx, id, owner)
-		if err != nil || !ok {
-			return false
-		}
-		out.Body = append(out.Body[:0], entry.Response...)
-	} else {
-		ok, err := st.Delete(ctx, id, owner)
-		if err != nil || !ok {
-			return false
-		}
-		out.Body = append(out.Body[:0], `{"id":`...)
-		out.Body = jsonx.AppendString(out.Body, id)
-		out.Body = append(out.Body, `,"object":"response","deleted":true}`...)
-	}
-	out.StatusCode = 200
-	out.ContentType = append(out.ContentType[:0], "application/json"...)
-	return true
-}
-
-// responseNotFound is the 404 for a by-id call on a deployment without
-// a Responses API for an id the gateway does not hold.
-func responseNotFound(req *ChatRequest) *Error {
-	return &Error{Status: 404, Type: "invalid_request_error", Param: "response_id", Code: "response_not_found",
-		Message: fmt.Sprintf("Response with id '%s' not found.", req.ResponseID)}
 }
 
 // clientXlat is a call's state for a client of another API: decoded

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llmedge/llmedge/config"
+	"github.com/llmedge/llmedge/upstream/provider"
 )
 
 // Router defaults. LiteLLM's where LiteLLM has one, so a config moved
@@ -100,7 +101,10 @@ type policy struct {
 	// defaultMaxParallel caps the calls in flight on a deployment
 	// without its own max_parallel_requests (0 = no cap).
 	defaultMaxParallel int
-	warnings           []string
+	// repeatLimit ends a stream repeating one text chunk
+	// (litellm_settings.REPEATED_STREAMING_CHUNK_LIMIT; 0 = off).
+	repeatLimit int
+	warnings    []string
 }
 
 // newPolicy turns the typed router settings into the router's policy.
@@ -139,6 +143,7 @@ func newPolicy(cfg *config.Config) (policy, config.Errors) {
 	p.timeout = cmp.Or(cfg.Router.Timeout, DefaultTimeout)
 	p.streamTimeout = cmp.Or(cfg.Router.StreamTimeout, DefaultStreamTimeout)
 	p.defaultMaxParallel = cfg.Router.DefaultMaxParallelRequests
+	p.repeatLimit = or(cfg.LiteLLM.RepeatedStreamingChunkLimit, provider.DefaultRepeatLimit)
 	p.cooldownTime = or(rs.CooldownTime, DefaultCooldownTime)
 	p.backoff = or(rs.RetryBackoff, DefaultRetryBackoff)
 	p.backoffMax = or(rs.RetryBackoffMax, DefaultRetryBackoffMax)

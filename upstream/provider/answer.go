@@ -31,6 +31,10 @@ type Answer struct {
 	// deployment's answers are slow to come (or not yet timed), so the
 	// exchange waits for the first byte without a read buffer.
 	SlowUpstream bool
+	// RepeatLimit is set by the router for each attempt: the stream
+	// ends after this many identical text chunks in a row (repeat.go;
+	// 0 = unguarded).
+	RepeatLimit int
 
 	// Req and Resp are the upstream request and response of the
 	// attempt; X is its exchange; SC the scanner of an upstream SSE
@@ -66,6 +70,7 @@ func (a *Answer) Reset() {
 	a.UpResp = nil
 	a.Observed = transport.Observed{}
 	a.SlowUpstream = false
+	a.RepeatLimit = 0
 }
 
 // UsageFromBody reads Usage from a non-stream answer's Body when its

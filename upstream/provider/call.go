@@ -10,7 +10,7 @@ import (
 // Call runs one attempt's HTTP exchange for out.Req with the
 // deployment's timeouts: a transport failure becomes the client's error,
 // and so does a non-2xx answer, through asErr (the provider's own error
-// format). On success the answer's headers are in the returned response
+// format) unless it is a Cloudflare block page (blockpage.go). On success the answer's headers are in the returned response
 // and its body is still unread in out.X.
 func Call(d *Endpoint, req *Request, out *Answer, asErr func(status int, body []byte, h *fasthttp.ResponseHeader) *Error) (*fasthttp.Response, *Error) {
 	x := &out.X
@@ -29,6 +29,9 @@ func Call(d *Endpoint, req *Request, out *Answer, asErr func(status int, body []
 		x.Release(uresp)
 		if err != nil && len(body) == 0 {
 			return nil, TransportError(d, err)
+		}
+		if e := CloudflareBlock(d, status, body, &uresp.Header); e != nil {
+			return nil, e
 		}
 		return nil, asErr(status, body, &uresp.Header)
 	}

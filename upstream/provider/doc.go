@@ -5,11 +5,14 @@
 // credentials, headers, timeouts and scrubber; Request: the client's
 // request; Answer: where the result goes, with the exchange it reuses),
 // and the pieces every provider shares: the one relay driver with its
-// Translator interface (relay.go), the upstream call with the
-// provider's own error format (call.go), the errors and stream failure
-// events clients see (errors.go, streamerror.go), usage reading
-// (usage.go), secret scrubbing (scrub.go) and the one OpenAI request
-// model the translating providers read (openai_request.go).
+// Translator interface (relay.go) and its repeated-chunk guard
+// (repeat.go), the upstream call with the provider's own error format
+// (call.go) and Cloudflare's block pages told apart from it
+// (blockpage.go), the errors and stream failure events clients see
+// (errors.go, streamerror.go), usage reading (usage.go), secret
+// scrubbing (scrub.go), Anthropic thinking budgets fitted to
+// Anthropic's minimum (thinking.go) and the one OpenAI request model
+// the translating providers read (openai_request.go).
 //
 // Each provider lives in a package of its own that imports this one;
 // upstream's provider table (upstream/providers.go) lists them.

@@ -65,12 +65,21 @@ type relay struct {
 	x *transport.Exchange
 	// errBuf holds the final error event.
 	errBuf []byte
+	// text is t when it reports its events' text (nil: unguarded);
+	// guard ends a stream repeating one chunk (repeat.go).
+	text  TextReporter
+	guard repeatGuard
 }
 
 // StartRelay makes out's answer the stream t translates over x (nil
 // for answers made in-process).
 func (out *Answer) StartRelay(t Translator, x *transport.Exchange) {
 	out.relay.t, out.relay.x = t, x
+	out.relay.guard.reset(out.RepeatLimit)
+	out.relay.text = nil
+	if out.RepeatLimit > 0 {
+		out.relay.text, _ = t.(TextReporter)
+	}
 	out.Stream = &out.relay
 }
 
@@ -80,6 +89,9 @@ func (out *Answer) StartRelay(t Translator, x *transport.Exchange) {
 func (out *Answer) WrapTranslator(wrap func(Translator) Translator) {
 	if out.Stream != nil && out.relay.t != nil {
 		out.relay.t = wrap(out.relay.t)
+		if out.relay.text != nil {
+			out.relay.text, _ = out.relay.t.(TextReporter)
+		}
 	}
 }
 
@@ -87,7 +99,8 @@ func (r *relay) reset() {
 	if r.t != nil {
 		r.t.Release()
 	}
-	r.t, r.x = nil, nil
+	r.t, r.x, r.text = nil, nil, nil
+	r.guard.reset(0)
 	if cap(r.errBuf) > 4<<10 {
 		r.errBuf = nil
 	}
@@ -96,6 +109,12 @@ func (r *relay) reset() {
 // Relay implements Stream.
 func (r *relay) Relay(w Writer) error {
 	for {
+		// The guard reads the text of the event written last, before
+		// the next is read (where nothing of the loop's is live, so the
+		// frame stays small).
+		if r.text != nil && r.repeated() {
+			return r.failRepeated(w)
+		}
 		b, end, err := r.t.Next()
 		if err != nil {
 			return r.fail(w, err)
@@ -115,6 +134,22 @@ func (r *relay) Relay(w Writer) error {
 			return nil
 		}
 	}
+}
+
+// repeated feeds the last event's text to the guard. Not inlined, nor
+// is failRepeated: Relay's frame stays as small as it was (the
+// connection goroutine's stack, server/stack_test.go).
+//
+//go:noinline
+func (r *relay) repeated() bool { return r.guard.see(r.text.LastText()) }
+
+// failRepeated ends a stream stuck in a loop after the chunk that
+// reached the limit: the upstream connection is closed (fail marks the
+// exchange failed) and the client gets the error event.
+//
+//go:noinline
+func (r *relay) failRepeated(w Writer) error {
+	return r.fail(w, &RepeatedChunkError{Limit: r.guard.limit})
 }
 
 // fail ends the client's stream with the translator's error event.

@@ -15,7 +15,10 @@ import (
 // and code. eof names what an unexpected end of the body cut short
 // ("mid-event", "before message_stop").
 func MidStreamFailure(d *Endpoint, err error, eof string) (msg, typ, code string) {
+	var re *RepeatedChunkError
 	switch {
+	case errors.As(err, &re):
+		return fmt.Sprintf("upstream deployment %s: %s; the stream was ended", d.ID, re.Error()), "api_error", "repeated_streaming_chunk"
 	case errors.Is(err, transport.ErrTimeout):
 		return fmt.Sprintf("upstream deployment %s stalled: no stream event within stream_timeout (%s)", d.ID, d.StreamTimeout), "timeout_error", "upstream_timeout"
 	case errors.Is(err, io.ErrUnexpectedEOF):

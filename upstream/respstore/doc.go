@@ -1,6 +1,7 @@
 // Package respstore keeps the responses llmedge made itself by
 // translating the Responses API to chat, so previous_response_id can
-// continue them and GET / DELETE /v1/responses/{id} can find them: in
+// continue them and GET / DELETE /v1/responses/{id} (and its
+// input_items) can find them: in
 // memory (bounded by a TTL, an entry count and bytes) or on Redis,
 // where every replica sharing it sees every response.
 //
@@ -32,10 +33,14 @@ type Entry struct {
 	// Owner names the caller that made it: a keyed hash of its key
 	// (never the key itself), never empty for a stored entry.
 	Owner string
+	// Input is the request's input items (a JSON array, as
+	// GET .../input_items lists them); nil for entries stored before it
+	// was kept.
+	Input []byte
 }
 
 func (e *Entry) size() int {
-	return len(e.Response) + len(e.Conversation) + len(e.Model) + len(e.Owner) + 64
+	return len(e.Response) + len(e.Conversation) + len(e.Model) + len(e.Owner) + len(e.Input) + 64
 }
 
 // AnyOwner, passed as the owner to Get or Delete, reaches every entry

@@ -35,7 +35,7 @@ func NewRedis(rdb redis.UniversalClient, prefix string, ttl time.Duration, maxBy
 
 // Get implements Store.
 func (r *Redis) Get(ctx context.Context, id, owner string) (*Entry, bool, error) {
-	vals, err := r.rdb.HMGet(ctx, r.prefix+id, "r", "c", "m", "o").Result()
+	vals, err := r.rdb.HMGet(ctx, r.prefix+id, "r", "c", "m", "o", "i").Result()
 	if err != nil {
 		return nil, false, err
 	}
@@ -46,7 +46,11 @@ func (r *Redis) Get(ctx context.Context, id, owner string) (*Entry, bool, error)
 	if !ok1 || !ok2 || !ownedBy(have, owner) {
 		return nil, false, nil
 	}
-	return &Entry{Response: []byte(resp), Conversation: []byte(conv), Model: model, Owner: have}, true, nil
+	e := &Entry{Response: []byte(resp), Conversation: []byte(conv), Model: model, Owner: have}
+	if in, ok := vals[4].(string); ok {
+		e.Input = []byte(in)
+	}
+	return e, true, nil
 }
 
 // Put implements Store.
@@ -59,7 +63,7 @@ func (r *Redis) Put(ctx context.Context, id string, e *Entry) error {
 	}
 	key := r.prefix + id
 	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, key, "r", e.Response, "c", e.Conversation, "m", e.Model, "o", e.Owner)
+		p.HSet(ctx, key, "r", e.Response, "c", e.Conversation, "m", e.Model, "o", e.Owner, "i", e.Input)
 		p.PExpire(ctx, key, r.ttl)
 		return nil
 	})

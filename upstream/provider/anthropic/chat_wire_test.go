@@ -400,3 +400,30 @@ func TestAnthropicStructuredOutputs(t *testing.T) {
 		t.Error("a refused response_format reached the upstream")
 	}
 }
+
+// A thinking budget below Anthropic's minimum (1024) is raised to it
+// and max_tokens kept above it, whether the budget comes from the
+// request or the deployment; the fake refuses what Anthropic refuses.
+func TestAnthropicThinkingBudgetRaisedToMinimum(t *testing.T) {
+	up := pt.NewUpstream(t, pt.AnthropicJSON(`[{"type":"text","text":"ok"}]`, "end_turn", 1, 1, 0, 0))
+	reg := registry(t, "", anthropicDep("claude", up))
+	for _, c := range []struct {
+		body    string
+		wantMax float64
+	}{
+		{`{"model":"claude","max_tokens":600,"thinking":{"type":"enabled","budget_tokens":500},"messages":[{"role":"user","content":"x"}]}`, 1624},
+		{`{"model":"claude","max_tokens":2000,"thinking":{"type":"enabled","budget_tokens":10},"messages":[{"role":"user","content":"x"}]}`, 2000},
+		{`{"model":"claude","thinking":{"type":"enabled","budget_tokens":512},"messages":[{"role":"user","content":"x"}]}`, 4096},
+		{`{"model":"claude","max_tokens":1500,"thinking":{"type":"enabled","budget_tokens":3000},"messages":[{"role":"user","content":"x"}]}`, 4500},
+	} {
+		n := len(up.Requests())
+		if got := upstreamtest.Chat(t, reg, c.body).Completion(t).Choices[0].Message.Content; got != "ok" {
+			t.Fatalf("%s: content %q", c.body, got)
+		}
+		sent := jsonMap(t, up.Requests()[n].Body)
+		budget := sent["thinking"].(map[string]any)["budget_tokens"].(float64)
+		if budget < 1024 || sent["max_tokens"] != c.wantMax {
+			t.Errorf("%s: sent budget %v max_tokens %v, want budget ≥ 1024 and max_tokens %v", c.body, budget, sent["max_tokens"], c.wantMax)
+		}
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/llmedge/llmedge/internal/errbody"
+	"github.com/llmedge/llmedge/internal/jsonx"
+	"github.com/llmedge/llmedge/sse"
 	"github.com/llmedge/llmedge/upstream/provider"
 )
 
@@ -23,16 +25,22 @@ func anthropicNative(d *provider.Endpoint, req *provider.Request, model []byte, 
 	}
 	ureq := &out.Req
 	SetHeaders(d, ureq, req, uri, req.Anthropic.Version, req.Anthropic.Beta)
-	ureq.AppendBody(req.Body[:req.ModelStart])
+	quoted := d.QuotedModel
 	if d.Wildcard {
+		quoted = openai.AppendWildcardModel(nil, d.Config.UpstreamModel, model)
+	}
+	if fixed, ok := provider.FitThinkingBody(req.Body, quoted); ok && !req.Anthropic.CountTokens {
+		// A thinking budget below Anthropic's minimum, or max_tokens not
+		// above it: the rare body rebuilt rather than refused.
+		ureq.AppendBody(fixed)
+	} else {
 		// Appended, not SetBodyRaw over ureq.Body(): that would hand the
 		// buffer back to fasthttp's pool and the next AppendBody would
 		// start a fresh one, losing the body before the model.
-		ureq.AppendBody(openai.AppendWildcardModel(nil, d.Config.UpstreamModel, model))
-	} else {
-		ureq.AppendBody(d.QuotedModel)
+		ureq.AppendBody(req.Body[:req.ModelStart])
+		ureq.AppendBody(quoted)
+		ureq.AppendBody(req.Body[req.ModelEnd:])
 	}
-	ureq.AppendBody(req.Body[req.ModelEnd:])
 	return RelayNative(d, req, out)
 }
 
@@ -82,6 +90,8 @@ type nativeStream struct {
 	d *provider.Endpoint
 	// out, when set, receives the usage of message_start/message_delta.
 	out *provider.Answer
+	// last is the event Next returned last (LastText).
+	last sse.Event
 }
 
 var nativeStreams = sync.Pool{New: func() any { return new(nativeStream) }}
@@ -102,9 +112,22 @@ func (s *nativeStream) Next() ([]byte, bool, error) {
 	if s.out != nil {
 		s.out.Usage.NoteAnthropic(ev.Data)
 	}
+	s.last = ev
 	// At message_stop the answer is complete: what follows is at most
 	// the end of the body, drained for a bounded time.
 	return s.d.ScrubErrorEvent(&ev), string(eventType(ev)) == "message_stop", nil
+}
+
+// LastText implements provider.TextReporter: a text_delta's text.
+func (s *nativeStream) LastText() []byte {
+	if string(eventType(s.last)) != "content_block_delta" {
+		return nil
+	}
+	typ, text := jsonx.Get2(jsonx.Get(s.last.Data, "delta"), "type", "text")
+	if string(typ) != `"text_delta"` {
+		return nil
+	}
+	return jsonx.LitVal(text)
 }
 
 func (s *nativeStream) Failure(dst []byte, err error) ([]byte, error) {

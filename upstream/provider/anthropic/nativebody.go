@@ -1,7 +1,11 @@
 package anthropic
 
 import (
+	"bytes"
+	"strconv"
+
 	"github.com/llmedge/llmedge/internal/jsonx"
+	"github.com/llmedge/llmedge/upstream/provider"
 )
 
 // NativeBody rewrites a client's Anthropic Messages body for a host of
@@ -81,4 +85,24 @@ func dropped(key []byte, drop []string) bool {
 		}
 	}
 	return false
+}
+
+// FitNativeThinking extends NativeBody's drop and add so that a native
+// body's thinking budget below Anthropic's minimum is raised and its
+// max_tokens kept above the budget (provider.FitThinking); drop and
+// add come back unchanged (and nothing is copied) when the body needs
+// nothing. Not for count_tokens, whose bodies have no max_tokens.
+func FitNativeThinking(body []byte, drop []string, add [][]byte) ([]string, [][]byte) {
+	if !bytes.Contains(body, []byte(`"budget_tokens"`)) {
+		return drop, add
+	}
+	thinking := jsonx.Get(body, "thinking")
+	maxTokens := jsonx.Int(body, "max_tokens")
+	t, m := provider.FitThinking(thinking, maxTokens, maxTokens > 0)
+	if m == maxTokens && bytes.Equal(t, thinking) {
+		return drop, add
+	}
+	drop = append(drop[:len(drop):len(drop)], "thinking", "max_tokens")
+	add = append(add[:len(add):len(add)], append([]byte(`"thinking":`), t...), strconv.AppendInt([]byte(`"max_tokens":`), int64(m), 10))
+	return drop, add
 }

@@ -161,14 +161,10 @@ func TranslateRequest(d *provider.Endpoint, body []byte, model string, stream bo
 		// failing it (LiteLLM's modify_params does the same).
 		out.Thinking = nil
 	}
-	if out.Thinking != nil && !explicitMax {
-		// max_tokens must exceed the thinking budget.
-		var t struct {
-			BudgetTokens int `json:"budget_tokens"`
-		}
-		if sonic.Unmarshal(out.Thinking, &t) == nil && t.BudgetTokens >= out.MaxTokens {
-			out.MaxTokens = t.BudgetTokens + provider.DefaultAnthropicMaxTokens
-		}
+	if out.Thinking != nil {
+		// A budget below Anthropic's minimum is raised to it, and
+		// max_tokens must exceed the budget.
+		out.Thinking, out.MaxTokens = provider.FitThinking(out.Thinking, out.MaxTokens, explicitMax)
 	}
 
 	if err := translateTools(&in, &out); err != nil {

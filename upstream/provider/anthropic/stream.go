@@ -43,6 +43,8 @@ type anthropicStream struct {
 	out *provider.Answer
 	// started: the role chunk that opens the answer went out.
 	started bool
+	// text is the text_delta literal of the last event (LastText).
+	text []byte
 }
 
 var anthropicStreams = sync.Pool{New: func() any { return new(anthropicStream) }}
@@ -119,6 +121,7 @@ func (s *anthropicStream) Next() ([]byte, bool, error) {
 	}
 	var done bool
 	var evErr *provider.Error
+	s.text = nil
 	s.buf, done, evErr = s.translate(s.buf[:0], ev)
 	if evErr != nil {
 		return nil, false, evErr
@@ -127,6 +130,9 @@ func (s *anthropicStream) Next() ([]byte, bool, error) {
 }
 
 func (s *anthropicStream) Buffered() bool { return s.sc.Buffered() }
+
+// LastText implements provider.TextReporter.
+func (s *anthropicStream) LastText() []byte { return s.text }
 
 func (s *anthropicStream) Drain() { transport.DrainStream(s.x, s.sc) }
 
@@ -186,6 +192,7 @@ func (s *anthropicStream) translate(b []byte, ev sse.Event) ([]byte, bool, *prov
 		case "text_delta":
 			if lit := jsonx.LitVal(val); len(lit) > 2 {
 				b = s.deltaChunk(b, "content", lit)
+				s.text = lit
 			}
 		case "thinking_delta":
 			if lit := jsonx.Lit(delta, "thinking"); len(lit) > 2 {

@@ -248,3 +248,36 @@ func TestBedrockWithoutCredentialsIs503(t *testing.T) {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
 }
+
+// Claude on Bedrock refuses a thinking budget below 1024 and maxTokens
+// not above it, as Anthropic does: both are fitted before sending.
+func TestBedrockThinkingBudgetRaisedToMinimum(t *testing.T) {
+	up := providertest.NewBedrock(t, providertest.ConverseText("ok", "end_turn"))
+	reg := upstreamtest.Registry(t, upstreamtest.Config(t, "", bedrockDep("claude", "bedrock/anthropic.claude-sonnet-4-5-v1:0", up.URL())), nil)
+	resp := upstreamtest.Chat(t, reg, `{"model":"claude","max_tokens":300,"thinking":{"type":"enabled","budget_tokens":200},"messages":[{"role":"user","content":"x"}]}`).Completion(t)
+	if resp.Choices[0].Message.Content != "ok" {
+		t.Fatalf("content %q", resp.Choices[0].Message.Content)
+	}
+	b := up.Requests()[0].Body
+	if jsonPath(b, "additionalModelRequestFields", "thinking", "budget_tokens") != 1024.0 || jsonPath(b, "inferenceConfig", "maxTokens") != 1324.0 {
+		t.Fatalf("thinking %v inferenceConfig %v", b["additionalModelRequestFields"], b["inferenceConfig"])
+	}
+}
+
+// A ConverseStream repeating one text delta is ended at
+// REPEATED_STREAMING_CHUNK_LIMIT with the chat error event.
+func TestBedrockRepeatedChunksEndStream(t *testing.T) {
+	up := providertest.NewBedrock(t, func(w http.ResponseWriter, op string, req map[string]any) {
+		msgs := [][]byte{providertest.ESEvent("messageStart", `{"role":"assistant"}`)}
+		for range 50 {
+			msgs = append(msgs, providertest.ESEvent("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"text":"loop loop"}}`))
+		}
+		msgs = append(msgs, providertest.ESEvent("contentBlockStop", `{"contentBlockIndex":0}`), providertest.ESEvent("messageStop", `{"stopReason":"end_turn"}`))
+		providertest.WriteEvents(w, msgs...)
+	})
+	reg := upstreamtest.Registry(t, upstreamtest.Config(t, "litellm_settings:\n  REPEATED_STREAMING_CHUNK_LIMIT: 5\n", bedrockDep("claude", "bedrock/anthropic.claude-sonnet-4-5-v1:0", up.URL())), nil)
+	r := upstreamtest.Chat(t, reg, `{"model":"claude","stream":true,"messages":[{"role":"user","content":"x"}]}`)
+	if r.RelayErr == nil || !strings.Contains(r.Body, `"code":"repeated_streaming_chunk"`) || strings.Count(r.Body, "loop loop") != 5 {
+		t.Fatalf("relay error %v, body %s", r.RelayErr, r.Body)
+	}
+}

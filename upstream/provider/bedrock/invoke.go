@@ -145,7 +145,11 @@ func invokeBody(req *provider.Request) ([]byte, *provider.Error) {
 		// Claude body requires one (it does not change the count).
 		add = append(add, []byte(`"max_tokens":1`))
 	}
-	body, ok := anthropic.NativeBody(make([]byte, 0, len(req.Body)+64), req.Body, invokeDrop, add...)
+	drop := invokeDrop
+	if !req.Anthropic.CountTokens {
+		drop, add = anthropic.FitNativeThinking(req.Body, drop, add)
+	}
+	body, ok := anthropic.NativeBody(make([]byte, 0, len(req.Body)+64), req.Body, drop, add...)
 	if !ok {
 		return nil, &provider.Error{Status: 400, Type: "invalid_request_error", Code: "invalid_request", Message: "request body is not a JSON object"}
 	}
@@ -208,6 +212,8 @@ type invokeStream struct {
 	// pending: buf holds the first event, not yet handed out.
 	pending  bool
 	finished bool
+	// text is the last event's text_delta literal (LastText).
+	text []byte
 }
 
 var invokeStreams = sync.Pool{New: func() any { return new(invokeStream) }}
@@ -247,7 +253,7 @@ func (s *invokeStream) Next() ([]byte, bool, error) {
 
 // translate decodes one chunk into s.buf as a server-sent event.
 func (s *invokeStream) translate(m *esMessage) error {
-	s.buf = s.buf[:0]
+	s.buf, s.text = s.buf[:0], nil
 	if string(m.Header(":event-type")) != "chunk" {
 		return nil
 	}
@@ -265,8 +271,13 @@ func (s *invokeStream) translate(m *esMessage) error {
 	if len(typ) == 0 {
 		return fmt.Errorf("%w: chunk without an Anthropic event", errEventStream)
 	}
-	if string(typ) == "message_stop" {
+	switch string(typ) {
+	case "message_stop":
 		s.finished = true
+	case "content_block_delta":
+		if dt, text := jsonx.Get2(jsonx.Get(raw, "delta"), "type", "text"); string(dt) == `"text_delta"` {
+			s.text = jsonx.LitVal(text)
+		}
 	}
 	if s.usage != nil {
 		s.usage.NoteAnthropic(raw)
@@ -278,6 +289,9 @@ func (s *invokeStream) translate(m *esMessage) error {
 }
 
 func (s *invokeStream) Buffered() bool { return s.dec.Buffered() }
+
+// LastText implements provider.TextReporter.
+func (s *invokeStream) LastText() []byte { return s.text }
 
 // Drain has nothing to read: the stream ends at the end of its body.
 func (s *invokeStream) Drain() {}

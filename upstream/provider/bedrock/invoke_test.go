@@ -1,6 +1,8 @@
 package bedrock
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/llmedge/llmedge/internal/allocs"
@@ -49,5 +51,41 @@ func TestCountTokensModel(t *testing.T) {
 		if got := countTokensModel(in); got != want {
 			t.Errorf("countTokensModel(%q) = %q", in, got)
 		}
+	}
+}
+
+// InvokeModel bodies get a thinking budget below Anthropic's minimum
+// raised and max_tokens kept above it, the rest copied as sent.
+func TestInvokeBodyFitsThinking(t *testing.T) {
+	req := &provider.Request{Anthropic: &provider.AnthropicInbound{},
+		Body: []byte(`{"model":"claude","max_tokens":600,"thinking":{"type":"enabled","budget_tokens":500},"messages":[{"role":"user","content":"x"}]}`)}
+	body, e := invokeBody(req)
+	if e != nil {
+		t.Fatal(e)
+	}
+	var got struct {
+		MaxTokens int `json:"max_tokens"`
+		Thinking  struct {
+			Budget int `json:"budget_tokens"`
+		}
+		Messages []any
+	}
+	if err := json.Unmarshal(body, &got); err != nil || got.MaxTokens != 1624 || got.Thinking.Budget != 1024 || len(got.Messages) != 1 {
+		t.Fatalf("%v %s", err, body)
+	}
+}
+
+// A looping InvokeModel stream is ended by the relay's guard with
+// Anthropic's error event.
+func TestInvokeStreamRepeatedChunks(t *testing.T) {
+	msg := providertest.ESChunk(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"again and again"}}`)
+	s := &invokeStream{d: &provider.Endpoint{ID: "br-0"}}
+	s.dec = newESDecoder(&providertest.LoopReader{Block: msg}, 0)
+	a := &provider.Answer{RepeatLimit: 4}
+	a.StartRelay(s, nil)
+	var w providertest.Writer
+	err := a.Stream.Relay(&w)
+	if err == nil || strings.Count(w.String(), "again and again") != 4 || !strings.Contains(w.String(), "event: error") || !strings.Contains(w.String(), "repeated the same chunk 4 times") {
+		t.Fatalf("%v: %s", err, w.String())
 	}
 }

@@ -170,6 +170,7 @@ func bedrockRequestBody(body []byte, modelID string, dropParams bool) ([]byte, *
 	if inf.StopSequences, ok = in.StopSequences(); !ok {
 		return nil, converseBadRequest("stop", "stop must be a string or an array of strings")
 	}
+	fitThinking(&out, inf)
 	if inf.MaxTokens != nil || inf.Temperature != nil || inf.TopP != nil || len(inf.StopSequences) > 0 {
 		out.InferenceConfig = inf
 	}
@@ -215,6 +216,24 @@ func converseThinking(in *provider.OpenAIRequest, out *cvRequest, modelID string
 	}
 	out.Additional = map[string]any{"thinking": thinking}
 	return nil
+}
+
+// fitThinking raises a thinking budget below Anthropic's minimum to it
+// and keeps maxTokens above the budget, as Bedrock's Claude requires.
+func fitThinking(out *cvRequest, inf *cvInference) {
+	th, ok := out.Additional["thinking"].(json.RawMessage)
+	if !ok {
+		return
+	}
+	max, explicit := 0, inf.MaxTokens != nil
+	if explicit {
+		max = *inf.MaxTokens
+	}
+	th, fitted := provider.FitThinking(th, max, explicit)
+	out.Additional["thinking"] = th
+	if fitted != max {
+		inf.MaxTokens = &fitted
+	}
 }
 
 func bedrockTools(in *provider.OpenAIRequest, out *cvRequest) *provider.Error {

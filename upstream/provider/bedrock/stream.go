@@ -63,6 +63,9 @@ type bedrockStream struct {
 	finished bool
 	// started: first has been translated.
 	started bool
+	// textAt and textEnd delimit the text literal of the last event in
+	// buf (LastText; equal when it had none).
+	textAt, textEnd int
 }
 
 var bedrockStreams = sync.Pool{New: func() any { return new(bedrockStream) }}
@@ -103,6 +106,7 @@ func (s *bedrockStream) Next() ([]byte, bool, error) {
 		return nil, false, e
 	}
 	s.buf = s.buf[:0]
+	s.textAt, s.textEnd = 0, 0
 	if err := s.translate(msg); err != nil {
 		return nil, false, err
 	}
@@ -110,6 +114,14 @@ func (s *bedrockStream) Next() ([]byte, bool, error) {
 }
 
 func (s *bedrockStream) Buffered() bool { return s.dec.Buffered() }
+
+// LastText implements provider.TextReporter.
+func (s *bedrockStream) LastText() []byte {
+	if s.textEnd == s.textAt {
+		return nil
+	}
+	return s.buf[s.textAt:s.textEnd]
+}
 
 // drain has nothing to read: a Converse stream ends at the end of its
 // body.
@@ -171,7 +183,10 @@ func (s *bedrockStream) translate(m *esMessage) error {
 		// no decoding.
 		if lit := jsonx.Lit(jsonx.Get(m.Payload, "delta"), "text"); lit != nil {
 			s.openDelta()
-			s.buf = append(append(s.buf, `"content":`...), lit...)
+			s.buf = append(s.buf, `"content":`...)
+			s.textAt = len(s.buf)
+			s.buf = append(s.buf, lit...)
+			s.textEnd = len(s.buf)
 			s.closeDelta("")
 			return nil
 		}
@@ -208,7 +223,10 @@ func (s *bedrockStream) translate(m *esMessage) error {
 		switch {
 		case ev.Delta.Text != nil:
 			s.openDelta()
-			s.buf = jsonx.AppendString(append(s.buf, `"content":`...), *ev.Delta.Text)
+			s.buf = append(s.buf, `"content":`...)
+			s.textAt = len(s.buf)
+			s.buf = jsonx.AppendString(s.buf, *ev.Delta.Text)
+			s.textEnd = len(s.buf)
 			s.closeDelta("")
 		case ev.Delta.ToolUse != nil:
 			idx := s.toolIndex(ev.ContentBlockIndex, false)

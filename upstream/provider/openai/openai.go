@@ -168,8 +168,12 @@ func startStream(d *provider.Endpoint, req *provider.Request, out *provider.Answ
 		out.ReqBody = nil
 	}
 	s := passStreams.Get().(*passStream)
-	*s = passStream{SSEEvents: provider.SSEEvents{X: x, SC: out.SC, First: ev}, d: d, named: req.Route.Spec().Named, usage: provider.StreamUsage(req, out),
-		hideUsage: req.UsagePatch != nil}
+	// Set field by field on the pooled (zeroed) stream: a composite
+	// literal would be built in this frame first, deepening the
+	// connection goroutine's stack (server/stack_test.go).
+	s.X, s.SC, s.First = x, out.SC, ev
+	s.d, s.named, s.usage = d, req.Route.Spec().Named, provider.StreamUsage(req, out)
+	s.hideUsage = req.UsagePatch != nil
 	out.StartRelay(s, x)
 	return nil
 }

@@ -26,6 +26,10 @@ type passStream struct {
 	// hideUsage keeps the usage-only chunk from a client that did not
 	// ask for it (llmedge asked, for token limits).
 	hideUsage bool
+	// last is the event Next returned last (LastText); deltaAt the
+	// offset of "delta": in the chunk before.
+	last    sse.Event
+	deltaAt int
 }
 
 var passStreams = sync.Pool{New: func() any { return new(passStream) }}
@@ -47,6 +51,7 @@ func (s *passStream) Next() ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
+	s.last = ev
 	had := s.usage != nil && s.usage.Reported
 	s.usage.ObserveEvent(&ev)
 	end := ev.IsDone() || (s.named && provider.TerminalResponseEvent(ev.Name))
@@ -55,6 +60,85 @@ func (s *passStream) Next() ([]byte, bool, error) {
 	}
 	return s.d.ScrubErrorEvent(&ev), end, nil
 }
+
+// LastText implements provider.TextReporter: a chat chunk's
+// choices[0].delta.content (a completion's choices[0].text), a
+// Responses output_text.delta's delta. Read only when asked (the relay
+// asks while the repeated-chunk guard is on).
+//
+// The chunk is searched, not walked: a key followed by its colon cannot
+// occur inside a JSON string (its quotes would be escaped), so the
+// first "delta": is choices[0]'s, and the first "content": after it is
+// its content unless the delta has none (then it is logprobs' array or
+// null: no text). The chunks of one stream share their layout, so the
+// delta key is looked for first where the last chunk had it.
+func (s *passStream) LastText() []byte {
+	ev := &s.last
+	if s.named {
+		if string(ev.Name) != "response.output_text.delta" {
+			return nil
+		}
+		return jsonx.Lit(ev.Data, "delta")
+	}
+	if len(ev.Name) > 0 {
+		return nil
+	}
+	d := ev.Data
+	i := s.deltaAt
+	if i+len(deltaKey) > len(d) || string(d[i:i+len(deltaKey)]) != string(deltaKey) {
+		if i = bytes.Index(d, deltaKey); i < 0 {
+			return completionText(d)
+		}
+		s.deltaAt = i
+	}
+	i += len(deltaKey)
+	// Usually the delta's first member: {"content":...
+	if j := jsonx.SkipSpace(d, i); j < len(d) && d[j] == '{' {
+		if k := jsonx.SkipSpace(d, j+1); k+len(contentKey) <= len(d) && string(d[k:k+len(contentKey)]) == string(contentKey) {
+			return stringAt(d, k+len(contentKey))
+		}
+	}
+	j := bytes.Index(d[i:], contentKey)
+	if j < 0 {
+		return nil
+	}
+	return stringAt(d, i+j+len(contentKey))
+}
+
+// completionText is a completions chunk's choices[0].text.
+func completionText(d []byte) []byte {
+	i := bytes.Index(d, textKey)
+	if i < 0 {
+		return nil
+	}
+	return stringAt(d, i+len(textKey))
+}
+
+// stringAt returns the string literal at d[i:] (after spaces), nil when
+// the value there is not a string.
+func stringAt(d []byte, i int) []byte {
+	i = jsonx.SkipSpace(d, i)
+	if i >= len(d) || d[i] != '"' {
+		return nil
+	}
+	// A loop, not jsonx.SkipString's IndexAny: a streamed token is a few
+	// bytes.
+	for j := i + 1; j < len(d); j++ {
+		switch d[j] {
+		case '\\':
+			j++
+		case '"':
+			return d[i : j+1]
+		}
+	}
+	return nil
+}
+
+var (
+	deltaKey   = []byte(`"delta":`)
+	contentKey = []byte(`"content":`)
+	textKey    = []byte(`"text":`)
+)
 
 func (s *passStream) Failure(dst []byte, err error) ([]byte, error) {
 	msg, typ, code := provider.MidStreamFailure(s.d, err, "mid-event")

@@ -125,6 +125,7 @@ func CheckAnthropicRequest(w http.ResponseWriter, r *http.Request, body []byte) 
 			Model     string            `json:"model"`
 			MaxTokens *int              `json:"max_tokens"`
 			Messages  []json.RawMessage `json:"messages"`
+			Thinking  json.RawMessage   `json:"thinking"`
 		}
 		if err := json.Unmarshal(body, &req); err != nil {
 			fail(400, "invalid_request_error", "invalid JSON")(w, r, body)
@@ -134,7 +135,36 @@ func CheckAnthropicRequest(w http.ResponseWriter, r *http.Request, body []byte) 
 			fail(400, "invalid_request_error", "model, max_tokens and messages are required")(w, r, body)
 			return false
 		}
+		if req.MaxTokens != nil {
+			if msg := ThinkingError(req.Thinking, *req.MaxTokens); msg != "" {
+				fail(400, "invalid_request_error", msg)(w, r, body)
+				return false
+			}
+		}
 		return true
 	}
 	return false
+}
+
+// ThinkingError is Anthropic's 400 message for an extended thinking
+// object it refuses (a budget below 1024, max_tokens not above the
+// budget; maxTokens -1: not known, not checked); "" when it is accepted
+// or absent.
+func ThinkingError(thinking json.RawMessage, maxTokens int) string {
+	var t struct {
+		Type   string `json:"type"`
+		Budget *int   `json:"budget_tokens"`
+	}
+	if len(thinking) == 0 || json.Unmarshal(thinking, &t) != nil || t.Type != "enabled" {
+		return ""
+	}
+	switch {
+	case t.Budget == nil:
+		return "thinking.enabled.budget_tokens: Field required"
+	case *t.Budget < 1024:
+		return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+	case maxTokens >= 0 && maxTokens <= *t.Budget:
+		return "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size"
+	}
+	return ""
 }

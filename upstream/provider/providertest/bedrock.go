@@ -154,6 +154,29 @@ func (f *Bedrock) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 		fmt.Fprint(w, `{"message":"anthropic_version: bedrock-2023-05-31 is required"}`)
 		return
 	}
+	var th struct {
+		Additional struct {
+			Thinking json.RawMessage `json:"thinking"`
+		} `json:"additionalModelRequestFields"`
+		Inference struct {
+			MaxTokens *int `json:"maxTokens"`
+		} `json:"inferenceConfig"`
+	}
+	_ = json.Unmarshal(body, &th)
+	if len(th.Additional.Thinking) > 0 {
+		max := -1 // Bedrock's default max tokens: not checked
+		if th.Inference.MaxTokens != nil {
+			max = *th.Inference.MaxTokens
+		}
+		if msg := ThinkingError(th.Additional.Thinking, max); msg != "" {
+			msg = "The model returned the following errors: " + msg
+			w.Header().Set("X-Amzn-ErrorType", "ValidationException")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(400)
+			fmt.Fprintf(w, `{"message":%q}`, msg)
+			return
+		}
+	}
 	f.mu.Lock()
 	f.seen = append(f.seen, BedrockSeen{RequestURI: r.RequestURI, Op: op, ModelID: modelID, Header: r.Header.Clone(), Body: req})
 	answer := f.answer

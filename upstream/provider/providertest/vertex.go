@@ -202,6 +202,17 @@ func (f *Vertex) claude(w http.ResponseWriter, r *http.Request, body []byte) {
 		fmt.Fprint(w, `{"input_tokens":42}`)
 		return
 	}
+	var th struct {
+		Thinking  json.RawMessage `json:"thinking"`
+		MaxTokens int             `json:"max_tokens"`
+	}
+	_ = json.Unmarshal(body, &th)
+	if msg := ThinkingError(th.Thinking, th.MaxTokens); msg != "" {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(400)
+		fmt.Fprintf(w, `{"type":"error","error":{"type":"invalid_request_error","message":%q}}`, msg)
+		return
+	}
 	f.mu.Lock()
 	h := f.claudeH
 	f.mu.Unlock()

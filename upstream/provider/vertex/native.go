@@ -55,7 +55,11 @@ func vertexNative(d *provider.Endpoint, req *provider.Request, out *provider.Ans
 	if e := d.SetAuth(ureq); e != nil {
 		return e
 	}
-	body, ok := anthropic.NativeBody(ureq.Body()[:0], req.Body, vertexNativeDrop, add...)
+	drop := vertexNativeDrop
+	if !req.Anthropic.CountTokens {
+		drop, add = anthropic.FitNativeThinking(req.Body, drop, add)
+	}
+	body, ok := anthropic.NativeBody(ureq.Body()[:0], req.Body, drop, add...)
 	if !ok {
 		return &provider.Error{Status: 400, Type: "invalid_request_error", Code: "invalid_request", Message: "request body is not a JSON object"}
 	}

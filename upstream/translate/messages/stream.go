@@ -22,15 +22,14 @@ type Stream struct {
 	open   blockKind
 	index  int
 	blocks int
-	// calls maps a chat tool_calls index to its content block.
-	calls     chat.Calls
+	// ev reads the chat chunks (its Calls map a chat tool_calls index
+	// to its content block) and hands their parts to sink.
+	ev        chat.Events
 	finish    []byte
 	finishBuf [16]byte
 	usage     chat.Usage
 	started   bool
 	ended     bool
-	ck        chat.Chunk
-	td        chat.ToolDelta
 }
 
 type blockKind uint8
@@ -45,9 +44,9 @@ const (
 // Reset readies s for a new stream answering for model (the client's
 // model name).
 func (s *Stream) Reset(model string) {
-	calls := s.calls
-	calls.Reset()
-	*s = Stream{model: model, calls: calls}
+	ev := s.ev
+	ev.Reset()
+	*s = Stream{model: model, ev: ev}
 }
 
 // Ended reports whether message_stop was written.
@@ -57,36 +56,47 @@ func (s *Stream) Ended() bool { return s.ended }
 // done means the chat stream ended ([DONE]) and the closing events were
 // appended.
 func (s *Stream) Event(dst, data []byte) (out []byte, done bool) {
-	if string(data) == "[DONE]" {
-		return s.End(dst), true
+	return s.ev.Event((*sink)(s), dst, data)
+}
+
+// sink is the Stream as chat.Events' Sink (its methods stay off
+// Stream's API).
+type sink Stream
+
+func (k *sink) Done(dst []byte) []byte      { return (*Stream)(k).End(dst) }
+func (k *sink) Fail(dst, msg []byte) []byte { return AppendErrorEvent(dst, "api_error", msg) }
+func (k *sink) Usage(u chat.Usage)          { k.usage = u }
+func (k *sink) Finish(reason []byte)        { k.finish = append(k.finishBuf[:0], reason...) }
+
+func (k *sink) Begin(dst, id []byte) []byte {
+	if !k.started {
+		dst = (*Stream)(k).appendStart(dst, id)
 	}
-	c := &s.ck
-	chat.ReadChunk(data, c)
-	if c.Error != nil {
-		msg := jsonx.Str(c.Error, "message")
-		return AppendErrorEvent(dst, "api_error", msg), true
-	}
-	if !s.started {
-		dst = s.appendStart(dst, c.ID)
-	}
-	if c.Usage != nil {
-		s.usage = chat.ReadUsage(c.Usage)
-	}
-	if c.Reasoning != nil {
-		dst = s.ensure(dst, blockThinking, nil)
-		dst = s.delta(dst, `{"type":"thinking_delta","thinking":`, c.Reasoning)
-	}
-	if c.Content != nil {
-		dst = s.ensure(dst, blockText, nil)
-		dst = s.delta(dst, `{"type":"text_delta","text":`, c.Content)
-	}
-	for e, i := chat.NextElem(c.ToolCalls, 0); e != nil; e, i = chat.NextElem(c.ToolCalls, i) {
-		dst = s.toolDelta(dst, e)
-	}
-	if c.Finish != nil {
-		s.finish = append(s.finishBuf[:0], c.Finish...)
-	}
-	return dst, false
+	return dst
+}
+
+func (k *sink) Reasoning(dst, lit []byte) []byte {
+	s := (*Stream)(k)
+	dst = s.ensure(dst, blockThinking, nil)
+	return s.delta(dst, `{"type":"thinking_delta","thinking":`, lit)
+}
+
+func (k *sink) Text(dst, lit []byte) []byte {
+	s := (*Stream)(k)
+	dst = s.ensure(dst, blockText, nil)
+	return s.delta(dst, `{"type":"text_delta","text":`, lit)
+}
+
+// OpenCall opens a tool_use block for a new call.
+func (k *sink) OpenCall(dst []byte, t *chat.ToolDelta) ([]byte, int) {
+	s := (*Stream)(k)
+	dst = s.ensure(dst, blockTool, t)
+	return dst, s.index
+}
+
+// CallArgs streams arguments as input_json_delta on the call's block.
+func (k *sink) CallArgs(dst []byte, block int, t *chat.ToolDelta) []byte {
+	return (*Stream)(k).deltaAt(dst, block, `{"type":"input_json_delta","partial_json":`, t.Args)
 }
 
 // End appends the closing events (once): it closes the open block and
@@ -102,7 +112,7 @@ func (s *Stream) End(dst []byte) []byte {
 	dst = s.close(dst)
 	s.ended = true
 	stop := StopReason(s.finish)
-	if s.calls.Seen && stop == "end_turn" {
+	if s.ev.Calls.Seen && stop == "end_turn" {
 		stop = "tool_use"
 	}
 	dst = append(dst, "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\""...)
@@ -201,25 +211,6 @@ func (s *Stream) deltaAt(dst []byte, index int, head string, lit []byte) []byte 
 	dst = append(dst, head...)
 	dst = append(dst, lit...)
 	return append(dst, "}}\n\n"...)
-}
-
-// toolDelta handles one tool_calls entry: a new call (it has an id)
-// opens a tool_use block, arguments become input_json_delta on the
-// call's block.
-func (s *Stream) toolDelta(dst, e []byte) []byte {
-	t := &s.td
-	opens, ok := s.calls.Read(e, t)
-	if !ok {
-		return dst
-	}
-	if opens {
-		dst = s.ensure(dst, blockTool, t)
-		s.calls.Bind(t.Index, s.index)
-	}
-	if b := s.calls.Slot(t.Index); b >= 0 && t.Args != nil {
-		dst = s.deltaAt(dst, b, `{"type":"input_json_delta","partial_json":`, t.Args)
-	}
-	return dst
 }
 
 // AppendErrorEvent appends Anthropic's stream error event; msg is a

@@ -3,7 +3,6 @@ package responses
 import (
 	"strconv"
 
-	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/upstream/translate/chat"
 )
 
@@ -23,18 +22,17 @@ type Stream struct {
 	open    int // index of the open item, -1 none
 	started bool
 	ended   bool
-	// calls maps a chat tool_calls index to its item.
-	calls chat.Calls
-	ck    chat.Chunk
-	td    chat.ToolDelta
+	// ev reads the chat chunks (its Calls map a chat tool_calls index
+	// to its item) and hands their parts to sink.
+	ev chat.Events
 }
 
 // Reset readies s for a new stream answering for m.
 func (s *Stream) Reset(m Meta) {
 	s.Result.reset()
-	calls := s.calls
-	calls.Reset()
-	*s = Stream{m: m, Result: s.Result, open: -1, calls: calls}
+	ev := s.ev
+	ev.Reset()
+	*s = Stream{m: m, Result: s.Result, open: -1, ev: ev}
 }
 
 // Meta is the response's meta.
@@ -46,35 +44,60 @@ func (s *Stream) Ended() bool { return s.ended }
 // Event appends the Responses events for one chat stream event's data;
 // done means the chat stream ended and response.completed was appended.
 func (s *Stream) Event(dst, data []byte) (out []byte, done bool) {
-	if string(data) == "[DONE]" {
-		return s.End(dst), true
+	return s.ev.Event((*sink)(s), dst, data)
+}
+
+// sink is the Stream as chat.Events' Sink (its methods stay off
+// Stream's API).
+type sink Stream
+
+func (k *sink) Done(dst []byte) []byte      { return (*Stream)(k).End(dst) }
+func (k *sink) Fail(dst, msg []byte) []byte { return (*Stream)(k).AppendError(dst, msg) }
+func (k *sink) Usage(u chat.Usage)          { k.usage = u }
+func (k *sink) Finish(reason []byte)        { k.finish = append(k.fbuf[:0], reason...) }
+
+func (k *sink) Begin(dst, _ []byte) []byte {
+	if !k.started {
+		dst = (*Stream)(k).start(dst)
 	}
-	c := &s.ck
-	chat.ReadChunk(data, c)
-	if c.Error != nil {
-		return s.AppendError(dst, jsonx.Str(c.Error, "message")), true
+	return dst
+}
+
+func (k *sink) Reasoning(dst, lit []byte) []byte {
+	s := (*Stream)(k)
+	dst = s.ensure(dst, itemReasoning, nil)
+	return s.textDelta(dst, "response.reasoning_summary_text.delta", `,"summary_index":0,"delta":`, lit)
+}
+
+func (k *sink) Text(dst, lit []byte) []byte {
+	s := (*Stream)(k)
+	dst = s.ensure(dst, itemMessage, nil)
+	return s.textDelta(dst, "response.output_text.delta", `,"content_index":0,"delta":`, lit)
+}
+
+// OpenCall opens a function_call (or custom_tool_call) item.
+func (k *sink) OpenCall(dst []byte, t *chat.ToolDelta) ([]byte, int) {
+	s := (*Stream)(k)
+	dst = s.ensure(dst, itemCall, t)
+	return dst, s.open
+}
+
+// CallArgs keeps an arguments fragment for the item's .done events and
+// streams it as function_call_arguments.delta.
+func (k *sink) CallArgs(dst []byte, i int, t *chat.ToolDelta) []byte {
+	s := (*Stream)(k)
+	it := &s.items[i]
+	it.text = append(it.text, t.Args[1:len(t.Args)-1]...)
+	if it.custom {
+		// A custom tool's input is streamed whole at .done: the
+		// fragments are of the {"input":...} wrapper.
+		return dst
 	}
-	if !s.started {
-		dst = s.start(dst)
-	}
-	if c.Usage != nil {
-		s.usage = chat.ReadUsage(c.Usage)
-	}
-	if c.Reasoning != nil {
-		dst = s.ensure(dst, itemReasoning, nil)
-		dst = s.textDelta(dst, "response.reasoning_summary_text.delta", `,"summary_index":0,"delta":`, c.Reasoning)
-	}
-	if c.Content != nil {
-		dst = s.ensure(dst, itemMessage, nil)
-		dst = s.textDelta(dst, "response.output_text.delta", `,"content_index":0,"delta":`, c.Content)
-	}
-	for e, i := chat.NextElem(c.ToolCalls, 0); e != nil; e, i = chat.NextElem(c.ToolCalls, i) {
-		dst = s.toolDelta(dst, e)
-	}
-	if c.Finish != nil {
-		s.finish = append(s.fbuf[:0], c.Finish...)
-	}
-	return dst, false
+	dst = s.head(dst, "response.function_call_arguments.delta")
+	dst = s.itemRef(dst, i)
+	dst = append(dst, `,"delta":`...)
+	dst = append(dst, t.Args...)
+	return append(dst, "}\n\n"...)
 }
 
 // End closes the open item and appends response.completed (once).
@@ -194,34 +217,6 @@ func (s *Stream) textDelta(dst []byte, name, mid string, lit []byte) []byte {
 	if name == "response.output_text.delta" {
 		dst = append(dst, `,"logprobs":[]`...)
 	}
-	return append(dst, "}\n\n"...)
-}
-
-func (s *Stream) toolDelta(dst, e []byte) []byte {
-	t := &s.td
-	opens, ok := s.calls.Read(e, t)
-	if !ok {
-		return dst
-	}
-	if opens {
-		dst = s.ensure(dst, itemCall, t)
-		s.calls.Bind(t.Index, s.open)
-	}
-	i := s.calls.Slot(t.Index)
-	if i < 0 || t.Args == nil {
-		return dst
-	}
-	it := &s.items[i]
-	it.text = append(it.text, t.Args[1:len(t.Args)-1]...)
-	if it.custom {
-		// A custom tool's input is streamed whole at .done: the
-		// fragments are of the {"input":...} wrapper.
-		return dst
-	}
-	dst = s.head(dst, "response.function_call_arguments.delta")
-	dst = s.itemRef(dst, i)
-	dst = append(dst, `,"delta":`...)
-	dst = append(dst, t.Args...)
 	return append(dst, "}\n\n"...)
 }
 
