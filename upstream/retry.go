@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/llmedge/llmedge/internal/clock"
 )
 
 // tryGroup is the retry loop, the only one in llmedge: it runs attempts
@@ -105,6 +107,7 @@ func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Respons
 	cs.note(d)
 	tokens := int64(len(req.Body)/4 + 1)
 	d.health.use(start.UnixNano(), tokens)
+	req.AttemptStart = start
 	if req.Tracer != nil {
 		req.Traceparent, req.Tracestate = req.Tracer.StartAttempt(&d.Endpoint, out.Attempts, out.Attempts > 1)
 	}
@@ -124,7 +127,7 @@ func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Respons
 		// until its Response is released).
 		out.freeSlot()
 	}
-	end := time.Now()
+	end := clock.Now(start)
 	if err == nil || err.Status != 499 && !req.Cancel.Canceled() {
 		d.health.noteStreak(err)
 	}

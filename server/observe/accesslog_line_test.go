@@ -83,9 +83,9 @@ func TestLogAccessSink(t *testing.T) {
 			if json {
 				h = slog.NewJSONHandler(&viaSlog, nil)
 			}
-			(&Recorder{opts: Options{Logger: slog.New(h)}}).logAccess(&e)
+			(&Recorder{opts: Options{Logger: slog.New(h)}}).logAccess(time.Now(), &e)
 			s := &Recorder{opts: Options{Logger: slog.New(h), AccessLogOut: &viaSink, AccessLogJSON: json}}
-			s.logAccess(&e)
+			s.logAccess(time.Now(), &e)
 			got := timeField.ReplaceAllString(viaSink.String(), "${1}T")
 			want := timeField.ReplaceAllString(viaSlog.String(), "${1}T")
 			if got != want || strings.Count(got, "\n") != 1 {
@@ -97,7 +97,7 @@ func TestLogAccessSink(t *testing.T) {
 	warn := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s := &Recorder{opts: Options{Logger: warn, AccessLogOut: &out}}
 	e := accessTestEntries()[0]
-	s.logAccess(&e)
+	s.logAccess(time.Now(), &e)
 	if out.Len() != 0 {
 		t.Errorf("info disabled, yet the sink got %q", out.String())
 	}

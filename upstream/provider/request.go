@@ -1,6 +1,10 @@
 package provider
 
-import "github.com/llmedge/llmedge/upstream/transport"
+import (
+	"time"
+
+	"github.com/llmedge/llmedge/upstream/transport"
+)
 
 // Request is one client request as received: an OpenAI chat
 // completion, or another route's call.
@@ -65,6 +69,10 @@ type Request struct {
 	// SetTraceHeaders sends upstream.
 	Tracer                  AttemptTracer
 	Traceparent, Tracestate string
+	// AttemptStart is when the current attempt began (the router sets
+	// it): its timeout runs from there, without reading the clock
+	// again. Zero: Call reads the clock.
+	AttemptStart time.Time
 }
 
 // AnthropicInbound describes a native Anthropic Messages call
