@@ -137,3 +137,30 @@ func FuzzAccessLine(f *testing.F) {
 		}
 	})
 }
+
+// TestAccessLineSecondCache: one buffer's cached second is refreshed
+// whenever the second or the location changes (a zone offset's change
+// included), across a sequence of lines, and each line still matches
+// slog's.
+func TestAccessLineSecondCache(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		ny = time.FixedZone("EST", -5*3600)
+	}
+	base := time.Date(2026, 3, 8, 6, 59, 58, 999999999, time.UTC) // 01:59:58 EST: DST starts at 07:00 UTC
+	var times []time.Time
+	for _, d := range []time.Duration{0, 1, time.Millisecond, time.Second - 1, time.Second, 1500 * time.Millisecond, 2 * time.Second, 2*time.Second + 1} {
+		at := base.Add(d)
+		times = append(times, at, at.In(ny), at.In(time.FixedZone("IST", 5*3600+1800)), at)
+	}
+	times = append(times, time.Now(), time.Now().Add(time.Hour), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 1, 0, 0, 0, 10, time.UTC))
+	e := accessTestEntries()[0]
+	for _, json := range []bool{false, true} {
+		var ab lineSecond
+		for _, at := range times {
+			if got, want := string(ab.appendLine(nil, json, at, &e)), slogLine(t, json, at, &e); got != want {
+				t.Errorf("json=%v at %v:\n got %s\nwant %s", json, at, got, want)
+			}
+		}
+	}
+}
