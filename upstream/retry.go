@@ -23,7 +23,7 @@ func (reg *Registry) tryGroup(g *Group, req *ChatRequest, out *Response, cs *cal
 	cs.retries = 0
 	var queued time.Duration // waited for a max_parallel_requests slot
 	for {
-		now := time.Now()
+		now := clock.Now(req.AttemptStart)
 		d, wait, serr := reg.choose(g, req.Route, cs, now.UnixNano())
 		if serr == errAllBusy {
 			left := reg.policy.maxRetryWait - queued

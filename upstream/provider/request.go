@@ -71,7 +71,9 @@ type Request struct {
 	Traceparent, Tracestate string
 	// AttemptStart is when the current attempt began (the router sets
 	// it): its timeout runs from there, without reading the clock
-	// again. Zero: Call reads the clock.
+	// again. Zero: Call reads the clock. Before the first attempt the
+	// caller may set it to when the request was read: the router then
+	// reads the monotonic clock alone (internal/clock).
 	AttemptStart time.Time
 }
 
