@@ -3,6 +3,7 @@ package jsonx
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 )
 
 // SkipSpace returns the index of the first non-whitespace byte at or
@@ -104,11 +105,18 @@ func skipValue(b []byte, i int, strict bool) (int, bool) {
 // SkipStrictString returns the index just past the string literal starting at
 // b[i] == '"', checking escapes and rejecting raw control characters
 // (UTF-8 validity is checked once for the whole body). Runs of plain
-// bytes are skipped eight at a time.
+// bytes are skipped eight at a time, and a word holding a special byte
+// is entered at the first one.
 func SkipStrictString(b []byte, i int) (int, bool) {
 	i++
 	for {
-		for i+8 <= len(b) && plainWord(binary.LittleEndian.Uint64(b[i:])) {
+		for i+8 <= len(b) {
+			if m := specialBytes(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				// To the first byte that may need a look: none
+				// before it does.
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
 			i += 8
 		}
 		if i >= len(b) {
@@ -145,13 +153,15 @@ func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
-// plainWord reports whether none of the 8 bytes in x is a quote, a
-// backslash or a control character (SWAR: a borrow sets the high bit
-// of a byte below the threshold; false positives only send the word to
-// the byte loop).
-func plainWord(x uint64) bool {
+// specialBytes has the high bit set in the bytes of x (little endian:
+// byte 0 is the lowest) that are a quote, a backslash or a control
+// character, SWAR: a borrow sets the high bit of a byte below the
+// threshold. A byte above a flagged one may be flagged falsely (the
+// borrow runs on), never one below, so the lowest flag is exact and 0
+// means the 8 bytes are plain.
+func specialBytes(x uint64) uint64 {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	q := x ^ (lo * '"')
 	bs := x ^ (lo * '\\')
-	return ((x-lo*0x20)&^x|(q-lo)&^q|(bs-lo)&^bs)&hi == 0
+	return ((x-lo*0x20)&^x | (q-lo)&^q | (bs-lo)&^bs) & hi
 }

@@ -52,3 +52,17 @@ func BenchmarkSkipString(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSkipStrictString: the request scan's string skip on the
+// same strings (the escapes case checks each escape).
+func BenchmarkSkipStrictString(b *testing.B) {
+	for _, c := range skipCases {
+		in := []byte(c.s)
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				SkipStrictString(in, 0)
+			}
+		})
+	}
+}
