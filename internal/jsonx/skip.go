@@ -127,26 +127,35 @@ func SkipStrictString(b []byte, i int) (int, bool) {
 		case c == '"':
 			return i + 1, true
 		case c == '\\':
-			if i+1 >= len(b) {
+			e, ok := escapeEnd(b, i)
+			if !ok {
 				return 0, false
 			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
-					return 0, false
-				}
-				i += 6
-			default:
-				return 0, false
-			}
+			i = e
 		case c < 0x20:
 			return 0, false
 		default:
 			i++
 		}
 	}
+}
+
+// escapeEnd returns the index just past the escape at b[i] == '\\',
+// false when it is not one JSON allows.
+func escapeEnd(b []byte, i int) (int, bool) {
+	if i+1 >= len(b) {
+		return 0, false
+	}
+	switch b[i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return i + 2, true
+	case 'u':
+		if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+			return 0, false
+		}
+		return i + 6, true
+	}
+	return 0, false
 }
 
 func isHex(c byte) bool {

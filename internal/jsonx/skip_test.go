@@ -22,37 +22,32 @@ var skipStringSeeds = []string{
 	`"prompt_tokens":12`, `"ends with backslash\`, `"\\\\\\\\\\\""`, `"ab\\\\\\\\\\\\"xyz"`,
 }
 
-// TestSkipStringMatchesForward: the quote-to-quote scan ends every
-// literal (valid, cut short, hostile) where reading escapes forward
-// does, from any start.
-func TestSkipStringMatchesForward(t *testing.T) {
-	for _, s := range skipStringSeeds {
-		for _, pre := range []string{"", `{"k":`, `\\"`} {
-			b := []byte(pre + s)
-			i := len(pre)
-			ge, gok := SkipString(b, i)
-			we, wok := skipStringForward(b, i)
-			if ge != we || gok != wok {
-				t.Errorf("%q from %d: got %d %v, want %d %v", b, i, ge, gok, we, wok)
-			}
+// matchSkip holds skip to ref on b from i: the same end, the same
+// verdict.
+func matchSkip(t testing.TB, skip, ref func([]byte, int) (int, bool), b []byte, i int) {
+	t.Helper()
+	ge, gok := skip(b, i)
+	we, wok := ref(b, i)
+	if ge != we || gok != wok {
+		t.Fatalf("%q from %d: got %d %v, want %d %v", b, i, ge, gok, we, wok)
+	}
+}
+
+// matchSkipSeeds runs matchSkip on every seed, alone and after text
+// (a key, plain bytes, an escaped quote).
+func matchSkipSeeds(t *testing.T, skip, ref func([]byte, int) (int, bool), seeds []string) {
+	for _, s := range seeds {
+		for _, pre := range []string{"", `{"k":`, "xxxxxxx", `\\"`} {
+			matchSkip(t, skip, ref, []byte(pre+s), len(pre))
 		}
 	}
 }
 
-func FuzzSkipString(f *testing.F) {
-	for _, s := range skipStringSeeds {
-		f.Add([]byte(s), 0)
-	}
-	f.Fuzz(func(t *testing.T, b []byte, i int) {
-		if i < 0 || i >= len(b) {
-			return
-		}
-		ge, gok := SkipString(b, i)
-		we, wok := skipStringForward(b, i)
-		if ge != we || gok != wok {
-			t.Fatalf("%q from %d: got %d %v, want %d %v", b, i, ge, gok, we, wok)
-		}
-	})
+// TestSkipStringMatchesForward: the quote-to-quote scan ends every
+// literal (valid, cut short, hostile) where reading escapes forward
+// does, from any start.
+func TestSkipStringMatchesForward(t *testing.T) {
+	matchSkipSeeds(t, SkipString, skipStringForward, skipStringSeeds)
 }
 
 // skipStrictStringBytewise is SkipStrictString one byte at a time: the
@@ -63,20 +58,11 @@ func skipStrictStringBytewise(b []byte, i int) (int, bool) {
 		case c == '"':
 			return i + 1, true
 		case c == '\\':
-			if i+1 >= len(b) {
+			e, ok := escapeEnd(b, i)
+			if !ok {
 				return 0, false
 			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
-					return 0, false
-				}
-				i += 6
-			default:
-				return 0, false
-			}
+			i = e
 		case c < 0x20:
 			return 0, false
 		default:
@@ -94,31 +80,18 @@ var strictSeeds = append([]string{
 // TestSkipStrictStringMatchesBytewise: entering a word at its first
 // special byte ends and rejects every literal as the byte loop does.
 func TestSkipStrictStringMatchesBytewise(t *testing.T) {
-	for _, s := range strictSeeds {
-		for _, pre := range []string{"", `{"k":`, "xxxxxxx"} {
-			b := []byte(pre + s)
-			i := len(pre)
-			ge, gok := SkipStrictString(b, i)
-			we, wok := skipStrictStringBytewise(b, i)
-			if ge != we || gok != wok {
-				t.Errorf("%q from %d: got %d %v, want %d %v", b, i, ge, gok, we, wok)
-			}
-		}
-	}
+	matchSkipSeeds(t, SkipStrictString, skipStrictStringBytewise, strictSeeds)
 }
 
-func FuzzSkipStrictString(f *testing.F) {
+// FuzzSkipStrings holds both string skips to their references.
+func FuzzSkipStrings(f *testing.F) {
 	for _, s := range strictSeeds {
 		f.Add([]byte(s), 0)
 	}
 	f.Fuzz(func(t *testing.T, b []byte, i int) {
-		if i < 0 || i >= len(b) {
-			return
-		}
-		ge, gok := SkipStrictString(b, i)
-		we, wok := skipStrictStringBytewise(b, i)
-		if ge != we || gok != wok {
-			t.Fatalf("%q from %d: got %d %v, want %d %v", b, i, ge, gok, we, wok)
+		if i >= 0 && i < len(b) {
+			matchSkip(t, SkipString, skipStringForward, b, i)
+			matchSkip(t, SkipStrictString, skipStrictStringBytewise, b, i)
 		}
 	})
 }
