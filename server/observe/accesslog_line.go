@@ -222,7 +222,8 @@ func jsonSafe(c byte) bool { return c >= 0x20 && c != '"' && c != '\\' }
 
 // textNeedsQuoting is slog's TextHandler rule: empty, or holding a
 // space, '=', a byte JSON would escape (backslash aside), invalid
-// UTF-8, or a non-printing or space rune.
+// UTF-8, or a non-printing or space rune. ASCII bytes are looked up in
+// textPlainASCII (one load a byte, not the rule's four comparisons).
 func textNeedsQuoting(s string) bool {
 	if len(s) == 0 {
 		return true
@@ -230,7 +231,7 @@ func textNeedsQuoting(s string) bool {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c != '\\' && (c == ' ' || c == '=' || !jsonSafe(c)) {
+			if !textPlainASCII[c] {
 				return true
 			}
 			i++
@@ -244,6 +245,14 @@ func textNeedsQuoting(s string) bool {
 	}
 	return false
 }
+
+// textPlainASCII[c]: slog's TextHandler prints ASCII byte c unquoted.
+var textPlainASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := range byte(utf8.RuneSelf) {
+		t[c] = c == '\\' || c != ' ' && c != '=' && jsonSafe(c)
+	}
+	return t
+}()
 
 // appendJSONEscaped is slog's JSON string escaping (no HTML escaping):
 // \" \\ \n \r \t, other controls as \u00XX, invalid UTF-8 as \ufffd,

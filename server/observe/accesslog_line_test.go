@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // slogLine is what slog's standard handler prints for e at t.
@@ -160,6 +161,22 @@ func TestAccessLineSecondCache(t *testing.T) {
 		for _, at := range times {
 			if got, want := string(ab.appendLine(nil, json, at, &e)), slogLine(t, json, at, &e); got != want {
 				t.Errorf("json=%v at %v:\n got %s\nwant %s", json, at, got, want)
+			}
+		}
+	}
+}
+
+// TestAccessLineEveryASCIIByte: each ASCII byte, alone and inside a
+// word, is quoted (or escaped) as slog does it.
+func TestAccessLineEveryASCIIByte(t *testing.T) {
+	at := time.Date(2026, 11, 27, 13, 0, 4, 120000000, time.UTC)
+	for c := range byte(utf8.RuneSelf) {
+		for _, v := range []string{string(c), "ab" + string(c) + "cd"} {
+			e := accessEntry{reqID: []byte(v), model: v, deployment: "d", status: 200}
+			for _, json := range []bool{false, true} {
+				if got, want := string(appendAccessLine(nil, json, at, &e)), slogLine(t, json, at, &e); got != want {
+					t.Errorf("byte %#x json=%v:\n got %q\nwant %q", c, json, got, want)
+				}
 			}
 		}
 	}
