@@ -138,7 +138,7 @@ func (u *wireUpstream) requests() [][]byte {
 
 // wireExchange sends one raw request to the gateway (Connection: close)
 // and returns the answer's bytes.
-func wireExchange(t *testing.T, addr, body string, headers ...string) []byte {
+func wireExchange(t *testing.T, addr, path, body string, headers ...string) []byte {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
@@ -146,7 +146,7 @@ func wireExchange(t *testing.T, addr, body string, headers ...string) []byte {
 	}
 	defer conn.Close()
 	var sb strings.Builder
-	sb.WriteString("POST /v1/chat/completions HTTP/1.1\r\nHost: llmedge\r\nContent-Type: application/json\r\nConnection: close\r\n")
+	sb.WriteString("POST " + path + " HTTP/1.1\r\nHost: llmedge\r\nContent-Type: application/json\r\nConnection: close\r\n")
 	for _, h := range headers {
 		sb.WriteString(h + "\r\n")
 	}
@@ -192,6 +192,7 @@ type wireCase struct {
 	traced  bool
 	general string // more general_settings members
 	key     string // the client's key ("" = the master key)
+	path    string // "" = /v1/chat/completions
 	body    string
 	headers []string
 }
@@ -259,6 +260,12 @@ model_list:
   - model_name: gpt
     litellm_params: {model: anthropic/claude-sonnet-4-5, api_base: http://UP, api_key: sk-ant}`,
 		body: wireChat, headers: []string{"Authorization: Bearer KEY"}},
+	{name: "anthropic-native", path: "/v1/messages", yaml: `
+model_list:
+  - model_name: gpt
+    litellm_params: {model: anthropic/claude-sonnet-4-5, api_base: http://UP, api_key: sk-ant, extra_headers: {anthropic-beta: "from-config"}}`,
+		body:    `{"model":"gpt","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`,
+		headers: []string{"x-api-key: KEY", "anthropic-version: 2023-06-01", "anthropic-beta: from-client", "X-Request-Id: n-1"}},
 	{name: "traced", traced: true, yaml: `
 model_list:
   - model_name: gpt
@@ -289,7 +296,11 @@ func TestWireBytes(t *testing.T) {
 				for j, h := range tc.headers {
 					hs[j] = strings.ReplaceAll(h, "KEY", key)
 				}
-				answer := wireExchange(t, gw.addr, tc.body, hs...)
+				path := tc.path
+				if path == "" {
+					path = "/v1/chat/completions"
+				}
+				answer := wireExchange(t, gw.addr, path, tc.body, hs...)
 				reqs := up.requests()
 				if len(reqs) != i+1 {
 					t.Fatalf("upstream saw %d requests, want %d; answer:\n%s", len(reqs), i+1, answer)

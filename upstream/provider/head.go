@@ -124,5 +124,10 @@ func SetRequestID(h *fasthttp.RequestHeader, id []byte) { h.SetCanonical(hdrRequ
 // SetUserID sets x-sm-user-id on an upstream request.
 func SetUserID(h *fasthttp.RequestHeader, id []byte) { h.SetCanonical(hdrUserID, id) }
 
+// SetCanonicalString sets the header of canonical name key to v.
+func SetCanonicalString(h *fasthttp.RequestHeader, key []byte, v string) {
+	h.SetCanonical(key, stringBytes(v))
+}
+
 // stringBytes views s as bytes for a fasthttp setter that copies them.
 func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
