@@ -186,95 +186,55 @@ func maskWire(b []byte, up string) []byte {
 }
 
 type wireCase struct {
-	name    string
-	yaml    string // UP is the upstream's host:port
-	memory  bool   // user_id_mappings on
-	traced  bool
-	general string // more general_settings members
-	key     string // the client's key ("" = the master key)
-	path    string // "" = /v1/chat/completions
-	body    string
-	headers []string
+	name string
+	// modelName ("" = gpt) and params (litellm_params' members) make
+	// the one deployment; UP is the upstream's host:port.
+	modelName, params string
+	memory            bool // user_id_mappings on
+	traced            bool
+	general           string // more general_settings members
+	key               string // the client's key ("" = the master key)
+	path              string // "" = /v1/chat/completions
+	body              string
+	headers           []string
 }
 
-const wireChat = `{"model":"gpt","messages":[{"role":"user","content":"hi"}]}`
+const (
+	wireChat   = `{"model":"gpt","messages":[{"role":"user","content":"hi"}]}`
+	wireStream = `{"model":"gpt","stream":true,"messages":[{"role":"user","content":"hi"}]}`
+	wireOpenAI = "model: openai/gpt-4o, api_base: http://UP/v1, api_key: sk-up"
+)
 
 var wireCases = []wireCase{
-	{name: "plain", yaml: `
-model_list:
-  - model_name: gpt
-    litellm_params: {model: openai/gpt-4o, api_base: http://UP/v1, api_key: sk-up}`,
+	{name: "plain", params: wireOpenAI,
 		body: wireChat, headers: []string{"Authorization: Bearer KEY", "X-Request-Id: wire-1"}},
-	{name: "stream", yaml: `
-model_list:
-  - model_name: gpt
-    litellm_params: {model: openai/gpt-4o, api_base: http://UP/v1, api_key: sk-up}`,
-		body: `{"model":"gpt","stream":true,"messages":[{"role":"user","content":"hi"}]}`, headers: []string{"Authorization: Bearer KEY", "x-REQUEST-id: Odd-Case.Id_2"}},
-	{name: "stream-usage", yaml: `
-model_list:
-  - model_name: gpt
-    litellm_params: {model: openai/gpt-4o, api_base: http://UP/v1, api_key: sk-up, tpm: 100000}`,
-		body: `{"model":"gpt","stream":true,"messages":[{"role":"user","content":"hi"}]}`, headers: []string{"Authorization: Bearer KEY"}},
-	{name: "extra-headers", yaml: `
-model_list:
-  - model_name: gpt
-    litellm_params:
-      model: openai/gpt-4o
-      api_base: http://UP/v1/
-      organization: org-1
-      extra_headers: {x-Custom-HEADER: "v1", OpenAI-Beta: "assistants=v2", User-Agent: "ua/1", x-empty: "", X-Spaced: " a  b ", content-type: "text/plain"}`,
+	{name: "stream", params: wireOpenAI,
+		body: wireStream, headers: []string{"Authorization: Bearer KEY", "x-REQUEST-id: Odd-Case.Id_2"}},
+	{name: "stream-usage", params: `model: openai/gpt-4o, api_base: http://UP/v1, api_key: sk-up, tpm: 100000`,
+		body: wireStream, headers: []string{"Authorization: Bearer KEY"}},
+	{name: "extra-headers", params: `model: openai/gpt-4o, api_base: http://UP/v1/, organization: org-1, extra_headers: {x-Custom-HEADER: "v1", OpenAI-Beta: "assistants=v2", User-Agent: "ua/1", x-empty: "", X-Spaced: " a  b ", content-type: "text/plain"}`,
 		body: wireChat, headers: []string{"Authorization: Bearer KEY", "X-Request-Id: has space"}},
-	{name: "base-path-query", yaml: `
-model_list:
-  - model_name: gpt
-    litellm_params: {model: openai/gpt-4o, api_base: "http://UP/proxy/openai/v1?tenant=a%20b", api_key: "Bearer-ish key"}`,
+	{name: "base-path-query", params: `model: openai/gpt-4o, api_base: "http://UP/proxy/openai/v1?tenant=a%20b", api_key: "Bearer-ish key"`,
 		body: wireChat, headers: []string{"Authorization: Bearer KEY"}},
-	{name: "base-path-dots", yaml: `
-model_list:
-  - model_name: gpt
-    litellm_params: {model: openai/gpt-4o, api_base: "http://UP/a/../v1//x%2Fy/", api_key: sk-up}`,
+	{name: "base-path-dots", params: `model: openai/gpt-4o, api_base: "http://UP/a/../v1//x%2Fy/", api_key: sk-up`,
 		body: wireChat, headers: []string{"Authorization: Bearer KEY"}},
-	{name: "wildcard", yaml: `
-model_list:
-  - model_name: "openai/*"
-    litellm_params: {model: "openai/*", api_base: http://UP/v1, api_key: sk-up}`,
+	{name: "wildcard", modelName: "openai/*", params: `model: "openai/*", api_base: http://UP/v1, api_key: sk-up`,
 		body: `{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`, headers: []string{"Authorization: Bearer KEY"}},
-	{name: "user-id", memory: true, yaml: `
-model_list:
-  - model_name: gpt
-    litellm_params: {model: openai/gpt-4o, api_base: http://UP/v1, api_key: sk-up}`,
+	{name: "user-id", memory: true, params: wireOpenAI,
 		body: wireChat, headers: []string{"Authorization: Bearer KEY", "x-memory-user-id: carol"}},
-	{name: "key-limited", yaml: `
-model_list:
-  - model_name: gpt
-    litellm_params: {model: openai/gpt-4o, api_base: http://UP/v1, api_key: sk-up, rpm: 1000}`,
+	{name: "key-limited", params: `model: openai/gpt-4o, api_base: http://UP/v1, api_key: sk-up, rpm: 1000`,
 		general: ", api_keys: [{key: sk-team-a-0123456789, rpm_limit: 1000, tpm_limit: 100000}]", key: "sk-team-a-0123456789",
-		body: `{"model":"gpt","stream":true,"messages":[{"role":"user","content":"hi"}]}`, headers: []string{"Authorization: Bearer KEY"}},
-	{name: "azure", yaml: `
-model_list:
-  - model_name: gpt
-    litellm_params: {model: azure/my-deploy, api_base: http://UP, api_key: az-key, api_version: "2024-10-21"}`,
+		body: wireStream, headers: []string{"Authorization: Bearer KEY"}},
+	{name: "azure", params: `model: azure/my-deploy, api_base: http://UP, api_key: az-key, api_version: "2024-10-21"`,
 		body: wireChat, headers: []string{"Authorization: Bearer KEY"}},
-	{name: "anthropic", yaml: `
-model_list:
-  - model_name: gpt
-    litellm_params: {model: anthropic/claude-sonnet-4-5, api_base: http://UP, api_key: sk-ant}`,
+	{name: "anthropic", params: `model: anthropic/claude-sonnet-4-5, api_base: http://UP, api_key: sk-ant`,
 		body: wireChat, headers: []string{"Authorization: Bearer KEY"}},
-	{name: "anthropic-native", path: "/v1/messages", yaml: `
-model_list:
-  - model_name: gpt
-    litellm_params: {model: anthropic/claude-sonnet-4-5, api_base: http://UP, api_key: sk-ant, extra_headers: {anthropic-beta: "from-config"}}`,
+	{name: "anthropic-native", path: "/v1/messages", params: `model: anthropic/claude-sonnet-4-5, api_base: http://UP, api_key: sk-ant, extra_headers: {anthropic-beta: "from-config"}`,
 		body:    `{"model":"gpt","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`,
 		headers: []string{"x-api-key: KEY", "anthropic-version: 2023-06-01", "anthropic-beta: from-client", "X-Request-Id: n-1"}},
-	{name: "traced", traced: true, yaml: `
-model_list:
-  - model_name: gpt
-    litellm_params: {model: openai/gpt-4o, api_base: http://UP/v1, api_key: sk-up}`,
+	{name: "traced", traced: true, params: wireOpenAI,
 		body: wireChat, headers: []string{"Authorization: Bearer KEY", "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "tracestate: k=v"}},
-	{name: "no-key", yaml: `
-model_list:
-  - model_name: gpt
-    litellm_params: {model: openai/gpt-4o, api_base: http://UP/v1}`,
+	{name: "no-key", params: `model: openai/gpt-4o, api_base: http://UP/v1`,
 		body: wireChat, headers: []string{"Authorization: Bearer KEY"}},
 }
 
@@ -283,7 +243,13 @@ func TestWireBytes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			up := startWireUpstream(t)
 			addr := up.ln.Addr().String()
-			cfg := parseYAML(t, strings.ReplaceAll(tc.yaml, "UP", addr)+"\ngeneral_settings: {master_key: "+testMasterKey+tc.general+"}\n")
+			name := tc.modelName
+			if name == "" {
+				name = "gpt"
+			}
+			yaml := "model_list:\n  - model_name: \"" + name + "\"\n    litellm_params: {" + strings.ReplaceAll(tc.params, "UP", addr) + "}\n" +
+				"general_settings: {master_key: " + testMasterKey + tc.general + "}\n"
+			cfg := parseYAML(t, yaml)
 			cfg.UserIDMappings.Configured = tc.memory
 			gw := startWireGateway(t, cfg, tc.traced)
 			var got bytes.Buffer
