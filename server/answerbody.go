@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/llmedge/llmedge/internal/clock"
 	"github.com/llmedge/llmedge/upstream"
 )
 
@@ -35,10 +36,12 @@ func (b *answerBody) SupportsBodyWriteTo() bool { return true }
 func (b *answerBody) WriteTo(w io.Writer) (int64, error) {
 	p := b.resp.Body
 	var n int64
-	start := time.Now()
-	for len(p) > 0 {
+	// Clock reads from the monotonic clock alone (internal/clock): one
+	// per part, and the end is the call's (Finish).
+	start := clock.Now(b.c.obs.HeadAt())
+	for now := start; len(p) > 0; now = clock.Now(start) {
 		part := p[:min(len(p), answerPart)]
-		b.c.out.armDeadline(time.Now())
+		b.c.out.armDeadline(now)
 		m, err := w.Write(part)
 		n += int64(m)
 		if err != nil {
@@ -51,6 +54,12 @@ func (b *answerBody) WriteTo(w io.Writer) (int64, error) {
 			return n, err
 		}
 		p = p[len(part):]
+		if len(p) == 0 {
+			end := clock.Now(start)
+			b.c.out.wait = end.Sub(start)
+			b.c.obs.Written(end)
+			return n, nil
+		}
 	}
 	b.c.out.wait = time.Since(start)
 	return n, nil

@@ -60,5 +60,8 @@ func (c *call) setRequest(body []byte, route upstream.Route, key *apiKey, admin 
 		Admin:         admin,
 		// A model-name suffix's betas, for Claude hosts.
 		AnthropicBeta: c.fields.Betas,
+		// The router's first clock reading is taken from the
+		// request's (internal/clock).
+		AttemptStart: c.obs.Start(),
 	}
 }

@@ -96,8 +96,8 @@ func (s *Server) answer(ctx *fasthttp.RequestCtx, c *call, resp *upstream.Respon
 		ctx.Response.Header.SetContentTypeBytes(resp.ContentType)
 		s.obs.Answering(ctx, &c.obs, resp)
 		// The deadline covers the headers too (fasthttp sends them with
-		// the first part).
-		c.out.armDeadline(time.Now())
+		// the first part), from Answering's clock reading.
+		c.out.armDeadline(c.obs.HeadAt())
 		c.answer = answerBody{s: s, c: c, resp: resp}
 		ctx.Response.SetBodyStream(&c.answer, len(resp.Body))
 		return

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/llmedge/llmedge/internal/clock"
 )
 
 // tryGroup is the retry loop, the only one in llmedge: it runs attempts
@@ -21,7 +23,7 @@ func (reg *Registry) tryGroup(g *Group, req *ChatRequest, out *Response, cs *cal
 	cs.retries = 0
 	var queued time.Duration // waited for a max_parallel_requests slot
 	for {
-		now := time.Now()
+		now := clock.Now(req.AttemptStart)
 		d, wait, serr := reg.choose(g, req.Route, cs, now.UnixNano())
 		if serr == errAllBusy {
 			left := reg.policy.maxRetryWait - queued
@@ -105,6 +107,7 @@ func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Respons
 	cs.note(d)
 	tokens := int64(len(req.Body)/4 + 1)
 	d.health.use(start.UnixNano(), tokens)
+	req.AttemptStart = start
 	if req.Tracer != nil {
 		req.Traceparent, req.Tracestate = req.Tracer.StartAttempt(&d.Endpoint, out.Attempts, out.Attempts > 1)
 	}
@@ -124,7 +127,7 @@ func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Respons
 		// until its Response is released).
 		out.freeSlot()
 	}
-	end := time.Now()
+	end := clock.Now(start)
 	if err == nil || err.Status != 499 && !req.Cancel.Canceled() {
 		d.health.noteStreak(err)
 	}

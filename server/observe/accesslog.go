@@ -29,18 +29,18 @@ type accessEntry struct {
 // maxAccessAttrs bounds accessAttrs' output (14 always, 5 optional).
 const maxAccessAttrs = 19
 
-// logAccess writes e as one "request" line at info level, if Logger
-// has info enabled. With Options.AccessLogOut set the line is
-// formatted in place (accesslog_line.go: no slog record, no
-// allocation); otherwise the record goes straight to Logger's handler
-// (no caller lookup: an access line has no useful source position).
-func (r *Recorder) logAccess(e *accessEntry) {
+// logAccess writes e as one "request" line at info level, timed now
+// (the caller's clock reading: the call's end), if Logger has info
+// enabled. With Options.AccessLogOut set the line is formatted in
+// place (accesslog_line.go: no slog record, no allocation); otherwise
+// the record goes straight to Logger's handler (no caller lookup: an
+// access line has no useful source position).
+func (r *Recorder) logAccess(now time.Time, e *accessEntry) {
 	h := r.opts.Logger.Handler()
 	ctx := context.Background()
 	if !h.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	now := time.Now()
 	if w := r.opts.AccessLogOut; w != nil {
 		writeAccessLine(w, r.opts.AccessLogJSON, now, e)
 		return

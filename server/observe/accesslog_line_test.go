@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // slogLine is what slog's standard handler prints for e at t.
@@ -83,9 +84,9 @@ func TestLogAccessSink(t *testing.T) {
 			if json {
 				h = slog.NewJSONHandler(&viaSlog, nil)
 			}
-			(&Recorder{opts: Options{Logger: slog.New(h)}}).logAccess(&e)
+			(&Recorder{opts: Options{Logger: slog.New(h)}}).logAccess(time.Now(), &e)
 			s := &Recorder{opts: Options{Logger: slog.New(h), AccessLogOut: &viaSink, AccessLogJSON: json}}
-			s.logAccess(&e)
+			s.logAccess(time.Now(), &e)
 			got := timeField.ReplaceAllString(viaSink.String(), "${1}T")
 			want := timeField.ReplaceAllString(viaSlog.String(), "${1}T")
 			if got != want || strings.Count(got, "\n") != 1 {
@@ -97,7 +98,7 @@ func TestLogAccessSink(t *testing.T) {
 	warn := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s := &Recorder{opts: Options{Logger: warn, AccessLogOut: &out}}
 	e := accessTestEntries()[0]
-	s.logAccess(&e)
+	s.logAccess(time.Now(), &e)
 	if out.Len() != 0 {
 		t.Errorf("info disabled, yet the sink got %q", out.String())
 	}
@@ -136,4 +137,47 @@ func FuzzAccessLine(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAccessLineSecondCache: one buffer's cached second is refreshed
+// whenever the second or the location changes (a zone offset's change
+// included), across a sequence of lines, and each line still matches
+// slog's.
+func TestAccessLineSecondCache(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		ny = time.FixedZone("EST", -5*3600)
+	}
+	base := time.Date(2026, 3, 8, 6, 59, 58, 999999999, time.UTC) // 01:59:58 EST: DST starts at 07:00 UTC
+	var times []time.Time
+	for _, d := range []time.Duration{0, 1, time.Millisecond, time.Second - 1, time.Second, 1500 * time.Millisecond, 2 * time.Second, 2*time.Second + 1} {
+		at := base.Add(d)
+		times = append(times, at, at.In(ny), at.In(time.FixedZone("IST", 5*3600+1800)), at)
+	}
+	times = append(times, time.Now(), time.Now().Add(time.Hour), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 1, 0, 0, 0, 10, time.UTC))
+	e := accessTestEntries()[0]
+	for _, json := range []bool{false, true} {
+		var ab lineSecond
+		for _, at := range times {
+			if got, want := string(ab.appendLine(nil, json, at, &e)), slogLine(t, json, at, &e); got != want {
+				t.Errorf("json=%v at %v:\n got %s\nwant %s", json, at, got, want)
+			}
+		}
+	}
+}
+
+// TestAccessLineEveryASCIIByte: each ASCII byte, alone and inside a
+// word, is quoted (or escaped) as slog does it.
+func TestAccessLineEveryASCIIByte(t *testing.T) {
+	at := time.Date(2026, 11, 27, 13, 0, 4, 120000000, time.UTC)
+	for c := range byte(utf8.RuneSelf) {
+		for _, v := range []string{string(c), "ab" + string(c) + "cd"} {
+			e := accessEntry{reqID: []byte(v), model: v, deployment: "d", status: 200}
+			for _, json := range []bool{false, true} {
+				if got, want := string(appendAccessLine(nil, json, at, &e)), slogLine(t, json, at, &e); got != want {
+					t.Errorf("byte %#x json=%v:\n got %q\nwant %q", c, json, got, want)
+				}
+			}
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/llmedge/llmedge/internal/clock"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/llmedge/llmedge/upstream/pricing"
 	"github.com/valyala/fasthttp"
@@ -40,6 +41,9 @@ type Call struct {
 	// cache is what the response cache did (x-llmedge-cache), "" when
 	// it is off.
 	cache string
+	// headAt is when a complete answer's headers were set (Answering);
+	// end when it was written (Written), else zero.
+	headAt, end time.Time
 }
 
 // SetCache records what the response cache did for the call: hit, miss
@@ -61,6 +65,14 @@ func (c *Call) Cost() float64 { return c.cost }
 // Start is when the call's request was read.
 func (c *Call) Start() time.Time { return c.start }
 
+// HeadAt is when Answering set a complete answer's headers: the
+// server's clock reading for the deadline of writing it.
+func (c *Call) HeadAt() time.Time { return c.headAt }
+
+// Written records when a complete answer's last byte was handed to
+// the connection, read by its writer: Finish's end, not read again.
+func (c *Call) Written(at time.Time) { c.end = at }
+
 // Group is the model group the call was routed to.
 func (c *Call) Group() *upstream.Group { return c.group }
 
@@ -77,11 +89,11 @@ func (c *Call) Answered(resp *upstream.Response) {
 	if resp.Attempts == 0 {
 		return // nothing was asked of any upstream: no first byte
 	}
-	now := time.Now()
 	if resp.Stream == nil && !resp.HeadersAt.IsZero() {
-		now = resp.HeadersAt
+		c.ttfb = resp.HeadersAt.Sub(c.start)
+		return
 	}
-	c.ttfb = now.Sub(c.start)
+	c.ttfb = time.Since(c.start)
 }
 
 // Answering records that the answer's headers are about to go out and
@@ -103,7 +115,8 @@ func (r *Recorder) Answering(ctx *fasthttp.RequestCtx, c *Call, resp *upstream.R
 		setTimingHeaders(ctx, c.ttfb, overheadOf(c.ttfb, resp.UpstreamWait+resp.BackoffWait, 0))
 	default:
 		c.status, c.answering = resp.StatusCode, true
-		dur := time.Since(c.start)
+		c.headAt = clock.Now(c.start)
+		dur := c.headAt.Sub(c.start)
 		setTimingHeaders(ctx, dur, overheadOf(dur, resp.UpstreamWait+resp.BackoffWait, 0))
 		if c.status < 300 {
 			resp.UsageFromBody()
@@ -125,7 +138,10 @@ type Outcome struct {
 // still in the handler (an error), metrics and the access-log line. It
 // runs before resp is released; ctx is only touched in the handler.
 func (r *Recorder) Finish(ctx *fasthttp.RequestCtx, c *Call, resp *upstream.Response, out Outcome) {
-	dur := time.Since(c.start)
+	if c.end.IsZero() {
+		c.end = clock.Now(c.start)
+	}
+	dur := c.end.Sub(c.start)
 	over := overheadOf(dur, resp.UpstreamWait+resp.BackoffWait, out.ClientWait)
 	if c.sse {
 		r.streams.Add(-1)
@@ -166,7 +182,7 @@ func (r *Recorder) Finish(ctx *fasthttp.RequestCtx, c *Call, resp *upstream.Resp
 		if resp.Deployment != nil {
 			e.deployment = resp.Deployment.ID
 		}
-		r.logAccess(&e)
+		r.logAccess(c.end, &e)
 	}
 }
 
@@ -174,7 +190,9 @@ func (r *Recorder) Finish(ctx *fasthttp.RequestCtx, c *Call, resp *upstream.Resp
 // (call it after writing the error, with its request id): timing
 // headers, metrics, access log. g is the model group when known.
 func (r *Recorder) Rejected(ctx *fasthttp.RequestCtx, series *Series, g *upstream.Group, stream bool, reason string, reqID []byte) {
-	dur := time.Since(requestStart(ctx))
+	start := requestStart(ctx)
+	now := clock.Now(start)
+	dur := now.Sub(start)
 	setTimingHeaders(ctx, dur, dur)
 	status := ctx.Response.StatusCode()
 	if r.opts.Tracer != nil {
@@ -189,7 +207,7 @@ func (r *Recorder) Rejected(ctx *fasthttp.RequestCtx, series *Series, g *upstrea
 		if g != nil {
 			e.model = g.Name
 		}
-		r.logAccess(&e)
+		r.logAccess(now, &e)
 	}
 }
 

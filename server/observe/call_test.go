@@ -88,7 +88,7 @@ func BenchmarkAccessLogLine(b *testing.B) {
 			r := &Recorder{opts: bc.opts}
 			b.ReportAllocs()
 			for b.Loop() {
-				r.logAccess(&e)
+				r.logAccess(time.Now(), &e)
 			}
 		})
 	}

@@ -3,7 +3,10 @@
 // metrics_help.go), the access log (accesslog.go, formatted in place by
 // accesslog_line.go) and the timing headers, through one Call per
 // request: Begin when it is admitted, Answered and Answering as its
-// answer comes and goes out, Finish once it is written (call.go);
+// answer comes and goes out, Written when its last byte is handed to
+// the connection, Finish once it is written (call.go; each boundary's
+// clock reading is taken once, from the monotonic clock alone, and
+// reused: internal/clock);
 // Rejected for a request refused before any upstream; Series.Probed
 // for a health probe (probe.go). Finish prices the
 // answer (upstream/pricing; Call.Cost, the number budgets add too) and,

@@ -20,7 +20,11 @@ func Call(d *Endpoint, req *Request, out *Answer, asErr func(status int, body []
 		limit = d.StreamTimeout
 	}
 	uresp := &out.Resp
-	if err := d.Net.Send(x, &out.Req, uresp, time.Now().Add(limit), req.Stream, d.ReadTimeout, d.Headers); err != nil {
+	start := req.AttemptStart
+	if start.IsZero() {
+		start = time.Now()
+	}
+	if err := d.Net.Send(x, &out.Req, uresp, start.Add(limit), req.Stream, d.ReadTimeout, d.Headers); err != nil {
 		return nil, TransportError(d, err)
 	}
 	status := uresp.StatusCode()

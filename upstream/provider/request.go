@@ -1,6 +1,10 @@
 package provider
 
-import "github.com/llmedge/llmedge/upstream/transport"
+import (
+	"time"
+
+	"github.com/llmedge/llmedge/upstream/transport"
+)
 
 // Request is one client request as received: an OpenAI chat
 // completion, or another route's call.
@@ -65,6 +69,12 @@ type Request struct {
 	// SetTraceHeaders sends upstream.
 	Tracer                  AttemptTracer
 	Traceparent, Tracestate string
+	// AttemptStart is when the current attempt began (the router sets
+	// it): its timeout runs from there, without reading the clock
+	// again. Zero: Call reads the clock. Before the first attempt the
+	// caller may set it to when the request was read: the router then
+	// reads the monotonic clock alone (internal/clock).
+	AttemptStart time.Time
 }
 
 // AnthropicInbound describes a native Anthropic Messages call

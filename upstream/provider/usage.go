@@ -3,7 +3,6 @@ package provider
 import (
 	"bytes"
 	"strconv"
-	"strings"
 
 	"github.com/llmedge/llmedge/internal/jsonx"
 	"github.com/llmedge/llmedge/sse"
@@ -31,6 +30,10 @@ type Usage struct {
 }
 
 var usageKey = []byte(`"usage"`)
+
+// detailsSuffix ends the keys of the *_details objects read inside a
+// usage object.
+var detailsSuffix = []byte("_tokens_details")
 
 // StreamUsage is where a pass-through stream reports usage: nil (no
 // per-event scan) for chat and completions streams that did not ask for
@@ -181,8 +184,8 @@ func (f *usageFields) parse(b []byte, i, depth int) (int, bool) {
 		if !kok {
 			return 0, false
 		}
-		key := string(b[i+1 : ke-1])
-		if depth == 0 && strings.HasSuffix(key, "_tokens_details") {
+		key := b[i+1 : ke-1] // compared in place, not copied
+		if depth == 0 && bytes.HasSuffix(key, detailsSuffix) {
 			if j := jsonx.SkipSpace(b, ke); j < len(b) && b[j] == ':' {
 				if k := jsonx.SkipSpace(b, j+1); k < len(b) && b[k] == '{' {
 					e, ok := f.parse(b, ke, 1)
@@ -214,9 +217,9 @@ func (f *usageFields) parse(b []byte, i, depth int) (int, bool) {
 	}
 }
 
-func (f *usageFields) dest(key string, depth int) *int {
+func (f *usageFields) dest(key []byte, depth int) *int {
 	if depth > 0 {
-		switch key {
+		switch string(key) {
 		case "cached_tokens":
 			return &f.detailRead
 		case "cache_creation_tokens":
@@ -226,7 +229,7 @@ func (f *usageFields) dest(key string, depth int) *int {
 		}
 		return nil
 	}
-	switch key {
+	switch string(key) {
 	case "prompt_tokens":
 		return &f.prompt
 	case "input_tokens":

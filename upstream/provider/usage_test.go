@@ -171,3 +171,18 @@ func TestNoteAnthropicKeepsMax(t *testing.T) {
 		t.Fatalf("%+v", u)
 	}
 }
+
+var benchAnswer = []byte(`{"id":"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT","object":"chat.completion","created":1741569952,"model":"gpt-4.1-2025-04-14","choices":[{"index":0,"message":{"role":"assistant","content":"The weather in Paris today is mild: 18 degrees, light wind from the west, and a small chance of rain in the evening.","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":19,"completion_tokens":28,"total_tokens":47,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_44709d6fcb"}`)
+
+// BenchmarkUsageObserveBody: the usage read of a complete chat answer,
+// once per non-stream call.
+func BenchmarkUsageObserveBody(b *testing.B) {
+	b.ReportAllocs()
+	var u Usage
+	for b.Loop() {
+		u.ObserveBody(benchAnswer)
+	}
+	if u.CompletionTokens != 28 {
+		b.Fatalf("usage %+v", u)
+	}
+}

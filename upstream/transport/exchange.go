@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/llmedge/llmedge/internal/clock"
 	"github.com/valyala/fasthttp"
 )
 
@@ -76,11 +77,14 @@ func (x *Exchange) RoundTrip(req *fasthttp.Request, resp *fasthttp.Response, hea
 	if x.Cancel.Canceled() {
 		return ErrCanceled
 	}
+	// One clock read (internal/clock: the monotonic clock alone) for
+	// the wait's start and the first try's time left.
+	start := clock.Now(headerDeadline)
 	if x.Obs != nil {
-		defer x.Obs.waited(time.Now(), &err)
+		defer x.Obs.waited(start, &err)
 	}
-	for {
-		stale, err := x.try(req, resp, headerDeadline)
+	for now := start; ; now = clock.Now(headerDeadline) {
+		stale, err := x.try(req, resp, headerDeadline, now)
 		if !stale || x.Cancel.Canceled() {
 			return err
 		}
@@ -92,14 +96,15 @@ func (x *Exchange) RoundTrip(req *fasthttp.Request, resp *fasthttp.Response, hea
 	}
 }
 
-// try is one attempt of roundTrip on one pooled connection. stale
+// try is one attempt of roundTrip on one pooled connection, begun at
+// now. stale
 // reports a failure that shows the connection was already closed by the
 // upstream: a reused connection that failed while sending, or closed
 // before the first byte of the answer.
-func (x *Exchange) try(req *fasthttp.Request, resp *fasthttp.Response, headerDeadline time.Time) (stale bool, err error) {
+func (x *Exchange) try(req *fasthttp.Request, resp *fasthttp.Response, headerDeadline, now time.Time) (stale bool, err error) {
 	x.failed, x.eof = false, false // a stale connection's failure is not this one's
 	x.lead.first.Release()         // nor its bytes
-	wait := time.Until(headerDeadline)
+	wait := headerDeadline.Sub(now)
 	if wait <= 0 {
 		return false, ErrTimeout
 	}
@@ -188,7 +193,7 @@ func (x *Exchange) readPlain(p []byte) (int, error) {
 	}
 	var start, limit time.Time
 	if x.ReadTimeout > 0 || x.Obs != nil {
-		start = time.Now()
+		start = clock.Now(x.armed) // armed since RoundTrip
 	}
 	if x.ReadTimeout > 0 {
 		limit = start.Add(x.ReadTimeout)

@@ -1,6 +1,10 @@
 package transport
 
-import "time"
+import (
+	"time"
+
+	"github.com/llmedge/llmedge/internal/clock"
+)
 
 // Observed is what a call measured about itself, for metrics, access
 // logs and the x-llmedge-*-duration headers (upstream.Response embeds
@@ -19,7 +23,7 @@ type Observed struct {
 // waited accounts for one round trip that started at start; on success
 // its end is when the response headers arrived.
 func (o *Observed) waited(start time.Time, err *error) {
-	now := time.Now()
+	now := clock.Now(start)
 	o.UpstreamWait += now.Sub(start)
 	if *err == nil {
 		o.HeadersAt = now
