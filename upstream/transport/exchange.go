@@ -42,6 +42,10 @@ type Exchange struct {
 	WaitBare bool
 
 	pc pooledConn
+	// conn is what the body is read from and the read deadline set on:
+	// pc's connection, under its idle-probe wrapper (trackedConn adds
+	// nothing to a read), so a read is one interface call, not three.
+	conn net.Conn
 	// br reads the response headers; the body reader releases it as
 	// soon as the bytes it buffered are consumed (body.go).
 	br      *bufio.Reader
@@ -112,7 +116,7 @@ func (x *Exchange) try(req *fasthttp.Request, resp *fasthttp.Response, headerDea
 		pc.put(false)
 		return false, ErrCanceled
 	}
-	x.pc = pc
+	x.pc, x.conn = pc, readSide(conn)
 	reused := pc.reused()
 	hc := x.Pool.client()
 	// One deadline for the request's write and the answer's headers
@@ -227,7 +231,7 @@ func (x *Exchange) readPlain(p []byte) (int, error) {
 // arm sets the connection's read deadline.
 func (x *Exchange) arm(dl time.Time) error {
 	x.armed = dl
-	return x.pc.Conn().SetReadDeadline(dl)
+	return x.conn.SetReadDeadline(dl)
 }
 
 // ReadAll reads the rest of the body into dst, up to limit bytes.
@@ -293,5 +297,5 @@ func (x *Exchange) Release(resp *fasthttp.Response) {
 	// A kept connection keeps its deadlines: nothing reads or writes it
 	// while it idles, and the next exchange sets both before using it.
 	x.pc.put(reuse)
-	x.pc = nil
+	x.pc, x.conn = nil, nil
 }
