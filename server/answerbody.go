@@ -36,9 +36,9 @@ func (b *answerBody) WriteTo(w io.Writer) (int64, error) {
 	p := b.resp.Body
 	var n int64
 	start := time.Now()
-	for len(p) > 0 {
+	for now := start; len(p) > 0; {
 		part := p[:min(len(p), answerPart)]
-		b.c.out.armDeadline(time.Now())
+		b.c.out.armDeadline(now)
 		m, err := w.Write(part)
 		n += int64(m)
 		if err != nil {
@@ -50,7 +50,9 @@ func (b *answerBody) WriteTo(w io.Writer) (int64, error) {
 			}
 			return n, err
 		}
-		p = p[len(part):]
+		if p = p[len(part):]; len(p) > 0 {
+			now = time.Now()
+		}
 	}
 	b.c.out.wait = time.Since(start)
 	return n, nil

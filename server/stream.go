@@ -118,9 +118,9 @@ func (s *Server) answer(ctx *fasthttp.RequestCtx, c *call, resp *upstream.Respon
 		ctx.SetStatusCode(resp.StatusCode)
 		ctx.Response.Header.SetContentTypeBytes(resp.ContentType)
 		s.obs.Answering(ctx, &c.obs, resp)
-		// The deadline covers the headers too (fasthttp sends them with
-		// the first part).
-		c.out.armDeadline(time.Now())
+		// fasthttp arms the write deadline before the headers go out
+		// (they go with the first part).
+		c.out.armedAt(time.Now())
 		c.answer = answerBody{s: s, c: c, resp: resp}
 		ctx.Response.SetBodyStream(&c.answer, len(resp.Body))
 		return
@@ -130,6 +130,9 @@ func (s *Server) answer(ctx *fasthttp.RequestCtx, c *call, resp *upstream.Respon
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
 	s.obs.Answering(ctx, &c.obs, resp)
+	if ctx.Request.Header.IsHTTP11() { // else hijacked (sendStream)
+		c.out.armedAt(time.Now())
+	}
 	s.streams.add(c)
 	c.body = streamBody{s: s, c: c, resp: resp}
 	sendStream(ctx, &c.body)
