@@ -59,6 +59,20 @@ type Exchange struct {
 	lead  leadByte
 	// dec decodes a gzip-coded body (encoding.go); nil for identity.
 	dec *bodyDecoder
+	// clock is the exchange's first clock reading in readPlain (now).
+	clock time.Time
+}
+
+// now is the current time for a body read's deadline and wait, read
+// from the monotonic clock alone: the exchange's first reading plus the
+// monotonic time since, one vDSO call where time.Now makes two (the
+// wall clock too). Deadlines and durations use only the monotonic part.
+func (x *Exchange) now() time.Time {
+	if x.clock.IsZero() {
+		x.clock = time.Now()
+		return x.clock
+	}
+	return x.clock.Add(time.Since(x.clock))
 }
 
 // MarkFailed keeps the connection from being reused: the stream on it
@@ -192,7 +206,7 @@ func (x *Exchange) readPlain(p []byte) (int, error) {
 	}
 	var start, limit time.Time
 	if x.ReadTimeout > 0 || x.Obs != nil {
-		start = time.Now()
+		start = x.now()
 	}
 	if x.ReadTimeout > 0 {
 		limit = start.Add(x.ReadTimeout)
