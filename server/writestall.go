@@ -4,6 +4,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/llmedge/llmedge/internal/monotime"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -41,21 +43,9 @@ type clientWrite struct {
 	wait time.Duration
 	// err is how the stream's relay (or the answer's write) ended badly.
 	err error
-	// clock is the call's first clock reading for its writes (now).
-	clock time.Time
-}
-
-// now is the current time for a write's deadline and wait, read from
-// the monotonic clock alone: the first reading plus the monotonic time
-// since, one vDSO call where time.Now makes two (the wall clock too).
-// A deadline set from it is still met exactly (the poller counts it
-// down on the monotonic clock).
-func (o *clientWrite) now() time.Time {
-	if o.clock.IsZero() {
-		o.clock = time.Now()
-		return o.clock
-	}
-	return o.clock.Add(time.Since(o.clock))
+	// clock reads the time of a write's deadline and wait from the
+	// monotonic clock alone (one vDSO call, time.Now makes two).
+	clock monotime.Since
 }
 
 // armDeadline keeps the call's write deadline at least half of its

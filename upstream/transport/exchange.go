@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/llmedge/llmedge/internal/monotime"
 	"github.com/valyala/fasthttp"
 )
 
@@ -59,20 +60,9 @@ type Exchange struct {
 	lead  leadByte
 	// dec decodes a gzip-coded body (encoding.go); nil for identity.
 	dec *bodyDecoder
-	// clock is the exchange's first clock reading in readPlain (now).
-	clock time.Time
-}
-
-// now is the current time for a body read's deadline and wait, read
-// from the monotonic clock alone: the exchange's first reading plus the
-// monotonic time since, one vDSO call where time.Now makes two (the
-// wall clock too). Deadlines and durations use only the monotonic part.
-func (x *Exchange) now() time.Time {
-	if x.clock.IsZero() {
-		x.clock = time.Now()
-		return x.clock
-	}
-	return x.clock.Add(time.Since(x.clock))
+	// clock reads the time of a body read's deadline and wait from the
+	// monotonic clock alone (one vDSO call, time.Now makes two).
+	clock monotime.Since
 }
 
 // MarkFailed keeps the connection from being reused: the stream on it
@@ -206,7 +196,7 @@ func (x *Exchange) readPlain(p []byte) (int, error) {
 	}
 	var start, limit time.Time
 	if x.ReadTimeout > 0 || x.Obs != nil {
-		start = x.now()
+		start = x.clock.Now()
 	}
 	if x.ReadTimeout > 0 {
 		limit = start.Add(x.ReadTimeout)
