@@ -89,7 +89,7 @@ func flushEvents(c *call, buf *eventBuf, out io.Writer) error {
 // writeEvents writes p to out as one chunk, under the call's write
 // deadline, counting the time blocked as client wait.
 func writeEvents(c *call, p []byte, out io.Writer) error {
-	start := c.out.clock.Now()
+	start := time.Now()
 	c.out.armDeadline(start)
 	_, err := out.Write(p)
 	c.out.wait += time.Since(start)

@@ -4,8 +4,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/llmedge/llmedge/internal/monotime"
-
 	"github.com/valyala/fasthttp"
 )
 
@@ -43,9 +41,6 @@ type clientWrite struct {
 	wait time.Duration
 	// err is how the stream's relay (or the answer's write) ended badly.
 	err error
-	// clock reads the time of a write's deadline and wait from the
-	// monotonic clock alone (one vDSO call, time.Now makes two).
-	clock monotime.Since
 }
 
 // armDeadline keeps the call's write deadline at least half of its

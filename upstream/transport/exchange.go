@@ -7,7 +7,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/llmedge/llmedge/internal/monotime"
 	"github.com/valyala/fasthttp"
 )
 
@@ -60,9 +59,6 @@ type Exchange struct {
 	lead  leadByte
 	// dec decodes a gzip-coded body (encoding.go); nil for identity.
 	dec *bodyDecoder
-	// clock reads the time of a body read's deadline and wait from the
-	// monotonic clock alone (one vDSO call, time.Now makes two).
-	clock monotime.Since
 }
 
 // MarkFailed keeps the connection from being reused: the stream on it
@@ -197,7 +193,7 @@ func (x *Exchange) readPlain(p []byte) (int, error) {
 	}
 	var start, limit time.Time
 	if x.ReadTimeout > 0 || x.Obs != nil {
-		start = x.clock.Now()
+		start = time.Now()
 	}
 	if x.ReadTimeout > 0 {
 		limit = start.Add(x.ReadTimeout)
