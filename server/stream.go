@@ -57,42 +57,19 @@ func (b *streamBody) Write(p []byte) (int, error) {
 // Flush sends what Write buffered as one chunk.
 func (b *streamBody) Flush() error { return flushEvents(b.c, &b.buf, b.out) }
 
-// WriteFlush sends p, the last event of a burst, with what Write
-// buffered as one chunk (provider.BurstEndWriter). An event that came
-// alone, as most do, goes from the relay to the client as it is: no
-// copy into the event buffer, no buffer taken from the pool.
-func (b *streamBody) WriteFlush(p []byte) error {
-	if b.buf.b != nil {
-		_, _ = b.Write(p)
-		return b.Flush()
-	}
-	if len(p) == 0 {
-		return nil
-	}
-	b.c.obs.StreamEvent(p)
-	return writeEvents(b.c, p, b.out)
-}
-
-// flushEvents writes the events buf holds to out as one chunk
-// (writeEvents) and empties buf; every stream body's Flush
-// (streamBody, keepaliveBody) is this.
+// flushEvents writes the events buf holds to out as one chunk, under
+// the call's write deadline, counting the time blocked as client wait;
+// every stream body's Flush (streamBody, keepaliveBody) is this.
 func flushEvents(c *call, buf *eventBuf, out io.Writer) error {
 	p := buf.bytes()
 	if len(p) == 0 {
 		return nil
 	}
-	err := writeEvents(c, p, out)
-	buf.release()
-	return err
-}
-
-// writeEvents writes p to out as one chunk, under the call's write
-// deadline, counting the time blocked as client wait.
-func writeEvents(c *call, p []byte, out io.Writer) error {
 	start := time.Now()
 	c.out.armDeadline(start)
 	_, err := out.Write(p)
 	c.out.wait += time.Since(start)
+	buf.release()
 	return err
 }
 

@@ -21,17 +21,6 @@ type Writer interface {
 	Flush() error
 }
 
-// BurstEndWriter is a Writer that can take the last event of a burst
-// (the one the relay would Write, then Flush) in one call: an event
-// that arrived alone is then written to the client as it is, without
-// being copied into the writer's buffer first. Relay uses it when w
-// has it.
-type BurstEndWriter interface {
-	Writer
-	// WriteFlush writes p after what Write buffered, and flushes.
-	WriteFlush(p []byte) error
-}
-
 // Stream is an answer being streamed in the client's format. Its first
 // event has already arrived (until then a failure may be retried
 // elsewhere).
@@ -80,9 +69,6 @@ type relay struct {
 	// guard ends a stream repeating one chunk (repeat.go).
 	text  TextReporter
 	guard repeatGuard
-	// burst is Relay's writer when it is a BurstEndWriter (held here,
-	// not in Relay's frame; reset lets go of it).
-	burst BurstEndWriter
 }
 
 // StartRelay makes out's answer the stream t translates over x (nil
@@ -113,7 +99,7 @@ func (r *relay) reset() {
 	if r.t != nil {
 		r.t.Release()
 	}
-	r.t, r.x, r.text, r.burst = nil, nil, nil, nil
+	r.t, r.x, r.text = nil, nil, nil
 	r.guard.reset(0)
 	if cap(r.errBuf) > 4<<10 {
 		r.errBuf = nil
@@ -122,7 +108,6 @@ func (r *relay) reset() {
 
 // Relay implements Stream.
 func (r *relay) Relay(w Writer) error {
-	r.burst, _ = w.(BurstEndWriter)
 	for {
 		// The guard reads the text of the event written last, before
 		// the next is read (where nothing of the loop's is live, so the
@@ -134,18 +119,13 @@ func (r *relay) Relay(w Writer) error {
 		if err != nil {
 			return r.fail(w, err)
 		}
-		switch flush := end || !r.t.Buffered(); {
-		case flush && r.burst != nil:
-			if r.burst.WriteFlush(b) != nil {
+		if len(b) > 0 {
+			if _, err := w.Write(b); err != nil {
 				return ErrClientGone
 			}
-		default:
-			if len(b) > 0 {
-				if _, err := w.Write(b); err != nil {
-					return ErrClientGone
-				}
-			}
-			if flush && w.Flush() != nil {
+		}
+		if end || !r.t.Buffered() {
+			if w.Flush() != nil {
 				return ErrClientGone
 			}
 		}
