@@ -3,8 +3,8 @@ package server
 import (
 	"net"
 	"sync/atomic"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
