@@ -32,16 +32,16 @@ type authenticator struct {
 // presentedKey returns the key from Authorization: Bearer, x-api-key or
 // api-key (in that order).
 func presentedKey(h *fasthttp.RequestHeader) []byte {
-	if v := h.Peek("Authorization"); len(v) > 0 {
+	if v := h.PeekCanonical(hdrAuthorization); len(v) > 0 {
 		if len(v) > 7 && bytes.EqualFold(v[:7], []byte("bearer ")) {
 			return bytes.TrimSpace(v[7:])
 		}
 		return bytes.TrimSpace(v)
 	}
-	if v := h.Peek("X-Api-Key"); len(v) > 0 {
+	if v := h.PeekCanonical(hdrXAPIKey); len(v) > 0 {
 		return v
 	}
-	return h.Peek("Api-Key")
+	return h.PeekCanonical(hdrAPIKey)
 }
 
 // identify returns the caller's key, or nil when the request carries no

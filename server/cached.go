@@ -207,7 +207,7 @@ func (s *Server) serveHit(ctx *fasthttp.RequestCtx, c *call, sc *cache.Cache, e 
 	sc.Hits.Add(1)
 	sc.SavedTokens.Add(e.Tokens)
 	ctx.Response.Header.Set("X-Llmedge-Cache", cacheHit)
-	ctx.Response.Header.SetBytesV("X-Request-Id", c.reqID)
+	ctx.Response.Header.SetCanonical(hdrRequestID, c.reqID)
 	c.obs.SetCache(cacheHit)
 	resp := upstream.AcquireResponse()
 	resp.Usage.Reported = true // zero upstream tokens
@@ -250,7 +250,7 @@ var errClientLeft = &upstream.Error{Status: 499, Type: "api_error", Code: "clien
 // serveFlight answers c from the flight f once it has an answer.
 func (s *Server) serveFlight(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, f *cache.Flight, leader bool) {
 	resp := upstream.AcquireResponse()
-	ctx.Response.Header.SetBytesV("X-Request-Id", c.reqID)
+	ctx.Response.Header.SetCanonical(hdrRequestID, c.reqID)
 	if !f.WaitHead(c.cancel.Done()) {
 		f.Leave()
 		s.writeUpstreamError(ctx, sn, errClientLeft)
@@ -263,9 +263,9 @@ func (s *Server) serveFlight(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, f 
 		fi.applyTo(resp)
 		c.obs.Answered(resp)
 		if fi.deployment != nil {
-			ctx.Response.Header.Set("X-Llmedge-Model-Id", fi.deployment.ID)
+			ctx.Response.Header.SetCanonical(hdrModelID, viewBytes(fi.deployment.ID))
 		}
-		ctx.Response.Header.Set("X-Llmedge-Attempts", itoa(fi.attempts))
+		ctx.Response.Header.SetCanonical(hdrAttempts, viewBytes(itoa(fi.attempts)))
 	} else {
 		resp.Usage.Reported = true
 	}

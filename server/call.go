@@ -133,8 +133,10 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 		return
 	}
 	resp.VisitHeaders(func(k, v []byte) {
+		// k is canonical: the upstream's header was normalized when
+		// read (provider.Answer.VisitHeaders).
 		if c.relayUpstreamHeader(k) {
-			ctx.Response.Header.SetBytesKV(k, v)
+			ctx.Response.Header.SetCanonical(k, v)
 		}
 	})
 	s.answer(ctx, c, resp)
@@ -150,11 +152,12 @@ func (s *Server) ask(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, g *upstrea
 	resp := c.up
 	err := sn.reg.Chat(g, &c.req, resp)
 	c.obs.Answered(resp)
-	ctx.Response.Header.SetBytesV("X-Request-Id", c.reqID)
+	h := &ctx.Response.Header
+	h.SetCanonical(hdrRequestID, c.reqID)
 	if resp.Deployment != nil {
-		ctx.Response.Header.Set("X-Llmedge-Model-Id", resp.Deployment.ID)
+		h.SetCanonical(hdrModelID, viewBytes(resp.Deployment.ID))
 	}
-	ctx.Response.Header.Set("X-Llmedge-Attempts", itoa(resp.Attempts))
+	h.SetCanonical(hdrAttempts, viewBytes(itoa(resp.Attempts)))
 	return resp, err
 }
 
@@ -199,6 +202,6 @@ func (s *Server) finish(c *call, resp *upstream.Response) {
 func (s *Server) observeRejected(ctx *fasthttp.RequestCtx, sn *snapshot, g *upstream.Group, stream bool, reason string) {
 	var idBuf [160]byte
 	id := s.requestID(ctx, idBuf[:0])
-	ctx.Response.Header.SetBytesV("X-Request-Id", id)
+	ctx.Response.Header.SetCanonical(hdrRequestID, id)
 	s.obs.Rejected(ctx, sn.series, g, stream, reason, id)
 }

@@ -22,13 +22,11 @@ var pingEvent = []byte(": ping\n\n")
 // error event and a clean end, and the x-llmedge-model-id and
 // x-llmedge-attempts headers are not sent (they are not known yet).
 func (s *Server) streamWithKeepalive(ctx *fasthttp.RequestCtx, c *call, g *upstream.Group) {
-	ctx.Response.Header.SetBytesV("X-Request-Id", c.reqID)
+	ctx.Response.Header.SetCanonical(hdrRequestID, c.reqID)
 	s.obs.Answering(ctx, &c.obs, nil)
 	s.streams.add(c)
 	ctx.SetStatusCode(fasthttp.StatusOK)
-	ctx.Response.Header.SetContentType("text/event-stream")
-	ctx.Response.Header.Set("Cache-Control", "no-cache")
-	ctx.Response.Header.Set("X-Accel-Buffering", "no")
+	setSSEHeaders(&ctx.Response.Header)
 	ctx.Response.ImmediateHeaderFlush = true
 	sendStream(ctx, &keepaliveBody{s: s, c: c, g: g, every: c.sn.keepalive})
 }

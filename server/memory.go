@@ -34,7 +34,9 @@ const (
 // memoryRouter resolves the user id of a request. It is read-only after
 // startup; resolving allocates nothing.
 type memoryRouter struct {
-	custom    string
+	custom string
+	// customKey is custom's canonical name (canonicalHeaderName).
+	customKey []byte
 	patterns  []memoryPattern
 	defaultID []byte
 	// upstream is true when the config has user_id_mappings: only then
@@ -45,6 +47,7 @@ type memoryRouter struct {
 
 type memoryPattern struct {
 	header  string
+	key     []byte // header's canonical name
 	pattern string
 	re      *regexp.Regexp
 	userID  []byte
@@ -62,6 +65,7 @@ func newMemoryRouter(m config.UserIDMappings, log *slog.Logger) *memoryRouter {
 	if r.custom == "" {
 		r.custom = defaultCustomHeader
 	}
+	r.customKey = canonicalHeaderName(r.custom)
 	if len(r.defaultID) == 0 {
 		r.defaultID = []byte(defaultMemoryUserID)
 	}
@@ -76,7 +80,7 @@ func newMemoryRouter(m config.UserIDMappings, log *slog.Logger) *memoryRouter {
 				continue
 			}
 		}
-		r.patterns = append(r.patterns, memoryPattern{header: p.Header, pattern: p.Pattern, re: re, userID: []byte(p.UserID)})
+		r.patterns = append(r.patterns, memoryPattern{header: p.Header, key: canonicalHeaderName(p.Header), pattern: p.Pattern, re: re, userID: []byte(p.UserID)})
 	}
 	return r
 }
@@ -85,12 +89,12 @@ func newMemoryRouter(m config.UserIDMappings, log *slog.Logger) *memoryRouter {
 // custom header (matchCustom), a pattern (its index) or the default
 // (matchDefault). The id aliases the request header or the router.
 func (m *memoryRouter) resolve(h *fasthttp.RequestHeader) ([]byte, int) {
-	if v := h.Peek(m.custom); len(v) > 0 {
+	if v := peekHeader(h, m.customKey, m.custom); len(v) > 0 {
 		return v, matchCustom
 	}
 	for i := range m.patterns {
 		p := &m.patterns[i]
-		if v := h.Peek(p.header); len(v) > 0 && p.re.Match(v) {
+		if v := peekHeader(h, p.key, p.header); len(v) > 0 && p.re.Match(v) {
 			return p.userID, i
 		}
 	}
@@ -103,7 +107,7 @@ func (m *memoryRouter) resolve(h *fasthttp.RequestHeader) ([]byte, int) {
 // for reuse): resolving allocates nothing once buf has grown.
 func (m *memoryRouter) userFor(key *apiKey, h *fasthttp.RequestHeader, buf *[]byte) (id []byte, match int, ok bool) {
 	if key.userID != nil {
-		if v := h.Peek(m.custom); len(v) > 0 && !bytes.Equal(v, key.userID) {
+		if v := peekHeader(h, m.customKey, m.custom); len(v) > 0 && !bytes.Equal(v, key.userID) {
 			return nil, matchBound, false
 		}
 		return key.userID, matchBound, true

@@ -118,6 +118,6 @@ func (s *Server) serveMessages(ctx *fasthttp.RequestCtx, countTokens bool) {
 		s.finish(c, resp)
 		return
 	}
-	resp.VisitAnthropicHeaders(func(k, v []byte) { ctx.Response.Header.SetBytesKV(k, v) })
+	resp.VisitAnthropicHeaders(func(k, v []byte) { ctx.Response.Header.SetCanonical(k, v) }) // k canonical as read
 	s.answer(ctx, c, resp)
 }

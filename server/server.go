@@ -315,7 +315,7 @@ func writeAuthError(ctx *fasthttp.RequestCtx) {
 // requestID returns the client's x-request-id when it is sane (printable
 // ASCII, at most 128 bytes), else a new one.
 func (s *Server) requestID(ctx *fasthttp.RequestCtx, dst []byte) []byte {
-	if v := ctx.Request.Header.Peek("X-Request-Id"); len(v) > 0 && len(v) <= 128 && printable(v) {
+	if v := ctx.Request.Header.PeekCanonical(hdrRequestID); len(v) > 0 && len(v) <= 128 && printable(v) {
 		return append(dst, v...)
 	}
 	dst = append(dst, "llmedge-"...)

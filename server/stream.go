@@ -103,9 +103,7 @@ func (s *Server) answer(ctx *fasthttp.RequestCtx, c *call, resp *upstream.Respon
 		return
 	}
 	ctx.SetStatusCode(fasthttp.StatusOK)
-	ctx.Response.Header.SetContentType("text/event-stream")
-	ctx.Response.Header.Set("Cache-Control", "no-cache")
-	ctx.Response.Header.Set("X-Accel-Buffering", "no")
+	setSSEHeaders(&ctx.Response.Header)
 	s.obs.Answering(ctx, &c.obs, resp)
 	if ctx.Request.Header.IsHTTP11() { // else hijacked (sendStream)
 		c.out.armedAt(time.Now())

@@ -228,6 +228,9 @@ func (r *Registry) build(cd *config.Deployment, cfg *config.Config, opts Options
 		d.desc = b.Provider
 		e = b.BuildOptions(&d.Endpoint, d.desc)
 	}
+	if e == nil {
+		d.InitRequestHeads(d.routes)
+	}
 	r.warnings = append(r.warnings, b.Warnings...)
 	if e != nil {
 		return nil, e

@@ -335,7 +335,7 @@ func TestCookieStorePathThroughRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	cookieReq.Header.DelAllCookies()
-	reg2.net.Cookies.Apply(cookieReq)
+	reg2.net.Cookies.Apply(cookieReq, false)
 	if got := string(cookieReq.Header.Cookie("cf_clearance")); got != "kept" {
 		t.Fatalf("after restart %q", got)
 	}

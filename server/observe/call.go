@@ -224,12 +224,19 @@ func overheadOf(total, upstreamWait, clientWait time.Duration) time.Duration {
 	return 0
 }
 
+// The timing headers' canonical names (SetCanonical: no normalizing
+// pass per call).
+var (
+	hdrResponseDuration = []byte("X-Llmedge-Response-Duration-Ms")
+	hdrOverheadDuration = []byte("X-Llmedge-Overhead-Duration-Ms")
+)
+
 // setTimingHeaders sets x-llmedge-response-duration-ms and
 // x-llmedge-overhead-duration-ms (milliseconds, 3 decimals).
 func setTimingHeaders(ctx *fasthttp.RequestCtx, total, overhead time.Duration) {
 	var buf [32]byte
-	ctx.Response.Header.SetBytesV("X-Llmedge-Response-Duration-Ms", appendMillis(buf[:0], total))
-	ctx.Response.Header.SetBytesV("X-Llmedge-Overhead-Duration-Ms", appendMillis(buf[:0], overhead))
+	ctx.Response.Header.SetCanonical(hdrResponseDuration, appendMillis(buf[:0], total))
+	ctx.Response.Header.SetCanonical(hdrOverheadDuration, appendMillis(buf[:0], overhead))
 }
 
 // appendMillis appends d as milliseconds with three decimals, by

@@ -8,7 +8,8 @@
 // Translator interface (relay.go) and its repeated-chunk guard
 // (repeat.go), the upstream call with the provider's own error format
 // (call.go) and Cloudflare's block pages told apart from it
-// (blockpage.go), the errors and stream failure events clients see
+// (blockpage.go), each endpoint's constant request head built once and
+// copied per request (head.go), the errors and stream failure events clients see
 // (errors.go, streamerror.go), usage reading (usage.go), secret
 // scrubbing (scrub.go), Anthropic thinking budgets fitted to
 // Anthropic's minimum (thinking.go) and the one OpenAI request model

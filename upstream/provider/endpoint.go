@@ -66,6 +66,9 @@ type Endpoint struct {
 	// HeaderSecrets are the credential values among Headers (scrub.go).
 	HeaderSecrets []string
 	Headers       []config.Header
+	// heads are the constant request heads per route (head.go); nil:
+	// every request is built field by field.
+	heads *[NumRoutes]*fasthttp.RequestHeader
 	// Ext is what the provider keeps for itself (bedrock: its signer
 	// and region); nil for most.
 	Ext any

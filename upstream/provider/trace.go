@@ -19,9 +19,9 @@ type AttemptTracer interface {
 // (every provider calls it beside X-Request-Id).
 func (r *Request) SetTraceHeaders(h *fasthttp.RequestHeader) {
 	if r.Traceparent != "" {
-		h.Set("Traceparent", r.Traceparent)
+		h.SetCanonical(hdrTraceparent, stringBytes(r.Traceparent))
 		if r.Tracestate != "" {
-			h.Set("Tracestate", r.Tracestate)
+			h.SetCanonical(hdrTracestate, stringBytes(r.Tracestate))
 		}
 	}
 }

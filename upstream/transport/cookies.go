@@ -99,15 +99,18 @@ func hostName(host []byte) string {
 	return strings.ToLower(strings.Trim(h, "[]"))
 }
 
-// Apply adds the cookies stored for the request's URL to req.
-func (j *CookieJar) Apply(req *fasthttp.Request) {
+// Apply adds the cookies stored for the request's URL to req; tls says
+// the request goes over TLS (its pool's), whatever its URL says: a
+// request built from a copied head (provider.Endpoint.StartRequest)
+// carries its target as a path and a Host, which parse as http.
+func (j *CookieJar) Apply(req *fasthttp.Request, tls bool) {
 	if j == nil || j.count.Load() == 0 {
 		return
 	}
 	u := req.URI()
 	host := hostName(u.Host())
 	path := string(u.Path())
-	https := string(u.Scheme()) == "https"
+	https := tls || string(u.Scheme()) == "https"
 	now := j.now()
 	isIP := net.ParseIP(host) != nil
 	j.mu.RLock()

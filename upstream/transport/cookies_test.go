@@ -58,7 +58,7 @@ func sent(j *CookieJar, url string) string {
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
 	req.SetRequestURI(url)
-	j.Apply(req)
+	j.Apply(req, false)
 	var parts []string
 	for k, v := range req.Header.Cookies() {
 		parts = append(parts, string(k)+"="+string(v))
@@ -205,7 +205,7 @@ func FuzzCookieStore(f *testing.F) {
 		defer fasthttp.ReleaseResponse(resp)
 		resp.Header.Add("Set-Cookie", setCookie)
 		j.Store(req, resp)
-		j.Apply(req)
+		j.Apply(req, false)
 		if int(j.count.Load()) > 1 {
 			t.Fatalf("one Set-Cookie stored %d cookies", j.count.Load())
 		}
@@ -218,7 +218,7 @@ func BenchmarkCookieApplyNoCookies(b *testing.B) {
 	req.SetRequestURI("https://api.openai.com/v1/chat/completions")
 	b.ReportAllocs()
 	for b.Loop() {
-		j.Apply(req)
+		j.Apply(req, false)
 	}
 }
 
@@ -230,6 +230,6 @@ func BenchmarkCookieApply(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		req.Header.DelAllCookies()
-		j.Apply(req)
+		j.Apply(req, false)
 	}
 }

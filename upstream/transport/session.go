@@ -42,7 +42,7 @@ func (s *Session) Send(x *Exchange, ureq *fasthttp.Request, uresp *fasthttp.Resp
 	}
 	ureq.Header.SetCanonical(acceptEncodingKey, acceptIdentityValue) // encoding.go
 	for hops := 0; ; hops++ {
-		s.Cookies.Apply(ureq)
+		s.Cookies.Apply(ureq, x.Pool.client().IsTLS)
 		if err := x.RoundTrip(ureq, uresp, deadline); err != nil {
 			return err
 		}
@@ -78,7 +78,13 @@ func (s *Session) redirect(stream bool, secretHeaders []config.Header, x *Exchan
 		x.Release(uresp)
 		return false, &RedirectError{"redirected a stream request to " + safeLocation(loc) + "; set api_base to the final URL"}
 	}
-	base, err := url.Parse(string(ureq.URI().FullURI()))
+	u := ureq.URI()
+	if x.Pool.client().IsTLS {
+		// A request built from a copied head has no scheme of its own
+		// (Cookies.Apply).
+		u.SetScheme("https")
+	}
+	base, err := url.Parse(string(u.FullURI()))
 	if err != nil {
 		return false, nil
 	}

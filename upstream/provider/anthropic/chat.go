@@ -38,6 +38,15 @@ var Provider = provider.Descriptor{
 // gives none.
 const AnthropicVersion = "2023-06-01"
 
+// Canonical names of the headers SetHeaders sets (SetCanonical: no
+// normalizing pass per request).
+var (
+	hdrXAPIKey     = []byte("X-Api-Key")
+	hdrVersion     = []byte("Anthropic-Version")
+	hdrBeta        = []byte("Anthropic-Beta")
+	defaultVersion = []byte(AnthropicVersion)
+)
+
 // upstreamModelID is the model id sent upstream for a request.
 // model is what the deployment's wildcard sees of the requested model.
 func upstreamModelID(d *provider.Endpoint, model []byte) string {
@@ -56,12 +65,12 @@ func SetHeaders(d *provider.Endpoint, ureq *fasthttp.Request, req *provider.Requ
 	ureq.SetRequestURI(uri)
 	ureq.Header.SetContentType("application/json")
 	if d.Key != "" {
-		ureq.Header.Set("X-Api-Key", d.Key)
+		provider.SetCanonicalString(&ureq.Header, hdrXAPIKey, d.Key)
 	}
 	if len(version) > 0 {
-		ureq.Header.SetBytesV("Anthropic-Version", version)
+		ureq.Header.SetCanonical(hdrVersion, version)
 	} else {
-		ureq.Header.Set("Anthropic-Version", AnthropicVersion)
+		ureq.Header.SetCanonical(hdrVersion, defaultVersion)
 	}
 	for _, h := range d.Headers {
 		if len(beta) > 0 && strings.EqualFold(h.Name, "anthropic-beta") {
@@ -73,14 +82,14 @@ func SetHeaders(d *provider.Endpoint, ureq *fasthttp.Request, req *provider.Requ
 		ureq.Header.Set(h.Name, h.Value)
 	}
 	if len(beta) > 0 {
-		ureq.Header.SetBytesV("Anthropic-Beta", beta)
+		ureq.Header.SetCanonical(hdrBeta, beta)
 	}
 	if len(req.RequestID) > 0 {
-		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
+		provider.SetRequestID(&ureq.Header, req.RequestID)
 	}
 	req.SetTraceHeaders(&ureq.Header)
 	if req.SendUserID(d) {
-		ureq.Header.SetBytesV("X-Sm-User-Id", req.UserID)
+		provider.SetUserID(&ureq.Header, req.UserID)
 	}
 }
 

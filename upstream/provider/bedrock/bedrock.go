@@ -278,7 +278,7 @@ func send(d *provider.Endpoint, req *provider.Request, out *provider.Answer, mod
 		ureq.Header.Set(h.Name, h.Value)
 	}
 	if len(req.RequestID) > 0 {
-		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
+		provider.SetRequestID(&ureq.Header, req.RequestID)
 	}
 	req.SetTraceHeaders(&ureq.Header)
 	return provider.Call(d, req, out, func(status int, body []byte, h *fasthttp.ResponseHeader) *provider.Error {

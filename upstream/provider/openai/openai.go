@@ -86,34 +86,9 @@ func ChatURL(base string) string {
 func PassThrough(d *provider.Endpoint, req *provider.Request, model []byte, out *provider.Answer) *provider.Error {
 	// A previous attempt may have left a connection.
 	out.X.Release(&out.Resp)
-	ureq := &out.Req
-	ureq.Reset()
-	ureq.Header.SetMethod(req.Route.Spec().Method)
-	d.SetRequestURI(ureq, req)
-	if e := d.SetAuth(ureq); e != nil {
+	if e := buildRequest(d, req, model, out); e != nil {
 		return e
 	}
-	for _, h := range d.Headers {
-		ureq.Header.Set(h.Name, h.Value)
-	}
-	if len(req.RequestID) > 0 {
-		ureq.Header.SetBytesV("X-Request-Id", req.RequestID)
-	}
-	req.SetTraceHeaders(&ureq.Header)
-	if req.SendUserID(d) {
-		ureq.Header.SetBytesV("X-Sm-User-Id", req.UserID)
-	}
-	if req.Route.HasBody() {
-		ureq.Header.SetContentType("application/json")
-		quoted := d.QuotedModel
-		if d.Wildcard {
-			// model is the part of the requested name the '*' matched.
-			quoted = AppendWildcardModel(nil, d.Config.UpstreamModel, model)
-		}
-		out.ReqBody = appendPatchedBody(out.ReqBody[:0], req, quoted)
-		ureq.SetBodyRaw(out.ReqBody)
-	}
-
 	uresp, e := provider.Call(d, req, out, func(status int, body []byte, h *fasthttp.ResponseHeader) *provider.Error {
 		return provider.UpstreamError(d, status, body, provider.RetryAfterHeader(h))
 	})
@@ -129,6 +104,44 @@ func PassThrough(d *provider.Endpoint, req *provider.Request, model []byte, out 
 		return e
 	}
 	out.Usage.ObserveBody(out.Body)
+	return nil
+}
+
+// buildRequest builds the upstream request in out.Req: the endpoint's
+// constant head for the route (provider.Endpoint.StartRequest) or, where
+// it has none, the same head field by field; then what is the
+// request's own.
+func buildRequest(d *provider.Endpoint, req *provider.Request, model []byte, out *provider.Answer) *provider.Error {
+	ureq := &out.Req
+	if !d.StartRequest(ureq, req) {
+		ureq.Header.SetMethod(req.Route.Spec().Method)
+		d.SetRequestURI(ureq, req)
+		if e := d.SetAuth(ureq); e != nil {
+			return e
+		}
+		for _, h := range d.Headers {
+			ureq.Header.Set(h.Name, h.Value)
+		}
+		if req.Route.HasBody() {
+			ureq.Header.SetContentType("application/json")
+		}
+	}
+	if len(req.RequestID) > 0 {
+		provider.SetRequestID(&ureq.Header, req.RequestID)
+	}
+	req.SetTraceHeaders(&ureq.Header)
+	if req.SendUserID(d) {
+		provider.SetUserID(&ureq.Header, req.UserID)
+	}
+	if req.Route.HasBody() {
+		quoted := d.QuotedModel
+		if d.Wildcard {
+			// model is the part of the requested name the '*' matched.
+			quoted = AppendWildcardModel(nil, d.Config.UpstreamModel, model)
+		}
+		out.ReqBody = appendPatchedBody(out.ReqBody[:0], req, quoted)
+		ureq.SetBodyRaw(out.ReqBody)
+	}
 	return nil
 }
 
