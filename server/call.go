@@ -51,6 +51,9 @@ type call struct {
 	// entry is the caller's database key, when it is one: the answer's
 	// cost is added to its spend (finish, dbkeys.go).
 	entry *keys.Entry
+	// up is the upstream answer's state (ask), kept with the pooled
+	// call rather than taken from its own pool per request.
+	up *upstream.Response
 	// nextOpen and prevOpen link the call into Server.streams while its
 	// SSE answer is open (shutdown.go).
 	nextOpen, prevOpen *call
@@ -143,7 +146,10 @@ func (s *Server) serveRoute(ctx *fasthttp.RequestCtx, route upstream.Route) {
 // to the answer's head or its failure) and sets the headers that say
 // who answered: the request id, the deployment and the attempts.
 func (s *Server) ask(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, g *upstream.Group) (*upstream.Response, error) {
-	resp := upstream.AcquireResponse()
+	if c.up == nil {
+		c.up = upstream.AcquireResponse()
+	}
+	resp := c.up
 	err := sn.reg.Chat(g, &c.req, resp)
 	c.obs.Answered(resp)
 	h := &ctx.Response.Header
@@ -172,7 +178,11 @@ func (s *Server) finish(c *call, resp *upstream.Response) {
 		_ = c.watch.Conn().Close()
 	}
 	releaseLimits(c, resp)
-	upstream.ReleaseResponse(resp)
+	if resp == c.up {
+		upstream.ResetResponse(resp)
+	} else {
+		upstream.ReleaseResponse(resp)
+	}
 	c.req = upstream.ChatRequest{}
 	c.fields = request.Fields{}
 	c.route = routeFields{}

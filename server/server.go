@@ -207,11 +207,16 @@ func New(cfg *config.Config, reg *upstream.Registry, opts Options) *Server {
 	}
 
 	s.srv = &fasthttp.Server{
-		Handler:            s.withBodyHold(s.withCORS(r.Handler)),
-		HeaderReceived:     s.admitBody,
-		Name:               "llmedge",
-		ReadTimeout:        opts.ReadTimeout,
-		IdleTimeout:        opts.IdleTimeout,
+		Handler:        s.withBodyHold(s.withCORS(r.Handler)),
+		HeaderReceived: s.admitBody,
+		Name:           "llmedge",
+		ReadTimeout:    opts.ReadTimeout,
+		IdleTimeout:    opts.IdleTimeout,
+		// Every response is written under a write deadline of the
+		// client write timeout, armed by fasthttp before it writes: a
+		// model route's answer starts with it (clientWrite.armedAt) and
+		// sets one of its own only to move it (writestall.go).
+		WriteTimeout:       opts.ClientWriteTimeout,
 		MaxRequestBodySize: opts.MaxRequestBodySize,
 		ReadBufferSize:     opts.MaxHeaderBytes,
 		MaxConnsPerIP:      opts.MaxConnsPerIP,

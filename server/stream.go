@@ -95,9 +95,10 @@ func (s *Server) answer(ctx *fasthttp.RequestCtx, c *call, resp *upstream.Respon
 		ctx.SetStatusCode(resp.StatusCode)
 		ctx.Response.Header.SetContentTypeBytes(resp.ContentType)
 		s.obs.Answering(ctx, &c.obs, resp)
-		// The deadline covers the headers too (fasthttp sends them with
-		// the first part), from Answering's clock reading.
-		c.out.armDeadline(c.obs.HeadAt())
+		// fasthttp arms the write deadline before the headers go out
+		// (they go with the first part); Answering's clock reading
+		// comes before it.
+		c.out.armedAt(c.obs.HeadAt())
 		c.answer = answerBody{s: s, c: c, resp: resp}
 		ctx.Response.SetBodyStream(&c.answer, len(resp.Body))
 		return
@@ -105,6 +106,9 @@ func (s *Server) answer(ctx *fasthttp.RequestCtx, c *call, resp *upstream.Respon
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	setSSEHeaders(&ctx.Response.Header)
 	s.obs.Answering(ctx, &c.obs, resp)
+	if ctx.Request.Header.IsHTTP11() { // else hijacked (sendStream)
+		c.out.armedAt(time.Now())
+	}
 	s.streams.add(c)
 	c.body = streamBody{s: s, c: c, resp: resp}
 	sendStream(ctx, &c.body)

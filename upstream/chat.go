@@ -44,6 +44,14 @@ func AcquireResponse() *Response { return responsePool.Get().(*Response) }
 
 // ReleaseResponse closes r's stream (if any) and returns r to the pool.
 func ReleaseResponse(r *Response) {
+	ResetResponse(r)
+	responsePool.Put(r)
+}
+
+// ResetResponse closes r's stream (if any) and empties r for another
+// call, for an owner that keeps it (the server's pooled call holds one:
+// no pool round trip per request).
+func ResetResponse(r *Response) {
 	r.Answer.Reset()
 	r.cx.reset()
 	r.freeSlot()
@@ -54,7 +62,6 @@ func ReleaseResponse(r *Response) {
 	if cap(r.defaultsBody) > 64<<10 {
 		r.defaultsBody = nil // do not pool a large body's buffer
 	}
-	responsePool.Put(r)
 }
 
 // Chat sends req to a deployment of g: the router picks one, retries,

@@ -60,11 +60,16 @@ func class(size int) int {
 func put(b *[]byte) { bufs[class(cap(*b))].Put(b) }
 
 // Lead is the first bytes read from a socket, held until taken. The
-// zero value is ready and it may be copied while it holds nothing (an
-// exchange is reset with a struct literal).
+// zero value is ready. Once it has waited it keeps its waiter, so it
+// must not be copied then (set a new one, as an exchange's reset with a
+// struct literal does, instead).
 type Lead struct {
 	buf    *[]byte
 	off, n int
+	// w is the waiter of this Lead's waits: taken from its pool on the
+	// first Wait and kept, so a connection's next wait, one per
+	// request, costs no pool round trip for it.
+	w *waiter
 }
 
 // waiter is one wait's state, pooled with its read function bound once
@@ -85,7 +90,11 @@ var waiters = sync.Pool{New: func() any { w := new(waiter); w.read = w.readFD; r
 // an error.
 func (l *Lead) Wait(rc syscall.RawConn, size int) error {
 	l.Release()
-	w := waiters.Get().(*waiter)
+	w := l.w
+	if w == nil {
+		w = waiters.Get().(*waiter)
+		l.w = w
+	}
 	w.pool, w.buf, w.n, w.err = &bufs[class(size)], nil, 0, nil
 	err := rc.Read(w.read)
 	if err == nil {
@@ -97,7 +106,6 @@ func (l *Lead) Wait(rc syscall.RawConn, size int) error {
 		put(w.buf)
 	}
 	w.pool, w.buf, w.err = nil, nil, nil
-	waiters.Put(w)
 	return err
 }
 

@@ -74,7 +74,17 @@ func (x *Exchange) readConn(p []byte) (int, error) {
 	if x.lead.first.Buffered() > 0 {
 		return x.lead.first.Read(p), nil
 	}
-	return x.pc.Conn().Read(p)
+	return x.conn.Read(p)
+}
+
+// readSide is the connection an exchange reads from: conn itself, or
+// the connection an idle-probe wrapper holds (the wrapper changes
+// closing, not reading or read deadlines).
+func readSide(conn net.Conn) net.Conn {
+	if t, ok := conn.(*trackedConn); ok {
+		return t.Conn
+	}
+	return conn
 }
 
 // waitPooled turns the pooled-buffer wait on for upstream answers. Off:

@@ -43,6 +43,10 @@ type Exchange struct {
 	WaitBare bool
 
 	pc pooledConn
+	// conn is what the body is read from and the read deadline set on:
+	// pc's connection, under its idle-probe wrapper (trackedConn adds
+	// nothing to a read), so a read is one interface call, not three.
+	conn net.Conn
 	// br reads the response headers; the body reader releases it as
 	// soon as the bytes it buffered are consumed (body.go).
 	br      *bufio.Reader
@@ -108,17 +112,18 @@ func (x *Exchange) try(req *fasthttp.Request, resp *fasthttp.Response, headerDea
 	if wait <= 0 {
 		return false, ErrTimeout
 	}
-	pc, err := x.Pool.acquire(wait)
+	x.pc, err = x.Pool.acquire(wait)
 	if err != nil {
 		return false, err
 	}
-	conn := pc.Conn()
+	conn := x.pc.Conn()
 	if !x.Cancel.attach(conn) {
-		pc.put(false)
+		x.pc.put(false)
+		x.pc = pooledConn{}
 		return false, ErrCanceled
 	}
-	x.pc = pc
-	reused := pc.reused()
+	x.conn = readSide(conn)
+	reused := x.pc.reused()
 	hc := x.Pool.client()
 	// One deadline for the request's write and the answer's headers
 	// (one runtime timer serves both when they are equal).
@@ -173,7 +178,7 @@ func isTimeout(err error) bool {
 // Read reads the response body, decoded when the upstream compressed it
 // (encoding.go).
 func (x *Exchange) Read(p []byte) (int, error) {
-	if x.dec != nil && x.pc != nil {
+	if x.dec != nil && x.conn != nil {
 		return x.dec.read(p)
 	}
 	return x.readPlain(p)
@@ -188,7 +193,7 @@ func (x *Exchange) Read(p []byte) (int, error) {
 // come faster than readTimeout updates its timer once per readTimeout,
 // and a stall is still noticed exactly readTimeout after the last byte.
 func (x *Exchange) readPlain(p []byte) (int, error) {
-	if x.pc == nil || x.eof {
+	if x.conn == nil || x.eof {
 		return 0, io.EOF
 	}
 	var start, limit time.Time
@@ -232,7 +237,7 @@ func (x *Exchange) readPlain(p []byte) (int, error) {
 // arm sets the connection's read deadline.
 func (x *Exchange) arm(dl time.Time) error {
 	x.armed = dl
-	return x.pc.Conn().SetReadDeadline(dl)
+	return x.conn.SetReadDeadline(dl)
 }
 
 // ReadAll reads the rest of the body into dst, up to limit bytes.
@@ -281,7 +286,7 @@ func (x *Exchange) fail(err error) error {
 // its end cleanly, else closes it. resp (optional) is checked for
 // Connection: close.
 func (x *Exchange) Release(resp *fasthttp.Response) {
-	if x.pc == nil {
+	if x.conn == nil {
 		return
 	}
 	x.Cancel.detach()
@@ -298,5 +303,5 @@ func (x *Exchange) Release(resp *fasthttp.Response) {
 	// A kept connection keeps its deadlines: nothing reads or writes it
 	// while it idles, and the next exchange sets both before using it.
 	x.pc.put(reuse)
-	x.pc = nil
+	x.pc, x.conn = pooledConn{}, nil
 }

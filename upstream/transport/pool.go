@@ -76,6 +76,11 @@ func (s PoolSettings) WithDefaults() PoolSettings {
 // between retries.
 type Pool interface {
 	acquire(wait time.Duration) (pooledConn, error)
+	// connOf, reusedOf and release serve pooledConn for the
+	// connections the pool handed out.
+	connOf(cc any) net.Conn
+	reusedOf(cc any) bool
+	release(cc any, reuse bool)
 	client() *fasthttp.HostClient
 	// settings are the pool's settings (a redirect's pool gets the same).
 	settings() PoolSettings
@@ -87,15 +92,24 @@ type Pool interface {
 	forwardProxy() string
 }
 
-// pooledConn is one connection taken from a Pool.
-type pooledConn interface {
-	Conn() net.Conn
-	// reused reports whether the connection served an earlier exchange
-	// (came from the idle pool rather than a fresh dial).
-	reused() bool
-	// put returns the connection to its pool (reuse) or closes it.
-	put(reuse bool)
+// pooledConn is one connection taken from a Pool: the pool and
+// fasthttp's connection, whose type is unexported (a pointer, so held
+// in an interface without allocating). A value, not a pooled handle: no
+// pool round trip per exchange. The zero value holds nothing.
+type pooledConn struct {
+	p  Pool
+	cc any
 }
+
+// Conn is the connection's net.Conn.
+func (c pooledConn) Conn() net.Conn { return c.p.connOf(c.cc) }
+
+// reused reports whether the connection served an earlier exchange
+// (came from the idle pool rather than a fresh dial).
+func (c pooledConn) reused() bool { return c.p.reusedOf(c.cc) }
+
+// put returns the connection to its pool (reuse) or closes it.
+func (c pooledConn) put(reuse bool) { c.p.release(c.cc, reuse) }
 
 // hostPool adapts a fasthttp.HostClient. It is generic only because
 // fasthttp's connection type is unexported: the type parameter is
@@ -110,7 +124,6 @@ type hostPool[C fasthttpConn] struct {
 	acq               func(time.Duration, bool) (C, error)
 	rel               func(C)
 	cls               func(C)
-	handles           sync.Pool
 }
 
 // fasthttpConn is what llmedge uses of fasthttp's (unexported)
@@ -121,36 +134,29 @@ type fasthttpConn interface {
 	LastUseTime() time.Time
 }
 
-type hostConn[C fasthttpConn] struct {
-	p  *hostPool[C]
-	cc C
+func (p *hostPool[C]) connOf(cc any) net.Conn { return cc.(C).Conn() }
+
+// reusedOf: fasthttp stamps LastUseTime when a connection goes back to
+// the pool; a fresh one has only CreatedTime.
+func (p *hostPool[C]) reusedOf(cc any) bool {
+	c := cc.(C)
+	return c.LastUseTime().After(c.CreatedTime())
 }
 
-func (h *hostConn[C]) Conn() net.Conn { return h.cc.Conn() }
-
-// reused: fasthttp stamps LastUseTime when a connection goes back to the
-// pool; a fresh one has only CreatedTime.
-func (h *hostConn[C]) reused() bool { return h.cc.LastUseTime().After(h.cc.CreatedTime()) }
-
-func (h *hostConn[C]) put(reuse bool) {
-	p := h.p
+func (p *hostPool[C]) release(cc any, reuse bool) {
+	c := cc.(C)
 	if reuse {
-		if t, ok := h.cc.Conn().(*trackedConn); ok {
+		if t, ok := c.Conn().(*trackedConn); ok {
 			t.idle() // probed while it idles (idleprobe.go)
 		}
-		p.rel(h.cc)
+		p.rel(c)
 	} else {
-		p.cls(h.cc)
+		p.cls(c)
 	}
-	var zero C
-	h.cc = zero
-	p.handles.Put(h)
 }
 
 func newHostPool[C fasthttpConn](hc *fasthttp.HostClient, acq func(time.Duration, bool) (C, error), rel, cls func(C)) *hostPool[C] {
-	p := &hostPool[C]{hc: hc, acq: acq, rel: rel, cls: cls}
-	p.handles.New = func() any { return &hostConn[C]{p: p} }
-	return p
+	return &hostPool[C]{hc: hc, acq: acq, rel: rel, cls: cls}
 }
 
 func (p *hostPool[C]) acquire(wait time.Duration) (pooledConn, error) {
@@ -165,11 +171,9 @@ func (p *hostPool[C]) acquire(wait time.Duration) (pooledConn, error) {
 		cc, err = p.acq(wait, false)
 	}
 	if err != nil {
-		return nil, err
+		return pooledConn{}, err
 	}
-	h := p.handles.Get().(*hostConn[C])
-	h.cc = cc
-	return h, nil
+	return pooledConn{p, cc}, nil
 }
 
 func (p *hostPool[C]) client() *fasthttp.HostClient { return p.hc }
