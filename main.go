@@ -161,6 +161,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		}
 		defer stop()
 	}
+	if path := os.Getenv("LLMEDGE_EXECTRACE"); path != "" {
+		stop, err := startExecTrace(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "llmedge: LLMEDGE_EXECTRACE: %v\n", err)
+			return 1
+		}
+		defer stop()
+	}
 
 	kc, err := openKeys(cfg, log)
 	if err != nil {

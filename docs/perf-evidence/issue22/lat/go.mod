@@ -1,0 +1,2 @@
+module lat
+go 1.26
