@@ -1,3 +1,6 @@
+// Command phases reads a runtime execution trace (LLMEDGE_EXECTRACE, or
+// runtime/trace in a copy of the bare proxy) and prints where goroutines
+// spend their time between state changes. See README.md.
 package main
 
 import (
@@ -11,100 +14,160 @@ import (
 	"golang.org/x/exp/trace"
 )
 
-// For each goroutine running the handler (stack contains serveConn), print per-request phases:
-// state transitions with reasons, durations.
 func main() {
-	if len(os.Args) > 2 && os.Args[2] == "who2" {
-		who2(os.Args[1])
-		return
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: phases TRACE phases|who")
+		os.Exit(2)
 	}
-	if len(os.Args) > 2 && os.Args[2] == "who" {
-		who(os.Args[1])
-		return
-	}
-	if len(os.Args) > 2 && os.Args[2] == "phases" {
+	switch os.Args[2] {
+	case "phases":
 		phases(os.Args[1])
-		return
+	case "who":
+		who(os.Args[1])
+	default:
+		fmt.Fprintln(os.Stderr, "unknown mode", os.Args[2])
+		os.Exit(2)
 	}
-	if len(os.Args) > 2 {
-		var g, m int64
-		fmt.Sscan(os.Args[2], &g)
-		m = 60
-		dump(os.Args[1], g, int(m))
-		return
-	}
-	f, _ := os.Open(os.Args[1])
-	r, err := trace.NewReader(f)
+}
+
+// eachGoroutineTransition calls f for every goroutine state change of
+// the trace at path, in time order.
+func eachGoroutineTransition(path string, f func(ev trace.Event, st trace.StateTransition)) {
+	file, err := os.Open(path)
 	if err != nil {
-		panic(err)
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	type gst struct {
-		last  trace.Time
-		state trace.GoState
+	defer file.Close()
+	r, err := trace.NewReader(file)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	gs := map[trace.GoID]*gst{}
-	agg := map[string][]time.Duration{}
 	for {
 		ev, err := r.ReadEvent()
 		if err == io.EOF {
-			break
+			return
 		}
 		if err != nil {
-			panic(err)
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
 		}
 		if ev.Kind() != trace.EventStateTransition {
 			continue
 		}
-		st := ev.StateTransition()
-		if st.Resource.Kind != trace.ResourceGoroutine {
+		if st := ev.StateTransition(); st.Resource.Kind == trace.ResourceGoroutine {
+			f(ev, st)
+		}
+	}
+}
+
+// where names a transition by its innermost frames outside the runtime,
+// syscall and poll packages (the first of those kept as the operation).
+func where(st trace.StateTransition, frames int) string {
+	var fr []string
+	for x := range st.Stack.Frames() {
+		fn := x.Func
+		if strings.HasPrefix(fn, "syscall.") || strings.HasPrefix(fn, "internal/") || strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "net.") {
+			if len(fr) == 0 && frames > 1 {
+				fr = append(fr, fn[strings.LastIndex(fn, ".")+1:])
+			}
 			continue
 		}
+		fr = append(fr, strings.NewReplacer("github.com/llmedge/llmedge/", "", "github.com/valyala/", "", "github.com/", "").Replace(fn))
+		if len(fr) >= frames {
+			break
+		}
+	}
+	return strings.Join(fr, " < ")
+}
+
+// phases prints, for every kind of stretch a goroutine spends in one
+// state (running between two syscalls, in a syscall, waiting,
+// runnable), how long it lasts (p50, p90) and how often.
+func phases(path string) {
+	type goroutine struct {
+		since trace.Time
+		prev  string
+	}
+	gs := map[trace.GoID]*goroutine{}
+	spans := map[string][]time.Duration{}
+	eachGoroutineTransition(path, func(ev trace.Event, st trace.StateTransition) {
 		id := st.Resource.Goroutine()
 		from, to := st.Goroutine()
 		g := gs[id]
 		if g == nil {
-			g = &gst{}
+			g = &goroutine{}
 			gs[id] = g
 		}
-		if g.last != 0 {
-			d := time.Duration(ev.Time() - g.last)
-			// label with stack top of the transition
-			var top string
-			for fr := range st.Stack.Frames() {
-				if strings.Contains(fr.Func, "llmedge") || strings.Contains(fr.Func, "fasthttp") || strings.Contains(fr.Func, "internal/poll") {
-					top = fr.Func
-					break
-				}
+		here := where(st, 2)
+		if g.since != 0 {
+			var k string
+			switch from {
+			case trace.GoRunning:
+				k = fmt.Sprintf("RUN  %s  ==>  %s %s", g.prev, to, here)
+			case trace.GoSyscall:
+				k = "SYS  " + g.prev
+			case trace.GoWaiting:
+				k = "WAIT " + g.prev
+			case trace.GoRunnable:
+				k = "RUNNABLE (scheduling delay)"
 			}
-			if top == "" {
-				for fr := range ev.Stack().Frames() {
-					if strings.Contains(fr.Func, "llmedge") || strings.Contains(fr.Func, "fasthttp") {
-						top = fr.Func
-						break
-					}
-				}
+			if k != "" {
+				spans[k] = append(spans[k], time.Duration(ev.Time()-g.since))
 			}
-			k := fmt.Sprintf("%v->%v %s [%s]", from, to, st.Reason, top)
-			agg[k] = append(agg[k], d)
 		}
-		g.last = ev.Time()
-		g.state = to
-	}
-	var ks []string
-	for k := range agg {
-		ks = append(ks, k)
-	}
-	sort.Slice(ks, func(a, b int) bool { return len(agg[ks[a]]) > len(agg[ks[b]]) })
-	for _, k := range ks {
-		v := agg[k]
-		if len(v) < 50 {
-			continue
+		g.since = ev.Time()
+		if to == trace.GoSyscall || to == trace.GoWaiting {
+			g.prev = to.String() + " " + here
 		}
+	})
+	var keys []string
+	for k, v := range spans {
+		if len(v) >= 200 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := spans[k]
 		sort.Slice(v, func(a, b int) bool { return v[a] < v[b] })
-		var s time.Duration
-		for _, d := range v {
-			s += d
+		fmt.Printf("n=%5d p50=%9v p90=%9v  %s\n", len(v), v[len(v)/2], v[len(v)*9/10], k)
+	}
+}
+
+// who counts how often goroutines ran, grouped by where they last
+// waited: the connection goroutines against background wake-ups.
+func who(path string) {
+	runs := map[trace.GoID]int{}
+	last := map[trace.GoID]string{}
+	eachGoroutineTransition(path, func(_ trace.Event, st trace.StateTransition) {
+		id := st.Resource.Goroutine()
+		_, to := st.Goroutine()
+		switch to {
+		case trace.GoRunning:
+			runs[id]++
+		case trace.GoWaiting, trace.GoSyscall:
+			last[id] = where(st, 2)
 		}
-		fmt.Printf("n=%5d p50=%8v mean=%8v  (time in previous state) %s\n", len(v), v[len(v)/2], s/time.Duration(len(v)), k)
+	})
+	type group struct{ runs, goroutines int }
+	groups := map[string]*group{}
+	for id, n := range runs {
+		g := groups[last[id]]
+		if g == nil {
+			g = &group{}
+			groups[last[id]] = g
+		}
+		g.runs += n
+		g.goroutines++
+	}
+	var keys []string
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(a, b int) bool { return groups[keys[a]].runs > groups[keys[b]].runs })
+	for _, k := range keys[:min(15, len(keys))] {
+		fmt.Printf("%6d runs %4d goroutines  %s\n", groups[k].runs, groups[k].goroutines, k)
 	}
 }
