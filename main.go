@@ -151,24 +151,13 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Warn("NO AUTHENTICATION (--allow-no-auth): neither general_settings.master_key nor LITELLM_MASTER_KEY is set, so anyone who can reach this port can use every model")
 	}
 
-	if path := os.Getenv("LLMEDGE_CPUPROFILE"); path != "" {
-		// Profiling hook for performance work: the profile covers the
-		// whole run and is written at shutdown.
-		stop, err := startCPUProfile(path)
-		if err != nil {
-			fmt.Fprintf(stderr, "llmedge: LLMEDGE_CPUPROFILE: %v\n", err)
-			return 1
-		}
-		defer stop()
+	// Profiling hooks for performance work (profile.go).
+	stopProfiling, err := startProfiling()
+	if err != nil {
+		fmt.Fprintf(stderr, "llmedge: %v\n", err)
+		return 1
 	}
-	if path := os.Getenv("LLMEDGE_EXECTRACE"); path != "" {
-		stop, err := startExecTrace(path)
-		if err != nil {
-			fmt.Fprintf(stderr, "llmedge: LLMEDGE_EXECTRACE: %v\n", err)
-			return 1
-		}
-		defer stop()
-	}
+	defer stopProfiling()
 
 	kc, err := openKeys(cfg, log)
 	if err != nil {
