@@ -93,3 +93,50 @@ func TestStreamWriteDeadlineClearedForNextRequest(t *testing.T) {
 		}
 	}
 }
+
+// The write deadline bounds one blocked write, not the stream: a stream
+// that lasts many times the timeout, with a silence longer than it, is
+// delivered whole to a client that reads it. (Every response starts
+// under fasthttp's WriteTimeout, set to the same timeout: the stream
+// must keep moving it.)
+func TestSteadyStreamOutlastsWriteTimeout(t *testing.T) {
+	old := clientWriteTimeout
+	clientWriteTimeout = 200 * time.Millisecond
+	t.Cleanup(func() { clientWriteTimeout = old })
+	up := newFakeOpenAI(t)
+	const events = 10
+	up.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fl := w.(http.Flusher)
+		for i := 0; i < events; i++ {
+			gap := 80 * time.Millisecond // 10 events: 4x the timeout
+			if i == 5 {
+				gap = 350 * time.Millisecond // a silence past the timeout
+			}
+			time.Sleep(gap) // the upstream's pace is what is tested
+			_, _ = io.WriteString(w, `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"e`+strings.Repeat("x", i)+`"},"finish_reason":null}]}`+"\n\n")
+			fl.Flush()
+		}
+		_, _ = io.WriteString(w, "data: [DONE]\n\n")
+	})
+	gw := startGateway(t, testConfig(dep(0, "m", "openai/m", up.base(), "sk-up")))
+	conn, err := net.DialTimeout("tcp", gw.addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	writeRequest(t, conn, "POST", "/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`, "Authorization: Bearer "+testMasterKey)
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("stream cut after %d bytes: %v", len(b), err)
+	}
+	if n := strings.Count(string(b), `"content":"e`); n != events || !strings.Contains(string(b), "data: [DONE]") {
+		t.Fatalf("%d of %d events, [DONE] %v:\n%s", n, events, strings.Contains(string(b), "[DONE]"), b)
+	}
+}
