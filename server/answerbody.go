@@ -37,9 +37,10 @@ func (b *answerBody) WriteTo(w io.Writer) (int64, error) {
 	p := b.resp.Body
 	var n int64
 	// Clock reads from the monotonic clock alone (internal/clock): one
-	// per part, and the end is the call's (Finish).
+	// per part; the last is the end of the call (Finish).
 	start := clock.Now(b.c.obs.HeadAt())
-	for now := start; len(p) > 0; now = clock.Now(start) {
+	now := start
+	for len(p) > 0 {
 		part := p[:min(len(p), answerPart)]
 		b.c.out.armDeadline(now)
 		m, err := w.Write(part)
@@ -54,14 +55,10 @@ func (b *answerBody) WriteTo(w io.Writer) (int64, error) {
 			return n, err
 		}
 		p = p[len(part):]
-		if len(p) == 0 {
-			end := clock.Now(start)
-			b.c.out.wait = end.Sub(start)
-			b.c.obs.Written(end)
-			return n, nil
-		}
+		now = clock.Now(start)
 	}
-	b.c.out.wait = time.Since(start)
+	b.c.out.wait = now.Sub(start)
+	b.c.obs.Written(now)
 	return n, nil
 }
 
