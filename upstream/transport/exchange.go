@@ -132,13 +132,13 @@ func (x *Exchange) try(req *fasthttp.Request, resp *fasthttp.Response, headerDea
 		return false, x.fail(err)
 	}
 	bw := hc.AcquireWriter(x.Pool.requestWriter(conn))
-	err = req.Write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
+	err, waitErr := send(req, bw, plainSocket(conn))
 	hc.ReleaseWriter(bw)
 	if err != nil {
 		return reused && !isTimeout(err), x.fail(err)
+	}
+	if waitErr != nil {
+		return false, x.fail(waitErr)
 	}
 	if x.WaitBare {
 		if err := x.lead.wait(conn, hc.ReadBufferSize); err != nil {
