@@ -120,7 +120,7 @@ func startGateway(t *testing.T, cfg *config.Config) *gateway {
 	if err != nil {
 		t.Fatalf("registry: %v", err)
 	}
-	srv := New(cfg, reg, Options{})
+	srv := New(cfg, reg, Options{KeepConnBuffers: keepConnBuffersInTests})
 	base := serveOnLoopback(t, srv)
 	return &gateway{srv: srv, reg: reg, addr: strings.TrimPrefix(base, "http://")}
 }
@@ -199,6 +199,7 @@ func startObserved(t *testing.T, cfg *config.Config, opts Options) (*gateway, *s
 	if err != nil {
 		t.Fatalf("registry: %v", err)
 	}
+	opts.KeepConnBuffers = opts.KeepConnBuffers || keepConnBuffersInTests
 	srv := New(cfg, reg, opts)
 	base := serveOnLoopback(t, srv)
 	return &gateway{srv: srv, reg: reg, addr: strings.TrimPrefix(base, "http://")}, logs
