@@ -23,6 +23,8 @@ import (
 	"os"
 	"sync"
 	"syscall"
+
+	"github.com/llmedge/llmedge/internal/rawio"
 )
 
 // The pooled buffers come in sizes of 4 KiB to 64 KiB, powers of two.
@@ -114,14 +116,14 @@ func (l *Lead) Wait(rc syscall.RawConn, size int) error {
 func (w *waiter) readFD(fd uintptr) bool {
 	b := w.pool.Get().(*[]byte)
 	for {
-		n, err := syscall.Read(int(fd), *b)
+		n, err := rawio.ReadFD(fd, *b)
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
 			w.pool.Put(b)
 			return false
-		case err != nil:
+		case err != 0:
 			w.pool.Put(b)
 			w.err = os.NewSyscallError("read", err)
 		case n == 0:

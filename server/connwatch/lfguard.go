@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/llmedge/llmedge/internal/firstread"
+	"github.com/llmedge/llmedge/internal/rawio"
 
 	"github.com/valyala/fasthttp"
 )
@@ -46,7 +47,7 @@ type lfListener struct {
 func (l lfListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if tc, ok := c.(*net.TCPConn); ok && err == nil {
-		lc := &lfConn{TCPConn: tc, head: true, readSize: l.readSize}
+		lc := &lfConn{TCPConn: tc, head: true, readSize: l.readSize, io: rawio.New(tc)}
 		if rc, err := tc.SyscallConn(); err == nil {
 			lc.raw = rc
 		}
@@ -72,6 +73,9 @@ type lfConn struct {
 	lead     firstread.Lead
 	raw      syscall.RawConn
 	readSize int
+	// io reads and writes the socket without the scheduler's syscall
+	// bookkeeping (package rawio); nil: through the TCPConn.
+	io *rawio.Conn
 }
 
 func (c *lfConn) Read(p []byte) (n int, err error) {
@@ -90,6 +94,8 @@ func (c *lfConn) Read(p []byte) (n int, err error) {
 			return 0, err
 		}
 		n = c.lead.Read(p)
+	case c.io != nil:
+		n, err = c.io.Read(p)
 	default:
 		n, err = c.TCPConn.Read(p)
 	}
@@ -97,6 +103,14 @@ func (c *lfConn) Read(p []byte) (n int, err error) {
 		c.scan(p[:n])
 	}
 	return n, err
+}
+
+// Write writes p to the client.
+func (c *lfConn) Write(p []byte) (int, error) {
+	if c.io != nil {
+		return c.io.Write(p)
+	}
+	return c.TCPConn.Write(p)
 }
 
 // scan looks at each LF of b for the blank line that ends the head: LF

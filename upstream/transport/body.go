@@ -79,9 +79,10 @@ func (x *Exchange) readConn(p []byte) (int, error) {
 
 // readSide is the connection an exchange reads from: conn itself, or
 // the connection an idle-probe wrapper holds (the wrapper changes
-// closing, not reading or read deadlines).
+// closing, not read deadlines), unless the wrapper reads a plain socket
+// itself (rawio).
 func readSide(conn net.Conn) net.Conn {
-	if t, ok := conn.(*trackedConn); ok {
+	if t, ok := conn.(*trackedConn); ok && t.io == nil {
 		return t.Conn
 	}
 	return conn

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/llmedge/llmedge/internal/rawio"
 )
 
 // Upstreams close keep-alive connections that sit idle (uvicorn and
@@ -28,6 +30,8 @@ const idleProbeInterval = time.Second
 // trackedConn is a pooled upstream connection with the socket to probe.
 type trackedConn struct {
 	net.Conn
+	// io reads and writes a plain socket (nil under TLS).
+	io    *rawio.Conn
 	raw   syscall.RawConn // the TCP socket (under TLS for https); never nil: trackConn makes every trackedConn
 	state atomic.Int32
 	// prev and next link the idle list (idleConns.mu).
@@ -53,7 +57,28 @@ func trackConn(c, sock net.Conn) net.Conn {
 	if err != nil {
 		return c
 	}
-	return &trackedConn{Conn: c, raw: raw}
+	t := &trackedConn{Conn: c, raw: raw}
+	if tc, plain := c.(*net.TCPConn); plain {
+		t.io = rawio.New(tc)
+	}
+	return t
+}
+
+// Read reads the connection; a plain socket without the scheduler's
+// syscall bookkeeping (package rawio).
+func (t *trackedConn) Read(p []byte) (int, error) {
+	if t.io != nil {
+		return t.io.Read(p)
+	}
+	return t.Conn.Read(p)
+}
+
+// Write writes the connection, as Read reads it.
+func (t *trackedConn) Write(p []byte) (int, error) {
+	if t.io != nil {
+		return t.io.Write(p)
+	}
+	return t.Conn.Write(p)
 }
 
 // Handshake keeps a TLS connection recognisable as one to fasthttp,
