@@ -1,5 +1,6 @@
 // Package rawio reads and writes a TCP connection's non-blocking socket
-// with raw syscalls, parked in the runtime's poller when it would block.
+// with raw syscalls (on Linux, without -race: syscalls.go), parked in
+// the runtime's poller when it would block.
 //
 // A net.Conn read or write tells the Go scheduler it enters a syscall
 // and leaves it (entersyscall, exitsyscall): the goroutine's P may be

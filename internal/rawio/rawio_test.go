@@ -123,7 +123,7 @@ func TestRawIOErrorsAreNets(t *testing.T) {
 // A read and a write allocate nothing (the poller's steps are bound
 // once per connection); run without -race by .ci/run, which is also
 // where the raw syscalls themselves run (under -race they are
-// syscall.Read and syscall.Write: race.go).
+// syscall.Read and syscall.Write: syscalls.go).
 func TestRawIOAllocs(t *testing.T) {
 	a, b := tcpPair(t)
 	wa, rb := New(a), New(b)
