@@ -47,12 +47,9 @@ type op struct {
 	step func(fd uintptr) bool
 }
 
-// New returns tc's raw read and write; nil when tc has no socket.
-func New(tc *net.TCPConn) *Conn {
-	rc, err := tc.SyscallConn()
-	if err != nil {
-		return nil
-	}
+// New returns the raw read and write of tc, whose socket rc is (from
+// tc.SyscallConn, which the caller has taken already).
+func New(tc *net.TCPConn, rc syscall.RawConn) *Conn {
 	c := &Conn{tc: tc, rc: rc}
 	c.r.step, c.w.step = c.r.read, c.w.write
 	return c

@@ -42,12 +42,22 @@ func tcpPair(t *testing.T) (a, b *net.TCPConn) {
 	return c.(*net.TCPConn), s.(*net.TCPConn)
 }
 
+// conn is tc's raw read and write.
+func conn(t *testing.T, tc *net.TCPConn) *Conn {
+	t.Helper()
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(tc, rc)
+}
+
 // Bytes cross whole and in order when the writer outruns the socket
 // buffers (writes wait in the poller) and the reader waits for them
 // (reads wait); the end of the stream is io.EOF.
 func TestRawIOCarriesAStreamBothWays(t *testing.T) {
 	a, b := tcpPair(t)
-	wa, rb := New(a), New(b)
+	wa, rb := conn(t, a), conn(t, b)
 	_ = a.SetDeadline(time.Now().Add(10 * time.Second))
 	_ = b.SetDeadline(time.Now().Add(10 * time.Second))
 	want := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB: more than the socket buffers hold
@@ -86,7 +96,7 @@ func TestRawIOReadDeadline(t *testing.T) {
 	a, _ := tcpPair(t)
 	_ = a.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	start := time.Now()
-	_, err := New(a).Read(make([]byte, 16))
+	_, err := conn(t, a).Read(make([]byte, 16))
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("read past the deadline: %v, want a timeout", err)
@@ -104,13 +114,13 @@ func TestRawIOErrorsAreNets(t *testing.T) {
 	_ = b.SetLinger(0)
 	_ = b.Close() // RST
 	_ = a.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, err := New(a).Read(make([]byte, 16))
+	_, err := conn(t, a).Read(make([]byte, 16))
 	var op *net.OpError
 	if !errors.As(err, &op) || op.Op != "read" || !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("read of a reset connection: %#v", err)
 	}
 	c, _ := tcpPair(t)
-	rc := New(c)
+	rc := conn(t, c)
 	_ = c.Close()
 	if _, err := rc.Write([]byte("x")); !errors.Is(err, net.ErrClosed) || !errors.As(err, &op) || op.Op != "write" {
 		t.Fatalf("write to a closed connection: %v", err)
@@ -126,7 +136,7 @@ func TestRawIOErrorsAreNets(t *testing.T) {
 // syscall.Read and syscall.Write: syscalls.go).
 func TestRawIOAllocs(t *testing.T) {
 	a, b := tcpPair(t)
-	wa, rb := New(a), New(b)
+	wa, rb := conn(t, a), conn(t, b)
 	msg, buf := []byte("ping"), make([]byte, 16)
 	allocs.None(t, "a raw write and read", 200, func() {
 		if _, err := wa.Write(msg); err != nil {

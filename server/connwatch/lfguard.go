@@ -47,9 +47,9 @@ type lfListener struct {
 func (l lfListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if tc, ok := c.(*net.TCPConn); ok && err == nil {
-		lc := &lfConn{TCPConn: tc, head: true, readSize: l.readSize, io: rawio.New(tc)}
+		lc := &lfConn{TCPConn: tc, head: true, readSize: l.readSize}
 		if rc, err := tc.SyscallConn(); err == nil {
-			lc.raw = rc
+			lc.raw, lc.io = rc, rawio.New(tc, rc)
 		}
 		return lc, nil
 	}

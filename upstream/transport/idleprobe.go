@@ -58,8 +58,8 @@ func trackConn(c, sock net.Conn) net.Conn {
 		return c
 	}
 	t := &trackedConn{Conn: c, raw: raw}
-	if tc, plain := c.(*net.TCPConn); plain {
-		t.io = rawio.New(tc)
+	if tc, plain := c.(*net.TCPConn); plain { // then sock is c: raw is its socket
+		t.io = rawio.New(tc, raw)
 	}
 	return t
 }
