@@ -114,7 +114,7 @@ func (c *Cache) Get(k *Key, now time.Time, maxAge time.Duration) (e *Entry, bypa
 		return nil, true
 	}
 	c.worked()
-	if e != nil && maxAge > 0 && now.Sub(time.Unix(e.Stored, 0)) > maxAge {
+	if e != nil && maxAge > 0 && now.Sub(time.UnixMilli(e.Stored)) > maxAge {
 		return nil, false
 	}
 	return e, false
@@ -129,8 +129,8 @@ func (c *Cache) Put(k *Key, e *Entry, ttl time.Duration, now time.Time) {
 	if e.Size() > c.St.MaxEntryBytes || !c.usable(now) {
 		return
 	}
-	e.Stored = now.Unix()
-	e.Expires = now.Add(ttl).Unix()
+	e.Stored = now.UnixMilli()
+	e.Expires = now.Add(ttl).UnixMilli()
 	if err := c.Store.Set(context.Background(), k, e, ttl); err != nil {
 		c.failed("write", err, now)
 		return

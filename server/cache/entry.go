@@ -37,11 +37,13 @@ type Entry struct {
 	// Tokens is what the answer cost upstream (prompt + completion):
 	// what a hit saves.
 	Tokens int64
-	// Expires is when the entry stops being served (Unix seconds; 0 =
-	// never). Stores with their own expiry (Redis) set it too, so an
-	// entry read back is checked the same way everywhere.
+	// Expires is when the entry stops being served (Unix milliseconds;
+	// 0 = never). Stores with their own expiry (Redis) set it too, so an
+	// entry read back is checked the same way everywhere. Milliseconds,
+	// not seconds: a second's truncation cut a 1s TTL to as little as a
+	// few milliseconds.
 	Expires int64
-	// Stored is when the answer was stored (Unix seconds), for a
+	// Stored is when the answer was stored (Unix milliseconds), for a
 	// request's s-maxage.
 	Stored int64
 }
@@ -57,12 +59,12 @@ func (e *Entry) Size() int {
 
 // Expired reports whether e is past its expiry at now.
 func (e *Entry) Expired(now time.Time) bool {
-	return e.Expires != 0 && now.Unix() >= e.Expires
+	return e.Expires != 0 && now.UnixMilli() >= e.Expires
 }
 
 // entryMagic starts every encoded entry; a change of layout changes it,
 // so an old entry on disk or in Redis reads as a miss.
-const entryMagic = "llmc1"
+const entryMagic = "llmc2"
 
 var errCorrupt = errors.New("cache entry is corrupt")
 

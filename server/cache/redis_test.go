@@ -37,7 +37,7 @@ func TestRedisHitMissAndTTL(t *testing.T) {
 		t.Fatalf("miss: %v %v", e, err)
 	}
 	e := testEntry(`{"id":"chatcmpl-0123456789","created":1700000000}`)
-	e.Expires = now.Add(time.Hour).Unix()
+	e.Expires = now.Add(time.Hour).UnixMilli()
 	if err := r.Set(ctx, &kk, e, time.Second); err != nil {
 		t.Fatal(err)
 	}

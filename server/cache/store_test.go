@@ -54,7 +54,7 @@ func TestMemoryExpiry(t *testing.T) {
 	m := NewMemory(1 << 20)
 	ctx, now := context.Background(), time.Now()
 	e := testEntry(`{}`)
-	e.Expires = now.Add(time.Second).Unix()
+	e.Expires = now.Add(time.Second).UnixMilli()
 	kk := k(1)
 	_ = m.Set(ctx, &kk, e, time.Second)
 	if got, _ := m.Get(ctx, &kk, now); got == nil {
@@ -70,7 +70,7 @@ func TestMemoryExpiry(t *testing.T) {
 
 func TestEntryCodecRoundTrip(t *testing.T) {
 	e := StreamEntry([][]byte{[]byte("data: {\"id\":\"chatcmpl-abcdefgh\",\"created\":1700000000,\"choices\":[]}\n\n"), []byte("data: [DONE]\n\n")})
-	e.Tokens, e.Expires, e.Stored = 42, 1800000000, 1700000000
+	e.Tokens, e.Expires, e.Stored = 42, 1800000000000, 1700000000000
 	b := e.Encode(nil)
 	d, err := Decode(b)
 	if err != nil {
@@ -91,7 +91,7 @@ func TestDiskAtomicBoundedAndExpiring(t *testing.T) {
 	dir := t.TempDir()
 	ctx, now := context.Background(), time.Now()
 	e := testEntry(`{"id":"chatcmpl-0123456789","x":"` + string(bytes.Repeat([]byte("a"), 1000)) + `"}`)
-	e.Expires = now.Add(time.Hour).Unix()
+	e.Expires = now.Add(time.Hour).UnixMilli()
 	size := int64(len(e.Encode(nil)))
 	// A stray temporary from a crash is removed at start.
 	if err := os.WriteFile(filepath.Join(dir, "x.123.tmp"), []byte("half"), 0o600); err != nil {
