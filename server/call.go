@@ -21,22 +21,28 @@ import (
 // (upstream), answer (stream.go) hands the answer to fasthttp, and
 // finish (below) records it and releases everything.
 type call struct {
+	// body and out come first: they are all a streamed event touches
+	// of the call (the relay's writes and flushes), so each event
+	// brings two of its cache lines back, not five; with a thousand
+	// streams open every event finds the call's memory cold.
+	body streamBody
+	// out is the writing of its answer (writestall.go).
+	out clientWrite
+
 	fields request.Fields
 	route  routeFields
 	req    upstream.ChatRequest
 	cancel upstream.Cancel
 	watch  connwatch.Watcher
 	reqID  []byte
-	body   streamBody
 	answer answerBody
 	anth   upstream.AnthropicInbound // set on /v1/messages (messages.go)
 	cache  cacheCall                 // response cache state (cached.go)
 	// sn is the config snapshot the call was admitted under.
 	sn *snapshot
 	// obs observes the call for metrics and the access log (package
-	// observe); out is the writing of its answer (writestall.go).
+	// observe).
 	obs observe.Call
-	out clientWrite
 	// userID is the memory user id (user_id_mappings, memory.go), when
 	// resolved; userBuf holds it when it is namespaced by the key.
 	userID  []byte

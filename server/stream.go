@@ -27,6 +27,10 @@ type streamBody struct {
 	out  io.Writer
 	buf  eventBuf
 	done bool
+	// traced: the call has a span, which reads each event's finish
+	// reasons (observe.Call.StreamEvent); kept here so that an event
+	// of an untraced call does not touch the call's observer.
+	traced bool
 }
 
 // SupportsBodyWriteTo tells fasthttp to call WriteTo.
@@ -49,7 +53,9 @@ func (b *streamBody) WriteTo(w io.Writer) (int64, error) {
 // Write buffers p until Flush; the call's span (tracing on) reads its
 // finish reasons.
 func (b *streamBody) Write(p []byte) (int, error) {
-	b.c.obs.StreamEvent(p)
+	if b.traced {
+		b.c.obs.StreamEvent(p)
+	}
 	b.buf.append(p)
 	return len(p), nil
 }
@@ -110,7 +116,7 @@ func (s *Server) answer(ctx *fasthttp.RequestCtx, c *call, resp *upstream.Respon
 		c.out.armedAt(time.Now())
 	}
 	s.streams.add(c)
-	c.body = streamBody{s: s, c: c, resp: resp}
+	c.body = streamBody{s: s, c: c, resp: resp, traced: c.obs.Traced()}
 	sendStream(ctx, &c.body)
 }
 

@@ -33,11 +33,24 @@ type Response struct {
 	defaultsReq  ChatRequest
 	defaultsBody []byte
 	// cx is the translation state of a call from a client of another
-	// API (client_stream.go, messages_chat.go, responses_chat.go).
-	cx clientXlat
+	// API (client_stream.go, messages_chat.go, responses_chat.go), taken
+	// from xlatPool by the first attempt that translates (xlat): a
+	// same-API call, the common case, does not carry its 1.5 KiB for
+	// the length of a stream.
+	cx *clientXlat
 }
 
 var responsePool = sync.Pool{New: func() any { return new(Response) }}
+
+var xlatPool = sync.Pool{New: func() any { return new(clientXlat) }}
+
+// xlat is r's translation state, taken on first use.
+func (r *Response) xlat() *clientXlat {
+	if r.cx == nil {
+		r.cx = xlatPool.Get().(*clientXlat)
+	}
+	return r.cx
+}
 
 // AcquireResponse returns an empty Response from a pool.
 func AcquireResponse() *Response { return responsePool.Get().(*Response) }
@@ -53,7 +66,11 @@ func ReleaseResponse(r *Response) {
 // no pool round trip per request).
 func ResetResponse(r *Response) {
 	r.Answer.Reset()
-	r.cx.reset()
+	if r.cx != nil {
+		r.cx.reset()
+		xlatPool.Put(r.cx)
+		r.cx = nil
+	}
 	r.freeSlot()
 	r.Deployment = nil
 	r.Attempts = 0

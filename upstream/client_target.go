@@ -35,7 +35,7 @@ func (d *Deployment) chatTarget(clientModel []byte) chat.Target {
 // request defaults merged in; the upstream's error comes back without
 // its OpenAI-shaped body (clientError).
 func (reg *Registry) chatAttempt(d *Deployment, req *ChatRequest, out *Response, cr *chat.Request, model []byte) *Error {
-	cx := &out.cx
+	cx := out.xlat()
 	body, err := marshalChat(cx.body, cr)
 	if err != nil {
 		return &Error{Status: 500, Type: "api_error", Message: "translating the request: " + err.Error()}

@@ -26,7 +26,7 @@ func (c *messagesConv) finished() {}
 
 // messagesRequest decodes the client's Anthropic body once per call.
 func (out *Response) messagesRequest(req *ChatRequest) (*messages.Request, *Error) {
-	cx := &out.cx
+	cx := out.xlat()
 	if cx.msg == nil {
 		m, err := messages.Decode(req.Body)
 		if err != nil {
@@ -73,7 +73,7 @@ func (reg *Registry) messagesViaChat(d *Deployment, req *ChatRequest, out *Respo
 	if err != nil {
 		return translateError(err)
 	}
-	cx := &out.cx
+	cx := out.xlat()
 	if e := reg.chatAttempt(d, req, out, cr, model); e != nil {
 		return e
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/llmedge/llmedge/config"
 )
@@ -56,4 +57,31 @@ func TestPooledScannerKeepsStreamEventCap(t *testing.T) {
 		}
 	}
 	out.X.Release(&out.Resp)
+}
+
+// A Response is held for the whole of a stream, so its translation
+// state for clients of another API (~1.5 KiB) is taken only by a call
+// that translates and given back when the Response is reset: a
+// same-API call's Response fits the 2,688-byte size class, not 4,096.
+func TestResponseTakesTranslationStateOnlyToTranslate(t *testing.T) {
+	if n := unsafe.Sizeof(Response{}); n > 2688 {
+		t.Errorf("a Response is %d bytes: past the 2,688-byte size class (what is held inline that only some calls use?)", n)
+	}
+	r := AcquireResponse()
+	defer ReleaseResponse(r)
+	if r.cx != nil {
+		t.Fatal("a fresh Response holds translation state")
+	}
+	cx := r.xlat()
+	if cx == nil || r.xlat() != cx {
+		t.Fatal("xlat does not keep the state it took for the call's attempts")
+	}
+	cx.history = []byte("turns")
+	ResetResponse(r)
+	if r.cx != nil {
+		t.Fatal("a reset Response kept its translation state")
+	}
+	if got := r.xlat(); len(got.history) != 0 {
+		t.Fatalf("translation state came back from the pool unreset: %q", got.history)
+	}
 }

@@ -43,7 +43,7 @@ func (c *responsesConv) finished() {
 // responsesCall prepares the call's translation once: the decoded
 // request, its id and the stored turns it continues.
 func (reg *Registry) responsesCall(req *ChatRequest, out *Response) *Error {
-	cx := &out.cx
+	cx := out.xlat()
 	if cx.rsp != nil {
 		return nil
 	}
@@ -86,7 +86,7 @@ func (reg *Registry) responsesViaChat(d *Deployment, req *ChatRequest, out *Resp
 	if e := reg.responsesCall(req, out); e != nil {
 		return e
 	}
-	cx := &out.cx
+	cx := out.xlat()
 	cr, input, err := cx.rsp.ToChat(d.chatTarget(req.Model), "", cx.history)
 	if err != nil {
 		return translateError(err)

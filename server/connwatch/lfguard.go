@@ -49,7 +49,8 @@ func (l lfListener) Accept() (net.Conn, error) {
 	if tc, ok := c.(*net.TCPConn); ok && err == nil {
 		lc := &lfConn{TCPConn: tc, head: true, readSize: l.readSize}
 		if rc, err := tc.SyscallConn(); err == nil {
-			lc.raw, lc.io = rc, rawio.New(tc, rc)
+			lc.raw = rc
+			lc.io.Init(tc, rc)
 		}
 		return lc, nil
 	}
@@ -61,6 +62,11 @@ func (l lfListener) Accept() (net.Conn, error) {
 // for the disconnect watcher. Only the connection's goroutine reads it
 // while head is set (fasthttp reads; ConnState runs on that goroutine).
 type lfConn struct {
+	// io reads and writes the socket without the scheduler's syscall
+	// bookkeeping (package rawio); not Ready: through the TCPConn. Held
+	// by value and first: a streamed event's write touches the
+	// wrapper's first lines only.
+	io rawio.Conn
 	*net.TCPConn
 	// head: the bytes being read are a request head, up to its end.
 	head bool
@@ -73,9 +79,6 @@ type lfConn struct {
 	lead     firstread.Lead
 	raw      syscall.RawConn
 	readSize int
-	// io reads and writes the socket without the scheduler's syscall
-	// bookkeeping (package rawio); nil: through the TCPConn.
-	io *rawio.Conn
 }
 
 func (c *lfConn) Read(p []byte) (n int, err error) {
@@ -94,7 +97,7 @@ func (c *lfConn) Read(p []byte) (n int, err error) {
 			return 0, err
 		}
 		n = c.lead.Read(p)
-	case c.io != nil:
+	case c.io.Ready():
 		n, err = c.io.Read(p)
 	default:
 		n, err = c.TCPConn.Read(p)
@@ -107,7 +110,7 @@ func (c *lfConn) Read(p []byte) (n int, err error) {
 
 // Write writes p to the client.
 func (c *lfConn) Write(p []byte) (int, error) {
-	if c.io != nil {
+	if c.io.Ready() {
 		return c.io.Write(p)
 	}
 	return c.TCPConn.Write(p)

@@ -54,6 +54,9 @@ func (c *Call) StreamEvent(p []byte) {
 	c.trace.finish = appendFinishReasons(c.trace.finish, p)
 }
 
+// Traced reports whether the call has a span (Trace started one).
+func (c *Call) Traced() bool { return c.trace.span != nil }
+
 // operation is gen_ai.operation.name for a route.
 func operation(r upstream.Route, anthropic bool) string {
 	switch {

@@ -82,7 +82,7 @@ func (x *Exchange) readConn(p []byte) (int, error) {
 // closing, not read deadlines), unless the wrapper reads a plain socket
 // itself (rawio).
 func readSide(conn net.Conn) net.Conn {
-	if t, ok := conn.(*trackedConn); ok && t.io == nil {
+	if t, ok := conn.(*trackedConn); ok && !t.io.Ready() {
 		return t.Conn
 	}
 	return conn

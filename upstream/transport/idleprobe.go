@@ -29,9 +29,11 @@ const idleProbeInterval = time.Second
 
 // trackedConn is a pooled upstream connection with the socket to probe.
 type trackedConn struct {
+	// io reads and writes a plain socket (not Ready under TLS); held by
+	// value and first, so that a read or write touches one object less
+	// (a streamed event's read finds it cold).
+	io rawio.Conn
 	net.Conn
-	// io reads and writes a plain socket (nil under TLS).
-	io    *rawio.Conn
 	raw   syscall.RawConn // the TCP socket (under TLS for https); never nil: trackConn makes every trackedConn
 	state atomic.Int32
 	// prev and next link the idle list (idleConns.mu).
@@ -59,7 +61,7 @@ func trackConn(c, sock net.Conn) net.Conn {
 	}
 	t := &trackedConn{Conn: c, raw: raw}
 	if tc, plain := c.(*net.TCPConn); plain { // then sock is c: raw is its socket
-		t.io = rawio.New(tc, raw)
+		t.io.Init(tc, raw)
 	}
 	return t
 }
@@ -67,7 +69,7 @@ func trackConn(c, sock net.Conn) net.Conn {
 // Read reads the connection; a plain socket without the scheduler's
 // syscall bookkeeping (package rawio).
 func (t *trackedConn) Read(p []byte) (int, error) {
-	if t.io != nil {
+	if t.io.Ready() {
 		return t.io.Read(p)
 	}
 	return t.Conn.Read(p)
@@ -75,7 +77,7 @@ func (t *trackedConn) Read(p []byte) (int, error) {
 
 // Write writes the connection, as Read reads it.
 func (t *trackedConn) Write(p []byte) (int, error) {
-	if t.io != nil {
+	if t.io.Ready() {
 		return t.io.Write(p)
 	}
 	return t.Conn.Write(p)
