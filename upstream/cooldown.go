@@ -21,6 +21,10 @@ type health struct {
 	// latency is the moving average time to first byte in ns (0 = no
 	// sample yet).
 	latency atomic.Int64
+	// inflight counts the attempts on the deployment that have started
+	// and not ended (least-busy routing, Deployment.InFlight; the
+	// failure rate leaves them out).
+	inflight atomic.Int64
 	// usage in the current minute (for rpm/tpm limits and
 	// usage-based-routing).
 	minute atomic.Int64
@@ -90,6 +94,12 @@ func (h *health) fail(now int64, c errClass, atOnce bool, p *policy) (cooled boo
 		for _, n := range h.fails {
 			failed += int64(n)
 		}
+		// The rate is over the calls that ended, as LiteLLM's (failures
+		// over successes plus failures): one still in flight has done
+		// neither, and counting it let a deployment failing most calls
+		// dodge its cooldown for as long as enough calls were in flight
+		// on it (60% failures with four of five in flight read as 33%).
+		calls = max(calls-h.inflight.Load(), 0)
 		cool = atOnce || (calls >= coolMinCalls && 100*failed > coolFailurePercent*calls)
 	}
 	if !cool {

@@ -44,6 +44,20 @@ func TestCooldownByFailureRate(t *testing.T) {
 	if !young.fail(now, classTimeout, false, p) {
 		t.Fatal("5 failures of 5 calls did not cool")
 	}
+	// The rate is over the calls that ended: of 9 started, 4 still in
+	// flight, 3 failures of the 5 that ended cool (counted over all 9
+	// they were 33%, and the deployment stayed in).
+	var busy health
+	calls(&busy, 9)
+	busy.inflight.Store(4)
+	for range 2 {
+		if busy.fail(now, classInternal, false, p) {
+			t.Fatal("2 failures of 5 ended calls cooled")
+		}
+	}
+	if !busy.fail(now, classInternal, false, p) {
+		t.Fatal("3 failures of 5 ended calls (4 more in flight) did not cool")
+	}
 	// A broken key cools at once; failures of an earlier minute do not count.
 	var keyed health
 	calls(&keyed, 1)

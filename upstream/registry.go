@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/llmedge/llmedge/config"
@@ -63,9 +62,8 @@ type Deployment struct {
 	// (upstream/pricing). Unknown (zero) for unpriced models.
 	Price pricing.Price
 
-	inflight atomic.Int64
-	slots    parallelSlots // max_parallel_requests (parallel.go)
-	health   health
+	slots  parallelSlots // max_parallel_requests (parallel.go)
+	health health
 	// catchAll is set on a "*" catch-all deployment (catchall.go).
 	catchAll *catchAll
 }
@@ -74,7 +72,7 @@ type Deployment struct {
 func (d *Deployment) Available() (bool, string) { return d.Unavailable == "", d.Unavailable }
 
 // InFlight is the number of calls currently using the deployment.
-func (d *Deployment) InFlight() int64 { return d.inflight.Load() }
+func (d *Deployment) InFlight() int64 { return d.health.inflight.Load() }
 
 // Group is the deployments sharing one model_name.
 type Group struct {

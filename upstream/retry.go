@@ -111,14 +111,14 @@ func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Respons
 	if req.Tracer != nil {
 		req.Traceparent, req.Tracestate = req.Tracer.StartAttempt(&d.Endpoint, out.Attempts, out.Attempts > 1)
 	}
-	d.inflight.Add(1)
+	d.health.inflight.Add(1)
 	var err *Error
 	if d.catchAll == nil {
 		err = reg.attempt(d, g, req, out, d.attemptModel(g, req))
 	} else {
 		err = reg.attemptCatchAll(d, g, req, out)
 	}
-	d.inflight.Add(-1)
+	d.health.inflight.Add(-1)
 	if req.Tracer != nil {
 		req.Tracer.EndAttempt(err, err == nil && out.Stream != nil)
 	}

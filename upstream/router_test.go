@@ -127,9 +127,9 @@ func TestSelectionStrategies(t *testing.T) {
 	now := time.Now().UnixNano()
 
 	reg.policy.strategy = leastBusy
-	ds[0].inflight.Store(3)
-	ds[1].inflight.Store(1)
-	ds[2].inflight.Store(2)
+	ds[0].health.inflight.Store(3)
+	ds[1].health.inflight.Store(1)
+	ds[2].health.inflight.Store(2)
 	for i := 0; i < 20; i++ {
 		if d := reg.pickBy(ds, now); d != ds[1] {
 			t.Fatalf("least-busy picked %s", d.ID)

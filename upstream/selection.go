@@ -179,7 +179,7 @@ func (reg *Registry) pickBy(ds []*Deployment, now int64) *Deployment {
 		best := ds[start]
 		for i := 1; i < len(ds); i++ {
 			d := ds[(start+i)%len(ds)]
-			if d.inflight.Load() < best.inflight.Load() {
+			if d.health.inflight.Load() < best.health.inflight.Load() {
 				best = d
 			}
 		}
