@@ -47,23 +47,16 @@ type op struct {
 	step func(fd uintptr) bool
 }
 
-// New returns the raw read and write of tc, whose socket rc is (from
-// tc.SyscallConn, which the caller has taken already).
-func New(tc *net.TCPConn, rc syscall.RawConn) *Conn {
-	c := new(Conn)
-	c.Init(tc, rc)
-	return c
-}
-
-// Init makes c, held by value in a connection wrapper, the raw read and
-// write of tc (as New). Held by value, a read or write touches one
-// object less: with many connections open, each is a cache miss.
+// Init makes c the raw read and write of tc, whose socket rc is (from
+// tc.SyscallConn, which the caller has taken already). A Conn is held
+// by value in its connection wrapper: a read or write then touches one
+// object less, and with many connections open each is a cache miss.
 func (c *Conn) Init(tc *net.TCPConn, rc syscall.RawConn) {
 	*c = Conn{tc: tc, rc: rc}
 	c.r.step, c.w.step = c.r.read, c.w.write
 }
 
-// Ready reports whether c was made (New, Init); a zero Conn is not.
+// Ready reports whether Init made c; a zero Conn is not.
 func (c *Conn) Ready() bool { return c.rc != nil }
 
 // read is one read of the socket: false (wait in the poller) on EAGAIN.

@@ -49,7 +49,9 @@ func conn(t *testing.T, tc *net.TCPConn) *Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(tc, rc)
+	c := new(Conn)
+	c.Init(tc, rc)
+	return c
 }
 
 // Bytes cross whole and in order when the writer outruns the socket
