@@ -100,7 +100,7 @@ const waitPooled = false
 // TLS or other layer in between), else nil.
 func plainSocket(conn net.Conn) syscall.RawConn {
 	if t, ok := conn.(*trackedConn); ok {
-		if _, plain := t.Conn.(*net.TCPConn); plain {
+		if t.io.Ready() { // a plain socket (trackConn)
 			return t.raw
 		}
 		return nil
