@@ -86,11 +86,12 @@ type waiter struct {
 
 var waiters = sync.Pool{New: func() any { w := new(waiter); w.read = w.readFD; return w }}
 
-// Wait blocks until rc has bytes (read into a pooled buffer of at
-// least size bytes), reached end of stream (io.EOF) or failed; the read
-// deadline set on the connection applies. Nothing is held on return of
-// an error.
-func (l *Lead) Wait(rc syscall.RawConn, size int) error {
+// Wait blocks until the socket has bytes (read into a pooled buffer of
+// at least size bytes), reached end of stream (io.EOF) or failed; the
+// read deadline set on the connection applies. read runs a read step
+// in the poller: a syscall.RawConn's Read, or rawio.Conn's ReadWith.
+// Nothing is held on return of an error.
+func (l *Lead) Wait(read func(step func(fd uintptr) bool) error, size int) error {
 	l.Release()
 	w := l.w
 	if w == nil {
@@ -98,7 +99,7 @@ func (l *Lead) Wait(rc syscall.RawConn, size int) error {
 		l.w = w
 	}
 	w.pool, w.buf, w.n, w.err = &bufs[class(size)], nil, 0, nil
-	err := rc.Read(w.read)
+	err := read(w.read)
 	if err == nil {
 		err = w.err
 	}

@@ -48,7 +48,7 @@ func TestWaitHoldsTheFirstRead(t *testing.T) {
 	go func() { _, _ = peer.Write([]byte("POST / HTTP/1.1\r\n\r\n")) }()
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var l Lead
-	if err := l.Wait(rawOf(t, c), 8<<10); err != nil {
+	if err := l.Wait(rawOf(t, c).Read, 8<<10); err != nil {
 		t.Fatal(err)
 	}
 	_ = c.SetReadDeadline(time.Unix(1, 0))
@@ -75,12 +75,12 @@ func TestWaitDeadlineAndEOF(t *testing.T) {
 	c, peer := tcpPair(t)
 	var l Lead
 	_ = c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
-	if err := l.Wait(rawOf(t, c), 8<<10); !errors.Is(err, os.ErrDeadlineExceeded) || l.Buffered() != 0 {
+	if err := l.Wait(rawOf(t, c).Read, 8<<10); !errors.Is(err, os.ErrDeadlineExceeded) || l.Buffered() != 0 {
 		t.Fatalf("past the deadline: %v, %d held", err, l.Buffered())
 	}
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	_ = peer.Close()
-	if err := l.Wait(rawOf(t, c), 8<<10); err != io.EOF || l.Buffered() != 0 {
+	if err := l.Wait(rawOf(t, c).Read, 8<<10); err != io.EOF || l.Buffered() != 0 {
 		t.Fatalf("after the peer closed: %v, %d held", err, l.Buffered())
 	}
 }
@@ -94,12 +94,12 @@ func TestWaitAllocs(t *testing.T) {
 	var l Lead
 	allocs.None(t, "a first-bytes wait", 200, func() {
 		_, _ = peer.Write(msg)
-		if err := l.Wait(rc, 4<<10); err != nil {
+		if err := l.Wait(rc.Read, 4<<10); err != nil {
 			t.Fatal(err)
 		}
 		for n := 0; n < len(msg); {
 			if l.Buffered() == 0 {
-				if err := l.Wait(rc, 4<<10); err != nil {
+				if err := l.Wait(rc.Read, 4<<10); err != nil {
 					t.Fatal(err)
 				}
 			}

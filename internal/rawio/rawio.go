@@ -35,15 +35,23 @@ type Conn struct {
 	rc syscall.RawConn
 	r  op
 	w  op
+	// dl, when set (DeferDeadlines), holds the deadlines set through
+	// Conn until a read or write has to wait.
+	dl *Deadlines
 }
 
 // op is one direction's state: the buffer, what was done and the
 // syscall's failure; step is its callback for the poller.
 type op struct {
-	p    []byte
-	n    int
-	err  syscall.Errno
-	eof  bool
+	p   []byte
+	n   int
+	err syscall.Errno
+	eof bool
+	// waited: this call's step found the socket not ready.
+	waited bool
+	// ext is a caller's own step (ReadWith) instead of read.
+	ext  func(fd uintptr) bool
+	c    *Conn
 	step func(fd uintptr) bool
 }
 
@@ -53,11 +61,32 @@ type op struct {
 // object less, and with many connections open each is a cache miss.
 func (c *Conn) Init(tc *net.TCPConn, rc syscall.RawConn) {
 	*c = Conn{tc: tc, rc: rc}
-	c.r.step, c.w.step = c.r.read, c.w.write
+	c.r.c, c.w.c = c, c
+	c.r.step, c.w.step = c.r.run, c.w.run
 }
 
 // Ready reports whether Init made c; a zero Conn is not.
 func (c *Conn) Ready() bool { return c.rc != nil }
+
+// run is one step of a read or write for the poller: false (wait) when
+// the socket is not ready, after arming a deferred deadline the wait
+// must not outlast.
+func (o *op) run(fd uintptr) bool {
+	var done bool
+	switch {
+	case o.ext != nil:
+		done = o.ext(fd)
+	case o == &o.c.r:
+		done = o.read(fd)
+	default:
+		done = o.write(fd)
+	}
+	if !done && o.c.dl != nil {
+		o.waited = true
+		o.c.dl.beforeWait(o.c, o == &o.c.r)
+	}
+	return done
+}
 
 // read is one read of the socket: false (wait in the poller) on EAGAIN.
 func (o *op) read(fd uintptr) bool {
@@ -97,6 +126,24 @@ func (o *op) write(fd uintptr) bool {
 	return true
 }
 
+// poll runs o's step until it is done, parked in the poller between
+// tries; with deferred deadlines, a deadline armed earlier than the one
+// set since (it fired first) is moved and the wait goes on.
+func (c *Conn) poll(o *op) error {
+	for {
+		o.waited = false
+		var err error
+		if o == &c.r {
+			err = c.rc.Read(o.step)
+		} else {
+			err = c.rc.Write(o.step)
+		}
+		if c.dl == nil || (err == nil && !o.waited) || !c.dl.afterWait(c, o == &c.r, err) {
+			return err
+		}
+	}
+}
+
 // Read reads into p as net.Conn's Read does.
 func (c *Conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
@@ -104,7 +151,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	}
 	o := &c.r
 	o.p, o.n, o.err, o.eof = p, 0, 0, false
-	err := c.rc.Read(o.step)
+	err := c.poll(o)
 	o.p = nil
 	switch {
 	case err != nil:
@@ -117,6 +164,42 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return o.n, nil
 }
 
+// ReadWith runs step as the connection's read (syscall.RawConn.Read's
+// callback: true when done, false to wait until the socket is
+// readable), under the connection's read deadline. Its errors are the
+// poller's (a deadline, the connection closed), shaped as Read's.
+func (c *Conn) ReadWith(step func(fd uintptr) bool) error {
+	o := &c.r
+	o.ext = step
+	err := c.poll(o)
+	o.ext = nil
+	if err != nil {
+		return c.opError("read", unwrapRaw(err))
+	}
+	return nil
+}
+
+// RawConn is c's socket as a syscall.RawConn whose Read and Write run
+// their steps as ReadWith does: under c's deadlines, deferred or not.
+func (c *Conn) RawConn() syscall.RawConn { return rawConn{c} }
+
+type rawConn struct{ c *Conn }
+
+func (r rawConn) Control(f func(fd uintptr)) error { return r.c.rc.Control(f) }
+
+func (r rawConn) Read(f func(fd uintptr) bool) error { return r.c.ReadWith(f) }
+
+func (r rawConn) Write(f func(fd uintptr) bool) error {
+	o := &r.c.w
+	o.ext = f
+	err := r.c.poll(o)
+	o.ext = nil
+	if err != nil {
+		return r.c.opError("write", unwrapRaw(err))
+	}
+	return nil
+}
+
 // Write writes all of p as net.Conn's Write does.
 func (c *Conn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
@@ -124,7 +207,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	o := &c.w
 	o.p, o.n, o.err = p, 0, 0
-	err := c.rc.Write(o.step)
+	err := c.poll(o)
 	o.p = nil
 	switch {
 	case err != nil:

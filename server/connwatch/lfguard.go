@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"syscall"
+	"time"
 
 	"github.com/llmedge/llmedge/internal/firstread"
 	"github.com/llmedge/llmedge/internal/rawio"
@@ -49,8 +50,8 @@ func (l lfListener) Accept() (net.Conn, error) {
 	if tc, ok := c.(*net.TCPConn); ok && err == nil {
 		lc := &lfConn{TCPConn: tc, head: true, readSize: l.readSize}
 		if rc, err := tc.SyscallConn(); err == nil {
-			lc.raw = rc
 			lc.io.Init(tc, rc)
+			lc.io.DeferDeadlines(&lc.dl)
 		}
 		return lc, nil
 	}
@@ -68,6 +69,9 @@ type lfConn struct {
 	// wrapper's first lines only.
 	io rawio.Conn
 	*net.TCPConn
+	// dl holds the deadlines fasthttp sets (three per kept-alive
+	// request) until a read or write has to wait (rawio.Deadlines).
+	dl rawio.Deadlines
 	// head: the bytes being read are a request head, up to its end.
 	head bool
 	// bad: this head ended with a bare-LF blank line.
@@ -75,9 +79,8 @@ type lfConn struct {
 	// last are the head's last three bytes before this read.
 	last [3]byte
 	// lead holds the first read of a request head (package
-	// firstread); raw is the socket it waits on.
+	// firstread).
 	lead     firstread.Lead
-	raw      syscall.RawConn
 	readSize int
 }
 
@@ -88,12 +91,12 @@ func (c *lfConn) Read(p []byte) (n int, err error) {
 	switch {
 	case c.lead.Buffered() > 0:
 		n = c.lead.Read(p)
-	case c.head && len(p) == 1 && c.raw != nil:
+	case c.head && len(p) == 1 && c.io.Ready():
 		// fasthttp's wait for the next request without a read buffer
 		// (Server.ReduceMemoryUsage reads its first byte alone): the
 		// wait and one read syscall, whose bytes the parser's next read
 		// takes from the lead instead of a second syscall.
-		if err = c.lead.Wait(c.raw, c.readSize); err != nil {
+		if err = c.lead.Wait(c.io.ReadWith, c.readSize); err != nil {
 			return 0, err
 		}
 		n = c.lead.Read(p)
@@ -114,6 +117,38 @@ func (c *lfConn) Write(p []byte) (int, error) {
 		return c.io.Write(p)
 	}
 	return c.TCPConn.Write(p)
+}
+
+// SyscallConn is the socket, read and written under io's deadlines
+// (the goroutine watcher's peek waits in it and is stopped by one).
+func (c *lfConn) SyscallConn() (syscall.RawConn, error) {
+	if c.io.Ready() {
+		return c.io.RawConn(), nil
+	}
+	return c.TCPConn.SyscallConn()
+}
+
+// SetDeadline, SetReadDeadline and SetWriteDeadline go through io,
+// which defers them to the waits they bound.
+func (c *lfConn) SetDeadline(t time.Time) error {
+	if c.io.Ready() {
+		return c.io.SetDeadline(t)
+	}
+	return c.TCPConn.SetDeadline(t)
+}
+
+func (c *lfConn) SetReadDeadline(t time.Time) error {
+	if c.io.Ready() {
+		return c.io.SetReadDeadline(t)
+	}
+	return c.TCPConn.SetReadDeadline(t)
+}
+
+func (c *lfConn) SetWriteDeadline(t time.Time) error {
+	if c.io.Ready() {
+		return c.io.SetWriteDeadline(t)
+	}
+	return c.TCPConn.SetWriteDeadline(t)
 }
 
 // scan looks at each LF of b for the blank line that ends the head: LF

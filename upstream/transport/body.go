@@ -40,7 +40,7 @@ func (l *leadByte) wait(conn net.Conn, readSize int) error {
 	l.conn, l.given = conn, false
 	if rc := plainSocket(conn); rc != nil && waitPooled {
 		l.given = true
-		return l.first.Wait(rc, readSize)
+		return l.first.Wait(rc.Read, readSize)
 	}
 	for {
 		n, err := conn.Read(l.b[:])

@@ -1,0 +1,235 @@
+package rawio
+
+import (
+	"errors"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// deferred is tc's raw read and write with deferred deadlines.
+func deferred(t *testing.T, tc *net.TCPConn) (*Conn, *Deadlines) {
+	c, d := conn(t, tc), new(Deadlines)
+	c.DeferDeadlines(d)
+	return c, d
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// sendAfter writes msg to c after d, on its own goroutine.
+func sendAfter(t *testing.T, c *net.TCPConn, d time.Duration, msg string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		time.Sleep(d)
+		_, _ = c.Write([]byte(msg))
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Error("the sender did not end")
+		}
+	})
+}
+
+// Deadlines set before reads and writes that do not wait are never
+// armed on the socket (an HTTP server sets three per request; a
+// request read whole and an answer the socket takes at once need none),
+// and a read that waits arms its deadline and fails at it as net's do.
+func TestDeferredDeadlinesArmOnlyToWait(t *testing.T) {
+	a, b := tcpPair(t)
+	wa := conn(t, a)
+	_ = a.SetDeadline(time.Now().Add(10 * time.Second))
+	rb, d := deferred(t, b)
+	buf := make([]byte, 64)
+	for i := range 100 {
+		now := time.Now()
+		if err := rb.SetReadDeadline(now.Add(2 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := rb.SetWriteDeadline(now.Add(2 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := wa.Write([]byte("request")); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := readFull(rb, buf[:7]); err != nil || n != 7 {
+			t.Fatalf("read %d: %d %v", i, n, err)
+		}
+		if _, err := rb.Write([]byte("answer")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := readFull(wa, buf[:6]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := d.Arms(); n != 0 {
+		t.Fatalf("%d deadlines armed for reads and writes that never waited, want 0", n)
+	}
+	_ = rb.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	start := time.Now()
+	_, err := rb.Read(buf)
+	if !isTimeout(err) {
+		t.Fatalf("a read waiting past its deadline: %v, want a timeout", err)
+	}
+	if e := time.Since(start); e < 40*time.Millisecond || e > 5*time.Second {
+		t.Fatalf("the deadline 50 ms ahead fired after %v", e)
+	}
+	if n := d.Arms(); n != 1 {
+		t.Fatalf("%d deadlines armed, want 1 (the wait's)", n)
+	}
+}
+
+// readFull reads len(p) bytes from c.
+func readFull(c *Conn, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := c.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// A deadline armed by an earlier wait that comes before the one set
+// since fires early: the wait it ends arms the later one and goes on,
+// so the read gets bytes that come between the two.
+func TestDeferredDeadlineFiringEarlyIsMoved(t *testing.T) {
+	a, b := tcpPair(t)
+	_ = a.SetDeadline(time.Now().Add(10 * time.Second))
+	rb, d := deferred(t, b)
+	buf := make([]byte, 16)
+	_ = rb.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	sendAfter(t, a, 10*time.Millisecond, "one")
+	if _, err := rb.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	// The 100 ms deadline stays armed; the next read may wait 600 ms.
+	_ = rb.SetReadDeadline(time.Now().Add(600 * time.Millisecond))
+	sendAfter(t, a, 250*time.Millisecond, "two")
+	n, err := rb.Read(buf)
+	if err != nil || string(buf[:n]) != "two" {
+		t.Fatalf("read across the earlier deadline: %q %v", buf[:n], err)
+	}
+	if n := d.Arms(); n != 2 {
+		t.Fatalf("%d deadlines armed, want 2", n)
+	}
+	// Cleared since: the fired deadline no longer bounds the read.
+	_ = rb.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := rb.Read(buf); !isTimeout(err) {
+		t.Fatalf("read past its deadline: %v", err)
+	}
+	_ = rb.SetReadDeadline(time.Time{})
+	sendAfter(t, a, 100*time.Millisecond, "three")
+	if n, err := rb.Read(buf); err != nil || string(buf[:n]) != "three" {
+		t.Fatalf("read with the deadline cleared: %q %v", buf[:n], err)
+	}
+}
+
+// A deadline earlier than the one armed bounds the next wait: the wait
+// arms it first.
+func TestDeferredDeadlineEarlierThanArmedBoundsTheWait(t *testing.T) {
+	a, b := tcpPair(t)
+	_ = a.SetDeadline(time.Now().Add(10 * time.Second))
+	rb, _ := deferred(t, b)
+	buf := make([]byte, 16)
+	_ = rb.SetReadDeadline(time.Now().Add(time.Hour))
+	sendAfter(t, a, 10*time.Millisecond, "one")
+	if _, err := rb.Read(buf); err != nil { // arms the hour
+		t.Fatal(err)
+	}
+	_ = rb.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	start := time.Now()
+	if _, err := rb.Read(buf); !isTimeout(err) {
+		t.Fatalf("read past its deadline: %v", err)
+	}
+	if e := time.Since(start); e > 5*time.Second {
+		t.Fatalf("the 50 ms deadline fired after %v", e)
+	}
+}
+
+// A deadline set while a read or a write waits (a watcher stopping its
+// read, a shutdown cutting a stream whose client does not read) wakes
+// it, as net.Conn's does.
+func TestDeferredDeadlineWakesAWait(t *testing.T) {
+	_, b := tcpPair(t)
+	rb, _ := deferred(t, b)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := rb.Read(make([]byte, 16))
+		errc <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	_ = rb.SetReadDeadline(time.Unix(1, 0))
+	select {
+	case err := <-errc:
+		if !isTimeout(err) {
+			t.Fatalf("the waiting read: %v, want a timeout", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a past deadline did not wake the waiting read")
+	}
+
+	// a never reads: the write fills both socket buffers and waits.
+	wb := rb
+	big := make([]byte, 64<<20)
+	type result struct {
+		n   int
+		err error
+	}
+	wc := make(chan result, 1)
+	go func() {
+		n, err := wb.Write(big)
+		wc <- result{n, err}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	_ = wb.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+	select {
+	case r := <-wc:
+		if !isTimeout(r.err) || r.n == 0 || r.n == len(big) {
+			t.Fatalf("the waiting write: %d bytes, %v; want a timeout after a part", r.n, r.err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a deadline set while the write waited did not end it")
+	}
+}
+
+// ReadWith (a caller's own read step: firstread's wait for a request)
+// waits under the deferred read deadline and fails as Read does.
+func TestDeferredDeadlineBoundsReadWith(t *testing.T) {
+	a, b := tcpPair(t)
+	rb, d := deferred(t, b)
+	buf := make([]byte, 16)
+	var got int
+	step := func(fd uintptr) bool {
+		n, e := ReadFD(fd, buf)
+		if e == syscall.EAGAIN {
+			return false
+		}
+		got = n
+		return true
+	}
+	_ = rb.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	err := rb.ReadWith(step)
+	var op *net.OpError
+	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &op) || op.Op != "read" {
+		t.Fatalf("ReadWith past its deadline: %v", err)
+	}
+	_ = rb.SetReadDeadline(time.Now().Add(5 * time.Second))
+	sendAfter(t, a, 100*time.Millisecond, "hello")
+	if err := rb.ReadWith(step); err != nil || string(buf[:got]) != "hello" {
+		t.Fatalf("ReadWith: %q %v", buf[:got], err)
+	}
+	if n := d.Arms(); n != 2 {
+		t.Fatalf("%d deadlines armed, want 2", n)
+	}
+}
