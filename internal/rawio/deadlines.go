@@ -14,19 +14,22 @@ import (
 // the next request, the read timeout once its first bytes came, the
 // write timeout before its answer. Most of them bound nothing: the
 // request is read whole from the bytes the wait brought, and the answer
-// fits the socket's buffer. With Deadlines, Conn records a deadline
-// when it is set and arms it on the socket only when a read or write is
-// about to wait and the deadline armed there (if any) is later than the
-// one asked for; one armed earlier is left to fire, and the wait that
-// sees it fire arms the one asked for and goes on. So a kept-alive
+// fits the socket's buffer.
+//
+// With Deadlines, a Conn records a deadline when it is set. A read
+// deadline is armed on the socket only when a read is about to wait and
+// the one armed there (if any) is later; a write deadline when it is
+// set earlier than the armed one (a write deadline moves forward, once
+// per answer, unless a shutdown cuts a stream short). A deadline armed
+// earlier than the one asked for is left to fire, and the read or write
+// that sees it fire arms the one asked for and goes on. So a kept-alive
 // connection arms about one deadline per read timeout of its life
 // instead of three per request.
 //
-// A deadline set while a read or write of that direction waits (a
-// shutdown cutting a stream, a watcher stopping a read) is armed at
-// once when it is earlier than the armed one, so it wakes the wait as
-// net.Conn's would. The zero value is ready; it must not be copied
-// once in use.
+// A read deadline set while a read waits (the goroutine watcher being
+// stopped) is armed at once when it is the earlier, so it wakes the
+// wait as net.Conn's would; so is every earlier write deadline. The
+// zero value is ready; it must not be copied once in use.
 type Deadlines struct {
 	mu   sync.Mutex
 	r, w deadline
@@ -35,7 +38,7 @@ type Deadlines struct {
 }
 
 // deadline is one direction's deadline: asked for, armed on the socket
-// (zero: none), and whether a read or write of it is waiting.
+// (zero: none), and whether a read is waiting.
 type deadline struct {
 	want, armed time.Time
 	waiting     bool
@@ -47,11 +50,6 @@ func (d *Deadlines) Arms() int {
 	defer d.mu.Unlock()
 	return d.arms
 }
-
-// DeferDeadlines makes c keep its deadlines in d (Deadlines): set them
-// through c's SetDeadline, SetReadDeadline and SetWriteDeadline only,
-// and read and write through c (Read, Write, ReadWith) only.
-func (c *Conn) DeferDeadlines(d *Deadlines) { c.dl = d }
 
 // SetDeadline sets both directions' deadlines, as net.Conn's does.
 func (c *Conn) SetDeadline(t time.Time) error {
@@ -84,27 +82,27 @@ func (d *Deadlines) dir(read bool) *deadline {
 	return &d.w
 }
 
-// set records t; a wait under way is bounded by it at once when it
-// would otherwise outlast it.
+// set records t, arming it when it is earlier than the armed one and a
+// wait may be under way: any write, a read that waits.
 func (d *Deadlines) set(c *Conn, read bool, t time.Time) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	x := d.dir(read)
 	x.want = t
-	if x.waiting && x.late() {
+	if (x.waiting || !read) && x.late() {
 		return d.arm(c, read, x)
 	}
 	return nil
 }
 
-// beforeWait runs in the step that found the socket not ready: the
+// beforeWait runs in the read step that found the socket not ready: the
 // wait to come must not outlast the deadline asked for.
-func (d *Deadlines) beforeWait(c *Conn, read bool) {
+func (d *Deadlines) beforeWait(c *Conn) {
 	d.mu.Lock()
-	x := d.dir(read)
+	x := &d.r
 	x.waiting = true
 	if x.late() {
-		_ = d.arm(c, read, x) // a closed socket fails the wait itself
+		_ = d.arm(c, true, x) // a closed socket fails the wait itself
 	}
 	d.mu.Unlock()
 }
@@ -123,7 +121,8 @@ func (d *Deadlines) afterWait(c *Conn, read bool, err error) (again bool) {
 	return again
 }
 
-// late: a wait under the armed deadline could outlast the one asked for.
+// late: a wait under the armed deadline could outlast the one asked
+// for.
 func (x *deadline) late() bool {
 	return !x.want.IsZero() && (x.armed.IsZero() || x.armed.After(x.want))
 }

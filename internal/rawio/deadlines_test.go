@@ -11,8 +11,12 @@ import (
 
 // deferred is tc's raw read and write with deferred deadlines.
 func deferred(t *testing.T, tc *net.TCPConn) (*Conn, *Deadlines) {
-	c, d := conn(t, tc), new(Deadlines)
-	c.DeferDeadlines(d)
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, d := new(Conn), new(Deadlines)
+	c.Init(tc, rc, d)
 	return c, d
 }
 
@@ -39,10 +43,11 @@ func sendAfter(t *testing.T, c *net.TCPConn, d time.Duration, msg string) {
 	})
 }
 
-// Deadlines set before reads and writes that do not wait are never
-// armed on the socket (an HTTP server sets three per request; a
-// request read whole and an answer the socket takes at once need none),
-// and a read that waits arms its deadline and fails at it as net's do.
+// Read deadlines set before reads that do not wait are never armed on
+// the socket, and a write deadline only when it is the earlier one (an
+// HTTP server sets three per request; a request read whole and an
+// answer the socket takes at once need none of them). A read that
+// waits arms its deadline and fails at it as net's do.
 func TestDeferredDeadlinesArmOnlyToWait(t *testing.T) {
 	a, b := tcpPair(t)
 	wa := conn(t, a)
@@ -70,8 +75,8 @@ func TestDeferredDeadlinesArmOnlyToWait(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := d.Arms(); n != 0 {
-		t.Fatalf("%d deadlines armed for reads and writes that never waited, want 0", n)
+	if n := d.Arms(); n != 1 {
+		t.Fatalf("%d deadlines armed for reads and writes that never waited, want 1 (the first write deadline)", n)
 	}
 	_ = rb.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	start := time.Now()
@@ -82,8 +87,8 @@ func TestDeferredDeadlinesArmOnlyToWait(t *testing.T) {
 	if e := time.Since(start); e < 40*time.Millisecond || e > 5*time.Second {
 		t.Fatalf("the deadline 50 ms ahead fired after %v", e)
 	}
-	if n := d.Arms(); n != 1 {
-		t.Fatalf("%d deadlines armed, want 1 (the wait's)", n)
+	if n := d.Arms(); n != 2 {
+		t.Fatalf("%d deadlines armed, want 2 (the wait's and the first write deadline)", n)
 	}
 }
 
@@ -228,6 +233,46 @@ func TestDeferredDeadlineBoundsReadWith(t *testing.T) {
 	sendAfter(t, a, 100*time.Millisecond, "hello")
 	if err := rb.ReadWith(step); err != nil || string(buf[:got]) != "hello" {
 		t.Fatalf("ReadWith: %q %v", buf[:got], err)
+	}
+	if n := d.Arms(); n != 2 {
+		t.Fatalf("%d deadlines armed, want 2", n)
+	}
+}
+
+// A write deadline moved later since it was armed: a write that waits
+// past the armed one goes on until the one asked for, and gets through
+// when the peer reads in between.
+func TestDeferredWriteDeadlineFiringEarlyIsMoved(t *testing.T) {
+	a, b := tcpPair(t)
+	wb, d := deferred(t, b)
+	_ = wb.SetWriteDeadline(time.Now().Add(100 * time.Millisecond)) // armed: the first
+	_ = wb.SetWriteDeadline(time.Now().Add(5 * time.Second))        // recorded
+	big := make([]byte, 64<<20)
+	drained := make(chan int64, 1)
+	go func() {
+		time.Sleep(250 * time.Millisecond) // past the armed deadline
+		_ = a.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var n int64
+		buf := make([]byte, 1<<20)
+		for n < int64(len(big)) {
+			m, err := a.Read(buf)
+			n += int64(m)
+			if err != nil {
+				break
+			}
+		}
+		drained <- n
+	}()
+	if n, err := wb.Write(big); err != nil || n != len(big) {
+		t.Fatalf("the write across the earlier deadline: %d bytes, %v", n, err)
+	}
+	select {
+	case n := <-drained:
+		if n != int64(len(big)) {
+			t.Fatalf("the peer read %d bytes", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the peer did not finish reading")
 	}
 	if n := d.Arms(); n != 2 {
 		t.Fatalf("%d deadlines armed, want 2", n)

@@ -31,13 +31,13 @@ import (
 // and one writes at a time (as net.Conn's users do); the steps handed
 // to the poller are bound once, so a read or write allocates nothing.
 type Conn struct {
-	tc *net.TCPConn
 	rc syscall.RawConn
+	// dl, when set (Init), holds the deadlines set through Conn until
+	// a read or write has to wait.
+	dl *Deadlines
+	tc *net.TCPConn
 	r  op
 	w  op
-	// dl, when set (DeferDeadlines), holds the deadlines set through
-	// Conn until a read or write has to wait.
-	dl *Deadlines
 }
 
 // op is one direction's state: the buffer, what was done and the
@@ -49,44 +49,32 @@ type op struct {
 	eof bool
 	// waited: this call's step found the socket not ready.
 	waited bool
-	// ext is a caller's own step (ReadWith) instead of read.
-	ext  func(fd uintptr) bool
-	c    *Conn
-	step func(fd uintptr) bool
+	step   func(fd uintptr) bool
+	c      *Conn
+	// ext is a caller's own step (ReadWith, RawConn), run by extStep.
+	ext     func(fd uintptr) bool
+	extStep func(fd uintptr) bool
 }
 
 // Init makes c the raw read and write of tc, whose socket rc is (from
-// tc.SyscallConn, which the caller has taken already). A Conn is held
-// by value in its connection wrapper: a read or write then touches one
-// object less, and with many connections open each is a cache miss.
-func (c *Conn) Init(tc *net.TCPConn, rc syscall.RawConn) {
-	*c = Conn{tc: tc, rc: rc}
+// tc.SyscallConn, which the caller has taken already). With dl, c keeps
+// its deadlines there (Deadlines): they are then set through c's
+// SetDeadline, SetReadDeadline and SetWriteDeadline only, and the
+// socket is read and written through c (Read, Write, ReadWith, RawConn)
+// only. A Conn is held by value in its connection wrapper: a read or
+// write then touches one object less, and with many connections open
+// each is a cache miss.
+func (c *Conn) Init(tc *net.TCPConn, rc syscall.RawConn, dl *Deadlines) {
+	*c = Conn{tc: tc, rc: rc, dl: dl}
 	c.r.c, c.w.c = c, c
-	c.r.step, c.w.step = c.r.run, c.w.run
+	c.r.step, c.w.step = c.r.read, c.w.write
+	if dl != nil {
+		c.r.step = c.r.readDeferred
+	}
 }
 
 // Ready reports whether Init made c; a zero Conn is not.
 func (c *Conn) Ready() bool { return c.rc != nil }
-
-// run is one step of a read or write for the poller: false (wait) when
-// the socket is not ready, after arming a deferred deadline the wait
-// must not outlast.
-func (o *op) run(fd uintptr) bool {
-	var done bool
-	switch {
-	case o.ext != nil:
-		done = o.ext(fd)
-	case o == &o.c.r:
-		done = o.read(fd)
-	default:
-		done = o.write(fd)
-	}
-	if !done && o.c.dl != nil {
-		o.waited = true
-		o.c.dl.beforeWait(o.c, o == &o.c.r)
-	}
-	return done
-}
 
 // read is one read of the socket: false (wait in the poller) on EAGAIN.
 func (o *op) read(fd uintptr) bool {
@@ -126,22 +114,50 @@ func (o *op) write(fd uintptr) bool {
 	return true
 }
 
-// poll runs o's step until it is done, parked in the poller between
-// tries; with deferred deadlines, a deadline armed earlier than the one
-// set since (it fired first) is moved and the wait goes on.
-func (c *Conn) poll(o *op) error {
-	for {
+// readDeferred and runExt are the read steps under deferred deadlines:
+// before the poller waits, the deadline the wait must not outlast is
+// armed. (A write deadline is armed when set if it is the earlier one:
+// Deadlines.)
+func (o *op) readDeferred(fd uintptr) bool {
+	if o.read(fd) {
+		return true
+	}
+	o.beforeWait()
+	return false
+}
+
+func (o *op) runExt(fd uintptr) bool {
+	if o.ext(fd) {
+		return true
+	}
+	if o.c.dl != nil && o == &o.c.r {
+		o.beforeWait()
+	}
+	return false
+}
+
+func (o *op) beforeWait() {
+	o.waited = true
+	o.c.dl.beforeWait(o.c)
+}
+
+// rewait ends a wait under deferred deadlines: while it failed only
+// because a deadline armed before the one asked for fired, the one
+// asked for is armed and step runs again.
+func (c *Conn) rewait(o *op, step func(fd uintptr) bool, err error) error {
+	read := o == &c.r
+	for c.dl.afterWait(c, read, err) {
 		o.waited = false
-		var err error
-		if o == &c.r {
-			err = c.rc.Read(o.step)
+		if read {
+			err = c.rc.Read(step)
 		} else {
-			err = c.rc.Write(o.step)
+			err = c.rc.Write(step)
 		}
-		if c.dl == nil || (err == nil && !o.waited) || !c.dl.afterWait(c, o == &c.r, err) {
-			return err
+		if err == nil && !o.waited {
+			break
 		}
 	}
+	return err
 }
 
 // Read reads into p as net.Conn's Read does.
@@ -150,8 +166,11 @@ func (c *Conn) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	o := &c.r
-	o.p, o.n, o.err, o.eof = p, 0, 0, false
-	err := c.poll(o)
+	o.p, o.n, o.err, o.eof, o.waited = p, 0, 0, false, false
+	err := c.rc.Read(o.step)
+	if c.dl != nil && (err != nil || o.waited) {
+		err = c.rewait(o, o.step, err)
+	}
 	o.p = nil
 	switch {
 	case err != nil:
@@ -169,12 +188,31 @@ func (c *Conn) Read(p []byte) (int, error) {
 // readable), under the connection's read deadline. Its errors are the
 // poller's (a deadline, the connection closed), shaped as Read's.
 func (c *Conn) ReadWith(step func(fd uintptr) bool) error {
-	o := &c.r
-	o.ext = step
-	err := c.poll(o)
+	return c.runWith(&c.r, step)
+}
+
+// runWith runs a caller's step as o's direction's syscall step.
+func (c *Conn) runWith(o *op, step func(fd uintptr) bool) error {
+	if o.extStep == nil {
+		o.extStep = o.runExt
+	}
+	o.ext, o.waited = step, false
+	var err error
+	if o == &c.r {
+		err = c.rc.Read(o.extStep)
+	} else {
+		err = c.rc.Write(o.extStep)
+	}
+	if c.dl != nil && (err != nil || o.waited) {
+		err = c.rewait(o, o.extStep, err)
+	}
 	o.ext = nil
 	if err != nil {
-		return c.opError("read", unwrapRaw(err))
+		op := "read"
+		if o == &c.w {
+			op = "write"
+		}
+		return c.opError(op, unwrapRaw(err))
 	}
 	return nil
 }
@@ -187,18 +225,9 @@ type rawConn struct{ c *Conn }
 
 func (r rawConn) Control(f func(fd uintptr)) error { return r.c.rc.Control(f) }
 
-func (r rawConn) Read(f func(fd uintptr) bool) error { return r.c.ReadWith(f) }
+func (r rawConn) Read(f func(fd uintptr) bool) error { return r.c.runWith(&r.c.r, f) }
 
-func (r rawConn) Write(f func(fd uintptr) bool) error {
-	o := &r.c.w
-	o.ext = f
-	err := r.c.poll(o)
-	o.ext = nil
-	if err != nil {
-		return r.c.opError("write", unwrapRaw(err))
-	}
-	return nil
-}
+func (r rawConn) Write(f func(fd uintptr) bool) error { return r.c.runWith(&r.c.w, f) }
 
 // Write writes all of p as net.Conn's Write does.
 func (c *Conn) Write(p []byte) (int, error) {
@@ -207,7 +236,10 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	o := &c.w
 	o.p, o.n, o.err = p, 0, 0
-	err := c.poll(o)
+	err := c.rc.Write(o.step)
+	if c.dl != nil && err != nil {
+		err = c.rewait(o, o.step, err)
+	}
 	o.p = nil
 	switch {
 	case err != nil:

@@ -50,7 +50,7 @@ func conn(t *testing.T, tc *net.TCPConn) *Conn {
 		t.Fatal(err)
 	}
 	c := new(Conn)
-	c.Init(tc, rc)
+	c.Init(tc, rc, nil)
 	return c
 }
 

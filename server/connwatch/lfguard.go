@@ -50,8 +50,7 @@ func (l lfListener) Accept() (net.Conn, error) {
 	if tc, ok := c.(*net.TCPConn); ok && err == nil {
 		lc := &lfConn{TCPConn: tc, head: true, readSize: l.readSize}
 		if rc, err := tc.SyscallConn(); err == nil {
-			lc.io.Init(tc, rc)
-			lc.io.DeferDeadlines(&lc.dl)
+			lc.io.Init(tc, rc, &lc.dl)
 		}
 		return lc, nil
 	}

@@ -61,7 +61,7 @@ func trackConn(c, sock net.Conn) net.Conn {
 	}
 	t := &trackedConn{Conn: c, raw: raw}
 	if tc, plain := c.(*net.TCPConn); plain { // then sock is c: raw is its socket
-		t.io.Init(tc, raw)
+		t.io.Init(tc, raw, nil)
 	}
 	return t
 }
