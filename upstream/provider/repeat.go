@@ -1,6 +1,9 @@
 package provider
 
-import "fmt"
+import (
+	"fmt"
+	"hash/maphash"
+)
 
 // The repeated-chunk guard: a model stuck in a loop streams the same
 // text chunk again and again until max_tokens, billed all the way.
@@ -34,20 +37,25 @@ func (e *RepeatedChunkError) Error() string {
 }
 
 // repeatGuard counts the text chunks equal to the previous one. The
-// zero value is off; it costs, per event with text, one comparison
-// and (when the text changed) one copy into a kept buffer.
+// zero value is off; it costs, per event with text, the text's hash.
+//
+// It keeps the previous text's hash, not the text: with many streams
+// open, a copy of it in a buffer of its own was a cache miss to compare
+// and another to write, per event (0.2 us of the relay's ~3 us per
+// event with 1,000 streams). Two different texts hash alike once in
+// 2^64 (maphash), and ending a stream takes limit such matches in a
+// row.
 type repeatGuard struct {
 	limit int
 	n     int
-	last  []byte
+	last  uint64
 }
 
+// repeatSeed keys the texts' hashes (maphash: a random seed per process).
+var repeatSeed = maphash.MakeSeed()
+
 func (g *repeatGuard) reset(limit int) {
-	g.limit, g.n = limit, 0
-	if cap(g.last) > 4<<10 {
-		g.last = nil
-	}
-	g.last = g.last[:0]
+	g.limit, g.n, g.last = limit, 0, 0
 }
 
 // see takes the text of one event (a JSON string literal, or nil) and
@@ -56,9 +64,8 @@ func (g *repeatGuard) see(lit []byte) bool {
 	if lit == nil {
 		return false
 	}
-	if string(lit) != string(g.last) {
-		g.last = append(g.last[:0], lit...)
-		g.n = 1
+	if h := maphash.Bytes(repeatSeed, lit); h != g.last || g.n == 0 {
+		g.last, g.n = h, 1
 		return false
 	}
 	if chars(lit) <= 2 {
