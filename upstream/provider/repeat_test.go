@@ -35,7 +35,10 @@ func TestRepeatGuardCountsEqualTexts(t *testing.T) {
 		}
 	}
 	g.reset(3)
-	if g.see([]byte(`"abd"`)) || g.see([]byte(`"abd"`)) {
+	lit := []byte(`"abd"`)
+	first := g.see(lit)
+	second := g.see(lit)
+	if first || second {
 		t.Fatal("reset kept the count")
 	}
 }
