@@ -61,7 +61,14 @@ func (b *streamBody) Write(p []byte) (int, error) {
 }
 
 // Flush sends what Write buffered as one chunk.
-func (b *streamBody) Flush() error { return flushEvents(b.c, &b.buf, b.out) }
+func (b *streamBody) Flush() error {
+	if bw := b.c.out.bw; bw != nil {
+		if at := b.resp.ReadAt; !at.IsZero() {
+			return flushEventsAt(b.c, &b.buf, b.out, bw, at)
+		}
+	}
+	return flushEvents(b.c, &b.buf, b.out)
+}
 
 // flushEvents writes the events buf holds to out as one chunk, under
 // the call's write deadline, counting the time blocked as client wait;
@@ -75,6 +82,27 @@ func flushEvents(c *call, buf *eventBuf, out io.Writer) error {
 	c.out.armDeadline(start)
 	_, err := out.Write(p)
 	c.out.wait += time.Since(start)
+	buf.release()
+	return err
+}
+
+// flushEventsAt is flushEvents for a stream relayed from an upstream
+// read that ended at at (the relay writes an event right after the
+// read that brought it) to a client connection that times its own
+// blocked writes: no clock is read per event unless the write blocks.
+// The deadline is kept ahead of at, and the client wait is the time
+// the write blocked (a write the socket takes at once is llmedge's
+// work, not a wait).
+func flushEventsAt(c *call, buf *eventBuf, out io.Writer, bw blockedWriter, at time.Time) error {
+	p := buf.bytes()
+	if len(p) == 0 {
+		return nil
+	}
+	c.out.armDeadline(at)
+	before, _ := bw.WriteBlocked()
+	_, err := out.Write(p)
+	after, _ := bw.WriteBlocked()
+	c.out.wait += after - before
 	buf.release()
 	return err
 }
@@ -114,6 +142,11 @@ func (s *Server) answer(ctx *fasthttp.RequestCtx, c *call, resp *upstream.Respon
 	s.obs.Answering(ctx, &c.obs, resp)
 	if ctx.Request.Header.IsHTTP11() { // else hijacked (sendStream)
 		c.out.armedAt(time.Now())
+	}
+	if bw, ok := ctx.Conn().(blockedWriter); ok {
+		if _, counts := bw.WriteBlocked(); counts {
+			c.out.bw = bw
+		}
 	}
 	s.streams.add(c)
 	c.body = streamBody{s: s, c: c, resp: resp, traced: c.obs.Traced()}

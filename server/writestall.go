@@ -39,8 +39,18 @@ type clientWrite struct {
 	cut atomic.Bool
 	// wait is the time the answer spent blocked writing to the client.
 	wait time.Duration
+	// bw, set for a stream whose client connection times its blocked
+	// writes, is that connection (flushEventsAt).
+	bw blockedWriter
 	// err is how the stream's relay (or the answer's write) ended badly.
 	err error
+}
+
+// blockedWriter is a client connection that times how long its writes
+// wait: connwatch's, writing through rawio. counts is false when it
+// does not (then the caller times its writes itself).
+type blockedWriter interface {
+	WriteBlocked() (d time.Duration, counts bool)
 }
 
 // armDeadline keeps the call's write deadline at least half of its

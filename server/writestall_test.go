@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -138,5 +140,64 @@ func TestSteadyStreamOutlastsWriteTimeout(t *testing.T) {
 	}
 	if n := strings.Count(string(b), `"content":"e`); n != events || !strings.Contains(string(b), "data: [DONE]") {
 		t.Fatalf("%d of %d events, [DONE] %v:\n%s", n, events, strings.Contains(string(b), "[DONE]"), b)
+	}
+}
+
+// A client that reads a stream slowly makes its writes wait: that wait
+// is the client's, not llmedge's overhead. The stream's events (12 MB)
+// outgrow both sockets' buffers while the client pauses 400 ms; the
+// access line counts the pause in the duration, not in overhead_us.
+func TestStreamClientWaitIsNotOverhead(t *testing.T) {
+	up := newFakeOpenAI(t)
+	up.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fl := w.(http.Flusher)
+		for i := 0; i < 1500; i++ {
+			_, _ = io.WriteString(w, `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"`+strconv.Itoa(i)+strings.Repeat("x", 8000)+`"},"finish_reason":null}]}`+"\n\n")
+			fl.Flush()
+		}
+		_, _ = io.WriteString(w, "data: [DONE]\n\n")
+	})
+	sink := &syncBuffer{}
+	gw, _ := startObserved(t, testConfig(dep(0, "m", "openai/m", up.base(), "sk-up")),
+		Options{ObserveOptions: ObserveOptions{AccessLog: true, AccessLogOut: sink}})
+	conn, err := net.DialTimeout("tcp", gw.addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Not so small that the window stays under loopback's 64 KB
+	// segment: the kernel would then wait for its window probes.
+	_ = conn.(*net.TCPConn).SetReadBuffer(128 << 10)
+	writeRequest(t, conn, "POST", "/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`, "Authorization: Bearer "+testMasterKey)
+	time.Sleep(400 * time.Millisecond) // not reading
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !strings.Contains(string(b), "[DONE]") {
+		t.Fatalf("stream: %d bytes, %v", len(b), err)
+	}
+	var line string
+	waitFor(t, 5*time.Second, "the access line", func() bool { line = sink.String(); return strings.Contains(line, "overhead_us=") })
+	field := func(name string) time.Duration {
+		m := regexp.MustCompile(` ` + name + `=(\d+)`).FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("no %s in %q", name, line)
+		}
+		n, _ := strconv.Atoi(m[1])
+		return time.Duration(n) * time.Microsecond
+	}
+	dur, over := field("duration_us"), field("overhead_us")
+	if dur < 350*time.Millisecond {
+		t.Fatalf("duration %v: the client's pause did not hold the stream up (the test did not test)", dur)
+	}
+	// What is not overhead (waits on the client and the upstream) holds
+	// the pause; relaying 12 MB is llmedge's own time (long under -race).
+	if dur-over < 350*time.Millisecond {
+		t.Errorf("overhead %v of a %v stream: the client's 400 ms pause counted as llmedge's", over, dur)
 	}
 }

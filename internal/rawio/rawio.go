@@ -25,6 +25,7 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"time"
 )
 
 // Conn is a TCP connection's raw read and write. One goroutine reads
@@ -54,6 +55,11 @@ type op struct {
 	// ext is a caller's own step (ReadWith, RawConn), run by extStep.
 	ext     func(fd uintptr) bool
 	extStep func(fd uintptr) bool
+	// blockedAt is when the write under way first found the socket's
+	// buffer full (zero: it has not); blocked sums the time writes
+	// spent waiting (WriteBlocked).
+	blockedAt time.Time
+	blocked   time.Duration
 }
 
 // Init makes c the raw read and write of tc, whose socket rc is (from
@@ -105,6 +111,9 @@ func (o *op) write(fd uintptr) bool {
 			o.p = o.p[n:]
 		case syscall.EINTR:
 		case syscall.EAGAIN:
+			if o.blockedAt.IsZero() {
+				o.blockedAt = time.Now() // read the clock only to wait
+			}
 			return false
 		default:
 			o.err = e
@@ -229,6 +238,12 @@ func (r rawConn) Read(f func(fd uintptr) bool) error { return r.c.runWith(&r.c.r
 
 func (r rawConn) Write(f func(fd uintptr) bool) error { return r.c.runWith(&r.c.w, f) }
 
+// WriteBlocked is the time c's writes have spent waiting for the
+// socket's buffer to take their bytes, in all. The clock is read only
+// by writes that wait: one whose bytes the socket takes at once costs
+// nothing, and adds nothing.
+func (c *Conn) WriteBlocked() time.Duration { return c.w.blocked }
+
 // Write writes all of p as net.Conn's Write does.
 func (c *Conn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
@@ -239,6 +254,10 @@ func (c *Conn) Write(p []byte) (int, error) {
 	err := c.rc.Write(o.step)
 	if c.dl != nil && err != nil {
 		err = c.rewait(o, o.step, err)
+	}
+	if !o.blockedAt.IsZero() {
+		o.blocked += time.Since(o.blockedAt)
+		o.blockedAt = time.Time{}
 	}
 	o.p = nil
 	switch {

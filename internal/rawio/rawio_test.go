@@ -149,3 +149,38 @@ func TestRawIOAllocs(t *testing.T) {
 		}
 	})
 }
+
+// WriteBlocked sums the time writes waited for the socket's buffer: a
+// write the socket takes at once adds nothing (and reads no clock); one
+// that waits for the peer to read adds that wait.
+func TestWriteBlockedCountsOnlyWaits(t *testing.T) {
+	a, b := tcpPair(t)
+	wa := conn(t, a)
+	_ = a.SetDeadline(time.Now().Add(10 * time.Second))
+	_ = b.SetDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 64)
+	for range 100 {
+		if _, err := wa.Write([]byte("event")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := wa.WriteBlocked(); d != 0 {
+		t.Fatalf("writes that never waited: blocked %v", d)
+	}
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		_, _ = io.Copy(io.Discard, b)
+	}()
+	big := make([]byte, 64<<20) // more than both socket buffers hold
+	start := time.Now()
+	if _, err := wa.Write(big); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	if d := wa.WriteBlocked(); d < 150*time.Millisecond || d > took {
+		t.Fatalf("a write that waited for the peer: blocked %v of %v", d, took)
+	}
+}

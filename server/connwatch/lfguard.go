@@ -118,6 +118,16 @@ func (c *lfConn) Write(p []byte) (int, error) {
 	return c.TCPConn.Write(p)
 }
 
+// WriteBlocked is the time writes to the client spent waiting for the
+// socket to take their bytes (rawio.Conn.WriteBlocked); counts is false
+// when the connection is not written through rawio.
+func (c *lfConn) WriteBlocked() (d time.Duration, counts bool) {
+	if c.io.Ready() {
+		return c.io.WriteBlocked(), true
+	}
+	return 0, false
+}
+
 // SyscallConn is the socket, read and written under io's deadlines
 // (the goroutine watcher's peek waits in it and is stopped by one).
 func (c *lfConn) SyscallConn() (syscall.RawConn, error) {

@@ -221,7 +221,9 @@ func (x *Exchange) readPlain(p []byte) (int, error) {
 		n, err = x.readBody(p)
 	}
 	if x.Obs != nil {
-		x.Obs.UpstreamWait += time.Since(start)
+		now := clock.Now(start)
+		x.Obs.UpstreamWait += now.Sub(start)
+		x.Obs.ReadAt = now
 	}
 	if err == io.EOF {
 		x.eof = true
