@@ -31,24 +31,25 @@ import (
 // wait as net.Conn's would; so is every earlier write deadline. The
 // zero value is ready; it must not be copied once in use.
 type Deadlines struct {
-	mu   sync.Mutex
-	r, w deadline
-	// arms counts the deadlines armed on the socket.
-	arms int
+	mu sync.Mutex
+	// arms counts the deadlines armed on the socket; reading is true
+	// while a read waits.
+	arms    int32
+	reading bool
+	r, w    deadline
 }
 
-// deadline is one direction's deadline: asked for, armed on the socket
-// (zero: none), and whether a read is waiting.
+// deadline is one direction's deadline: asked for, and armed on the
+// socket (zero: none).
 type deadline struct {
 	want, armed time.Time
-	waiting     bool
 }
 
 // Arms is how many deadlines were armed on the socket.
 func (d *Deadlines) Arms() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.arms
+	return int(d.arms)
 }
 
 // SetDeadline sets both directions' deadlines, as net.Conn's does.
@@ -89,7 +90,7 @@ func (d *Deadlines) set(c *Conn, read bool, t time.Time) error {
 	defer d.mu.Unlock()
 	x := d.dir(read)
 	x.want = t
-	if (x.waiting || !read) && x.late() {
+	if (!read || d.reading) && x.late() {
 		return d.arm(c, read, x)
 	}
 	return nil
@@ -100,7 +101,7 @@ func (d *Deadlines) set(c *Conn, read bool, t time.Time) error {
 func (d *Deadlines) beforeWait(c *Conn) {
 	d.mu.Lock()
 	x := &d.r
-	x.waiting = true
+	d.reading = true
 	if x.late() {
 		_ = d.arm(c, true, x) // a closed socket fails the wait itself
 	}
@@ -113,7 +114,9 @@ func (d *Deadlines) beforeWait(c *Conn) {
 func (d *Deadlines) afterWait(c *Conn, read bool, err error) (again bool) {
 	d.mu.Lock()
 	x := d.dir(read)
-	x.waiting = false
+	if read {
+		d.reading = false
+	}
 	if err != nil && x.early() && errors.Is(err, os.ErrDeadlineExceeded) {
 		again = d.arm(c, read, x) == nil
 	}

@@ -39,6 +39,14 @@ type Conn struct {
 	tc *net.TCPConn
 	r  op
 	w  op
+	// ext is a caller's own read step (ReadWith, RawConn), run by
+	// extStep.
+	ext, extStep func(fd uintptr) bool
+	// blockedAt is when the write under way first found the socket's
+	// buffer full (zero: it has not); blocked sums the time writes
+	// spent waiting (WriteBlocked).
+	blockedAt time.Time
+	blocked   time.Duration
 }
 
 // op is one direction's state: the buffer, what was done and the
@@ -52,14 +60,6 @@ type op struct {
 	waited bool
 	step   func(fd uintptr) bool
 	c      *Conn
-	// ext is a caller's own step (ReadWith, RawConn), run by extStep.
-	ext     func(fd uintptr) bool
-	extStep func(fd uintptr) bool
-	// blockedAt is when the write under way first found the socket's
-	// buffer full (zero: it has not); blocked sums the time writes
-	// spent waiting (WriteBlocked).
-	blockedAt time.Time
-	blocked   time.Duration
 }
 
 // Init makes c the raw read and write of tc, whose socket rc is (from
@@ -111,8 +111,8 @@ func (o *op) write(fd uintptr) bool {
 			o.p = o.p[n:]
 		case syscall.EINTR:
 		case syscall.EAGAIN:
-			if o.blockedAt.IsZero() {
-				o.blockedAt = time.Now() // read the clock only to wait
+			if o.c.blockedAt.IsZero() {
+				o.c.blockedAt = time.Now() // read the clock only to wait
 			}
 			return false
 		default:
@@ -123,10 +123,10 @@ func (o *op) write(fd uintptr) bool {
 	return true
 }
 
-// readDeferred and runExt are the read steps under deferred deadlines:
-// before the poller waits, the deadline the wait must not outlast is
-// armed. (A write deadline is armed when set if it is the earlier one:
-// Deadlines.)
+// readDeferred and runExt (ReadWith's) are the read steps under
+// deferred deadlines: before the poller waits, the deadline the wait
+// must not outlast is armed. (A write deadline is armed when set if it
+// is the earlier one: Deadlines.)
 func (o *op) readDeferred(fd uintptr) bool {
 	if o.read(fd) {
 		return true
@@ -136,10 +136,10 @@ func (o *op) readDeferred(fd uintptr) bool {
 }
 
 func (o *op) runExt(fd uintptr) bool {
-	if o.ext(fd) {
+	if o.c.ext(fd) {
 		return true
 	}
-	if o.c.dl != nil && o == &o.c.r {
+	if o.c.dl != nil {
 		o.beforeWait()
 	}
 	return false
@@ -197,52 +197,49 @@ func (c *Conn) Read(p []byte) (int, error) {
 // readable), under the connection's read deadline. Its errors are the
 // poller's (a deadline, the connection closed), shaped as Read's.
 func (c *Conn) ReadWith(step func(fd uintptr) bool) error {
-	return c.runWith(&c.r, step)
-}
-
-// runWith runs a caller's step as o's direction's syscall step.
-func (c *Conn) runWith(o *op, step func(fd uintptr) bool) error {
-	if o.extStep == nil {
-		o.extStep = o.runExt
+	o := &c.r
+	if c.extStep == nil {
+		c.extStep = o.runExt
 	}
-	o.ext, o.waited = step, false
-	var err error
-	if o == &c.r {
-		err = c.rc.Read(o.extStep)
-	} else {
-		err = c.rc.Write(o.extStep)
-	}
+	c.ext, o.waited = step, false
+	err := c.rc.Read(c.extStep)
 	if c.dl != nil && (err != nil || o.waited) {
-		err = c.rewait(o, o.extStep, err)
+		err = c.rewait(o, c.extStep, err)
 	}
-	o.ext = nil
+	c.ext = nil
 	if err != nil {
-		op := "read"
-		if o == &c.w {
-			op = "write"
-		}
-		return c.opError(op, unwrapRaw(err))
+		return c.opError("read", unwrapRaw(err))
 	}
 	return nil
 }
 
-// RawConn is c's socket as a syscall.RawConn whose Read and Write run
-// their steps as ReadWith does: under c's deadlines, deferred or not.
+// RawConn is c's socket as a syscall.RawConn whose Read runs its step
+// as ReadWith does, and whose Write waits under c's write deadline.
 func (c *Conn) RawConn() syscall.RawConn { return rawConn{c} }
 
 type rawConn struct{ c *Conn }
 
 func (r rawConn) Control(f func(fd uintptr)) error { return r.c.rc.Control(f) }
 
-func (r rawConn) Read(f func(fd uintptr) bool) error { return r.c.runWith(&r.c.r, f) }
+func (r rawConn) Read(f func(fd uintptr) bool) error { return r.c.ReadWith(f) }
 
-func (r rawConn) Write(f func(fd uintptr) bool) error { return r.c.runWith(&r.c.w, f) }
+func (r rawConn) Write(f func(fd uintptr) bool) error {
+	c := r.c
+	err := c.rc.Write(f)
+	if c.dl != nil && err != nil {
+		err = c.rewait(&c.w, f, err)
+	}
+	if err != nil {
+		return c.opError("write", unwrapRaw(err))
+	}
+	return nil
+}
 
 // WriteBlocked is the time c's writes have spent waiting for the
 // socket's buffer to take their bytes, in all. The clock is read only
 // by writes that wait: one whose bytes the socket takes at once costs
 // nothing, and adds nothing.
-func (c *Conn) WriteBlocked() time.Duration { return c.w.blocked }
+func (c *Conn) WriteBlocked() time.Duration { return c.blocked }
 
 // Write writes all of p as net.Conn's Write does.
 func (c *Conn) Write(p []byte) (int, error) {
@@ -255,9 +252,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if c.dl != nil && err != nil {
 		err = c.rewait(o, o.step, err)
 	}
-	if !o.blockedAt.IsZero() {
-		o.blocked += time.Since(o.blockedAt)
-		o.blockedAt = time.Time{}
+	if !c.blockedAt.IsZero() {
+		c.blocked += time.Since(c.blockedAt)
+		c.blockedAt = time.Time{}
 	}
 	o.p = nil
 	switch {
