@@ -106,36 +106,54 @@ func readFull(c *Conn, p []byte) (int, error) {
 }
 
 // A deadline armed by an earlier wait that comes before the one set
-// since fires early: the wait it ends arms the later one and goes on,
-// so the read gets bytes that come between the two.
+// since fires early, before a wait or during one: the wait it ends arms
+// the later one and goes on, so the read gets bytes that come after it.
 func TestDeferredDeadlineFiringEarlyIsMoved(t *testing.T) {
 	a, b := tcpPair(t)
 	_ = a.SetDeadline(time.Now().Add(10 * time.Second))
 	rb, d := deferred(t, b)
 	buf := make([]byte, 16)
-	_ = rb.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-	sendAfter(t, a, 10*time.Millisecond, "one")
-	if _, err := rb.Read(buf); err != nil {
-		t.Fatal(err)
+	// Fired before the next read: a wait armed 50 ms and timed out.
+	_ = rb.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := rb.Read(buf); !isTimeout(err) {
+		t.Fatalf("read past its deadline: %v", err)
 	}
-	// The 100 ms deadline stays armed; the next read may wait 600 ms.
-	_ = rb.SetReadDeadline(time.Now().Add(600 * time.Millisecond))
-	sendAfter(t, a, 250*time.Millisecond, "two")
-	n, err := rb.Read(buf)
-	if err != nil || string(buf[:n]) != "two" {
+	_ = rb.SetReadDeadline(time.Now().Add(5 * time.Second))
+	sendAfter(t, a, 100*time.Millisecond, "one")
+	if n, err := rb.Read(buf); err != nil || string(buf[:n]) != "one" {
+		t.Fatalf("read after the earlier deadline fired: %q %v", buf[:n], err)
+	}
+	// Fired during the wait: 200 ms armed by a wait the bytes end
+	// (or, on a slow machine, by one that times out: the same either
+	// way for what follows), then 5 s asked for and bytes 400 ms on.
+	_ = rb.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	sendAfter(t, a, 10*time.Millisecond, "two")
+	if n, err := rb.Read(buf); err == nil && string(buf[:n]) != "two" {
+		t.Fatalf("read: %q", buf[:n])
+	} else if err != nil && !isTimeout(err) {
+		t.Fatal(err)
+	} else if err != nil { // the slow machine's way
+		_ = rb.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if n, err := readFull(rb, buf[:3]); err != nil || string(buf[:n]) != "two" {
+			t.Fatalf("read: %q %v", buf[:n], err)
+		}
+	}
+	_ = rb.SetReadDeadline(time.Now().Add(5 * time.Second))
+	sendAfter(t, a, 400*time.Millisecond, "three")
+	if n, err := rb.Read(buf); err != nil || string(buf[:n]) != "three" {
 		t.Fatalf("read across the earlier deadline: %q %v", buf[:n], err)
 	}
-	if n := d.Arms(); n != 2 {
-		t.Fatalf("%d deadlines armed, want 2", n)
+	if n := d.Arms(); n != 4 {
+		t.Fatalf("%d deadlines armed, want 4 (three waits' and one moved)", n)
 	}
-	// Cleared since: the fired deadline no longer bounds the read.
+	// Cleared: the fired deadline no longer bounds the read.
 	_ = rb.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	if _, err := rb.Read(buf); !isTimeout(err) {
 		t.Fatalf("read past its deadline: %v", err)
 	}
 	_ = rb.SetReadDeadline(time.Time{})
-	sendAfter(t, a, 100*time.Millisecond, "three")
-	if n, err := rb.Read(buf); err != nil || string(buf[:n]) != "three" {
+	sendAfter(t, a, 100*time.Millisecond, "four")
+	if n, err := rb.Read(buf); err != nil || string(buf[:n]) != "four" {
 		t.Fatalf("read with the deadline cleared: %q %v", buf[:n], err)
 	}
 }

@@ -44,8 +44,8 @@ func lfPair(t *testing.T) (*lfConn, net.Conn) {
 // it, and a client that closes is seen.
 func TestGoroutineWatchOnDeferredDeadlines(t *testing.T) {
 	lc, peer := lfPair(t)
-	// A request read under a 50 ms read deadline, armed by its wait.
-	_ = lc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	// A request read under a 1 s read deadline, armed by its wait.
+	_ = lc.SetReadDeadline(time.Now().Add(time.Second))
 	go func() {
 		time.Sleep(10 * time.Millisecond)
 		_, _ = peer.Write([]byte("G"))
@@ -62,7 +62,7 @@ func TestGoroutineWatchOnDeferredDeadlines(t *testing.T) {
 	}
 	var c upstream.Cancel
 	w := goroutineWatch(&c)
-	time.Sleep(150 * time.Millisecond) // past the armed deadline
+	time.Sleep(1200 * time.Millisecond) // past the armed deadline
 	select {
 	case <-w.done:
 		t.Fatalf("the watch ended when the request's read deadline passed (canceled %v)", c.Canceled())
