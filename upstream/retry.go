@@ -104,6 +104,7 @@ func (reg *Registry) run(d *Deployment, g *Group, req *ChatRequest, out *Respons
 	out.Deployment = d
 	out.UpResp = nil // headers of a failed attempt are not relayed
 	out.Stream = nil
+	out.ReadAt = time.Time{} // the answering attempt's reads only
 	cs.note(d)
 	tokens := int64(len(req.Body)/4 + 1)
 	d.health.use(start.UnixNano(), tokens)

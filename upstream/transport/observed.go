@@ -18,10 +18,11 @@ type Observed struct {
 	// HeadersAt is when the answering attempt's response headers
 	// arrived (zero for in-process answers such as mock).
 	HeadersAt time.Time
-	// ReadAt is when the last read of a response body ended (zero
-	// before one): a stream's relay writes each event to the client
-	// right after the read that brought it, and takes this reading as
-	// its own time instead of reading the clock again.
+	// ReadAt is when the last read of the answering attempt's
+	// response body ended (zero before one, and for answers made in
+	// process): a stream's relay writes each event to the client right
+	// after the read that brought it, and takes this reading as its own
+	// time instead of reading the clock again.
 	ReadAt time.Time
 }
 
