@@ -128,13 +128,7 @@ func TestSteadyStreamOutlastsWriteTimeout(t *testing.T) {
 	}
 	defer conn.Close()
 	writeRequest(t, conn, "POST", "/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`, "Authorization: Bearer "+testMasterKey)
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	b, err := readStream(t, conn)
 	if err != nil {
 		t.Fatalf("stream cut after %d bytes: %v", len(b), err)
 	}
@@ -171,13 +165,7 @@ func TestStreamClientWaitIsNotOverhead(t *testing.T) {
 	_ = conn.(*net.TCPConn).SetReadBuffer(128 << 10)
 	writeRequest(t, conn, "POST", "/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`, "Authorization: Bearer "+testMasterKey)
 	time.Sleep(time.Second) // not reading
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	b, err := readStream(t, conn)
 	if err != nil || !strings.Contains(string(b), "[DONE]") {
 		t.Fatalf("stream: %d bytes, %v", len(b), err)
 	}
@@ -202,4 +190,17 @@ func TestStreamClientWaitIsNotOverhead(t *testing.T) {
 	if dur-over < 500*time.Millisecond {
 		t.Errorf("overhead %v of a %v stream: the client's 1 s pause counted as llmedge's", over, dur)
 	}
+}
+
+// readStream reads one response from conn, within 10 s: its body, and
+// how reading it ended.
+func readStream(t *testing.T, conn net.Conn) ([]byte, error) {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
 }
