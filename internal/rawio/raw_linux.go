@@ -7,6 +7,9 @@ import (
 	"unsafe"
 )
 
+// supported: Init makes a Ready Conn.
+const supported = true
+
 // ReadFD is one read(2) of the non-blocking socket fd, raw (no
 // scheduler bookkeeping), with its errno (0: none); for a raw
 // connection's own read step (syscall.RawConn.Read).

@@ -14,10 +14,12 @@
 // the context switches and a third less CPU per request: sysmon is no
 // longer woken by each request (docs/performance.md).
 //
-// It owns the raw syscalls only: deadlines, the poller's waits and the
-// connection's life stay the net package's (syscall.RawConn), and
-// errors are shaped as net's (*net.OpError, io.EOF). It must not be
-// used on anything but a plain TCP connection (TLS reads its own).
+// It owns the raw syscalls only (on Linux and the other Unix systems;
+// on Windows a Conn is never Ready, and its users go through net):
+// deadlines, the poller's waits and the connection's life stay the net
+// package's (syscall.RawConn), and errors are shaped as net's
+// (*net.OpError, io.EOF). It must not be used on anything but a plain
+// TCP connection (TLS reads its own).
 package rawio
 
 import (
@@ -71,6 +73,10 @@ type op struct {
 // write then touches one object less, and with many connections open
 // each is a cache miss.
 func (c *Conn) Init(tc *net.TCPConn, rc syscall.RawConn, dl *Deadlines) {
+	if !supported { // Windows: not Ready (syscalls_windows.go)
+		*c = Conn{}
+		return
+	}
 	*c = Conn{tc: tc, rc: rc, dl: dl}
 	c.r.c, c.w.c = c, c
 	c.r.step, c.w.step = c.r.read, c.w.write

@@ -1,4 +1,4 @@
-//go:build race || !linux
+//go:build (race || !linux) && !windows
 
 package rawio
 
@@ -13,6 +13,9 @@ import "syscall"
 // (other systems want their libc). The scheduler's bookkeeping comes
 // back with them; the rest of the path (the poller's waits, deadlines,
 // errors) is the same.
+
+// supported: Init makes a Ready Conn.
+const supported = true
 
 // ReadFD is one read(2) of fd with its errno (0: none).
 func ReadFD(fd uintptr, p []byte) (int, syscall.Errno) { return errno(syscall.Read(int(fd), p)) }
