@@ -101,7 +101,7 @@ func (b *keepaliveBody) Write(p []byte) (int, error) {
 func (b *keepaliveBody) Flush() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	err := flushEvents(b.c, &b.buf, b.out)
+	err := flushEvents(b.c, &b.buf, b.out, time.Time{})
 	if err != nil {
 		b.failed = true
 	}

@@ -60,49 +60,42 @@ func (b *streamBody) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Flush sends what Write buffered as one chunk.
-func (b *streamBody) Flush() error {
-	if bw := b.c.out.bw; bw != nil {
-		if at := b.resp.ReadAt; !at.IsZero() {
-			return flushEventsAt(b.c, &b.buf, b.out, bw, at)
-		}
-	}
-	return flushEvents(b.c, &b.buf, b.out)
-}
+// Flush sends what Write buffered as one chunk, at the time of the
+// upstream read that brought its events.
+func (b *streamBody) Flush() error { return flushEvents(b.c, &b.buf, b.out, b.resp.ReadAt) }
 
 // flushEvents writes the events buf holds to out as one chunk, under
 // the call's write deadline, counting the time blocked as client wait;
 // every stream body's Flush (streamBody, keepaliveBody) is this.
-func flushEvents(c *call, buf *eventBuf, out io.Writer) error {
+//
+// at is the time of the upstream read that brought the events (zero:
+// none, or not right before): the relay writes an event right after
+// that read, so at serves as now for the deadline. Over a client
+// connection that times its own blocked writes (c.out.bw) the client
+// wait is then the time the write blocked, and no clock is read unless
+// it blocks (a write the socket takes at once is llmedge's work, not a
+// wait). Otherwise the write is timed with the clock.
+func flushEvents(c *call, buf *eventBuf, out io.Writer, at time.Time) error {
 	p := buf.bytes()
 	if len(p) == 0 {
 		return nil
 	}
-	start := time.Now()
-	c.out.armDeadline(start)
-	_, err := out.Write(p)
-	c.out.wait += time.Since(start)
-	buf.release()
-	return err
-}
-
-// flushEventsAt is flushEvents for a stream relayed from an upstream
-// read that ended at at (the relay writes an event right after the
-// read that brought it) to a client connection that times its own
-// blocked writes: no clock is read per event unless the write blocks.
-// The deadline is kept ahead of at, and the client wait is the time
-// the write blocked (a write the socket takes at once is llmedge's
-// work, not a wait).
-func flushEventsAt(c *call, buf *eventBuf, out io.Writer, bw blockedWriter, at time.Time) error {
-	p := buf.bytes()
-	if len(p) == 0 {
-		return nil
+	bw := c.out.bw
+	timed := at.IsZero() || bw == nil
+	var before time.Duration
+	if timed {
+		at = time.Now()
+	} else {
+		before, _ = bw.WriteBlocked()
 	}
 	c.out.armDeadline(at)
-	before, _ := bw.WriteBlocked()
 	_, err := out.Write(p)
-	after, _ := bw.WriteBlocked()
-	c.out.wait += after - before
+	if timed {
+		c.out.wait += time.Since(at)
+	} else {
+		after, _ := bw.WriteBlocked()
+		c.out.wait += after - before
+	}
 	buf.release()
 	return err
 }

@@ -40,7 +40,7 @@ type clientWrite struct {
 	// wait is the time the answer spent blocked writing to the client.
 	wait time.Duration
 	// bw, set for a stream whose client connection times its blocked
-	// writes, is that connection (flushEventsAt).
+	// writes, is that connection (flushEvents).
 	bw blockedWriter
 	// err is how the stream's relay (or the answer's write) ended badly.
 	err error
