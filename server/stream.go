@@ -61,8 +61,15 @@ func (b *streamBody) Write(p []byte) (int, error) {
 }
 
 // Flush sends what Write buffered as one chunk, at the time of the
-// upstream read that brought its events.
-func (b *streamBody) Flush() error { return flushEvents(b.c, &b.buf, b.out, b.resp.ReadAt) }
+// upstream read that brought its events (read only when the client
+// connection times its blocked writes: flushEvents uses it then only).
+func (b *streamBody) Flush() error {
+	var at time.Time
+	if b.c.out.bw != nil {
+		at = b.resp.ReadAt
+	}
+	return flushEvents(b.c, &b.buf, b.out, at)
+}
 
 // flushEvents writes the events buf holds to out as one chunk, under
 // the call's write deadline, counting the time blocked as client wait;
