@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -73,8 +74,122 @@ func TestLogWriterFlushesWhenFull(t *testing.T) {
 	defer w.Close()
 	line := []byte(strings.Repeat("x", 40) + "\n")
 	_, _ = w.Write(line)
-	_, _ = w.Write(line) // does not fit: the first goes out
-	if s, n := out.snapshot(); n != 1 || s != string(line) {
-		t.Fatalf("full buffer not flushed: %d writes %q", n, s)
+	_, _ = w.Write(line) // does not fit: the first goes to the flusher
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		s, n := out.snapshot()
+		if n == 1 && s == string(line) {
+			return
+		}
+		if n > 1 || time.Now().After(deadline) {
+			t.Fatalf("full buffer not flushed alone within 2s: %d writes %q", n, s)
+		}
+		time.Sleep(time.Millisecond)
 	}
+}
+
+// gatedWriter blocks every Write until the test opens the gate.
+type gatedWriter struct {
+	lockedBuf
+	gate    chan struct{}
+	entered chan struct{}
+}
+
+func (g *gatedWriter) Write(p []byte) (int, error) {
+	g.entered <- struct{}{}
+	<-g.gate
+	return g.lockedBuf.Write(p)
+}
+
+// The request that fills the buffer does not wait for the write: a
+// slow log destination (a full pipe, a disk) held every request's
+// access line for the length of the write when the buffer was written
+// under the lock.
+func TestLogWriterDoesNotHoldWritersWhileFlushing(t *testing.T) {
+	out := &gatedWriter{gate: make(chan struct{}), entered: make(chan struct{}, 16)}
+	w := newLogWriter(out, 64, time.Hour)
+	line := []byte(strings.Repeat("x", 40) + "\n")
+	_, _ = w.Write(line)
+	_, _ = w.Write(line) // hands the first to the flusher
+	select {
+	case <-out.entered:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the flusher did not start writing within 2s")
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = w.Write([]byte("y\n")) // fits beside the second line
+	}()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("a Write waited for the flusher's blocked write")
+	}
+	close(out.gate)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := out.snapshot(); s != string(line)+string(line)+"y\n" {
+		t.Fatalf("lines lost or out of order: %q", s)
+	}
+}
+
+// Lines reach the destination whole and in the order they were
+// written, with many writers and a destination slower than they are.
+func TestLogWriterKeepsOrderUnderLoad(t *testing.T) {
+	out := &slowBuf{}
+	w := newLogWriter(out, 512, time.Millisecond)
+	const writers, lines = 8, 400
+	var wg sync.WaitGroup
+	for g := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range lines {
+				_, _ = w.Write([]byte(strings.Repeat(string(rune('a'+g)), 1+i%40) + "|" + strconv.Itoa(i) + "\n"))
+				if i%97 == 0 {
+					_ = w.Flush()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = w.Write([]byte("after close\n")) // written at once, not lost
+	s, _ := out.snapshot()
+	next := make([]int, writers)
+	for _, l := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
+		if l == "after close" {
+			continue
+		}
+		head, num, ok := strings.Cut(l, "|")
+		g := int(head[0] - 'a')
+		i, err := strconv.Atoi(num)
+		if !ok || err != nil || g < 0 || g >= writers || head != strings.Repeat(head[:1], 1+i%40) {
+			t.Fatalf("torn line %q", l)
+		}
+		if i != next[g] {
+			t.Fatalf("writer %d: line %d after line %d", g, i, next[g]-1)
+		}
+		next[g]++
+	}
+	for g, n := range next {
+		if n != lines {
+			t.Fatalf("writer %d: %d of %d lines", g, n, lines)
+		}
+	}
+	if !strings.HasSuffix(s, "after close\n") {
+		t.Fatal("a line written after Close was lost")
+	}
+}
+
+// slowBuf takes a while over each write, as a busy disk or pipe does.
+type slowBuf struct{ lockedBuf }
+
+func (b *slowBuf) Write(p []byte) (int, error) {
+	time.Sleep(200 * time.Microsecond)
+	return b.lockedBuf.Write(p)
 }

@@ -99,7 +99,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "llmedge: cannot load %s:\n%s\n", *cfgPath, err)
 		return 2
 	}
-	logOut := newLogWriter(stderr, 64<<10, 100*time.Millisecond)
+	logOut := newLogWriter(newLogSink(stderr), 64<<10, 100*time.Millisecond)
 	defer logOut.Close()
 	var handler slog.Handler = slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})
 	jsonLogs := cfg.LiteLLM.JSONLogs || envBool("JSON_LOGS", false)
