@@ -100,8 +100,8 @@ const waitPooled = false
 // TLS or other layer in between), else nil.
 func plainSocket(conn net.Conn) syscall.RawConn {
 	if t, ok := conn.(*trackedConn); ok {
-		if t.io.Ready() { // a plain socket (trackConn)
-			return t.raw
+		if t.io.Ready() { // a plain socket (trackConn): its waits keep its deadlines
+			return t.io.RawConn()
 		}
 		return nil
 	}

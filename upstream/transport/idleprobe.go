@@ -33,6 +33,11 @@ type trackedConn struct {
 	// value and first, so that a read or write touches one object less
 	// (a streamed event's read finds it cold).
 	io rawio.Conn
+	// dl holds a plain socket's deadlines until a read or write has to
+	// wait (rawio.Deadlines): an exchange sets one per request (its
+	// answer's deadline) and its body reads another, and the socket's
+	// timer is then updated about once per timeout instead.
+	dl rawio.Deadlines
 	net.Conn
 	raw   syscall.RawConn // the TCP socket (under TLS for https); never nil: trackConn makes every trackedConn
 	state atomic.Int32
@@ -61,7 +66,7 @@ func trackConn(c, sock net.Conn) net.Conn {
 	}
 	t := &trackedConn{Conn: c, raw: raw}
 	if tc, plain := c.(*net.TCPConn); plain { // then sock is c: raw is its socket
-		t.io.Init(tc, raw, nil)
+		t.io.Init(tc, raw, &t.dl)
 	}
 	return t
 }
@@ -81,6 +86,31 @@ func (t *trackedConn) Write(p []byte) (int, error) {
 		return t.io.Write(p)
 	}
 	return t.Conn.Write(p)
+}
+
+// SetDeadline sets the connection's deadlines; a plain socket's are
+// armed when a wait needs them (rawio.Deadlines).
+func (t *trackedConn) SetDeadline(d time.Time) error {
+	if t.io.Ready() {
+		return t.io.SetDeadline(d)
+	}
+	return t.Conn.SetDeadline(d)
+}
+
+// SetReadDeadline sets the read deadline, as SetDeadline does.
+func (t *trackedConn) SetReadDeadline(d time.Time) error {
+	if t.io.Ready() {
+		return t.io.SetReadDeadline(d)
+	}
+	return t.Conn.SetReadDeadline(d)
+}
+
+// SetWriteDeadline sets the write deadline, as SetDeadline does.
+func (t *trackedConn) SetWriteDeadline(d time.Time) error {
+	if t.io.Ready() {
+		return t.io.SetWriteDeadline(d)
+	}
+	return t.Conn.SetWriteDeadline(d)
 }
 
 // Handshake keeps a TLS connection recognisable as one to fasthttp,
