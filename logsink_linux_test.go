@@ -21,27 +21,33 @@ func sinkPayload() []byte {
 	return b
 }
 
-// readLater starts reading r after a pause (the reader is slow), and
-// returns everything it read once r is closed.
-func readLater(t *testing.T, r io.Reader) <-chan []byte {
+// writeToSlowReader writes more than a pipe or socket buffer holds
+// through wf's sink while r's reader starts late (it is behind), closes
+// wf, and checks that r got every byte in order.
+func writeToSlowReader(t *testing.T, wf *os.File, r io.Reader) {
 	t.Helper()
+	sink := newLogSink(wf)
+	if s, ok := sink.(*noWaitSink); !ok || s.regular {
+		t.Fatalf("%s got %T", wf.Name(), sink)
+	}
 	got := make(chan []byte, 1)
 	go func() {
 		time.Sleep(50 * time.Millisecond)
 		b, _ := io.ReadAll(r)
 		got <- b
 	}()
-	return got
-}
-
-func received(t *testing.T, got <-chan []byte) []byte {
-	t.Helper()
+	want := sinkPayload()
+	if n, err := sink.Write(want); n != len(want) || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	wf.Close()
 	select {
 	case b := <-got:
-		return b
+		if !bytes.Equal(b, want) {
+			t.Fatalf("read %d bytes, not the %d written in order", len(b), len(want))
+		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("reader got no EOF within 10s")
-		return nil
 	}
 }
 
@@ -54,20 +60,7 @@ func TestLogSinkPipeWithSlowReaderLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	sink := newLogSink(wf)
-	s, ok := sink.(*noWaitSink)
-	if !ok || s.regular {
-		t.Fatalf("a pipe got %T", sink)
-	}
-	got := readLater(t, r)
-	want := sinkPayload()
-	if n, err := sink.Write(want); n != len(want) || err != nil {
-		t.Fatalf("Write = %d, %v", n, err)
-	}
-	wf.Close()
-	if b := received(t, got); !bytes.Equal(b, want) {
-		t.Fatalf("read %d bytes, not the %d written in order", len(b), len(want))
-	}
+	writeToSlowReader(t, wf, r)
 }
 
 // The same for a stream socket (systemd's journal takes stderr so).
@@ -76,25 +69,12 @@ func TestLogSinkSocketWithSlowReaderLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wf := os.NewFile(uintptr(fds[0]), "sock-w")
 	rc, err := net.FileConn(os.NewFile(uintptr(fds[1]), "sock-r"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	sink := newLogSink(wf)
-	if _, ok := sink.(*noWaitSink); !ok {
-		t.Fatalf("a socket got %T", sink)
-	}
-	got := readLater(t, rc)
-	want := sinkPayload()
-	if n, err := sink.Write(want); n != len(want) || err != nil {
-		t.Fatalf("Write = %d, %v", n, err)
-	}
-	wf.Close()
-	if b := received(t, got); !bytes.Equal(b, want) {
-		t.Fatalf("read %d bytes, not the %d written in order", len(b), len(want))
-	}
+	writeToSlowReader(t, os.NewFile(uintptr(fds[0]), "sock-w"), rc)
 }
 
 // A regular file is written at its own offset, after what the process
