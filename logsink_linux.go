@@ -38,8 +38,8 @@ import (
 //
 // A regular file's write is not handed off even when it waits for the
 // disk (page-cache writeback throttling): it holds its P for that long,
-// as CPU work would. Only the log writer's flusher goroutine writes
-// here, never a request's.
+// as CPU work would. The log writer's flusher goroutine makes the
+// writes here (logwriter.go), not a request's goroutine.
 type noWaitSink struct {
 	f       *os.File
 	fd      uintptr
@@ -108,7 +108,8 @@ func (s *noWaitSink) try(p []byte) (int, syscall.Errno) {
 	}
 	iov := syscall.Iovec{Base: &p[0]}
 	iov.SetLen(len(p))
-	// pwritev2(fd, iov, 1, offset -1 (the file's own), 0, RWF_NOWAIT)
+	// pwritev2(fd, iov, 1, offset -1 in both halves (the file's own
+	// position), RWF_NOWAIT)
 	n, _, errno := syscall.RawSyscall6(unix.SYS_PWRITEV2, s.fd, uintptr(unsafe.Pointer(&iov)), 1, ^uintptr(0), ^uintptr(0), unix.RWF_NOWAIT)
 	return int(n), errno
 }

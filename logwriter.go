@@ -18,8 +18,9 @@ import (
 // spare buffer and goes on, and the flusher writes the full one. So no
 // request waits for the destination (a 64 KiB write, or a pipe whose
 // reader is behind), and no other request's line waits on the lock
-// meanwhile; and the sink's raw write (logsink.go), which holds its P
-// for as long as it takes, runs on the flusher alone. Lines still reach
+// meanwhile; and the sink's raw write (logsink_linux.go), which holds
+// its P for as long as it takes, runs on the flusher (but for a line
+// longer than the buffer, and lines written after Close). Lines still reach
 // out in the order they were written: there is one flusher, and the
 // spare comes back only once its buffer is written.
 type logWriter struct {
@@ -116,8 +117,8 @@ func (w *logWriter) Flush() error {
 	return nil
 }
 
-// Close flushes what is buffered and stops the flusher. Nothing may be
-// written after it.
+// Close flushes what is buffered and stops the flusher; lines written
+// after it go straight to out.
 func (w *logWriter) Close() error {
 	w.timer.Stop()
 	w.mu.Lock()
