@@ -51,14 +51,13 @@ func newLogWriter(out io.Writer, limit int, every time.Duration) *logWriter {
 func (w *logWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.closed {
-		return w.out.Write(p)
-	}
 	if len(w.buf)+len(p) > w.limit {
 		w.handOffLocked()
 	}
-	if len(p) >= w.limit {
-		// Longer than a buffer: written now, after what came before.
+	if w.closed || len(p) >= w.limit {
+		// After Close (which may have come while the hand-off
+		// waited), or longer than a buffer: written now, after what
+		// came before.
 		w.waitIdleLocked()
 		return w.out.Write(p)
 	}
@@ -73,22 +72,30 @@ func (w *logWriter) Write(p []byte) (int, error) {
 // the spare if the flusher is still writing the last batch (the lines
 // come faster than out takes them: they wait rather than pile up).
 func (w *logWriter) handOffLocked() {
-	if len(w.buf) == 0 || w.closed {
-		return
-	}
-	for w.spare == nil {
+	// Close may come while this waits: then it has handed the lines
+	// off itself and closed the flusher's channel.
+	for len(w.buf) > 0 && !w.closed {
+		if w.spare != nil {
+			w.full <- w.buf
+			w.buf, w.spare = w.spare, nil
+			return
+		}
 		w.idle.Wait()
 	}
-	w.full <- w.buf
-	w.buf, w.spare = w.spare, nil
 }
 
 // waitIdleLocked hands off what is buffered and waits until the flusher
 // has written it, so that a write to out made next comes after it.
+// Lines written while it waits are handed off and waited for too.
 func (w *logWriter) waitIdleLocked() {
-	w.handOffLocked()
-	for w.spare == nil {
-		w.idle.Wait()
+	for {
+		w.handOffLocked()
+		for w.spare == nil {
+			w.idle.Wait()
+		}
+		if len(w.buf) == 0 || w.closed {
+			return
+		}
 	}
 }
 

@@ -193,3 +193,44 @@ func (b *slowBuf) Write(p []byte) (int, error) {
 	time.Sleep(200 * time.Microsecond)
 	return b.lockedBuf.Write(p)
 }
+
+// Close may come while the timer's flush (or a Write) waits for the
+// flusher to give back its buffer: the waiter must then leave the lines
+// to Close, not hand them to the flusher Close has stopped ("send on
+// closed channel"), and a line written then goes out at once.
+func TestLogWriterCloseWhileAFlushWaits(t *testing.T) {
+	line := []byte(strings.Repeat("x", 40) + "\n")
+	for i := range 40 {
+		out := &gatedWriter{gate: make(chan struct{}), entered: make(chan struct{}, 16)}
+		w := newLogWriter(out, 64, time.Millisecond)
+		_, _ = w.Write(line)
+		_, _ = w.Write(line) // the first to the flusher, which blocks in out
+		<-out.entered
+		time.Sleep(3 * time.Millisecond) // the timer's flush now waits for the spare
+		wrote := make(chan struct{})
+		go func() {
+			defer close(wrote)
+			_, _ = w.Write(line) // waits too: the buffer is full
+		}()
+		closed := make(chan error)
+		go func() { closed <- w.Close() }()
+		time.Sleep(time.Millisecond)
+		close(out.gate)
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("run %d: Close did not return within 5s", i)
+		}
+		select {
+		case <-wrote:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("run %d: a Write waiting at Close did not return within 5s", i)
+		}
+		if s, _ := out.snapshot(); s != strings.Repeat(string(line), 3) {
+			t.Fatalf("run %d: %d bytes out, not the 3 lines", i, len(s))
+		}
+	}
+}
