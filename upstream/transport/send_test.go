@@ -23,8 +23,11 @@ func TestSendWaitKeepsAnAnswerThatComesFirst(t *testing.T) {
 			_, _ = io.WriteString(w, `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok","refusal":null},"logprobs":null,"finish_reason":"stop"}]}`)
 		})
 		// A call's timeout of 5 s: a missed answer fails the call.
-		reg := upstreamtest.Registry(t, upstreamtest.Config(t, "litellm_settings: {request_timeout: 5}\nrouter_settings: {num_retries: 0}",
-			upstreamtest.Dep("m", "openai/m", up.URL()+"/v1", "k")), nil)
+		// (upstreamtest.Config does not carry litellm_settings'
+		// request_timeout into the deployments it is given.)
+		d := upstreamtest.Dep("m", "openai/m", up.URL()+"/v1", "k")
+		d.Timeout = 5 * time.Second
+		reg := upstreamtest.Registry(t, upstreamtest.Config(t, "router_settings: {num_retries: 0}", d), nil)
 		var slowest time.Duration
 		for range 300 {
 			start := time.Now()
