@@ -20,9 +20,9 @@ import (
 // reader is behind), and no other request's line waits on the lock
 // meanwhile; and the sink's raw write (logsink_linux.go), which holds
 // its P for as long as it takes, runs on the flusher (but for a line
-// longer than the buffer, and lines written after Close). Lines still reach
-// out in the order they were written: there is one flusher, and the
-// spare comes back only once its buffer is written.
+// longer than the buffer, and lines written after Close). Lines still
+// reach out in the order they were written: there is one flusher, and
+// the spare comes back only once its buffer is written.
 type logWriter struct {
 	mu     sync.Mutex
 	idle   sync.Cond // signalled when the flusher gives back the spare

@@ -1,7 +1,6 @@
 package transport_test
 
 import (
-	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -27,8 +26,7 @@ func TestExchangeOutlivesTheDeadlineAnEarlierCallArmed(t *testing.T) {
 		if calls.Add(1)%2 == 0 {
 			time.Sleep(700 * time.Millisecond)
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok","refusal":null},"logprobs":null,"finish_reason":"stop"}]}`)
+		pt.OpenAIAnswer("ok")(w, r, body)
 	})
 	d := upstreamtest.Dep("m", "openai/m", up.URL()+"/v1", "k")
 	d.Timeout = time.Second

@@ -1,7 +1,6 @@
 package transport_test
 
 import (
-	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -19,8 +18,7 @@ func TestSendWaitKeepsAnAnswerThatComesFirst(t *testing.T) {
 	for _, delay := range []time.Duration{0, 2 * time.Millisecond} {
 		up := pt.NewUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 			time.Sleep(delay)
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = io.WriteString(w, `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok","refusal":null},"logprobs":null,"finish_reason":"stop"}]}`)
+			pt.OpenAIAnswer("ok")(w, r, body)
 		})
 		// A call's timeout of 5 s: a missed answer fails the call.
 		// (upstreamtest.Config does not carry litellm_settings'
