@@ -2,11 +2,14 @@ package server
 
 import (
 	"bytes"
-	"github.com/llmedge/llmedge/server/observe"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
+	"github.com/llmedge/llmedge/server/observe"
+	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
 
@@ -19,9 +22,10 @@ import (
 //     read only when the headers carry a known key; otherwise the client
 //     gets 401 and the connection is closed without reading the body;
 //   - the bytes of such bodies held at once, from their first byte read
-//     to the end of their request, are bounded by
-//     Options.MaxRequestBodyInFlight; over it the client gets 503 with
-//     Retry-After, again without the body being read.
+//     to the end of their request (or to the start of its streamed
+//     answer: letBodyGo), are bounded by Options.MaxRequestBodyInFlight;
+//     over it the client gets 503 with Retry-After, again without the
+//     body being read.
 //
 // Smaller bodies are read as before: they cost about what a connection
 // already costs (its 8 KiB read buffer, goroutine and context), and
@@ -223,3 +227,58 @@ func isMessagesPath(p []byte) bool {
 // BodyBytesInFlight is the bytes of large request bodies admitted and
 // not yet released.
 func (s *Server) BodyBytesInFlight() int64 { return s.bodies.used.Load() }
+
+// letBodyGo lets a large request body go once its answer streams. A
+// stream holds its connection, call and request for seconds to minutes,
+// and a coding agent's prompt runs to hundreds of KiB; nothing reads the
+// body after the stream's first event: no attempt is made after it, the
+// cache key and the token estimate were taken before, and a translation
+// keeps what it decoded. So the body's buffer is taken off the request
+// and the bytes go back to the in-flight budget; the copies the attempt
+// made go too (upstream.Response.LetRequestGo). The model name and betas,
+// which the call reads to its end, are copied out first.
+//
+// The buffer is detached (SwapBody), not handed back to fasthttp's pool:
+// the garbage collector frees it once nothing refers to it, so a slice
+// into it that some path still holds keeps it alive and unchanged, never
+// reused under it. A body up to preAuthBodyBytes stays: it costs what
+// the connection does, and its buffer is reused by the next request.
+//
+//go:noinline
+func (s *Server) letBodyGo(ctx *fasthttp.RequestCtx, c *call, resp *upstream.Response) {
+	body := c.req.Body
+	if len(body) <= preAuthBodyBytes {
+		return
+	}
+	f, r := &c.fields, &c.req
+	k := slices.Grow(c.kept[:0], len(f.Model)+len(f.Betas)+len(c.anth.Beta))
+	k, f.Model = keepOutside(k, body, f.Model)
+	k, f.Betas = keepOutside(k, body, f.Betas)
+	k, c.anth.Beta = keepOutside(k, body, c.anth.Beta)
+	c.kept = k
+	r.Model, r.AnthropicBeta, r.Body = f.Model, f.Betas, nil
+	resp.LetRequestGo(r)
+	ctx.Request.SwapBody(nil)
+	if h, ok := ctx.Request.UserValue(bodyHoldKey).(*bodyHold); ok && h.n != 0 {
+		s.bodies.used.Add(-h.n)
+		h.n = 0
+	}
+}
+
+// keepOutside returns p as it is when it does not lie in body, else
+// appended to k (which has room: no slice taken from k moves).
+func keepOutside(k, body, p []byte) ([]byte, []byte) {
+	if len(p) == 0 || !within(body, p) {
+		return k, p
+	}
+	n := len(k)
+	k = append(k, p...)
+	return k, k[n:len(k):len(k)]
+}
+
+// within reports whether p starts in b's array.
+func within(b, p []byte) bool {
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	at := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
+	return at >= lo && at < lo+uintptr(cap(b))
+}

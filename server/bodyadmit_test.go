@@ -3,15 +3,18 @@ package server
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/llmedge/llmedge/internal/allocs"
+	"github.com/llmedge/llmedge/server/request"
 	"github.com/llmedge/llmedge/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -222,4 +225,179 @@ func bodyAdmitter(tb testing.TB) (func(), *Server) {
 func TestBodyAdmissionAllocs(t *testing.T) {
 	admit, _ := bodyAdmitter(t)
 	allocs.None(t, "admitting a large body from its headers", 1000, admit)
+}
+
+// A streamed answer lets its large request body go once its first
+// event is out: the bytes go back to max_request_body_in_flight_mb's
+// budget while the stream stays open, so a gateway whose budget holds
+// two long prompts serves any number of long streams of them one after
+// another (each used to hold its body to its end, and the third was
+// refused with 503). Chat passed through and Claude's /v1/messages
+// translated to chat; with and without keepalive pings (which run the
+// call inside the stream body). The streams end whole, the model named
+// as the client named it.
+func TestOpenStreamsHoldNoRequestBody(t *testing.T) {
+	for _, keepalive := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "keepalive"}[keepalive], func(t *testing.T) {
+			up := newFakeOpenAI(t)
+			release := make(chan struct{})
+			up.setHandler(func(w http.ResponseWriter, r *http.Request, body []byte) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				chunk := func(delta, finish string) {
+					fmt.Fprintf(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m-up\",\"choices\":[{\"index\":0,\"delta\":%s,\"finish_reason\":%s}]}\n\n", delta, finish)
+					w.(http.Flusher).Flush()
+				}
+				chunk(`{"role":"assistant","content":"first"}`, "null")
+				select {
+				case <-release:
+				case <-r.Context().Done():
+					return
+				}
+				chunk(`{"content":" second"}`, "null")
+				chunk(`{}`, `"stop"`)
+				io.WriteString(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m-up\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2,\"total_tokens\":11}}\n\ndata: [DONE]\n\n")
+			})
+			cfg := testConfig(dep(0, "m", "openai/m", up.base(), "sk-up"))
+			gs := map[string]any{"max_request_size_mb": 0.5, "max_request_body_in_flight_mb": 1}
+			if keepalive {
+				gs["stream_keepalive_seconds"] = int64(5)
+			}
+			setSettings(cfg, "general_settings", gs)
+			gw := startGateway(t, cfg)
+
+			const size = 400 << 10
+			pad := strings.Repeat("x", size)
+			type open struct {
+				conn net.Conn
+				br   *bufio.Reader
+				resp *http.Response
+				path string
+			}
+			var streams []open
+			for i := range 5 {
+				path, auth := "/v1/chat/completions", "Authorization: Bearer "+testMasterKey
+				body := `{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"` + pad + `"}]}`
+				if i%2 == 1 {
+					path, auth = "/v1/messages", "x-api-key: "+testMasterKey
+					body = `{"model":"m","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"` + pad + `"}]}`
+				}
+				conn, err := net.DialTimeout("tcp", gw.addr, 2*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = conn.Close() })
+				_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+				head := "POST " + path + " HTTP/1.1\r\nHost: llmedge\r\nContent-Type: application/json\r\n" + auth + "\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n"
+				if _, err := io.WriteString(conn, head+body); err != nil {
+					t.Fatal(err)
+				}
+				br := bufio.NewReader(conn)
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil || resp.StatusCode != 200 {
+					var b []byte
+					if resp != nil {
+						b, _ = io.ReadAll(resp.Body)
+					}
+					t.Fatalf("stream %d (%s) with %d open before it: %v %v %s", i, path, i, resp, err, b)
+				}
+				// Its first event, past keepalive pings.
+				ev := bufio.NewReader(resp.Body)
+				for {
+					line, err := ev.ReadString('\n')
+					if err != nil {
+						t.Fatalf("stream %d: no first event: %v", i, err)
+					}
+					if strings.HasPrefix(line, "data: ") {
+						break
+					}
+				}
+				resp.Body = io.NopCloser(ev)
+				streams = append(streams, open{conn, br, resp, path})
+				waitFor(t, 5*time.Second, "the open streams' body bytes back", func() bool { return gw.srv.BodyBytesInFlight() == 0 })
+			}
+			close(release)
+			for i, s := range streams {
+				rest, err := io.ReadAll(s.resp.Body)
+				if err != nil {
+					t.Fatalf("stream %d: %v", i, err)
+				}
+				text := string(rest)
+				switch s.path {
+				case "/v1/messages":
+					if !strings.Contains(text, `"text":" second"`) || !strings.Contains(text, `"type":"message_stop"`) || !strings.Contains(text, `"output_tokens":2`) {
+						t.Fatalf("stream %d (messages) not whole: %s", i, text)
+					}
+				default:
+					if !strings.Contains(text, `"content":" second"`) || !strings.Contains(text, `"completion_tokens":2`) || !strings.HasSuffix(text, "data: [DONE]\n\n") {
+						t.Fatalf("stream %d (chat) not whole: %s", i, text)
+					}
+				}
+			}
+			if n := len(up.requests()); n != 5 {
+				t.Fatalf("upstream saw %d requests, want 5", n)
+			}
+			for i, r := range up.requests() {
+				if len(r.Body) < size || !strings.Contains(string(r.Body), `"model":"m"`) {
+					t.Fatalf("request %d reached the upstream as %d bytes: %.200s", i, len(r.Body), r.Body)
+				}
+			}
+		})
+	}
+}
+
+type noModels struct{}
+
+func (noModels) Known([]byte) bool { return false }
+
+// letBodyGo leaves nothing of the call, its answer or the request
+// referring to the body: its buffer is freed (its finalizer runs) while
+// they live on, and the model name and betas, copied out, read the
+// same.
+func TestLetBodyGoFreesTheBody(t *testing.T) {
+	s := &Server{bodies: newBodyBudget(1 << 30)}
+	ctx := new(fasthttp.RequestCtx)
+	c := new(call)
+	resp := upstream.AcquireResponse()
+	defer upstream.ReleaseResponse(resp)
+	freed := make(chan struct{})
+	func() {
+		body := []byte(`{"model":"claude-x,beta-1","stream":true,"messages":[{"role":"user","content":"` + strings.Repeat("x", 64<<10) + `"}]}`)
+		runtime.SetFinalizer(&body[0], func(*byte) { close(freed) })
+		ctx.Request.SwapBody(body)
+		b := ctx.PostBody()
+		if err := request.Scan(b, &c.fields, true); err != nil {
+			t.Fatal(err)
+		}
+		request.SplitBetas(&c.fields, noModels{})
+		c.anth.Beta = c.fields.Betas
+		c.setRequest(b, upstream.RouteChat, &apiKey{id: "k"}, false)
+	}()
+	s.letBodyGo(ctx, c, resp)
+	if c.req.Body != nil || len(ctx.Request.Body()) != 0 {
+		t.Fatalf("body kept: call %d bytes, request %d", len(c.req.Body), len(ctx.Request.Body()))
+	}
+	for what, got := range map[string][]byte{"fields.Model": c.fields.Model, "req.Model": c.req.Model} {
+		if string(got) != "claude-x" {
+			t.Fatalf("%s = %q after the body went", what, got)
+		}
+	}
+	for what, got := range map[string][]byte{"fields.Betas": c.fields.Betas, "req.AnthropicBeta": c.req.AnthropicBeta, "anth.Beta": c.anth.Beta} {
+		if string(got) != "beta-1" {
+			t.Fatalf("%s = %q after the body went", what, got)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		runtime.GC()
+		select {
+		case <-freed:
+			runtime.KeepAlive(c)
+			runtime.KeepAlive(ctx)
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the body's buffer is still referred to after letBodyGo")
+		}
+	}
 }

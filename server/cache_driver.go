@@ -98,6 +98,10 @@ func (d *cacheDriver) run() {
 		return
 	}
 	d.f.SetInfo(fi)
+	// The request's copy is not needed once the stream has started
+	// (server.letBodyGo lets the client's go); its model is a copy.
+	d.req.Body = nil
+	resp.LetRequestGo(&d.req)
 	rerr := resp.Stream.Relay(d.f)
 	done := &flightInfo{deployment: resp.Deployment, attempts: resp.Attempts, upstreamWait: resp.UpstreamWait,
 		status: fi.status, usage: resp.Usage}

@@ -47,6 +47,9 @@ type call struct {
 	// resolved; userBuf holds it when it is namespaced by the key.
 	userID  []byte
 	userBuf []byte
+	// kept holds the model name and betas once a streaming call lets
+	// its large body go (letBodyGo).
+	kept []byte
 	// memoryRouting says whether userID goes upstream as x-sm-user-id
 	// (memoryRouter.sendsUpstream).
 	memoryRouting bool

@@ -73,6 +73,7 @@ func (b *keepaliveBody) WriteTo(w io.Writer) (int64, error) {
 		b.writeError(&upstream.Error{Status: 502, Type: "api_error", Code: "upstream_not_streaming",
 			Message: "the upstream answered a stream request with a non-stream body"})
 	default:
+		b.s.letBodyGo(b.c.out.ctx, b.c, b.resp)
 		if err = b.resp.Stream.Relay(b); err != nil && b.c.out.cut.Load() {
 			err = endCut(b.c, b, err)
 		}

@@ -149,6 +149,7 @@ func (s *Server) answer(ctx *fasthttp.RequestCtx, c *call, resp *upstream.Respon
 		}
 	}
 	s.streams.add(c)
+	s.letBodyGo(ctx, c, resp)
 	c.body = streamBody{s: s, c: c, resp: resp, traced: c.obs.Traced()}
 	sendStream(ctx, &c.body)
 }

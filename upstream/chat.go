@@ -81,6 +81,27 @@ func ResetResponse(r *Response) {
 	}
 }
 
+// LetRequestGo drops what r holds of the client's request once its
+// answer is a started stream, so that an open stream holds no copy of
+// a long prompt: the body with request defaults merged in and a
+// translation's request (the upstream request's own body went when
+// the stream started: provider.Answer.StartRelay). req is the call's
+// request, whose Body the caller lets go too: the copy's Model and
+// AnthropicBeta are pointed where req's now are. Nothing is sent again
+// after a stream's first event.
+func (r *Response) LetRequestGo(req *ChatRequest) {
+	if r.defaultsReq.Body != nil {
+		r.defaultsReq.Body = nil
+		r.defaultsReq.Model, r.defaultsReq.AnthropicBeta = req.Model, req.AnthropicBeta
+	}
+	if cap(r.defaultsBody) > provider.MaxKeptRequestBody {
+		r.defaultsBody = nil
+	}
+	if r.cx != nil {
+		r.cx.letRequestGo(req)
+	}
+}
+
 // Chat sends req to a deployment of g: the router picks one, retries,
 // cools failing deployments down and falls back to other groups
 // (router.go). On success out holds the answer; on failure the error is

@@ -150,6 +150,23 @@ type clientXlat struct {
 	rconv   responsesConv
 }
 
+// letRequestGo drops the translation's copies of the client's request
+// once its stream has started: the decoded Messages request, the chat
+// body built from it, and (when the response is not stored) the chat
+// input kept for the stored conversation. The sub-request's Model and
+// AnthropicBeta are pointed where req's now are.
+func (cx *clientXlat) letRequestGo(req *ChatRequest) {
+	cx.msg = nil
+	cx.sub.Body = nil
+	cx.sub.Model, cx.sub.AnthropicBeta = req.Model, req.AnthropicBeta
+	if cap(cx.body) > provider.MaxKeptRequestBody {
+		cx.body = nil
+	}
+	if !cx.meta.Store {
+		cx.input = nil
+	}
+}
+
 func (cx *clientXlat) reset() {
 	body := cx.body[:0]
 	if cap(body) > 64<<10 {

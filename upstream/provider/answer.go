@@ -52,6 +52,22 @@ type Answer struct {
 	relay relay
 }
 
+// MaxKeptRequestBody is the largest request-body buffer a streaming
+// answer keeps (for its next call) while its stream lasts. A stream
+// holds its answer for seconds to minutes, and a coding agent's prompt
+// runs to hundreds of KiB: a larger buffer is let go when the stream
+// starts, so that an open stream holds no copy of its prompt.
+const MaxKeptRequestBody = 16 << 10
+
+// letRequestGo drops the upstream request's body once the answer is a
+// started stream: nothing is sent again after a stream's first event.
+func (a *Answer) letRequestGo() {
+	a.Req.ResetBody()
+	if cap(a.ReqBody) > MaxKeptRequestBody {
+		a.ReqBody = nil
+	}
+}
+
 // Reset closes the answer's stream and connection, if any, and empties
 // it for the next call, keeping its buffers.
 func (a *Answer) Reset() {
@@ -66,6 +82,9 @@ func (a *Answer) Reset() {
 	a.relay.reset()
 	if cap(a.Raw) > 64<<10 {
 		a.Raw = nil
+	}
+	if cap(a.ReqBody) > 64<<10 {
+		a.ReqBody = nil
 	}
 	a.UpResp = nil
 	a.Observed = transport.Observed{}

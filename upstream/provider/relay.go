@@ -72,8 +72,11 @@ type relay struct {
 }
 
 // StartRelay makes out's answer the stream t translates over x (nil
-// for answers made in-process).
+// for answers made in-process). Its first event has come, so nothing
+// is sent upstream again: the upstream request's body is let go
+// (letRequestGo) rather than held for the stream's life.
 func (out *Answer) StartRelay(t Translator, x *transport.Exchange) {
+	out.letRequestGo()
 	out.relay.t, out.relay.x = t, x
 	out.relay.guard.reset(out.RepeatLimit)
 	out.relay.text = nil

@@ -154,7 +154,6 @@ func buildRequest(d *provider.Endpoint, req *provider.Request, model []byte, out
 //go:noinline
 func startStream(d *provider.Endpoint, req *provider.Request, out *provider.Answer, uresp *fasthttp.Response) *provider.Error {
 	x := &out.X
-	ureq := &out.Req
 	if out.SC == nil {
 		out.SC = sse.NewScanner(x, transport.MaxStreamEvent)
 	} else {
@@ -174,12 +173,6 @@ func startStream(d *provider.Endpoint, req *provider.Request, out *provider.Answ
 	// The first event came within the deadline of the headers; from
 	// now on every gap gets stream_timeout.
 	x.ReadTimeout = d.StreamTimeout
-	// Nothing is retried after the first event: free the request
-	// body now rather than holding a long prompt for the stream's life.
-	ureq.ResetBody()
-	if cap(out.ReqBody) > 64<<10 {
-		out.ReqBody = nil
-	}
 	s := passStreams.Get().(*passStream)
 	// Set field by field on the pooled (zeroed) stream: a composite
 	// literal would be built in this frame first, deepening the
