@@ -64,10 +64,15 @@ func cacheRoute(r upstream.Route) cache.Route {
 // cachePrepare reads the request's cache controls (before admission, so
 // that a malformed one is a plain 400).
 func cachePrepare(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, route upstream.Route, body []byte) *request.Error {
-	c.cache.use = false
+	if c.cache != nil {
+		c.cache.use = false
+	}
 	sc := sn.cache
 	if sc == nil || !route.HasBody() {
 		return nil
+	}
+	if c.cache == nil {
+		c.cache = new(cacheCall) // kept with the pooled call
 	}
 	ctl, bad := cache.ParseControl(body, ctx.Request.Header.Peek("Cache-Control"))
 	if bad != nil {
@@ -84,7 +89,7 @@ func viewBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(
 // serveCached serves c through the cache when it is cacheable; false
 // when it must go upstream the usual way (the answer then says bypass).
 func (s *Server) serveCached(ctx *fasthttp.RequestCtx, sn *snapshot, c *call, key *apiKey, g *upstream.Group) bool {
-	sc, cc := sn.cache, &c.cache
+	sc, cc := sn.cache, c.cache
 	h := &ctx.Response.Header
 	if cacheRoute(c.req.Route) == 0 {
 		return false // a by-id route: never cacheable, nothing to say

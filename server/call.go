@@ -37,7 +37,7 @@ type call struct {
 	reqID  []byte
 	answer answerBody
 	anth   upstream.AnthropicInbound // set on /v1/messages (messages.go)
-	cache  cacheCall                 // response cache state (cached.go)
+	cache  *cacheCall                // response cache state (cached.go), taken on first use
 	// sn is the config snapshot the call was admitted under.
 	sn *snapshot
 	// obs observes the call for metrics and the access log (package
@@ -197,7 +197,9 @@ func (s *Server) finish(c *call, resp *upstream.Response) {
 	c.route = routeFields{}
 	c.obs = observe.Call{}
 	c.out = clientWrite{}
-	c.cache.reset()
+	if c.cache != nil {
+		c.cache.reset()
+	}
 	c.sn = nil
 	c.entry = nil
 	callPool.Put(c)

@@ -27,10 +27,10 @@ type Response struct {
 	slot    *Deployment
 	slotReg *Registry
 
-	// defaultsReq and defaultsBody are the request with the answering
+	// defaults and defaultsBody are the request with the answering
 	// deployment's request defaults merged in (defaults.go); the body
 	// must outlive the attempt, so they live with the answer.
-	defaultsReq  ChatRequest
+	defaults     *ChatRequest // taken on first use: most deployments have none
 	defaultsBody []byte
 	// cx is the translation state of a call from a client of another
 	// API (client_stream.go, messages_chat.go, responses_chat.go), taken
@@ -75,7 +75,9 @@ func ResetResponse(r *Response) {
 	r.Deployment = nil
 	r.Attempts = 0
 	r.BackoffWait = 0
-	r.defaultsReq = ChatRequest{}
+	if r.defaults != nil {
+		*r.defaults = ChatRequest{}
+	}
 	if cap(r.defaultsBody) > 64<<10 {
 		r.defaultsBody = nil // do not pool a large body's buffer
 	}
@@ -90,9 +92,9 @@ func ResetResponse(r *Response) {
 // AnthropicBeta are pointed where req's now are. Nothing is sent again
 // after a stream's first event.
 func (r *Response) LetRequestGo(req *ChatRequest) {
-	if r.defaultsReq.Body != nil {
-		r.defaultsReq.Body = nil
-		r.defaultsReq.Model, r.defaultsReq.AnthropicBeta = req.Model, req.AnthropicBeta
+	if d := r.defaults; d != nil && d.Body != nil {
+		d.Body = nil
+		d.Model, d.AnthropicBeta = req.Model, req.AnthropicBeta
 	}
 	if cap(r.defaultsBody) > provider.MaxKeptRequestBody {
 		r.defaultsBody = nil

@@ -34,8 +34,11 @@ func withDefaults(d *Deployment, req *ChatRequest, out *Response) *ChatRequest {
 		return req
 	}
 	out.defaultsBody = body
-	out.defaultsReq = *req
-	r := &out.defaultsReq
+	if out.defaults == nil {
+		out.defaults = new(ChatRequest)
+	}
+	r := out.defaults
+	*r = *req
 	r.Body = body
 	// Every offset into the body is past the opening brace.
 	if r.ModelEnd > 0 {

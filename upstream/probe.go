@@ -83,7 +83,7 @@ func (reg *Registry) Probe(d *Deployment, timeout time.Duration) ProbeResult {
 	start := time.Now()
 	var e *Error
 	if p := target.desc.Probe; p != nil {
-		if e = p(&target.Endpoint, &out.Req, upstreamID); e == nil {
+		if e = p(&target.Endpoint, out.Request(), upstreamID); e == nil {
 			e = provider.SendProbe(&target.Endpoint, req, &out.Answer)
 		}
 	} else {

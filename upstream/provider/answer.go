@@ -39,8 +39,11 @@ type Answer struct {
 	// Req and Resp are the upstream request and response of the
 	// attempt; X is its exchange; SC the scanner of an upstream SSE
 	// stream, kept with its buffer; UpResp the upstream response whose
-	// headers are relayed to the client.
-	Req    fasthttp.Request
+	// headers are relayed to the client. Req is taken from fasthttp's
+	// pool by Request and kept for the next call, except by a started
+	// stream, which gives it back (letRequestGo): an open stream does
+	// not hold a request it will not send again.
+	Req    *fasthttp.Request
 	Resp   fasthttp.Response
 	X      transport.Exchange
 	SC     *sse.Scanner
@@ -59,10 +62,23 @@ type Answer struct {
 // starts, so that an open stream holds no copy of its prompt.
 const MaxKeptRequestBody = 16 << 10
 
-// letRequestGo drops the upstream request's body once the answer is a
-// started stream: nothing is sent again after a stream's first event.
+// Request is the attempt's upstream request, taken from fasthttp's
+// pool on first use.
+func (a *Answer) Request() *fasthttp.Request {
+	if a.Req == nil {
+		a.Req = fasthttp.AcquireRequest()
+	}
+	return a.Req
+}
+
+// letRequestGo gives the upstream request back, with its body, once the
+// answer is a started stream: nothing is sent again after a stream's
+// first event.
 func (a *Answer) letRequestGo() {
-	a.Req.ResetBody()
+	if a.Req != nil {
+		fasthttp.ReleaseRequest(a.Req)
+		a.Req = nil
+	}
 	if cap(a.ReqBody) > MaxKeptRequestBody {
 		a.ReqBody = nil
 	}
@@ -73,7 +89,9 @@ func (a *Answer) letRequestGo() {
 func (a *Answer) Reset() {
 	a.X.Release(&a.Resp)
 	a.Resp.Reset()
-	a.Req.Reset()
+	if a.Req != nil {
+		a.Req.Reset()
+	}
 	a.StatusCode = 0
 	a.ContentType = a.ContentType[:0]
 	a.Body = a.Body[:0]

@@ -24,7 +24,7 @@ func Call(d *Endpoint, req *Request, out *Answer, asErr func(status int, body []
 	if start.IsZero() {
 		start = time.Now()
 	}
-	if err := d.Net.Send(x, &out.Req, uresp, start.Add(limit), req.Stream, d.ReadTimeout, d.Headers); err != nil {
+	if err := d.Net.Send(x, out.Request(), uresp, start.Add(limit), req.Stream, d.ReadTimeout, d.Headers); err != nil {
 		return nil, TransportError(d, err)
 	}
 	status := uresp.StatusCode()

@@ -103,7 +103,7 @@ func anthropicAttempt(d *provider.Endpoint, req *provider.Request, model []byte,
 	if terr != nil {
 		return terr
 	}
-	ureq := &out.Req
+	ureq := out.Request()
 	SetHeaders(d, ureq, req, d.URI, nil, req.AnthropicBeta)
 	ureq.SetBodyRaw(body)
 	return Answer(d, req, out)

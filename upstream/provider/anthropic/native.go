@@ -23,7 +23,7 @@ func anthropicNative(d *provider.Endpoint, req *provider.Request, model []byte, 
 	if req.Anthropic.CountTokens {
 		uri = d.Options.CountTokensURI
 	}
-	ureq := &out.Req
+	ureq := out.Request()
 	SetHeaders(d, ureq, req, uri, req.Anthropic.Version, req.Anthropic.Beta)
 	quoted := d.QuotedModel
 	if d.Wildcard {

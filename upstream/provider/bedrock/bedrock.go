@@ -257,7 +257,7 @@ func bedrockAttempt(d *provider.Endpoint, req *provider.Request, model []byte, o
 func send(d *provider.Endpoint, req *provider.Request, out *provider.Answer, modelPath, op string, body []byte, stream bool) (*fasthttp.Response, *provider.Error) {
 	be := d.Ext.(*bedrockEndpoint)
 	out.X.Release(&out.Resp)
-	ureq := &out.Req
+	ureq := out.Request()
 	ureq.Reset()
 	ureq.Header.SetMethod(fasthttp.MethodPost)
 	rawPath := "/model/" + modelPath + op

@@ -79,7 +79,7 @@ func headBytes(t *testing.T, base string, hs []config.Header, authHeader, auth s
 		d.InitRequestHeads(provider.RoutesAll)
 	}
 	var out provider.Answer
-	copied = d.StartRequest(&out.Req, req)
+	copied = d.StartRequest(out.Request(), req)
 	if e := buildRequest(d, req, nil, &out); e != nil {
 		t.Fatal(e)
 	}

@@ -112,7 +112,7 @@ func PassThrough(d *provider.Endpoint, req *provider.Request, model []byte, out 
 // it has none, the same head field by field; then what is the
 // request's own.
 func buildRequest(d *provider.Endpoint, req *provider.Request, model []byte, out *provider.Answer) *provider.Error {
-	ureq := &out.Req
+	ureq := out.Request()
 	if !d.StartRequest(ureq, req) {
 		ureq.Header.SetMethod(req.Route.Spec().Method)
 		d.SetRequestURI(ureq, req)

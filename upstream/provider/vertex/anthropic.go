@@ -59,7 +59,7 @@ func vertexAnthropicAttempt(d *provider.Endpoint, req *provider.Request, model [
 	if req.Stream {
 		uri = d.StreamURI
 	}
-	ureq := &out.Req
+	ureq := out.Request()
 	anthropic.SetHeaders(d, ureq, req, uri, nil, vertexBetas.Filter(nil, req.AnthropicBeta))
 	ureq.Header.Del("Anthropic-Version") // Vertex takes it in the body
 	if e := d.SetAuth(ureq); e != nil {

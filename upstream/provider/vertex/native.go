@@ -48,7 +48,7 @@ func vertexNative(d *provider.Endpoint, req *provider.Request, out *provider.Ans
 	case req.Stream:
 		uri = d.StreamURI
 	}
-	ureq := &out.Req
+	ureq := out.Request()
 	beta := vertexBetas.Filter(nil, req.Anthropic.Beta)
 	anthropic.SetHeaders(d, ureq, req, uri, nil, beta)
 	ureq.Header.Del("Anthropic-Version") // Vertex takes it in the body
