@@ -3,14 +3,15 @@
 # arriving at RATE a second (default 200), each 64 events GAP apart (default 100 ms: 6.4 s, so about
 # N are open at once); prints the proxy's peak RSS (VmHWM) over its RSS at start, per stream.
 # The proxy is `BIN serve` (llmedge) unless PROXY is the bare fasthttp proxy's binary.
-# EXTRA adds flags to bench run (--anthropic: Claude clients, /v1/messages translated to chat).
+# EXTRA adds flags to bench run (--anthropic: Claude clients, /v1/messages translated to chat);
+# PROVIDER=anthropic makes the deployment an Anthropic one (with --anthropic: passed through).
 # BIN (an llmedge) also runs the fake upstream and the load (llmedge bench upstream / bench run).
 BIN=$1; TAG=$2; N=${3:-1000}; SZ=${4:-100000}; PROXY=$5
 W=$(mktemp -d); trap 'rm -rf $W' EXIT
 cat > $W/c.yaml <<Y
 model_list:
   - model_name: m
-    litellm_params: {model: openai/m, api_base: http://127.0.0.1:31911/v1, api_key: sk-up}
+    litellm_params: {model: ${PROVIDER:-openai}/m, api_base: http://127.0.0.1:31911$([ "${PROVIDER:-openai}" = openai ] && echo /v1), api_key: sk-up}
 general_settings: {master_key: sk-master}
 Y
 $BIN bench upstream --addr 127.0.0.1:31911 --chunks 64 --gap ${GAP:-100ms} > $W/up.log 2>&1 & up=$!
