@@ -468,3 +468,34 @@ func TestCacheDiskSurvivesRestartAndFailure(t *testing.T) {
 		t.Fatalf("readiness: %s", ready)
 	}
 }
+
+// A long prompt's stream is cached and replayed like a short one's,
+// though the call lets its body go once the stream starts (letBodyGo):
+// the key was taken from the whole body before, so a prompt differing
+// in its last byte is another entry.
+func TestCacheStreamOfALongPrompt(t *testing.T) {
+	up := newFakeOpenAI(t)
+	up.setHandler(streamWords(strings.Fields("one two three"), 0, nil))
+	gw := startGateway(t, cacheConfig(up, nil))
+	long := strings.Repeat("x", 64<<10)
+	body := func(last string) string {
+		return `{"model":"m","stream":true,"messages":[{"role":"user","content":"` + long + last + `"}]}`
+	}
+	h1, first := sseChunks(t, gw, body("a"))
+	h2, again := sseChunks(t, gw, body("a"))
+	h3, other := sseChunks(t, gw, body("b"))
+	if h1.Get("X-Llmedge-Cache") != "miss" || h2.Get("X-Llmedge-Cache") != "hit" || h3.Get("X-Llmedge-Cache") != "miss" || len(up.requests()) != 2 {
+		t.Fatalf("cache %q, %q, %q; %d upstream calls", h1.Get("X-Llmedge-Cache"), h2.Get("X-Llmedge-Cache"), h3.Get("X-Llmedge-Cache"), len(up.requests()))
+	}
+	for i, c := range [][]string{first, again, other} {
+		if all := strings.Join(c, ""); !strings.Contains(all, `"content":"three"`) || !strings.HasSuffix(all, "data: [DONE]\n\n") {
+			t.Fatalf("stream %d not whole: %q", i, all)
+		}
+	}
+	for i, r := range up.requests() {
+		if !strings.Contains(string(r.Body), long) {
+			t.Fatalf("upstream request %d lost its prompt: %d bytes", i, len(r.Body))
+		}
+	}
+	waitFor(t, 5*time.Second, "body bytes back to 0", func() bool { return gw.srv.BodyBytesInFlight() == 0 })
+}
