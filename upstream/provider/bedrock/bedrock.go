@@ -217,7 +217,7 @@ func bedrockAttempt(d *provider.Endpoint, req *provider.Request, model []byte, o
 		x.ReadTimeout = d.StreamTimeout
 		s := bedrockStreams.Get().(*bedrockStream)
 		s.d, s.x, s.resp, s.dec, s.id, s.created = d, x, uresp, newESDecoder(x, 16<<10), chatID(), created
-		s.model, s.includeUsage, s.usage = req.Model, req.IncludeUsage, &out.Usage
+		s.model, s.includeUsage, s.usage = append(s.model[:0], req.Model...), req.IncludeUsage, &out.Usage
 		msg, err := s.dec.Next()
 		if err != nil {
 			s.Release()

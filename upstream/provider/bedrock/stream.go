@@ -43,13 +43,15 @@ type cvStreamEvent struct {
 // bedrockStream relays a ConverseStream answer as OpenAI
 // chat.completion.chunk events.
 type bedrockStream struct {
-	d            *provider.Endpoint
-	x            *transport.Exchange
-	resp         *fasthttp.Response
-	dec          *esDecoder
-	first        *esMessage
-	id           string
-	created      int64
+	d       *provider.Endpoint
+	x       *transport.Exchange
+	resp    *fasthttp.Response
+	dec     *esDecoder
+	first   *esMessage
+	id      string
+	created int64
+	// model is the client's model name, copied: the client's body,
+	// where it was, goes when the stream starts.
 	model        []byte
 	includeUsage bool
 	// usage receives the metadata event's counts (Response.Usage).
@@ -73,7 +75,7 @@ var bedrockStreams = sync.Pool{New: func() any { return new(bedrockStream) }}
 // release keeps the buffers (up to a bound: a pooled translator must
 // not pin one huge event's buffer) and gives s back to its pool.
 func (s *bedrockStream) Release() {
-	*s = bedrockStream{buf: s.buf[:0], tools: s.tools[:0]}
+	*s = bedrockStream{buf: s.buf[:0], tools: s.tools[:0], model: s.model[:0]}
 	if cap(s.buf) > 64<<10 {
 		s.buf = nil
 	}

@@ -48,7 +48,7 @@ func mockChat(d *provider.Endpoint, req *provider.Request, out *provider.Answer)
 		// usage chunk.
 		out.Usage = provider.Usage{PromptTokens: prompt, CompletionTokens: completion, Reported: true}
 		s := mockStreams.Get().(*mockStream)
-		*s = mockStream{model: req.Model, id: id, created: created, pieces: splitWords(text),
+		*s = mockStream{model: append(s.model[:0], req.Model...), id: id, created: created, pieces: splitWords(text),
 			includeUsage: req.IncludeUsage, prompt: prompt, completion: completion, buf: s.buf[:0]}
 		out.StartRelay(s, nil)
 		return nil
@@ -91,6 +91,8 @@ func splitWords(text string) []string {
 // mockStream streams mock_response as chat.completion.chunk events, a
 // word per event, each flushed on its own.
 type mockStream struct {
+	// model is the client's model name, copied: the client's body,
+	// where it was, goes when the stream starts.
 	model        []byte
 	id           string
 	created      int64
@@ -107,7 +109,7 @@ type mockStream struct {
 var mockStreams = sync.Pool{New: func() any { return &mockStream{buf: make([]byte, 0, 512)} }}
 
 func (s *mockStream) Release() {
-	*s = mockStream{buf: s.buf[:0]}
+	*s = mockStream{buf: s.buf[:0], model: s.model[:0]}
 	if cap(s.buf) > 64<<10 {
 		s.buf = nil
 	}
