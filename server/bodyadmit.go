@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/llmedge/llmedge/server/observe"
 	"github.com/llmedge/llmedge/upstream"
@@ -246,15 +245,16 @@ func (s *Server) BodyBytesInFlight() int64 { return s.bodies.used.Load() }
 //
 //go:noinline
 func (s *Server) letBodyGo(ctx *fasthttp.RequestCtx, c *call, resp *upstream.Response) {
-	body := c.req.Body
-	if len(body) <= preAuthBodyBytes {
+	f, r := &c.fields, &c.req
+	if len(r.Body) <= preAuthBodyBytes {
 		return
 	}
-	f, r := &c.fields, &c.req
 	k := slices.Grow(c.kept[:0], len(f.Model)+len(f.Betas)+len(c.anth.Beta))
-	k, f.Model = keepOutside(k, body, f.Model)
-	k, f.Betas = keepOutside(k, body, f.Betas)
-	k, c.anth.Beta = keepOutside(k, body, c.anth.Beta)
+	k, f.Model = keepCopy(k, f.Model)
+	k, f.Betas = keepCopy(k, f.Betas)
+	if r.Anthropic != nil { // /v1/messages: its betas may be the model's suffix
+		k, c.anth.Beta = keepCopy(k, c.anth.Beta)
+	}
 	c.kept = k
 	r.Model, r.AnthropicBeta, r.Body = f.Model, f.Betas, nil
 	resp.LetRequestGo(r)
@@ -265,20 +265,13 @@ func (s *Server) letBodyGo(ctx *fasthttp.RequestCtx, c *call, resp *upstream.Res
 	}
 }
 
-// keepOutside returns p as it is when it does not lie in body, else
-// appended to k (which has room: no slice taken from k moves).
-func keepOutside(k, body, p []byte) ([]byte, []byte) {
-	if len(p) == 0 || !within(body, p) {
+// keepCopy appends p to k (which has room: no slice taken from k moves)
+// and returns the copy; an empty p is returned as it is.
+func keepCopy(k, p []byte) ([]byte, []byte) {
+	if len(p) == 0 {
 		return k, p
 	}
 	n := len(k)
 	k = append(k, p...)
 	return k, k[n:len(k):len(k)]
-}
-
-// within reports whether p starts in b's array.
-func within(b, p []byte) bool {
-	lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	at := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
-	return at >= lo && at < lo+uintptr(cap(b))
 }

@@ -369,8 +369,10 @@ func TestLetBodyGoFreesTheBody(t *testing.T) {
 			t.Fatal(err)
 		}
 		request.SplitBetas(&c.fields, noModels{})
-		c.anth.Beta = c.fields.Betas
 		c.setRequest(b, upstream.RouteChat, &apiKey{id: "k"}, false)
+		// As on /v1/messages, whose betas may be the model's suffix.
+		c.anth.Beta = c.fields.Betas
+		c.req.Anthropic = &c.anth
 	}()
 	s.letBodyGo(ctx, c, resp)
 	if c.req.Body != nil || len(ctx.Request.Body()) != 0 {

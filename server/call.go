@@ -193,6 +193,7 @@ func (s *Server) finish(c *call, resp *upstream.Response) {
 		upstream.ReleaseResponse(resp)
 	}
 	c.req = upstream.ChatRequest{}
+	c.anth = upstream.AnthropicInbound{}
 	c.fields = request.Fields{}
 	c.route = routeFields{}
 	c.obs = observe.Call{}
