@@ -59,7 +59,9 @@ func vertexNative(d *provider.Endpoint, req *provider.Request, out *provider.Ans
 	if !req.Anthropic.CountTokens {
 		drop, add = anthropic.FitNativeThinking(req.Body, drop, add)
 	}
-	body, ok := anthropic.NativeBody(ureq.Body()[:0], req.Body, drop, add...)
+	// A fresh buffer: ureq's own (empty here, SetHeaders reset it) would go
+	// back to fasthttp's pool under SetBodyRaw while this body is sent.
+	body, ok := anthropic.NativeBody(nil, req.Body, drop, add...)
 	if !ok {
 		return &provider.Error{Status: 400, Type: "invalid_request_error", Code: "invalid_request", Message: "request body is not a JSON object"}
 	}
