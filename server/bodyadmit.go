@@ -99,6 +99,15 @@ func (b *bodyBudget) reserve(n int64) bool {
 	}
 }
 
+// shrink lowers h's hold to n bytes when it holds more, giving the rest
+// back to the budget.
+func (b *bodyBudget) shrink(h *bodyHold, n int64) {
+	if n < h.n {
+		b.used.Add(n - h.n)
+		h.n = n
+	}
+}
+
 func (b *bodyBudget) release(h *bodyHold) {
 	if h.n != 0 {
 		b.used.Add(-h.n)
@@ -181,10 +190,7 @@ func (s *Server) admitBody(hdr *fasthttp.RequestHeader) fasthttp.RequestConfig {
 func (s *Server) withBodyHold(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		if h := s.bodies.take(&ctx.Request); h != nil {
-			if n := int64(len(ctx.Request.Body())); n < h.n {
-				s.bodies.used.Add(n - h.n)
-				h.n = n
-			}
+			s.bodies.shrink(h, int64(len(ctx.Request.Body())))
 		}
 		if s.current().edge.access != nil && s.refuseAccess(ctx) {
 			return
@@ -259,9 +265,8 @@ func (s *Server) letBodyGo(ctx *fasthttp.RequestCtx, c *call, resp *upstream.Res
 	r.Model, r.AnthropicBeta, r.Body = f.Model, f.Betas, nil
 	resp.LetRequestGo(r)
 	ctx.Request.SwapBody(nil)
-	if h, ok := ctx.Request.UserValue(bodyHoldKey).(*bodyHold); ok && h.n != 0 {
-		s.bodies.used.Add(-h.n)
-		h.n = 0
+	if h, ok := ctx.Request.UserValue(bodyHoldKey).(*bodyHold); ok {
+		s.bodies.shrink(h, 0)
 	}
 }
 
