@@ -73,8 +73,9 @@ type relay struct {
 
 // StartRelay makes out's answer the stream t translates over x (nil
 // for answers made in-process). Its first event has come, so nothing
-// is sent upstream again: the upstream request's body is let go
-// (letRequestGo) rather than held for the stream's life.
+// is sent upstream again: the upstream request goes back to fasthttp's
+// pool with its body (letRequestGo) rather than being held for the
+// stream's life.
 func (out *Answer) StartRelay(t Translator, x *transport.Exchange) {
 	out.letRequestGo()
 	out.relay.t, out.relay.x = t, x
